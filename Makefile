@@ -1,0 +1,56 @@
+# Dotoro Studio — `make run` (embedded studio) and `make test` (whole suite on real Postgres + Redis).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8501
+SERVICES_DIR ?= .dotoro/services
+
+.PHONY: run test install install-dev migrate services services-stop worker lint bench
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+migrate: install
+	$(BIN)/python -m studio.store.migrate upgrade
+
+## run: the studio on the embedded store (SQLite + Parquet under .dotoro/, jobs in-process)
+run: migrate
+	@echo "Dotoro Studio: http://localhost:$(PORT)"
+	$(BIN)/streamlit run app.py --server.port $(PORT) --server.headless true --browser.gatherUsageStats false
+
+## test: installs what is missing (Python packages, postgresql, redis-server, chromium), runs everything
+test: install-dev
+	scripts/services.sh install
+	scripts/services.sh run $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## services: a persistent Postgres + Redis for the team mode; `. .dotoro/services/env` then `make migrate`
+services:
+	WITH_BROWSER=0 scripts/services.sh install
+	scripts/services.sh start $(SERVICES_DIR)
+	@echo "now: . $(SERVICES_DIR)/env && export SECRET_KEY=... && make migrate run  (and make worker)"
+
+services-stop:
+	scripts/services.sh stop $(SERVICES_DIR)
+
+## worker: an RQ worker (with the scheduler) on REDIS_URL; start as many as you like
+worker: install
+	$(BIN)/python -m workers.worker
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/mypy engine studio workers
+
+bench: install-dev
+	$(BIN)/python bench/bench_engine.py

@@ -1,0 +1,144 @@
+"""Settings from environment variables (and `.env`): one place, each with a default and a help line."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class SettingsError(RuntimeError):
+    """The studio cannot start with these settings; the message says what to set."""
+
+
+@dataclass(frozen=True)
+class Option:
+    name: str
+    default: str
+    help: str
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("DOTORO_HOME", ".dotoro", "Folder for the embedded store, uploaded data and the generated secret key."),
+    Option("DATABASE_URL", "", "Store URL. Empty: SQLite under DOTORO_HOME (embedded). postgresql+psycopg://… : team mode (app role, RLS)."),
+    Option("MIGRATION_DATABASE_URL", "", "Postgres URL of the role that owns the schema and runs migrations (team mode; defaults to DATABASE_URL)."),
+    Option("DB_APP_ROLE", "dotoro_app", "Postgres role the studio and workers connect as; migrations grant it table access."),
+    Option("REDIS_URL", "", "Redis URL for the RQ worker pool. Empty: background jobs run in-process (embedded)."),
+    Option("SECRET_KEY", "", "Signs sign-in cookies and encrypts secrets. Required in team mode; generated once in embedded mode."),
+    Option("MAX_UPLOAD_MB", "200", "Largest data file accepted, in megabytes (keep in line with .streamlit/config.toml)."),
+    Option("STORAGE", "", "Where uploaded data lives: 'file' (DOTORO_HOME, embedded default) or 'database' (team default; every worker can read it)."),
+    Option("COOKIE_EXPIRY_DAYS", "14", "Days a sign-in cookie stays valid."),
+    Option("LOCKOUT_ATTEMPTS", "5", "Failed sign-ins in a row that lock an account."),
+    Option("LOCKOUT_MINUTES", "15", "Minutes an account stays locked after too many failed sign-ins."),
+    Option("PUBLIC_URL", "http://localhost:8501", "Address of the studio, used in links (invitations, OAuth callbacks)."),
+)
+
+
+def _read_dotenv(path: Path) -> dict[str, str]:
+    """Parse KEY=VALUE lines; comments and blanks ignored; the environment wins over the file."""
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        values[key.strip()] = value.strip().strip('"').strip("'")
+    return values
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    database_url: str
+    migration_database_url: str
+    db_app_role: str
+    redis_url: str
+    secret_key: str
+    max_upload_mb: int
+    storage: str
+    cookie_expiry_days: float
+    lockout_attempts: int
+    lockout_minutes: int
+    public_url: str
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def team_mode(self) -> bool:
+        return self.database_url.startswith("postgresql")
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.team_mode
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return self.max_upload_mb * 1024 * 1024
+
+
+def load_settings(env: dict[str, str] | None = None, *, dotenv: Path | None = Path(".env")) -> Settings:
+    """Build Settings from the environment; raises SettingsError when team mode lacks a secret."""
+    values = {o.name: o.default for o in OPTIONS}
+    if dotenv is not None:
+        values.update(_read_dotenv(dotenv))
+    source = os.environ if env is None else env
+    values.update({k: v for k, v in source.items() if k in values or k.startswith(("STRIPE_", "REDDIT_", "SMTP_"))})
+    home = Path(values["DOTORO_HOME"]).expanduser().resolve()
+    database_url = values["DATABASE_URL"] or f"sqlite:///{home / 'studio.db'}"
+    team = database_url.startswith("postgresql")
+    secret = values["SECRET_KEY"]
+    if not secret:
+        if team:
+            raise SettingsError(
+                "SECRET_KEY is required in team mode (DATABASE_URL is Postgres). "
+                "Set it to a long random value, e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`."
+            )
+        secret = _embedded_secret(home)
+    for name in ("MAX_UPLOAD_MB", "COOKIE_EXPIRY_DAYS", "LOCKOUT_ATTEMPTS", "LOCKOUT_MINUTES"):
+        try:
+            float(values[name])
+        except ValueError as exc:
+            raise SettingsError(f"{name} must be a number, got {values[name]!r}.") from exc
+    storage = values["STORAGE"] or ("database" if team else "file")
+    if storage not in ("file", "database"):
+        raise SettingsError(f"STORAGE must be 'file' or 'database', got {storage!r}.")
+    extra = {k: v for k, v in values.items() if k.startswith(("STRIPE_", "REDDIT_", "SMTP_"))}
+    return Settings(
+        home=home,
+        database_url=database_url,
+        migration_database_url=values["MIGRATION_DATABASE_URL"] or database_url,
+        db_app_role=values["DB_APP_ROLE"],
+        redis_url=values["REDIS_URL"],
+        secret_key=secret,
+        max_upload_mb=int(float(values["MAX_UPLOAD_MB"])),
+        storage=storage,
+        cookie_expiry_days=float(values["COOKIE_EXPIRY_DAYS"]),
+        lockout_attempts=int(float(values["LOCKOUT_ATTEMPTS"])),
+        lockout_minutes=int(float(values["LOCKOUT_MINUTES"])),
+        public_url=values["PUBLIC_URL"],
+        extra=extra,
+    )
+
+
+def _embedded_secret(home: Path) -> str:
+    """Generate the embedded secret once, readable only by its owner."""
+    path = home / "secret_key"
+    if path.is_file():
+        return path.read_text(encoding="utf-8").strip()
+    home.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(key)
+    return key
+
+
+def describe() -> str:
+    """Every setting with its default and help, for `python -m studio.settings`."""
+    return "\n".join(f"{o.name} (default {o.default!r}): {o.help}" for o in OPTIONS)
+
+
+if __name__ == "__main__":
+    print(describe())

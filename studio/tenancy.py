@@ -1,0 +1,49 @@
+"""Workspaces and memberships (the parts the foundation needs: personal workspace, listing, switching)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from studio import audit
+from studio.context import Context, Role, UserId, WorkspaceId
+from studio.store.models import Workspace, WorkspaceMember
+from studio.store.session import Store
+
+
+@dataclass(frozen=True)
+class Membership:
+    workspace_id: WorkspaceId
+    workspace_name: str
+    role: Role
+
+
+def create_workspace(store: Store, user_id: UserId, name: str, *, client_address: str | None = None) -> WorkspaceId:
+    """Create a workspace with `user_id` as its owner."""
+    clean = name.strip()
+    if not clean:
+        from studio.errors import ValidationFailed
+
+        raise ValidationFailed("Give the workspace a name.")
+    ws = WorkspaceId(uuid.uuid4())
+    ctx = Context(user_id=user_id, workspace_id=ws, client_address=client_address, system=True)
+    with store.session_scope(ctx) as s:
+        s.add(Workspace(id=ws, name=clean[:120], created_by=user_id))
+        s.flush()
+        s.add(WorkspaceMember(workspace_id=ws, user_id=user_id, role=Role.OWNER.value))
+        audit.record(s, "workspace.create", object_type="workspace", object_id=ws, summary=f"Created workspace {clean!r}")
+    return ws
+
+
+def memberships(store: Store, user_id: UserId) -> list[Membership]:
+    """The workspaces a user belongs to, oldest first."""
+    with store.account_scope(user_id) as s:
+        rows = s.execute(
+            select(WorkspaceMember.workspace_id, Workspace.name, WorkspaceMember.role)
+            .join(Workspace, Workspace.id == WorkspaceMember.workspace_id)
+            .where(WorkspaceMember.user_id == user_id)
+            .order_by(WorkspaceMember.created_at, Workspace.name)
+        ).all()
+    return [Membership(WorkspaceId(r[0]), r[1], Role(r[2])) for r in rows]

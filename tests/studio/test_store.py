@@ -1,0 +1,193 @@
+"""The tenant-first store: migrations both ways, and workspace isolation enforced twice."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from sqlalchemy import create_engine, inspect, select, text
+from sqlalchemy.exc import DBAPIError
+
+from studio import auth
+from studio.context import Context, WorkspaceId
+from studio.errors import NoWorkspace, PermissionDenied
+from studio.store import migrate
+from studio.store.base import TenantMixin
+from studio.store.models import AuditEvent, Base, Dataset, Workspace, WorkspaceMember
+from studio.store.session import Store
+from tests.conftest import fresh_pg_database, make_settings
+
+TENANT_TABLES = sorted(t.name for t in Base.metadata.sorted_tables if "workspace_id" in t.c)
+
+
+def _user_with_workspace(store: Store) -> tuple[Context, WorkspaceId]:
+    account, ws = auth.sign_up(store, f"u{uuid.uuid4().hex[:8]}@example.com", "Test User", "correct horse")
+    return Context(user_id=account.id, workspace_id=ws), ws
+
+
+def test_migrations_up_and_down_on_sqlite(tmp_path):
+    settings = make_settings(tmp_path)
+    migrate.upgrade(settings)
+    engine = create_engine(settings.database_url)
+    assert {"users", "workspaces", "workspace_members", "datasets", "dataset_versions", "audit_events"} <= set(inspect(engine).get_table_names())
+    migrate.downgrade(settings, "base")
+    assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+    migrate.upgrade(settings)
+    assert "datasets" in inspect(engine).get_table_names()
+
+
+def test_migrations_up_and_down_on_postgres(services, tmp_path):
+    owner, app = fresh_pg_database(services, f"m_{uuid.uuid4().hex[:10]}")
+    settings = make_settings(tmp_path, DATABASE_URL=app, MIGRATION_DATABASE_URL=owner)
+    migrate.upgrade(settings)
+    engine = create_engine(owner)
+    with engine.connect() as c:
+        rls = dict(c.execute(text("select relname, relrowsecurity and relforcerowsecurity from pg_class where relname = any(:t)"),
+                             {"t": TENANT_TABLES}).all())
+    assert rls and all(rls.values()), rls
+    migrate.downgrade(settings, "base")
+    assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+    migrate.upgrade(settings)
+    engine.dispose()
+
+
+def test_every_tenant_table_has_rls_enabled_and_forced(pg_store):
+    with pg_store.engine.connect() as c:
+        rows = c.execute(text(
+            "select c.relname, c.relrowsecurity, c.relforcerowsecurity, "
+            "(select count(*) from pg_policy p where p.polrelid = c.oid) "
+            "from pg_class c join information_schema.columns i on i.table_name = c.relname "
+            "where i.column_name = 'workspace_id' and i.table_schema = 'public' and c.relkind = 'r'")).all()
+    assert {r[0] for r in rows} == set(TENANT_TABLES)
+    for name, enabled, forced, policies in rows:
+        assert enabled and forced and policies >= 1, name
+
+
+def test_app_role_owns_nothing_and_cannot_bypass_rls(pg_store):
+    with pg_store.engine.connect() as c:
+        role = c.execute(text("select rolsuper, rolbypassrls from pg_roles where rolname = current_user")).one()
+        owned = c.execute(text("select count(*) from pg_tables where tableowner = current_user")).scalar()
+    assert role == (False, False)
+    assert owned == 0
+
+
+def test_session_without_workspace_fails_before_any_sql(store):
+    with pytest.raises(NoWorkspace):
+        with store.session_scope(Context(user_id=None, workspace_id=None)):
+            pass
+
+
+def test_raw_sql_without_workspace_sees_nothing(pg_store):
+    _user_with_workspace(pg_store)
+    with pg_store.engine.connect() as c:
+        for table in TENANT_TABLES:
+            assert c.execute(text(f"select count(*) from {table}")).scalar() == 0, table
+
+
+@pytest.mark.parametrize("model", [m for m in (Dataset, AuditEvent, WorkspaceMember)])
+def test_repository_reads_only_own_workspace(store, model):
+    a, ws_a = _user_with_workspace(store)
+    b, ws_b = _user_with_workspace(store)
+    for ctx in (a, b):
+        with store.session_scope(ctx) as s:
+            s.add(Dataset(name="mine", current_version=1))
+    with store.session_scope(a) as s:
+        rows = s.scalars(select(model)).all()
+        assert rows, "workspace A has rows of its own"
+        assert {r.workspace_id for r in rows} == {ws_a}
+
+
+def test_cannot_write_rows_into_another_workspace(store):
+    a, _ = _user_with_workspace(store)
+    _, ws_b = _user_with_workspace(store)
+    with pytest.raises(PermissionDenied):
+        with store.session_scope(a) as s:
+            s.add(Dataset(workspace_id=ws_b, name="smuggled", current_version=1))
+
+
+def test_non_member_cannot_open_a_workspace(store):
+    a, _ = _user_with_workspace(store)
+    _, ws_b = _user_with_workspace(store)
+    with pytest.raises(PermissionDenied, match="not a member"):
+        with store.session_scope(Context(user_id=a.user_id, workspace_id=ws_b)):
+            pass
+
+
+def _add_one_row_everywhere(store, ctx):
+    from studio.store.models import DatasetBlob, DatasetVersion
+    with store.session_scope(ctx) as s:
+        ds = Dataset(name="data", current_version=1)
+        s.add(ds)
+        s.flush()
+        s.add(DatasetVersion(dataset_id=ds.id, version=1, filename="b.csv", row_count=1, size_bytes=1, columns=[], storage_key="k"))
+        s.add(DatasetBlob(storage_key=f"b-{uuid.uuid4()}", content=b"x"))
+
+
+def _raw_tenant(conn, ws):
+    conn.execute(text("select set_config('app.workspace_id', :w, true)"), {"w": str(ws)})
+
+
+@pytest.mark.parametrize("table", TENANT_TABLES)
+def test_raw_sql_on_app_role_is_isolated(pg_store, table):
+    """As A through raw SQL: B's rows are invisible, untouchable and cannot be inserted."""
+    a, ws_a = _user_with_workspace(pg_store)
+    b, ws_b = _user_with_workspace(pg_store)
+    for ctx in (a, b):
+        _add_one_row_everywhere(pg_store, ctx)
+    key = "id" if table == "workspaces" else "workspace_id"
+    with pg_store.engine.begin() as c:
+        _raw_tenant(c, ws_b)
+        assert c.execute(text(f"select count(*) from {table} where {key} = :b"), {"b": ws_b}).scalar() >= 1
+    with pg_store.engine.begin() as c:
+        _raw_tenant(c, ws_a)
+        assert c.execute(text(f"select count(*) from {table} where {key} = :b"), {"b": ws_b}).scalar() == 0
+        assert c.execute(text(f"update {table} set {key} = {key} where {key} = :b"), {"b": ws_b}).rowcount == 0
+        assert c.execute(text(f"delete from {table} where {key} = :b"), {"b": ws_b}).rowcount == 0
+    with pytest.raises(DBAPIError, match="row-level security"):
+        with pg_store.engine.begin() as c:
+            _raw_tenant(c, ws_a)
+            c.execute(text("insert into audit_events (id, workspace_id, at, action, detail, summary) "
+                           "values (:i, :b, now(), 'x', '{}', '')"), {"i": uuid.uuid4(), "b": ws_b})
+    if table != "workspaces":
+        with pytest.raises(DBAPIError, match="row-level security"):
+            with pg_store.engine.begin() as c:
+                _raw_tenant(c, ws_a)
+                c.execute(text(f"update {table} set workspace_id = :b where workspace_id = :a"), {"a": ws_a, "b": ws_b})
+
+
+def test_isolation_fails_when_rls_is_switched_off(pg_store, pg_settings):
+    """The raw-SQL isolation above depends on the policy: without it A sees B's rows."""
+    _, ws_a = _user_with_workspace(pg_store)
+    _, ws_b = _user_with_workspace(pg_store)
+    owner = create_engine(pg_settings.migration_database_url)
+    with owner.begin() as c:
+        c.execute(text("alter table audit_events no force row level security"))
+        c.execute(text("alter table audit_events disable row level security"))
+    try:
+        with pg_store.engine.begin() as c:
+            _raw_tenant(c, ws_a)
+            leaked = c.execute(text("select count(*) from audit_events where workspace_id = :b"), {"b": ws_b}).scalar()
+        assert leaked >= 1
+    finally:
+        with owner.begin() as c:
+            c.execute(text("alter table audit_events enable row level security"))
+            c.execute(text("alter table audit_events force row level security"))
+        owner.dispose()
+
+
+def test_workspace_listing_shows_only_own_memberships(store):
+    from studio import tenancy
+    a, ws_a = _user_with_workspace(store)
+    _user_with_workspace(store)
+    ws2 = tenancy.create_workspace(store, a.user_id, "Client two")
+    names = [(m.workspace_id, m.role.value) for m in tenancy.memberships(store, a.user_id)]
+    assert names == [(ws_a, "owner"), (ws2, "owner")]
+    with store.account_scope(a.user_id) as s:
+        visible = set(s.scalars(select(Workspace.id)))
+    if store.is_postgres:
+        assert visible == {ws_a, ws2}
+
+
+def test_tenant_mixin_tables_are_the_rls_tables():
+    mixed = {m.__tablename__ for m in TenantMixin.__subclasses__()}
+    assert mixed == set(TENANT_TABLES) - {"workspaces"}
