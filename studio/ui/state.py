@@ -1,0 +1,63 @@
+"""The typed per-browser-session state: ids only, reloaded from the store when needed."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import streamlit as st
+
+from studio.auth import Account
+from studio.context import Context, UserId, WorkspaceId
+
+_ACCOUNT = "dotoro_account"
+_WORKSPACE = "dotoro_workspace_id"
+_TOKEN = "dotoro_token"
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    user_id: UserId
+    email: str
+    name: str
+
+
+def signed_in() -> SignedIn | None:
+    raw = st.session_state.get(_ACCOUNT)
+    return SignedIn(UserId(uuid.UUID(raw[0])), raw[1], raw[2]) if raw else None
+
+
+def remember(account: Account, token: str | None) -> None:
+    st.session_state[_ACCOUNT] = (str(account.id), account.email, account.name)
+    st.session_state[_TOKEN] = token
+
+
+def token() -> str | None:
+    return st.session_state.get(_TOKEN)
+
+
+def forget() -> None:
+    for key in (_ACCOUNT, _WORKSPACE, _TOKEN):
+        st.session_state.pop(key, None)
+
+
+def workspace_id() -> WorkspaceId | None:
+    raw = st.session_state.get(_WORKSPACE)
+    return WorkspaceId(uuid.UUID(raw)) if raw else None
+
+
+def set_workspace(ws: WorkspaceId | None) -> None:
+    st.session_state[_WORKSPACE] = str(ws) if ws else None
+
+
+def client_address() -> str | None:
+    try:
+        return st.context.ip_address
+    except Exception:  # noqa: BLE001 - not available in every runtime (AppTest)
+        return None
+
+
+def context() -> Context:
+    """The acting user in the chosen workspace; pages pass it to services."""
+    who = signed_in()
+    return Context(user_id=who.user_id if who else None, workspace_id=workspace_id(), client_address=client_address())

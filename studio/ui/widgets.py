@@ -1,0 +1,54 @@
+"""Small shared widgets: formatted numbers and sizes, empty states, error display."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+import streamlit as st
+
+from engine.errors import EngineError
+from studio.errors import StudioError
+
+T = TypeVar("T")
+
+
+def fmt_int(n: int) -> str:
+    return f"{n:,}"
+
+
+def fmt_bytes(n: int) -> str:
+    size = float(n)
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:,.0f} {unit}" if unit == "bytes" else f"{size:,.1f} {unit}"
+        size /= 1024
+    return f"{n} bytes"
+
+
+def fmt_when(at: dt.datetime) -> str:
+    return at.strftime("%Y-%m-%d %H:%M")
+
+
+def empty_state(title: str, hint: str) -> None:
+    st.info(f"**{title}**  \n{hint}")
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Show errors a user caused as a message, never as a traceback."""
+    try:
+        yield
+    except (StudioError, EngineError) as exc:
+        st.error(str(exc))
+
+
+def attempt(fn: Callable[[], T]) -> T | None:
+    """Run fn; on a user-caused error show it and return None."""
+    try:
+        return fn()
+    except (StudioError, EngineError) as exc:
+        st.error(str(exc))
+        return None

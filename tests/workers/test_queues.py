@@ -1,0 +1,31 @@
+"""Queue wiring against the real Redis: a job enqueued by id runs on an RQ worker with JSON serialization."""
+
+from __future__ import annotations
+
+from redis import Redis
+from rq import SimpleWorker
+
+from tests.conftest import make_settings
+from workers import queues
+
+
+def record_to_redis(url: str, key: str, value: str) -> None:
+    Redis.from_url(url).set(key, value)
+
+
+def test_submit_runs_on_the_rq_pool(services, tmp_path):
+    settings = make_settings(tmp_path, REDIS_URL=services["REDIS_URL"])
+    done = queues.submit(settings, record_to_redis, services["REDIS_URL"], "k1", "hello")
+    assert not done.in_process
+    conn = Redis.from_url(services["REDIS_URL"])
+    assert conn.get("k1") is None  # not yet: a worker must pick it up
+    q = queues.queue(settings, connection=conn)
+    SimpleWorker([q], connection=conn, serializer=q.serializer).work(burst=True)
+    assert conn.get("k1") == b"hello"
+
+
+def test_embedded_mode_runs_in_process(services, tmp_path):
+    settings = make_settings(tmp_path)
+    done = queues.submit(settings, record_to_redis, services["REDIS_URL"], "k2", "now")
+    assert done.in_process
+    assert Redis.from_url(services["REDIS_URL"]).get("k2") == b"now"
