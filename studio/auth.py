@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import re
 from dataclasses import dataclass
@@ -32,8 +33,8 @@ def _normal_email(email: str) -> str:
     return email.strip().lower()
 
 
-def hash_password(password: str) -> str:
-    return bcrypt.hashpw(password.encode(), bcrypt.gensalt()).decode()
+def hash_password(password: str, rounds: int = 12) -> str:
+    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=rounds)).decode()
 
 
 def sign_up(store: Store, email: str, name: str, password: str, *, client_address: str | None = None) -> tuple[Account, WorkspaceId]:
@@ -50,7 +51,7 @@ def sign_up(store: Store, email: str, name: str, password: str, *, client_addres
     with store.account_scope() as s:
         if s.scalar(select(func.count()).select_from(User).where(User.email == email)):
             raise ValidationFailed("An account with this email already exists. Sign in instead.")
-        user = User(email=email, name=name.strip()[:120], password_hash=hash_password(password), failed_attempts=0)
+        user = User(email=email, name=name.strip()[:120], password_hash=hash_password(password, store.settings.bcrypt_rounds), failed_attempts=0)
         s.add(user)
     account = Account(UserId(user.id), user.email, user.name)
     ws = tenancy.create_workspace(store, account.id, f"{account.name.split()[0]}'s workspace", client_address=client_address)
@@ -65,7 +66,7 @@ def authenticate(store: Store, email: str, password: str, *, client_address: str
     with store.account_scope() as s:
         user = s.scalar(select(User).where(User.email == email).with_for_update())
         if user is None:
-            bcrypt.checkpw(b"timing", _DUMMY_HASH)  # same cost whether or not the account exists
+            bcrypt.checkpw(b"timing", _dummy_hash(settings.bcrypt_rounds))  # same cost whether or not the account exists
             raise AuthError("Email or password is incorrect.")
         locked = _aware(user.locked_until)
         if locked and locked > now:
@@ -89,7 +90,9 @@ def authenticate(store: Store, email: str, password: str, *, client_address: str
     raise AuthError(message)
 
 
-_DUMMY_HASH = bcrypt.hashpw(b"not-a-password", bcrypt.gensalt(rounds=12))
+@functools.lru_cache(maxsize=4)
+def _dummy_hash(rounds: int) -> bytes:
+    return bcrypt.hashpw(b"not-a-password", bcrypt.gensalt(rounds=rounds))
 
 
 def _aware(value: dt.datetime | None) -> dt.datetime | None:

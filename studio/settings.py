@@ -31,6 +31,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("COOKIE_EXPIRY_DAYS", "14", "Days a sign-in cookie stays valid."),
     Option("LOCKOUT_ATTEMPTS", "5", "Failed sign-ins in a row that lock an account."),
     Option("LOCKOUT_MINUTES", "15", "Minutes an account stays locked after too many failed sign-ins."),
+    Option("BCRYPT_ROUNDS", "12", "Cost of password hashing (tests lower it; keep 12 or more in production)."),
     Option("PUBLIC_URL", "http://localhost:8501", "Address of the studio, used in links (invitations, OAuth callbacks)."),
 )
 
@@ -63,6 +64,7 @@ class Settings:
     lockout_attempts: int
     lockout_minutes: int
     public_url: str
+    bcrypt_rounds: int = 12
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -118,6 +120,7 @@ def load_settings(env: dict[str, str] | None = None, *, dotenv: Path | None = Pa
         lockout_attempts=int(float(values["LOCKOUT_ATTEMPTS"])),
         lockout_minutes=int(float(values["LOCKOUT_MINUTES"])),
         public_url=values["PUBLIC_URL"],
+        bcrypt_rounds=max(4, int(values["BCRYPT_ROUNDS"])),
         extra=extra,
     )
 

@@ -44,7 +44,7 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
 
 
 def make_settings(home: Path, **env: str) -> Settings:
-    base = {"DOTORO_HOME": str(home), "SECRET_KEY": "test-secret", "LOCKOUT_ATTEMPTS": "5", "LOCKOUT_MINUTES": "15"}
+    base = {"DOTORO_HOME": str(home), "SECRET_KEY": "test-secret", "LOCKOUT_ATTEMPTS": "5", "LOCKOUT_MINUTES": "15", "BCRYPT_ROUNDS": "4"}
     base.update(env)
     return load_settings(base, dotenv=None)
 

@@ -103,6 +103,23 @@ class AuditEvent(TenantMixin, Base):
     summary: Mapped[str] = mapped_column(Text, default="")
 
 
+
+class Invitation(TenantMixin, Base):
+    """A single-use, expiring invitation by email with a role; only the token's hash is stored."""
+
+    __tablename__ = "invitations"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    invited_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime]
+    sent_count: Mapped[int] = mapped_column(Integer, default=1)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending/accepted/declined/revoked
+    responded_at: Mapped[dt.datetime | None]
+
+
 TENANT_MODELS: tuple[type[Base], ...] = tuple(
     m.class_ for m in Base.registry.mappers if issubclass(m.class_, TenantMixin)
 )

@@ -17,6 +17,7 @@ def studio_env(tmp_path, monkeypatch) -> Path:
     home = tmp_path / "dotoro"
     monkeypatch.chdir(ROOT)
     monkeypatch.setenv("DOTORO_HOME", str(home))
+    monkeypatch.setenv("BCRYPT_ROUNDS", "4")
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.delenv("MIGRATION_DATABASE_URL", raising=False)
     monkeypatch.delenv("REDIS_URL", raising=False)

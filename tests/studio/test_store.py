@@ -16,8 +16,10 @@ from studio.store.base import TenantMixin
 from studio.store.models import AuditEvent, Base, Dataset, Workspace, WorkspaceMember
 from studio.store.session import Store
 from tests.conftest import fresh_pg_database, make_settings
+from tests.studio.tenant_rows import ROW_MAKERS, fill_every_table
 
 TENANT_TABLES = sorted(t.name for t in Base.metadata.sorted_tables if "workspace_id" in t.c)
+RLS_TABLES = [*TENANT_TABLES, "workspaces"]  # the workspace row itself is isolated by its id
 
 
 def _user_with_workspace(store: Store) -> tuple[Context, WorkspaceId]:
@@ -51,16 +53,19 @@ def test_migrations_up_and_down_on_postgres(services, tmp_path):
     engine.dispose()
 
 
-def test_every_tenant_table_has_rls_enabled_and_forced(pg_store):
+def test_every_tenant_table_has_rls_and_an_isolation_test(pg_store):
+    """A new table with workspace_id fails here until it has RLS (enabled + forced) and a row maker."""
     with pg_store.engine.connect() as c:
         rows = c.execute(text(
             "select c.relname, c.relrowsecurity, c.relforcerowsecurity, "
             "(select count(*) from pg_policy p where p.polrelid = c.oid) "
             "from pg_class c join information_schema.columns i on i.table_name = c.relname "
             "where i.column_name = 'workspace_id' and i.table_schema = 'public' and c.relkind = 'r'")).all()
-    assert {r[0] for r in rows} == set(TENANT_TABLES)
+    assert {r[0] for r in rows} == set(TENANT_TABLES) == set(ROW_MAKERS) - {"workspaces"}
     for name, enabled, forced, policies in rows:
         assert enabled and forced and policies >= 1, name
+    with pg_store.engine.connect() as c:
+        assert c.execute(text("select relrowsecurity and relforcerowsecurity from pg_class where relname = 'workspaces'")).scalar()
 
 
 def test_app_role_owns_nothing_and_cannot_bypass_rls(pg_store):
@@ -114,20 +119,15 @@ def test_non_member_cannot_open_a_workspace(store):
 
 
 def _add_one_row_everywhere(store, ctx):
-    from studio.store.models import DatasetBlob, DatasetVersion
     with store.session_scope(ctx) as s:
-        ds = Dataset(name="data", current_version=1)
-        s.add(ds)
-        s.flush()
-        s.add(DatasetVersion(dataset_id=ds.id, version=1, filename="b.csv", row_count=1, size_bytes=1, columns=[], storage_key="k"))
-        s.add(DatasetBlob(storage_key=f"b-{uuid.uuid4()}", content=b"x"))
+        fill_every_table(s)
 
 
 def _raw_tenant(conn, ws):
     conn.execute(text("select set_config('app.workspace_id', :w, true)"), {"w": str(ws)})
 
 
-@pytest.mark.parametrize("table", TENANT_TABLES)
+@pytest.mark.parametrize("table", RLS_TABLES)
 def test_raw_sql_on_app_role_is_isolated(pg_store, table):
     """As A through raw SQL: B's rows are invisible, untouchable and cannot be inserted."""
     a, ws_a = _user_with_workspace(pg_store)
@@ -155,24 +155,25 @@ def test_raw_sql_on_app_role_is_isolated(pg_store, table):
                 c.execute(text(f"update {table} set workspace_id = :b where workspace_id = :a"), {"a": ws_a, "b": ws_b})
 
 
-def test_isolation_fails_when_rls_is_switched_off(pg_store, pg_settings):
-    """The raw-SQL isolation above depends on the policy: without it A sees B's rows."""
-    _, ws_a = _user_with_workspace(pg_store)
-    _, ws_b = _user_with_workspace(pg_store)
+@pytest.mark.parametrize("table", RLS_TABLES)
+def test_isolation_check_fails_when_the_policy_is_dropped(pg_store, pg_settings, table):
+    """The isolation assertions above depend on each table's policy: without it A sees B's rows."""
+    a, ws_a = _user_with_workspace(pg_store)
+    b, ws_b = _user_with_workspace(pg_store)
+    _add_one_row_everywhere(pg_store, b)
+    key = "id" if table == "workspaces" else "workspace_id"
     owner = create_engine(pg_settings.migration_database_url)
     with owner.begin() as c:
-        c.execute(text("alter table audit_events no force row level security"))
-        c.execute(text("alter table audit_events disable row level security"))
-    try:
-        with pg_store.engine.begin() as c:
-            _raw_tenant(c, ws_a)
-            leaked = c.execute(text("select count(*) from audit_events where workspace_id = :b"), {"b": ws_b}).scalar()
-        assert leaked >= 1
-    finally:
-        with owner.begin() as c:
-            c.execute(text("alter table audit_events enable row level security"))
-            c.execute(text("alter table audit_events force row level security"))
-        owner.dispose()
+        c.execute(text(f"lock table {table} in access exclusive mode"))
+        c.execute(text(f"alter table {table} no force row level security"))
+        c.execute(text(f"alter table {table} disable row level security"))
+        c.execute(text("select set_config('app.workspace_id', :w, true)"), {"w": str(ws_a)})
+        # the owner now reads as the app would without RLS: B's rows show up
+        leaked = c.execute(text(f"select count(*) from {table} where {key} = :b"), {"b": ws_b}).scalar()
+        c.execute(text(f"alter table {table} enable row level security"))
+        c.execute(text(f"alter table {table} force row level security"))
+    owner.dispose()
+    assert leaked >= 1
 
 
 def test_workspace_listing_shows_only_own_memberships(store):

@@ -1,0 +1,40 @@
+"""In a real browser: sign up, sign out, sign in, upload the sample, see the typed table."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import ROOT, shot
+
+pytestmark = pytest.mark.browser
+SAMPLE = ROOT / "studio" / "demo" / "reddit_threads_sample.csv"
+
+
+def test_sign_up_upload_and_see_columns(studio_url, page):
+    email = f"e2e{uuid.uuid4().hex[:6]}@example.com"
+    page.goto(studio_url)
+    expect(page.get_by_text("Dotoro Studio").first).to_be_visible()
+    shot(page, "01-sign-in")
+    page.get_by_role("tab", name="Create account").click()
+    page.get_by_label("Your name").fill("Eve Tester")
+    page.get_by_label("Work email").fill(email)
+    page.get_by_label("Password", exact=True).last.fill("s3cret-pass")
+    page.get_by_label("Repeat password").fill("s3cret-pass")
+    page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_role("heading", name="Home")).to_be_visible()
+    shot(page, "02-home")
+
+    page.get_by_role("link", name="Data sources").click()
+    expect(page.get_by_text("No data sets yet")).to_be_visible()
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(SAMPLE))
+    page.get_by_role("button", name="Upload", exact=True).click()
+    expect(page.get_by_text("Uploaded 'reddit_threads_sample': 60 rows × 10 columns.")).to_be_visible()
+    expect(page.get_by_role("heading", name="reddit_threads_sample")).to_be_visible()
+    page.wait_for_timeout(800)
+    shot(page, "03-data-sources")
+    page.get_by_role("tab", name="Rows").click()
+    page.wait_for_timeout(500)
+    shot(page, "04-rows")

@@ -1,0 +1,46 @@
+"""One way to put a row in every tenant table; the isolation suite and its meta-test use it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable
+
+from studio.store.models import Dataset, DatasetBlob, DatasetVersion, Invitation
+from studio.store.session import TenantSession
+
+
+def _dataset(s: TenantSession) -> None:
+    ds = Dataset(name=f"data {uuid.uuid4().hex[:6]}", current_version=1)
+    s.add(ds)
+    s.flush()
+    s.add(DatasetVersion(dataset_id=ds.id, version=1, filename="d.csv", row_count=1, size_bytes=1, columns=[], storage_key="k"))
+
+
+def _blob(s: TenantSession) -> None:
+    s.add(DatasetBlob(storage_key=f"b-{uuid.uuid4()}", content=b"x"))
+
+
+def _invitation(s: TenantSession) -> None:
+    s.add(Invitation(email=f"{uuid.uuid4().hex[:6]}@example.com", role="member", token_hash=uuid.uuid4().hex * 2,
+                     expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=7), status="pending", sent_count=1))
+
+
+def _nothing(s: TenantSession) -> None:
+    """Sign-up already made the workspace, its owner membership and audit events."""
+
+
+ROW_MAKERS: dict[str, Callable[[TenantSession], None]] = {
+    "workspaces": _nothing,
+    "workspace_members": _nothing,
+    "audit_events": _nothing,
+    "datasets": _dataset,
+    "dataset_versions": _dataset,
+    "dataset_blobs": _blob,
+    "invitations": _invitation,
+}
+
+
+def fill_every_table(s: TenantSession) -> None:
+    for maker in dict.fromkeys(ROW_MAKERS.values()):
+        maker(s)
