@@ -10,12 +10,8 @@ from studio import datasets
 from studio.ui import datasets as ui
 from studio.ui import resources, state, widgets
 
-ctx = state.context()
+ctx = state.page_context("Data sources")
 store = resources.store()
-st.title("Data sources")
-if ctx.workspace_id is None:
-    widgets.empty_state("No workspace selected", "Choose a workspace in the sidebar.")
-    st.stop()
 if flash := st.session_state.pop("flash", None):
     st.success(flash)
 

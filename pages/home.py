@@ -11,12 +11,8 @@ from studio.ui import resources, state, widgets
 
 DEMO = Path(__file__).resolve().parents[1] / "studio" / "demo" / "reddit_threads_sample.csv"
 
-ctx = state.context()
+ctx = state.page_context("Home")
 store = resources.store()
-st.title("Home")
-if ctx.workspace_id is None:
-    widgets.empty_state("No workspace selected", "Choose a workspace in the sidebar.")
-    st.stop()
 
 items = widgets.attempt(lambda: datasets.list_datasets(store, ctx)) or []
 c1, c2 = st.columns(2)

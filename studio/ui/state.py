@@ -52,12 +52,30 @@ def set_workspace(ws: WorkspaceId | None) -> None:
 
 def client_address() -> str | None:
     try:
-        return st.context.ip_address
+        ip = st.context.ip_address
     except Exception:  # noqa: BLE001 - not available in every runtime (AppTest)
         return None
+    return ip if isinstance(ip, str) else None
 
 
 def context() -> Context:
     """The acting user in the chosen workspace; pages pass it to services."""
     who = signed_in()
     return Context(user_id=who.user_id if who else None, workspace_id=workspace_id(), client_address=client_address())
+
+
+def page_context(title: str) -> Context:
+    """Every page starts here: a title, and a stop unless someone is signed in with a workspace.
+
+    app.py gates navigation; this also covers a page script run on its own (Streamlit's
+    legacy pages/ mode on a fresh server, before the first st.navigation call).
+    """
+    st.title(title)
+    ctx = context()
+    if ctx.user_id is None:
+        st.info("Please sign in to use Dotoro Studio.")
+        st.stop()
+    if ctx.workspace_id is None:
+        st.info("**No workspace selected**  \nChoose a workspace in the sidebar.")
+        st.stop()
+    return ctx

@@ -12,6 +12,21 @@ from streamlit.testing.v1 import AppTest
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.fixture(autouse=True)
+def navigation_mode(monkeypatch):
+    """AppTest re-detects the legacy pages/ mode on every run; a served studio leaves it after its first
+    st.navigation call. Pin the served behaviour so every run goes through app.py's gate."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    original = PagesManager.__init__
+
+    def init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", init)
+
+
 @pytest.fixture()
 def studio_env(tmp_path, monkeypatch) -> Path:
     home = tmp_path / "dotoro"

@@ -100,3 +100,14 @@ def test_html_in_cells_is_shown_as_text(new_app):
     rows = at.dataframe[-1].value
     assert rows["name"][0] == "<script>alert(1)</script>"
     assert all("<script>" not in m.value for m in at.markdown)
+
+
+def test_a_page_run_on_its_own_still_requires_sign_in(studio_env):
+    """Streamlit's legacy pages/ mode can run a page without app.py; the page guards itself."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "pages" / "data_sources.py"), default_timeout=30)
+    at.run()
+    assert not at.exception
+    assert "Please sign in" in texts(at)
+    assert not at.file_uploader
