@@ -77,6 +77,12 @@ def sign_out() -> None:
 
 def sign_in_page() -> None:
     """The only page a signed-out visitor sees."""
+    _, middle, _ = st.columns([1, 2, 1])
+    with middle:
+        _sign_in_forms()
+
+
+def _sign_in_forms() -> None:
     st.title("Dotoro Studio")
     st.caption("Turn a data table into thousands of on-brand posts and ads — previewed live, generated in the background.")
     sign_in, sign_up = st.tabs(["Sign in", "Create account"])

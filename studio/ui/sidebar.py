@@ -16,7 +16,8 @@ def workspace_switcher() -> tenancy.Membership | None:
         return None
     members = tenancy.memberships(resources.store(), who.user_id)
     with st.sidebar:
-        st.markdown(f"**{who.name}**  \n{who.email}")
+        st.markdown(f"**{who.name}**")
+        st.caption(who.email)
         if not members:
             st.warning("You are not a member of any workspace.")
             state.set_workspace(None)

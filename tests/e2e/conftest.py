@@ -72,7 +72,7 @@ def browser(tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture()
 def page(browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context = browser.new_context(viewport={"width": 1400, "height": 2000})
     pg = context.new_page()
     pg.set_default_timeout(20_000)
     yield pg

@@ -16,7 +16,7 @@ SAMPLE = ROOT / "studio" / "demo" / "reddit_threads_sample.csv"
 def test_sign_up_upload_and_see_columns(studio_url, page):
     email = f"e2e{uuid.uuid4().hex[:6]}@example.com"
     page.goto(studio_url)
-    expect(page.get_by_text("Dotoro Studio").first).to_be_visible()
+    expect(page.get_by_label("Email", exact=True)).to_be_visible()
     shot(page, "01-sign-in")
     page.get_by_role("tab", name="Create account").click()
     page.get_by_label("Your name").fill("Eve Tester")
@@ -24,7 +24,7 @@ def test_sign_up_upload_and_see_columns(studio_url, page):
     page.get_by_label("Password", exact=True).last.fill("s3cret-pass")
     page.get_by_label("Repeat password").fill("s3cret-pass")
     page.get_by_role("button", name="Create account").click()
-    expect(page.get_by_role("heading", name="Home")).to_be_visible()
+    expect(page.get_by_role("heading", name="Home").first).to_be_visible()
     shot(page, "02-home")
 
     page.get_by_role("link", name="Data sources").click()
@@ -38,3 +38,25 @@ def test_sign_up_upload_and_see_columns(studio_url, page):
     page.get_by_role("tab", name="Rows").click()
     page.wait_for_timeout(500)
     shot(page, "04-rows")
+
+
+def test_cookie_keeps_you_signed_in_and_sign_out_kills_it(studio_url, page):
+    email = f"e2e{uuid.uuid4().hex[:6]}@example.com"
+    page.goto(studio_url)
+    page.get_by_role("tab", name="Create account").click()
+    page.get_by_label("Your name").fill("Rita Reload")
+    page.get_by_label("Work email").fill(email)
+    page.get_by_label("Password", exact=True).last.fill("s3cret-pass")
+    page.get_by_label("Repeat password").fill("s3cret-pass")
+    page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_role("heading", name="Home").first).to_be_visible()
+    page.wait_for_function("document.cookie.includes('dotoro_session=')", timeout=15_000)
+    saved = [c for c in page.context.cookies() if c["name"] == "dotoro_session"]
+    page.reload()
+    expect(page.get_by_role("heading", name="Home").first).to_be_visible()  # the cookie signed us back in
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_label("Email", exact=True)).to_be_visible()
+    page.context.add_cookies(saved)  # replay the old cookie
+    page.reload()
+    expect(page.get_by_label("Email", exact=True)).to_be_visible()
+    expect(page.get_by_role("heading", name="Home").first).not_to_be_visible()
