@@ -5,24 +5,34 @@ from __future__ import annotations
 import streamlit as st
 
 from studio.ui import auth as ui_auth
-from studio.ui import sidebar, state
+from studio.ui import invite, sidebar, state
 
 st.set_page_config(page_title="Dotoro Studio", page_icon="✦", layout="wide")
 
+invite.capture()
 ui_auth.resume_from_cookie()
 
 if state.signed_in() is None:
-    nav = st.navigation([st.Page(ui_auth.sign_in_page, title="Sign in", url_path="sign-in", default=True)])
-    nav.run()
+    def sign_in() -> None:
+        invite.banner_for_signed_out()
+        ui_auth.sign_in_page()
+
+    st.navigation([st.Page(sign_in, title="Sign in", url_path="sign-in", default=True)]).run()
     st.stop()
 
 ui_auth.write_pending_cookie()
-membership = sidebar.workspace_switcher()
+sidebar.workspace_switcher()
+invite.panel_for_signed_in()
 
 PAGES = {
     "Studio": [
         st.Page("pages/home.py", title="Home", url_path="home", icon=":material/home:", default=True),
         st.Page("pages/data_sources.py", title="Data sources", url_path="data", icon=":material/table:"),
+    ],
+    "Workspace": [
+        st.Page("pages/team.py", title="Team", url_path="team", icon=":material/group:"),
+        st.Page("pages/audit.py", title="Audit trail", url_path="audit", icon=":material/history:"),
+        st.Page("pages/workspace.py", title="Settings", url_path="workspace", icon=":material/settings:"),
     ],
 }
 st.navigation(PAGES).run()

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
+
 import streamlit as st
 
 from studio import tenancy
+from studio.context import WorkspaceId
 from studio.ui import auth as ui_auth
 from studio.ui import resources, state
 
@@ -22,16 +25,25 @@ def workspace_switcher() -> tenancy.Membership | None:
             st.warning("You are not a member of any workspace.")
             state.set_workspace(None)
         else:
-            ids = [m.workspace_id for m in members]
-            current = state.workspace_id()
-            index = ids.index(current) if current in ids else 0
-            chosen = st.selectbox(
-                "Workspace", options=range(len(members)), index=index,
-                format_func=lambda i: f"{members[i].workspace_name} · {members[i].role.value}", key="workspace_picker",
-            )
-            state.set_workspace(ids[chosen])
+            ids = [str(m.workspace_id) for m in members]
+            labels = {str(m.workspace_id): f"{m.workspace_name} · {m.role.value}" for m in members}
+            wanted = state.take_workspace_request() or st.session_state.get("workspace_picker")
+            if wanted not in ids:
+                current = state.workspace_id()
+                wanted = str(current) if current and str(current) in ids else ids[0]
+            st.session_state["workspace_picker"] = wanted
+            chosen = st.selectbox("Workspace", ids, format_func=labels.__getitem__, key="workspace_picker")
+            state.set_workspace(WorkspaceId(uuid.UUID(chosen)))
         if st.button("Sign out", key="sign_out", use_container_width=True):
             ui_auth.sign_out()
             st.rerun()
     active = state.workspace_id()
     return next((m for m in members if m.workspace_id == active), None)
+
+
+def current_membership() -> tenancy.Membership | None:
+    """The signed-in user's membership of the active workspace, read fresh from the store."""
+    who, active = state.signed_in(), state.workspace_id()
+    if who is None or active is None:
+        return None
+    return next((m for m in tenancy.memberships(resources.store(), who.user_id) if m.workspace_id == active), None)

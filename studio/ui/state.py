@@ -50,6 +50,16 @@ def set_workspace(ws: WorkspaceId | None) -> None:
     st.session_state[_WORKSPACE] = str(ws) if ws else None
 
 
+def request_workspace(ws: WorkspaceId) -> None:
+    """Switch to `ws` on the next run (the sidebar picker applies it before it renders)."""
+    st.session_state["dotoro_switch_to"] = str(ws)
+    set_workspace(ws)
+
+
+def take_workspace_request() -> str | None:
+    return st.session_state.pop("dotoro_switch_to", None)
+
+
 def client_address() -> str | None:
     try:
         ip = st.context.ip_address

@@ -1,0 +1,50 @@
+"""Workspace settings: rename, create another, export everything, delete for good."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from studio import tenancy, workspace_export, workspaces
+from studio.context import Permission, allows
+from studio.ui import resources, sidebar, state, widgets
+
+ctx = state.page_context("Workspace")
+store = resources.store()
+current = sidebar.current_membership()
+if current is None:
+    st.stop()
+
+with st.form("rename_ws"):
+    name = st.text_input("Name", value=current.workspace_name, key="ws_name")
+    if st.form_submit_button("Rename", disabled=not allows(current.role, Permission.MANAGE_MEMBERS)):
+        with widgets.user_errors():
+            workspaces.rename(store, ctx, name)
+            st.rerun()
+
+with st.form("new_ws", clear_on_submit=True):
+    new_name = st.text_input("New workspace (e.g. one per client)", key="ws_new")
+    if st.form_submit_button("Create workspace"):
+        with widgets.user_errors():
+            ws = tenancy.create_workspace(store, ctx.user_id, new_name, client_address=ctx.client_address)  # type: ignore[arg-type]
+            state.request_workspace(ws)
+            st.rerun()
+
+if not allows(current.role, Permission.DELETE_WORKSPACE):
+    st.caption("Only an owner can export or delete this workspace.")
+    st.stop()
+
+st.subheader("Export everything")
+st.caption("Data sets (every version, as Parquet), members, invitations and the audit trail, in one zip.")
+if st.button("Prepare export", key="ws_export"):
+    data = widgets.attempt(lambda: workspace_export.export_zip(store, ctx))
+    if data:
+        st.download_button("Download zip", data, file_name=f"{current.workspace_name}.zip", mime="application/zip")
+
+st.subheader("Delete this workspace")
+st.error("Deleting removes every data set, version, member and event of this workspace. This cannot be undone.")
+typed = st.text_input(f"Type {current.workspace_name} to confirm", key="ws_delete_confirm")
+if st.button("Delete workspace for good", key="ws_delete", disabled=typed.strip() != current.workspace_name):
+    with widgets.user_errors():
+        workspaces.delete_workspace(store, ctx, typed)
+        state.set_workspace(None)
+        st.rerun()
