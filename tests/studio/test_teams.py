@@ -186,3 +186,23 @@ def test_no_row_of_another_workspace_under_concurrent_load(pg_store):
     store.dispose()
     assert not errors, errors[:3]
     assert seen_foreign == []
+
+
+def test_owner_exports_everything_of_the_workspace(store):
+    import io
+    import json
+    import zipfile
+
+    from studio import workspace_export
+
+    octx, people = _team(store)
+    datasets.upload(store, octx, "products.csv", CSV)
+    data = workspace_export.export_zip(store, octx)
+    z = zipfile.ZipFile(io.BytesIO(data))
+    names = set(z.namelist())
+    assert {"workspace.json", "members.json", "datasets.json", "audit_events.json", "audit.csv", "people.json"} <= names
+    assert "data/products/v1.parquet" in names
+    assert len(json.loads(z.read("members.json"))) == 5
+    assert "token_hash" not in z.read("invitations.json").decode()
+    with pytest.raises(PermissionDenied):
+        workspace_export.export_zip(store, people[Role.ADMIN][1])
