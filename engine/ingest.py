@@ -1,0 +1,336 @@
+"""Uploaded bytes (CSV, TSV, TXT, Excel, JSON, Parquet) → a typed polars table with column profiles.
+
+Everything is read as text first (except Parquet, which is typed already), empty and
+whitespace-only cells become null, fully empty rows are dropped (with a warning), headers become
+unique snake_case names, and each column gets a kind (rules in ``engine.column_types``). Excel
+dates arrive as datetimes; a column of midnights becomes a date. Bad input raises
+``IngestError`` (``NeedsSheetChoice`` for a workbook with several sheets) and returns nothing.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import unicodedata
+import zipfile
+from dataclasses import dataclass
+from typing import Any
+from xml.etree import ElementTree
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+from polars.exceptions import PanicException
+
+from engine.column_types import KINDS, blank_to_null, examples, infer_column
+from engine.delimited import decode_text, read_delimited
+from engine.ingest_errors import IngestError, NeedsSheetChoice
+
+__all__ = ["KINDS", "MAX_COLUMNS", "SUPPORTED_EXTENSIONS", "ColumnProfile", "IngestError",
+           "IngestResult", "NeedsSheetChoice", "ingest", "list_sheets", "snake_case", "unique_names"]
+
+SUPPORTED_EXTENSIONS = (".csv", ".tsv", ".txt", ".xlsx", ".json", ".jsonl", ".ndjson", ".parquet")
+MAX_COLUMNS = 500
+MAX_NAME_LENGTH = 63  # Postgres truncates identifiers beyond this.
+_LABELS = {".csv": "CSV", ".tsv": "TSV", ".txt": "text", ".json": "JSON", ".jsonl": "JSON Lines",
+           ".ndjson": "JSON Lines"}
+_MB = 1024 * 1024
+_FOLD = str.maketrans({"ß": "ss", "ẞ": "SS", "æ": "ae", "Æ": "AE", "ø": "o", "Ø": "O", "œ": "oe",
+                       "Œ": "OE", "đ": "d", "Đ": "D", "ł": "l", "Ł": "L", "þ": "th", "Þ": "TH",
+                       "\u0131": "i", "%": " pct ", "#": " num ", "&": " and "})
+_MAX_WORKBOOK_XML = 16 * _MB  # The sheet list; a bigger one is a zip bomb, not a workbook.
+_SHEET_TAG = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}sheet"
+
+
+@dataclass(frozen=True)
+class ColumnProfile:
+    """One column of an ingested table: its name, where it came from, its kind and a glimpse."""
+
+    name: str
+    original_name: str
+    kind: str
+    null_count: int
+    examples: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """A typed table with a profile per column and what was detected on the way."""
+
+    table: pl.DataFrame
+    columns: tuple[ColumnProfile, ...]
+    row_count: int
+    encoding: str | None
+    delimiter: str | None
+    warnings: tuple[str, ...]
+
+
+def ingest(data: bytes, filename: str, *, sheet: str | None = None,
+           max_bytes: int | None = None) -> IngestResult:
+    """Read an uploaded file into a typed table, or raise IngestError saying what is wrong."""
+    data = bytes(data)
+    extension = _extension(filename)
+    if extension not in SUPPORTED_EXTENSIONS:
+        shown = f" ({extension})" if extension else " (it has no extension)"
+        raise IngestError(f"'{filename}' is not a supported file type{shown}. "
+                          f"Upload one of: {', '.join(SUPPORTED_EXTENSIONS)}.", field="file")
+    if max_bytes is not None and len(data) > max_bytes:
+        size, limit = _megabytes(len(data), max_bytes)
+        raise IngestError(f"This file is {size} MB, over the {limit} MB limit. "
+                          "Upload a smaller file or split it.", field="file")
+    if not data:
+        raise IngestError("The file is empty (0 bytes).", field="file")
+    if extension in (".csv", ".tsv", ".txt"):
+        text = read_delimited(data, _LABELS[extension], prefer_tab=extension == ".tsv",
+                              max_columns=MAX_COLUMNS)
+        notes = [f"Skipped {text.blank_lines} blank line(s)."] if text.blank_lines else []
+        return _finish(text.frame, text.header, encoding=text.encoding,
+                       delimiter=text.delimiter, warnings=notes,
+                       decimal_comma=text.delimiter == ";")
+    if extension == ".xlsx":
+        frame, header = _read_xlsx(data, sheet)
+        return _finish(frame, header, midnight_means_date=True)
+    if extension == ".parquet":
+        frame = _read_parquet(data)
+        return _finish(frame, frame.columns, drop_empty_rows=False)
+    frame, header, encoding = _read_json(data, _LABELS[extension], lines=extension != ".json")
+    return _finish(frame, header, encoding=encoding)
+
+
+def list_sheets(data: bytes) -> list[str]:
+    """Names of the sheets of an .xlsx workbook, in workbook order."""
+    _check_xlsx(data)
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            if archive.getinfo("xl/workbook.xml").file_size > _MAX_WORKBOOK_XML:
+                raise zipfile.BadZipFile("workbook.xml is implausibly large")
+            workbook = archive.read("xl/workbook.xml")
+        root = ElementTree.fromstring(workbook)
+    except (zipfile.BadZipFile, KeyError, ElementTree.ParseError, OSError, EOFError):
+        raise IngestError("This Excel file is damaged or is not an .xlsx workbook: open it in "
+                          "Excel and save it again as .xlsx.", field="file") from None
+    return [element.get("name", "") for element in root.iter(_SHEET_TAG)]
+
+
+def snake_case(header: str) -> str:
+    """A header as a snake_case identifier; "" when nothing usable is left."""
+    text = header.translate(_FOLD)
+    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    text = re.sub(r"([a-z])([A-Z])", r"\1_\2", text)
+    text = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", text)
+    text = re.sub(r"[\W_]+", "_", unicodedata.normalize("NFC", text).lower()).strip("_")
+    if not text.isidentifier() and not text[:1].isdigit():
+        text = re.sub(r"[^0-9a-z_]+", "_", text).strip("_")
+    if text[:1].isdigit():
+        text = "col_" + text
+    return text[:MAX_NAME_LENGTH].rstrip("_")
+
+
+def unique_names(headers: list[str]) -> tuple[list[str], list[str]]:
+    """snake_case names made unique (``name_2``, ``name_3``; blanks → ``column_<n>``), with notes."""
+    bases = [snake_case(header) or f"column_{position}" for position, header in enumerate(headers, 1)]
+    reserved, taken, names, renamed = set(bases), set(), [], []
+    for base in bases:
+        name, suffix = base, 2
+        while name in taken or (name != base and name in reserved):
+            name, suffix = f"{base}_{suffix}", suffix + 1
+        taken.add(name)
+        names.append(name)
+        if name != base:
+            renamed.append(name)
+    blanks = [name for name, header in zip(names, headers, strict=True) if not snake_case(header)]
+    notes = []
+    if renamed:
+        notes.append(f"Duplicate column names were made unique: {', '.join(renamed)}.")
+    if blanks:
+        notes.append(f"Columns without a usable header were named: {', '.join(blanks)}.")
+    return names, notes
+
+
+def _finish(frame: pl.DataFrame, header: list[str], *, encoding: str | None = None,
+            delimiter: str | None = None, warnings: list[str] | None = None,
+            decimal_comma: bool = False, midnight_means_date: bool = False,
+            drop_empty_rows: bool = True) -> IngestResult:
+    """Normalise names, null the blanks, drop empty rows, type every column and profile it."""
+    notes = list(warnings or [])
+    if not header:
+        raise IngestError("The file has no columns.", field="file")
+    if len(header) > MAX_COLUMNS:
+        raise IngestError(f"The file has {len(header)} columns; at most {MAX_COLUMNS} are supported.")
+    names, name_notes = unique_names(header)
+    notes += name_notes
+    frame = frame.rename(dict(zip(frame.columns, names, strict=True)))
+    frame = frame.with_columns(blank_to_null(name) for name, dtype in frame.schema.items()
+                               if dtype == pl.String)
+    if drop_empty_rows:
+        before = frame.height
+        frame = frame.filter(~pl.all_horizontal(pl.all().is_null()))
+        if frame.height < before:
+            notes.append(f"Skipped {before - frame.height} empty row(s).")
+    if frame.height == 0:
+        raise IngestError("The file has a header row but no data rows.", field="file")
+    typed, profiles = [], []
+    for name, original in zip(names, header, strict=True):
+        inferred = infer_column(frame[name], decimal_comma=decimal_comma,
+                                midnight_means_date=midnight_means_date)
+        values = inferred.values.alias(name)
+        typed.append(values)
+        profiles.append(ColumnProfile(name, original, inferred.kind, values.null_count(),
+                                      examples(values, inferred.kind)))
+        if inferred.warning:
+            notes.append(f"Column '{name}' {inferred.warning}.")
+    table = pl.DataFrame(typed)
+    return IngestResult(table, tuple(profiles), table.height, encoding, delimiter, tuple(notes))
+
+
+def _extension(filename: str) -> str:
+    """The lower-case extension with its dot, or ""."""
+    base = filename.replace("\\", "/").rsplit("/", 1)[-1].lower()
+    return base[base.rindex("."):] if "." in base else ""
+
+
+def _megabytes(size: int, limit: int) -> tuple[str, str]:
+    """Both sizes in MB, with enough decimals to tell them apart."""
+    for decimals in (1, 2, 3):
+        shown = f"{size / _MB:.{decimals}f}", f"{limit / _MB:.{decimals}f}"
+        if shown[0] != shown[1]:
+            return shown
+    return f"{size / _MB:.6f}", f"{limit / _MB:.6f}"
+
+
+def _check_xlsx(data: bytes) -> None:
+    """Reject bytes that are not an .xlsx (ZIP) container, naming old .xls files."""
+    if not data:
+        raise IngestError("The file is empty (0 bytes).", field="file")
+    if data.startswith(b"\xd0\xcf\x11\xe0"):
+        raise IngestError("This is an old Excel 97-2003 (.xls) file: open it in Excel and save it "
+                          "as .xlsx.", field="file")
+    if not data.startswith(b"PK\x03\x04"):
+        raise IngestError("This does not look like an Excel (.xlsx) file.", field="file")
+
+
+def _read_xlsx(data: bytes, sheet: str | None) -> tuple[pl.DataFrame, list[str]]:
+    """Read one sheet as text; several sheets and no choice → NeedsSheetChoice."""
+    sheets = list_sheets(data)
+    if not sheets:
+        raise IngestError("This workbook has no sheets.", field="file")
+    if sheet is None:
+        if len(sheets) > 1:
+            raise NeedsSheetChoice(sheets)
+        sheet = sheets[0]
+    elif sheet not in sheets:
+        raise IngestError(f"There is no sheet named '{sheet}'. The workbook has: "
+                          f"{', '.join(repr(name) for name in sheets)}.", field="sheet")
+    try:
+        frame = pl.read_excel(data, sheet_name=sheet, has_header=False, infer_schema_length=0,
+                              raise_if_empty=False)
+    except (Exception, PanicException) as exc:  # noqa: BLE001 - calamine has its own error types.
+        raise IngestError(f"The sheet '{sheet}' could not be read: {_first_line(exc)}.",
+                          field="sheet") from None
+    if frame.height == 0 or frame.width == 0:
+        raise IngestError(f"The sheet '{sheet}' is empty.", field="sheet")
+    if frame.width > MAX_COLUMNS:
+        raise IngestError(f"The sheet has {frame.width} columns; at most {MAX_COLUMNS} are supported.")
+    frame = frame.with_columns(pl.all().cast(pl.String))
+    header = ["" if cell is None else str(cell) for cell in frame.row(0)]
+    return frame.slice(1), header
+
+
+def _read_parquet(data: bytes) -> pl.DataFrame:
+    """Read a Parquet file, turning damage into a clear error."""
+    if not (data.startswith(b"PAR1") and data.endswith(b"PAR1") and len(data) >= 12):
+        raise IngestError("This does not look like a Parquet file (it lacks the Parquet markers).",
+                          field="file")
+    try:
+        # pyarrow rejects damaged files with exceptions where polars' reader may panic; the schema
+        # metadata is dropped because polars panics on metadata that is not UTF-8.
+        table = pq.read_table(io.BytesIO(data))
+        table.validate(full=True)
+        frame = pl.from_arrow(table.replace_schema_metadata(None))
+    except (OSError, ValueError, pa.ArrowException, pl.exceptions.PolarsError, PanicException) as exc:
+        raise IngestError(f"This Parquet file is corrupt or unreadable: {_first_line(exc)}.",
+                          field="file") from None
+    assert isinstance(frame, pl.DataFrame)
+    if frame.width > MAX_COLUMNS:
+        raise IngestError(f"The file has {frame.width} columns; at most {MAX_COLUMNS} are supported.")
+    return frame.with_columns(pl.col(pl.Categorical, pl.Enum).cast(pl.String))
+
+
+def _read_json(data: bytes, label: str, *, lines: bool) -> tuple[pl.DataFrame, list[str], str]:
+    """An array of objects, or one object per line (NDJSON), as String columns."""
+    text, encoding = decode_text(data, label)
+    if not text.strip():
+        raise IngestError("The file is empty: it contains only whitespace.", field="file")
+    records: Any
+    try:
+        records = json.loads(text)
+    except json.JSONDecodeError as exc:
+        if exc.msg != "Extra data" or not text.lstrip().startswith("{"):
+            raise _json_error(exc, label) from None
+        records = _json_lines(text, label)
+    if isinstance(records, dict) and lines:
+        records = [records]
+    if not isinstance(records, list):
+        kind = "a single object" if isinstance(records, dict) else f"a {_json_type(records)}"
+        raise IngestError(f"This JSON file holds {kind}, not an array of objects. Use "
+                          '[{"column": value}, …] or one object per line.', field="file")
+    if not records:
+        raise IngestError("The JSON array is empty: there are no rows.", field="file")
+    for position, record in enumerate(records, 1):
+        if not isinstance(record, dict):
+            raise IngestError(f"Item {position} of the JSON array is a {_json_type(record)}, not an "
+                              "object: every item must be an object of column values.", row=position)
+    keys = list(dict.fromkeys(key for record in records for key in record))
+    if len(keys) > MAX_COLUMNS:
+        raise IngestError(f"The file has {len(keys)} columns; at most {MAX_COLUMNS} are supported.")
+    frame = pl.DataFrame([pl.Series(f"c{index}", [_json_cell(record.get(key)) for record in records],
+                                    dtype=pl.String) for index, key in enumerate(keys)])
+    return frame, keys, encoding
+
+
+def _json_lines(text: str, label: str) -> list[Any]:
+    """Parse NDJSON, naming the line and column of the first bad line."""
+    records: list[Any] = []
+    for number, line in enumerate(text.split("\n"), 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise IngestError(f"This {label} file could not be read: {exc.msg} at line {number}, "
+                              f"column {exc.colno}.", line=number, column=exc.colno) from None
+        if not isinstance(record, dict):
+            raise IngestError(f"Line {number} holds a {_json_type(record)}, not an object: put one "
+                              "object of column values per line.", line=number)
+        records.append(record)
+    return records
+
+
+def _json_error(exc: json.JSONDecodeError, label: str) -> IngestError:
+    """An IngestError pointing at the line and column json found the problem at."""
+    return IngestError(f"This {label} file could not be read: {exc.msg} at line {exc.lineno}, "
+                       f"column {exc.colno}.", line=exc.lineno, column=exc.colno)
+
+
+def _json_type(value: object) -> str:
+    """The JSON name of a Python value's type."""
+    names = {bool: "boolean", int: "number", float: "number", str: "string", list: "list",
+             dict: "object", type(None): "null"}
+    return names.get(type(value), type(value).__name__)
+
+
+def _json_cell(value: object) -> str | None:
+    """A JSON value as text; nested lists and objects stay JSON."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _first_line(exc: BaseException) -> str:
+    """The first line of an exception message, without a trailing period."""
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0].rstrip(".")
