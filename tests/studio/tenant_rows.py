@@ -26,6 +26,21 @@ def _invitation(s: TenantSession) -> None:
                      expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=7), status="pending", sent_count=1))
 
 
+def _content(s: TenantSession) -> None:
+    from studio.store.campaign_models import (CampaignSet, GenerationChunk, GenerationRun, RuleSet, Template,
+                                              Variation)
+    s.add(Template(name=f"t {uuid.uuid4().hex[:6]}", platform="reddit", format="thread", fields={"title": "x"}))
+    s.add(RuleSet(name=f"r {uuid.uuid4().hex[:6]}", rules=[]))
+    cs = CampaignSet(name="set", dataset_version=1, platform="reddit", format="thread", config={})
+    s.add(cs)
+    s.flush()
+    run = GenerationRun(campaign_set_id=cs.id)
+    s.add(run)
+    s.flush()
+    s.add(GenerationChunk(run_id=run.id, index=0, row_start=0, row_end=1))
+    s.add(Variation(id=uuid.uuid4(), campaign_set_id=cs.id, row_index=0, variation_index=0, fields={"title": "x"}))
+
+
 def _nothing(s: TenantSession) -> None:
     """Sign-up already made the workspace, its owner membership and audit events."""
 
@@ -38,6 +53,12 @@ ROW_MAKERS: dict[str, Callable[[TenantSession], None]] = {
     "dataset_versions": _dataset,
     "dataset_blobs": _blob,
     "invitations": _invitation,
+    "templates": _content,
+    "rule_sets": _content,
+    "campaign_sets": _content,
+    "generation_runs": _content,
+    "generation_chunks": _content,
+    "variations": _content,
 }
 
 

@@ -1,0 +1,113 @@
+"""Models of the content side: saved templates and rule sets, campaign sets, generation runs, variations."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from studio.store.base import Base, TenantMixin, new_id, utcnow
+
+
+class Template(TenantMixin, Base):
+    """A saved template: one source per field of a platform format; every save is a new version."""
+
+    __tablename__ = "templates"
+    __table_args__ = (UniqueConstraint("workspace_id", "name", name="uq_template_name"),)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(120))
+    platform: Mapped[str] = mapped_column(String(40))
+    format: Mapped[str] = mapped_column(String(40))
+    fields: Mapped[dict[str, str]] = mapped_column(JSON)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    history: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class RuleSet(TenantMixin, Base):
+    __tablename__ = "rule_sets"
+    __table_args__ = (UniqueConstraint("workspace_id", "name", name="uq_rule_set_name"),)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(120))
+    rules: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class CampaignSet(TenantMixin, Base):
+    """A configuration frozen from the preview: data set version × rules × templates → variations."""
+
+    __tablename__ = "campaign_sets"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(120))
+    dataset_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("datasets.id", ondelete="SET NULL"))
+    dataset_version: Mapped[int] = mapped_column(Integer)
+    platform: Mapped[str] = mapped_column(String(40))
+    format: Mapped[str] = mapped_column(String(40))
+    config: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
+    status_reason: Mapped[str] = mapped_column(Text, default="")
+    variation_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class GenerationRun(TenantMixin, Base):
+    __tablename__ = "generation_runs"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    campaign_set_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("campaign_sets.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="queued")  # queued/running/done/cancelled/error
+    rows_total: Mapped[int] = mapped_column(BigInteger, default=0)
+    rows_done: Mapped[int] = mapped_column(BigInteger, default=0)
+    chunks_total: Mapped[int] = mapped_column(Integer, default=0)
+    variations: Mapped[int] = mapped_column(BigInteger, default=0)
+    error: Mapped[str] = mapped_column(Text, default="")
+    overwrite_edits: Mapped[bool] = mapped_column(Boolean, default=False)
+    diff: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[dt.datetime | None]
+    seconds: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class GenerationChunk(TenantMixin, Base):
+    __tablename__ = "generation_chunks"
+    __table_args__ = (UniqueConstraint("run_id", "index", name="uq_chunk"),)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    run_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("generation_runs.id", ondelete="CASCADE"), index=True)
+    index: Mapped[int] = mapped_column(Integer)
+    row_start: Mapped[int] = mapped_column(BigInteger)
+    row_end: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16), default="queued")  # queued/running/done/failed/cancelled
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str] = mapped_column(Text, default="")
+    variations: Mapped[int] = mapped_column(BigInteger, default=0)
+    seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Variation(TenantMixin, Base):
+    """One generated item; its id is derived from (set, row, variation) so re-runs never duplicate."""
+
+    __tablename__ = "variations"
+    __table_args__ = (
+        Index("ix_variation_set_row", "campaign_set_id", "row_index", "variation_index"),
+        Index("ix_variation_set_status", "campaign_set_id", "status"),
+    )
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    campaign_set_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("campaign_sets.id", ondelete="CASCADE"))
+    row_index: Mapped[int] = mapped_column(BigInteger)
+    variation_index: Mapped[int] = mapped_column(Integer)
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON)
+    title: Mapped[str] = mapped_column(Text, default="")
+    subreddit: Mapped[str] = mapped_column(String(64), default="")
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending/approved/rejected
+    valid: Mapped[bool] = mapped_column(Boolean, default=True)
+    problems: Mapped[str] = mapped_column(Text, default="")
+    edited: Mapped[bool] = mapped_column(Boolean, default=False)
+    content_hash: Mapped[str] = mapped_column(String(32), default="")
+    run_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("generation_runs.id", ondelete="SET NULL"))
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
