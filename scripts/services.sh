@@ -68,13 +68,16 @@ stop() {
   fi
 }
 
+RUN_DIR=""
+cleanup() { if [ -n "$RUN_DIR" ]; then stop "$RUN_DIR"; rm -rf "$RUN_DIR"; fi; }
+
 run() {
-  local dir; dir=$(mktemp -d /tmp/dotoro-services.XXXXXX)
-  chmod 755 "$dir"
-  trap 'stop "$dir"; rm -rf "$dir"' EXIT
-  start "$dir"
+  RUN_DIR=$(mktemp -d /tmp/dotoro-services.XXXXXX)
+  chmod 755 "$RUN_DIR"
+  trap cleanup EXIT
+  start "$RUN_DIR"
   # shellcheck disable=SC1091
-  set +e; ( . "$dir/env"; export SECRET_KEY=test-secret-key-not-for-production; "$@" ); local rc=$?; set -e
+  set +e; ( . "$RUN_DIR/env"; export SECRET_KEY=test-secret-key-not-for-production; "$@" ); local rc=$?; set -e
   return $rc
 }
 
