@@ -28,6 +28,8 @@ PAGES = {
     "Studio": [
         st.Page("pages/home.py", title="Home", url_path="home", icon=":material/home:", default=True),
         st.Page("pages/data_sources.py", title="Data sources", url_path="data", icon=":material/table:"),
+        st.Page("pages/preview.py", title="Preview", url_path="preview", icon=":material/visibility:"),
+        st.Page("pages/campaigns.py", title="Campaign sets", url_path="campaigns", icon=":material/campaign:"),
     ],
     "Workspace": [
         st.Page("pages/team.py", title="Team", url_path="team", icon=":material/group:"),

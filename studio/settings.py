@@ -33,7 +33,15 @@ OPTIONS: tuple[Option, ...] = (
     Option("LOCKOUT_MINUTES", "15", "Minutes an account stays locked after too many failed sign-ins."),
     Option("BCRYPT_ROUNDS", "12", "Cost of password hashing (tests lower it; keep 12 or more in production)."),
     Option("PUBLIC_URL", "http://localhost:8501", "Address of the studio, used in links (invitations, OAuth callbacks)."),
+    Option("STRIPE_API_KEY", "", "Stripe secret key. Empty: billing is off and no plan limits apply (self-hosted)."),
+    Option("STRIPE_WEBHOOK_SECRET", "", "Signing secret of the Stripe webhook endpoint (whsec_…), checked by `make webhooks`."),
+    Option("STRIPE_API_BASE", "https://api.stripe.com", "Stripe API address (tests point it at a local double)."),
+    Option("STRIPE_PRICE_STARTER", "", "Stripe Price id of the Starter plan (monthly subscription)."),
+    Option("STRIPE_PRICE_PRO", "", "Stripe Price id of the Pro plan (monthly subscription)."),
+    Option("STRIPE_MAX_NETWORK_RETRIES", "2", "Retries of a failed Stripe call (same idempotency key each time)."),
+    Option("OPERATOR_EMAILS", "", "Comma-separated emails of the studio's operators (admin pages across workspaces)."),
 )
+EXTRA_PREFIXES = ("STRIPE_", "REDDIT_", "SMTP_", "OPERATOR_")
 
 
 def _read_dotenv(path: Path) -> dict[str, str]:
@@ -86,7 +94,7 @@ def load_settings(env: dict[str, str] | None = None, *, dotenv: Path | None = Pa
     if dotenv is not None:
         values.update(_read_dotenv(dotenv))
     source = os.environ if env is None else env
-    values.update({k: v for k, v in source.items() if k in values or k.startswith(("STRIPE_", "REDDIT_", "SMTP_"))})
+    values.update({k: v for k, v in source.items() if k in values or k.startswith(EXTRA_PREFIXES)})
     home = Path(values["DOTORO_HOME"]).expanduser().resolve()
     database_url = values["DATABASE_URL"] or f"sqlite:///{home / 'studio.db'}"
     team = database_url.startswith("postgresql")
@@ -106,7 +114,7 @@ def load_settings(env: dict[str, str] | None = None, *, dotenv: Path | None = Pa
     storage = values["STORAGE"] or ("database" if team else "file")
     if storage not in ("file", "database"):
         raise SettingsError(f"STORAGE must be 'file' or 'database', got {storage!r}.")
-    extra = {k: v for k, v in values.items() if k.startswith(("STRIPE_", "REDDIT_", "SMTP_"))}
+    extra = {k: v for k, v in values.items() if k.startswith(EXTRA_PREFIXES)}
     return Settings(
         home=home,
         database_url=database_url,

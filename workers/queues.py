@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from redis import Redis
-from rq import Queue
+from rq import Queue, Retry
 from rq.serializers import JSONSerializer
 
 from studio.settings import Settings
@@ -33,10 +33,15 @@ class Enqueued:
 
 
 def submit(settings: Settings, fn: Callable[..., Any], *args: Any, queue_name: str = "default",
-           job_id: str | None = None) -> Enqueued:
+           job_id: str | None = None, retry: Retry | None = None) -> Enqueued:
     """Run `fn(*args)` on the worker pool, or right here when there is no Redis (embedded)."""
     if not settings.redis_url:
         fn(*args)
         return Enqueued(job_id or "in-process", True)
-    job = queue(settings, queue_name).enqueue(fn, *args, job_id=job_id)
+    q = queue(settings, queue_name)
+    if job_id is not None:
+        existing = q.fetch_job(job_id)
+        if existing is not None and existing.get_status(refresh=True) in ("queued", "started", "scheduled", "deferred"):
+            return Enqueued(job_id, False)  # a double click never enqueues twice
+    job = q.enqueue(fn, *args, job_id=job_id, retry=retry)
     return Enqueued(job.id, False)

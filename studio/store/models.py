@@ -120,6 +120,72 @@ class Invitation(TenantMixin, Base):
     responded_at: Mapped[dt.datetime | None]
 
 
+class BillingAccount(TenantMixin, Base):
+    """A workspace's plan: its Stripe customer and the newest subscription state applied (no row: Free)."""
+
+    __tablename__ = "billing_accounts"
+    __table_args__ = (UniqueConstraint("workspace_id", name="uq_billing_account_workspace"),)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    stripe_customer_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    subscription_id: Mapped[str | None] = mapped_column(String(64))
+    subscription_plan: Mapped[str | None] = mapped_column(String(32))
+    subscription_status: Mapped[str | None] = mapped_column(String(32))
+    # Stripe's epoch seconds: which subscription, which period, and as of when (an older state never wins)
+    subscription_created: Mapped[int | None] = mapped_column(BigInteger)
+    period_start: Mapped[int | None] = mapped_column(BigInteger)
+    period_end: Mapped[int | None] = mapped_column(BigInteger)
+    cancel_at_period_end: Mapped[bool] = mapped_column(default=False)
+    state_as_of: Mapped[int | None] = mapped_column(BigInteger)
+    last_invoice_status: Mapped[str | None] = mapped_column(String(32))
+    last_invoice_at: Mapped[int | None] = mapped_column(BigInteger)
+    override_plan: Mapped[str | None] = mapped_column(String(32))
+    override_reason: Mapped[str | None] = mapped_column(Text)
+    override_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    override_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class UsageEvent(TenantMixin, Base):
+    """Metered usage as it happens; the key makes a retried recording count once; batches go to Stripe."""
+
+    __tablename__ = "usage_events"
+    __table_args__ = (UniqueConstraint("workspace_id", "idempotency_key", name="uq_usage_key"),)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    metric: Mapped[str] = mapped_column(String(32))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    period: Mapped[str] = mapped_column(String(7), index=True)  # "2026-05", UTC calendar month
+    idempotency_key: Mapped[str] = mapped_column(String(200))
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    meter_batch: Mapped[str | None] = mapped_column(String(64), index=True)
+    meter_reported_at: Mapped[dt.datetime | None]
+
+
+class StripeEvent(TenantMixin, Base):
+    """A Stripe webhook event already applied to this workspace (deliveries repeat; apply once)."""
+
+    __tablename__ = "stripe_events"
+    id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    type: Mapped[str] = mapped_column(String(64))
+    created: Mapped[int] = mapped_column(BigInteger)
+    outcome: Mapped[str] = mapped_column(String(200), default="")
+    processed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class OperatorAction(Base):
+    """What a studio operator looked at or changed across workspaces (not a tenant table: operators are above them)."""
+
+    __tablename__ = "operator_actions"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    operator_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    operator_email: Mapped[str] = mapped_column(String(254))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(200), default="")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
 TENANT_MODELS: tuple[type[Base], ...] = tuple(
     m.class_ for m in Base.registry.mappers if issubclass(m.class_, TenantMixin)
 )

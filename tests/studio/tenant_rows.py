@@ -41,6 +41,13 @@ def _content(s: TenantSession) -> None:
     s.add(Variation(id=uuid.uuid4(), campaign_set_id=cs.id, row_index=0, variation_index=0, fields={"title": "x"}))
 
 
+def _billing(s: TenantSession) -> None:
+    from studio.store.models import BillingAccount, StripeEvent, UsageEvent
+    s.add(BillingAccount(stripe_customer_id=f"cus_{uuid.uuid4().hex[:8]}", subscription_status="active"))
+    s.add(UsageEvent(metric="variations", amount=1, period="2026-01", idempotency_key=f"k-{uuid.uuid4()}"))
+    s.add(StripeEvent(id=f"evt_{uuid.uuid4().hex}", type="invoice.paid", created=1))
+
+
 def _nothing(s: TenantSession) -> None:
     """Sign-up already made the workspace, its owner membership and audit events."""
 
@@ -59,6 +66,9 @@ ROW_MAKERS: dict[str, Callable[[TenantSession], None]] = {
     "generation_runs": _content,
     "generation_chunks": _content,
     "variations": _content,
+    "billing_accounts": _billing,
+    "usage_events": _billing,
+    "stripe_events": _billing,
 }
 
 

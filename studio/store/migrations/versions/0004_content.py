@@ -13,7 +13,7 @@ from studio.store.rls import drop_policy_sql, tenant_policy_sql
 TABLES = ("templates", "rule_sets", "campaign_sets", "generation_runs", "generation_chunks", "variations")
 
 revision = '0004'
-down_revision = '0002'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 

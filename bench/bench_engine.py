@@ -1,0 +1,290 @@
+"""Benchmark: naive per-row Jinja2 vs the compiled generation plan, side by side in one run.
+
+Workload (../shared/PERFORMANCE.md): product rows from make_products.py; rules keep
+price > 100 and tag Footwear/Other; a title and a ~380-character body template.
+
+    .venv/bin/python bench/bench_engine.py                 # 10k and 100k rows
+    .venv/bin/python bench/bench_engine.py --1m            # plus 1M rows
+    .venv/bin/python bench/bench_engine.py --sizes 100000 --repeat 5
+
+Data sets are cached under bench/out/ (git-ignored). Everything stays in Arrow until written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import jinja2
+import polars as pl
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from engine.generation import (
+    GenerationConfig,
+    build_plan,
+    compute_stats,
+    connect,
+    generate_to_parquet,
+    prepare_source,
+)
+from engine.ingest import ingest
+from engine.templates import filters as F
+
+OUT = ROOT / "bench" / "out"
+MAKE_PRODUCTS = ROOT.parent / "shared" / "data" / "make_products.py"
+
+TITLE = "Best {{ product_name }} in {{ city | default('your area', true) }} — only ${{ price }}"
+BODY = (
+    "{{ product_name | upper }} by {{ brand | default('an independent maker', true) }}\n\n"
+    "{{ description | default('No description yet.', true) | truncate(80) }}\n\n"
+    "{% if rating %}Rated {{ rating }} out of 5 by our customers.{% else %}Not rated yet — be the first "
+    "to review it.{% endif %}\n"
+    "{% if stock %}In stock: {{ stock }} units, ready to ship from {{ city | default('our warehouse', true) }}."
+    "{% else %}Currently sold out; join the waitlist to hear when it is back.{% endif %}\n"
+    "Category: {{ category | default('general', true) }} · Seller: {{ seller }}\n"
+    "Listed {{ created_at }} — order at {{ url }}"
+)
+RULES = [
+    {"id": "keep-premium", "name": "Keep premium", "priority": 1,
+     "conditions": {"logic": "and", "items": [{"field": "price", "operator": "less_than_or_equal", "value": 100}]},
+     "actions": [{"type": "skip"}]},
+    {"id": "tag-other", "name": "Tag other", "priority": 2,
+     "actions": [{"type": "set_field", "params": {"field": "tag", "value": "Other"}}]},
+    {"id": "tag-footwear", "name": "Tag footwear", "priority": 3,
+     "conditions": {"logic": "and", "items": [{"field": "category", "operator": "equals", "value": "shoes"}]},
+     "actions": [{"type": "set_field", "params": {"field": "tag", "value": "Footwear"}}]},
+]
+
+
+def config() -> GenerationConfig:
+    """The PERFORMANCE.md workload as a Reddit thread."""
+    return GenerationConfig(platform="reddit", format="thread", rules=RULES,
+                            templates={"subreddit": "deals", "title": TITLE, "body": BODY})
+
+
+# -- naive baseline: a plain Jinja2 Environment with the same filter semantics -------------------
+
+def naive_env() -> jinja2.Environment:
+    """Plain (non-compiled, per-row) Jinja2 with the studio's filters and null printing."""
+    env = jinja2.Environment(finalize=lambda v: "" if v is None else v, autoescape=False)
+    env.filters.update(upper=F.upper, truncate=F.truncate, default=F.default)
+    return env
+
+
+def naive_rules(row: dict[str, Any]) -> bool:
+    """The workload's rules in plain Python: keep price > 100, tag by category."""
+    price = row["price"]
+    if price is None or price <= 100:
+        return False
+    row["tag"] = "Footwear" if (row["category"] or "").lower() == "shoes" else "Other"
+    return True
+
+
+def naive_render(rows: list[dict[str, Any]], limit: int | None = None) -> list[tuple[str, str]]:
+    """Compile the two templates and render rows until `limit` kept (or all)."""
+    env = naive_env()
+    title, body = env.from_string(TITLE), env.from_string(BODY)
+    out: list[tuple[str, str]] = []
+    for row in rows:
+        if naive_rules(dict(row)):
+            out.append((title.render(row), body.render(row)))
+            if limit is not None and len(out) >= limit:
+                break
+    return out
+
+
+# -- helpers --------------------------------------------------------------------------------------
+
+def best(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
+    """Fastest of `repeat` runs and the last result."""
+    times, result = [], None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - t0)
+    return min(times), result
+
+
+def median(fn: Callable[[], Any], repeat: int) -> float:
+    """Median of `repeat` runs."""
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def dataset(n: int) -> Path:
+    """The cached CSV of `n` product rows."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    path = OUT / f"products_{n}.csv"
+    if not path.exists():
+        subprocess.run([sys.executable, str(MAKE_PRODUCTS), str(n), str(path)], check=True)
+    return path
+
+
+def concat_floor(df: pl.DataFrame) -> pl.DataFrame:
+    """Prebuilt pieces (defaults and ifs already resolved) as columns, to be concatenated."""
+    s = pl.col
+    kept = df.filter(s("price") > 100)
+
+    def d(col: str, text: str) -> pl.Expr:
+        return pl.when(s(col).is_null() | (s(col) == "")).then(pl.lit(text)).otherwise(s(col))
+
+    return kept.select(
+        t0=pl.lit("Best "), t1=s("product_name"), t2=pl.lit(" in "), t3=d("city", "your area"),
+        t4=pl.lit(" — only $"), t5=s("price").cast(pl.String),
+        b0=s("product_name").str.to_uppercase(), b1=pl.lit(" by "), b2=d("brand", "an independent maker"),
+        b3=pl.lit("\n\n"), b4=d("description", "No description yet.").str.slice(0, 80), b5=pl.lit("\n\n"),
+        b6=pl.when(s("rating").is_not_null()).then(pl.lit("Rated ") + s("rating").cast(pl.String)
+                                                   + pl.lit(" out of 5 by our customers."))
+        .otherwise(pl.lit("Not rated yet — be the first to review it.")),
+        b7=pl.lit("\n"),
+        b8=pl.when(s("stock") > 0).then(pl.lit("In stock: ") + s("stock").cast(pl.String))
+        .otherwise(pl.lit("Currently sold out; join the waitlist to hear when it is back.")),
+        b9=pl.lit("\nCategory: "), b10=d("category", "general"), b11=pl.lit(" · Seller: "),
+        b12=s("seller").fill_null(""), b13=pl.lit("\nListed "), b14=s("created_at").cast(pl.String),
+        b15=pl.lit(" — order at "), b16=s("url"),
+    )
+
+
+def run_size(n: int, repeat: int, con: Any) -> dict[str, float]:
+    """Every measurement for one data-set size."""
+    path = dataset(n)
+    df = pl.read_csv(path, infer_schema_length=10_000)
+    source = prepare_source(df)
+    rows = df.to_dicts()
+    cfg = config()
+    big = n >= 1_000_000
+    r: dict[str, float] = {"n": n}
+
+    r["naive_s"], naive = best(lambda: naive_render(rows), 1 if big else repeat)
+
+    def plan_bulk() -> int:
+        plan = build_plan(source, cfg, connection=con)
+        try:
+            return sum(b.num_rows for b in plan.batches())
+        finally:
+            plan.close()
+
+    r["plan_s"], kept = best(plan_bulk, repeat)
+    r["kept"] = kept
+    with build_plan(source, cfg, connection=con) as plan:
+        check = plan.head(1000)
+        want = naive[:1000]
+        got = list(zip(check.column("title").to_pylist(), check.column("body").to_pylist(), strict=True))
+        r["identical"] = float(got == want and kept == len(naive))
+        r["stats_s"] = median(lambda: compute_stats(plan), repeat)
+        r["fallbacks"] = float(len(plan.fallback_fields))
+    pieces = concat_floor(df)
+    tcols = [c for c in pieces.columns if c.startswith("t")]
+    bcols = [c for c in pieces.columns if c.startswith("b")]
+    r["floor_s"], _ = best(lambda: pieces.select(pl.concat_str(tcols), pl.concat_str(bcols)), repeat)
+
+    r["naive50_ms"] = 1e3 * median(lambda: naive_render(rows, 50), max(repeat, 5))
+
+    def first50() -> int:
+        with build_plan(source, cfg, connection=con) as plan:
+            return plan.head(50).num_rows
+
+    r["plan50_ms"] = 1e3 * median(first50, max(repeat, 5))
+    r.update(end_to_end(path, cfg, con, 1 if big else repeat))
+    return r
+
+
+def end_to_end(path: Path, cfg: GenerationConfig, con: Any, repeat: int) -> dict[str, float]:
+    """CSV file → rendered → written file, naive (DictReader, Jinja2, text) vs plan (read, plan, Parquet)."""
+    tmp = Path(tempfile.mkdtemp(prefix="bench_", dir=OUT))
+
+    def naive() -> None:
+        env = naive_env()
+        title, body = env.from_string(TITLE), env.from_string(BODY)
+        with open(path, newline="", encoding="utf-8") as fh, open(tmp / "naive.jsonl", "w", encoding="utf-8") as out:
+            for row in csv.DictReader(fh):
+                typed = {k: (v if v != "" else None) for k, v in row.items()}
+                for k, conv in (("price", float), ("rating", float), ("stock", int)):
+                    if typed[k] is not None:
+                        typed[k] = conv(typed[k])
+                if naive_rules(dict(typed)):
+                    out.write(json.dumps({"title": title.render(typed), "body": body.render(typed)}) + "\n")
+
+    def ours() -> None:
+        df = pl.read_csv(path, infer_schema_length=10_000)
+        with build_plan(df, cfg, connection=con) as plan:
+            generate_to_parquet(plan, tmp / "plan.parquet")
+
+    def ours_ingest() -> None:
+        result = ingest(path.read_bytes(), path.name)
+        with build_plan(result, cfg, connection=con) as plan:
+            generate_to_parquet(plan, tmp / "plan.parquet")
+
+    out = {"e2e_naive_s": best(naive, repeat)[0], "e2e_plan_s": best(ours, repeat)[0],
+           "e2e_ingest_s": best(ours_ingest, repeat)[0]}
+    for f in tmp.iterdir():
+        f.unlink()
+    tmp.rmdir()
+    return out
+
+
+def report(results: list[dict[str, float]]) -> None:
+    """Print the side-by-side table."""
+    def row(label: str, fmt: Callable[[dict[str, float]], str]) -> None:
+        print(f"{label:<44}" + "".join(f"{fmt(r):>22}" for r in results))
+
+    row("rows", lambda r: f"{int(r['n']):,}")
+    row("kept variations (identical to Jinja2?)", lambda r: f"{int(r['kept']):,} ({'yes' if r['identical'] else 'NO'})")
+    row("fields on the per-row fallback", lambda r: f"{int(r['fallbacks'])}")
+    print("-- bulk expansion (data in memory → Arrow) --")
+    row("naive Jinja2: s (rows/s)", lambda r: f"{r['naive_s']:.3f} ({r['n'] / r['naive_s'] / 1e3:,.0f}k)")
+    row("plan: s (rows/s)", lambda r: f"{r['plan_s']:.3f} ({r['n'] / r['plan_s'] / 1e3:,.0f}k)")
+    row("plan speed-up vs naive (target ≥30× at 1M)", lambda r: f"{r['naive_s'] / r['plan_s']:.1f}×")
+    row("concat floor: s", lambda r: f"{r['floor_s']:.3f}")
+    row("plan / concat floor (target ≤2.5× at 1M)", lambda r: f"{r['plan_s'] / r['floor_s']:.2f}×")
+    print("-- first 50 variations (template just edited) --")
+    row("streaming Jinja2: ms", lambda r: f"{r['naive50_ms']:.1f}")
+    row("plan build + head(50): ms (target ≤2×)", lambda r: f"{r['plan50_ms']:.1f} ({r['plan50_ms'] / r['naive50_ms']:.1f}×)")
+    print("-- whole-data-set statistics --")
+    row("compute_stats: s (target ≤0.3 s at 1M)", lambda r: f"{r['stats_s']:.3f}")
+    print("-- CSV → rendered → file, end to end --")
+    row("naive (DictReader + Jinja2 + jsonl): s", lambda r: f"{r['e2e_naive_s']:.2f}")
+    row("plan (read_csv + plan + Parquet): s", lambda r: f"{r['e2e_plan_s']:.2f}")
+    row("end-to-end speed-up (target ≥15× at 1M)", lambda r: f"{r['e2e_naive_s'] / r['e2e_plan_s']:.1f}×")
+    row("… with engine.ingest instead of read_csv: s", lambda r: f"{r['e2e_ingest_s']:.2f} "
+        f"({r['e2e_naive_s'] / r['e2e_ingest_s']:.1f}×)")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Parse arguments, run every size, print the table."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="10000,100000", help="comma-separated row counts")
+    parser.add_argument("--1m", dest="one_million", action="store_true", help="also run 1,000,000 rows")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (best or median)")
+    parser.add_argument("--threads", type=int, default=None, help="DuckDB threads (default: all cores)")
+    args = parser.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+    if args.one_million and 1_000_000 not in sizes:
+        sizes.append(1_000_000)
+    con = connect(threads=args.threads)
+    threads = con.execute("SELECT current_setting('threads')").fetchall()[0][0]
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, polars {pl.__version__}, "
+          f"jinja2 {jinja2.__version__}, duckdb {duckdb.__version__} ({threads} threads)")
+    results = [run_size(n, args.repeat, con) for n in sizes]
+    report(results)
+
+
+if __name__ == "__main__":
+    main()

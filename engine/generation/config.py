@@ -1,0 +1,107 @@
+"""What a generation run is asked to do: format, templates, rules, variations and strategies."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from engine.errors import EngineError
+
+__all__ = ["ConstraintStrategy", "GenerationConfig", "Hierarchy", "KeywordCombinator"]
+
+ConstraintStrategy = Literal["skip", "truncate", "fallback"]
+STRATEGIES: frozenset[str] = frozenset({"skip", "truncate", "fallback"})
+
+
+@dataclass(frozen=True)
+class Hierarchy:
+    """Name templates for campaign → ad group → ad (output columns campaign_name, ad_group_name, ad_name)."""
+
+    campaign: str | None = None
+    ad_group: str | None = None
+    ad: str | None = None
+
+    def templates(self) -> dict[str, str]:
+        """Output column → name template, for the levels that are set."""
+        levels = {"campaign_name": self.campaign, "ad_group_name": self.ad_group, "ad_name": self.ad}
+        return {name: src for name, src in levels.items() if src is not None}
+
+
+@dataclass(frozen=True)
+class KeywordCombinator:
+    """Keyword rows: every combination of one alternative per part, times every match type.
+
+    Parts hold template sources (`"{{ brand }}"`, `"running"`); empty parts drop out of the
+    phrase, whitespace collapses, and empty keywords are not emitted.
+    """
+
+    parts: Sequence[Sequence[str]]
+    match_types: Sequence[str] = ("Broad",)
+    separator: str = " "
+
+    def combinations(self) -> list[tuple[str, ...]]:
+        """Every choice of one alternative per part, first part varying slowest."""
+        combos: list[tuple[str, ...]] = [()]
+        for alternatives in self.parts:
+            combos = [c + (alt,) for c in combos for alt in alternatives]
+        return combos
+
+
+@dataclass
+class GenerationConfig:
+    """Everything `build_plan` needs besides the data: see the field comments."""
+
+    platform: str
+    format: str
+    templates: dict[str, str]                      # field → template source
+    rules: Any = field(default_factory=list)       # list[Rule] or their JSON / dicts
+    variation_sources: dict[str, list[str]] = field(default_factory=dict)  # name → values (cross product)
+    dedup_fields: list[str] = field(default_factory=list)                  # keep the first of each key
+    constraint_strategy: ConstraintStrategy = "skip"
+    fallbacks: dict[str, str] = field(default_factory=dict)               # field → fallback template
+    hierarchy: Hierarchy | None = None
+    keywords: KeywordCombinator | None = None
+
+    def __post_init__(self) -> None:
+        if self.constraint_strategy not in STRATEGIES:
+            raise EngineError(
+                f"unknown constraint strategy {self.constraint_strategy!r}; use skip, truncate or fallback"
+            )
+        for name, values in self.variation_sources.items():
+            if not name.isidentifier() or name.startswith("_"):
+                raise EngineError(f"variation source name {name!r} must be an identifier not starting with '_'")
+            if isinstance(values, str) or not isinstance(values, Sequence) or not values:
+                raise EngineError(f"variation source {name!r} needs a non-empty list of values")
+            if not all(isinstance(v, str) for v in values):
+                raise EngineError(f"variation source {name!r}: every value must be text")
+        if self.keywords is not None:
+            if not self.keywords.parts or any(not p for p in self.keywords.parts):
+                raise EngineError("keyword combinator: every part needs at least one alternative")
+            if not self.keywords.match_types:
+                raise EngineError("keyword combinator: give at least one match type")
+
+    @property
+    def variation_count(self) -> int:
+        """Variations per surviving row: the product of the variation source sizes."""
+        n = 1
+        for values in self.variation_sources.values():
+            n *= len(values)
+        return n
+
+    def variation_rows(self) -> list[dict[str, str]]:
+        """The cross product of the variation sources, in a stable order (first source slowest)."""
+        rows: list[dict[str, str]] = [{}]
+        for name, values in self.variation_sources.items():
+            rows = [{**r, name: v} for r in rows for v in values]
+        return rows
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> GenerationConfig:
+        """Build a config from plain JSON-like data (as stored by studio)."""
+        data = dict(data)
+        if isinstance(data.get("hierarchy"), Mapping):
+            data["hierarchy"] = Hierarchy(**data["hierarchy"])
+        if isinstance(data.get("keywords"), Mapping):
+            data["keywords"] = KeywordCombinator(**data["keywords"])
+        return cls(**data)

@@ -1,0 +1,101 @@
+"""Per-row Python work inside the one DuckDB query: Jinja2 fallback renders and non-SQL truncation.
+
+Each piece is a vectorised (Arrow) DuckDB UDF, so DuckDB calls it only for the rows that
+reach it — the prefix of a preview, a CASE branch that fires, a streamed batch — and the
+plan stays one query whose constraint checks and dedup see the fallback text too.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import duckdb
+import pyarrow as pa
+
+from engine.errors import EngineError
+from engine.generation.schema import ROW, quote
+
+__all__ = ["Renderable", "RowUDF", "TruncateUDF", "UDFError", "next_udf_prefix"]
+
+_SEQ = itertools.count(1)
+
+
+def next_udf_prefix() -> str:
+    """A prefix unique in this process, so plans sharing one DuckDB database never collide."""
+    return f"__dotoro_{next(_SEQ)}"
+
+
+class Renderable(Protocol):
+    """What a fallback needs from a compiled template."""
+
+    def render(self, row: Mapping[str, Any]) -> str: ...
+
+
+class UDFError(EngineError):
+    """A per-row render failed; carries the row so the message can point at it."""
+
+
+@dataclass
+class RowUDF:
+    """Render one template per row in Python: `name({__row, col1, col2, …}) → VARCHAR`.
+
+    The row travels as one STRUCT so the UDF has a fixed arity and gets dicts back directly.
+    """
+
+    name: str
+    label: str
+    template: Renderable
+    columns: Sequence[tuple[str, str]]  # (column name, DuckDB type)
+    errors: list[EngineError] = field(default_factory=list)
+
+    def call_sql(self) -> str:
+        """The SQL call of this UDF on the current row."""
+        fields = ", ".join(f"{quote(c)} := {quote(c)}" for c in [ROW, *(c for c, _ in self.columns)])
+        return f"{quote(self.name)}(struct_pack({fields}))"
+
+    def _struct_type(self) -> str:
+        fields = ", ".join(f"{quote(c)} {t}" for c, t in [(ROW, "BIGINT"), *self.columns])
+        return f"STRUCT({fields})"
+
+    def register(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Add the UDF to a DuckDB database (visible to all its cursors)."""
+        con.create_function(self.name, self._call, [duckdb.sqltype(self._struct_type())],  # type: ignore[call-overload]
+                            duckdb.sqltype("VARCHAR"), type="arrow", null_handling="special")
+
+    def _call(self, rows: pa.Array) -> pa.Array:
+        out: list[str] = []
+        for row in rows.to_pylist():
+            row_index = row.pop(ROW)
+            try:
+                out.append(self.template.render(row))
+            except EngineError as exc:
+                if exc.row is None:
+                    exc.row = row_index
+                if exc.field is None:
+                    exc.field = self.label
+                self.errors.append(exc)
+                raise
+        return pa.array(out, pa.string())
+
+
+@dataclass
+class TruncateUDF:
+    """Cut text with a Python counting method: `name(value) → VARCHAR`."""
+
+    name: str
+    truncate: Callable[[str], str]
+
+    def call_sql(self, expr: str) -> str:
+        """The SQL call of this UDF on an expression."""
+        return f"{quote(self.name)}({expr})"
+
+    def register(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Add the UDF to a DuckDB database."""
+        con.create_function(self.name, self._call, [duckdb.sqltype("VARCHAR")],  # type: ignore[call-overload]
+                            duckdb.sqltype("VARCHAR"), type="arrow", null_handling="special")
+
+    def _call(self, values: pa.Array) -> pa.Array:
+        return pa.array([None if v is None else self.truncate(v) for v in values.to_pylist()], pa.string())

@@ -1,0 +1,239 @@
+"""A compiled generation plan: one DuckDB query that preview, stats, bulk and keywords all run."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import warnings
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, Self
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from engine.errors import EngineError
+from engine.generation.compiler import CompiledPlan, compile_plan
+from engine.generation.config import GenerationConfig
+from engine.generation.fallback import RowUDF, next_udf_prefix
+from engine.generation.rules_stage import SOURCE, build_rules_stage
+from engine.generation.schema import ROW
+from engine.generation.source import Source, prepare_source
+
+__all__ = ["Plan", "build_plan", "connect"]
+
+
+def connect(*, threads: int | None = None) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection for plans: in memory, no file system or network access."""
+    config: dict[str, Any] = {"enable_external_access": False, "autoinstall_known_extensions": False,
+                              "autoload_known_extensions": False}
+    if threads is not None:
+        config["threads"] = threads
+    return duckdb.connect(config=config)
+
+
+class Plan:
+    """Data × rules × templates → variations, as one DuckDB query (see `explain`)."""
+
+    def __init__(self, source: Source, compiled: CompiledPlan, connection: duckdb.DuckDBPyConnection,
+                 *, owns_connection: bool) -> None:
+        self.source = source
+        self.compiled = compiled
+        self.config = compiled.config
+        self.format = compiled.fmt
+        self._con = connection
+        self._owns = owns_connection
+        self._lock = threading.Lock()
+        self._registered = False
+        self._closed = False
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Drop this plan's UDFs (and its connection if it made one)."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            if self._owns:
+                self._con.close()
+            elif self._registered:
+                for udf in self.compiled.udfs:
+                    with contextlib.suppress(duckdb.Error):
+                        self._con.remove_function(udf.name)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):  # interpreter shutdown may have torn duckdb down
+            self.close()
+
+    # -- facts ----------------------------------------------------------------------------
+
+    @property
+    def total_rows(self) -> int:
+        """Rows in the data set."""
+        return self.source.num_rows
+
+    @property
+    def output_columns(self) -> list[str]:
+        """Generated column names (hierarchy names then fields), in output order."""
+        return [c.name for c in self.compiled.columns]
+
+    @property
+    def fallback_fields(self) -> dict[str, str]:
+        """Columns rendered per row by Jinja2, with the reason their template is outside the SQL subset."""
+        return {c.name: c.fallback_reason for c in self.compiled.columns if c.fallback_reason}
+
+    def explain(self) -> str:
+        """The SQL of the bulk run, with a header naming each column's path (compiled or fallback)."""
+        cfg = self.config
+        header = (f"-- plan: {self.format.label} ({self.format.key}), constraint strategy: "
+                  f"{cfg.constraint_strategy}, {cfg.variation_count} variation(s) per row")
+        lines = [header, f"-- source: {SOURCE} ({self.total_rows} rows, {ROW} = row index)"]
+        if self.compiled.rules.fallback_reason:
+            lines.append(f"-- rules: applied per row in Python before the query ({self.compiled.rules.fallback_reason})")
+        for c in self.compiled.columns:
+            path = (f"per-row Jinja2 fallback via {c.value_sql.split('(')[0]}: {c.fallback_reason}"
+                    if c.fallback_reason else "compiled to SQL")
+            fix = f"; on violation: {c.fix_note}" if c.fix_note else ""
+            lines.append(f"-- column {c.name}: {path}{fix}")
+        if cfg.dedup_fields:
+            lines.append(f"-- dedup (keep first) on: {', '.join(cfg.dedup_fields)}")
+        return "\n".join(lines) + "\n" + self.compiled.bulk_sql()
+
+    # -- execution ------------------------------------------------------------------------
+
+    def _ensure_udfs(self) -> None:
+        with self._lock:
+            if self._closed:
+                raise EngineError("this plan is closed; build a new one")
+            if not self._registered:
+                for udf in self.compiled.udfs:
+                    udf.register(self._con)
+                self._registered = True
+
+    @contextmanager
+    def cursor(self, table: pa.Table | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor with the source (or a prefix of it) registered as "__source"."""
+        self._ensure_udfs()
+        rows = self.compiled.rules.transform(self.source.table if table is None else table, whole=table is None)
+        cur = self._con.cursor()
+        try:
+            cur.register(SOURCE, rows)
+            yield cur
+        finally:
+            cur.close()
+
+    def _raise(self, exc: duckdb.Error) -> None:
+        for udf in self.compiled.udfs:
+            if isinstance(udf, RowUDF) and udf.errors:
+                raise udf.errors.pop() from exc
+        raise EngineError(f"generation failed: {str(exc).splitlines()[0]}") from exc
+
+    def query(self, sql: str, table: pa.Table | None = None) -> pa.Table:
+        """Run SQL against the source (or a prefix) and return all rows as Arrow (small results)."""
+        with self.cursor(table) as cur:
+            try:
+                # execute() binds the SQL once; a relation (cur.sql) binds it twice, which costs
+                # more than the extra copy of a small result that duckdb warns about.
+                with warnings.catch_warnings():
+                    warnings.filterwarnings("ignore", "Arrow output on a DB-API result", UserWarning)
+                    return cur.execute(sql).to_arrow_table()
+            except duckdb.Error as exc:
+                self._raise(exc)
+                raise
+
+    def head(self, limit: int = 50) -> pa.Table:
+        """The first `limit` kept variations, reading only as much of the data as they need.
+
+        Keep-first dedup, rules and constraints depend only on earlier rows, so running the
+        plan on a prefix gives exactly the bulk run's first rows; the prefix grows until it
+        yields `limit` variations or covers the table.
+        """
+        total = self.total_rows
+        per_row = max(1, self.config.variation_count)
+        size = min(total, max(256, -(-4 * limit // per_row)))
+        sql = self.compiled.head_sql(limit)
+        while True:
+            got = self.query(sql, self.source.prefix(size))
+            if got.num_rows >= limit or size >= total:
+                return got
+            rate = max(got.num_rows, 1) / size
+            size = min(total, max(size * 4, int(limit / rate * 1.5)))
+
+    def batches(self, batch_size: int = 50_000) -> Iterator[pa.RecordBatch]:
+        """Every kept variation as Arrow record batches of `batch_size` rows, in (row, variation) order."""
+        with self.cursor() as cur:
+            try:
+                reader = cur.sql(self.compiled.bulk_sql()).to_arrow_reader(batch_size)
+                last = -1
+                for batch in reader:
+                    if batch.num_rows == 0:
+                        continue
+                    rows = batch.column(ROW)
+                    first = rows[0].as_py()
+                    ordered = batch.num_rows == 1 or pc.all(pc.greater_equal(rows[1:], rows[:-1])).as_py()
+                    if first < last or not ordered:
+                        raise EngineError("internal: bulk output lost its row order")
+                    last = rows[-1].as_py()
+                    yield batch
+            except duckdb.Error as exc:
+                self._raise(exc)
+                raise
+
+    def to_arrow(self) -> pa.Table:
+        """Every kept variation as one Arrow table."""
+        batches = list(self.batches())
+        if batches:
+            return pa.Table.from_batches(batches)
+        return self.query(f"{self.compiled.bulk_sql()}\nLIMIT 0")
+
+    def keywords(self) -> pa.Table:
+        """Keyword rows of the keyword combinator (empty table if none is configured)."""
+        if self.compiled.keyword_sql is None:
+            return pa.table({"keyword": pa.array([], pa.string()), "match_type": pa.array([], pa.string())})
+        return self.query(self.compiled.keyword_sql)
+
+
+def build_plan(table: Any, config: GenerationConfig | Mapping[str, Any], *, lookups: Any = None,
+               schema: Mapping[str, str] | None = None,
+               connection: duckdb.DuckDBPyConnection | None = None) -> Plan:
+    """Compile `config` over `table` into a Plan.
+
+    `table` is a polars DataFrame, an Arrow table, an ingest result or a prepared Source
+    (prepare it once per data set to keep previews fast). Pass a long-lived `connection`
+    (from `connect()`) to avoid opening a DuckDB database per plan.
+    """
+    cfg = config if isinstance(config, GenerationConfig) else GenerationConfig.from_dict(config)
+    source = prepare_source(table, schema)
+    con = connection if connection is not None else connect()
+
+    stage: list[Any] = []
+
+    def describe(sql: str) -> dict[str, str]:
+        cur = con.cursor()
+        try:
+            empty = source.prefix(0)
+            cur.register(SOURCE, stage[0].transform(empty, whole=False) if stage else empty)
+            rel = cur.sql(sql)
+            return {name: str(t) for name, t in zip(rel.columns, rel.types, strict=True)}
+        except duckdb.Error as exc:
+            raise EngineError(f"could not compile the plan: {str(exc).splitlines()[0]}") from exc
+        finally:
+            cur.close()
+
+    try:
+        rules = build_rules_stage(cfg.rules, source.kinds, lookups=lookups)
+        stage.append(rules)
+        compiled = compile_plan(cfg, rules, udf_prefix=next_udf_prefix(), describe=describe)
+    except BaseException:
+        if connection is None:
+            con.close()
+        raise
+    return Plan(source, compiled, con, owns_connection=connection is None)

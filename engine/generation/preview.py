@@ -1,0 +1,161 @@
+"""The live preview: the first N variations plus whole-data-set statistics from aggregates only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import polars as pl
+
+from engine.generation.compiler import CompiledPlan, OutputColumn
+from engine.generation.plan import Plan
+from engine.generation.schema import ROW, VARIATION, quote
+from engine.platforms import get_count_method
+
+__all__ = ["SAMPLE_CAP", "HistogramBin", "Preview", "PreviewStats", "Violation", "compute_stats", "preview",
+           "stats_sql"]
+
+SAMPLE_CAP = 100      # offending rows kept per field
+VALUE_CAP = 500       # characters of an offending value kept in the report
+BINS = 10
+
+
+class Violation(NamedTuple):
+    """One variation whose rendered value broke a field's constraint."""
+
+    row: int
+    value: str
+    reason: str
+    variation: int = 0
+
+
+@dataclass(frozen=True)
+class HistogramBin:
+    """Lengths `lo`…`hi` (inclusive; `hi` None = over the limit) and how many values fell there."""
+
+    lo: int
+    hi: int | None
+    count: int
+
+
+@dataclass(frozen=True)
+class PreviewStats:
+    """Whole-data-set numbers for a plan; violations count rendered values before the strategy."""
+
+    total_rows: int
+    skipped_by_rules: int
+    variations: int
+    violations: dict[str, int]
+    violating_rows: dict[str, list[Violation]]
+    dropped_by_constraints: int
+    duplicates: int
+    kept: int
+    length_histogram: dict[str, list[HistogramBin]]
+    fallback_fields: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Preview:
+    """The first kept variations (as the bulk run will produce them) and the stats."""
+
+    variations: pl.DataFrame
+    stats: PreviewStats | None
+
+
+def _measure(col: OutputColumn) -> str:
+    method = get_count_method(col.spec.count if col.spec else "code_points")
+    return method.measure_sql(col.rendered())
+
+
+def stats_sql(compiled: CompiledPlan) -> str:
+    """One aggregate query over every variation: counts, first offenders, length histograms.
+
+    Each variation is rendered once into a narrow MATERIALIZED step (lengths, reasons and only
+    the offending values); DuckDB plans `histogram` as separate subplans, which would otherwise
+    re-render the templates once per histogram.
+    """
+    per_row = max(1, compiled.config.variation_count)
+    if compiled.dedup:
+        by_name = {c.name: c for c in compiled.columns}
+        keys = ", ".join(by_name[n].final() for n in compiled.dedup)
+        dup = (f"CASE WHEN {quote('__dropped')} THEN false ELSE row_number() OVER (PARTITION BY "
+               f"{quote('__dropped')}, {keys} ORDER BY {quote(ROW)}, {quote(VARIATION)}) > 1 END")
+    else:
+        dup = "false"
+    narrow = [f"CAST({quote(ROW)} AS BIGINT) AS {quote(ROW)}", quote(VARIATION), quote("__dropped"),
+              f"{dup} AS {quote('__dup')}"]
+    key = f"{quote(ROW)} * {per_row} + {quote(VARIATION)}"
+    aggs = ["count(*) AS n", f"count_if({quote('__dropped')}) AS dropped", f"count_if({quote('__dup')}) AS dups"]
+    for i, c in enumerate(compiled.columns):
+        narrow.append(f"{_measure(c)} AS {quote(f'__len{i}')}")
+        aggs.append(f"histogram({quote(f'__len{i}')}) AS h{i}")
+        if c.spec is None:
+            continue
+        narrow.append(f"{c.why()} AS {quote(f'__why{i}')}")
+        narrow.append(f"CASE WHEN {c.why()} IS NOT NULL THEN left({c.rendered()}, {VALUE_CAP}) END AS {quote(f'__val{i}')}")
+        why = quote(f"__why{i}")
+        sample = (f"{{'row': {quote(ROW)}, 'variation': {quote(VARIATION)}, 'value': {quote(f'__val{i}')}, "
+                  f"'reason': {why}}}")
+        aggs.append(f"count_if({why} IS NOT NULL) AS v{i}")
+        aggs.append(f"min_by({sample}, {key}, {SAMPLE_CAP}) FILTER (WHERE {why} IS NOT NULL) AS s{i}")
+    return (f"{compiled.with_clause('__resolved')},\n{quote('__stat')} AS MATERIALIZED (\n"
+            f"SELECT {', '.join(narrow)}\nFROM {quote('__resolved')}\n)\n"
+            f"SELECT {', '.join(aggs)}\nFROM {quote('__stat')}")
+
+
+def _bins(col: OutputColumn, counts: dict[int, int]) -> list[HistogramBin]:
+    """Ten equal bins from 0 to the longest value (or the limit), plus one bin over the limit."""
+    limit = col.spec.max_chars if col.spec else None
+    longest = max(counts, default=0)
+    top = longest if limit is None else min(longest, limit)
+    width = max(1, -(-(top + 1) // BINS))
+    bins = [0] * (top // width + 1)
+    over = 0
+    for length, n in counts.items():
+        if limit is not None and length > limit:
+            over += n
+        else:
+            bins[length // width] += n
+    out = [HistogramBin(b * width, min(b * width + width - 1, top), n) for b, n in enumerate(bins)]
+    if over:
+        out.append(HistogramBin(limit + 1 if limit is not None else top + 1, None, over))
+    return out
+
+
+def compute_stats(plan: Plan) -> PreviewStats:
+    """Whole-data-set statistics: one aggregate pass, only small results come back to Python."""
+    compiled = plan.compiled
+    row = plan.query(stats_sql(compiled)).to_pylist()[0]
+    variations = int(row["n"])
+    per_row = max(1, plan.config.variation_count)
+    violations: dict[str, int] = {}
+    samples: dict[str, list[Violation]] = {}
+    hist: dict[str, list[HistogramBin]] = {}
+    for i, c in enumerate(compiled.columns):
+        if c.spec is not None:
+            violations[c.name] = int(row[f"v{i}"])
+            found = sorted(row[f"s{i}"] or [], key=lambda s: (s["row"], s["variation"]))
+            samples[c.name] = [Violation(s["row"], s["value"], s["reason"], s["variation"]) for s in found]
+        raw = row[f"h{i}"] or {}
+        counts = dict(raw.items()) if isinstance(raw, dict) else dict(raw)
+        hist[c.name] = _bins(c, counts)
+    dropped, dups = int(row["dropped"]), int(row["dups"])
+    return PreviewStats(
+        total_rows=plan.total_rows,
+        skipped_by_rules=plan.total_rows - variations // per_row,
+        variations=variations,
+        violations=violations,
+        violating_rows=samples,
+        dropped_by_constraints=dropped,
+        duplicates=dups,
+        kept=variations - dropped - dups,
+        length_histogram=hist,
+        fallback_fields=plan.fallback_fields,
+    )
+
+
+def preview(plan: Plan, limit: int = 50, *, stats: bool = True) -> Preview:
+    """First `limit` kept variations (exactly as bulk produces them) and, unless told not to, the stats."""
+    head = pl.from_arrow(plan.head(limit))
+    assert isinstance(head, pl.DataFrame)
+    return Preview(head, compute_stats(plan) if stats else None)

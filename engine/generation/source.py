@@ -1,0 +1,57 @@
+"""The data a plan runs over: an Arrow table with a stable `__row` index and its column kinds."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+import pyarrow as pa
+
+from engine.errors import EngineError
+from engine.generation.schema import ROW, kinds_of
+
+__all__ = ["Source", "prepare_source"]
+
+
+@dataclass(frozen=True)
+class Source:
+    """A table ready for plans: `__row` first, strings as Arrow views (zero-copy from polars)."""
+
+    table: pa.Table
+    kinds: dict[str, str]
+
+    @property
+    def num_rows(self) -> int:
+        """Rows in the data set."""
+        return self.table.num_rows
+
+    def prefix(self, n: int) -> pa.Table:
+        """The first `n` rows (zero-copy)."""
+        return self.table.slice(0, n)
+
+
+def prepare_source(table: Any, schema: Mapping[str, str] | None = None) -> Source:
+    """Index a table once so many plans (one per template edit) can reuse it.
+
+    Accepts a polars DataFrame, an Arrow table or an `engine.ingest.IngestResult`
+    (whose column kinds are used); `schema` overrides kinds per column.
+    """
+    if isinstance(table, Source):
+        return table
+    kinds: dict[str, str] = {}
+    if hasattr(table, "columns") and hasattr(table, "table") and not isinstance(table, pl.DataFrame):
+        kinds = {c.name: c.kind for c in table.columns}
+        table = table.table
+    kinds.update(schema or {})
+    if isinstance(table, pa.Table):
+        table = pl.from_arrow(table)
+    if not isinstance(table, pl.DataFrame):
+        raise EngineError(f"expected a polars DataFrame or an Arrow table, got {type(table).__name__}")
+    reserved = [c for c in table.columns if c.startswith("__")]
+    if reserved:
+        raise EngineError(f"column {reserved[0]!r}: names starting with '__' are reserved; rename it",
+                          field=reserved[0])
+    arrow = table.with_row_index(ROW).to_arrow(compat_level=pl.CompatLevel.newest())
+    return Source(arrow, kinds_of(arrow.drop_columns([ROW]), kinds))

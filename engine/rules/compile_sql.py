@@ -1,0 +1,173 @@
+"""Compile a rule set to one DuckDB SELECT that gives exactly the per-row result.
+
+Shape of the query: a first projection converts written columns (type rule), adds the
+metadata columns and evaluates every rule's conditions on the original columns as
+`__m_<n>` booleans; then each action becomes an assignment
+`CASE WHEN __m_<n> AND NOT __skipped THEN <new value> ELSE <column> END`, and
+assignments that do not depend on each other share one `SELECT * REPLACE (...)` layer.
+Output: every column of the source (columns of the schema converted by the type rule;
+others, such as a `__row` index, passed through unchanged), then new columns, then
+`__skipped`, `__tags`, `__groups`, one `__target_<key>` per targeting key any rule sets,
+and `__rules_fired` (rule ids, in firing order).
+
+Fallback: when a template value is outside the SQL subset, `compile_rules` raises
+`NotCompilable`; run the whole rule set per row with `prepare_rules(...).apply`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+
+from engine.rules.actions import TARGET_PREFIX, Assignment, SqlContext
+from engine.rules.errors import NotCompilable, RuleError
+from engine.rules.model import ordered
+from engine.rules.operators import sql_cell
+from engine.rules.plan import (
+    PreparedCondition,
+    PreparedGroup,
+    RulesInput,
+    check_schema,
+    prepare_conditions,
+    prepare_plan,
+    validate_rules,
+)
+from engine.rules.values import quote_ident, sql_coerce, sql_str, sql_type
+
+_META_INIT = (("__skipped", "false"), ("__tags", "CAST([] AS VARCHAR[])"), ("__groups", "CAST([] AS VARCHAR[])"))
+
+
+@dataclass(frozen=True)
+class _Step:
+    column: str
+    expr: str
+    reads: frozenset[str] | None
+
+
+@dataclass(frozen=True)
+class RulesSQL:
+    """A compiled rule set; `select_sql(source)` is the query over a table, view or subquery."""
+
+    output_schema: dict[str, str]
+    target_columns: tuple[str, ...]
+    _first: tuple[str, ...]
+    _layers: tuple[tuple[_Step, ...], ...]
+    _final: tuple[str, ...]
+
+    def select_sql(self, source: str) -> str:
+        """The SELECT over `source` (inserted verbatim after FROM)."""
+        sql = f"SELECT {', '.join(self._first)} FROM {source}"
+        for number, layer in enumerate(self._layers, start=1):
+            replaced = ", ".join(f"{step.expr} AS {quote_ident(step.column)}" for step in layer)
+            sql = f"SELECT * REPLACE ({replaced}) FROM ({sql}) AS __layer{number}"
+        return f"SELECT {', '.join(self._final)} FROM ({sql}) AS __rules"
+
+    def explain(self) -> str:
+        """The query over a placeholder source, for a "show SQL" panel."""
+        return self.select_sql("source")
+
+
+def group_sql(group: PreparedGroup) -> str:
+    """A non-NULL boolean SQL expression for a prepared condition group."""
+    if not group.items:
+        return "true"
+    joiner = " AND " if group.logic == "and" else " OR "
+    return "(" + joiner.join(_item_sql(item) for item in group.items) + ")"
+
+
+def _item_sql(item: PreparedCondition | PreparedGroup) -> str:
+    if isinstance(item, PreparedGroup):
+        return group_sql(item)
+    cell = sql_cell(quote_ident(item.condition.field), item.kind)
+    return item.spec.to_sql(cell, item.value, item.condition.case_sensitive)
+
+
+def compile_rules(rules: RulesInput, schema: Mapping[str, str],
+                  lookups: Mapping[str, Mapping[str, str]] | None = None) -> RulesSQL:
+    """Compile to DuckDB SQL; raises RuleError for invalid rules, NotCompilable for the fallback."""
+    plan = prepare_plan(rules, schema, lookups or {})
+    ctx = SqlContext(quote_ident, plan.kinds)
+    flags: list[str] = []
+    steps: list[_Step] = []
+    targets: list[str] = []
+    for number, prepared in enumerate(plan.prepared.values(), start=1):
+        rule, flag = prepared.rule, f"__m_{number}"
+        flags.append(f"{group_sql(prepared.group)} AS {flag}")
+        guard = f"{flag} AND NOT __skipped"
+        steps.append(_Step("__rules_fired", f"CASE WHEN {guard} THEN list_append(__rules_fired, {sql_str(rule.id)}) "
+                                            "ELSE __rules_fired END", frozenset({flag, "__skipped", "__rules_fired"})))
+        for index, (action, runnable) in enumerate(prepared.actions, start=1):
+            try:
+                assignments: list[Assignment] = runnable.sql(ctx)
+            except NotCompilable as exc:
+                raise NotCompilable(f"Rule {rule.name!r}, action {index} ({action.type}): {exc.message}",
+                                    rule_id=rule.id, rule_name=rule.name) from None
+            for a in assignments:
+                if a.column.startswith(TARGET_PREFIX) and a.column not in targets:
+                    targets.append(a.column)
+                column = quote_ident(a.column)
+                reads = None if a.reads is None else a.reads | {flag, "__skipped", a.column}
+                steps.append(_Step(a.column, f"CASE WHEN {guard} THEN {a.expr} ELSE {column} END", reads))
+    converted = [f"{sql_coerce(quote_ident(c), plan.schema[c], k)} AS {quote_ident(c)}"
+                 for c, k in plan.kinds.items() if c in plan.schema and plan.schema[c] != k]
+    first = ["*" + (f" REPLACE ({', '.join(converted)})" if converted else "")]
+    first += [f"CAST(NULL AS {sql_type(k)}) AS {quote_ident(c)}" for c, k in plan.kinds.items() if c not in plan.schema]
+    first += [f"{init} AS {name}" for name, init in _META_INIT]
+    first += [f"CAST(NULL AS VARCHAR) AS {quote_ident(t)}" for t in targets]
+    first += ["CAST([] AS VARCHAR[]) AS __rules_fired", *flags]
+    final = "*" + (f" EXCLUDE ({', '.join(f'__m_{n}' for n in range(1, len(flags) + 1))})" if flags else "")
+    return RulesSQL(dict(plan.kinds), tuple(targets), tuple(first), _layers(steps), (final,))
+
+
+def _layers(steps: list[_Step]) -> tuple[tuple[_Step, ...], ...]:
+    """Group steps greedily: a layer never reads or rewrites a column it writes."""
+    layers: list[list[_Step]] = []
+    written: set[str] = set()
+    for step in steps:
+        fits = layers and step.column not in written and (
+            (step.reads is not None and not step.reads & written) or not written)
+        if not fits:
+            layers.append([])
+            written = set()
+        layers[-1].append(step)
+        written.add(step.column)
+    return tuple(tuple(layer) for layer in layers)
+
+
+def rule_match_counts(rules: RulesInput, data: Any, schema: Mapping[str, str], *,
+                      source: str | None = None) -> dict[str, int]:
+    """How many rows each rule's conditions match (disabled rules too), for "Test on data".
+
+    `data`: a polars DataFrame, a pyarrow Table, a DuckDB relation, or a DuckDB connection
+    together with `source` (a table, view or subquery). Skips and priorities are ignored:
+    this counts condition matches on the original rows.
+    """
+    rule_list = validate_rules(rules, schema)
+    schema = check_schema(schema)
+    rule_order = ordered(rule_list)
+    if not rule_order:
+        return {}
+    counts = ", ".join(f"count_if({group_sql(prepare_conditions(rule, schema))})" for rule in rule_order)
+
+    def sql(source: str) -> str:
+        return f"SELECT {counts} FROM {source}"
+
+    if isinstance(data, duckdb.DuckDBPyConnection):
+        if source is None:
+            raise RuleError("rule_match_counts needs `source` when given a DuckDB connection")
+        row = data.execute(sql(source)).fetchall()[0]
+    elif isinstance(data, duckdb.DuckDBPyRelation):
+        relation = data.query("__rules_data", sql("__rules_data"))
+        assert relation is not None
+        row = relation.fetchall()[0]
+    else:
+        con = duckdb.connect()
+        try:
+            con.register("__rules_data", data)
+            row = con.execute(sql("__rules_data")).fetchall()[0]
+        finally:
+            con.close()
+    return {rule.id: int(count or 0) for rule, count in zip(rule_order, row)}

@@ -1,0 +1,242 @@
+"""Jinja AST → one DuckDB scalar expression, for the subset whose output it can match byte for byte.
+
+Supported: text, `{{ expressions }}`, columns (`name`, `row["Name"]`), literals, filters that
+have an SQL form (with literal arguments), `~`, `or`/`and`/`not`, `a if c else b`,
+`{% if %}/{% elif %}/{% else %}` on comparisons (== != < <= > >=, `in [literals]`,
+`is none`, `is defined`) and truthiness. Anything else raises `Unsupported`, and the
+template renders per row instead.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from jinja2 import nodes
+
+from engine.templates.registry import FILTERS
+from engine.templates.sql_compare import compare, in_list
+from engine.templates.sql_filters import const_filter
+from engine.templates.sql_values import (
+    SCHEMA_KINDS,
+    Binder,
+    Unsupported,
+    Val,
+    bool_val,
+    choose,
+    column,
+    concat,
+    constant,
+    is_null,
+    sql_str,
+    text,
+    text_val,
+    truth,
+)
+from engine.templates.validate import ROW
+
+_CONSTRUCTS = {
+    nodes.For: "a `{% for %}` loop", nodes.Assign: "`{% set %}`", nodes.AssignBlock: "`{% set %}`",
+    nodes.Macro: "a macro", nodes.CallBlock: "`{% call %}`", nodes.FilterBlock: "a `{% filter %}` block",
+    nodes.With: "`{% with %}`", nodes.Block: "a block", nodes.Scope: "a scope",
+    nodes.ScopedEvalContextModifier: "`{% autoescape %}`", nodes.Add: "arithmetic (`+`)",
+    nodes.Sub: "arithmetic (`-`)", nodes.Mul: "arithmetic (`*`)", nodes.Div: "arithmetic (`/`)",
+    nodes.FloorDiv: "arithmetic (`//`)", nodes.Mod: "arithmetic (`%`)", nodes.Pow: "arithmetic (`**`)",
+    nodes.Neg: "a negative sign", nodes.Pos: "a plus sign", nodes.Call: "a call", nodes.Slice: "slicing",
+    nodes.List: "a list", nodes.Tuple: "a tuple", nodes.Dict: "a dict",
+}
+
+
+MAX_SQL_CHARS = 1_000_000
+"""Templates whose SQL would be longer than this render per row instead."""
+
+
+def _describe(node: nodes.Node) -> str:
+    return _CONSTRUCTS.get(type(node), f"`{type(node).__name__}`")
+
+
+class SqlCompiler:
+    """Compiles one template tree against a schema (column → kind)."""
+
+    def __init__(self, schema: Mapping[str, str]) -> None:
+        self.kinds = {name: SCHEMA_KINDS[kind] for name, kind in schema.items()}
+        self.binder = Binder(schema)
+
+    # ---- statements ----------------------------------------------------------------------
+
+    def template(self, ast: nodes.Template) -> str:
+        """The whole template as a non-null VARCHAR expression."""
+        return self._body(ast.body)
+
+    def _body(self, body: list[nodes.Node]) -> str:
+        return concat(self._located(self._statement, node) for node in body)
+
+    def _statement(self, node: nodes.Node) -> str:
+        if isinstance(node, nodes.Output):
+            return concat(sql_str(child.data) if isinstance(child, nodes.TemplateData)
+                          else text(self.expr(child)) for child in node.nodes)
+        if isinstance(node, nodes.If):
+            whens: list[str] = []
+            for test, body in [(node.test, node.body), *((e.test, e.body) for e in node.elif_)]:
+                cond = self._condition(test)
+                if cond == "FALSE":
+                    continue
+                if cond == "TRUE":  # later branches and the else can never run
+                    if not whens:
+                        return self._body(body)
+                    return f"(CASE {' '.join(whens)} ELSE {self._body(body)} END)"
+                whens.append(f"WHEN {cond} THEN {self._body(body)}")
+            otherwise = self._body(node.else_)
+            return f"(CASE {' '.join(whens)} ELSE {otherwise} END)" if whens else otherwise
+        raise Unsupported(_describe(node))
+
+    def _condition(self, node: nodes.Node) -> str:
+        return truth(self.expr(node))
+
+    # ---- expressions ---------------------------------------------------------------------
+
+    def expr(self, node: nodes.Node) -> Val:
+        """The value of an expression node."""
+        return self._located(self._expr, node)
+
+    def _located(self, build: Callable[[Any], Any], node: nodes.Node) -> Any:
+        try:
+            return build(node)
+        except Unsupported as exc:
+            if not getattr(exc, "line", None):
+                exc.line = node.lineno  # type: ignore[attr-defined]
+            raise
+
+    def _expr(self, node: nodes.Node) -> Val:
+        if isinstance(node, nodes.Const):
+            return constant(node.value)
+        if isinstance(node, nodes.Name):
+            if node.name in self.kinds and node.name != ROW:
+                return column(node.name, self.kinds[node.name])
+            raise Unsupported(f"`{node.name}`" if node.name != ROW else "`row` as a whole")
+        if isinstance(node, (nodes.Getitem, nodes.Getattr)):
+            return self._row_item(node)
+        if isinstance(node, nodes.Filter):
+            return self._filter(node)
+        if isinstance(node, nodes.Test):
+            return self._test(node)
+        if isinstance(node, nodes.Compare):
+            return self._compare(node)
+        if isinstance(node, nodes.Not):
+            v = self.expr(node.node)
+            return constant(not v.const) if v.is_const else bool_val(f"(NOT {truth(v)})")
+        if isinstance(node, (nodes.Or, nodes.And)):
+            left, right = self.expr(node.left), self.expr(node.right)
+            is_or = isinstance(node, nodes.Or)
+            if left.is_const:
+                return left if bool(left.const) == is_or else right
+            if left.kind == right.kind == "boolean" and not left.nullable and not right.nullable:
+                op = "OR" if is_or else "AND"
+                return bool_val(f"({truth(left)} {op} {truth(right)})")
+            cond = truth(left) if is_or else f"(NOT {truth(left)})"
+            return choose(cond, left, right)
+        if isinstance(node, nodes.CondExpr):
+            test = self.expr(node.test)
+            otherwise = self.expr(node.expr2) if node.expr2 is not None else constant(None)
+            if test.is_const:
+                return self.expr(node.expr1) if test.const else otherwise
+            return choose(truth(test), self.expr(node.expr1), otherwise)
+        if isinstance(node, (nodes.Neg, nodes.Pos)):  # a signed literal: -5
+            v = self.expr(node.node)
+            if v.is_const and isinstance(v.const, (int, float)) and not isinstance(v.const, bool):
+                return constant(-v.const if isinstance(node, nodes.Neg) else v.const)
+            raise Unsupported(_describe(node))
+        if isinstance(node, nodes.Concat):
+            parts = [self.expr(n) for n in node.nodes]
+            if all(p.is_const for p in parts):
+                return constant("".join("" if p.const is None else str(p.const) for p in parts))
+            return text_val(concat(text(p) for p in parts))
+        raise Unsupported(_describe(node))
+
+    def _row_item(self, node: nodes.Getitem | nodes.Getattr) -> Val:
+        base = node.node
+        if isinstance(base, nodes.Name) and base.name == ROW:
+            if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
+                key = node.arg.value
+            elif isinstance(node, nodes.Getattr) and not hasattr(dict, node.attr):
+                key = node.attr
+            else:
+                key = None
+            if isinstance(key, str) and key in self.kinds:
+                return column(key, self.kinds[key])
+        raise Unsupported("indexing" if isinstance(node, nodes.Getitem) else "attribute access")
+
+    def _filter(self, node: nodes.Filter) -> Val:
+        spec = FILTERS.get(node.name)
+        if spec is None or node.node is None:
+            raise Unsupported(f"the `{node.name}` filter")
+        if spec.sql is None:
+            raise Unsupported(spec.per_row_reason or f"the `{node.name}` filter")
+        if node.dyn_args is not None or node.dyn_kwargs is not None:
+            raise Unsupported(f"`{node.name}` with *args/**kwargs")
+        value = self.expr(node.node)
+        args = [self.expr(a) for a in node.args]
+        kwargs = {str(k.key): self.expr(k.value) for k in node.kwargs}
+        try:
+            bound = spec.signature.bind(value, *args, **kwargs)
+        except TypeError as exc:
+            raise Unsupported(f"`{node.name}` arguments: {exc}") from exc
+        bound.apply_defaults()
+        params = list(spec.signature.parameters)
+        named = {k: (v if isinstance(v, Val) else constant(v)) for k, v in bound.arguments.items()
+                 if k != params[0] and spec.signature.parameters[k].kind is not inspect.Parameter.VAR_KEYWORD}
+        if value.is_const and all(v.is_const for v in named.values()):
+            return const_filter(spec.func, value, named)
+        return spec.sql(self, value, named)
+
+    def _test(self, node: nodes.Test) -> Val:
+        if node.args or node.kwargs or node.dyn_args or node.dyn_kwargs:
+            raise Unsupported(f"the `is {node.name}` test with arguments")
+        value = self.expr(node.node)
+        if node.name == "none":
+            return constant(value.const is None) if value.is_const else bool_val(is_null(value))
+        if node.name in ("defined", "undefined"):
+            return constant(node.name == "defined")
+        raise Unsupported(f"the `is {node.name}` test")
+
+    def _compare(self, node: nodes.Compare) -> Val:
+        left = self.expr(node.expr)
+        if any(operand.op in ("in", "notin") for operand in node.ops):
+            operand = node.ops[0]
+            if len(node.ops) > 1:
+                raise Unsupported("a chained comparison with `in`")
+            target = operand.expr
+            if isinstance(target, nodes.Const) and isinstance(target.value, (list, tuple)):
+                items = list(target.value)
+            elif isinstance(target, (nodes.List, nodes.Tuple)) and \
+                    all(isinstance(i, nodes.Const) for i in target.items):
+                items = [i.value for i in target.items if isinstance(i, nodes.Const)]
+            else:
+                raise Unsupported("`in` with something other than a list of literals")
+            return in_list(left, items, operand.op == "notin")
+        parts: list[Val] = []
+        for operand in node.ops:
+            right = self.expr(operand.expr)
+            parts.append(compare(operand.op, left, right))
+            left = right
+        if any(p.is_const and not p.const for p in parts):
+            return constant(False)
+        live = [p for p in parts if not p.is_const]
+        if not live:
+            return constant(True)
+        return live[0] if len(live) == 1 else bool_val("(" + " AND ".join(truth(p) for p in live) + ")")
+
+
+def compile_sql(ast: nodes.Template, schema: Mapping[str, str]) -> tuple[str | None, str | None]:
+    """(sql, None) when the whole template compiles, else (None, why it renders per row)."""
+    try:
+        sql = SqlCompiler(schema).template(ast)
+        if len(sql) > MAX_SQL_CHARS:
+            raise Unsupported(f"an expression of {len(sql):,} characters of SQL (at most {MAX_SQL_CHARS:,})")
+        return sql, None
+    except Unsupported as exc:
+        line = getattr(exc, "line", None)
+        at = f" (line {line})" if line else ""
+        return None, f"{exc}{at} has no exact SQL form, so this field renders per row with Jinja2"
+

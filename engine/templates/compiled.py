@@ -1,0 +1,124 @@
+"""A compiled template: its SQL form when exact, and the sandboxed per-row render."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from jinja2 import Template
+from jinja2.exceptions import SecurityError, TemplateSyntaxError, UndefinedError
+
+from engine.templates.compile_sql import compile_sql
+from engine.templates.errors import TemplateError
+from engine.templates.limits import MAX_OUTPUT_CHARS
+from engine.templates.sandbox import StepBudget, harden, template_environment
+from engine.templates.sql_values import SCHEMA_KINDS
+from engine.templates.validate import ROW, analyze, raise_first
+
+_UNSAFE_ATTR = re.compile(r"access to attribute '([^']*)' of '([^']*)' object is unsafe")
+
+
+def _template_line(template: Template, exc: BaseException) -> int | None:
+    """The template line the exception was raised on, from the generated code's traceback."""
+    line = None
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == "<template>":
+            line = template.get_corresponding_lineno(tb.tb_lineno)
+        tb = tb.tb_next
+    return line
+
+
+def _friendly(exc: Exception) -> str:
+    """A message a template author can act on."""
+    if isinstance(exc, SecurityError):
+        hit = _UNSAFE_ATTR.search(str(exc))
+        if hit:
+            return f"`{hit.group(1)}` is off limits: templates cannot reach Python internals"
+        return f"not allowed in templates: {exc}"
+    if isinstance(exc, UndefinedError):
+        hit = re.match(r"'([^']*)' is undefined", str(exc))
+        return f"`{hit.group(1)}` has no value in this row" if hit else str(exc)
+    if isinstance(exc, RecursionError):
+        return "the template calls itself too deeply"
+    if isinstance(exc, MemoryError):
+        return "the template needs too much memory"
+    if isinstance(exc, ZeroDivisionError):
+        return "division by zero"
+    if isinstance(exc, TypeError) and "not supported between instances" in str(exc):
+        return f"cannot compare these values: {exc}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+@dataclass(frozen=True, eq=False)
+class CompiledTemplate:
+    """A validated template: `sql` (a DuckDB expression, or None) and `render(row)` per row.
+
+    `sql` is a scalar expression over the columns (double-quoted) returning a VARCHAR that is
+    never NULL and byte-identical to `render` for every row. It does not enforce
+    MAX_OUTPUT_CHARS: the caller checks field lengths. When `sql` is None,
+    `fallback_reason` says which construct keeps the template per row.
+    """
+
+    source: str
+    variables: frozenset[str]
+    sql: str | None
+    fallback_reason: str | None
+    schema: Mapping[str, str] = field(repr=False)
+    _template: Template = field(repr=False)
+
+    def render(self, row: Mapping[str, Any]) -> str:
+        """Render one row (values as Python objects) in the sandbox."""
+        context = dict(row)
+        context[ROW] = row
+        t = self._template
+        try:
+            with StepBudget():
+                out: list[str] = []
+                size = 0
+                for piece in t.root_render_func(t.new_context(context)):
+                    size += len(piece)
+                    if size > MAX_OUTPUT_CHARS:
+                        raise TemplateError(f"output too long: more than {MAX_OUTPUT_CHARS:,} characters")
+                    out.append(piece)
+                return "".join(out)
+        except TemplateError as exc:
+            raise exc.at(line=_template_line(t, exc)) from None
+        except Exception as exc:  # noqa: BLE001 - untrusted template code: any failure is the author's to fix
+            raise TemplateError(_friendly(exc), line=_template_line(t, exc)) from None
+
+    def explain(self) -> str:
+        """The SQL, or why the field renders per row (for a "show SQL" panel)."""
+        return self.sql if self.sql is not None else f"-- per row: {self.fallback_reason}"
+
+
+def compile_template(source: str, schema: Mapping[str, str]) -> CompiledTemplate:
+    """Validate a template against a schema (column → kind) and compile both of its forms."""
+    for name, kind in schema.items():
+        if kind not in SCHEMA_KINDS:
+            raise ValueError(f"column {name!r}: unknown kind {kind!r} (one of {', '.join(SCHEMA_KINDS)})")
+    analysis = analyze(source, list(schema))
+    raise_first(analysis)
+    assert analysis.ast is not None
+    sql, reason = compile_sql(analysis.ast, schema)
+    env = template_environment()
+    try:
+        code = env.compile(harden(analysis.ast, env))
+    except TemplateSyntaxError as exc:
+        raise TemplateError(f"syntax error: {exc.message}", line=exc.lineno) from None
+    template = env.template_class.from_code(env, code, env.make_globals(None), None)
+    return CompiledTemplate(source, frozenset(analysis.variables), sql, reason, dict(schema), template)
+
+
+def render_rows(tmpl: CompiledTemplate, rows: Iterable[Mapping[str, Any]]) -> list[str]:
+    """Render every row per row; an error names the row (0-based `.row`, 1-based in the message)."""
+    out = []
+    render = tmpl.render
+    for i, row in enumerate(rows):
+        try:
+            out.append(render(row))
+        except TemplateError as exc:
+            raise exc.at(row=i) from None
+    return out

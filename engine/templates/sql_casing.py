@@ -1,0 +1,131 @@
+"""Case mapping and trimming in DuckDB SQL that agree with Python's str methods character for character.
+
+DuckDB's upper()/lower() use simple one-to-one case mapping; Python applies Unicode's special
+casing (ß → SS, ﬁ → FI, İ → i̇) and lower-cases a word-final Σ to ς. The tables in
+`unicode_tables` list exactly where the two differ; the SQL below patches those places.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from functools import cache
+
+from engine.templates.filters import WORD_SEPARATORS
+from engine.templates.sql_values import Binder, sql_str
+from engine.templates.unicode_tables import (
+    CASE_IGNORABLE,
+    CASED,
+    LOWER_SPECIAL,
+    UPPER_SPECIAL,
+    WHITESPACE,
+    chars,
+    parse_ranges,
+)
+
+SIGMA = "\u03a3"
+
+
+def _re_char(code: int) -> str:
+    """One code point inside an RE2 character class; invisible or special ones escaped."""
+    ch = chr(code)
+    if code < 0x80:
+        return ch if ch.isalnum() else f"\\x{{{code:X}}}"
+    if unicodedata.category(ch)[0] in "CZM":
+        return f"\\x{{{code:X}}}"
+    return ch
+
+
+def re_class(ranges: tuple[tuple[int, int], ...], negate: bool = False) -> str:
+    """An RE2 character class (`[...]`) for code point ranges."""
+    items = []
+    for lo, hi in ranges:
+        items.append(_re_char(lo) if lo == hi else f"{_re_char(lo)}-{_re_char(hi)}")
+    return "[" + ("^" if negate else "") + "".join(items) + "]"
+
+
+@cache
+def _patterns() -> dict[str, str]:
+    cased, ignorable = re_class(parse_ranges(CASED)), re_class(parse_ranges(CASE_IGNORABLE))
+    separators = tuple((ord(c), ord(c)) for c in sorted(set(WORD_SEPARATORS)))
+    return {
+        "upper_special": sql_str(re_class(parse_ranges(UPPER_SPECIAL))),
+        "sigma_before": sql_str(f"{cased}{ignorable}*$"),
+        "sigma_after": sql_str(f"^{ignorable}*{cased}"),
+        "words": sql_str(f"{re_class(separators)}+|{re_class(separators, negate=True)}+"),
+        "whitespace": sql_str(WHITESPACE),
+    }
+
+
+def _replace_all(t: str, table: str, mapping: str) -> str:
+    out = t
+    for ch in chars(table):
+        out = f"replace({out}, {sql_str(ch)}, {sql_str(getattr(ch, mapping)())})"
+    return out
+
+
+@cache
+def _upper_map() -> str:
+    pairs = ", ".join(f"{sql_str(ch)}: {sql_str(ch.upper())}" for ch in chars(UPPER_SPECIAL))
+    return "MAP {" + pairs + "}"
+
+
+def upper_sql(t: str, binder: Binder) -> str:
+    """VARCHAR equal to Python's `t.upper()` for a non-null VARCHAR t.
+
+    Text holding a special-cased character is upper-cased one code point at a time, through
+    the table of Python's mappings for those characters.
+    """
+    special, c = _patterns()["upper_special"], binder.fresh()
+    return binder.bind(t, lambda v: (
+        f"(CASE WHEN regexp_matches({v}, {special}) THEN array_to_string(list_transform(string_split({v}, ''), "
+        f"lambda {c}: COALESCE({_upper_map()}[{c}], upper({c}))), '') ELSE upper({v}) END)"))
+
+
+def _lower_plain(t: str) -> str:
+    """Python's lower() for text without Σ."""
+    return f"lower({_replace_all(t, LOWER_SPECIAL, 'lower')})"
+
+
+def lower_sql(t: str, binder: Binder) -> str:
+    """VARCHAR equal to Python's `t.lower()` (final sigma included) for a non-null VARCHAR t.
+
+    Text containing Σ is split at each Σ; the i-th Σ becomes ς when (looking past
+    case-ignorable characters) a cased character precedes it and none follows it, which is
+    Python's Final_Sigma rule. A neighbouring Σ counts as the cased character it is.
+    """
+    p = _patterns()
+    parts, seg, idx = binder.fresh(), binder.fresh(), binder.fresh()
+    sigma = sql_str(SIGMA)
+    decide = (f"CASE WHEN {idx} = len({parts}) THEN '' "
+              f"WHEN regexp_matches((CASE WHEN {idx} > 1 THEN {sigma} ELSE '' END) || {seg}, {p['sigma_before']}) "
+              f"AND NOT regexp_matches({parts}[{idx} + 1] || (CASE WHEN {idx} + 1 < len({parts}) "
+              f"THEN {sigma} ELSE '' END), {p['sigma_after']}) THEN 'ς' ELSE 'σ' END")
+
+    def body(v: str) -> str:
+        split = (f"list_transform([string_split({v}, {sigma})], lambda {parts}: array_to_string("
+                 f"list_transform({parts}, lambda {seg}, {idx}: {_lower_plain(seg)} || ({decide})), ''))[1]")
+        return f"(CASE WHEN contains({v}, {sigma}) THEN {split} ELSE {_lower_plain(v)} END)"
+
+    return binder.bind(t, body)
+
+
+def capitalize_sql(t: str, binder: Binder) -> str:
+    """Python's `t[:1].upper() + t[1:].lower()`."""
+    return binder.bind(t, lambda v: f"({upper_sql(f'left({v}, 1)', binder)} || {lower_sql(f'substr({v}, 2)', binder)})")
+
+
+def title_sql(t: str, binder: Binder) -> str:
+    """The `title` filter: each run of separators or non-separators capitalized, then joined."""
+    word = binder.fresh()
+    return (f"array_to_string(list_transform(regexp_extract_all({t}, {_patterns()['words']}), "
+            f"lambda {word}: {capitalize_sql(word, binder)}), '')")
+
+
+def trim_sql(t: str) -> str:
+    """Python's `t.strip()`."""
+    return f"trim({t}, {_patterns()['whitespace']})"
+
+
+def rstrip_sql(t: str) -> str:
+    """Python's `t.rstrip()`."""
+    return f"rtrim({t}, {_patterns()['whitespace']})"

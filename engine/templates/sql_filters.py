@@ -1,0 +1,167 @@
+"""The SQL form of each filter: given the compiled input and the bound arguments, a Val.
+
+A builder raises `Unsupported` when it cannot promise byte-identical output for its input
+kind or arguments; the template then renders per row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
+
+from engine.templates import filters
+from engine.templates.errors import TemplateError
+from engine.templates.sql_casing import (
+    capitalize_sql,
+    lower_sql,
+    rstrip_sql,
+    title_sql,
+    trim_sql,
+    upper_sql,
+)
+from engine.templates.sql_values import (
+    BOOLEAN,
+    DATE,
+    DATETIME,
+    DECIMAL,
+    INTEGER,
+    MIXED,
+    NULL,
+    TEXT,
+    Binder,
+    Unsupported,
+    Val,
+    as_double,
+    choose,
+    constant,
+    fixed_sql,
+    is_null,
+    sql_str,
+    text,
+    text_val,
+    truth,
+)
+
+
+class SqlScope(Protocol):
+    """What a builder needs from the compiler."""
+
+    binder: Binder
+
+
+SqlFilter = Callable[[SqlScope, Val, Mapping[str, Val]], Val]
+_PRINTS_AS_IS = (TEXT, BOOLEAN, DATE, DATETIME, NULL)
+
+
+def _const(args: Mapping[str, Val], name: str, filter_name: str) -> Any:
+    arg = args[name]
+    if not arg.is_const:
+        raise Unsupported(f"`{filter_name}` with a `{name}` that is not a literal")
+    return arg.const
+
+
+def _checked(check: Callable[[Any], Any], value: Any) -> Any:
+    try:
+        return check(value)
+    except TemplateError as exc:
+        raise Unsupported(exc.detail) from exc
+
+
+def _text_filter(build: Callable[[str, Binder], str]) -> SqlFilter:
+    def sql(scope: SqlScope, value: Val, args: Mapping[str, Val]) -> Val:
+        return text_val(build(text(value), scope.binder))
+    return sql
+
+
+sql_upper = _text_filter(upper_sql)
+sql_lower = _text_filter(lower_sql)
+sql_capitalize = _text_filter(capitalize_sql)
+sql_title = _text_filter(title_sql)
+sql_trim = _text_filter(lambda t, binder: trim_sql(t))
+
+
+def sql_truncate(scope: SqlScope, value: Val, args: Mapping[str, Val]) -> Val:
+    """`truncate(n, suffix)`: keep n characters, rstrip, append the suffix only when cut."""
+    n = _checked(filters.check_length, _const(args, "length", "truncate"))
+    suffix = sql_str(filters.as_text(_const(args, "suffix", "truncate")))
+    return text_val(scope.binder.bind(text(value), lambda s: (
+        f"(CASE WHEN length({s}) <= {n} THEN {s} ELSE {rstrip_sql(f'left({s}, {n})')} || {suffix} END)")))
+
+
+def sql_replace(scope: SqlScope, value: Val, args: Mapping[str, Val]) -> Val:
+    """`replace(old, new)` for a non-empty literal `old` (Python inserts between characters for '')."""
+    old = filters.as_text(_const(args, "old", "replace"))
+    new = filters.as_text(_const(args, "new", "replace"))
+    if old == "":
+        raise Unsupported("`replace` of an empty string")
+    return text_val(f"replace({text(value)}, {sql_str(old)}, {sql_str(new)})")
+
+
+def sql_default(scope: SqlScope, value: Val, args: Mapping[str, Val]) -> Val:
+    """`default(text, boolean)`: the fallback when null, missing or '' (or falsy with boolean)."""
+    fallback = args["text"]
+    if _const(args, "boolean", "default"):
+        missing = f"(NOT {truth(value)})"
+    elif value.kind == TEXT:
+        missing = f"({value.sql} = '')" if not value.nullable else f"(COALESCE({value.sql}, '') = '')"
+    elif value.kind == MIXED:
+        missing = f"({value.text_sql} = '')"   # only None and '' print as ''
+    else:
+        missing = is_null(value)
+    return choose(missing, fallback, value)
+
+
+def _numeric(value: Val, body: Callable[[str], str]) -> Val:
+    if value.kind in (INTEGER, DECIMAL):
+        return text_val(f"COALESCE({body(as_double(value))}, '')")
+    if value.kind in _PRINTS_AS_IS:
+        return text_val(text(value))
+    raise Unsupported("number formatting of a value whose type varies by row")
+
+
+def sql_number(scope: SqlScope, value: Val, args: Mapping[str, Val]) -> Val:
+    """`number(decimals)`: 1,234.50."""
+    decimals = _checked(filters.check_decimals, _const(args, "decimals", "number"))
+    return _numeric(value, lambda x: fixed_sql(x, decimals, scope.binder))
+
+
+def sql_percent(scope: SqlScope, value: Val, args: Mapping[str, Val]) -> Val:
+    """`percent(decimals)`: 0.156 → 15.6%."""
+    decimals = _checked(filters.check_decimals, _const(args, "decimals", "percent"))
+    return _numeric(value, lambda x: fixed_sql(f"({x} * CAST(100 AS DOUBLE))", decimals, scope.binder) + " || '%'")
+
+
+def sql_currency(scope: SqlScope, value: Val, args: Mapping[str, Val]) -> Val:
+    """`currency(code)`: $1,234.50 / €… / £…, else "1,234.50 CODE"."""
+    unit = filters.as_text(_const(args, "code", "currency")).upper()
+    symbol = filters.CURRENCY_SYMBOLS.get(unit)
+
+    def body(x: str) -> str:
+        amount = fixed_sql(x, 2, scope.binder)
+        if symbol is None:
+            return f"{amount} || {sql_str(' ' + unit)}"
+        sym = sql_str(symbol)
+        return scope.binder.bind(amount, lambda b: (
+            f"(CASE WHEN starts_with({b}, '-') THEN '-' || {sym} || substr({b}, 2) ELSE {sym} || {b} END)"))
+
+    return _numeric(value, body)
+
+
+def sql_date(scope: SqlScope, value: Val, args: Mapping[str, Val]) -> Val:
+    """`date(pattern)` on date and datetime columns (DuckDB's strftime knows every directive we allow)."""
+    pattern = _checked(filters.check_date_pattern, _const(args, "pattern", "date"))
+    if value.kind in (DATE, DATETIME):
+        return text_val(f"COALESCE(strftime({value.sql}, {sql_str(pattern)}), '')")
+    if value.kind == TEXT:
+        raise Unsupported("`date` on text (ISO dates are parsed per row)")
+    if value.kind in (INTEGER, DECIMAL, BOOLEAN, NULL):
+        return text_val(text(value))
+    raise Unsupported("`date` of a value whose type varies by row")
+
+
+def const_filter(func: Callable[..., Any], value: Val, args: Mapping[str, Val]) -> Val:
+    """Fold a filter whose input and arguments are all constants by running it."""
+    try:
+        return constant(func(value.const, **{k: v.const for k, v in args.items()}))
+    except Exception as exc:
+        raise Unsupported(f"evaluating a constant filter: {exc}") from exc

@@ -1,0 +1,63 @@
+"""Preview: data set × rules × templates → the first variations and the whole-data-set figures; Generate."""
+
+from __future__ import annotations
+
+import json
+
+import streamlit as st
+
+from studio import campaigns, datasets, previews
+from studio.ui import generation as ui_gen
+from studio.ui import resources, state, widgets
+
+ctx = state.page_context("Preview")
+store = resources.store()
+items = widgets.attempt(lambda: datasets.list_datasets(store, ctx)) or []
+if not items:
+    widgets.empty_state("No data sets yet", "Upload a table on Data sources (or load the demo on Home) to preview variations.")
+    st.stop()
+
+left, right = st.columns([2, 3])
+with left:
+    ds = st.selectbox("Data set", items, format_func=lambda d: f"{d.name} ({d.row_count:,} rows)", key="pv_dataset")
+    formats = previews.format_choices()
+    fmt = st.selectbox("Format", list(formats), format_func=formats.__getitem__, key="pv_format",
+                       index=list(formats).index("reddit/thread") if "reddit/thread" in formats else 0)
+    detail = datasets.get_dataset(store, ctx, ds.id)
+    st.caption("Columns: " + ", ".join(f"`{c.name}`" for c in detail.columns))
+    templates: dict[str, str] = {}
+    for name, label, limit, required in previews.format_fields(fmt):
+        default = ui_gen.DEFAULTS.get((fmt, name), "")
+        text = st.text_area(f"{label}" + (" *" if required else "") + (f" (max {limit:,})" if limit else ""),
+                            value=default, key=f"pv_tpl_{fmt}_{name}", height=68 if name != "body" else 120)
+        if text.strip():
+            templates[name] = text
+    with st.expander("Rules (JSON)"):
+        rules_text = st.text_area("Rules", value="[]", key="pv_rules", height=140, label_visibility="collapsed")
+    dedup = st.multiselect("Remove duplicates on", list(templates), key="pv_dedup")
+    strategy = st.radio("When a field breaks a limit", ["skip", "truncate", "fallback"], horizontal=True, key="pv_strategy")
+
+try:
+    rules = json.loads(rules_text or "[]")
+except json.JSONDecodeError as exc:
+    right.error(f"The rules are not valid JSON: line {exc.lineno}, column {exc.colno}: {exc.msg}.")
+    st.stop()
+platform, format_name = fmt.split("/", 1)
+config = {"platform": platform, "format": format_name, "templates": templates, "rules": rules,
+          "dedup_fields": dedup, "constraint_strategy": strategy}
+with right:
+    result = widgets.attempt(lambda: previews.run_preview(store, ctx, ds.id, config, limit=20))
+    if result is None:
+        st.stop()
+    ui_gen.figures(result.preview.stats)
+    with st.expander("Show the engine's SQL"):
+        st.code(result.sql, language="sql")
+    ui_gen.cards(result.preview.variations, fmt)
+    with st.form("generate"):
+        name = st.text_input("Campaign set name", value=f"{ds.name} — {formats[fmt]}", key="pv_set_name")
+        if st.form_submit_button("Generate", type="primary"):
+            with widgets.user_errors():
+                set_id = campaigns.create(store, ctx, name, ds.id, config)
+                ui_gen.start(store, ctx, set_id)
+                st.session_state["selected_set"] = str(set_id)
+                st.switch_page("pages/campaigns.py")

@@ -1,0 +1,286 @@
+"""The studio's operators (OPERATOR_EMAILS): every workspace with plan and usage, plan overrides, queue health.
+
+How an operator reads across workspaces, and why this way. Row-level security is forced on every
+tenant table, for the schema owner too, so neither a SECURITY DEFINER function owned by the owner
+nor `row_security = off` can see past it (only a superuser or a BYPASSRLS role could, and the
+studio must never hold such a role). Migration 0003 adds instead a second, SELECT-only policy,
+`operator_read`, on the few tables the admin pages read (workspaces, members, billing accounts,
+usage, data set versions), true only in a transaction where `app.operator` is 'on'.
+Only this module sets that, transaction-locally, and only after `require_operator` has read the
+user's email fresh from the store and found it in OPERATOR_EMAILS; each use is logged in
+`operator_actions`. The trade-off: the database trusts the app to set `app.operator` honestly,
+exactly as it already trusts it to set `app.workspace_id` (RLS guards against a forgotten WHERE,
+not against a compromised app). What the policy never allows: writes (an override goes through a
+normal unit of work in the target workspace, audited there) and reads of any other table (data
+sets' content, templates, variations, invitations, audit trails stay inside their workspace).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select, text
+
+from studio import audit
+from studio.billing import usage
+from studio.billing.accounts import effective_plan, set_override
+from studio.billing.plans import PLANS, Metric, get_plan
+from studio.context import Context, Role, UserId, WorkspaceId
+from studio.errors import NotFound, PermissionDenied, ValidationFailed
+from studio.store.models import (
+    BillingAccount,
+    DatasetVersion,
+    OperatorAction,
+    UsageEvent,
+    User,
+    Workspace,
+    WorkspaceMember,
+)
+from studio.store.session import Store, TenantSession
+
+
+def operator_emails(store: Store) -> frozenset[str]:
+    raw = store.settings.extra.get("OPERATOR_EMAILS", "")
+    return frozenset(e.strip().lower() for e in raw.split(",") if e.strip())
+
+
+def is_operator(store: Store, user_id: uuid.UUID | None) -> bool:
+    if user_id is None or not operator_emails(store):
+        return False
+    with store.account_scope(user_id) as s:
+        email = s.scalar(select(User.email).where(User.id == user_id))
+    return bool(email) and email.lower() in operator_emails(store)
+
+
+def require_operator(store: Store, user_id: uuid.UUID | None) -> str:
+    """The operator's email, read fresh; PermissionDenied for anyone else."""
+    if user_id is not None and operator_emails(store):
+        with store.account_scope(user_id) as s:
+            email = s.scalar(select(User.email).where(User.id == user_id))
+        if email and email.lower() in operator_emails(store):
+            return email
+    raise PermissionDenied("Only the studio's operators can open the admin pages.")
+
+
+@contextmanager
+def _across_workspaces(store: Store, user_id: uuid.UUID | None) -> Iterator[TenantSession]:
+    """A read-only transaction that sees every workspace's operator-readable rows (see the module note)."""
+    with store.account_scope(user_id) as s:
+        if store.is_postgres:
+            s.execute(text("select set_config('app.operator', 'on', true)"))
+        yield s
+
+
+def _log(s: TenantSession, email: str, user_id: uuid.UUID | None, action: str, target: str = "",
+         reason: str = "", **detail: Any) -> None:
+    s.add(OperatorAction(operator_id=user_id, operator_email=email, action=action, target=target[:200],
+                         reason=reason, detail=detail))
+
+
+@dataclass(frozen=True)
+class WorkspaceRow:
+    id: WorkspaceId
+    name: str
+    created_at: dt.datetime
+    owners: tuple[str, ...]
+    members: int
+    plan: str
+    status: str
+    override_reason: str | None
+    usage: dict[Metric, int] = field(default_factory=dict)
+    limits: dict[Metric, int | None] = field(default_factory=dict)
+    storage_bytes: int = 0
+
+
+def list_workspaces(store: Store, user_id: uuid.UUID | None) -> list[WorkspaceRow]:
+    """Every workspace with its plan, status, members and this month's usage (logged)."""
+    email = require_operator(store, user_id)
+    period = usage.period_of()
+    with _across_workspaces(store, user_id) as s:
+        spaces = s.execute(select(Workspace.id, Workspace.name, Workspace.created_at).order_by(Workspace.created_at)).all()
+        members: dict[uuid.UUID, int] = dict(s.execute(select(WorkspaceMember.workspace_id, func.count())
+                                                       .group_by(WorkspaceMember.workspace_id)).all())
+        owners: dict[uuid.UUID, list[str]] = defaultdict(list)
+        for ws, mail in s.execute(select(WorkspaceMember.workspace_id, User.email)
+                                  .join(User, User.id == WorkspaceMember.user_id)
+                                  .where(WorkspaceMember.role == Role.OWNER.value)):
+            owners[ws].append(mail)
+        accounts = {a.workspace_id: a for a in s.scalars(select(BillingAccount))}
+        used: dict[uuid.UUID, dict[Metric, int]] = defaultdict(lambda: dict.fromkeys(Metric, 0))
+        for ws, metric, amount in s.execute(select(UsageEvent.workspace_id, UsageEvent.metric, func.sum(UsageEvent.amount))
+                                            .where(UsageEvent.period == period)
+                                            .group_by(UsageEvent.workspace_id, UsageEvent.metric)):
+            if metric in Metric._value2member_map_:
+                used[ws][Metric(metric)] = int(amount or 0)
+        storage = dict(s.execute(select(DatasetVersion.workspace_id, func.sum(DatasetVersion.size_bytes))
+                                 .group_by(DatasetVersion.workspace_id)).all())
+        _log(s, email, user_id, "admin.list_workspaces", workspaces=len(spaces))
+        rows = []
+        for ws_id, name, created in spaces:
+            acc = accounts.get(ws_id)
+            plan = effective_plan(store.settings, acc)
+            rows.append(WorkspaceRow(
+                WorkspaceId(ws_id), name, created, tuple(sorted(owners.get(ws_id, []))), int(members.get(ws_id, 0)),
+                plan.name, (acc.subscription_status if acc and acc.subscription_status else "no subscription"),
+                acc.override_reason if acc and acc.override_plan else None,
+                dict(used[ws_id]), {m: plan.limit(m) for m in Metric}, int(storage.get(ws_id) or 0)))
+        return rows
+
+
+def override_plan(store: Store, user_id: uuid.UUID | None, workspace_id: WorkspaceId, plan_key: str | None,
+                  reason: str) -> str:
+    """Set (or clear, plan_key None) a workspace's plan by hand; the reason goes to its audit trail."""
+    email = require_operator(store, user_id)
+    clean = reason.strip()
+    if not clean:
+        raise ValidationFailed("Give a reason for the override (it is kept in the workspace's audit trail).")
+    if plan_key is not None and plan_key not in PLANS:
+        raise ValidationFailed(f"Unknown plan {plan_key!r}; choose one of {', '.join(PLANS)}.")
+    ctx = Context(user_id=UserId(user_id) if user_id else None, workspace_id=workspace_id, system=True)
+    with store.session_scope(ctx) as s:
+        if s.get(Workspace, workspace_id) is None:
+            raise NotFound("That workspace does not exist (any more).")
+        before = effective_plan(store.settings, s.scalar(select(BillingAccount)))
+        acc = set_override(s, plan_key, clean[:1000], user_id)
+        after = effective_plan(store.settings, acc)
+        what = f"set the plan to {get_plan(plan_key).name}" if plan_key else "removed the plan override"
+        audit.record(s, "billing.override", object_type="workspace", object_id=workspace_id,
+                     summary=f"Operator {email} {what} ({before.name} → {after.name}): {clean}",
+                     detail={"plan": plan_key, "reason": clean, "operator": email})
+    with store.account_scope(user_id) as s:
+        _log(s, email, user_id, "admin.override_plan", target=f"workspace:{workspace_id}", reason=clean, plan=plan_key)
+    return after.name
+
+
+def recent_actions(store: Store, user_id: uuid.UUID | None, limit: int = 50) -> list[OperatorAction]:
+    require_operator(store, user_id)
+    with store.account_scope(user_id) as s:
+        rows = list(s.scalars(select(OperatorAction).order_by(OperatorAction.at.desc()).limit(limit)))
+        s.expunge_all()
+        return rows
+
+
+# Queue health -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class QueueInfo:
+    name: str
+    queued: int
+    started: int
+    failed: int
+    scheduled: int
+    deferred: int
+
+
+@dataclass(frozen=True)
+class WorkerInfo:
+    name: str
+    state: str
+    queues: tuple[str, ...]
+    current_job: str | None
+    last_heartbeat: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class JobInfo:
+    id: str
+    queue: str
+    function: str
+    status: str
+    when: dt.datetime | None
+    error: str
+
+
+@dataclass(frozen=True)
+class QueueHealth:
+    available: bool
+    message: str
+    queues: tuple[QueueInfo, ...] = ()
+    workers: tuple[WorkerInfo, ...] = ()
+    failed: tuple[JobInfo, ...] = ()
+    scheduled: tuple[JobInfo, ...] = ()
+
+
+def queue_health(store: Store, user_id: uuid.UUID | None, *, limit: int = 50) -> QueueHealth:
+    """RQ queues, workers, failed and scheduled jobs (embedded mode has none: jobs run in-process)."""
+    require_operator(store, user_id)
+    if not store.settings.redis_url:
+        return QueueHealth(False, "Background jobs run in-process (embedded mode, no REDIS_URL): there are no queues.")
+    from rq import Worker  # the team mode only: keep rq off the embedded import path
+
+    from workers.queues import QUEUE_NAMES, queue, redis_connection
+
+    conn = redis_connection(store.settings)
+    qs = [queue(store.settings, name, connection=conn) for name in QUEUE_NAMES]
+    infos, failed, scheduled = [], [], []
+    for q in qs:
+        infos.append(QueueInfo(q.name, q.count, q.started_job_registry.count, q.failed_job_registry.count,
+                               q.scheduled_job_registry.count, q.deferred_job_registry.count))
+        failed += [_job_info(q, job_id, "failed") for job_id in q.failed_job_registry.get_job_ids(0, limit - 1, desc=True)]
+        sched = q.scheduled_job_registry
+        scheduled += [_job_info(q, job_id, "scheduled", when=sched.get_scheduled_time(job_id))
+                      for job_id in sched.get_job_ids(0, limit - 1)]
+    workers = tuple(WorkerInfo(w.name, w.get_state(), tuple(w.queue_names()),
+                               w.get_current_job_id(), w.last_heartbeat)
+                    for w in Worker.all(connection=conn, serializer=qs[0].serializer))
+    return QueueHealth(True, "", tuple(infos), workers, tuple(j for j in failed if j), tuple(j for j in scheduled if j))
+
+
+def _job_info(q: Any, job_id: str, status: str, when: dt.datetime | None = None) -> JobInfo | None:
+    job = q.fetch_job(job_id)
+    if job is None:
+        return None
+    error = ""
+    if status == "failed":
+        result = job.latest_result()
+        lines = ((result.exc_string if result else None) or "").strip().splitlines()
+        error = lines[-1][:300] if lines else ""
+    return JobInfo(job.id, q.name, job.func_name or "?", status, when or job.ended_at or job.enqueued_at, error)
+
+
+def retry_job(store: Store, user_id: uuid.UUID | None, queue_name: str, job_id: str) -> None:
+    """Put a failed job back on its queue."""
+    email = require_operator(store, user_id)
+    q = _queue(store, queue_name)
+    if job_id not in q.failed_job_registry.get_job_ids():
+        raise NotFound("That job is not in the failed list (any more).")
+    q.failed_job_registry.requeue(job_id)
+    with store.account_scope(user_id) as s:
+        _log(s, email, user_id, "admin.retry_job", target=f"{queue_name}:{job_id}")
+
+
+def delete_job(store: Store, user_id: uuid.UUID | None, queue_name: str, job_id: str) -> None:
+    """Delete a failed or scheduled job for good."""
+    email = require_operator(store, user_id)
+    q = _queue(store, queue_name)
+    job = q.fetch_job(job_id)
+    if job is None:
+        raise NotFound("That job does not exist (any more).")
+    for registry in (q.failed_job_registry, q.scheduled_job_registry):
+        registry.remove(job_id)
+    job.delete()
+    with store.account_scope(user_id) as s:
+        _log(s, email, user_id, "admin.delete_job", target=f"{queue_name}:{job_id}")
+
+
+def _queue(store: Store, name: str) -> Any:
+    from workers.queues import QUEUE_NAMES, queue
+
+    if not store.settings.redis_url:
+        raise ValidationFailed("There are no queues in the embedded mode.")
+    if name not in QUEUE_NAMES:
+        raise NotFound(f"There is no queue called {name!r}.")
+    return queue(store.settings, name)
+
+
+def billed_workspaces(store: Store) -> list[WorkspaceId]:
+    """Workspaces with a Stripe customer, for the periodic meter report (a system job, not a person)."""
+    with _across_workspaces(store, None) as s:
+        ids = s.scalars(select(BillingAccount.workspace_id).where(BillingAccount.stripe_customer_id.is_not(None)))
+        return [WorkspaceId(i) for i in ids]

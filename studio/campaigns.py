@@ -1,0 +1,182 @@
+"""Campaign sets: create from a previewed configuration, duplicate, archive, generate, cancel, follow."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy import func, select, update
+
+from engine.generation import GenerationConfig
+from studio import audit
+from studio.context import Context, Permission
+from studio.errors import NotFound, ValidationFailed
+from studio.store.base import utcnow
+from studio.store.campaign_models import CampaignSet, GenerationChunk, GenerationRun, Variation
+from studio.store.models import Dataset, DatasetVersion
+from studio.store.session import Store, TenantSession
+
+STATUSES = ("draft", "generating", "ready", "scheduled", "publishing", "active", "paused", "completed", "archived", "error")
+CHUNK_ROWS = 50_000
+
+
+@dataclasses.dataclass(frozen=True)
+class RunInfo:
+    id: uuid.UUID
+    status: str
+    rows_done: int
+    rows_total: int
+    chunks_done: int
+    chunks_total: int
+    variations: int
+    error: str
+    seconds: float
+    diff: dict[str, Any]
+
+    @property
+    def fraction(self) -> float:
+        return 1.0 if self.rows_total == 0 else min(1.0, self.rows_done / self.rows_total)
+
+    @property
+    def finished(self) -> bool:
+        return self.status in ("done", "cancelled", "error")
+
+
+def validate_config(config: dict[str, Any]) -> GenerationConfig:
+    try:
+        return GenerationConfig.from_dict(config)
+    except Exception as exc:  # noqa: BLE001 - engine errors carry a message a person can act on
+        raise ValidationFailed(f"This configuration cannot generate: {exc}") from exc
+
+
+def create(store: Store, ctx: Context, name: str, dataset_id: uuid.UUID, config: dict[str, Any]) -> uuid.UUID:
+    """A draft campaign set, frozen on the data set's current version."""
+    cfg = validate_config(config)
+    if not name.strip():
+        raise ValidationFailed("Give the campaign set a name.")
+    with store.session_scope(ctx) as s:
+        s.require(Permission.EDIT)
+        ds = s.scalar(select(Dataset).where(Dataset.id == dataset_id))
+        if ds is None:
+            raise NotFound("That data set does not exist in this workspace.")
+        cs = CampaignSet(name=name.strip()[:120], dataset_id=ds.id, dataset_version=ds.current_version,
+                         platform=cfg.platform, format=cfg.format, config=config, status="draft", created_by=ctx.user_id)
+        s.add(cs)
+        s.flush()
+        audit.record(s, "campaign.create", object_type="campaign_set", object_id=cs.id, summary=f"Created campaign set {cs.name!r}")
+        return cs.id
+
+
+def get(s: TenantSession, set_id: uuid.UUID, *, lock: bool = False) -> CampaignSet:
+    stmt = select(CampaignSet).where(CampaignSet.id == set_id)
+    cs = s.scalar(stmt.with_for_update() if lock else stmt)
+    if cs is None:
+        raise NotFound("This campaign set does not exist (any more) in this workspace.")
+    return cs
+
+
+def list_sets(store: Store, ctx: Context, *, include_archived: bool = False) -> list[CampaignSet]:
+    with store.session_scope(ctx) as s:
+        s.require(Permission.VIEW)
+        stmt = select(CampaignSet).order_by(CampaignSet.updated_at.desc())
+        if not include_archived:
+            stmt = stmt.where(CampaignSet.status != "archived")
+        return list(s.scalars(stmt))
+
+
+def duplicate(store: Store, ctx: Context, set_id: uuid.UUID) -> uuid.UUID:
+    with store.session_scope(ctx) as s:
+        s.require(Permission.EDIT)
+        cs = get(s, set_id)
+        copy = CampaignSet(name=f"{cs.name} (copy)"[:120], dataset_id=cs.dataset_id, dataset_version=cs.dataset_version,
+                           platform=cs.platform, format=cs.format, config=dict(cs.config), status="draft", created_by=ctx.user_id)
+        s.add(copy)
+        s.flush()
+        audit.record(s, "campaign.duplicate", object_type="campaign_set", object_id=copy.id, summary=f"Duplicated {cs.name!r}")
+        return copy.id
+
+
+def archive(store: Store, ctx: Context, set_id: uuid.UUID) -> None:
+    with store.session_scope(ctx) as s:
+        s.require(Permission.EDIT)
+        cs = get(s, set_id, lock=True)
+        if cs.status == "generating":
+            raise ValidationFailed("Cancel the running generation before archiving this set.")
+        cs.status, cs.updated_at = "archived", utcnow()
+        audit.record(s, "campaign.archive", object_type="campaign_set", object_id=cs.id, summary=f"Archived {cs.name!r}")
+
+
+def start_run(store: Store, ctx: Context, set_id: uuid.UUID, *, overwrite_edits: bool = False,
+              chunk_rows: int = CHUNK_ROWS) -> uuid.UUID:
+    """Split the set's data into chunks and record them; the caller enqueues `chunk_jobs(run)`."""
+    with store.session_scope(ctx) as s:
+        s.require(Permission.EDIT)
+        cs = get(s, set_id, lock=True)
+        if cs.status == "generating":
+            raise ValidationFailed("This set is already generating; wait for it or cancel it.")
+        if cs.status == "archived":
+            raise ValidationFailed("This set is archived; duplicate it to generate again.")
+        version = s.scalar(select(DatasetVersion).where(DatasetVersion.dataset_id == cs.dataset_id,
+                                                        DatasetVersion.version == cs.dataset_version))
+        if version is None:
+            raise ValidationFailed("The data set of this campaign set was deleted; pick another data set.")
+        total = version.row_count
+        run = GenerationRun(campaign_set_id=cs.id, status="queued", rows_total=total, overwrite_edits=overwrite_edits)
+        s.add(run)
+        s.flush()
+        starts = list(range(0, max(total, 1), max(1, chunk_rows)))
+        for i, start in enumerate(starts):
+            s.add(GenerationChunk(run_id=run.id, index=i, row_start=start, row_end=min(total, start + chunk_rows)))
+        run.chunks_total = len(starts)
+        cs.status, cs.status_reason, cs.updated_at = "generating", "", utcnow()
+        audit.record(s, "campaign.generate", object_type="campaign_set", object_id=cs.id,
+                     summary=f"Started generating {cs.name!r} ({total:,} rows in {len(starts)} chunk(s))")
+        return run.id
+
+
+def cancel(store: Store, ctx: Context, run_id: uuid.UUID) -> None:
+    """Stop a run: chunks not started are skipped; a running chunk stops at its next batch."""
+    with store.session_scope(ctx) as s:
+        s.require(Permission.EDIT)
+        run = s.scalar(select(GenerationRun).where(GenerationRun.id == run_id).with_for_update())
+        if run is None:
+            raise NotFound("This generation run does not exist.")
+        if run.status in ("done", "cancelled", "error"):
+            return
+        run.status, run.finished_at = "cancelled", utcnow()
+        s.execute(update(GenerationChunk).where(GenerationChunk.run_id == run_id, GenerationChunk.status.in_(("queued", "failed")))
+                  .values(status="cancelled"))
+        cs = get(s, run.campaign_set_id, lock=True)
+        count = s.scalar(select(func.count()).select_from(Variation).where(Variation.campaign_set_id == cs.id)) or 0
+        cs.status, cs.status_reason, cs.variation_count = ("ready" if count else "draft"), "Generation was cancelled.", count
+        audit.record(s, "campaign.cancel", object_type="campaign_set", object_id=cs.id, summary=f"Cancelled generating {cs.name!r}")
+
+
+def latest_run(store: Store, ctx: Context, set_id: uuid.UUID) -> RunInfo | None:
+    with store.session_scope(ctx) as s:
+        s.require(Permission.VIEW)
+        run = s.scalar(select(GenerationRun).where(GenerationRun.campaign_set_id == set_id)
+                       .order_by(GenerationRun.started_at.desc()).limit(1))
+        if run is None:
+            return None
+        done = s.scalar(select(func.count()).select_from(GenerationChunk).where(
+            GenerationChunk.run_id == run.id, GenerationChunk.status == "done")) or 0
+        return RunInfo(run.id, run.status, run.rows_done, run.rows_total, done, run.chunks_total, run.variations,
+                       run.error, run.seconds, dict(run.diff or {}))
+
+
+def finished_at_or_now(run: GenerationRun) -> dt.datetime:
+    return run.finished_at or utcnow()
+
+
+def generate(store: Store, ctx: Context, set_id: uuid.UUID, *, overwrite_edits: bool = False) -> uuid.UUID:
+    """Start a run and hand its chunks to the worker pool (in-process in the embedded mode)."""
+    from workers.generation import enqueue_run
+
+    run_id = start_run(store, ctx, set_id, overwrite_edits=overwrite_edits)
+    info = latest_run(store, ctx, set_id)
+    assert ctx.workspace_id is not None and info is not None
+    enqueue_run(store.settings, ctx.workspace_id, run_id, info.chunks_total)
+    return run_id

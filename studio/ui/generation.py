@@ -1,0 +1,89 @@
+"""Widgets for preview and generation: figures, Reddit-like cards, the progress of a run."""
+
+from __future__ import annotations
+
+import html
+import uuid
+
+import polars as pl
+import streamlit as st
+
+from studio import campaigns
+from studio.context import Context
+from studio.store.session import Store
+
+DEFAULTS = {
+    ("reddit/thread", "subreddit"): "{{ subreddit }}",
+    ("reddit/thread", "title"): "{{ product_name }} in {{ city | default('your city') }} — now {{ sale_price or price }}",
+    ("reddit/thread", "body"): "We tried the **{{ product_name }}** ({{ category }}).\n\n{{ highlight | default('Worth a look') | capitalize }}.",
+    ("reddit/thread", "flair"): "{{ flair }}",
+}
+
+
+def figures(stats: object) -> None:
+    """Whole-data-set numbers: rows, skipped, duplicates, violations, kept."""
+    if stats is None:
+        return
+    c = st.columns(5)
+    c[0].metric("Rows", f"{stats.total_rows:,}")
+    c[1].metric("Skipped by rules", f"{stats.skipped_by_rules:,}")
+    c[2].metric("Duplicates", f"{stats.duplicates:,}")
+    c[3].metric("Over a limit", f"{stats.dropped_by_constraints:,}")
+    c[4].metric("Variations", f"{stats.kept:,}")
+    bad = {k: v for k, v in stats.violations.items() if v}
+    if bad:
+        with st.expander(f"Violations in {len(bad)} field(s)"):
+            for name, count in bad.items():
+                st.markdown(f"**{name}**: {count:,} row(s)")
+                sample = stats.violating_rows.get(name, [])[:20]
+                if sample:
+                    st.dataframe(pl.DataFrame([{"row": v[0] + 1, "value": str(v[1])[:120], "why": v[2]} for v in sample]),
+                                 hide_index=True, use_container_width=True)
+
+
+def cards(variations: pl.DataFrame, fmt: str) -> None:
+    """The first variations as cards that look like the post (text escaped, Markdown body)."""
+    if variations.is_empty():
+        st.info("No variation survives the rules and limits. Loosen a rule or shorten a template.")
+        return
+    for row in variations.head(20).iter_rows(named=True):
+        with st.container(border=True):
+            meta = f"r/{html.escape(str(row.get('subreddit') or ''))} · row {int(row.get('__row', 0)) + 1}" if fmt.startswith("reddit") else f"row {int(row.get('__row', 0)) + 1}"
+            st.caption(meta)
+            title = row.get("title") or row.get("headline") or ""
+            if title:
+                st.markdown(f"**{_md_escape(str(title))}**")
+            body = row.get("body") or row.get("primary_text") or row.get("caption") or ""
+            if body:
+                st.markdown(str(body)[:1200])
+            if row.get("__violations"):
+                st.warning(str(row["__violations"]))
+
+
+def _md_escape(text: str) -> str:
+    return "".join("\\" + ch if ch in "\\`*_{}[]()#+-.!<>|" else ch for ch in text)
+
+
+def start(store: Store, ctx: Context, set_id: uuid.UUID) -> None:
+    campaigns.generate(store, ctx, set_id)
+
+
+@st.fragment(run_every=1.0)
+def progress(store: Store, ctx: Context, set_id: uuid.UUID) -> None:
+    """A live progress bar that survives navigation and reloads (it reads the run from the store)."""
+    info = campaigns.latest_run(store, ctx, set_id)
+    if info is None:
+        st.caption("Not generated yet.")
+        return
+    label = {"queued": "Queued…", "running": "Generating…", "done": "Done", "cancelled": "Cancelled", "error": "Failed"}[info.status]
+    st.progress(info.fraction, text=f"{label} {info.rows_done:,} / {info.rows_total:,} rows · "
+                                     f"{info.chunks_done}/{info.chunks_total} chunks · {info.variations:,} variations")
+    if info.status == "error":
+        st.error(info.error)
+    if info.status == "done" and info.diff:
+        d = info.diff
+        st.caption(f"Changes since the last run: {d.get('added', 0):,} added, {d.get('removed', 0):,} removed, "
+                   f"{d.get('changed', 0):,} changed, {d.get('kept_edits', 0):,} hand edits kept. Took {info.seconds:.1f} s.")
+    if not info.finished and st.button("Cancel generation", key=f"cancel_{info.id}"):
+        campaigns.cancel(store, ctx, info.id)
+        st.rerun()

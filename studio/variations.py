@@ -1,0 +1,121 @@
+"""Variations of a campaign set: page through millions, filter, edit, approve or reject, export."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Select, func, select, update
+
+from studio import audit
+from studio.audit import safe_cell
+from studio.context import Context, Permission
+from studio.errors import NotFound, ValidationFailed
+from studio.store.base import utcnow
+from studio.store.campaign_models import Variation
+from studio.store.session import Store
+
+SORTS = {"row": (Variation.row_index, Variation.variation_index), "title": (Variation.title,),
+         "status": (Variation.status, Variation.row_index)}
+
+
+@dataclass(frozen=True)
+class VariationFilter:
+    status: str | None = None          # pending / approved / rejected
+    valid: bool | None = None
+    subreddit: str | None = None
+    search: str | None = None
+    sort: str = "row"
+
+
+@dataclass
+class Page:
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    total: int = 0
+
+
+def _filtered(set_id: uuid.UUID, f: VariationFilter) -> Select[Any]:
+    stmt = select(Variation).where(Variation.campaign_set_id == set_id)
+    if f.status:
+        stmt = stmt.where(Variation.status == f.status)
+    if f.valid is not None:
+        stmt = stmt.where(Variation.valid.is_(f.valid))
+    if f.subreddit:
+        stmt = stmt.where(Variation.subreddit == f.subreddit)
+    if f.search:
+        stmt = stmt.where(Variation.title.ilike(f"%{f.search.replace('%', '').replace('_', '')}%"))
+    return stmt
+
+
+def page(store: Store, ctx: Context, set_id: uuid.UUID, f: VariationFilter, *, offset: int = 0, limit: int = 100) -> Page:
+    """One page of the filtered view plus its total (counted in the database, never loaded)."""
+    with store.session_scope(ctx) as s:
+        s.require(Permission.VIEW)
+        stmt = _filtered(set_id, f)
+        total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        rows = s.scalars(stmt.order_by(*SORTS.get(f.sort, SORTS["row"])).offset(offset).limit(min(limit, 1000))).all()
+        return Page([_plain(v) for v in rows], total)
+
+
+def _plain(v: Variation) -> dict[str, Any]:
+    return {"id": v.id, "row": v.row_index + 1, "variation": v.variation_index + 1, "status": v.status,
+            "valid": v.valid, "problems": v.problems, "edited": v.edited, "subreddit": v.subreddit, **v.fields}
+
+
+def set_status(store: Store, ctx: Context, set_id: uuid.UUID, status: str, *, ids: list[uuid.UUID] | None = None,
+               f: VariationFilter | None = None) -> int:
+    """Approve or reject some variations (by id) or a whole filtered view; returns how many changed."""
+    if status not in ("approved", "rejected", "pending"):
+        raise ValidationFailed("Status must be approved, rejected or pending.")
+    with store.session_scope(ctx) as s:
+        s.require(Permission.EDIT)
+        target = _filtered(set_id, f or VariationFilter())
+        if ids is not None:
+            target = target.where(Variation.id.in_(ids))
+        sub = target.with_only_columns(Variation.id).scalar_subquery()
+        n = s.execute(update(Variation).where(Variation.id.in_(sub)).values(status=status, updated_at=utcnow())).rowcount or 0
+        audit.record(s, f"variation.{status}", object_type="campaign_set", object_id=set_id, summary=f"Marked {n:,} variation(s) {status}")
+        return n
+
+
+def edit(store: Store, ctx: Context, variation_id: uuid.UUID, fields: dict[str, str]) -> None:
+    """Hand-edit a variation: it is marked and survives regeneration unless the user overwrites."""
+    with store.session_scope(ctx) as s:
+        s.require(Permission.EDIT)
+        v = s.scalar(select(Variation).where(Variation.id == variation_id).with_for_update())
+        if v is None:
+            raise NotFound("This variation does not exist (any more).")
+        v.fields = {**v.fields, **fields}
+        v.title = str(v.fields.get("title") or v.title)
+        v.edited, v.updated_at = True, utcnow()
+        audit.record(s, "variation.edit", object_type="variation", object_id=v.id, summary=f"Edited row {v.row_index + 1}")
+
+
+def export(store: Store, ctx: Context, set_id: uuid.UUID, f: VariationFilter, kind: str) -> bytes:
+    """CSV / JSON / Excel of the filtered view; spreadsheet cells never start a formula."""
+    with store.session_scope(ctx) as s:
+        s.require(Permission.VIEW)
+        rows = [_plain(v) for v in s.scalars(_filtered(set_id, f).order_by(*SORTS["row"]).execution_options(yield_per=5000))]
+    for r in rows:
+        r["id"] = str(r["id"])
+    if kind == "json":
+        return json.dumps(rows, ensure_ascii=False, indent=1).encode()
+    headers = list(dict.fromkeys(k for r in rows for k in r)) or ["row"]
+    if kind == "csv":
+        buf = io.StringIO()
+        w = csv.writer(buf)
+        w.writerow(headers)
+        for r in rows:
+            w.writerow([safe_cell(str(r.get(h, ""))) for h in headers])
+        return buf.getvalue().encode("utf-8-sig")
+    if kind == "xlsx":
+        import polars as pl
+
+        out = io.BytesIO()
+        pl.DataFrame([{h: safe_cell(str(r.get(h, ""))) for h in headers} for r in rows]).write_excel(out)
+        return out.getvalue()
+    raise ValidationFailed(f"Unknown export format {kind!r}; use csv, json or xlsx.")

@@ -1,0 +1,267 @@
+"""One plan: preview == bulk == the per-row reference (apply_rules + render + checks), fallbacks, prefixes."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+import pyarrow.parquet as pq
+import pytest
+
+from engine.errors import EngineError
+from engine.generation import (
+    GenerationConfig,
+    build_plan,
+    check_value,
+    compute_stats,
+    connect,
+    generate_to_parquet,
+    prepare_source,
+    preview,
+    truncate_value,
+)
+from engine.generation.constraints import fixable_by_truncation
+from engine.platforms import get_format
+from engine.rules import parse_rules, prepare_rules
+from engine.templates import compile_template
+
+PRODUCTS = Path(__file__).resolve().parents[3] / "shared" / "data" / "products_2k.csv"
+
+
+# -- the per-row reference ------------------------------------------------------------------------
+
+@dataclass
+class Reference:
+    """What the per-row path (apply_rules + render + checks, one row at a time) produces."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    skipped_by_rules: int = 0
+    variations: int = 0
+    dropped: int = 0
+    duplicates: int = 0
+    violations: Counter[str] = field(default_factory=Counter)
+    samples: dict[str, list[tuple[int, str, str, int]]] = field(default_factory=dict)
+
+
+def reference(data: pl.DataFrame, kinds: dict[str, str], cfg: GenerationConfig) -> Reference:
+    """Generate `cfg` over `data` row by row in Python."""
+    fmt = get_format(cfg.platform, cfg.format)
+    prepared = prepare_rules(parse_rules(cfg.rules, schema=kinds), kinds) if cfg.rules else None
+    out_kinds = dict(prepared.output_schema) if prepared else dict(kinds)
+    tkinds = {**out_kinds, **{name: "text" for name in cfg.variation_sources}}
+    names = dict(cfg.hierarchy.templates()) if cfg.hierarchy else {}
+    names.update({f: cfg.templates[f] for f in fmt.field_names if f in cfg.templates})
+    templates = {name: compile_template(src, tkinds) for name, src in names.items()}
+    fallbacks = {name: compile_template(src, tkinds) for name, src in cfg.fallbacks.items()}
+    ref = Reference()
+    seen: set[tuple[str, ...]] = set()
+    for index, row in enumerate(data.iter_rows(named=True)):
+        base = row
+        if prepared is not None:
+            outcome = prepared.apply(row)
+            if outcome.skipped:
+                ref.skipped_by_rules += 1
+                continue
+            base = outcome.row
+        for variation, combo in enumerate(cfg.variation_rows()):
+            ref.variations += 1
+            current = {**base, **combo}
+            values = {name: t.render(current) for name, t in templates.items()}
+            dropped, report = False, []
+            for name in list(values):
+                if name not in fmt.field_names:
+                    continue
+                spec = fmt.field(name)
+                why = check_value(spec, values[name])
+                if why is None:
+                    continue
+                ref.violations[name] += 1
+                found = ref.samples.setdefault(name, [])
+                if len(found) < 100:
+                    found.append((index, values[name][:500], why, variation))
+                report.append(f"{name}: {why}")
+                fixed = None
+                if cfg.constraint_strategy == "truncate" and fixable_by_truncation(spec):
+                    fixed = truncate_value(spec, values[name])
+                elif cfg.constraint_strategy == "fallback" and name in fallbacks:
+                    fixed = fallbacks[name].render(current)
+                if fixed is None or check_value(spec, fixed) is not None:
+                    dropped = True
+                else:
+                    values[name] = fixed
+            if dropped:
+                ref.dropped += 1
+                continue
+            if cfg.dedup_fields:
+                key = tuple(values[n] for n in cfg.dedup_fields)
+                if key in seen:
+                    ref.duplicates += 1
+                    continue
+                seen.add(key)
+            ref.rows.append({"__row": index, "__variation": variation, **values,
+                             "__violations": "; ".join(report) or None})
+    return ref
+
+
+# -- fixtures and helpers -------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def con() -> duckdb.DuckDBPyConnection:
+    return connect()
+
+
+@pytest.fixture(scope="module")
+def products() -> tuple[pl.DataFrame, dict[str, str]]:
+    """products_2k.csv through ingest (typed table and column kinds)."""
+    from engine.ingest import ingest
+
+    result = ingest(PRODUCTS.read_bytes(), PRODUCTS.name)
+    return result.table, {c.name: c.kind for c in result.columns}
+
+
+def thread(title: str = "{{ name }}", **extra: Any) -> GenerationConfig:
+    """A Reddit thread config with a constant subreddit."""
+    templates = {"subreddit": "deals", "title": title, **extra.pop("templates", {})}
+    return GenerationConfig(platform="reddit", format="thread", templates=templates, **extra)
+
+
+def project(rows: list[dict[str, Any]], *names: str) -> list[tuple[Any, ...]]:
+    return [tuple(r[n] for n in names) for r in rows]
+
+
+# -- one plan: preview == bulk == per-row ---------------------------------------------------------
+
+PRODUCT_RULES = [
+    {"id": "cheap", "conditions": {"items": [{"field": "price", "operator": "less_than", "value": 20}]},
+     "actions": [{"type": "skip"}]},
+    {"id": "tag", "priority": 1, "actions": [{"type": "set_field", "params": {"field": "tag", "value": "Other"}}]},
+    {"id": "shoes", "priority": 2, "conditions": {"items": [{"field": "category", "operator": "equals",
+                                                              "value": "shoes"}]},
+     "actions": [{"type": "set_field", "params": {"field": "tag", "value": "Footwear"}}]},
+]
+FOR_LOOP = "{% for w in (description or '').split(' ')[:4] %}{{ w }} {% endfor %}"
+
+
+def product_config(**overrides: Any) -> GenerationConfig:
+    """Rules, two variation sources, dedup, a compiled title and a fallback (for-loop) body."""
+    base: dict[str, Any] = {
+        "platform": "reddit", "format": "thread", "rules": PRODUCT_RULES,
+        "templates": {"subreddit": "deals",
+                      "title": ("{{ headline }} {{ product_name | upper }} in {{ city | default('your area') }} "
+                                "for ${{ price }} ({{ tag }})"),
+                      "body": FOR_LOOP + "{{ cta }}",
+                      "flair": "{{ brand | default('No brand') }} · {{ category }}",
+                      "url": "{{ url }}"},
+        "variation_sources": {"headline": ["Best", "Top"], "cta": ["Shop now", "Look"]},
+        "dedup_fields": ["title", "body"]}
+    base.update(overrides)
+    return GenerationConfig(**base)
+
+
+def test_preview_equals_bulk_byte_for_byte(con: duckdb.DuckDBPyConnection,
+                                           products: tuple[pl.DataFrame, dict[str, str]]) -> None:
+    data, kinds = products
+    source = prepare_source(data, kinds)
+    with build_plan(source, product_config(), connection=con) as plan:
+        bulk = plan.to_arrow()
+        assert plan.fallback_fields.keys() == {"body"}
+        for limit in (1, 50, 777):
+            head = preview(plan, limit, stats=False).variations
+            assert head.to_arrow().to_pylist() == bulk.slice(0, limit).to_pylist()
+        stats = compute_stats(plan)
+    assert stats.kept == bulk.num_rows
+    assert stats.fallback_fields.keys() == {"body"}
+
+
+@pytest.mark.parametrize("strategy", ["skip", "truncate", "fallback"])
+def test_plan_equals_the_per_row_reference(con: duckdb.DuckDBPyConnection,
+                                           products: tuple[pl.DataFrame, dict[str, str]], strategy: str) -> None:
+    data, kinds = products
+    cfg = product_config(
+        constraint_strategy=strategy,
+        templates={**product_config().templates, "flair": "{{ description }}"},  # often over 64
+        fallbacks={"flair": "{{ category | default('misc') }}"})
+    ref = reference(data, kinds, cfg)
+    with build_plan(data, cfg, schema=kinds, connection=con) as plan:
+        rows = plan.to_arrow().to_pylist()
+        stats = compute_stats(plan)
+    columns = ["__row", "__variation", "subreddit", "title", "body", "url", "flair", "__violations"]
+    assert project(rows, *columns) == project(ref.rows, *columns)
+    assert (stats.total_rows, stats.skipped_by_rules, stats.variations) == (
+        data.height, ref.skipped_by_rules, ref.variations)
+    assert (stats.dropped_by_constraints, stats.duplicates, stats.kept) == (ref.dropped, ref.duplicates, len(ref.rows))
+    assert {k: v for k, v in stats.violations.items() if v} == dict(ref.violations)
+    assert {k: [tuple(v) for v in vs] for k, vs in stats.violating_rows.items() if vs} == ref.samples
+    flair_lengths = sum(b.count for b in stats.length_histogram["flair"])
+    assert flair_lengths == ref.variations
+
+
+def test_fallback_field_mixed_with_compiled_fields(con: duckdb.DuckDBPyConnection) -> None:
+    data = pl.DataFrame({"name": ["Tent", "Kayak"], "description": ["light dry warm", None]})
+    cfg = thread("{{ name }}", templates={"body": "{% for w in (description or 'none').split() %}[{{ w }}]{% endfor %}"})
+    with build_plan(data, cfg, connection=con) as plan:
+        assert plan.fallback_fields.keys() == {"body"}
+        sql = plan.explain()
+        rows = plan.to_arrow().to_pylist()
+    assert "-- column body: per-row Jinja2 fallback" in sql and "-- column title: compiled to SQL" in sql
+    assert project(rows, "title", "body") == [("Tent", "[light][dry][warm]"), ("Kayak", "[none]")]
+
+
+def test_rules_outside_sql_run_per_row(con: duckdb.DuckDBPyConnection) -> None:
+    data = pl.DataFrame({"name": ["Tent", "Kayak", "Stove"], "price": [150.0, 20.0, 300.0]})
+    rules = [{"id": "cheap", "conditions": {"items": [{"field": "price", "operator": "less_than", "value": 100}]},
+              "actions": [{"type": "skip"}]},
+             {"id": "spell", "actions": [{"type": "set_field", "params": {
+                 "field": "label", "value": "{% for c in name %}{{ c }}.{% endfor %}"}}]},
+             {"id": "where", "actions": [{"type": "set_targeting", "params": {"key": "flair", "value": "Gear"}}]}]
+    cfg = thread("{{ label }} for {{ price }}", rules=rules)
+    with build_plan(data, cfg, connection=con) as plan:
+        assert plan.compiled.rules.fallback_reason is not None
+        assert "-- rules: applied per row in Python" in plan.explain()
+        rows = plan.to_arrow().to_pylist()
+        assert plan.head(1).to_pylist() == rows[:1]
+        stats = compute_stats(plan)
+    kinds = prepare_source(data).kinds
+    ref = reference(data, kinds, cfg)
+    assert project(rows, "__row", "title") == project(ref.rows, "__row", "title") == [
+        (0, "T.e.n.t. for 150.0"), (2, "S.t.o.v.e. for 300.0")]
+    assert [r["flair"] for r in rows] == ["Gear", "Gear"]  # targeting fills a field without a template
+    assert (stats.skipped_by_rules, stats.kept) == (1, 2)
+
+
+def test_head_reads_a_prefix_but_matches_bulk(con: duckdb.DuckDBPyConnection) -> None:
+    data = pl.DataFrame({"n": list(range(20_000))})
+    rules = [{"id": "rare", "conditions": {"items": [{"field": "n", "operator": "regex", "value": "[0-68-9]$"}]},
+              "actions": [{"type": "skip"}]}]
+    with build_plan(data, thread("row {{ n }}", rules=rules), connection=con) as plan:
+        head = plan.head(30).to_pylist()
+        assert head == plan.to_arrow().slice(0, 30).to_pylist()
+    assert head[0]["title"] == "row 7" and head[-1]["title"] == "row 297"
+
+
+def test_generate_to_parquet(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    data = pl.DataFrame({"name": [f"item {i}" for i in range(1000)]})
+    with build_plan(data, thread(), connection=con) as plan:
+        assert generate_to_parquet(plan, tmp_path / "out.parquet", batch_size=128) == 1000
+        assert pq.read_table(tmp_path / "out.parquet").to_pylist() == plan.to_arrow().to_pylist()
+
+
+def test_a_plan_owns_its_connection_when_not_given_one() -> None:
+    plan = build_plan(pl.DataFrame({"name": ["a"]}), thread())
+    assert [r["title"] for r in plan.to_arrow().to_pylist()] == ["a"]
+    plan.close()
+    with pytest.raises(EngineError, match="closed"):
+        plan.head()
+
+
+
+def test_a_failing_row_names_its_row_and_field(con: duckdb.DuckDBPyConnection) -> None:
+    data = pl.DataFrame({"n": [5, 2, 0, 1]})
+    cfg = thread("{% for i in [1] %}{{ 10 // n }}{% endfor %}")
+    with build_plan(data, cfg, connection=con) as plan, pytest.raises(EngineError, match="division by zero") as err:
+        plan.to_arrow()
+    assert (err.value.row, err.value.field) == (2, "title")

@@ -1,0 +1,44 @@
+"""Preview → Generate → Campaign sets, through the studio (embedded mode: jobs run in-process)."""
+
+from __future__ import annotations
+
+from tests.pages.conftest import sign_up, texts
+
+
+def _with_demo(new_app):
+    at = new_app()
+    sign_up(at)
+    next(b for b in at.button if b.label == "Load the demo data set").click()
+    at.run()
+    return at
+
+
+def test_preview_shows_figures_and_generate_creates_a_ready_set(new_app):
+    at = _with_demo(new_app)
+    at.switch_page("pages/preview.py").run()
+    assert not at.exception, at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Rows"] == "60" and metrics["Variations"] == "60"
+    at.text_area(key="pv_rules").input('[{"id": "r1", "name": "No sale", "enabled": true, "priority": 1, '
+                                       '"conditions": {"logic": "and", "items": [{"field": "sale_price", "operator": "is_empty"}]}, '
+                                       '"actions": [{"type": "skip", "params": {}}]}]').run()
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Skipped by rules"] == "26" and metrics["Variations"] == "34"
+    next(b for b in at.button if b.label == "Generate").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert "Campaign sets" in texts(at)
+    assert "34 / 34" not in texts(at)  # progress text lives in the bar
+    assert any("· ready · 34 variations" in o for o in at.selectbox(key="cs_pick").options)
+    assert "34 variations match" in texts(at)
+
+
+def test_bad_rules_json_and_bad_template_show_clear_errors(new_app):
+    at = _with_demo(new_app)
+    at.switch_page("pages/preview.py").run()
+    at.text_area(key="pv_rules").input("[{").run()
+    assert any("not valid JSON" in e.value for e in at.error)
+    at.text_area(key="pv_rules").input("[]").run()
+    at.text_area(key="pv_tpl_reddit/thread_title").input("{{ prodcut_name }}").run()
+    assert not at.exception
+    assert any("product_name" in e.value for e in at.error), [e.value for e in at.error]

@@ -1,0 +1,149 @@
+"""Stripe webhooks through the receiver process's HTTP server: verified, applied once, newest state wins."""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import func, select
+
+from studio.billing import subscriptions
+from studio.billing.accounts import get_account
+from studio.billing.webhook_server import WebhookServer
+from studio.context import Context
+from studio.store.models import BillingAccount, StripeEvent
+from studio.store.session import Store
+from tests.studio import test_billing
+from tests.studio.test_billing import owner, upgrade
+
+# the shared fixtures (a Stripe double; stores with billing on, SQLite and Postgres)
+double, bstore = test_billing.double, test_billing.bstore
+pg_billing_store, sqlite_billing_store = test_billing.pg_billing_store, test_billing.sqlite_billing_store
+
+
+@pytest.fixture()
+def receiver(bstore: Store) -> Iterator[str]:
+    """`python -m studio.billing.webhook_server`, in a thread on a free port; yields its URL."""
+    server = WebhookServer(("127.0.0.1", 0), bstore)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield server.url
+    server.shutdown()
+    server.server_close()
+
+
+def account(store: Store, ctx: Context) -> BillingAccount | None:
+    with store.session_scope(Context.job(ctx.workspace_id)) as s:  # type: ignore[arg-type]
+        acc = get_account(s)
+        if acc is not None:
+            s.expunge(acc)
+        return acc
+
+
+def processed(store: Store, ctx: Context) -> list[str]:
+    with store.session_scope(Context.job(ctx.workspace_id)) as s:  # type: ignore[arg-type]
+        return sorted(s.scalars(select(StripeEvent.id)))
+
+
+def checkout_only(store, double, ctx, plan="starter") -> list[dict]:
+    """The customer pays, but never comes back to the studio: only the webhooks can tell."""
+    session_id = subscriptions.start_checkout(store, ctx, plan).rsplit("/", 1)[1]
+    return double.pay(session_id)
+
+
+def test_webhooks_alone_activate_the_plan(bstore, double, receiver):
+    ctx = owner(bstore)
+    for event in checkout_only(bstore, double, ctx):
+        assert double.deliver(receiver, event)[0] == 200
+    view = subscriptions.overview(bstore, ctx)
+    assert (view.plan.key, view.status, view.last_invoice_status) == ("starter", "active", "paid")
+
+
+def test_each_webhook_three_times_out_of_order_is_applied_once(bstore, double, receiver):
+    ctx = owner(bstore)
+    events = checkout_only(bstore, double, ctx)
+    sub_id = events[1]["data"]["object"]["id"]
+    events.append(double.update_subscription(sub_id, price="price_pro"))  # upgraded in the portal
+    events += double.renew(sub_id, paid=False)  # the renewal fails: past_due
+    events += double.renew(sub_id, paid=True)  # the next one is paid
+    events.append(double.update_subscription(sub_id, cancel_at_period_end=True))  # then cancelled at period end
+    deliveries = events * 3
+    random.Random(8).shuffle(deliveries)
+    answers = [double.deliver(receiver, e) for e in deliveries]
+    assert {status for status, _ in answers} == {200}
+    assert sum(body == "duplicate" for _, body in answers) == 2 * len(events)
+    assert processed(bstore, ctx) == sorted(e["id"] for e in events)
+    acc = account(bstore, ctx)
+    final = double.subscriptions[sub_id]
+    assert (acc.subscription_plan, acc.subscription_status, acc.cancel_at_period_end) == ("pro", "active", True)
+    assert acc.period_start == final["items"]["data"][0]["current_period_start"]
+    assert subscriptions.overview(bstore, ctx).plan.key == "pro"
+
+
+def test_an_old_event_never_overwrites_a_newer_state(bstore, double, receiver):
+    ctx = owner(bstore)
+    events = checkout_only(bstore, double, ctx)
+    sub_id = events[1]["data"]["object"]["id"]
+    upgraded = double.update_subscription(sub_id, price="price_pro")
+    deleted = double.cancel(sub_id)
+    assert double.deliver(receiver, deleted) == (200, "applied: subscription canceled")
+    for event in (upgraded, events[1]):  # older news, delivered late
+        assert double.deliver(receiver, event) == (200, "stale: a newer state is applied")
+    acc = account(bstore, ctx)
+    assert acc.subscription_status == "canceled"
+    assert subscriptions.overview(bstore, ctx).plan.key == "free"  # nothing made is deleted; only the limits change
+
+
+def test_a_new_subscription_after_a_cancelled_one_wins(bstore, double, receiver):
+    ctx = owner(bstore)
+    first = checkout_only(bstore, double, ctx)
+    old = first[1]["data"]["object"]["id"]
+    assert double.deliver(receiver, double.cancel(old))[0] == 200
+    second = checkout_only(bstore, double, ctx, "pro")
+    late_old = double.update_subscription(old, cancel_at_period_end=True)  # late news of the old one
+    for event in (second[1], late_old):
+        double.deliver(receiver, event)
+    acc = account(bstore, ctx)
+    assert (acc.subscription_id, acc.subscription_plan) == (second[1]["data"]["object"]["id"], "pro")
+
+
+@pytest.mark.parametrize("attack", ["wrong secret", "tampered body", "old timestamp", "no signature"])
+def test_a_webhook_that_fails_verification_gets_400_and_changes_nothing(bstore, double, receiver, attack):
+    ctx = owner(bstore)
+    events = checkout_only(bstore, double, ctx)
+    kwargs = {"wrong secret": {"secret": "whsec_wrong"}, "tampered body": {"tamper": True},
+              "old timestamp": {"timestamp": int(time.time()) - 600}, "no signature": {}}[attack]
+    for event in events:
+        if attack == "no signature":
+            import urllib.error
+            import urllib.request
+            req = urllib.request.Request(receiver, data=json.dumps(event).encode(), method="POST")
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(req, timeout=10)
+            assert refused.value.code == 400
+        else:
+            assert double.deliver(receiver, event, **kwargs) == (400, "invalid signature")
+    assert account(bstore, ctx).subscription_id is None  # the customer row from checkout, no subscription
+    assert processed(bstore, ctx) == []
+
+
+def test_events_it_does_not_handle_or_cannot_place_are_acknowledged(bstore, double, receiver):
+    assert double.deliver(receiver, double.event("customer.created", {"id": "cus_x", "object": "customer"})) == \
+        (200, "ignored customer.created")
+    orphan = double.event("customer.subscription.updated", {"id": "sub_x", "object": "subscription", "metadata": {}})
+    assert double.deliver(receiver, orphan) == (200, "ignored customer.subscription.updated: no workspace")
+    with bstore.session_scope(Context.job(owner(bstore).workspace_id)) as s:  # type: ignore[arg-type]
+        assert s.scalar(select(func.count()).select_from(StripeEvent)) == 0
+
+
+def test_return_and_webhooks_together_agree(bstore, double, receiver):
+    ctx = owner(bstore)
+    _, events = upgrade(bstore, double, ctx, "pro")
+    for event in events:
+        assert double.deliver(receiver, event)[0] == 200
+    acc = account(bstore, ctx)
+    assert (acc.subscription_plan, acc.subscription_status) == ("pro", "active")

@@ -1,0 +1,163 @@
+"""Generation jobs: one RQ job per chunk of rows; idempotent, resumable, cancellable."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import time
+import uuid
+from typing import Any
+
+import pyarrow as pa
+from rq import Retry
+
+from engine.generation import Plan, build_plan
+from studio import datasets
+from studio.context import Context, WorkspaceId
+from studio.errors import NotFound
+from studio.settings import Settings, load_settings
+from studio.store.base import utcnow
+from studio.store.campaign_models import CampaignSet, GenerationChunk, GenerationRun
+from studio.store.session import Store
+from workers import variation_store
+from workers.queues import submit
+
+ID_NAMESPACE = uuid.UUID("6f1c3f5e-1b7a-4f8e-9d38-2f6f2b9f0a11")
+RETRY = Retry(max=3, interval=[2, 10, 30])
+
+
+@functools.lru_cache(maxsize=4)
+def _store_for(pid: int, database_url: str) -> Store:
+    """One engine per worker process (RQ forks: a child never reuses its parent's pool)."""
+    return Store(load_settings())
+
+
+def job_store() -> Store:
+    s = load_settings()
+    return _store_for(os.getpid(), s.database_url)
+
+
+def variation_id(set_id: uuid.UUID, row: int, variation: int) -> uuid.UUID:
+    """Deterministic: the same set, row and variation always get the same id."""
+    return uuid.uuid5(ID_NAMESPACE, f"{set_id}:{row}:{variation}")
+
+
+def enqueue_run(settings: Settings, workspace_id: WorkspaceId, run_id: uuid.UUID, chunks: int) -> None:
+    """One job per chunk, with deterministic ids (a double click never enqueues twice)."""
+    for index in range(chunks):
+        submit(settings, run_chunk, str(workspace_id), str(run_id), index, queue_name="generation",
+               job_id=f"gen-{run_id}-{index}", retry=RETRY)
+
+
+def chunk_table(plan: Plan, start: int, end: int) -> pa.Table:
+    """Exactly the bulk run's variations for rows [start, end): keep-first dedup looks at earlier rows only."""
+    sql = plan.compiled.bulk_sql()
+    if plan.config.dedup_fields:
+        return plan.query(f'SELECT * FROM ({sql}) AS chunk WHERE "__row" >= {int(start)}', plan.source.prefix(end))
+    return plan.query(sql, plan.source.table.slice(start, end - start))
+
+
+def run_chunk(workspace_id: str, run_id: str, index: int) -> dict[str, Any]:
+    """The job: claim the chunk, render it, write it (one transaction), advance the run."""
+    store = job_store()
+    ws, rid = WorkspaceId(uuid.UUID(workspace_id)), uuid.UUID(run_id)
+    ctx = Context.job(ws)
+    with store.session_scope(ctx) as s:
+        run = s.get(GenerationRun, rid)
+        chunk = s.query(GenerationChunk).filter_by(run_id=rid, index=index).with_for_update().one_or_none()
+        if run is None or chunk is None:
+            return {"skipped": "run is gone"}
+        if chunk.status == "done":
+            return {"skipped": "already done"}
+        if run.status in ("cancelled", "error"):
+            chunk.status = "cancelled"
+            return {"skipped": run.status}
+        chunk.status, chunk.attempts, chunk.updated_at = "running", chunk.attempts + 1, utcnow()
+        run.status = "running"
+        cs = s.get(CampaignSet, run.campaign_set_id)
+        assert cs is not None
+        set_id, config, dataset_id, version = cs.id, dict(cs.config), cs.dataset_id, cs.dataset_version
+        start, end, overwrite = chunk.row_start, chunk.row_end, run.overwrite_edits
+    began = time.perf_counter()
+    try:
+        if dataset_id is None:
+            raise NotFound("The data set was deleted.")
+        table = datasets.load_table(store, ctx, dataset_id, version=version)
+    except NotFound:
+        _fail_run(store, ctx, rid, "The data set of this campaign set was deleted while it was generating.")
+        return {"error": "dataset deleted"}
+    try:
+        with build_plan(table, config) as plan:
+            produced = chunk_table(plan, start, end)
+    except Exception as exc:  # noqa: BLE001 - a config that cannot render is the user's to fix, not a retry
+        _fail_run(store, ctx, rid, f"Generation failed on rows {start + 1:,}–{end:,}: {exc}")
+        return {"error": str(exc)}
+    records = list(_records(produced, set_id, rid))
+    with store.session_scope(ctx) as s:
+        run = s.query(GenerationRun).filter_by(id=rid).with_for_update().one()
+        chunk = s.query(GenerationChunk).filter_by(run_id=rid, index=index).one()
+        if run.status in ("cancelled", "error") or chunk.status == "done":
+            if chunk.status != "done":
+                chunk.status = "cancelled"
+            return {"skipped": run.status}
+        diff = variation_store.write_chunk(s, set_id, start, end, records, overwrite_edits=overwrite)
+        elapsed = time.perf_counter() - began
+        chunk.status, chunk.variations, chunk.seconds, chunk.updated_at = "done", len(records), elapsed, utcnow()
+        run.rows_done += end - start
+        run.variations += len(records)
+        run.diff = {k: int((run.diff or {}).get(k, 0)) + v for k, v in diff.items()}
+        remaining = s.query(GenerationChunk).filter(GenerationChunk.run_id == rid, GenerationChunk.status != "done").count()
+        if remaining == 0:
+            variation_store.finish_run(s, run)
+    return {"variations": len(records), **diff}
+
+
+def _fail_run(store: Store, ctx: Context, run_id: uuid.UUID, reason: str) -> None:
+    with store.session_scope(ctx) as s:
+        run = s.query(GenerationRun).filter_by(id=run_id).with_for_update().one_or_none()
+        if run is None or run.status in ("done", "cancelled", "error"):
+            return
+        run.status, run.error, run.finished_at = "error", reason, utcnow()
+        s.query(GenerationChunk).filter(GenerationChunk.run_id == run_id, GenerationChunk.status.in_(("queued", "running", "failed"))).update(
+            {"status": "cancelled"}, synchronize_session=False)
+        cs = s.get(CampaignSet, run.campaign_set_id)
+        if cs is not None:
+            cs.status, cs.status_reason, cs.updated_at = "error", reason, utcnow()
+
+
+def _records(table: pa.Table, set_id: uuid.UUID, run_id: uuid.UUID) -> Any:
+    names = [n for n in table.column_names if not n.startswith("__")]
+    rows = table.column("__row").to_pylist()
+    variations = table.column("__variation").to_pylist()
+    cols = {n: table.column(n).to_pylist() for n in names}
+    violations = table.column("__violations").to_pylist() if "__violations" in table.column_names else [None] * len(rows)
+    target = table.column("__target_subreddit").to_pylist() if "__target_subreddit" in table.column_names else None
+    for i, (row, var) in enumerate(zip(rows, variations, strict=True)):
+        fields = {n: ("" if cols[n][i] is None else cols[n][i]) for n in names}
+        blob = json.dumps(fields, sort_keys=True, ensure_ascii=False)
+        subreddit = str(fields.get("subreddit") or (target[i] if target else "") or "")
+        yield variation_store.Record(
+            id=variation_id(set_id, row, var), row_index=row, variation_index=var, fields=fields,
+            title=str(fields.get("title") or fields.get("headline") or next(iter(fields.values()), ""))[:1000],
+            subreddit=subreddit[:64], valid=violations[i] is None, problems=violations[i] or "",
+            content_hash=hashlib.md5(blob.encode(), usedforsecurity=False).hexdigest(), run_id=run_id,
+        )
+
+
+def recover_run(settings: Settings, workspace_id: WorkspaceId, run_id: uuid.UUID) -> int:
+    """Re-enqueue every unfinished chunk of a run (after a worker died); returns how many."""
+    store = job_store()
+    with store.session_scope(Context.job(workspace_id)) as s:
+        run = s.get(GenerationRun, run_id)
+        if run is None or run.status in ("done", "cancelled", "error"):
+            return 0
+        pending = s.query(GenerationChunk).filter(GenerationChunk.run_id == run_id, GenerationChunk.status != "done").all()
+        for chunk in pending:
+            chunk.status = "queued"
+        jobs = [(c.index, c.attempts) for c in pending]
+    for index, attempts in jobs:
+        submit(settings, run_chunk, str(workspace_id), str(run_id), index, queue_name="generation",
+               job_id=f"gen-{run_id}-{index}-r{attempts}", retry=RETRY)
+    return len(jobs)
