@@ -1,0 +1,41 @@
+"""In a real browser: demo data → preview figures change when a rule is added → generate → campaign set."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import shot
+
+pytestmark = pytest.mark.browser
+RULE = ('[{"id": "r1", "name": "No sale", "enabled": true, "priority": 1, "conditions": {"logic": "and", '
+        '"items": [{"field": "sale_price", "operator": "is_empty"}]}, "actions": [{"type": "skip", "params": {}}]}]')
+
+
+def test_preview_rule_generate(studio_url, page):
+    page.goto(studio_url)
+    page.get_by_role("tab", name="Create account").click()
+    page.get_by_label("Your name").fill("Pia Preview")
+    page.get_by_label("Work email").fill(f"pv{uuid.uuid4().hex[:6]}@example.com")
+    page.get_by_label("Password", exact=True).last.fill("s3cret-pass")
+    page.get_by_label("Repeat password").fill("s3cret-pass")
+    page.get_by_role("button", name="Create account").click()
+    page.get_by_role("button", name="Load the demo data set").click()
+    expect(page.get_by_text("Loaded 'Demo products'")).to_be_visible()
+    page.get_by_role("link", name="Preview").click()
+    skipped = page.locator('[data-testid="stMetric"]').filter(has_text="Skipped by rules")
+    expect(skipped).to_contain_text("0")
+    expect(page.get_by_text("Open-Back 600 in Toronto — now 274.9")).to_be_visible()
+    page.wait_for_timeout(500)
+    shot(page, "10-preview")
+    page.get_by_text("Rules (JSON)").click()
+    page.get_by_label("Rules").fill(RULE)
+    page.get_by_label("Rules").press("Control+Enter")
+    expect(skipped).to_contain_text("26")
+    page.get_by_role("button", name="Generate").click()
+    expect(page.get_by_role("heading", name="Campaign sets").first).to_be_visible()
+    expect(page.get_by_text("34 variations match")).to_be_visible()
+    page.wait_for_timeout(800)
+    shot(page, "11-campaign-set")
