@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 import os
 import time
 import uuid
@@ -24,7 +23,6 @@ from studio.store.session import Store
 from workers import variation_store
 from workers.queues import submit
 
-ID_NAMESPACE = uuid.UUID("6f1c3f5e-1b7a-4f8e-9d38-2f6f2b9f0a11")
 RETRY = Retry(max=3, interval=[2, 10, 30])
 
 
@@ -40,8 +38,8 @@ def job_store() -> Store:
 
 
 def variation_id(set_id: uuid.UUID, row: int, variation: int) -> uuid.UUID:
-    """Deterministic: the same set, row and variation always get the same id."""
-    return uuid.uuid5(ID_NAMESPACE, f"{set_id}:{row}:{variation}")
+    """Deterministic: the same set, row and variation always get the same id (as `_records` computes it)."""
+    return uuid.UUID(hashlib.md5(f"{set_id}:{row}:{variation}".encode(), usedforsecurity=False).hexdigest())
 
 
 def enqueue_run(settings: Settings, workspace_id: WorkspaceId, run_id: uuid.UUID, chunks: int) -> None:
@@ -94,7 +92,7 @@ def run_chunk(workspace_id: str, run_id: str, index: int) -> dict[str, Any]:
     except Exception as exc:  # noqa: BLE001 - a config that cannot render is the user's to fix, not a retry
         _fail_run(store, ctx, rid, f"Generation failed on rows {start + 1:,}–{end:,}: {exc}")
         return {"error": str(exc)}
-    records = list(_records(produced, set_id, rid))
+    records = _records(produced, set_id)
     with store.session_scope(ctx) as s:
         run = s.query(GenerationRun).filter_by(id=rid).with_for_update().one()
         chunk = s.query(GenerationChunk).filter_by(run_id=rid, index=index).one()
@@ -102,16 +100,16 @@ def run_chunk(workspace_id: str, run_id: str, index: int) -> dict[str, Any]:
             if chunk.status != "done":
                 chunk.status = "cancelled"
             return {"skipped": run.status}
-        diff = variation_store.write_chunk(s, set_id, start, end, records, overwrite_edits=overwrite)
+        diff = variation_store.write_chunk(s, set_id, rid, start, end, records, overwrite_edits=overwrite)
         elapsed = time.perf_counter() - began
-        chunk.status, chunk.variations, chunk.seconds, chunk.updated_at = "done", len(records), elapsed, utcnow()
+        chunk.status, chunk.variations, chunk.seconds, chunk.updated_at = "done", records.num_rows, elapsed, utcnow()
         run.rows_done += end - start
-        run.variations += len(records)
+        run.variations += records.num_rows
         run.diff = {k: int((run.diff or {}).get(k, 0)) + v for k, v in diff.items()}
         remaining = s.query(GenerationChunk).filter(GenerationChunk.run_id == rid, GenerationChunk.status != "done").count()
         if remaining == 0:
             variation_store.finish_run(s, run)
-    return {"variations": len(records), **diff}
+    return {"variations": records.num_rows, **diff}
 
 
 def _fail_run(store: Store, ctx: Context, run_id: uuid.UUID, reason: str) -> None:
@@ -127,23 +125,35 @@ def _fail_run(store: Store, ctx: Context, run_id: uuid.UUID, reason: str) -> Non
             cs.status, cs.status_reason, cs.updated_at = "error", reason, utcnow()
 
 
-def _records(table: pa.Table, set_id: uuid.UUID, run_id: uuid.UUID) -> Any:
-    names = [n for n in table.column_names if not n.startswith("__")]
-    rows = table.column("__row").to_pylist()
-    variations = table.column("__variation").to_pylist()
-    cols = {n: table.column(n).to_pylist() for n in names}
-    violations = table.column("__violations").to_pylist() if "__violations" in table.column_names else [None] * len(rows)
-    target = table.column("__target_subreddit").to_pylist() if "__target_subreddit" in table.column_names else None
-    for i, (row, var) in enumerate(zip(rows, variations, strict=True)):
-        fields = {n: ("" if cols[n][i] is None else cols[n][i]) for n in names}
-        blob = json.dumps(fields, sort_keys=True, ensure_ascii=False)
-        subreddit = str(fields.get("subreddit") or (target[i] if target else "") or "")
-        yield variation_store.Record(
-            id=variation_id(set_id, row, var), row_index=row, variation_index=var, fields=fields,
-            title=str(fields.get("title") or fields.get("headline") or next(iter(fields.values()), ""))[:1000],
-            subreddit=subreddit[:64], valid=violations[i] is None, problems=violations[i] or "",
-            content_hash=hashlib.md5(blob.encode(), usedforsecurity=False).hexdigest(), run_id=run_id,
-        )
+def _records(produced: pa.Table, set_id: uuid.UUID) -> pa.Table:
+    """Store-ready columns, computed in DuckDB over Arrow (no per-row Python): ids, JSON, hashes."""
+    import duckdb
+
+    names = [n for n in produced.column_names if not n.startswith("__")]
+    q = '"' + '", "'.join(n.replace('"', '""') for n in names) + '"' if names else ""
+    fields = ("to_json(struct_pack(" + ", ".join(f'"{n}" := coalesce(CAST("{n}" AS VARCHAR), \'\')' for n in names) + "))"
+              if names else "'{}'")
+    title_src = next((n for n in ("title", "headline", "primary_text", "text", "caption") if n in names), names[0] if names else None)
+    title = f'coalesce(CAST("{title_src}" AS VARCHAR), \'\')' if title_src else "''"
+    sub_parts = [f'"{c}"' for c in ("subreddit", "__target_subreddit") if c in produced.column_names]
+    subreddit = f"coalesce({', '.join(sub_parts)}, '')" if sub_parts else "''"
+    violations = '"__violations"' if "__violations" in produced.column_names else "CAST(NULL AS VARCHAR)"
+    h = f"md5('{set_id}:' || \"__row\" || ':' || \"__variation\")"
+    uid = (f"substr({h},1,8)||'-'||substr({h},9,4)||'-'||substr({h},13,4)||'-'||substr({h},17,4)||'-'||substr({h},21,12)")
+    sql = (f"SELECT {uid} AS id, \"__row\" AS row_index, \"__variation\" AS variation_index, {fields} AS fields, "
+           f"substr({title}, 1, 1000) AS title, substr({subreddit}, 1, 64) AS subreddit, "
+           f"({violations} IS NULL) AS valid, coalesce({violations}, '') AS problems FROM produced")
+    con = duckdb.connect(config={"enable_external_access": False})
+    try:
+        con.register("produced", produced)
+        out = con.sql(f"SELECT *, md5(CAST(fields AS VARCHAR)) AS content_hash FROM ({sql})").to_arrow_table()
+    finally:
+        con.close()
+    return out.cast(pa.schema([pa.field("id", pa.string()), pa.field("row_index", pa.int64()),
+                               pa.field("variation_index", pa.int64()), pa.field("fields", pa.string()),
+                               pa.field("title", pa.string()), pa.field("subreddit", pa.string()),
+                               pa.field("valid", pa.bool_()), pa.field("problems", pa.string()),
+                               pa.field("content_hash", pa.string())]))
 
 
 def recover_run(settings: Settings, workspace_id: WorkspaceId, run_id: uuid.UUID) -> int:

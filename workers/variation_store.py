@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import json
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, select
+import pyarrow as pa
+import pyarrow.csv as pacsv
+from sqlalchemy import case, delete, func, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from studio.store.base import utcnow
@@ -18,86 +20,92 @@ COLUMNS = ("id", "workspace_id", "campaign_set_id", "row_index", "variation_inde
            "status", "valid", "problems", "edited", "content_hash", "run_id", "updated_at")
 
 
-@dataclass(frozen=True)
-class Record:
-    id: uuid.UUID
-    row_index: int
-    variation_index: int
-    fields: dict[str, Any]
-    title: str
-    subreddit: str
-    valid: bool
-    problems: str
-    content_hash: str
-    run_id: uuid.UUID
-
-
-def write_chunk(s: TenantSession, set_id: uuid.UUID, start: int, end: int, records: list[Record], *,
+def write_chunk(s: TenantSession, set_id: uuid.UUID, run_id: uuid.UUID, start: int, end: int, records: pa.Table, *,
                 overwrite_edits: bool) -> dict[str, int]:
     """Replace the variations of rows [start, end) with `records`; edited ones survive unless overwritten.
 
     Returns what changed: added, removed, changed, unchanged, kept_edits.
     """
     in_range = (Variation.campaign_set_id == set_id) & (Variation.row_index >= start) & (Variation.row_index < end)
-    before = {r.id: (r.content_hash, r.edited) for r in s.execute(select(Variation.id, Variation.content_hash, Variation.edited).where(in_range))}
-    new_ids = {r.id for r in records}
-    kept_edits = sum(1 for r in records if r.id in before and before[r.id][1] and before[r.id][0] != r.content_hash and not overwrite_edits)
-    diff = {
-        "added": sum(1 for r in records if r.id not in before),
-        "changed": sum(1 for r in records if r.id in before and before[r.id][0] != r.content_hash) - kept_edits,
-        "unchanged": sum(1 for r in records if r.id in before and before[r.id][0] == r.content_hash),
-        "removed": sum(1 for i, (_, edited) in before.items() if i not in new_ids and (overwrite_edits or not edited)),
-        "kept_edits": kept_edits,
-    }
-    gone = [i for i, (_, edited) in before.items() if i not in new_ids and (overwrite_edits or not edited)]
+    before = {str(r.id): (r.content_hash, r.edited)
+              for r in s.execute(select(Variation.id, Variation.content_hash, Variation.edited).where(in_range))}
+    new = dict(zip(records.column("id").to_pylist(), records.column("content_hash").to_pylist(), strict=True))
+    diff = {"added": 0, "changed": 0, "unchanged": 0, "removed": 0, "kept_edits": 0}
+    for vid, digest in new.items():
+        if vid not in before:
+            diff["added"] += 1
+        elif before[vid][0] == digest:
+            diff["unchanged"] += 1
+        elif before[vid][1] and not overwrite_edits:
+            diff["kept_edits"] += 1
+        else:
+            diff["changed"] += 1
+    gone = [uuid.UUID(i) for i, (_, edited) in before.items() if i not in new and (overwrite_edits or not edited)]
+    diff["removed"] = len(gone)
     for i in range(0, len(gone), 1000):
         s.execute(delete(Variation).where(Variation.id.in_(gone[i:i + 1000])))
+    if records.num_rows == 0:
+        return diff
     if s.get_bind().dialect.name == "postgresql":
-        _copy_upsert(s, set_id, records, overwrite_edits)
+        _copy(s, set_id, run_id, records, upsert=bool(before), overwrite=overwrite_edits)
     else:
-        _sqlite_upsert(s, set_id, records, overwrite_edits)
+        _sqlite_upsert(s, set_id, run_id, records, overwrite_edits)
     return diff
 
 
-def _row(s: TenantSession, set_id: uuid.UUID, r: Record) -> tuple[Any, ...]:
-    return (r.id, s.workspace_id, set_id, r.row_index, r.variation_index, json.dumps(r.fields, ensure_ascii=False),
-            r.title, r.subreddit, "pending", r.valid, r.problems, False, r.content_hash, r.run_id, utcnow())
+def _full(s: TenantSession, set_id: uuid.UUID, run_id: uuid.UUID, records: pa.Table) -> pa.Table:
+    n = records.num_rows
+    now = utcnow().isoformat()
+    const = {"workspace_id": str(s.workspace_id), "campaign_set_id": str(set_id), "status": "pending",
+             "edited": False, "run_id": str(run_id), "updated_at": now}
+    cols = {name: (records.column(name) if name in records.column_names else pa.array([const[name]] * n))
+            for name in COLUMNS}
+    return pa.table(cols)
 
 
-def _copy_upsert(s: TenantSession, set_id: uuid.UUID, records: list[Record], overwrite: bool) -> None:
+def _copy(s: TenantSession, set_id: uuid.UUID, run_id: uuid.UUID, records: pa.Table, *, upsert: bool, overwrite: bool) -> None:
+    """COPY the chunk as CSV (written by Arrow, no per-row Python) into a temp table, then one INSERT.
+
+    Postgres refuses COPY FROM into a table under row-level security, so the rows land in a temp
+    table first; the INSERT … SELECT into `variations` is checked by the policy like any other write.
+    """
+    buf = io.BytesIO()
+    pacsv.write_csv(_full(s, set_id, run_id, records), buf, pacsv.WriteOptions(include_header=False))
     cur = s.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
     cols = ", ".join(COLUMNS)
-    cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS _incoming (LIKE variations INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
-    with cur.copy(f"COPY _incoming ({cols}) FROM STDIN") as copy:
-        for r in records:
-            copy.write_row(_row(s, set_id, r))
-    guard = "" if overwrite else "WHERE variations.edited = false"
-    cur.execute(
-        f"INSERT INTO variations ({cols}) SELECT {cols} FROM _incoming "
-        "ON CONFLICT (id) DO UPDATE SET fields = EXCLUDED.fields, title = EXCLUDED.title, subreddit = EXCLUDED.subreddit, "
-        "valid = EXCLUDED.valid, problems = EXCLUDED.problems, run_id = EXCLUDED.run_id, updated_at = EXCLUDED.updated_at, "
-        "edited = false, status = CASE WHEN variations.content_hash = EXCLUDED.content_hash THEN variations.status ELSE 'pending' END, "
-        f"content_hash = EXCLUDED.content_hash {guard}"
-    )
+    cur.execute("CREATE TEMP TABLE IF NOT EXISTS _incoming (LIKE variations INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
+    with cur.copy(f"COPY _incoming ({cols}) FROM STDIN (FORMAT csv)") as copy:
+        copy.write(buf.getvalue())
+    if not upsert:
+        cur.execute(f"INSERT INTO variations ({cols}) SELECT {cols} FROM _incoming ON CONFLICT (id) DO NOTHING")
+    else:
+        guard = "" if overwrite else "WHERE variations.edited = false"
+        cur.execute(
+            f"INSERT INTO variations ({cols}) SELECT {cols} FROM _incoming ON CONFLICT (id) DO UPDATE SET "
+            "fields = EXCLUDED.fields, title = EXCLUDED.title, subreddit = EXCLUDED.subreddit, valid = EXCLUDED.valid, "
+            "problems = EXCLUDED.problems, run_id = EXCLUDED.run_id, updated_at = EXCLUDED.updated_at, edited = false, "
+            "status = CASE WHEN variations.content_hash = EXCLUDED.content_hash THEN variations.status ELSE 'pending' END, "
+            f"content_hash = EXCLUDED.content_hash {guard}")
     cur.execute("TRUNCATE _incoming")
 
 
-def _sqlite_upsert(s: TenantSession, set_id: uuid.UUID, records: list[Record], overwrite: bool) -> None:
-    if not records:
-        return
-    rows = [dict(zip(COLUMNS, _row(s, set_id, r), strict=True)) | {"fields": r.fields} for r in records]
+def _sqlite_upsert(s: TenantSession, set_id: uuid.UUID, run_id: uuid.UUID, records: pa.Table, overwrite: bool) -> None:
+    now = utcnow()
+    rows: list[dict[str, Any]] = []
+    for r in records.to_pylist():
+        rows.append({**r, "id": uuid.UUID(r["id"]), "fields": json.loads(r["fields"]), "workspace_id": s.workspace_id,
+                     "campaign_set_id": set_id, "status": "pending", "edited": False, "run_id": run_id, "updated_at": now})
     stmt = sqlite_insert(Variation)
     ex = stmt.excluded
-    from sqlalchemy import case
-
     update = {
         "fields": ex.fields, "title": ex.title, "subreddit": ex.subreddit, "valid": ex.valid, "problems": ex.problems,
         "run_id": ex.run_id, "updated_at": ex.updated_at, "edited": False,
         "status": case((Variation.content_hash == ex.content_hash, Variation.status), else_="pending"),
         "content_hash": ex.content_hash,
     }
-    where = None if overwrite else (Variation.edited.is_(False))
-    s.execute(stmt.on_conflict_do_update(index_elements=["id"], set_=update, where=where), rows)
+    where = None if overwrite else Variation.edited.is_(False)
+    for i in range(0, len(rows), 5000):
+        s.execute(stmt.on_conflict_do_update(index_elements=["id"], set_=update, where=where), rows[i:i + 5000])
 
 
 def finish_run(s: TenantSession, run: GenerationRun) -> None:
@@ -109,3 +117,6 @@ def finish_run(s: TenantSession, run: GenerationRun) -> None:
     run.seconds = (run.finished_at - started).total_seconds()
     if cs is not None:
         cs.status, cs.status_reason, cs.variation_count, cs.updated_at = "ready", "", count, utcnow()
+
+
+__all__ = ["COLUMNS", "finish_run", "write_chunk"]

@@ -113,9 +113,15 @@ def _did_you_mean(name: str, options: list[str]) -> str:
     return f"; did you mean {hint[0]!r}?" if hint else ""
 
 
+@functools.lru_cache(maxsize=512)
+def _cached_template(source: str, kinds: tuple[tuple[str, str], ...]) -> CompiledTemplate:
+    # A preview re-plans on every edit; only the edited template needs compiling again.
+    return compile_template(source, dict(kinds))
+
+
 def _compile_template(source: str, kinds: Mapping[str, str], label: str) -> CompiledTemplate:
     try:
-        return compile_template(source, kinds)
+        return _cached_template(source, tuple(kinds.items()))
     except EngineError as exc:
         if exc.field is None:
             exc.field = label

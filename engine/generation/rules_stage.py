@@ -9,6 +9,8 @@ and the plan reads their output as its source.
 
 from __future__ import annotations
 
+import functools
+import json
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -101,24 +103,49 @@ def _target_keys(rules: list[Rule]) -> list[str]:
     return keys
 
 
-def build_rules_stage(rules: Any, kinds: Mapping[str, str], *, lookups: Any = None) -> RulesStage:
-    """Compile the rules (if any) against the source columns."""
-    if not rules:
-        return RulesStage(f"SELECT *, false AS {quote('__skipped')} FROM {quote(SOURCE)}", dict(kinds))
-    if ROW_ALIAS in kinds:
-        raise EngineError(f"column {ROW_ALIAS!r} is reserved; rename it", field=ROW_ALIAS)
-    parsed = list(parse_rules(rules, schema=dict(kinds)))
-    schema = {**kinds, ROW_ALIAS: "integer"}
+def _rules_key(rules: Any) -> str | None:
+    """A stable text key for a rule set given as JSON, dicts or Rule objects (None: not cacheable)."""
     try:
-        compiled = compile_rules(parsed, schema, lookups)
-    except NotCompilable as exc:
-        prepared = prepare_rules(parsed, dict(kinds), lookups)
-        meta = ["__tags", "__groups", *_target_keys(parsed), "__rules_fired"]
-        return RulesStage(f"SELECT * FROM {quote(SOURCE)}", dict(prepared.output_schema), meta, prepared,
-                          exc.message)
+        if isinstance(rules, str):
+            return rules
+        items = rules.rules if hasattr(rules, "rules") else rules
+        return json.dumps([r.to_dict() if isinstance(r, Rule) else r for r in items], sort_keys=True)
+    except (TypeError, ValueError):
+        return None
+
+
+@functools.lru_cache(maxsize=128)
+def _compiled_sql(key: str, kinds: tuple[tuple[str, str], ...]) -> tuple[str, dict[str, str], list[str]]:
+    """The compiled rules step for a rule set and schema; raises NotCompilable for the per-row path."""
+    return _compile(list(parse_rules(key, schema=dict(kinds))), dict(kinds), None)
+
+
+def _compile(parsed: list[Rule], kinds: dict[str, str], lookups: Any) -> tuple[str, dict[str, str], list[str]]:
+    compiled = compile_rules(parsed, {**kinds, ROW_ALIAS: "integer"}, lookups)
     inner = f"(SELECT * EXCLUDE ({quote(ROW)}), {quote(ROW)} AS {quote(ROW_ALIAS)} FROM {quote(SOURCE)})"
     sql = (f"SELECT * EXCLUDE ({quote(ROW_ALIAS)}), {quote(ROW_ALIAS)} AS {quote(ROW)}\n"
            f"FROM ({compiled.select_sql(inner)})")
     meta = ["__tags", "__groups", *compiled.target_columns, "__rules_fired"]
     out_kinds = {k: v for k, v in compiled.output_schema.items() if k != ROW_ALIAS}
-    return RulesStage(sql, out_kinds, meta)
+    return sql, out_kinds, meta
+
+
+def build_rules_stage(rules: Any, kinds: Mapping[str, str], *, lookups: Any = None) -> RulesStage:
+    """Compile the rules (if any) against the source columns (cached per rule set and schema)."""
+    if not rules:
+        return RulesStage(f"SELECT *, false AS {quote('__skipped')} FROM {quote(SOURCE)}", dict(kinds))
+    if ROW_ALIAS in kinds:
+        raise EngineError(f"column {ROW_ALIAS!r} is reserved; rename it", field=ROW_ALIAS)
+    key = _rules_key(rules) if lookups is None else None
+    try:
+        if key is not None:
+            sql, out_kinds, meta = _compiled_sql(key, tuple(kinds.items()))
+        else:
+            sql, out_kinds, meta = _compile(list(parse_rules(rules, schema=dict(kinds))), dict(kinds), lookups)
+    except NotCompilable as exc:
+        parsed = list(parse_rules(rules, schema=dict(kinds)))
+        prepared = prepare_rules(parsed, dict(kinds), lookups)
+        meta = ["__tags", "__groups", *_target_keys(parsed), "__rules_fired"]
+        return RulesStage(f"SELECT * FROM {quote(SOURCE)}", dict(prepared.output_schema), meta, prepared,
+                          exc.message)
+    return RulesStage(sql, dict(out_kinds), list(meta))

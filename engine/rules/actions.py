@@ -56,20 +56,35 @@ class RowState:
 
 
 @dataclass(frozen=True)
+class Join:
+    """A relation LEFT JOINed into the assignment's layer: `on` uses its `columns`."""
+
+    relation: str
+    on: str
+    columns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Assignment:
-    """SQL for a new value of one column when the rule fires; `reads` None means unknown."""
+    """SQL for a new value of one column when the rule fires; `reads` None means unknown.
+
+    With a `join`, the layer joins that relation first (unique keys, so rows are neither
+    lost nor repeated) and the compiled query restores the source's row order.
+    """
 
     column: str
     expr: str
     reads: frozenset[str] | None
+    join: Join | None = None
 
 
 @dataclass(frozen=True)
 class SqlContext:
-    """What an action's SQL needs: how to reference a column, and its kind."""
+    """What an action's SQL needs: column references, kinds, and fresh internal names."""
 
     column: Callable[[str], str]
     kinds: Mapping[str, str]
+    fresh: Callable[[str], str] = lambda prefix: prefix
 
 
 @dataclass(frozen=True)

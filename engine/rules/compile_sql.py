@@ -10,19 +10,24 @@ others, such as a `__row` index, passed through unchanged), then new columns, th
 `__skipped`, `__tags`, `__groups`, one `__target_<key>` per targeting key any rule sets,
 and `__rules_fired` (rule ids, in firing order).
 
+Lookups with more than 32 pairs LEFT JOIN their pairs instead of scanning a MAP per row;
+joins do not keep row order, so such queries number the source rows (`row_number() OVER ()`)
+and end with ORDER BY that number (the query is then blocking rather than streaming).
+
 Fallback: when a template value is outside the SQL subset, `compile_rules` raises
 `NotCompilable`; run the whole rule set per row with `prepare_rules(...).apply`.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import duckdb
 
-from engine.rules.actions import TARGET_PREFIX, Assignment, SqlContext
+from engine.rules.actions import TARGET_PREFIX, Assignment, Join, SqlContext
 from engine.rules.errors import NotCompilable, RuleError
 from engine.rules.model import ordered
 from engine.rules.operators import sql_cell
@@ -45,6 +50,7 @@ class _Step:
     column: str
     expr: str
     reads: frozenset[str] | None
+    join: Join | None = None
 
 
 @dataclass(frozen=True)
@@ -56,14 +62,21 @@ class RulesSQL:
     _first: tuple[str, ...]
     _layers: tuple[tuple[_Step, ...], ...]
     _final: tuple[str, ...]
+    _ordered: bool = False  # a layer joins: number the rows first and restore their order
 
     def select_sql(self, source: str) -> str:
         """The SELECT over `source` (inserted verbatim after FROM)."""
         sql = f"SELECT {', '.join(self._first)} FROM {source}"
         for number, layer in enumerate(self._layers, start=1):
             replaced = ", ".join(f"{step.expr} AS {quote_ident(step.column)}" for step in layer)
-            sql = f"SELECT * REPLACE ({replaced}) FROM ({sql}) AS __layer{number}"
-        return f"SELECT {', '.join(self._final)} FROM ({sql}) AS __rules"
+            join = layer[0].join
+            if join is None:
+                sql = f"SELECT * REPLACE ({replaced}) FROM ({sql}) AS __layer{number}"
+            else:
+                sql = (f"SELECT * EXCLUDE ({', '.join(join.columns)}) REPLACE ({replaced}) "
+                       f"FROM ({sql}) AS __layer{number} LEFT JOIN {join.relation} ON {join.on}")
+        return f"SELECT {', '.join(self._final)} FROM ({sql}) AS __rules" + (
+            " ORDER BY __rules_row" if self._ordered else "")
 
     def explain(self) -> str:
         """The query over a placeholder source, for a "show SQL" panel."""
@@ -89,7 +102,8 @@ def compile_rules(rules: RulesInput, schema: Mapping[str, str],
                   lookups: Mapping[str, Mapping[str, str]] | None = None) -> RulesSQL:
     """Compile to DuckDB SQL; raises RuleError for invalid rules, NotCompilable for the fallback."""
     plan = prepare_plan(rules, schema, lookups or {})
-    ctx = SqlContext(quote_ident, plan.kinds)
+    names = itertools.count(1)
+    ctx = SqlContext(quote_ident, plan.kinds, lambda prefix: f"{prefix}_{next(names)}")
     flags: list[str] = []
     steps: list[_Step] = []
     targets: list[str] = []
@@ -110,7 +124,7 @@ def compile_rules(rules: RulesInput, schema: Mapping[str, str],
                     targets.append(a.column)
                 column = quote_ident(a.column)
                 reads = None if a.reads is None else a.reads | {flag, "__skipped", a.column}
-                steps.append(_Step(a.column, f"CASE WHEN {guard} THEN {a.expr} ELSE {column} END", reads))
+                steps.append(_Step(a.column, f"CASE WHEN {guard} THEN {a.expr} ELSE {column} END", reads, a.join))
     converted = [f"{sql_coerce(quote_ident(c), plan.schema[c], k)} AS {quote_ident(c)}"
                  for c, k in plan.kinds.items() if c in plan.schema and plan.schema[c] != k]
     first = ["*" + (f" REPLACE ({', '.join(converted)})" if converted else "")]
@@ -118,8 +132,13 @@ def compile_rules(rules: RulesInput, schema: Mapping[str, str],
     first += [f"{init} AS {name}" for name, init in _META_INIT]
     first += [f"CAST(NULL AS VARCHAR) AS {quote_ident(t)}" for t in targets]
     first += ["CAST([] AS VARCHAR[]) AS __rules_fired", *flags]
-    final = "*" + (f" EXCLUDE ({', '.join(f'__m_{n}' for n in range(1, len(flags) + 1))})" if flags else "")
-    return RulesSQL(dict(plan.kinds), tuple(targets), tuple(first), _layers(steps), (final,))
+    hidden = [f"__m_{n}" for n in range(1, len(flags) + 1)]
+    ordered_rows = any(step.join is not None for step in steps)
+    if ordered_rows:  # joins do not keep row order; an empty OVER () numbers rows in source order
+        first.append("row_number() OVER () AS __rules_row")
+        hidden.append("__rules_row")
+    final = "*" + (f" EXCLUDE ({', '.join(hidden)})" if hidden else "")
+    return RulesSQL(dict(plan.kinds), tuple(targets), tuple(first), _layers(steps), (final,), ordered_rows)
 
 
 def _layers(steps: list[_Step]) -> tuple[tuple[_Step, ...], ...]:
@@ -127,7 +146,7 @@ def _layers(steps: list[_Step]) -> tuple[tuple[_Step, ...], ...]:
     layers: list[list[_Step]] = []
     written: set[str] = set()
     for step in steps:
-        fits = layers and step.column not in written and (
+        fits = layers and step.join is None and layers[-1][0].join is None and step.column not in written and (
             (step.reads is not None and not step.reads & written) or not written)
         if not fits:
             layers.append([])

@@ -15,6 +15,7 @@ from engine.rules.actions import (
     ActionSpec,
     Assignment,
     FieldChange,
+    Join,
     Param,
     PrepareContext,
     PreparedAction,
@@ -28,6 +29,7 @@ from engine.rules.regex import SafePattern, compile_pattern
 from engine.rules.values import sql_str, sql_text, sql_text_or_empty, to_text
 
 MAX_LOOKUP_PAIRS = 100_000
+MAX_INLINE_PAIRS = 32  # above this a lookup joins a relation instead of scanning a MAP per row
 
 
 def _store(state: RowState, column: str, value: Any, action: str) -> list[FieldChange]:
@@ -164,11 +166,29 @@ class _Lookup(PreparedAction):
     def sql(self, ctx: SqlContext) -> list[Assignment]:
         key = sql_text_or_empty(ctx.column(self.source), ctx.kinds[self.source])
         fallback = sql_str(self.default) if self.default is not None else ctx.column(self.column)
+        reads = frozenset({self.source, self.column})
         if not self.mapping:
-            return [Assignment(self.column, fallback, frozenset({self.column}))]
-        entries = ", ".join(f"{sql_str(k)}: {sql_str(v)}" for k, v in self.mapping.items())
-        expr = f"coalesce(MAP {{{entries}}}[{key}], {fallback})"
-        return [Assignment(self.column, expr, frozenset({self.source, self.column}))]
+            return [Assignment(self.column, fallback, reads)]
+        if len(self.mapping) <= MAX_INLINE_PAIRS:  # a MAP literal: no join, but lookups scan it
+            entries = ", ".join(f"{sql_str(k)}: {sql_str(v)}" for k, v in self.mapping.items())
+            return [Assignment(self.column, f"coalesce(MAP {{{entries}}}[{key}], {fallback})", reads)]
+        key_column, value_column = ctx.fresh("__lookup_key"), ctx.fresh("__lookup_value")
+        relation = _relation(self.mapping, key_column, value_column)
+        join = Join(relation, f"{key_column} = {key}", (key_column, value_column))
+        return [Assignment(self.column, f"coalesce({value_column}, {fallback})", reads, join)]
+
+
+def _relation(mapping: Mapping[str, str], key_column: str, value_column: str) -> str:
+    """The pairs as a two-column relation (one string per column, split, when a separator is free)."""
+    used = {ch for pair in mapping.items() for text in pair for ch in text if ch < " "}
+    separator = next((chr(c) for c in range(31, 0, -1) if chr(c) not in used), None)
+    if separator is None:
+        rows = ", ".join(f"({sql_str(k)}, {sql_str(v)})" for k, v in mapping.items())
+        return f"(VALUES {rows}) AS {key_column}_t({key_column}, {value_column})"
+    keys, values = sql_str(separator.join(mapping)), sql_str(separator.join(mapping.values()))
+    sep = f"chr({ord(separator)})"
+    return (f"(SELECT unnest(string_split({keys}, {sep})) AS {key_column}, "
+            f"unnest(string_split({values}, {sep})) AS {value_column})")
 
 
 class LookupAction(ActionSpec):

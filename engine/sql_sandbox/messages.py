@@ -14,6 +14,7 @@ from engine.sql_sandbox.models import SqlError
 
 _PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _MAX_MESSAGE = 400
+_SETTING_ADVICE = re.compile(r"\b(SET|RESET|PRAGMA)\b")  # settings are locked: such advice misleads
 _FUNCTION_KINDS = {"Scalar Function", "Table Function", "Aggregate Function", "Macro Function"}
 
 
@@ -76,11 +77,11 @@ def missing_table_message(name: str, tables: Sequence[str], reserved: frozenset[
     """'Table `x` does not exist. Tables you can query: a, "my data" …'."""
     if not tables:
         return f"Table `{name}` does not exist: this workspace has no data sets yet. Upload one to query it."
-    close = difflib.get_close_matches(name.lower(), [t.lower() for t in tables], n=1, cutoff=0.6)
-    suggestion = ""
-    if close:
-        match = next(t for t in tables if t.lower() == close[0])
-        suggestion = f" Did you mean {sql_name(match, reserved)}?"
+    lowered = {t.lower(): t for t in tables}
+    # `FROM my data` reaches DuckDB as table `my` with alias `data`: suggest the quoted name.
+    close = [t for t in lowered if t.startswith(name.lower() + " ")]
+    close = close or difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
+    suggestion = f" Did you mean {sql_name(lowered[close[0]], reserved)}?" if close else ""
     return f"Table `{name}` does not exist.{suggestion} Tables you can query: {table_list(tables, reserved)}"
 
 
@@ -119,12 +120,11 @@ def _did_you_mean(candidates: object) -> str:
 
 
 def _clean(text: str) -> str:
-    """DuckDB's message without caret drawings, candidate dumps, setting advice or trailing '!'."""
+    """DuckDB's message without caret drawings, candidate dumps, advice to change settings, or '!'."""
     paragraph = text.strip().split("\n\n")[0]
-    lines = [ln.strip() for ln in paragraph.split("\n")
-             if ln.strip() and not ln.startswith(("\t", " ")) and not ln.startswith("LINE ")
-             and "SET " not in ln and "PRAGMA" not in ln]
-    sentences = [ln[:-1] + "." if ln.endswith("!") else ln for ln in lines]
-    message = " ".join(s if s.endswith((".", "?", ":")) else s + "." for s in sentences) or "The query failed."
+    lines = [ln.strip() for ln in paragraph.split("\n") if ln.strip() and not ln.startswith(("\t", " ", "LINE "))]
+    sentences = [s for ln in lines for s in re.split(r"(?<=[.!?])\s+", ln)]
+    kept = [s[:-1] + "." if s.endswith("!") else s for s in sentences if not _SETTING_ADVICE.search(s)]
+    message = " ".join(s if s.endswith((".", "?", ":")) else s + "." for s in kept) or "The query failed."
     message = re.sub(r"\s+", " ", message)
     return message if len(message) <= _MAX_MESSAGE else message[:_MAX_MESSAGE - 1].rstrip() + "…"

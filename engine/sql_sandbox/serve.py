@@ -8,15 +8,12 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import duckdb
-import pyarrow as pa
 
 from engine.sql_sandbox import protocol
 from engine.sql_sandbox.lockdown import connect, limit_process, load_table, lock_down
-from engine.sql_sandbox.messages import describe_error, error_payload, memory_message
+from engine.sql_sandbox.messages import describe_error, memory_message
 from engine.sql_sandbox.models import SandboxLimits, SqlError
 from engine.sql_sandbox.statements import check_read_only
-
-_MAX_BATCH = 100_000
 
 
 def serve_file(request_path: Path, out: BinaryIO) -> None:
@@ -39,6 +36,9 @@ def serve(sql: str, tables: list[dict[str, str]], limits: SandboxLimits, out: Bi
         check_read_only(con, sql)
     except duckdb.Error as exc:
         raise describe_error(exc, sql=sql, tables=names, memory_mb=limits.memory_mb) from None
+    # pyarrow only once the SQL is accepted: a refusal answers without paying for its import.
+    from engine.sql_sandbox import results
+
     for table in tables:
         try:
             load_table(con, table["name"], table["file"])
@@ -46,46 +46,18 @@ def serve(sql: str, tables: list[dict[str, str]], limits: SandboxLimits, out: Bi
             detail = describe_error(exc, sql="", tables=names, memory_mb=limits.memory_mb).message
             raise SqlError(f"The data set `{table['name']}` could not be read as Parquet: {detail}") from None
     lock_down(con, limits, [t["file"] for t in tables])
-    pa.set_cpu_count(limits.threads)
-    pa.set_io_thread_count(limits.threads)
+    results.limit_threads(limits.threads)
     protocol.write_frame(out, protocol.READY)
     limit_process(limits)
     started = time.perf_counter()
     try:
-        result, truncated = _fetch(con, sql, limits.max_rows)
+        table, truncated = results.fetch(con, sql, limits.max_rows)
     except duckdb.Error as exc:
         raise describe_error(exc, sql=sql, tables=names, memory_mb=limits.memory_mb, con=con) from None
     elapsed = time.perf_counter() - started
-    meta = {"total_rows": None if truncated else result.num_rows, "truncated": truncated, "elapsed_s": elapsed}
+    meta = {"total_rows": None if truncated else table.num_rows, "truncated": truncated, "elapsed_s": elapsed}
     protocol.write_frame(out, protocol.RESULT, json.dumps(meta).encode())
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, result.schema) as writer:
-        writer.write_table(result)
-    protocol.write_frame(out, protocol.ARROW, memoryview(sink.getvalue()))
-
-
-def _fetch(con: duckdb.DuckDBPyConnection, sql: str, max_rows: int) -> tuple[pa.Table, bool]:
-    """The first ``max_rows`` rows and whether there were more; reading stops at max_rows + 1."""
-    try:
-        relation = con.sql(sql)
-    except duckdb.Error as exc:
-        if error_payload(exc) is None:
-            # A relation loses the JSON (and the position) of errors raised while binding; binding the
-            # same SQL through execute() fails the same way, before running anything, and keeps them.
-            con.execute(sql)
-        raise
-    if relation is None:
-        return pa.table({}), False
-    reader = relation.to_arrow_reader(min(max_rows + 1, _MAX_BATCH))
-    batches: list[pa.RecordBatch] = []
-    rows = 0
-    for batch in reader:
-        batches.append(batch)
-        rows += batch.num_rows
-        if rows > max_rows:
-            break
-    table = pa.Table.from_batches(batches, schema=reader.schema)
-    return table.slice(0, max_rows), rows > max_rows
+    protocol.write_frame(out, protocol.ARROW, memoryview(results.to_ipc(table)))
 
 
 def _write_error(out: BinaryIO, error: SqlError) -> None:

@@ -64,8 +64,12 @@ _JINJA_KEPT = ("abs", "count", "dictsort", "filesizeformat", "first", "float", "
 
 
 def register_filter(spec: FilterSpec) -> None:
-    """Add or replace a filter."""
+    """Add or replace a filter (templates compiled earlier keep the filters they had)."""
     FILTERS[spec.name] = spec
+    # imported here because the sandbox imports this module
+    from engine.templates.sandbox import template_environment
+
+    template_environment.cache_clear()
 
 
 @pass_eval_context
@@ -97,9 +101,9 @@ def _builtins() -> None:
         FilterSpec("join", _join, None),
     ]
     for spec in ours:
-        register_filter(spec)
+        FILTERS[spec.name] = spec
     for name in _JINJA_KEPT:
-        register_filter(FilterSpec(name, jinja_filters.FILTERS[name], None))
+        FILTERS[name] = FilterSpec(name, jinja_filters.FILTERS[name], None)
 
 
 _builtins()

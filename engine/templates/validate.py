@@ -189,13 +189,13 @@ def _walk_uses(node: nodes.Node, columns: set[str], guarded: frozenset[str],
     if isinstance(node, (nodes.If, nodes.CondExpr)):  # the tested columns are guarded in the "then" part
         tested = frozenset(c for c, *_ in _walk_uses(node.test, columns, guarded))
         yield from _walk_uses(node.test, columns, guarded, True)
-        then = node.body if isinstance(node, nodes.If) else [node.expr1]
-        rest = [*node.elif_, *node.else_] if isinstance(node, nodes.If) else [node.expr2]
+        then: list[nodes.Node] = node.body if isinstance(node, nodes.If) else [node.expr1]
+        rest: list[nodes.Node | None] = [*node.elif_, *node.else_] if isinstance(node, nodes.If) else [node.expr2]
         for child in then:
             yield from _walk_uses(child, columns, guarded | tested, guard_here)
-        for child in rest:
-            if child is not None:
-                yield from _walk_uses(child, columns, guarded, guard_here)
+        for other in rest:
+            if other is not None:
+                yield from _walk_uses(other, columns, guarded, guard_here)
         return
     for name, child in node.iter_fields():
         kids = child if isinstance(child, list) else [child]
@@ -253,6 +253,8 @@ def analyze(source: str, columns: Sequence[str]) -> Analysis:
         a.uses.append((column, line, guarded))
     if len(a.variables) > MAX_VARIABLES:
         a.fail(f"the template uses {len(a.variables)} columns; at most {MAX_VARIABLES} are allowed")
+    if any(column == ROW for column, _, _ in a.uses):
+        a.variables.update(columns)  # `row` used as a whole (e.g. a loop over it) may read any column
     return a
 
 

@@ -15,8 +15,18 @@ import pyarrow.parquet as pq
 import pytest
 
 from engine.sql_sandbox import SandboxLimits, SqlError, SqlResult, SqlTimeout, run_sql
-from engine.sql_sandbox.lockdown import connect, load_table, lock_down, lockdown_settings
-from engine.sql_sandbox.messages import line_column, missing_table_message, sql_name
+from engine.sql_sandbox.lockdown import (
+    connect,
+    load_table,
+    lock_down,
+    lockdown_settings,
+)
+from engine.sql_sandbox.messages import (
+    describe_error,
+    line_column,
+    missing_table_message,
+    sql_name,
+)
 from engine.sql_sandbox.runner import STARTUP_TIMEOUT_S
 from engine.sql_sandbox.statements import check_read_only
 
@@ -136,27 +146,34 @@ def test_settings_do_not_leak_the_studio_environment(tables):
     assert str(tables["cities"].parent) not in values
 
 
-@pytest.mark.parametrize("sql", [
-    "WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM t) SELECT count(*) FROM t",
-    "SELECT count(*) FROM range(1000000) a, range(1000000) b",
-], ids=["endless recursive CTE", "cross join of 10^12 rows"])
-def test_a_runaway_query_is_killed_while_other_queries_keep_working(tables, sql):
-    outcome: list[BaseException] = []
+RUNAWAY = {
+    "endless recursive CTE": "WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM t) SELECT count(*) FROM t",
+    "cross join of 10^12 rows": "SELECT count(*) FROM range(1000000) a, range(1000000) b",
+}
 
-    def runaway() -> None:
+
+def test_runaway_queries_are_killed_while_other_queries_keep_working(tables):
+    outcomes: dict[str, BaseException | None] = {}
+
+    def run(label: str) -> None:
         try:
-            _run(sql, tables)
+            _run(RUNAWAY[label], tables)
+            outcomes[label] = None
         except BaseException as exc:  # noqa: BLE001 - handed to the main thread
-            outcome.append(exc)
+            outcomes[label] = exc
 
     started = time.monotonic()
-    thread = threading.Thread(target=runaway)
-    thread.start()
+    threads = [threading.Thread(target=run, args=(label,)) for label in RUNAWAY]
+    for thread in threads:
+        thread.start()
     assert _run("SELECT 42 AS answer", tables).table.to_pylist() == [{"answer": 42}]
-    thread.join(timeout=STARTUP_TIMEOUT_S)
+    for thread in threads:
+        thread.join(timeout=STARTUP_TIMEOUT_S)
     assert time.monotonic() - started < WITHIN
-    assert len(outcome) == 1 and isinstance(outcome[0], SqlTimeout)
-    assert str(outcome[0]).startswith("The query ran longer than 2 s and was stopped.")
+    for label, outcome in outcomes.items():
+        assert isinstance(outcome, SqlTimeout), label
+        assert str(outcome).startswith("The query ran longer than 2 s and was stopped."), label
+    assert len(outcomes) == len(RUNAWAY)
     assert _run("SELECT count(*) AS n FROM cities", tables).table.to_pylist() == [{"n": 6}]
 
 
@@ -230,7 +247,8 @@ def locked(tables, tmp_path) -> duckdb.DuckDBPyConnection:
     "SET allow_community_extensions = true", "SET python_enable_replacements = true",
     "COPY (SELECT 1) TO '/tmp/sandbox-escape.csv'", "ATTACH '/tmp/sandbox-escape.db'", "INSTALL httpfs", "LOAD httpfs",
     "SELECT * FROM read_csv('/etc/passwd')", "SELECT * FROM read_text('/etc/passwd')", "SELECT * FROM glob('/*')",
-    "SELECT * FROM 'https://example.com/data.csv'", "SELECT * FROM duckdb_secrets()", "SELECT getenv('HOME')",
+    "SELECT * FROM 'https://example.com/data.csv'",
+    "SELECT getenv('HOME')",
     "SELECT * FROM query('ATTACH ''/tmp/sandbox-escape.db''')", "EXPORT DATABASE '/tmp/sandbox-escape'",
 ])
 def test_the_locked_connection_refuses_on_its_own(locked, sql):
@@ -264,7 +282,8 @@ child = importlib.util.module_from_spec(spec); spec.loader.exec_module(child)
 isolated = child.isolate_network()
 child.forbid_file_writes()
 try:
-    open({str(tmp_path / 'x')!r}, "w").write("x" * 10)
+    with open({str(tmp_path / 'x')!r}, "w") as f:
+        f.write("x" * 10)
     wrote = "wrote"
 except OSError as exc:
     wrote = type(exc).__name__
@@ -281,7 +300,7 @@ print(isolated, sorted(name for _, name in socket.if_nameindex()), wrote)
 # --- small parts -------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("sql", "offset", "expected"), [
-    ("SELECT x", 7, (1, 8)), ("SELECT\n  x", 9, (2, 3)), ("SELECT 'é', x", 14, (1, 13)), ("", 0, (1, 1)),
+    ("SELECT x", 7, (1, 8)), ("SELECT\n  x", 9, (2, 3)), ("SELECT 'é', x", 13, (1, 13)), ("", 0, (1, 1)),
 ])
 def test_positions_are_byte_offsets_turned_into_lines_and_columns(sql, offset, expected):
     assert line_column(sql, offset) == expected
@@ -293,6 +312,30 @@ def test_positions_are_byte_offsets_turned_into_lines_and_columns(sql, offset, e
 ])
 def test_names_are_written_as_sql_needs_them(name, written):
     assert sql_name(name, frozenset({"order", "select"})) == written
+
+
+@pytest.mark.parametrize(("sql", "message", "position"), [
+    ("SELECT 'a'::INT", "Could not convert string 'a' to INT32.", (1, 11)),
+    ("SELECT nosuch FROM range(3) t(price)", "Column `nosuch` does not exist here. Did you mean price?", (1, 8)),
+    ("SELECT " + "(" * 2000 + "1" + ")" * 2000, "Max expression depth limit of 1000 exceeded.", (None, None)),
+    ("SELECT 1 FROM range(3) t(i) WHERE i = (SELECT 1 UNION ALL SELECT 2)",
+     ("More than one row returned by a subquery used as an expression - scalar subqueries can only return a "
+     "single row."), (None, None)),
+    ("SELECT 'a' + 1", ('Could not choose a best candidate function for the function call "+(STRING_LITERAL, '
+     'INTEGER_LITERAL)". In order to select one, please add explicit type casts.'), (1, 12)),
+])
+def test_duckdb_errors_are_cleaned_up(sql, message, position):
+    con = duckdb.connect(config={"errors_as_json": True})
+    with pytest.raises(duckdb.Error) as caught:
+        con.execute(sql).fetchall()
+    error = describe_error(caught.value, sql=sql, tables=["t"], memory_mb=512)
+    assert (error.message, (error.line, error.column)) == (message, position)
+
+
+@pytest.mark.parametrize(("typed", "suggested"), [("my", '"my data"'), ("citys", "cities"), ("zzz", None)])
+def test_a_missing_table_suggests_the_closest_name(typed, suggested):
+    message = missing_table_message(typed, ["cities", "my data"])
+    assert (f"Did you mean {suggested}?" in message) if suggested else ("Did you mean" not in message)
 
 
 def test_a_workspace_without_tables_says_so():
