@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8501
 SERVICES_DIR ?= .dotoro/services
 
-.PHONY: run test install install-dev migrate services services-stop worker lint bench
+.PHONY: run test install install-dev migrate services services-stop worker webhooks lint bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,12 @@ services-stop:
 ## worker: an RQ worker (with the scheduler) on REDIS_URL; start as many as you like
 worker: install
 	$(BIN)/python -m workers.worker
+
+## webhooks: the Stripe webhook receiver (POST /stripe/webhook) on WEBHOOK_HOST:WEBHOOK_PORT; needs STRIPE_WEBHOOK_SECRET
+WEBHOOK_HOST ?= 127.0.0.1
+WEBHOOK_PORT ?= 8502
+webhooks: install
+	$(BIN)/python -m studio.billing.webhook_server --host $(WEBHOOK_HOST) --port $(WEBHOOK_PORT)
 
 lint: install-dev
 	$(BIN)/ruff check .

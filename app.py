@@ -5,7 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from studio.ui import auth as ui_auth
-from studio.ui import invite, sidebar, state
+from studio import admin
+from studio.ui import invite, resources, sidebar, state
 
 st.set_page_config(page_title="Dotoro Studio", page_icon="✦", layout="wide")
 
@@ -35,6 +36,10 @@ PAGES = {
         st.Page("pages/team.py", title="Team", url_path="team", icon=":material/group:"),
         st.Page("pages/audit.py", title="Audit trail", url_path="audit", icon=":material/history:"),
         st.Page("pages/workspace.py", title="Settings", url_path="workspace", icon=":material/settings:"),
+        st.Page("pages/billing.py", title="Billing", url_path="billing", icon=":material/credit_card:"),
+        st.Page("pages/usage.py", title="Usage", url_path="usage", icon=":material/monitoring:"),
     ],
 }
+if admin.is_operator(resources.store(), state.signed_in().user_id):  # type: ignore[union-attr]
+    PAGES["Operators"] = [st.Page("pages/admin.py", title="Admin", url_path="admin", icon=":material/admin_panel_settings:")]
 st.navigation(PAGES).run()

@@ -30,7 +30,7 @@ if not view.enabled:
 
 c1, c2, c3 = st.columns(3)
 c1.metric("Plan", view.plan.name, help=view.plan.price_label)
-c2.metric("Subscription", ui.STATUS.get(view.status or "", view.status or "none"))
+c2.metric("Subscription", ui.status_label(view))
 if view.renews_or_ends:
     c3.metric("Ends on" if view.cancel_at_period_end else "Renews on", view.renews_or_ends.strftime("%d %b %Y"))
 if view.override_reason:

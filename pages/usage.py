@@ -22,4 +22,4 @@ c2.metric("Data stored", widgets.fmt_bytes(view.storage_bytes))
 
 st.subheader("This month, day by day")
 daily = widgets.attempt(lambda: subscriptions.daily_usage(store, ctx)) or []
-ui.usage_chart(daily, view.usage)
+ui.usage_chart(daily, view.usage, view.period)

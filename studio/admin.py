@@ -55,7 +55,7 @@ def is_operator(store: Store, user_id: uuid.UUID | None) -> bool:
         return False
     with store.account_scope(user_id) as s:
         email = s.scalar(select(User.email).where(User.id == user_id))
-    return bool(email) and email.lower() in operator_emails(store)
+    return email is not None and email.lower() in operator_emails(store)
 
 
 def require_operator(store: Store, user_id: uuid.UUID | None) -> str:

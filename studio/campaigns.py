@@ -109,7 +109,7 @@ def archive(store: Store, ctx: Context, set_id: uuid.UUID) -> None:
 
 
 def start_run(store: Store, ctx: Context, set_id: uuid.UUID, *, overwrite_edits: bool = False,
-              chunk_rows: int = CHUNK_ROWS) -> uuid.UUID:
+              chunk_rows: int = CHUNK_ROWS, row_limit: int | None = None) -> uuid.UUID:
     """Split the set's data into chunks and record them; the caller enqueues `chunk_jobs(run)`."""
     with store.session_scope(ctx) as s:
         s.require(Permission.EDIT)
@@ -122,7 +122,7 @@ def start_run(store: Store, ctx: Context, set_id: uuid.UUID, *, overwrite_edits:
                                                         DatasetVersion.version == cs.dataset_version))
         if version is None:
             raise ValidationFailed("The data set of this campaign set was deleted; pick another data set.")
-        total = version.row_count
+        total = version.row_count if row_limit is None else min(version.row_count, row_limit)
         run = GenerationRun(campaign_set_id=cs.id, status="queued", rows_total=total, overwrite_edits=overwrite_edits)
         s.add(run)
         s.flush()
@@ -171,12 +171,49 @@ def finished_at_or_now(run: GenerationRun) -> dt.datetime:
     return run.finished_at or utcnow()
 
 
-def generate(store: Store, ctx: Context, set_id: uuid.UUID, *, overwrite_edits: bool = False) -> uuid.UUID:
-    """Start a run and hand its chunks to the worker pool (in-process in the embedded mode)."""
+def generate(store: Store, ctx: Context, set_id: uuid.UUID, *, overwrite_edits: bool = False,
+             up_to_allowance: bool = False) -> uuid.UUID:
+    """Check the plan's allowance, start a run and hand its chunks to the worker pool.
+
+    Over the month's allowance the run is refused with the numbers (LimitExceeded), or — when the
+    user chooses — cut at the row where the allowance runs out. In the embedded mode the chunks
+    run in-process.
+    """
+    from studio.billing import Metric, check_allowance
+    from studio.billing.plans import billing_enabled
     from workers.generation import enqueue_run
 
-    run_id = start_run(store, ctx, set_id, overwrite_edits=overwrite_edits)
+    row_limit = None
+    if billing_enabled(store.settings):
+        expected, cutoff = _expected(store, ctx, set_id)
+        allowance = check_allowance(store, ctx, Metric.VARIATIONS, expected, up_to_allowance=up_to_allowance)
+        if allowance.allowed < expected:
+            row_limit = cutoff(allowance.allowed)
+    run_id = start_run(store, ctx, set_id, overwrite_edits=overwrite_edits, row_limit=row_limit)
     info = latest_run(store, ctx, set_id)
     assert ctx.workspace_id is not None and info is not None
     enqueue_run(store.settings, ctx.workspace_id, run_id, info.chunks_total)
     return run_id
+
+
+def _expected(store: Store, ctx: Context, set_id: uuid.UUID) -> tuple[int, Any]:
+    """How many variations a run will make, and a function: allowance → the row count that stays within it."""
+    from engine.generation import build_plan, compute_stats
+    from studio import datasets
+
+    with store.session_scope(ctx) as s:
+        cs = get(s, set_id)
+        dataset_id, version, config = cs.dataset_id, cs.dataset_version, dict(cs.config)
+    if dataset_id is None:
+        raise ValidationFailed("The data set of this campaign set was deleted; pick another data set.")
+    plan = build_plan(datasets.load_table(store, ctx, dataset_id, version=version), config)
+    kept = compute_stats(plan).kept
+
+    def cutoff(allowed: int) -> int:
+        if allowed <= 0:
+            return 0
+        row = plan.query(f'SELECT "__row" FROM ({plan.compiled.bulk_sql()}) AS v ORDER BY "__row", "__variation" '
+                         f"LIMIT 1 OFFSET {int(allowed) - 1}")
+        return int(row.column(0)[0].as_py())  # rows before this one fit; its variations may not all fit
+
+    return kept, cutoff

@@ -191,6 +191,9 @@ def _respond(store: Store, token: str, account: Account, accept: bool) -> Worksp
         if accept:
             exists = s.scalar(select(WorkspaceMember.id).where(WorkspaceMember.user_id == account.id))
             if not exists:
+                from studio.billing import check_members
+
+                check_members(s, store.settings)
                 s.add(WorkspaceMember(user_id=account.id, role=inv.role))
         audit.record(s, f"invitation.{inv.status}", object_type="invitation", object_id=inv.id,
                      summary=f"{account.email} {inv.status} the invitation ({inv.role})")

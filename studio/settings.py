@@ -40,8 +40,18 @@ OPTIONS: tuple[Option, ...] = (
     Option("STRIPE_PRICE_PRO", "", "Stripe Price id of the Pro plan (monthly subscription)."),
     Option("STRIPE_MAX_NETWORK_RETRIES", "2", "Retries of a failed Stripe call (same idempotency key each time)."),
     Option("OPERATOR_EMAILS", "", "Comma-separated emails of the studio's operators (admin pages across workspaces)."),
+    Option("REDDIT_CLIENT_ID", "", "Client id of the studio's Reddit web app (OAuth connect); script accounts bring their own."),
+    Option("REDDIT_CLIENT_SECRET", "", "Client secret of the studio's Reddit web app."),
+    Option("REDDIT_REDIRECT_URI", "", "OAuth callback registered with the Reddit app. Empty: PUBLIC_URL + '/accounts'."),
+    Option("REDDIT_OAUTH_URL", "https://oauth.reddit.com", "Reddit API address (tests point it at a local double)."),
+    Option("REDDIT_URL", "https://www.reddit.com", "Reddit address for authorization and tokens (tests point it at a local double)."),
+    Option("REDDIT_USER_AGENT", "python:dotoro-studio:1.0 (self-hosted)", "User-Agent sent to Reddit (Reddit asks for a descriptive one)."),
+    Option("REDDIT_TIMEOUT", "16", "Seconds to wait for Reddit before a request counts as failed (a submit then becomes 'unknown')."),
+    Option("REDDIT_SUBMIT_LEASE_SECONDS", "120", "Seconds a worker owns an item it is submitting; after that the sweeper reconciles it."),
+    Option("REDDIT_RECONCILE_SETTLE_SECONDS", "60", "Seconds to keep looking for an ambiguous post in the account's history before submitting again."),
+    Option("ENCRYPTION_KEYS", "", "Comma-separated Fernet keys, newest first (tokens at rest). Empty: derived from SECRET_KEY."),
 )
-EXTRA_PREFIXES = ("STRIPE_", "REDDIT_", "SMTP_", "OPERATOR_")
+EXTRA_PREFIXES = ("STRIPE_", "REDDIT_", "SMTP_", "OPERATOR_", "ENCRYPTION_")
 
 
 def _read_dotenv(path: Path) -> dict[str, str]:

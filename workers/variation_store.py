@@ -117,6 +117,9 @@ def finish_run(s: TenantSession, run: GenerationRun) -> None:
     run.seconds = (run.finished_at - started).total_seconds()
     if cs is not None:
         cs.status, cs.status_reason, cs.variation_count, cs.updated_at = "ready", "", count, utcnow()
+    from studio.billing import Metric, record_usage
+
+    record_usage(s, Metric.VARIATIONS, run.variations, f"generation-run:{run.id}")
 
 
 __all__ = ["COLUMNS", "finish_run", "write_chunk"]

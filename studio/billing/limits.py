@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from studio.billing import usage
-from studio.billing.accounts import current_plan
+from studio.billing.accounts import current_plan, ensure_account
 from studio.billing.plans import METRIC_WORDS, Metric, Plan
 from studio.context import Context, Permission
 from studio.errors import StudioError
@@ -58,10 +58,13 @@ def limit_message(a: Allowance) -> str:
 
 
 def allowance_in(s: TenantSession, settings: Settings, metric: Metric, amount: int, *,
-                 up_to_allowance: bool = False) -> Allowance:
-    """Check inside an open unit of work (the caller may record the usage in the same transaction)."""
+                 up_to_allowance: bool = False, lock: bool = False) -> Allowance:
+    """Check inside an open unit of work; with lock=True, concurrent check-then-record pairs of one
+    workspace run one after the other (record the usage in the same transaction)."""
     if amount < 0:
         raise ValueError("A request cannot be negative.")
+    if lock:
+        ensure_account(s)  # the account row's lock serialises the workspace's allowance checks
     plan = current_plan(s, settings)
     period = usage.period_of()
     limit = plan.limit(metric)

@@ -6,8 +6,9 @@ import datetime as dt
 import hashlib
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -17,6 +18,7 @@ from studio.store.models import DatasetVersion, UsageEvent
 from studio.store.session import TenantSession
 
 MAX_KEY = 200
+USAGE = cast(Table, UsageEvent.__table__)
 
 
 def period_of(at: dt.datetime | None = None) -> str:
@@ -47,11 +49,11 @@ def record_usage(s: TenantSession, metric: Metric, amount: int, idempotency_key:
     now = utcnow()
     insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
     stmt = (
-        insert(UsageEvent.__table__)
+        insert(USAGE)
         .values(id=new_id(), workspace_id=s.workspace_id, metric=Metric(metric).value, amount=int(amount),
                 period=period_of(now), idempotency_key=_key(idempotency_key), at=now)
         .on_conflict_do_nothing(index_elements=["workspace_id", "idempotency_key"])
-        .returning(UsageEvent.__table__.c.id)
+        .returning(USAGE.c.id)
     )
     return s.execute(stmt).first() is not None
 

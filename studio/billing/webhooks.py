@@ -6,9 +6,10 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import stripe
+from sqlalchemy import Table
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 
 SUBSCRIPTION_EVENTS = ("customer.subscription.created", "customer.subscription.updated", "customer.subscription.deleted")
 INVOICE_EVENTS = ("invoice.paid", "invoice.payment_failed")
+EVENTS = cast(Table, StripeEvent.__table__)
 HANDLED = ("checkout.session.completed", *SUBSCRIPTION_EVENTS, *INVOICE_EVENTS)
 
 
@@ -119,10 +121,10 @@ def _plan(gw: StripeGateway, store: Store, event: dict[str, Any]) -> _Plan | Non
 def _claim(s: TenantSession, event: dict[str, Any]) -> bool:
     """Record the event id; False when it was applied before (a repeated delivery)."""
     insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = (insert(StripeEvent.__table__)
+    stmt = (insert(EVENTS)
             .values(id=str(event["id"]), workspace_id=s.workspace_id, type=str(event["type"])[:64],
                     created=int(event.get("created") or 0), outcome="", processed_at=utcnow())
-            .on_conflict_do_nothing(index_elements=["id"]).returning(StripeEvent.__table__.c.id))
+            .on_conflict_do_nothing(index_elements=["id"]).returning(EVENTS.c.id))
     return s.execute(stmt).first() is not None
 
 

@@ -10,7 +10,7 @@ import streamlit as st
 
 from studio.billing.plans import PLANS, Metric, Plan
 from studio.billing.subscriptions import BillingOverview, UsageLine
-from studio.billing.usage import DailyUsage
+from studio.billing.usage import DailyUsage, period_end
 from studio.errors import PermissionDenied, StudioError
 from studio.ui import widgets
 
@@ -32,6 +32,12 @@ def load_overview(load: Callable[[], BillingOverview]) -> BillingOverview:
         st.error(str(exc))
         st.stop()
     raise AssertionError("unreachable")  # st.stop() ends the run
+
+
+def status_label(view: BillingOverview) -> str:
+    if view.status:
+        return STATUS.get(view.status, view.status)
+    return "free trial" if view.plan.key == "free" else "none"
 
 
 def limit_text(n: int | None) -> str:
@@ -61,20 +67,21 @@ def usage_meter(line: UsageLine) -> None:
         st.warning(f"{share:.0%} of this month's {label.lower()} are used.")
 
 
-def usage_chart(daily: list[DailyUsage], lines: tuple[UsageLine, ...]) -> None:
+def usage_chart(daily: list[DailyUsage], lines: tuple[UsageLine, ...], period: str) -> None:
     """Cumulative usage through the month, one panel per metric, with the plan's limit as a red line."""
     if not daily:
         widgets.empty_state("No usage yet this month", "Generating, publishing and previews show up here.")
         return
     limits = {u.metric: u.limit for u in lines}
+    month = alt.Scale(domain=[f"{period}-01", period_end(period).isoformat()])
     for metric in Metric:
         days = [d for d in daily if d.metric is metric]
         if not days:
             continue
         df = pl.DataFrame({"day": [d.day for d in days], "amount": [d.amount for d in days]}).sort("day")
         df = df.with_columns(pl.col("amount").cum_sum().alias("used"))
-        chart = alt.Chart(df).mark_area(opacity=0.5).encode(
-            x=alt.X("day:T", title=None), y=alt.Y("used:Q", title=LABELS[metric]))
+        chart = alt.Chart(df).mark_line(point=True).encode(
+            x=alt.X("day:T", title=None, scale=month), y=alt.Y("used:Q", title=LABELS[metric]))
         limit = limits.get(metric)
         if limit is not None:
             rule = alt.Chart(pl.DataFrame({"limit": [limit]})).mark_rule(color="#d62728").encode(y="limit:Q")

@@ -58,8 +58,14 @@ def person(store: Store, email: str | None = None, name: str = "Olga Owner") -> 
 
 
 def join(store: Store, octx: Context, role: Role) -> tuple[auth.Account, Context]:
+    from studio.billing.accounts import set_override
+
+    with store.session_scope(Context.job(octx.workspace_id)) as s:
+        set_override(s, "pro", "room for a team in tests", None)  # Free has one seat
     account, _ = person(store, name=f"{role.value.title()} Person")
     invitations.accept(store, invitations.invite(store, octx, account.email, role).url.split("invite=")[1], account)
+    with store.session_scope(Context.job(octx.workspace_id)) as s:
+        set_override(s, None, "", None)
     return account, Context(user_id=account.id, workspace_id=octx.workspace_id)
 
 
@@ -94,7 +100,7 @@ def test_owner_upgrades_through_checkout_and_admin_sees_the_plan(billing_env, do
     assert not [b for b in back.button if b.label.startswith("Upgrade")]
     admin_account, admin_ctx = join(billing_env, ctx, Role.ADMIN)
     seen = open_page("billing.py", admin_account, admin_ctx)
-    assert [m.value for m in seen.metric][0] == "Starter"
+    assert next(m.value for m in seen.metric) == "Starter"
     next(b for b in seen.button if b.label == "Open the billing portal").click()
     seen.run()
     assert any("/portal/" in u for u in link_buttons(seen))

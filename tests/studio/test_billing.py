@@ -16,6 +16,7 @@ from studio import auth, invitations
 from studio.billing import (
     LimitExceeded,
     Metric,
+    allowance_in,
     check_allowance,
     check_members,
     record_usage,
@@ -28,8 +29,10 @@ from studio.billing.stripe_gateway import BillingUnavailable
 from studio.context import Context, Role
 from studio.errors import NotFound, PermissionDenied, ValidationFailed
 from studio.settings import Settings
+from studio.store import migrate
 from studio.store.models import AuditEvent, UsageEvent
 from studio.store.session import Store
+from tests.conftest import make_settings
 from tests.stripe_double import StripeDouble
 
 PRICES = {"STRIPE_PRICE_STARTER": "price_starter", "STRIPE_PRICE_PRO": "price_pro"}
@@ -55,9 +58,12 @@ def pg_billing_store(pg_settings: Settings, double: StripeDouble) -> Iterator[St
     store.dispose()
 
 
-@pytest.fixture()
-def sqlite_billing_store(sqlite_settings: Settings, double: StripeDouble) -> Iterator[Store]:
-    store = Store(with_stripe(sqlite_settings, double))
+@pytest.fixture(scope="session")
+def sqlite_billing_store(tmp_path_factory: pytest.TempPathFactory, double: StripeDouble) -> Iterator[Store]:
+    """One embedded store for these tests (each test makes its own workspaces), migrated once."""
+    settings = make_settings(tmp_path_factory.mktemp("billing"))
+    migrate.upgrade(settings)
+    store = Store(with_stripe(settings, double))
     yield store
     store.dispose()
 
@@ -75,8 +81,14 @@ def owner(store: Store) -> Context:
 
 def member(store: Store, octx: Context, role: Role) -> Context:
     account, _ = auth.sign_up(store, f"m{uuid.uuid4().hex[:8]}@example.com", "Mo Member", "correct horse")
+    from studio.billing.accounts import set_override
+
     link = invitations.invite(store, octx, account.email, role)
+    with store.session_scope(Context.job(octx.workspace_id)) as s:  # type: ignore[arg-type]
+        set_override(s, "pro", "a seat for the test", None)  # Free has one seat
     invitations.accept(store, link.url.split("invite=")[1], account)
+    with store.session_scope(Context.job(octx.workspace_id)) as s:  # type: ignore[arg-type]
+        set_override(s, None, "", None)
     return Context(user_id=account.id, workspace_id=octx.workspace_id)
 
 
@@ -146,6 +158,18 @@ def test_over_limit_generation_is_refused_with_the_numbers(bstore):
     use(bstore, ctx, Metric.VARIATIONS, 180)
     with pytest.raises(LimitExceeded, match="500 are used. Upgrade for more, or wait until the allowance renews on 1 "):
         check_allowance(bstore, ctx, Metric.VARIATIONS, 1, up_to_allowance=True)
+
+
+def test_check_and_record_in_one_unit_of_work(bstore):
+    """How a generation job claims its allowance: check (locked) and record together, or neither."""
+    ctx = owner(bstore)
+    job = Context.job(ctx.workspace_id)  # type: ignore[arg-type]
+    with bstore.session_scope(job) as s:
+        allowance = allowance_in(s, bstore.settings, Metric.VARIATIONS, 130, up_to_allowance=True, lock=True)
+        record_usage(s, Metric.VARIATIONS, allowance.allowed, "generation:run-1")
+    assert allowance.allowed == 100
+    with pytest.raises(LimitExceeded), bstore.session_scope(job) as s:
+        allowance_in(s, bstore.settings, Metric.VARIATIONS, 1, up_to_allowance=True, lock=True)
 
 
 def test_upgrade_via_checkout_and_return_activates_the_plan(bstore, double):
@@ -230,3 +254,16 @@ def test_member_seats_follow_the_plan(bstore):
     set_plan(bstore, ctx, "starter")
     with bstore.session_scope(ctx) as s:
         check_members(s, bstore.settings)
+
+
+def test_accepting_an_invitation_beyond_the_plans_seats_is_refused(bstore):
+    billing_store = bstore
+    from studio.billing.limits import MemberLimitReached
+    from studio import tenancy
+
+    octx = owner(billing_store)
+    guest, _ = auth.sign_up(billing_store, f"g{uuid.uuid4().hex[:8]}@example.com", "Gus", "correct horse")
+    link = invitations.invite(billing_store, octx, guest.email, Role.MEMBER)
+    with pytest.raises(MemberLimitReached, match="Free plan includes 1 member"):
+        invitations.accept(billing_store, link.url.split("invite=")[1], guest)
+    assert octx.workspace_id not in {m.workspace_id for m in tenancy.memberships(billing_store, guest.id)}

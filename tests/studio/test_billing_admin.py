@@ -39,9 +39,11 @@ def pg_ops(pg_settings: Settings, double) -> Iterator[Store]:
     store.dispose()
 
 
-@pytest.fixture()
-def sqlite_ops(sqlite_settings: Settings, double) -> Iterator[Store]:
-    store = _operator_store(sqlite_settings, double)
+@pytest.fixture(scope="module")
+def sqlite_ops(tmp_path_factory: pytest.TempPathFactory, double) -> Iterator[Store]:
+    settings = make_settings(tmp_path_factory.mktemp("ops"))
+    migrate.upgrade(settings)
+    store = _operator_store(settings, double)
     yield store
     store.dispose()
 
