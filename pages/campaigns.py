@@ -73,8 +73,16 @@ if result.rows:
             with widgets.user_errors():
                 variations.edit(store, ctx, uuid.UUID(str(row["id"])), {"title": new_title})
                 st.rerun()
-kind = st.radio("Export", ["csv", "json", "xlsx"], horizontal=True, key="v_export_kind")
-if st.button("Prepare export of this view"):
-    data = widgets.attempt(lambda: variations.export(store, ctx, cs.id, flt, kind))
+st.subheader("Export this view")
+bulk = variations.bulk_exports(store, ctx, cs.id)
+kinds = {"csv": "CSV", "json": "JSON", "xlsx": "Excel"} | bulk
+kind = st.radio("Format", list(kinds), format_func=kinds.__getitem__, horizontal=True, key="v_export_kind")
+if st.button("Prepare export"):
+    if kind in bulk:
+        data = widgets.attempt(lambda: variations.export_bulk(store, ctx, cs.id, kind, flt))
+        name = f"{cs.name} - {bulk[kind]}.csv"
+    else:
+        data = widgets.attempt(lambda: variations.export(store, ctx, cs.id, flt, kind))
+        name = f"{cs.name}.{kind}"
     if data is not None:
-        st.download_button(f"Download {kind.upper()}", data, file_name=f"{cs.name}.{kind}")
+        st.download_button(f"Download {kinds[kind]}", data, file_name=name)

@@ -16,7 +16,7 @@ from studio.audit import safe_cell
 from studio.context import Context, Permission
 from studio.errors import NotFound, ValidationFailed
 from studio.store.base import utcnow
-from studio.store.campaign_models import Variation
+from studio.store.campaign_models import CampaignSet, Variation
 from studio.store.session import Store
 
 SORTS = {"row": (Variation.row_index, Variation.variation_index), "title": (Variation.title,),
@@ -119,3 +119,50 @@ def export(store: Store, ctx: Context, set_id: uuid.UUID, f: VariationFilter, ki
         pl.DataFrame([{h: safe_cell(str(r.get(h, ""))) for h in headers} for r in rows]).write_excel(out)
         return out.getvalue()
     raise ValidationFailed(f"Unknown export format {kind!r}; use csv, json or xlsx.")
+
+
+def bulk_exports(store: Store, ctx: Context, set_id: uuid.UUID) -> dict[str, str]:
+    """Bulk-import files the set's platform tools accept: name → label."""
+    from engine.platforms import list_exports
+
+    with store.session_scope(ctx) as s:
+        s.require(Permission.VIEW)
+        cs = s.scalar(select(CampaignSet).where(CampaignSet.id == set_id))
+        if cs is None:
+            raise NotFound("This campaign set does not exist (any more).")
+        return {e.name: e.label for e in list_exports(cs.platform, cs.format)}
+
+
+def export_bulk(store: Store, ctx: Context, set_id: uuid.UUID, export_name: str, f: VariationFilter) -> bytes:
+    """A platform bulk file (Google Ads Editor, Meta) of the filtered view, checked against the limits first."""
+    from engine.generation import check_value
+    from engine.platforms import get_export, get_format
+
+    spec = get_export(export_name)
+    with store.session_scope(ctx) as s:
+        s.require(Permission.VIEW)
+        cs = s.scalar(select(CampaignSet).where(CampaignSet.id == set_id))
+        if cs is None:
+            raise NotFound("This campaign set does not exist (any more).")
+        if (spec.platform, spec.format) != (cs.platform, cs.format):
+            raise ValidationFailed(f"{spec.label} is for {spec.platform}/{spec.format}; this set makes {cs.platform}/{cs.format}.")
+        rows = [(v.row_index, dict(v.fields)) for v in s.scalars(_filtered(set_id, f).order_by(*SORTS["row"]))]
+    fmt = get_format(cs.platform, cs.format)
+    problems: list[str] = []
+    for row, fields in rows:
+        for spec_field in fmt.fields:
+            reason = check_value(spec_field, str(fields.get(spec_field.name, "") or ""))
+            if reason:
+                problems.append(f"row {row + 1}, {spec_field.label}: {reason}")
+    if problems:
+        more = f" (and {len(problems) - 10:,} more)" if len(problems) > 10 else ""
+        raise ValidationFailed(f"{len(problems):,} value(s) break {fmt.label} limits, so the file would be rejected: "
+                               + "; ".join(problems[:10]) + more + ". Fix or reject those variations first.")
+    buf = io.StringIO()
+    w = csv.writer(buf, delimiter=spec.delimiter, lineterminator="\r\n")
+    headers = spec.headers()
+    w.writerow(headers)
+    for _, fields in rows:
+        cells = {c.header: (c.value if c.column is None else str(fields.get(c.column, "") or "")) for c in spec.columns}
+        w.writerow([safe_cell(cells.get(h, "")) for h in headers])
+    return buf.getvalue().encode(spec.encoding)
