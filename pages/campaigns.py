@@ -54,7 +54,7 @@ page_no = st.number_input("Page", min_value=1, value=1, step=1, key="v_page")
 result = widgets.attempt(lambda: variations.page(store, ctx, cs.id, flt, offset=(page_no - 1) * size, limit=size))
 if result is None:
     st.stop()
-st.caption(f"{result.total:,} variations match · page {page_no} of {max(1, -(-result.total // size)):,}")
+st.caption(f"{result.total:,} variation{'s match' if result.total != 1 else ' matches'} · page {page_no} of {max(1, -(-result.total // size)):,}")
 if result.rows:
     shown = [{k: v for k, v in r.items() if k != "id"} for r in result.rows]
     st.dataframe(shown, hide_index=True, use_container_width=True)

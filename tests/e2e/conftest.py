@@ -27,8 +27,14 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def studio_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    home = tmp_path_factory.mktemp("e2e-home")
+def studio_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The served studio's DOTORO_HOME (tests may seed its embedded store directly)."""
+    return tmp_path_factory.mktemp("e2e-home")
+
+
+@pytest.fixture(scope="session")
+def studio_url(studio_home: Path) -> Iterator[str]:
+    home = studio_home
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "MIGRATION_DATABASE_URL", "REDIS_URL")}
     env["DOTORO_HOME"] = str(home / ".dotoro")

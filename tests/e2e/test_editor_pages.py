@@ -1,0 +1,131 @@
+"""In a real browser: the Templates page renders a title live; the Rules page imports rules and tests them."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import ROOT, shot
+
+pytestmark = pytest.mark.browser
+RULES = [
+    {"id": "r1", "name": "No sale price", "conditions": {"logic": "and", "items": [
+        {"field": "sale_price", "operator": "is_empty"}]}, "actions": [{"type": "skip", "params": {}}]},
+    {"id": "r2", "name": "Premium headphones", "conditions": {"logic": "and", "items": [
+        {"field": "category", "operator": "equals", "value": "headphones"},
+        {"logic": "or", "items": [{"field": "price", "operator": "greater_than", "value": 300},
+                                  {"field": "in_stock", "operator": "equals", "value": True}]}]},
+     "actions": [{"type": "set_field", "params": {"field": "flair", "value": "Premium {{ flair }}"}},
+                 {"type": "add_tag", "params": {"tag": "premium"}}]},
+]
+# Until app.py lists the editor pages, serve the studio with them appended to the "Studio" section.
+LAUNCHER = """
+import sys
+import streamlit as st
+from streamlit.web import cli
+original = st.navigation
+def navigation(pages, *args, **kwargs):
+    if isinstance(pages, dict) and "Studio" in pages:
+        present = {p.url_path for group in pages.values() for p in group}
+        extra = [st.Page(f"pages/{u}.py", title=u.title(), url_path=u) for u in ("templates", "rules") if u not in present]
+        pages = {**pages, "Studio": [*pages["Studio"], *extra]}
+    return original(pages, *args, **kwargs)
+st.navigation = navigation
+sys.argv = ["streamlit", "run", "app.py", *sys.argv[1:]]
+cli.main()
+"""
+
+
+@pytest.fixture(scope="module")
+def editor_url(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[str]:
+    app = (ROOT / "app.py").read_text()
+    if "pages/templates.py" in app and "pages/rules.py" in app:
+        yield request.getfixturevalue("studio_url")
+        return
+    home = tmp_path_factory.mktemp("e2e-editors")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "MIGRATION_DATABASE_URL", "REDIS_URL")}
+    env["DOTORO_HOME"] = str(home / ".dotoro")
+    log = open(home / "streamlit.log", "wb")  # noqa: SIM115 - closed at teardown
+    proc = subprocess.Popen([sys.executable, "-c", LAUNCHER, "--server.headless", "true", "--server.port", str(port),
+                             "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
+                    break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            raise RuntimeError("streamlit did not answer: " + (home / "streamlit.log").read_text()[-2000:])
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        log.close()
+
+
+def _sign_up_with_demo(page, url: str) -> None:
+    page.goto(url)
+    page.get_by_role("tab", name="Create account").click()
+    page.get_by_label("Your name").fill("Eddie Editor")
+    page.get_by_label("Work email").fill(f"ed{uuid.uuid4().hex[:6]}@example.com")
+    page.get_by_label("Password", exact=True).last.fill("s3cret-pass")
+    page.get_by_label("Repeat password").fill("s3cret-pass")
+    page.get_by_role("button", name="Create account").click()
+    page.get_by_role("button", name="Load the demo data set").click()
+    expect(page.get_by_text("Loaded 'Demo products'")).to_be_visible()
+
+
+def _top(page) -> None:
+    """Scroll Streamlit's inner containers back to the top (a full-page shot only sees the viewport)."""
+    page.wait_for_timeout(600)
+    page.evaluate("for (const el of document.querySelectorAll('*')) { if (el.scrollTop > 0) el.scrollTop = 0; }")
+    page.wait_for_timeout(300)
+
+
+def test_template_and_rule_editors(editor_url, page):
+    page.set_viewport_size({"width": 1400, "height": 2400})
+    _sign_up_with_demo(page, editor_url)
+    page.get_by_role("link", name="Templates").click()
+    expect(page.get_by_role("heading", name="Templates").first).to_be_visible()
+    title = page.get_by_label("Title *")
+    title.fill("{{ product_name }} in {{ city }} — now {{ sale_price or price }}")
+    title.press("Control+Enter")
+    expect(page.get_by_text("Open-Back 600 in Toronto — now 274.9").first).to_be_visible()
+    body = page.get_by_label("Body")
+    body.fill("We tried the **{{ product_name }}** ({{ category }}) — see r/{{ subreddit }}.\n\n"
+              "- {{ highlight | default('Worth a look') | capitalize }}\n- <b>raw html stays text</b>, $5 and :red[no]")
+    body.press("Control+Enter")
+    expect(page.get_by_text("raw html stays text").first).to_be_visible()
+    page.get_by_label("Flair text").fill("{{ flare }}")
+    page.get_by_label("Flair text").press("Enter")
+    expect(page.get_by_text("did you mean").first).to_be_visible()
+    _top(page)
+    shot(page, "30-templates")
+
+    page.get_by_role("link", name="Rules").click()
+    expect(page.get_by_role("heading", name="Rules").first).to_be_visible()
+    page.get_by_text("Import / export JSON").click()
+    page.get_by_label("Paste rules JSON to import").fill(json.dumps(RULES))
+    page.get_by_label("Paste rules JSON to import").press("Control+Enter")
+    page.get_by_role("button", name="Import").click()
+    expect(page.get_by_text("Imported 2 rules into the builder").first).to_be_visible()
+    expect(page.get_by_text("Matches 26 of 60 rows").first).to_be_visible()
+    page.get_by_text("Import / export JSON").click()
+    _top(page)
+    shot(page, "31-rules")

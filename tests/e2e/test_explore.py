@@ -1,0 +1,116 @@
+"""In a real browser: demo data → Explore → a SQL cell and a group-by cell run, with a chart; screenshots."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import ROOT, shot
+
+pytestmark = pytest.mark.browser
+PAGE = 'st.Page("pages/explore.py"'
+ENTRY = '        st.Page("pages/explore.py", title="Explore", url_path="explore", icon=":material/query_stats:"),\n'
+QUERY = "SELECT category, count(*) AS products, round(avg(price), 2) AS avg_price\nFROM demo_products\nGROUP BY 1 ORDER BY 2 DESC"
+
+
+def _serve_with_explore(tmp: Path) -> Iterator[str]:
+    """app.py with the Explore page added, for as long as app.py does not register it itself."""
+    source = (ROOT / "app.py").read_text()
+    anchor = next(line for line in source.splitlines(keepends=True) if 'url_path="data"' in line)
+    (tmp / "app.py").write_text(source.replace(anchor, anchor + ENTRY))
+    (tmp / "pages").symlink_to(ROOT / "pages")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "MIGRATION_DATABASE_URL", "REDIS_URL")}
+    env |= {"DOTORO_HOME": str(tmp / ".dotoro"), "PYTHONPATH": str(ROOT)}
+    log = open(tmp / "streamlit.log", "wb")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(tmp / "app.py"), "--server.headless", "true",
+                             "--server.port", str(port), "--server.address", "127.0.0.1",
+                             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
+                    break
+            except OSError:
+                time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        log.close()
+
+
+@pytest.fixture()
+def explore_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if PAGE in (ROOT / "app.py").read_text():
+        yield request.getfixturevalue("studio_url")
+    else:
+        yield from _serve_with_explore(tmp_path)
+
+
+def _sign_up_with_demo(page: Page, url: str) -> None:
+    page.goto(url)
+    page.get_by_role("tab", name="Create account").click()
+    page.get_by_label("Your name").fill("Erin Explorer")
+    page.get_by_label("Work email").fill(f"ex{uuid.uuid4().hex[:6]}@example.com")
+    page.get_by_label("Password", exact=True).last.fill("s3cret-pass")
+    page.get_by_label("Repeat password").fill("s3cret-pass")
+    page.get_by_role("button", name="Create account").click()
+    page.get_by_role("button", name="Load the demo data set").click()
+    expect(page.get_by_text("Loaded 'Demo products'")).to_be_visible()
+
+
+def test_explore_sql_and_group_by_cells(explore_url, page):
+    _sign_up_with_demo(page, explore_url)
+    page.get_by_role("link", name="Explore").click()
+    expect(page.get_by_text("This notebook is empty")).to_be_visible()
+    page.wait_for_timeout(400)
+    shot(page, "20-explore-empty")
+
+    page.get_by_role("button", name="Markdown cell").click()
+    editor = page.locator("textarea").first
+    editor.fill("## Products per category\nHow many products each category holds, and their average price.")
+    page.get_by_role("button", name="Done").click()
+    expect(page.get_by_role("heading", name="Products per category")).to_be_visible()
+
+    page.get_by_role("button", name="SQL cell").click()
+    sql = page.locator("textarea").first
+    expect(sql).to_have_value("SELECT *\nFROM demo_products\nLIMIT 100")
+    sql.fill(QUERY)
+    sql.press("Control+Enter")
+    page.get_by_role("button", name="Run").first.click()
+    expect(page.get_by_text("rows · ").first).to_be_visible(timeout=20_000)
+
+    page.get_by_role("button", name="Group by cell").click()
+    expect(page.get_by_text("[3] Group by")).to_be_visible()
+    page.get_by_role("button", name="Run").last.click()
+    expect(page.get_by_text("rows · ")).to_have_count(2, timeout=20_000)
+    page.wait_for_timeout(800)
+    shot(page, "21-explore-cells")
+
+    page.get_by_role("tab", name="Chart").first.click()
+    expect(page.locator('[data-testid="stVegaLiteChart"]').first).to_be_visible()
+    page.wait_for_timeout(800)
+    shot(page, "22-explore-chart")
+
+    sql = page.locator("textarea").first
+    sql.fill("SELECT *\nFROM read_csv('/etc/passwd')")
+    sql.press("Control+Enter")
+    page.get_by_role("button", name="Run").first.click()
+    expect(page.get_by_text("cannot read files, URLs or other databases")).to_be_visible(timeout=20_000)
+    page.get_by_text("Tables you can query").click()
+    page.wait_for_timeout(500)
+    shot(page, "23-explore-error")
