@@ -76,11 +76,19 @@ def browser(tmp_path_factory: pytest.TempPathFactory):
         b.close()
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _patient_expectations():
+    """Streamlit reruns take longer on a busy 2-core CI machine than Playwright's 5 s default."""
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=30_000)
+
+
 @pytest.fixture()
 def page(browser):
     context = browser.new_context(viewport={"width": 1400, "height": 2000})
     pg = context.new_page()
-    pg.set_default_timeout(20_000)
+    pg.set_default_timeout(45_000)
     yield pg
     context.close()
 

@@ -50,7 +50,7 @@ def test_cookie_keeps_you_signed_in_and_sign_out_kills_it(studio_url, page):
     page.get_by_label("Repeat password").fill("s3cret-pass")
     page.get_by_role("button", name="Create account").click()
     expect(page.get_by_role("heading", name="Home").first).to_be_visible()
-    page.wait_for_function("document.cookie.includes('dotoro_session=')", timeout=15_000)
+    page.wait_for_function("document.cookie.includes('dotoro_session=')", timeout=45_000)
     saved = [c for c in page.context.cookies() if c["name"] == "dotoro_session"]
     page.reload()
     expect(page.get_by_role("heading", name="Home").first).to_be_visible()  # the cookie signed us back in
