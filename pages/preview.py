@@ -46,7 +46,7 @@ platform, format_name = fmt.split("/", 1)
 config = {"platform": platform, "format": format_name, "templates": templates, "rules": rules,
           "dedup_fields": dedup, "constraint_strategy": strategy}
 with right:
-    result = widgets.attempt(lambda: previews.run_preview(store, ctx, ds.id, config, limit=20))
+    result = widgets.attempt(lambda: previews.run_preview(store, ctx, ds.id, config, limit=20, cache=resources.preview_cache()))
     if result is None:
         st.stop()
     ui_gen.figures(result.preview.stats)

@@ -6,7 +6,10 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from engine.generation import Preview, build_plan, preview
+import threading
+from collections import OrderedDict
+
+from engine.generation import Preview, Source, build_plan, prepare_source, preview
 from engine.platforms import get_format, list_formats
 from studio import datasets
 from studio.context import Context
@@ -32,9 +35,38 @@ def format_fields(key: str) -> list[tuple[str, str, int | None, bool]]:
     return [(f.name, f.label, f.max_chars, f.required) for f in get_format(platform, name).fields]
 
 
-def run_preview(store: Store, ctx: Context, dataset_id: uuid.UUID, config: dict[str, Any], *, limit: int = 20) -> PreviewResult:
+class PreviewCache:
+    """Per-process: prepared data sets, by workspace, data set and version (a re-render skips the load).
+
+    Held by the UI with st.cache_resource; every key carries the workspace, and every use first
+    re-checks the caller's access through the store, so a cached table never crosses tenants.
+    """
+
+    def __init__(self, max_sources: int = 8) -> None:
+        self._sources: OrderedDict[tuple[str, str, int], Source] = OrderedDict()
+        self._lock = threading.Lock()
+        self._max = max_sources
+
+    def source(self, store: Store, ctx: Context, dataset_id: uuid.UUID) -> Source:
+        version = datasets.get_dataset(store, ctx, dataset_id).summary.version  # checks access every time
+        key = (str(ctx.workspace_id), str(dataset_id), version)
+        with self._lock:
+            hit = self._sources.get(key)
+            if hit is not None:
+                self._sources.move_to_end(key)
+                return hit
+        prepared = prepare_source(datasets.load_table(store, ctx, dataset_id, version=version))
+        with self._lock:
+            self._sources[key] = prepared
+            while len(self._sources) > self._max:
+                self._sources.popitem(last=False)
+        return prepared
+
+
+def run_preview(store: Store, ctx: Context, dataset_id: uuid.UUID, config: dict[str, Any], *, limit: int = 20,
+                cache: PreviewCache | None = None) -> PreviewResult:
     """Render the first `limit` variations and the figures of the whole data set (viewers may preview)."""
-    table = datasets.load_table(store, ctx, dataset_id)
+    table: Any = cache.source(store, ctx, dataset_id) if cache else datasets.load_table(store, ctx, dataset_id)
     try:
         with build_plan(table, config) as plan:
             result = preview(plan, limit=limit)

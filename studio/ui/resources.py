@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from studio.previews import PreviewCache
 from studio.settings import Settings, load_settings
 from studio.store import migrate
 from studio.store.session import Store
@@ -24,3 +25,9 @@ def _store(database_url: str, home: str) -> Store:
 def store() -> Store:
     s = settings()
     return _store(s.database_url, str(s.home))
+
+
+@st.cache_resource(show_spinner=False)
+def preview_cache() -> PreviewCache:
+    """Prepared data sets and DuckDB connections for the live preview (keys carry the workspace)."""
+    return PreviewCache()

@@ -87,3 +87,22 @@ def test_google_ads_editor_file_is_checked_against_limits_first(generated):
         variations.export_bulk(store, ctx, set_id, "google_ads_editor_csv", VariationFilter())
     with pytest.raises(ValidationFailed, match="is for meta"):
         variations.export_bulk(store, ctx, set_id, "meta_ads_manager_csv", VariationFilter())
+
+
+def test_preview_cache_is_per_workspace_and_rechecks_access(sqlite_store):
+    from studio import previews, workspaces
+    from studio.context import Role
+    from studio.errors import PermissionDenied
+    from studio import invitations
+
+    owner, ows = auth.sign_up(sqlite_store, f"o{uuid.uuid4().hex[:6]}@example.com", "Ow", "longenough")
+    octx = Context(user_id=owner.id, workspace_id=ows)
+    ds = datasets.upload(sqlite_store, octx, "items.csv", CSV)
+    guest, _ = auth.sign_up(sqlite_store, f"g{uuid.uuid4().hex[:6]}@example.com", "Gu", "longenough")
+    invitations.accept(sqlite_store, invitations.invite(sqlite_store, octx, guest.email, Role.VIEWER).url.split("invite=")[1], guest)
+    gctx = Context(user_id=guest.id, workspace_id=ows)
+    cache = previews.PreviewCache()
+    assert previews.run_preview(sqlite_store, gctx, ds.id, THREAD, cache=cache).preview.stats.kept == 4
+    workspaces.remove_member(sqlite_store, octx, guest.id)
+    with pytest.raises(PermissionDenied):
+        previews.run_preview(sqlite_store, gctx, ds.id, THREAD, cache=cache)  # cached data, access re-checked
