@@ -130,7 +130,7 @@ class Plan:
         finally:
             cur.close()
 
-    def _raise(self, exc: duckdb.Error) -> None:
+    def _raise(self, exc: Exception) -> None:
         for udf in self.compiled.udfs:
             if isinstance(udf, RowUDF) and udf.errors:
                 raise udf.errors.pop() from exc
@@ -183,7 +183,7 @@ class Plan:
                         raise EngineError("internal: bulk output lost its row order")
                     last = rows[-1].as_py()
                     yield batch
-            except duckdb.Error as exc:
+            except (duckdb.Error, pa.ArrowException) as exc:  # errors surface through the Arrow stream too
                 self._raise(exc)
                 raise
 

@@ -4,10 +4,17 @@ Public API:
     Rule, ConditionGroup, Condition, Action, RuleSet       the data model (JSON round trip)
     parse_rules(json_or_list, schema=None) -> list[Rule]   validated; RuleError names rule + fix
     OPERATORS, ACTIONS                                     registries (register_operator/_action)
-    apply_rules(rules, row, schema=, lookups=) -> RuleOutcome     the per-row reference
-    prepare_rules(rules, schema, lookups) -> PreparedRules        per-row fallback, prepared once
+    apply_rules(rules, row, schema=, lookups=) -> RuleOutcome     the per-row reference + trace
+    prepare_rules(rules, schema, lookups) -> PreparedRules        prepare once, .apply(row, trace=)
     compile_rules(rules, schema, lookups) -> RulesSQL             .select_sql(source), .output_schema
-    rule_match_counts(rules, data, schema) -> {rule_id: n}
+    rule_match_counts(rules, data, schema) -> {rule_id: n}        "Test on data"
+
+Semantics in one place: enabled rules fire in ascending priority (ties: list order);
+conditions read the original row, actions the modified-so-far row; `skip` ends the row's
+processing. Comparison rules: `operators`; text/number conversions: `values`; regex
+subset: `regex`; arithmetic: `calc`; type rule and per-action details: `field_actions`;
+SQL shape and its one fallback (`NotCompilable` for templates outside the SQL subset):
+`compile_sql`.
 """
 
 from __future__ import annotations

@@ -79,6 +79,19 @@ class Assignment:
 
 
 @dataclass(frozen=True)
+class ListEvent:
+    """In SQL, an action on a list column (`__tags`, `__groups`): add or remove one value.
+
+    The compiler records when each event fires and builds the lists once at the end, with
+    the per-row semantics: add appends a value that is not there, remove drops it.
+    """
+
+    list: str
+    op: str  # "add" | "remove"
+    value: str
+
+
+@dataclass(frozen=True)
 class SqlContext:
     """What an action's SQL needs: column references, kinds, and fresh internal names."""
 
@@ -105,8 +118,8 @@ class PreparedAction:
         """Change `state` for one row and report what changed."""
         raise NotImplementedError
 
-    def sql(self, ctx: SqlContext) -> list[Assignment]:
-        """The column assignments that do the same in SQL."""
+    def sql(self, ctx: SqlContext) -> list[Assignment | ListEvent]:
+        """The column assignments (and list events) that do the same in SQL."""
         raise NotImplementedError
 
 

@@ -76,27 +76,27 @@ class PreparedRules:
         """Column → kind after the rules (input columns in order, then new ones)."""
         return dict(self.plan.kinds)
 
-    def apply(self, row: Mapping[str, Any]) -> RuleOutcome:
-        """Run every rule on one row."""
+    def apply(self, row: Mapping[str, Any], *, trace: bool = True) -> RuleOutcome:
+        """Run every rule on one row; `trace=False` skips building the trace (bulk fallback)."""
         plan = self.plan
         original = {column: row.get(column) for column in plan.schema}
         current = {column: coerce(original.get(column), plan.schema.get(column, kind), kind)
                    if column in plan.schema else None for column, kind in plan.kinds.items()}
         state = RowState(current, plan.kinds)
         cells: dict[str, Cell] = {}
-        trace: list[TraceStep] = []
+        steps: list[TraceStep] = []
         fired: list[str] = []
         for rule in plan.order:
             prepared = plan.prepared.get(rule.id)
-            if prepared is None:
-                trace.append(TraceStep(rule.id, rule.name, False, "disabled"))
+            if prepared is None or state.skipped:
+                if trace:
+                    steps.append(TraceStep(rule.id, rule.name, False,
+                                           "disabled" if prepared is None else "row already skipped"))
                 continue
-            if state.skipped:
-                trace.append(TraceStep(rule.id, rule.name, False, "row already skipped"))
-                continue
-            ok, why = _evaluate(prepared.group, original, cells)
+            ok, why = _evaluate(prepared.group, original, cells, trace)
             if not ok:
-                trace.append(TraceStep(rule.id, rule.name, False, why))
+                if trace:
+                    steps.append(TraceStep(rule.id, rule.name, False, why))
                 continue
             fired.append(rule.id)
             changes: list[FieldChange] = []
@@ -104,8 +104,9 @@ class PreparedRules:
                 changes += runnable.apply(state)
                 if state.skipped:
                     break
-            trace.append(TraceStep(rule.id, rule.name, True, None, tuple(changes)))
-        return RuleOutcome(state.row, state.skipped, state.tags, state.groups, state.targeting, trace, fired)
+            if trace:
+                steps.append(TraceStep(rule.id, rule.name, True, None, tuple(changes)))
+        return RuleOutcome(state.row, state.skipped, state.tags, state.groups, state.targeting, steps, fired)
 
 
 def prepare_rules(rules: RulesInput, schema: Mapping[str, str],
@@ -122,13 +123,14 @@ def apply_rules(rules: RulesInput, row: Mapping[str, Any], *, schema: Mapping[st
 
 def matches(group: PreparedGroup, row: Mapping[str, Any]) -> bool:
     """Whether a prepared condition group matches an original row."""
-    return _evaluate(group, row, {})[0]
+    return _evaluate(group, row, {}, False)[0]
 
 
-def _evaluate(group: PreparedGroup, row: Mapping[str, Any], cells: dict[str, Cell]) -> tuple[bool, str | None]:
+def _evaluate(group: PreparedGroup, row: Mapping[str, Any], cells: dict[str, Cell],
+              explain: bool) -> tuple[bool, str | None]:
     reasons: list[str] = []
     for item in group.items:
-        ok, why = _evaluate_item(item, row, cells)
+        ok, why = _evaluate_item(item, row, cells, explain)
         if group.logic == "and" and not ok:
             return False, why
         if group.logic == "or":
@@ -136,19 +138,21 @@ def _evaluate(group: PreparedGroup, row: Mapping[str, Any], cells: dict[str, Cel
                 return True, None
             reasons.append(why or "")
     if group.logic == "or" and group.items:
-        return False, "none of these matched: " + "; ".join(reasons)
+        return False, ("none of these matched: " + "; ".join(reasons)) if explain else None
     return True, None
 
 
 def _evaluate_item(item: PreparedCondition | PreparedGroup, row: Mapping[str, Any],
-                   cells: dict[str, Cell]) -> tuple[bool, str | None]:
+                   cells: dict[str, Cell], explain: bool) -> tuple[bool, str | None]:
     if isinstance(item, PreparedGroup):
-        return _evaluate(item, row, cells)
+        return _evaluate(item, row, cells, explain)
     column = item.condition.field
     cell = cells.get(column)
     if cell is None:
         cell = cells[column] = make_cell(row.get(column), item.kind)
     if item.spec.evaluate(cell, item.value, item.condition.case_sensitive):
         return True, None
+    if not explain:
+        return False, None
     shown = "empty" if cell.blank else repr(cell.text if len(cell.text) <= _SHOWN else cell.text[:_SHOWN] + "…")
     return False, f"{item.condition.describe()} is false (row has {shown})"

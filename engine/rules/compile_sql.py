@@ -5,6 +5,9 @@ metadata columns and evaluates every rule's conditions on the original columns a
 `__m_<n>` booleans; then each action becomes an assignment
 `CASE WHEN __m_<n> AND NOT __skipped THEN <new value> ELSE <column> END`, and
 assignments that do not depend on each other share one `SELECT * REPLACE (...)` layer.
+List columns (tags, groups, rules fired) are not rebuilt layer after layer (DuckDB's CASE
+over lists grows badly): each add/remove records a boolean "fired" column, and the final
+projection builds every list once from those.
 Output: every column of the source (columns of the schema converted by the type rule;
 others, such as a `__row` index, passed through unchanged), then new columns, then
 `__skipped`, `__tags`, `__groups`, one `__target_<key>` per targeting key any rule sets,
@@ -27,7 +30,7 @@ from typing import Any
 
 import duckdb
 
-from engine.rules.actions import TARGET_PREFIX, Assignment, Join, SqlContext
+from engine.rules.actions import TARGET_PREFIX, Join, ListEvent, SqlContext
 from engine.rules.errors import NotCompilable, RuleError
 from engine.rules.model import ordered
 from engine.rules.operators import sql_cell
@@ -107,23 +110,32 @@ def compile_rules(rules: RulesInput, schema: Mapping[str, str],
     flags: list[str] = []
     steps: list[_Step] = []
     targets: list[str] = []
+    events: list[tuple[ListEvent, str]] = []  # with the boolean column recording that it fired
+
+    def record(event: ListEvent, flag: str) -> None:
+        column = f"__e_{len(events) + 1}"
+        events.append((event, column))
+        steps.append(_Step(column, f"({flag} AND NOT __skipped)", frozenset({flag, "__skipped"})))
+
     for number, prepared in enumerate(plan.prepared.values(), start=1):
         rule, flag = prepared.rule, f"__m_{number}"
         flags.append(f"{group_sql(prepared.group)} AS {flag}")
-        guard = f"{flag} AND NOT __skipped"
-        steps.append(_Step("__rules_fired", f"CASE WHEN {guard} THEN list_append(__rules_fired, {sql_str(rule.id)}) "
-                                            "ELSE __rules_fired END", frozenset({flag, "__skipped", "__rules_fired"})))
+        record(ListEvent("__rules_fired", "add", rule.id), flag)
         for index, (action, runnable) in enumerate(prepared.actions, start=1):
             try:
-                assignments: list[Assignment] = runnable.sql(ctx)
+                outputs = runnable.sql(ctx)
             except NotCompilable as exc:
                 raise NotCompilable(f"Rule {rule.name!r}, action {index} ({action.type}): {exc.message}",
                                     rule_id=rule.id, rule_name=rule.name) from None
-            for a in assignments:
+            for a in outputs:
+                if isinstance(a, ListEvent):
+                    record(a, flag)
+                    continue
                 if a.column.startswith(TARGET_PREFIX) and a.column not in targets:
                     targets.append(a.column)
                 column = quote_ident(a.column)
                 reads = None if a.reads is None else a.reads | {flag, "__skipped", a.column}
+                guard = f"{flag} AND NOT __skipped"
                 steps.append(_Step(a.column, f"CASE WHEN {guard} THEN {a.expr} ELSE {column} END", reads, a.join))
     converted = [f"{sql_coerce(quote_ident(c), plan.schema[c], k)} AS {quote_ident(c)}"
                  for c, k in plan.kinds.items() if c in plan.schema and plan.schema[c] != k]
@@ -131,14 +143,44 @@ def compile_rules(rules: RulesInput, schema: Mapping[str, str],
     first += [f"CAST(NULL AS {sql_type(k)}) AS {quote_ident(c)}" for c, k in plan.kinds.items() if c not in plan.schema]
     first += [f"{init} AS {name}" for name, init in _META_INIT]
     first += [f"CAST(NULL AS VARCHAR) AS {quote_ident(t)}" for t in targets]
-    first += ["CAST([] AS VARCHAR[]) AS __rules_fired", *flags]
-    hidden = [f"__m_{n}" for n in range(1, len(flags) + 1)]
+    first += ["CAST([] AS VARCHAR[]) AS __rules_fired", *flags, *(f"false AS {column}" for _, column in events)]
+    hidden = [f"__m_{n}" for n in range(1, len(flags) + 1)] + [column for _, column in events]
     ordered_rows = any(step.join is not None for step in steps)
     if ordered_rows:  # joins do not keep row order; an empty OVER () numbers rows in source order
         first.append("row_number() OVER () AS __rules_row")
         hidden.append("__rules_row")
-    final = "*" + (f" EXCLUDE ({', '.join(hidden)})" if hidden else "")
+    lists = [f"{_list_sql(events, name)} AS {name}" for name in ("__tags", "__groups", "__rules_fired")
+             if any(event.list == name for event, _ in events)]
+    final = "*" + (f" EXCLUDE ({', '.join(hidden)})" if hidden else "") + (
+        f" REPLACE ({', '.join(lists)})" if lists else "")
     return RulesSQL(dict(plan.kinds), tuple(targets), tuple(first), _layers(steps), (final,), ordered_rows)
+
+
+def _list_sql(events: list[tuple[ListEvent, str]], name: str) -> str:
+    """The final value of a list column from the events that fired, as the per-row path builds it.
+
+    Values keep the order of the add that inserted them; an add inserts when the value is
+    absent (no earlier fired add without a fired remove in between), and the value stays
+    when no remove fires after it. Each add event thus gets a boolean mask over the fired
+    columns, and `list_where` keeps the values whose mask holds.
+    """
+    mine = [(index, event, column) for index, (event, column) in enumerate(events) if event.list == name]
+    values, masks = [], []
+    for j, event, column in mine:
+        if event.op != "add":
+            continue
+        same = [(i, e.op, c) for i, e, c in mine if e.value == event.value]
+        removes = [(i, c) for i, op, c in same if op == "remove"]
+        terms = [column]
+        for a, _, earlier in (x for x in same if x[1] == "add" and x[0] < j):
+            between = [c for r, c in removes if a < r < j]
+            terms.append(f"NOT ({earlier}" + "".join(f" AND NOT {c}" for c in between) + ")")
+        terms += [f"NOT {c}" for r, c in removes if r > j]
+        values.append(sql_str(event.value))
+        masks.append("(" + " AND ".join(terms) + ")")
+    if not values:
+        return "CAST([] AS VARCHAR[])"
+    return f"list_where([{', '.join(values)}], [{', '.join(masks)}])"
 
 
 def _layers(steps: list[_Step]) -> tuple[tuple[_Step, ...], ...]:

@@ -16,6 +16,7 @@ from engine.rules.actions import (
     Assignment,
     FieldChange,
     Join,
+    ListEvent,
     Param,
     PrepareContext,
     PreparedAction,
@@ -45,7 +46,7 @@ class _SetField(PreparedAction):
     def apply(self, state: RowState) -> list[FieldChange]:
         return _store(state, self.column, self.value.render(state.row), "set_field")
 
-    def sql(self, ctx: SqlContext) -> list[Assignment]:
+    def sql(self, ctx: SqlContext) -> list[Assignment | ListEvent]:
         expr, reads = self.value.sql(ctx.kinds)
         return [Assignment(self.column, expr, reads)]
 
@@ -82,7 +83,7 @@ class _ModifyField(PreparedAction):
             after = current.replace(self.find, value)
         return _store(state, self.column, after, "modify_field")
 
-    def sql(self, ctx: SqlContext) -> list[Assignment]:
+    def sql(self, ctx: SqlContext) -> list[Assignment | ListEvent]:
         current = f"coalesce({ctx.column(self.column)}, '')"
         value, reads = self.value.sql(ctx.kinds)
         if self.mode == "append":
@@ -133,7 +134,7 @@ class _Calculate(PreparedAction):
         value = to_text(result, "decimal") if self.as_text else result
         return _store(state, self.column, value, "calculate")
 
-    def sql(self, ctx: SqlContext) -> list[Assignment]:
+    def sql(self, ctx: SqlContext) -> list[Assignment | ListEvent]:
         expr = self.expression.to_sql(ctx.column, ctx.kinds)
         if self.as_text:
             expr = sql_text(expr, "decimal")
@@ -163,7 +164,7 @@ class _Lookup(PreparedAction):
         value = self.mapping.get(key, self.default)
         return [] if value is None else _store(state, self.column, value, "lookup")
 
-    def sql(self, ctx: SqlContext) -> list[Assignment]:
+    def sql(self, ctx: SqlContext) -> list[Assignment | ListEvent]:
         key = sql_text_or_empty(ctx.column(self.source), ctx.kinds[self.source])
         fallback = sql_str(self.default) if self.default is not None else ctx.column(self.column)
         reads = frozenset({self.source, self.column})

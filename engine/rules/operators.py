@@ -53,11 +53,16 @@ class Cell:
 
 @dataclass(frozen=True)
 class SqlCell:
-    """SQL expressions for a column's text (never NULL), number (or None) and blankness."""
+    """SQL for a column's text (never NULL), number (or None) and blankness.
+
+    `exact`: the number is NULL only when the cell is null (integer columns), which lets
+    numeric comparisons skip the text fallback.
+    """
 
     text: str
     number: str | None
     blank: str
+    exact: bool = False
 
 
 @dataclass(frozen=True)
@@ -78,7 +83,11 @@ def make_cell(value: Any, kind: str) -> Cell:
 def sql_cell(column: str, kind: str) -> SqlCell:
     """The `SqlCell` for a (quoted) column of `kind`."""
     text = sql_text_or_empty(column, kind)
-    return SqlCell(text, sql_number(column, kind), sql_is_blank(text))
+    if kind == "integer":
+        return SqlCell(text, f"CAST({column} AS DOUBLE)", f"({column} IS NULL)", exact=True)
+    if kind in TEXT_KINDS:
+        return SqlCell(text, sql_number(column, kind), sql_is_blank(text))
+    return SqlCell(text, sql_number(column, kind), f"({column} IS NULL)")  # their text is never blank
 
 
 def make_operand(value: Any, case_sensitive: bool) -> Operand:
@@ -98,6 +107,8 @@ def make_operand(value: Any, case_sensitive: bool) -> Operand:
         text, number = value, parse_number(value)
     else:
         raise TypeError(f"the value must be text or a number, not {type(value).__name__}")
+    if "\x00" in text:
+        raise ValueError("the value holds a NUL character")
     return Operand(text, text if case_sensitive else fold(text), number)
 
 
@@ -185,6 +196,8 @@ def _equals(cell: Cell, operand: Operand, cs: bool) -> bool:
 def _equals_sql(cell: SqlCell, operand: Operand, cs: bool) -> str:
     text = f"({_sql_key(cell.text, cs)} = {sql_str(operand.key)})"
     if operand.number is not None and cell.number is not None:
+        if cell.exact:  # a null cell reads as '', which no number's text equals
+            return f"coalesce({cell.number} = {sql_num(operand.number)}, false)"
         return f"(CASE WHEN {cell.number} IS NOT NULL THEN {cell.number} = {sql_num(operand.number)} ELSE {text} END)"
     return text
 
@@ -217,6 +230,8 @@ def _ordering(compare: Callable[[Any, Any], bool], symbol: str) -> tuple[Callabl
 
     def to_sql(cell: SqlCell, operand: Operand, cs: bool) -> str:
         text = f"({_sql_key(cell.text, cs)} {symbol} {sql_str(operand.key)})"
+        if operand.number is not None and cell.number is not None and cell.exact:  # blank = NULL number
+            return f"coalesce({cell.number} {symbol} {sql_num(operand.number)}, false)"
         if operand.number is not None and cell.number is not None:
             text = (f"(CASE WHEN {cell.number} IS NOT NULL THEN {cell.number} {symbol} "
                     f"{sql_num(operand.number)} ELSE {text} END)")

@@ -7,6 +7,7 @@ and resolves lookup data sets, so both paths run from the same prepared plan.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -15,7 +16,6 @@ from typing import Any
 from engine.errors import EngineError
 from engine.rules.actions import (
     ACTIONS,
-    META_COLUMNS,
     ActionSpec,
     PrepareContext,
     PreparedAction,
@@ -185,7 +185,7 @@ def parse_rules(data: Any, *, schema: Mapping[str, str] | None = None) -> list[R
     rules = rules_from_data(data)
     if schema is None:
         return validate_rules(rules)
-    prepare_plan(rules, schema, None)
+    prepare_plan([dataclasses.replace(rule, enabled=True) for rule in rules], schema, None)  # disabled ones too
     return rules
 
 
@@ -209,8 +209,8 @@ def output_kinds(rules: Sequence[Rule], schema: Mapping[str, str]) -> dict[str, 
     for column, effects in writes.items():
         kind = "text" if "text" in effects else "decimal"
         if kind == "decimal" and schema.get(column) in ("boolean", "date", "datetime"):
-            culprit = next(r for r in rules if any(a.type == "calculate" and a.params.get("field") == column
-                                                   for a in r.actions))
+            culprit = next(r for r in rules if r.enabled and any(
+                a.type == "calculate" and a.params.get("field") == column for a in r.actions))
             raise _fail(culprit, f"calculate cannot write numbers into the {schema[column]} column {column!r}; "
                                  "write to a new column", field=column)
         kinds[column] = kind
@@ -244,6 +244,4 @@ def prepare_plan(rules: RulesInput, schema: Mapping[str, str],
                 raise _fail(rule, f"action {number} ({action.type}): {message}",
                             field=params.get("field")) from None
         prepared[rule.id] = PreparedRule(rule, group, tuple(actions))
-    if any(name in META_COLUMNS for name in kinds):
-        raise RuleError(f"column names {', '.join(META_COLUMNS)} are reserved")
     return Plan(tuple(ordered(rule_list)), prepared, schema, kinds)

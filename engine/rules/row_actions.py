@@ -10,6 +10,7 @@ from engine.rules.actions import (
     ActionSpec,
     Assignment,
     FieldChange,
+    ListEvent,
     Param,
     PrepareContext,
     PreparedAction,
@@ -18,7 +19,6 @@ from engine.rules.actions import (
     TextValue,
     register_action,
 )
-from engine.rules.values import sql_str
 
 
 class _Skip(PreparedAction):
@@ -26,7 +26,7 @@ class _Skip(PreparedAction):
         state.skipped = True
         return [FieldChange("skip", "__skipped", False, True)]
 
-    def sql(self, ctx: SqlContext) -> list[Assignment]:
+    def sql(self, ctx: SqlContext) -> list[Assignment | ListEvent]:
         return [Assignment("__skipped", "true", frozenset())]
 
 
@@ -53,14 +53,8 @@ class _ListEdit(PreparedAction):
             items[:] = [item for item in items if item != self.value]
         return [FieldChange(self.action, f"__{self.attribute}", before, list(items))] if items != before else []
 
-    def sql(self, ctx: SqlContext) -> list[Assignment]:
-        column = f"__{self.attribute}"
-        ref, value = ctx.column(column), sql_str(self.value)
-        if self.add:
-            expr = f"(CASE WHEN list_contains({ref}, {value}) THEN {ref} ELSE list_append({ref}, {value}) END)"
-        else:
-            expr = f"list_filter({ref}, lambda item: item <> {value})"
-        return [Assignment(column, expr, frozenset({column}))]
+    def sql(self, ctx: SqlContext) -> list[Assignment | ListEvent]:
+        return [ListEvent(f"__{self.attribute}", "add" if self.add else "remove", self.value)]
 
 
 class _ListAction(ActionSpec):
@@ -113,7 +107,7 @@ class _SetTargeting(PreparedAction):
         state.targeting[self.key] = after
         return [FieldChange("set_targeting", TARGET_PREFIX + self.key, before, after)]
 
-    def sql(self, ctx: SqlContext) -> list[Assignment]:
+    def sql(self, ctx: SqlContext) -> list[Assignment | ListEvent]:
         expr, reads = self.value.sql(ctx.kinds)
         return [Assignment(TARGET_PREFIX + self.key, expr, reads)]
 

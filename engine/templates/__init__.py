@@ -6,9 +6,12 @@
     tmpl.render(row)     # the per-row render; byte-identical to the SQL where there is one
 
 Semantics shared by both paths: null prints as ''; floats print as Python's repr, booleans
-"True"/"False", dates ISO, datetimes `str(datetime)`; `~` joins nulls as ''; comparing an
-empty value with `<`/`>` is false (never an error). Filters: see `filters.py`; the registry
-is `registry.FILTERS` (`register_filter` adds one).
+"True"/"False", dates ISO, datetimes `str(datetime)` (datetime columns are naive timestamps);
+`~` joins nulls as ''; comparing an empty value with `<`/`>` is false (never an error);
+`a if c` without else prints ''. A column is `name` or `row["Any Name"]` (`row` is the whole
+row; a column called "row" is only reachable as `row["row"]`). Filters: see `filters.py`;
+the registry is `registry.FILTERS` (`register_filter` adds one). What compiles to SQL: see
+`compile_sql.py`; the SQL does not enforce MAX_OUTPUT_CHARS (callers check field lengths).
 """
 
 from __future__ import annotations

@@ -104,8 +104,8 @@ class SqlCompiler:
         try:
             return build(node)
         except Unsupported as exc:
-            if not getattr(exc, "line", None):
-                exc.line = node.lineno  # type: ignore[attr-defined]
+            if exc.line is None:
+                exc.line = node.lineno
             raise
 
     def _expr(self, node: nodes.Node) -> Val:
@@ -236,7 +236,6 @@ def compile_sql(ast: nodes.Template, schema: Mapping[str, str]) -> tuple[str | N
             raise Unsupported(f"an expression of {len(sql):,} characters of SQL (at most {MAX_SQL_CHARS:,})")
         return sql, None
     except Unsupported as exc:
-        line = getattr(exc, "line", None)
-        at = f" (line {line})" if line else ""
+        at = f" (line {exc.line})" if exc.line else ""
         return None, f"{exc}{at} has no exact SQL form, so this field renders per row with Jinja2"
 

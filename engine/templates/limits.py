@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from engine.templates.errors import TemplateError
+
 TEMPLATE_MAX_CHARS = 50_000
 """Longest template source accepted."""
 
@@ -25,3 +29,20 @@ MAX_INT_BITS = 4_096
 
 MAX_DECIMALS = 10
 """Most decimals `number`, `percent` and friends may print."""
+
+
+def weight(value: Any, depth: int = 0) -> int:
+    """Roughly how many characters printing `value` takes (lists count their items' text)."""
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, (list, tuple, set, frozenset)) and depth < 4:
+        return len(value) + sum(weight(v, depth + 1) for v in value)
+    if isinstance(value, dict) and depth < 4:
+        return len(value) + sum(weight(k, depth + 1) + weight(v, depth + 1) for k, v in value.items())
+    return 1
+
+
+def refuse_big(size: int, what: str) -> None:
+    """Stop before building something over MAX_STRING_CHARS."""
+    if size > MAX_STRING_CHARS:
+        raise TemplateError(f"{what} would build more than {MAX_STRING_CHARS:,} characters")

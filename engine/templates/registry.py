@@ -15,8 +15,7 @@ from jinja2 import filters as jinja_filters
 from jinja2.utils import pass_eval_context
 
 from engine.templates import filters, sql_filters
-from engine.templates.errors import TemplateError
-from engine.templates.limits import MAX_STRING_CHARS
+from engine.templates.limits import refuse_big, weight
 from engine.templates.sql_filters import SqlFilter
 
 
@@ -57,10 +56,11 @@ BLOCKED_FILTERS = {
 """Jinja built-ins a template may not use, with the message that says so."""
 
 _JINJA_KEPT = ("abs", "count", "dictsort", "filesizeformat", "first", "float", "groupby", "int", "items",
-               "last", "length", "list", "map", "max", "min", "reject", "rejectattr", "reverse", "round",
-               "select", "selectattr", "sort", "string", "striptags", "sum", "tojson", "unique",
-               "urlencode", "wordcount")
-"""Jinja built-ins kept as they are (per row only)."""
+               "last", "length", "list", "max", "min", "reject", "rejectattr", "reverse", "round",
+               "select", "selectattr", "sort", "striptags", "sum", "unique", "wordcount")
+"""Jinja built-ins kept as they are (per row only). Those that build new text from every item of
+a list (`map`, `tojson`, `urlencode`) are left out: a list of references to one huge string
+would let them allocate without bound."""
 
 
 def register_filter(spec: FilterSpec) -> None:
@@ -76,10 +76,14 @@ def register_filter(spec: FilterSpec) -> None:
 def _join(eval_ctx: Any, value: Any, d: str = "", attribute: Any = None) -> str:
     """Jinja's `join`, refusing to build a string over the size cap."""
     items = list(value)
-    size = sum(len(x) for x in items if isinstance(x, str)) + len(str(d)) * max(len(items) - 1, 0)
-    if size > MAX_STRING_CHARS:
-        raise TemplateError(f"join would build more than {MAX_STRING_CHARS:,} characters")
+    refuse_big(sum(weight(x) for x in items) + len(str(d)) * max(len(items) - 1, 0), "join")
     return jinja_filters.do_join(eval_ctx, items, d, attribute)
+
+
+def _string(value: Any) -> str:
+    """Jinja's `string`, refusing to print a huge list."""
+    refuse_big(weight(value), "string")
+    return str(jinja_filters.FILTERS["string"](value))
 
 
 def _builtins() -> None:
@@ -99,6 +103,7 @@ def _builtins() -> None:
         FilterSpec("date", filters.date_, sql_filters.sql_date),
         FilterSpec("slug", filters.slug, None, "`slug` folds Unicode (NFKD), which DuckDB cannot do exactly"),
         FilterSpec("join", _join, None),
+        FilterSpec("string", _string, None),
     ]
     for spec in ours:
         FILTERS[spec.name] = spec

@@ -23,7 +23,8 @@ from engine.templates.limits import (
     MAX_INT_BITS,
     MAX_RANGE_ITEMS,
     MAX_STEPS,
-    MAX_STRING_CHARS,
+    refuse_big,
+    weight,
 )
 from engine.templates.registry import jinja_filter_table
 from engine.templates.sql_compare import py_compare
@@ -58,11 +59,6 @@ class StepBudget:
         _STEPS.reset(self._token)
 
 
-def _too_long(size: int, what: str) -> None:
-    if size > MAX_STRING_CHARS:
-        raise TemplateError(f"{what} would build more than {MAX_STRING_CHARS:,} characters")
-
-
 def safe_range(*args: int) -> range:
     """`range()` capped at MAX_RANGE_ITEMS items."""
     try:
@@ -94,14 +90,17 @@ def compare(left: Any, *chain: Any) -> bool:
 
 def concat(*parts: Any) -> str:
     """`a ~ b`: nulls join as '' (Jinja would print 'None')."""
-    out = "".join("" if p is None else str(p) for p in parts)
-    _too_long(len(out), "`~`")
-    return out
+    refuse_big(sum(weight(p) for p in parts), "`~`")
+    return "".join("" if p is None else str(p) for p in parts)
 
 
 def finalize(value: Any) -> Any:
-    """What `{{ value }}` prints: null as ''."""
-    return "" if value is None else value
+    """What `{{ value }}` prints: null as ''; a huge list is refused before it is turned into text."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        refuse_big(weight(value), "printing this value")
+    return value
 
 
 def _check_binop(op: str, left: Any, right: Any) -> None:
@@ -112,11 +111,11 @@ def _check_binop(op: str, left: Any, right: Any) -> None:
     if op == "*":
         for seq, n in ((left, right), (right, left)):
             if isinstance(seq, seqs) and isinstance(n, int):
-                _too_long(len(seq) * max(n, 0), "`*`")
+                refuse_big(weight(seq) * max(n, 0), "`*`")
         if isinstance(left, int) and isinstance(right, int) and left.bit_length() + right.bit_length() > MAX_INT_BITS:
             raise TemplateError("a number in the template grows too large")
     elif op == "+" and isinstance(left, seqs) and isinstance(right, seqs):
-        _too_long(len(left) + len(right), "`+`")
+        refuse_big(weight(left) + weight(right), "`+`")
     elif op == "**" and isinstance(left, (int, float)) and isinstance(right, int):
         if isinstance(left, int) and abs(left) > 1 and left.bit_length() * abs(right) > MAX_INT_BITS:
             raise TemplateError("a number in the template grows too large")
@@ -133,10 +132,10 @@ def _check_call(obj: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None
     if not isinstance(owner, str):
         return
     if name in _WIDTH_METHODS and args and isinstance(args[0], int):
-        _too_long(args[0], f"`{name}`")
+        refuse_big(args[0], f"`{name}`")
     elif name == "replace" and len(args) >= 2 and isinstance(args[0], str) and isinstance(args[1], str):
         hits = owner.count(args[0]) if args[0] else len(owner) + 1
-        _too_long(len(owner) + hits * (len(args[1]) - len(args[0])), "`replace`")
+        refuse_big(len(owner) + hits * (len(args[1]) - len(args[0])), "`replace`")
 
 
 class TemplateSandbox(ImmutableSandboxedEnvironment):
@@ -172,6 +171,10 @@ class TemplateSandbox(ImmutableSandboxedEnvironment):
             return obj(*args)  # kwargs only ever hold Jinja's _loop_vars/_block_vars
         tick()
         _check_call(obj, args, kwargs)
+        if isinstance(getattr(obj, "__self__", None), str) and getattr(obj, "__name__", "") == "join" and args:
+            items = list(args[0])  # `sep.join(x)`: measure before building
+            refuse_big(sum(weight(i) for i in items) + len(obj.__self__) * len(items), "`join`")
+            args = (items, *args[1:])
         return super().call(context, obj, *args, **kwargs)
 
 

@@ -23,6 +23,8 @@ EXACT_FLOAT_INT = 2 ** 53
 class Unsupported(Exception):
     """This part of the template has no exact SQL form; the template renders per row instead."""
 
+    line: int | None = None
+
 
 @dataclass(frozen=True)
 class Val:

@@ -5,6 +5,7 @@ Every case runs per row and compiled (see `run_both`), so each expectation cover
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pytest
@@ -303,3 +304,26 @@ def test_new_columns_come_after_input_columns() -> None:
     rules = [_rule("a", 0, A("set_field", {"field": "zeta", "value": "z"}),
                    A("calculate", {"field": "alpha", "expression": "1"}))]
     assert list(compile_rules(rules, SCHEMA).output_schema) == [*SCHEMA, "zeta", "alpha"]
+
+
+LIST_ACTIONS = [A("add_to_group", {"group": "g"}), A("remove_from_group", {"group": "g"}),
+                A("add_to_group", {"group": "h"}), A("add_tag", {"tag": "t"})]
+
+
+@pytest.mark.parametrize("sequence", list(itertools.product(range(len(LIST_ACTIONS)), repeat=3)))
+def test_list_semantics_for_every_firing_pattern(sequence: tuple[int, ...]) -> None:
+    schema = {f"f{i}": "boolean" for i in range(len(sequence))}
+    rules = [Rule(f"r{i}", f"R{i}", conditions=ConditionGroup("and", [Condition(f"f{i}", "equals", True)]),
+                  actions=[LIST_ACTIONS[a]]) for i, a in enumerate(sequence)]
+    rows = [dict(zip(schema, bits)) for bits in itertools.product([True, False], repeat=len(sequence))]
+    run_both(rules, rows, schema)
+
+
+def test_trace_off_gives_the_same_row() -> None:
+    rules = [_rule("a", 0, A("set_field", {"field": "name", "value": "x"}), A("add_tag", {"tag": "t"})),
+             _rule("b", 1, A("skip", {}), city="Rome")]
+    prepared = prepare_rules(rules, SCHEMA)
+    for row in (BASE_ROW, {**BASE_ROW, "city": "Rome"}):
+        full, fast = prepared.apply(row), prepared.apply(row, trace=False)
+        assert (fast.row, fast.skipped, fast.tags, fast.fired, fast.trace) == (
+            full.row, full.skipped, full.tags, full.fired, [])

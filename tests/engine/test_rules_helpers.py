@@ -18,6 +18,7 @@ from engine.rules import (
     RuleOutcome,
     apply_rules,
     compile_rules,
+    prepare_rules,
 )
 
 ARROW_TYPES = {
@@ -60,8 +61,9 @@ def run_both(rules: Sequence[Rule], rows: Sequence[Mapping[str, Any]], schema: M
             con.close()
     assert len(sql_rows) == len(rows)
     outcomes = []
+    prepared = prepare_rules(rules, schema, lookups)
     for index, (row, got) in enumerate(zip(rows, sql_rows)):
-        out = apply_rules(rules, row, schema=schema, lookups=lookups)
+        out = prepared.apply(row) if index else apply_rules(rules, row, schema=schema, lookups=lookups)
         expected = dict(out.row)
         expected["__skipped"] = out.skipped
         expected["__tags"] = out.tags

@@ -186,3 +186,26 @@ def test_deep_nesting_is_refused() -> None:
         group = {"logic": "and", "items": [group]}
     with pytest.raises(RuleError, match="nested more than 20 deep"):
         parse_rules(_rule(conditions=group))
+
+
+def test_public_api_matches_the_contract() -> None:
+    from engine import rules
+
+    contract = ["Rule", "ConditionGroup", "Condition", "Action", "RuleSet", "RuleError", "OPERATORS", "ACTIONS", "parse_rules", "apply_rules", "RuleOutcome", "TraceStep", "compile_rules", "RulesSQL", "rule_match_counts"]
+    assert [name for name in contract if not hasattr(rules, name)] == []
+    assert set(rules.__all__) <= set(dir(rules))
+    documented = {op for op in rules.OPERATORS if op in (rules.operators.__doc__ or "")}
+    assert documented >= {"equals", "contains", "regex", "is_empty", "greater_than"}
+
+
+def test_nul_characters_are_refused() -> None:
+    with pytest.raises(RuleError, match="NUL"):
+        parse_rules(_cond(field="name", operator="equals", value="a\x00b"), schema=SCHEMA)
+    with pytest.raises(RuleError, match="NUL"):
+        parse_rules(_act("set_field", field="name", value="a\x00"), schema=SCHEMA)
+
+
+def test_disabled_rules_are_validated_too() -> None:
+    data = _rule(enabled=False, actions=[{"type": "calculate", "params": {"field": "t", "expression": "2 ** 8"}}])
+    with pytest.raises(RuleError, match="power"):
+        parse_rules(data, schema=SCHEMA)

@@ -91,7 +91,7 @@ actions = st.one_of(
     st.builds(lambda f, s, table, default: Action("lookup", {"field": f, "source_field": s, "table": table,
                                                              "default": default}),
               st.sampled_from(["lk", "t", "n"]), st.sampled_from(["t", "n", "b", "d", "u"]),
-              st.sampled_from([[["abc", "X"], ["100", "H"], ["", "E"], ["True", "T"]], "data"]),
+              st.sampled_from([[["abc", "X"], ["100", "H"], ["", "E"], ["True", "T"]], "data", "big"]),
               st.sampled_from([None, "D"])),
 )
 
@@ -101,6 +101,10 @@ def rule_sets(draw: st.DrawFn) -> list[Rule]:
     count = draw(st.integers(1, 5))
     return [Rule(f"r{i}", f"Rule {i}", draw(st.booleans()) or draw(st.booleans()), draw(st.integers(0, 3)),
                  draw(groups), draw(st.lists(actions, min_size=1, max_size=3))) for i in range(count)]
+
+
+LOOKUPS = {"data": {"abc": "from data", "7": "seven", "nan": "NaN"},
+           "big": {**{str(i): f"n{i}" for i in range(-5, 60)}, "abc": "A", "": "empty", "True": "yes", "X": "x"}}
 
 
 @pytest.fixture(scope="module")
@@ -115,4 +119,4 @@ def con() -> Iterator[duckdb.DuckDBPyConnection]:
 @given(rules=rule_sets(), data=rows)
 def test_compiled_sql_equals_per_row(con: duckdb.DuckDBPyConnection, rules: list[Rule],
                                      data: list[dict[str, Any]]) -> None:
-    run_both(rules, data, SCHEMA, {"data": {"abc": "from data", "7": "seven", "nan": "NaN"}}, con)
+    run_both(rules, data, SCHEMA, LOOKUPS, con)

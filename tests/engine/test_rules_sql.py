@@ -122,6 +122,21 @@ def test_rule_match_counts() -> None:
     assert rule_match_counts([], frame, SCHEMA) == {}
 
 
+@pytest.mark.parametrize("separators_taken", [False, True])
+def test_large_lookups_join_and_keep_row_order(separators_taken: bool) -> None:
+    noise = "".join(chr(c) for c in range(1, 32)) if separators_taken else ""
+    table = {f"Product {i}": f"SKU-{i}{noise}" for i in range(0, 400, 2)}
+    rule = one_rule(Action("lookup", {"field": "sku", "source_field": "name", "table": "skus"}),
+                    Action("modify_field", {"field": "sku", "mode": "append", "value": "!"}),
+                    conditions=ConditionGroup("and", [Condition("price", "greater_than", 10)]))
+    rows = [{**BASE_ROW, "name": f"Product {i}", "price": i % 50} for i in range(300)]
+    compiled = compile_rules([rule], SCHEMA, {"skus": table})
+    assert "LEFT JOIN" in compiled.explain() and "ORDER BY __rules_row" in compiled.explain()
+    assert ("VALUES" in compiled.explain()) is separators_taken
+    outs = run_both([rule], rows, lookups={"skus": table})
+    assert [o.row["sku"] for o in outs[10:14]] == [None, "!", f"SKU-12{noise}!", "!"]
+
+
 def test_layers_keep_many_rules_compact() -> None:
     rules = [Rule(f"r{i}", f"R{i}", priority=i, conditions=PRICE_OVER_100,
                   actions=[Action("add_tag", {"tag": f"t{i}"}), Action("set_field", {"field": f"f{i}", "value": "x"})])

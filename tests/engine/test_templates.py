@@ -177,7 +177,8 @@ def test_variables_are_the_columns_used() -> None:
     tmpl = compile_template("{% set x = a %}{{ x }}{{ row['B c'] }}{% for i in range(2) %}{{ i }}{% endfor %}",
                             {"a": "text", "B c": "text", "unused": "text"})
     assert tmpl.variables == frozenset({"a", "B c"})
-    assert compile_template("{{ row | length }}", {"a": "text", "b": "text"}).variables == frozenset()
+    whole_row = compile_template("{% for k in row %}{{ k }}{% endfor %}", {"a": "text", "b": "text"})
+    assert whole_row.variables == frozenset({"a", "b"})
 
 
 def test_unknown_schema_kind_is_a_programming_error() -> None:
@@ -325,3 +326,17 @@ def test_convert_dotoro_errors(dotoro: str, fragments: list[str]) -> None:
         convert_dotoro(dotoro)
     for fragment in fragments:
         assert fragment in str(caught.value)
+
+
+def test_register_filter_is_the_extension_point() -> None:
+    from engine.templates import FILTERS, FilterSpec, register_filter
+
+    register_filter(FilterSpec("shout", lambda value: f"{value}!"))
+    try:
+        tmpl = compile_template("{{ a | shout }}", {"a": "text"})
+        assert tmpl.render({"a": "hey"}) == "hey!"
+        assert tmpl.sql is None and "`shout` filter" in (tmpl.fallback_reason or "")
+    finally:
+        del FILTERS["shout"]
+        register_filter(FILTERS["upper"])  # rebuilds the environment without `shout`
+    assert not validate_template("{{ a | shout }}", ["a"]).ok

@@ -88,6 +88,16 @@ def test_final_sigma_in_every_short_context(con: duckdb.DuckDBPyConnection) -> N
         con.unregister("short")
 
 
+def test_title_sql_on_every_short_mix_of_separators(con: duckdb.DuckDBPyConnection) -> None:
+    alphabet = ["A", "b", " ", "-", "(", "\t", "Σ", "ß", "\u00a0"]
+    words = ["".join(p) for n in range(1, 6) for p in itertools.product(alphabet, repeat=n)]
+    con.register("words", pl.DataFrame({"w": words}))
+    try:
+        assert column(con, title_sql('"w"', Binder(["w"])), "words") == [title(w) for w in words]
+    finally:
+        con.unregister("words")
+
+
 def test_trim_sql_matches_str_strip(con: duckdb.DuckDBPyConnection) -> None:
     words = [ws + "a b" + ws2 for ws in ["", *ut.WHITESPACE] for ws2 in ["", *ut.WHITESPACE, "\u200b"]]
     con.register("spaced", pl.DataFrame({"w": words}))

@@ -28,7 +28,7 @@ ESCAPES = [
     ("{{ name.__class__.__subclasses__() }}", "off limits"),
     ("{{ ''.__class__.__mro__[1].__subclasses__() }}", "off limits"),
     ("{{ name|attr('__class__') }}", "`attr` is not available"),
-    ("{{ name|map('attr', '__class__')|list }}", "No filter named 'attr'"),
+    ("{{ name|select('attr', '__class__')|list }}", "No test named 'attr'"),
     ("{{ ''.format_map({}) }}", "`format_map` is off limits"),
     ("{{ '{0.__class__}'.format(name) }}", "`format` is off limits"),
     ("{{ name|format(1) }}", "`format` is not available"),
@@ -91,6 +91,14 @@ RUNAWAY = [
     ("{% macro f(s) %}{{ f(s ~ s) }}{% endmacro %}{{ f('x') }}", ""),
     ("{% macro f(s) %}{{ f(s + s) }}{% endmacro %}{{ f('x') }}", ""),
     ("{% for x in [1] recursive %}{{ loop([1, 1]) }}{% endfor %}", ""),
+    ("{% set s = 'a' * 900000 %}{{ [s] * 100 }}", "would build more than"),
+    ("{% set s = 'a' * 900000 %}{{ [s, s, s] }}", "printing this value would build"),
+    ("{% set s = 'a' * 900000 %}{{ [s, s] ~ '' }}", "`~` would build"),
+    ("{% set s = 'a' * 900000 %}{{ [s, s]|string }}", "string would build"),
+    ("{% set s = 'a' * 900000 %}{{ ''.join([s, s]) }}", "`join` would build"),
+    ("{% set s = 'a' * 900000 %}{{ [s] + [s] }}", "`+` would build"),
+    ("{{ name|map('upper')|list }}", "unknown filter `map`"),
+    ("{{ name|tojson }}", "unknown filter `tojson`"),
     ("{% for i in range(9999) %}{{ 'x' * 20 }}{% endfor %}", "output too long"),
     ("{{ name * 100001 }}", "output too long"),
 ]
@@ -117,7 +125,7 @@ ALLOWED = [
     ("{{ (n * 2) ~ (n ** 2) ~ (n // 2) ~ (n % 2) }}", "102521"),
     ("{{ row.get('n') }}|{{ row|length }}", "5|2"),
     ("{{ name.ljust(6, '.') }}", "ab\tc.."),
-    ("{{ range(3)|map('string')|join }}", "012"),
+    ("{{ range(3)|join }}|{{ [1, 'a']|string }}|{{ ''.join(['x', 'y']) }}", "012|[1, 'a']|xy"),
     ("{% filter upper %}{{ name }}{% endfilter %}", "AB\tC"),
 ]
 

@@ -118,9 +118,9 @@ def test_column_names_are_quoted(con: duckdb.DuckDBPyConnection) -> None:
 
 def test_numbers_print_like_python_for_any_double(con: duckdb.DuckDBPyConnection) -> None:
     rng = random.Random(7)
-    values = [struct.unpack("<d", rng.getrandbits(64).to_bytes(8, "little"))[0] for _ in range(20_000)]
-    values += [rng.randint(-10 ** 6, 10 ** 6) / 8 for _ in range(5_000)]          # exact halfway cases
-    values += [round(rng.uniform(-1e7, 1e7), rng.randint(0, 4)) for _ in range(5_000)]
+    values = [struct.unpack("<d", rng.getrandbits(64).to_bytes(8, "little"))[0] for _ in range(10_000)]
+    values += [rng.randint(-10 ** 6, 10 ** 6) / 8 for _ in range(3_000)]          # exact halfway cases
+    values += [round(rng.uniform(-1e7, 1e7), rng.randint(0, 4)) for _ in range(3_000)]
     values += [m * 10.0 ** e for e in range(-30, 30) for m in (1.0, 9.999999999999999, 5.0)]
     tmpl = compile_template("{{ f }}|{{ f|number }}|{{ f|number(2) }}|{{ f|number(10) }}|{{ f|percent(1) }}"
                             "|{{ f|currency('EUR') }}", {"f": "decimal"})
@@ -135,7 +135,7 @@ INTERESTING = ["", " ", "ß", "İ", "Σ", "ΟΔΟΣ", "σ", "ς", "👍🏽", "e
                "ΐ", "%", "\\", "2024-01-08"]
 TEXT = st.one_of(st.none(), st.sampled_from(INTERESTING),
                  st.lists(st.sampled_from([*INTERESTING, "a", "b", "Σ", " "]), max_size=6).map("".join),
-                 st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00"), max_size=8))
+                 st.text(st.characters(blacklist_categories=["Cs"]), max_size=8))
 FLOATS = st.one_of(st.none(), st.floats(), st.sampled_from(
     [0.0, -0.0, 100.0, 1e16, 1e15, 0.1 + 0.2, 107.52, 1e-5, 2.5, 0.125, 99.995, 9007199254740993.0, -1.5e300,
      float("nan"), float("inf"), 1234.5, -0.001]))
