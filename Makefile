@@ -60,3 +60,7 @@ lint: install-dev
 
 bench: install-dev
 	$(BIN)/python bench/bench_engine.py
+
+## maintenance: periodic system jobs (audit retention by plan); run daily from cron
+maintenance: install
+	$(BIN)/python -m workers.maintenance

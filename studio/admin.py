@@ -284,3 +284,9 @@ def billed_workspaces(store: Store) -> list[WorkspaceId]:
     with _across_workspaces(store, None) as s:
         ids = s.scalars(select(BillingAccount.workspace_id).where(BillingAccount.stripe_customer_id.is_not(None)))
         return [WorkspaceId(i) for i in ids]
+
+
+def all_workspaces(store: Store) -> list[WorkspaceId]:
+    """Every workspace, for periodic system jobs (audit retention); read-only, like the operator view."""
+    with _across_workspaces(store, None) as s:
+        return [WorkspaceId(i) for i in s.scalars(select(Workspace.id))]

@@ -40,6 +40,7 @@ class Plan:
     members: int | None = None
     price_setting: str | None = None  # the setting that holds its Stripe Price id
     self_serve: bool = False  # can be bought through Checkout
+    audit_days: int | None = 90  # how long the audit trail is kept; None: forever
 
     def limit(self, metric: Metric) -> int | None:
         return self.limits.get(metric)
@@ -55,13 +56,15 @@ def _limits(variations: int | None, publishes: int | None, api_calls: int | None
     return {Metric.VARIATIONS: variations, Metric.PUBLISHES: publishes, Metric.API_CALLS: api_calls}
 
 
-FREE = Plan("free", "Free", 0, _limits(100, 10, 1_000), members=1)
+FREE = Plan("free", "Free", 0, _limits(100, 10, 1_000), members=1, audit_days=90)
 STARTER = Plan("starter", "Starter", 29, _limits(500, 50, 10_000), members=2,
-               price_setting="STRIPE_PRICE_STARTER", self_serve=True)
-PRO = Plan("pro", "Pro", 99, _limits(5_000, 500, 100_000), members=10, price_setting="STRIPE_PRICE_PRO", self_serve=True)
-ENTERPRISE = Plan("enterprise", "Enterprise", None, _limits(None, None, None), members=None)
+               price_setting="STRIPE_PRICE_STARTER", self_serve=True, audit_days=90)
+PRO = Plan("pro", "Pro", 99, _limits(5_000, 500, 100_000), members=10, price_setting="STRIPE_PRICE_PRO", self_serve=True,
+           audit_days=365)
+ENTERPRISE = Plan("enterprise", "Enterprise", None, _limits(None, None, None), members=None, audit_days=None)
 # Billing off (no Stripe key): a self-hosted studio has no limits at all.
-UNLIMITED = Plan("unlimited", "Self-hosted (billing off)", None, _limits(None, None, None), members=None)
+UNLIMITED = Plan("unlimited", "Self-hosted (billing off)", None, _limits(None, None, None), members=None,
+                 audit_days=None)
 
 PLANS: dict[str, Plan] = {p.key: p for p in (FREE, STARTER, PRO, ENTERPRISE)}
 DEFAULT_PLAN = FREE  # every workspace starts on the Free trial when billing is on
