@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8501
 SERVICES_DIR ?= .dotoro/services
 
-.PHONY: run test install install-dev migrate services services-stop worker webhooks lint bench
+.PHONY: run test install install-dev migrate services services-stop worker webhooks lint bench maintenance
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
