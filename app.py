@@ -29,8 +29,13 @@ PAGES = {
     "Studio": [
         st.Page("pages/home.py", title="Home", url_path="home", icon=":material/home:", default=True),
         st.Page("pages/data_sources.py", title="Data sources", url_path="data", icon=":material/table:"),
+        st.Page("pages/explore.py", title="Explore", url_path="explore", icon=":material/query_stats:"),
+        st.Page("pages/templates.py", title="Templates", url_path="templates", icon=":material/edit_note:"),
+        st.Page("pages/rules.py", title="Rules", url_path="rules", icon=":material/rule:"),
         st.Page("pages/preview.py", title="Preview", url_path="preview", icon=":material/visibility:"),
         st.Page("pages/campaigns.py", title="Campaign sets", url_path="campaigns", icon=":material/campaign:"),
+        st.Page("pages/schedule.py", title="Publish", url_path="publish", icon=":material/calendar_month:"),
+        st.Page("pages/accounts.py", title="Reddit accounts", url_path="accounts", icon=":material/manage_accounts:"),
     ],
     "Workspace": [
         st.Page("pages/team.py", title="Team", url_path="team", icon=":material/group:"),

@@ -7,6 +7,8 @@ import json
 import streamlit as st
 
 from studio import campaigns, datasets, previews
+from studio import rule_sets as rule_sets_service
+from studio import templates as templates_service
 from studio.ui import generation as ui_gen
 from studio.ui import resources, state, widgets
 
@@ -25,15 +27,25 @@ with left:
                        index=list(formats).index("reddit/thread") if "reddit/thread" in formats else 0)
     detail = datasets.get_dataset(store, ctx, ds.id)
     st.caption("Columns: " + ", ".join(f"`{c.name}`" for c in detail.columns))
+    saved = templates_service.list_templates(store, ctx, format_key=fmt)
+    picked = st.selectbox("Start from a saved template", [None, *saved], key=f"pv_saved_{fmt}",
+                          format_func=lambda t: "— write here —" if t is None else f"{t.name} (v{t.version})")
     templates: dict[str, str] = {}
     for name, label, limit, required in previews.format_fields(fmt):
-        default = ui_gen.DEFAULTS.get((fmt, name), "")
+        default = picked.fields.get(name, "") if picked else ui_gen.DEFAULTS.get((fmt, name), "")
         text = st.text_area(f"{label}" + (" *" if required else "") + (f" (max {limit:,})" if limit else ""),
-                            value=default, key=f"pv_tpl_{fmt}_{name}", height=68 if name != "body" else 120)
+                            value=default, key=f"pv_tpl_{fmt}_{name}_{picked.id if picked else 'new'}",
+                            height=68 if name != "body" else 120)
         if text.strip():
             templates[name] = text
-    with st.expander("Rules (JSON)"):
-        rules_text = st.text_area("Rules", value="[]", key="pv_rules", height=140, label_visibility="collapsed")
+    rule_sets = rule_sets_service.list_rule_sets(store, ctx)
+    rule_set = st.selectbox("Rules", [None, *rule_sets], key="pv_rule_set",
+                            format_func=lambda r: "No saved rule set (JSON below)" if r is None else f"{r.name} ({len(r.rules)} rules)")
+    if rule_set is not None:
+        rules_text = json.dumps(rule_set.rules)
+    else:
+        with st.expander("Rules (JSON)"):
+            rules_text = st.text_area("Rules as JSON", value="[]", key="pv_rules", height=140, label_visibility="collapsed")
     dedup = st.multiselect("Remove duplicates on", list(templates), key="pv_dedup")
     strategy = st.radio("When a field breaks a limit", ["skip", "truncate", "fallback"], horizontal=True, key="pv_strategy")
 

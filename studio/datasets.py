@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import duckdb
 import polars as pl
 from sqlalchemy import func, select
 
-from engine.ingest import ColumnProfile, IngestResult, ingest
+from engine.ingest import ColumnProfile, IngestResult, ingest, snake_case
 from studio import audit
 from studio.context import Context, Permission
 from studio.errors import NotFound, ValidationFailed
@@ -230,3 +233,152 @@ def delete(store: Store, ctx: Context, dataset_id: uuid.UUID) -> str:
         s.delete(ds)
         audit.record(s, "dataset.delete", object_type="dataset", object_id=dataset_id, summary=f"Deleted {name!r}")
         return name
+
+
+# --- SQL tables and derived data sets (the explore notebook) -------------------------------------
+
+DERIVED_SOURCE = "notebook"
+MAX_DERIVED_ROWS = 1_000_000
+
+
+@dataclass(frozen=True)
+class SqlTable:
+    """A data set as the notebook's SQL sees it: a table by a SQL-friendly name."""
+
+    name: str
+    dataset_id: uuid.UUID
+    dataset_name: str
+    version: int
+    row_count: int
+    columns: tuple[ColumnProfile, ...]
+    source: dict[str, Any] | None  # how a derived data set was made, None for an upload
+
+
+@functools.cache
+def _reserved_words() -> frozenset[str]:
+    with duckdb.connect() as con:
+        rows = con.execute("SELECT keyword_name FROM duckdb_keywords() WHERE keyword_category = 'reserved'").fetchall()
+    return frozenset(str(r[0]).lower() for r in rows)
+
+
+def sql_table_name(name: str) -> str:
+    """A data set's name as a bare SQL identifier: `Demo products (2)` → `demo_products_2`."""
+    base = re.sub(r"[^0-9a-z_]+", "_", snake_case(name)).strip("_")
+    base = (base[4:] if base.startswith("col_") and not name.lower().lstrip().startswith("col") else base)[:60]
+    base = base or "data_set"
+    if base[0].isdigit():
+        base = f"t_{base}"
+    return f"{base}_data" if base in _reserved_words() else base
+
+
+def _sql_tables(s: TenantSession) -> list[tuple[SqlTable, DatasetVersion]]:
+    rows = s.execute(
+        select(Dataset, DatasetVersion)
+        .join(DatasetVersion, (DatasetVersion.dataset_id == Dataset.id) & (DatasetVersion.version == Dataset.current_version))
+        .order_by(Dataset.created_at, Dataset.id)  # oldest first keeps a name stable when a newer one collides
+    ).all()
+    taken: set[str] = set()
+    out: list[tuple[SqlTable, DatasetVersion]] = []
+    for ds, v in rows:
+        base = name = sql_table_name(ds.name)
+        n = 2
+        while name in taken:
+            name, n = f"{base}_{n}", n + 1
+        taken.add(name)
+        columns = tuple(ColumnProfile(c["name"], c["original_name"], c["kind"], c["null_count"], tuple(c["examples"]))
+                        for c in v.columns)
+        source = (v.info or {}).get("derived")
+        out.append((SqlTable(name, ds.id, ds.name, v.version, v.row_count, columns,
+                             dict(source) if isinstance(source, dict) else None), v))
+    return sorted(out, key=lambda pair: pair[0].name)
+
+
+def sql_tables(store: Store, ctx: Context) -> list[SqlTable]:
+    """The workspace's data sets as SQL tables, by name."""
+    with store.session_scope(ctx) as s:
+        s.require(Permission.VIEW)
+        return [t for t, _ in _sql_tables(s)]
+
+
+def current_parquet(store: Store, ctx: Context) -> dict[str, bytes]:
+    """SQL table name → Parquet bytes of the current version, for this workspace's data sets only."""
+    blobs = blob_store(store.settings)
+    with store.session_scope(ctx) as s:
+        s.require(Permission.VIEW)
+        return {t.name: blobs.get(s, v.storage_key) for t, v in _sql_tables(s)}
+
+
+def _frame_parquet(table: pl.DataFrame) -> bytes:
+    if table.height > MAX_DERIVED_ROWS:
+        raise ValidationFailed(f"A derived data set holds at most {MAX_DERIVED_ROWS:,} rows; this result has "
+                               f"{table.height:,}. Filter or aggregate it first.")
+    if not table.width:
+        raise ValidationFailed("This result has no columns to save.")
+    buf = io.BytesIO()
+    table.write_parquet(buf, compression="zstd")
+    return buf.getvalue()
+
+
+def _mark_derived(s: TenantSession, ds: Dataset, source: dict[str, Any]) -> None:
+    v = _current(s, ds)
+    v.info = {**(v.info or {}), "source": DERIVED_SOURCE, "source_query": source.get("sql"), "derived": source}
+
+
+def save_derived(store: Store, ctx: Context, name: str, table: pl.DataFrame, source: dict[str, Any]) -> DatasetSummary:
+    """A new data set from a notebook result that remembers `source` (its query) for refreshes."""
+    clean = name.strip()
+    if not clean:
+        raise ValidationFailed("A data set needs a name.")
+    if len(clean) > MAX_NAME:
+        raise ValidationFailed(f"Keep the name under {MAX_NAME} characters.")
+    with store.session_scope(ctx) as s:
+        s.require(Permission.EDIT)
+        if s.scalar(select(func.count()).select_from(Dataset).where(Dataset.name == clean)):
+            raise ValidationFailed(f"Another data set is already called {clean!r}: pick another name.")
+    content = _frame_parquet(table)
+    result = _ingest(store, f"{sql_table_name(clean)}.parquet", content, None)
+    blobs = blob_store(store.settings)
+    with store.session_scope(ctx) as s:
+        s.require(Permission.EDIT)
+        ds = Dataset(name=_unique_name(s, clean), current_version=1, created_by=ctx.user_id)
+        s.add(ds)
+        s.flush()
+        _add_version(s, blobs, ds, 1, f"{sql_table_name(clean)}.parquet", result, ctx)
+        _mark_derived(s, ds, source)
+        audit.record(s, "dataset.derive", object_type="dataset", object_id=ds.id,
+                     summary=f"Saved a notebook result as {ds.name!r} ({result.row_count:,} rows)")
+        return _summary(ds, s)
+
+
+def derived_source(store: Store, ctx: Context, dataset_id: uuid.UUID) -> dict[str, Any] | None:
+    """How a derived data set was made (its query), or None for an uploaded one."""
+    with store.session_scope(ctx) as s:
+        s.require(Permission.VIEW)
+        source = (_current(s, _get(s, dataset_id)).info or {}).get("derived")
+        return dict(source) if isinstance(source, dict) else None
+
+
+def refresh_derived(store: Store, ctx: Context, dataset_id: uuid.UUID,
+                    run: Callable[[dict[str, Any]], pl.DataFrame]) -> DatasetSummary:
+    """Re-run a derived data set's source with `run` and store the result as its next version."""
+    with store.session_scope(ctx) as s:
+        s.require(Permission.EDIT)
+        ds = _get(s, dataset_id)
+        source = (_current(s, ds).info or {}).get("derived")
+        if not isinstance(source, dict):
+            raise ValidationFailed(f"{ds.name!r} was uploaded, not saved from a query: replace it with a new file instead.")
+    table = run(dict(source))
+    result = _ingest(store, f"{sql_table_name(ds.name)}.parquet", _frame_parquet(table), None)
+    blobs = blob_store(store.settings)
+    with store.session_scope(ctx) as s:
+        s.require(Permission.EDIT)
+        ds = _get(s, dataset_id, lock=True)
+        latest = s.scalar(select(func.max(DatasetVersion.version)).where(DatasetVersion.dataset_id == ds.id)) or 0
+        ds.current_version = latest + 1
+        ds.updated_at = utcnow()
+        _add_version(s, blobs, ds, ds.current_version, f"{sql_table_name(ds.name)}.parquet", result, ctx)
+        _mark_derived(s, ds, source)
+        audit.record(s, "dataset.refresh", object_type="dataset", object_id=ds.id,
+                     summary=f"Refreshed {ds.name!r} from its query (version {ds.current_version}, "
+                             f"{result.row_count:,} rows)")
+        return _summary(ds, s)

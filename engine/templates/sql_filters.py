@@ -12,6 +12,7 @@ from typing import Any, Protocol
 from engine.templates import filters
 from engine.templates.errors import TemplateError
 from engine.templates.sql_casing import (
+    WHITESPACE_SQL,
     capitalize_sql,
     lower_sql,
     rstrip_sql,
@@ -84,8 +85,18 @@ def sql_truncate(scope: SqlScope, value: Val, args: Mapping[str, Val]) -> Val:
     """`truncate(n, suffix)`: keep n characters, rstrip, append the suffix only when cut."""
     n = _checked(filters.check_length, _const(args, "length", "truncate"))
     suffix = sql_str(filters.as_text(_const(args, "suffix", "truncate")))
-    return text_val(scope.binder.bind(text(value), lambda s: (
-        f"(CASE WHEN length({s}) <= {n} THEN {s} ELSE {rstrip_sql(f'left({s}, {n})')} || {suffix} END)")))
+    if n == 0:  # nothing is kept: '' stays '', anything else becomes the suffix
+        return text_val(scope.binder.bind(text(value), lambda s: f"(CASE WHEN {s} = '' THEN '' ELSE {suffix} END)"))
+
+    def body(s: str) -> str:
+        # strlen (bytes, stored) is never below length (characters), so short values skip counting;
+        # the cut needs the regex only when its last character (the n-th) is whitespace.
+        cut = f"substr({s}, 1, {n})"
+        return (f"(CASE WHEN strlen({s}) <= {n} OR length({s}) <= {n} THEN {s} "
+                f"WHEN contains({WHITESPACE_SQL}, substr({s}, {n}, 1)) THEN {rstrip_sql(cut)} || {suffix} "
+                f"ELSE {cut} || {suffix} END)")
+
+    return text_val(scope.binder.bind(text(value), body))
 
 
 def sql_replace(scope: SqlScope, value: Val, args: Mapping[str, Val]) -> Val:

@@ -134,6 +134,27 @@ def py_text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def float_text_sql(x: str) -> str:
+    """VARCHAR of Python's repr() for a DOUBLE x (NULL stays NULL).
+
+    DuckDB prints doubles as Python's repr does (shortest round trip, same exponent style:
+    1e+16, 1e-05, 100.0), except a NaN with its sign bit set prints "-nan". That printing is
+    slow, and values with at most two decimals (prices, ratings) print faster as DECIMAL:
+    when x converts to DECIMAL(18,2) and back unchanged and |x| < 1e13, that decimal has at
+    most 15 significant digits, so it is the only decimal that short naming x and repr prints
+    it (trailing zero dropped: a whole number of tenths prints with one decimal, exactly
+    converted). Zero takes the slow path (-0.0 must print "-0.0").
+    """
+    slow = f"(CASE WHEN isnan({x}) THEN 'nan' ELSE CAST({x} AS VARCHAR) END)"
+    if len(x) > 80:  # x is repeated below: only for columns and short expressions
+        return slow
+    d2 = f"TRY_CAST({x} AS DECIMAL(18,2))"
+    d1 = f"CAST({d2} AS DECIMAL(18,1))"
+    exact = f"(CAST({d2} AS DOUBLE) = {x} AND {x} <> 0 AND abs({x}) < CAST(1e13 AS DOUBLE))"
+    return (f"(CASE WHEN {exact} THEN (CASE WHEN {d1} = {d2} THEN CAST({d1} AS VARCHAR) "
+            f"ELSE CAST({d2} AS VARCHAR) END) ELSE {slow} END)")
+
+
 def text(v: Val) -> str:
     """VARCHAR, never NULL, byte-identical to what `{{ v }}` prints per row."""
     if v.is_const:
@@ -146,9 +167,7 @@ def text(v: Val) -> str:
     if v.kind == INTEGER:
         return f"COALESCE(CAST({x} AS VARCHAR), '')"
     if v.kind == DECIMAL:
-        # DuckDB prints doubles as Python's repr does (shortest round trip, same exponent
-        # style: 1e+16, 1e-05, 100.0), except a NaN with its sign bit set prints "-nan".
-        return f"COALESCE(CASE WHEN isnan({x}) THEN 'nan' ELSE CAST({x} AS VARCHAR) END, '')"
+        return f"COALESCE({float_text_sql(x)}, '')"
     if v.kind == BOOLEAN:
         return f"(CASE {x} WHEN TRUE THEN 'True' WHEN FALSE THEN 'False' ELSE '' END)"
     if v.kind == DATE:
@@ -211,11 +230,21 @@ def concat(parts: Iterable[str]) -> str:
     return "concat(" + ", ".join(pieces) + ")"
 
 
-_COSTLY = re.compile(r"CASE|lambda|regexp|format\(|replace\(|strftime\(|upper\(|lower\(|trim\(|concat\(")
+_COSTLY = re.compile(r"lambda|regexp|format\(|replace\(|strftime\(|upper\(|lower\(|trim\(|concat\(|substr\("
+                     r"|left\(|\|\||AS VARCHAR|BIGNUM")
+"""Functions that build new text (or run a regex): worth evaluating once."""
+INLINE_MAX = 400
+"""Longer expressions are bound even when cheap, so nested filters keep the SQL linear in size."""
 
 
 class Binder:
-    """Evaluates an expression once for a body that uses it several times (a one-item lambda)."""
+    """Evaluates an expression once for a body that uses it several times (a one-item lambda).
+
+    Cheap expressions (columns, COALESCE, CASE choosing among them) are repeated instead: the
+    lambda costs more per row than re-reading them, DuckDB evaluates an expression that also
+    appears where it always runs only once (common subexpressions), and a CASE branch runs only
+    on its own rows.
+    """
 
     def __init__(self, columns: Iterable[str]) -> None:
         taken = {c.lower() for c in columns}
@@ -231,7 +260,7 @@ class Binder:
 
     def bind(self, expr: str, body: Callable[[str], str]) -> str:
         """`body(expr)`, evaluating `expr` once when it is costly to repeat."""
-        if len(expr) <= 160 and not _COSTLY.search(expr):
+        if len(expr) <= INLINE_MAX and not _COSTLY.search(expr):
             return body(expr)
         name = self.fresh()
         return f"list_transform([{expr}], lambda {name}: {body(name)})[1]"

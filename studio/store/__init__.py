@@ -1,3 +1,8 @@
 """The tenant store: every model module is imported here so metadata and migrations see them all."""
 
-from studio.store import campaign_models, models  # noqa: F401
+from studio.store import (  # noqa: F401
+    campaign_models,
+    models,
+    notebook_models,  # noqa: F401
+    publishing_models,  # noqa: F401
+)

@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 import uuid
-from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import ROOT, shot
+from tests.e2e.conftest import shot
 
 pytestmark = pytest.mark.browser
 RULES = [
@@ -28,55 +21,11 @@ RULES = [
      "actions": [{"type": "set_field", "params": {"field": "flair", "value": "Premium {{ flair }}"}},
                  {"type": "add_tag", "params": {"tag": "premium"}}]},
 ]
-# Until app.py lists the editor pages, serve the studio with them appended to the "Studio" section.
-LAUNCHER = """
-import sys
-import streamlit as st
-from streamlit.web import cli
-original = st.navigation
-def navigation(pages, *args, **kwargs):
-    if isinstance(pages, dict) and "Studio" in pages:
-        present = {p.url_path for group in pages.values() for p in group}
-        extra = [st.Page(f"pages/{u}.py", title=u.title(), url_path=u) for u in ("templates", "rules") if u not in present]
-        pages = {**pages, "Studio": [*pages["Studio"], *extra]}
-    return original(pages, *args, **kwargs)
-st.navigation = navigation
-sys.argv = ["streamlit", "run", "app.py", *sys.argv[1:]]
-cli.main()
-"""
 
 
-@pytest.fixture(scope="module")
-def editor_url(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[str]:
-    app = (ROOT / "app.py").read_text()
-    if "pages/templates.py" in app and "pages/rules.py" in app:
-        yield request.getfixturevalue("studio_url")
-        return
-    home = tmp_path_factory.mktemp("e2e-editors")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "MIGRATION_DATABASE_URL", "REDIS_URL")}
-    env["DOTORO_HOME"] = str(home / ".dotoro")
-    log = open(home / "streamlit.log", "wb")  # noqa: SIM115 - closed at teardown
-    proc = subprocess.Popen([sys.executable, "-c", LAUNCHER, "--server.headless", "true", "--server.port", str(port),
-                             "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(200):
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
-                    break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            raise RuntimeError("streamlit did not answer: " + (home / "streamlit.log").read_text()[-2000:])
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-        log.close()
+@pytest.fixture()
+def editor_url(studio_url: str) -> str:
+    return studio_url
 
 
 def _sign_up_with_demo(page, url: str) -> None:

@@ -2,63 +2,20 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import ROOT, shot
+from tests.e2e.conftest import shot
 
 pytestmark = pytest.mark.browser
-PAGE = 'st.Page("pages/explore.py"'
-ENTRY = '        st.Page("pages/explore.py", title="Explore", url_path="explore", icon=":material/query_stats:"),\n'
 QUERY = "SELECT category, count(*) AS products, round(avg(price), 2) AS avg_price\nFROM demo_products\nGROUP BY 1 ORDER BY 2 DESC"
 
 
-def _serve_with_explore(tmp: Path) -> Iterator[str]:
-    """app.py with the Explore page added, for as long as app.py does not register it itself."""
-    source = (ROOT / "app.py").read_text()
-    anchor = next(line for line in source.splitlines(keepends=True) if 'url_path="data"' in line)
-    (tmp / "app.py").write_text(source.replace(anchor, anchor + ENTRY))
-    (tmp / "pages").symlink_to(ROOT / "pages")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "MIGRATION_DATABASE_URL", "REDIS_URL")}
-    env |= {"DOTORO_HOME": str(tmp / ".dotoro"), "PYTHONPATH": str(ROOT)}
-    log = open(tmp / "streamlit.log", "wb")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(tmp / "app.py"), "--server.headless", "true",
-                             "--server.port", str(port), "--server.address", "127.0.0.1",
-                             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(200):
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
-                    break
-            except OSError:
-                time.sleep(0.1)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-        log.close()
-
-
 @pytest.fixture()
-def explore_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if PAGE in (ROOT / "app.py").read_text():
-        yield request.getfixturevalue("studio_url")
-    else:
-        yield from _serve_with_explore(tmp_path)
+def explore_url(studio_url: str) -> str:
+    return studio_url
 
 
 def _sign_up_with_demo(page: Page, url: str) -> None:

@@ -39,6 +39,34 @@ def test_bad_rules_json_and_bad_template_show_clear_errors(new_app):
     at.text_area(key="pv_rules").input("[{").run()
     assert any("not valid JSON" in e.value for e in at.error)
     at.text_area(key="pv_rules").input("[]").run()
-    at.text_area(key="pv_tpl_reddit/thread_title").input("{{ prodcut_name }}").run()
+    at.text_area(key="pv_tpl_reddit/thread_title_new").input("{{ prodcut_name }}").run()
     assert not at.exception
     assert any("product_name" in e.value for e in at.error), [e.value for e in at.error]
+
+
+def test_preview_uses_a_saved_template_and_rule_set(new_app):
+    import uuid
+
+    from studio import rule_sets, templates
+    from studio.context import Context
+    from studio.settings import load_settings
+    from studio.store.session import Store
+
+    at = _with_demo(new_app)
+    who = at.session_state["dotoro_account"]
+    ctx = Context(user_id=uuid.UUID(who[0]), workspace_id=uuid.UUID(at.session_state["dotoro_workspace_id"]))
+    store = Store(load_settings())  # the same embedded store the app uses
+    templates.create_template(store, ctx, "Short", "reddit/thread",
+                              {"subreddit": "{{ subreddit }}", "title": "Deal: {{ product_name }}"})
+    rule_sets.create_rule_set(store, ctx, "Only sales", [
+        {"id": "r1", "name": "No sale", "enabled": True, "priority": 1,
+         "conditions": {"logic": "and", "items": [{"field": "sale_price", "operator": "is_empty"}]},
+         "actions": [{"type": "skip", "params": {}}]}])
+    store.dispose()
+    at.switch_page("pages/preview.py").run()
+    at.selectbox(key="pv_saved_reddit/thread").select_index(1).run()
+    at.selectbox(key="pv_rule_set").select_index(1).run()
+    assert not at.exception, at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Skipped by rules"] == "26"
+    assert any(m.value.startswith("**Deal: ") for m in at.markdown)

@@ -48,6 +48,29 @@ def _billing(s: TenantSession) -> None:
     s.add(StripeEvent(id=f"evt_{uuid.uuid4().hex}", type="invoice.paid", created=1))
 
 
+def _notebook(s: TenantSession) -> None:
+    from studio.store.notebook_models import NotebookCell
+    s.add(NotebookCell(position=0, kind="sql", source="SELECT 1", config={}))
+
+
+def _publishing(s: TenantSession) -> None:
+    from studio.store.campaign_models import CampaignSet
+    from studio.store.publishing_models import (PostMetric, PublishEvent, PublishItem, PublishSettings, RedditAccount,
+                                                RedditOAuthState)
+    account = RedditAccount(username=f"u{uuid.uuid4().hex[:8]}", auth_kind="oauth", refresh_token_enc="x")
+    cs = CampaignSet(name="pub", dataset_version=1, platform="reddit", format="thread", config={})
+    s.add_all([account, cs])
+    s.flush()
+    s.add(RedditOAuthState(state_hash=uuid.uuid4().hex, expires_at=dt.datetime.now(dt.UTC)))
+    s.add(PublishSettings(campaign_set_id=cs.id, options={}))
+    item = PublishItem(campaign_set_id=cs.id, dedupe_key=f"thread:{uuid.uuid4()}", kind="thread", account_id=account.id,
+                       scheduled_at=dt.datetime.now(dt.UTC))
+    s.add(item)
+    s.flush()
+    s.add(PublishEvent(item_id=item.id, to_state="scheduled"))
+    s.add(PostMetric(item_id=item.id, score=1))
+
+
 def _nothing(s: TenantSession) -> None:
     """Sign-up already made the workspace, its owner membership and audit events."""
 
@@ -69,6 +92,13 @@ ROW_MAKERS: dict[str, Callable[[TenantSession], None]] = {
     "billing_accounts": _billing,
     "usage_events": _billing,
     "stripe_events": _billing,
+    "notebook_cells": _notebook,
+    "reddit_accounts": _publishing,
+    "reddit_oauth_states": _publishing,
+    "publish_settings": _publishing,
+    "publish_items": _publishing,
+    "publish_events": _publishing,
+    "post_metrics": _publishing,
 }
 
 

@@ -1,0 +1,76 @@
+"""Templates: one editor per field of a platform format, columns to insert, a live rendering, versions."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from studio import datasets, templates
+from studio.ui import resources, state, widgets
+from studio.ui import template_editor as ui
+
+ctx = state.page_context("Templates")
+store = resources.store()
+data = widgets.attempt(lambda: datasets.list_datasets(store, ctx))
+if data is None:
+    st.stop()
+if not data:
+    widgets.empty_state("No data sets yet", "Templates are written against a data set's columns. Upload a table "
+                                            "on Data sources, or load the demo on Home.")
+    st.page_link("pages/data_sources.py", label="Go to Data sources →")
+    st.stop()
+if flash := st.session_state.pop("te_flash", None):
+    st.success(flash)
+
+editable = templates.can_edit(store, ctx)
+saved = widgets.attempt(lambda: templates.list_templates(store, ctx)) or []
+formats = templates.format_choices()
+top_left, top_right = st.columns(2)
+with top_left:
+    current = ui.template_picker(saved, formats)
+    if not saved:
+        st.caption("No saved templates yet: pick a platform and format, write the fields, then save.")
+with top_right:
+    if current is None:
+        fmt_key = ui.format_picker(formats)
+    else:
+        fmt_key = current.format_key
+        st.markdown(f"**Format**  \n{formats.get(fmt_key, fmt_key)}",
+                    help="A saved template keeps its format; duplicate it to start another.")
+fmt = templates.format_of(fmt_key)
+scope = f"{current.id}_v{current.version}" if current else f"{ui.NEW}_{fmt_key}"  # a newer version starts afresh
+
+pick_data, pick_row = st.columns([3, 1])
+ds = pick_data.selectbox("Data set for the live rendering", data, key="te_dataset",
+                         format_func=lambda d: f"{d.name} ({d.row_count:,} rows)")
+if st.session_state.get("te_row", 1) > max(ds.row_count, 1):
+    st.session_state["te_row"] = 1  # another data set with fewer rows was picked
+row_number = pick_row.number_input("Row", min_value=1, max_value=max(ds.row_count, 1), value=1, step=1,
+                                   key="te_row")
+detail = widgets.attempt(lambda: datasets.get_dataset(store, ctx, ds.id))
+if detail is None:
+    st.stop()
+row = widgets.attempt(lambda: templates.sample_row(store, ctx, ds.id, int(row_number) - 1)) if ds.row_count else None
+if not editable:
+    st.info("You are a viewer in this workspace: you can read templates and see them rendered, "
+            "but not save, duplicate or delete them.")
+
+editors, side = st.columns([3, 2], gap="large")
+with side:
+    st.markdown(f"**Live rendering** · {fmt.label}")
+    card = st.container()
+    ui.columns_panel(detail.columns, row, fmt, scope, editable)
+values: dict[str, str] = {}
+checks: dict[str, templates.FieldCheck] = {}
+with editors:
+    for spec in fmt.fields:
+        initial = current.fields.get(spec.name, "") if current else ""
+        values[spec.name], checks[spec.name] = ui.field_editor(spec, scope, initial, detail.columns, row,
+                                                               ds.row_count, editable)
+with card:
+    ui.live_card(fmt, checks, int(row_number))
+
+st.divider()
+if editable:
+    ui.save_bar(store, ctx, current, fmt, values)
+if current is not None:
+    ui.versions_panel(store, ctx, current, editable)

@@ -1,0 +1,279 @@
+"""The explore notebook: a workspace's ordered cells (SQL, Markdown, group by), run over its data sets.
+
+SQL is the analysts' own and untrusted: it runs in ``engine.sql_sandbox`` (a killable child process)
+and only ever receives the Parquet bytes of the current workspace's data sets.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+from sqlalchemy import func, select, update
+
+from engine.sql_sandbox import SandboxLimits, SqlError, SqlTimeout
+from engine.sql_sandbox import run_sql as sandbox_sql
+from engine.transforms import TransformError, TransformSpec, group_by
+from studio import datasets
+from studio.context import Context, Permission, allows
+from studio.errors import NotFound, ValidationFailed
+from studio.store.base import utcnow
+from studio.store.notebook_models import NotebookCell
+from studio.store.session import Store, TenantSession
+
+CELL_KINDS = {"sql": "SQL", "markdown": "Markdown", "group_by": "Group by"}
+CHART_TYPES = ("bar", "line", "point", "area")
+MAX_CELLS = 200
+MAX_SOURCE = 100_000
+RUN_LIMITS = SandboxLimits(timeout_s=10.0, memory_mb=512, max_rows=10_000)
+SAVE_LIMITS = SandboxLimits(timeout_s=30.0, memory_mb=1024, max_rows=datasets.MAX_DERIVED_ROWS)
+
+
+class QueryFailed(ValidationFailed):
+    """A cell that could not run; the message says where and what to change."""
+
+
+@dataclass(frozen=True)
+class Cell:
+    id: uuid.UUID
+    position: int
+    kind: str
+    source: str
+    config: dict[str, Any]
+    updated_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class Notebook:
+    """Everything the explore page draws: the cells, the tables SQL can use, and whether you may edit."""
+
+    cells: tuple[Cell, ...]
+    tables: tuple[datasets.SqlTable, ...]
+    can_edit: bool
+
+
+@dataclass(frozen=True)
+class CellResult:
+    table: pl.DataFrame
+    truncated: bool
+    elapsed_s: float  # wall time the analyst waited, process start included
+    source: dict[str, Any]  # what produced it, remembered by "save as data set"
+
+    @property
+    def row_label(self) -> str:
+        """'1,234 rows', or 'first 10,000 rows (more not shown)'."""
+        n = self.table.height
+        if self.truncated:
+            return f"first {n:,} rows (more not shown)"
+        return f"{n:,} row" + ("" if n == 1 else "s")
+
+
+def _cell(row: NotebookCell) -> Cell:
+    return Cell(row.id, row.position, row.kind, row.source, dict(row.config or {}), row.updated_at)
+
+
+def _rows(s: TenantSession) -> list[NotebookCell]:
+    return list(s.scalars(select(NotebookCell).order_by(NotebookCell.position, NotebookCell.created_at)))
+
+
+def _get(s: TenantSession, cell_id: uuid.UUID) -> NotebookCell:
+    row = s.scalar(select(NotebookCell).where(NotebookCell.id == cell_id))
+    if row is None:
+        raise NotFound("This cell does not exist (any more) in this workspace's notebook.")
+    return row
+
+
+def _check(kind: str, source: str) -> None:
+    if kind not in CELL_KINDS:
+        raise ValidationFailed(f"Unknown cell kind {kind!r}; use one of: {', '.join(CELL_KINDS)}.")
+    if len(source) > MAX_SOURCE:
+        raise ValidationFailed(f"Keep a cell under {MAX_SOURCE:,} characters.")
+
+
+def open_notebook(store: Store, ctx: Context) -> Notebook:
+    """The workspace's cells in order and its data sets as SQL tables."""
+    tables = datasets.sql_tables(store, ctx)
+    with store.session_scope(ctx) as s:
+        s.require(Permission.VIEW)
+        can_edit = s.info.get("system") or allows(s.role, Permission.EDIT)
+        return Notebook(tuple(_cell(r) for r in _rows(s)), tuple(tables), bool(can_edit))
+
+
+def add_cell(store: Store, ctx: Context, kind: str, *, source: str = "", config: dict[str, Any] | None = None,
+             position: int | None = None) -> Cell:
+    """Insert a cell at `position` (the end by default)."""
+    _check(kind, source)
+    with store.session_scope(ctx) as s:
+        s.require(Permission.EDIT)
+        count = s.scalar(select(func.count()).select_from(NotebookCell)) or 0
+        if count >= MAX_CELLS:
+            raise ValidationFailed(f"A notebook holds at most {MAX_CELLS} cells; delete some first.")
+        at = count if position is None else max(0, min(position, count))
+        s.execute(update(NotebookCell).where(NotebookCell.position >= at).values(position=NotebookCell.position + 1))
+        row = NotebookCell(position=at, kind=kind, source=source, config=dict(config or {}), created_by=ctx.user_id)
+        s.add(row)
+        s.flush()
+        return _cell(row)
+
+
+def update_cell(store: Store, ctx: Context, cell_id: uuid.UUID, *, source: str | None = None,
+                config: dict[str, Any] | None = None) -> Cell:
+    """Save a cell's text and/or its settings (group-by spec, chart)."""
+    with store.session_scope(ctx) as s:
+        s.require(Permission.EDIT)
+        row = _get(s, cell_id)
+        if source is not None:
+            _check(row.kind, source)
+            row.source = source
+        if config is not None:
+            row.config = dict(config)
+        row.updated_at = utcnow()
+        return _cell(row)
+
+
+def move_cell(store: Store, ctx: Context, cell_id: uuid.UUID, offset: int) -> None:
+    """Move a cell up (-1) or down (+1); at either end nothing moves."""
+    with store.session_scope(ctx) as s:
+        s.require(Permission.EDIT)
+        rows = _rows(s)
+        index = next((i for i, r in enumerate(rows) if r.id == cell_id), None)
+        if index is None:
+            raise NotFound("This cell does not exist (any more) in this workspace's notebook.")
+        target = index + offset
+        if 0 <= target < len(rows):
+            rows.insert(target, rows.pop(index))
+        for i, r in enumerate(rows):
+            r.position = i
+
+
+def delete_cell(store: Store, ctx: Context, cell_id: uuid.UUID) -> Cell:
+    """Delete a cell; returns it so the page can offer an undo (`restore_cell`)."""
+    with store.session_scope(ctx) as s:
+        s.require(Permission.EDIT)
+        row = _get(s, cell_id)
+        gone = _cell(row)
+        s.delete(row)
+        s.flush()
+        s.execute(update(NotebookCell).where(NotebookCell.position > gone.position)
+                  .values(position=NotebookCell.position - 1))
+        return gone
+
+
+def restore_cell(store: Store, ctx: Context, cell: Cell) -> Cell:
+    """Undo a delete: the same cell back at its place."""
+    _check(cell.kind, cell.source)
+    with store.session_scope(ctx) as s:
+        s.require(Permission.EDIT)
+        if s.scalar(select(NotebookCell.id).where(NotebookCell.id == cell.id)) is not None:
+            return cell
+        count = s.scalar(select(func.count()).select_from(NotebookCell)) or 0
+        at = max(0, min(cell.position, count))
+        s.execute(update(NotebookCell).where(NotebookCell.position >= at).values(position=NotebookCell.position + 1))
+        row = NotebookCell(id=cell.id, position=at, kind=cell.kind, source=cell.source, config=dict(cell.config),
+                           created_by=ctx.user_id)
+        s.add(row)
+        s.flush()
+        return _cell(row)
+
+
+def _position(exc: SqlError) -> str:
+    if exc.line is None:
+        return ""
+    return f"Line {exc.line}" + (f", column {exc.column}" if exc.column else "") + ": "
+
+
+def run_sql(store: Store, ctx: Context, sql: str, *, limits: SandboxLimits = RUN_LIMITS) -> CellResult:
+    """Run the analyst's SQL in the sandbox over this workspace's tables only."""
+    if not sql.strip():
+        raise QueryFailed("This SQL cell is empty: write a query such as SELECT * FROM <table> LIMIT 100.")
+    started = time.perf_counter()
+    tables = datasets.current_parquet(store, ctx)  # checks VIEW; never another workspace's bytes
+    try:
+        result = sandbox_sql(sql, tables, limits=limits)
+    except SqlTimeout as exc:
+        raise QueryFailed(str(exc)) from None
+    except SqlError as exc:
+        raise QueryFailed(_position(exc) + str(exc)) from None
+    return CellResult(pl.DataFrame(result.table), result.truncated, time.perf_counter() - started, {"kind": "sql", "sql": sql})
+
+
+def _table(store: Store, ctx: Context, config: dict[str, Any]) -> datasets.SqlTable:
+    wanted = str(config.get("dataset_id") or "")
+    tables = datasets.sql_tables(store, ctx)
+    found = next((t for t in tables if str(t.dataset_id) == wanted), None)
+    if found is None:
+        found = next((t for t in tables if t.name == config.get("table")), None)
+    if found is None:
+        raise QueryFailed("Choose a data set to group (the one this cell used is gone).")
+    return found
+
+
+def suggest_group_by(store: Store, ctx: Context, dataset_id: uuid.UUID) -> list[str]:
+    """A first column to group by: the text column with the fewest distinct values (at least two)."""
+    table = next((t for t in datasets.sql_tables(store, ctx) if t.dataset_id == dataset_id), None)
+    texts = [c.name for c in table.columns if c.kind == "text"] if table else []
+    if not texts:
+        return []
+    df = datasets.load_table(store, ctx, dataset_id, limit=10_000).select(texts)
+    counts = {name: df[name].n_unique() for name in texts}
+    useful = [name for name in texts if counts[name] >= 2] or texts
+    return [min(useful, key=lambda name: counts[name])]
+
+
+def run_group_by(store: Store, ctx: Context, config: dict[str, Any]) -> CellResult:
+    """Run a no-code group-by cell: `config` = {dataset_id, group_by: [...], aggregations: [...]}."""
+    started = time.perf_counter()
+    table = _table(store, ctx, config)
+    df = datasets.load_table(store, ctx, table.dataset_id)
+    try:
+        spec = TransformSpec.from_dict(config)
+        out = group_by(df, spec, schema={c.name: c.kind for c in table.columns})
+    except TransformError as exc:
+        raise QueryFailed(str(exc)) from None
+    source = {"kind": "group_by", "dataset_id": str(table.dataset_id), "table": table.name, **spec.to_dict()}
+    return CellResult(out, False, time.perf_counter() - started, source)
+
+
+def run_cell(store: Store, ctx: Context, kind: str, source: str, config: dict[str, Any]) -> CellResult | None:
+    """Run one cell as written (Markdown has nothing to run)."""
+    if kind == "sql":
+        return run_sql(store, ctx, source)
+    if kind == "group_by":
+        return run_group_by(store, ctx, config)
+    return None
+
+
+def _rerun(store: Store, ctx: Context, source: dict[str, Any]) -> pl.DataFrame:
+    """A remembered source run in full, for saving or refreshing a derived data set."""
+    if source.get("kind") == "group_by":
+        return run_group_by(store, ctx, source).table
+    result = run_sql(store, ctx, str(source.get("sql") or ""), limits=SAVE_LIMITS)
+    if result.truncated:
+        raise QueryFailed(f"The query returns more than {SAVE_LIMITS.max_rows:,} rows, too many for a data set: "
+                          "filter or aggregate it first.")
+    return result.table
+
+
+def save_as_dataset(store: Store, ctx: Context, name: str, source: dict[str, Any]) -> datasets.DatasetSummary:
+    """Run `source` in full and store it as a derived data set that remembers its query."""
+    with store.session_scope(ctx) as s:
+        s.require(Permission.EDIT)
+    table = _rerun(store, ctx, source)
+    return datasets.save_derived(store, ctx, name, table, source)
+
+
+def refresh(store: Store, ctx: Context, dataset_id: uuid.UUID) -> datasets.DatasetSummary:
+    """Re-run a derived data set's query over the current data; the result becomes its next version."""
+    return datasets.refresh_derived(store, ctx, dataset_id, lambda source: _rerun(store, ctx, source))
+
+
+def describe_source(source: dict[str, Any]) -> str:
+    """A derived data set's source in one line, for the tables list."""
+    if source.get("kind") == "group_by":
+        aggs = ", ".join(f"{a.get('op')}({a.get('field') or '*'})" for a in source.get("aggregations") or [])
+        return f"group {source.get('table')} by {', '.join(source.get('group_by') or [])}: {aggs}"
+    return " ".join(str(source.get("sql") or "").split())

@@ -1,0 +1,1 @@
+"""Reddit publishing: accounts, checks, the planner, the outbox and its execution, metrics."""

@@ -1,0 +1,242 @@
+"""Publishing one outbox item exactly once: claim and commit "submitting", call Reddit once, record the answer.
+
+An ambiguous answer (timeout, 5xx, a worker that died mid-call) never leads straight to another
+submit: the item becomes "unknown" and the account's own history is searched first; only when the
+post is not there after REDDIT_RECONCILE_SETTLE_SECONDS is it submitted again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import praw
+from prawcore.exceptions import InvalidToken
+from sqlalchemy import select
+
+from studio.context import Context, WorkspaceId
+from studio.publishing import accounts, outbox
+from studio.publishing import reddit_client as rc
+from studio.publishing.outbox import aware
+from studio.publishing.outcomes import Outcome, classify
+from studio.store.base import utcnow
+from studio.store.publishing_models import PublishItem, RedditAccount
+from studio.store.session import Store, TenantSession
+
+Enqueue = Callable[[uuid.UUID, int, dt.datetime], None]
+# Observers of the steps of a publish ("claimed", "submitting", "answered", "recorded"): the crash tests
+# kill the worker process at each one. Nothing in the product registers here.
+CHECKPOINTS: list[Callable[[str], None]] = []
+CLOCK_SKEW = dt.timedelta(minutes=10)
+EARLY = dt.timedelta(seconds=5)
+
+
+def checkpoint(step: str) -> None:
+    for observer in CHECKPOINTS:
+        observer(step)
+
+
+def _seconds(store: Store, name: str, default: float) -> dt.timedelta:
+    return dt.timedelta(seconds=float(store.settings.extra.get(name, default) or default))
+
+
+@dataclass(frozen=True)
+class Call:
+    """What one Reddit call needs, copied out of the locked row before the transaction ends."""
+
+    item_id: uuid.UUID
+    kind: str
+    account_id: uuid.UUID
+    username: str
+    subreddit: str
+    title: str
+    body: str
+    url: str
+    flair_id: str
+    flair_text: str
+    parent: str
+    since: dt.datetime
+    reconcile: bool
+
+
+def publish(store: Store, ws: WorkspaceId, item_id: uuid.UUID, gen: int, *, enqueue: Enqueue) -> str:
+    """The job body; safe to run any number of times, concurrently or after a crash at any line."""
+    ctx = Context.job(ws)
+    now = utcnow()
+    lease = _seconds(store, "REDDIT_SUBMIT_LEASE_SECONDS", 120)
+    settle = _seconds(store, "REDDIT_RECONCILE_SETTLE_SECONDS", 60)
+    later: tuple[int, dt.datetime] | None = None
+    with store.session_scope(ctx) as s:
+        item = outbox.lock(s, item_id)
+        if item is None:
+            return "gone"
+        if item.state in outbox.FINAL or item.state == "failed":
+            return f"nothing to do: {item.state}"
+        if item.job_gen != gen:
+            return "superseded by a newer job"
+        if item.state == "submitting":
+            started = aware(item.submitting_at) or now
+            if now < started + lease:
+                return "another worker is submitting it"
+            outbox.move(s, item, "unknown", "the worker submitting it stopped before recording Reddit's answer",
+                        reason="Checking the account's history: the worker stopped while Reddit was answering.")
+        if item.state in ("scheduled", "retry_later") and (aware(item.scheduled_at) or now) > now + EARLY:
+            return "not due yet"
+        blocked = _blocked(s, item)
+        if blocked is not None:
+            if isinstance(blocked, str) and item.state == "unknown":  # it may exist: never fail it blind
+                item.reason = f"{blocked} It may already be posted; the studio checks once it can."
+                return "cannot reconcile yet: " + blocked
+            if isinstance(blocked, str):
+                outbox.move(s, item, "failed", blocked, reason=blocked)
+                return "failed: " + blocked
+            item.scheduled_at = blocked
+            outbox.move(s, item, "retry_later", "the parent is not posted yet",
+                        reason="Waiting for the thread it replies to.")
+            later = (outbox.bump(item), blocked)
+            call = None
+        else:
+            call = _prepare(s, item, now)
+            if not call.reconcile:
+                checkpoint("claimed")
+    if later is not None:
+        enqueue(item_id, *later)
+        return "waiting for the parent"
+    assert call is not None
+    if call.reconcile:
+        found = _find(store, ctx, call)
+        if found is not None:
+            return _record(store, ctx, item_id, gen, posted=found, detail="found in the account's history")
+        if now < call.since + settle:
+            return _defer(store, ctx, item_id, gen, call.since + settle, enqueue)
+        if not _claim_again(store, ctx, item_id, gen):
+            return "state changed meanwhile"
+    checkpoint("submitting")
+    try:
+        reddit = accounts.client(store, ctx, call.account_id)
+        try:
+            posted = _send(reddit, call)
+        except InvalidToken:  # 401: the request was refused before anything was posted; refresh once
+            posted = _send(reddit, call)
+    except Exception as exc:  # noqa: BLE001 - every failure is classified and recorded, none is retried blindly
+        checkpoint("answered")
+        outcome = classify(exc, subreddit=call.subreddit, username=call.username)
+        return _record(store, ctx, item_id, gen, outcome=outcome, enqueue=enqueue, settle=settle)
+    checkpoint("answered")
+    result = _record(store, ctx, item_id, gen, posted=posted, detail="Reddit confirmed")
+    checkpoint("recorded")
+    return result
+
+
+def _blocked(s: TenantSession, item: PublishItem) -> str | dt.datetime | None:
+    """Why the item cannot go now: a reason (fail), a later time (a reply waiting for its thread), or None."""
+    account = s.get(RedditAccount, item.account_id) if item.account_id else None
+    if account is None:
+        return "Its Reddit account was removed from the workspace; pick another account and retry."
+    if account.status != "active":
+        return (f"u/{account.username} needs reconnecting ({account.status_reason or account.status}); nothing is "
+                "posted from it until then.")
+    if item.kind == "comment" and item.parent_item_id and not item.parent_fullname:
+        parent = s.get(PublishItem, item.parent_item_id)
+        if parent is None or parent.state in ("failed", "cancelled"):
+            return "The thread this comment replies to was not posted."
+        if parent.state != "posted":
+            return max(aware(parent.scheduled_at) or utcnow(), utcnow()) + dt.timedelta(minutes=5)
+        item.parent_fullname = f"t3_{parent.reddit_id}" if parent.kind == "thread" else f"t1_{parent.reddit_id}"
+    return None
+
+
+def _prepare(s: TenantSession, item: PublishItem, now: dt.datetime) -> Call:
+    account = s.get(RedditAccount, item.account_id)
+    assert account is not None
+    reconcile = item.state == "unknown"
+    if not reconcile:
+        outbox.move(s, item, "submitting", f"attempt {item.attempts + 1}", reason="")
+        item.submitting_at, item.attempts = now, item.attempts + 1
+    since = aware(item.submitting_at) or now
+    return Call(item.id, item.kind, account.id, account.username, item.subreddit, item.title, item.body, item.url,
+                item.flair_id, item.flair_text, item.parent_fullname, since, reconcile)
+
+
+def _send(reddit: praw.Reddit, call: Call) -> rc.Posted:
+    if call.kind == "comment":
+        return rc.reply(reddit, parent_fullname=call.parent, body=call.body)
+    return rc.submit(reddit, subreddit=call.subreddit, title=call.title, body=call.body, url=call.url,
+                     flair_id=call.flair_id, flair_text=call.flair_text)
+
+
+def _find(store: Store, ctx: Context, call: Call) -> rc.Posted | None:
+    """The post (or comment) in the account's recent history that this item produced, if any."""
+    reddit = accounts.client(store, ctx, call.account_id, retries=True)
+    history = rc.recent(reddit, call.username, comments=call.kind == "comment")
+    with store.session_scope(ctx) as s:
+        taken = set(s.scalars(select(PublishItem.reddit_id).where(PublishItem.reddit_id != "",
+                                                                  PublishItem.id != call.item_id)))
+    for r in history:
+        if r.id in taken or not (call.since - CLOCK_SKEW <= r.created_at <= utcnow() + CLOCK_SKEW):
+            continue
+        if call.kind == "comment" and r.parent == call.parent and r.body.strip() == call.body.strip():
+            return rc.Posted(r.id, r.fullname, r.url)
+        if call.kind == "thread" and r.subreddit.lower() == call.subreddit.lower() and r.title == call.title:
+            return rc.Posted(r.id, r.fullname, r.url)
+    return None
+
+
+def _defer(store: Store, ctx: Context, item_id: uuid.UUID, gen: int, at: dt.datetime, enqueue: Enqueue) -> str:
+    with store.session_scope(ctx) as s:
+        item = outbox.lock(s, item_id)
+        if item is None or item.state != "unknown" or item.job_gen != gen:
+            return "state changed meanwhile"
+        new_gen = outbox.bump(item)
+    enqueue(item_id, new_gen, at)
+    return "not in the history yet; checking again"
+
+
+def _claim_again(store: Store, ctx: Context, item_id: uuid.UUID, gen: int) -> bool:
+    """Settled and not found: submit again, committed before the call like the first time."""
+    with store.session_scope(ctx) as s:
+        item = outbox.lock(s, item_id)
+        if item is None or item.state != "unknown" or item.job_gen != gen:
+            return False
+        outbox.move(s, item, "submitting", f"not found in the history; attempt {item.attempts + 1}", reason="")
+        item.submitting_at, item.attempts = utcnow(), item.attempts + 1
+    return True
+
+
+def _record(store: Store, ctx: Context, item_id: uuid.UUID, gen: int, *, posted: rc.Posted | None = None,
+            outcome: Outcome | None = None, detail: str = "", enqueue: Enqueue | None = None,
+            settle: dt.timedelta = dt.timedelta(0)) -> str:
+    follow_up: tuple[int, dt.datetime] | None = None
+    with store.session_scope(ctx) as s:
+        item = outbox.lock(s, item_id)
+        if item is None:
+            return "gone"
+        if item.job_gen != gen or item.state not in ("submitting", "unknown"):
+            return f"left as {item.state}"
+        if posted is not None:
+            outbox.move(s, item, "posted", detail, reason="")
+            item.reddit_id, item.reddit_url, item.posted_at = posted.id, posted.url, utcnow()
+            return "posted"
+        assert outcome is not None
+        if outcome.kind in ("revoked", "reauth"):
+            account = s.get(RedditAccount, item.account_id) if item.account_id else None
+            if account is not None:
+                accounts.mark_reconnect(s, account, outcome.reason)
+            outbox.move(s, item, "failed", outcome.reason, reason=outcome.reason)
+            return "failed: " + outcome.reason
+        if outcome.kind == "failed":
+            outbox.move(s, item, "failed", outcome.reason, reason=outcome.reason)
+            return "failed: " + outcome.reason
+        if outcome.kind == "retry_later":
+            at = utcnow() + dt.timedelta(seconds=outcome.wait_seconds + 1)
+            item.scheduled_at = at
+            outbox.move(s, item, "retry_later", outcome.reason, reason=outcome.reason)
+        else:
+            at = utcnow() + settle
+            outbox.move(s, item, "unknown", outcome.reason, reason=outcome.reason)
+        follow_up = (outbox.bump(item), at)
+    if enqueue is not None:
+        enqueue(item_id, *follow_up)
+    return outcome.kind

@@ -1,0 +1,244 @@
+"""The one place that builds praw clients (base URLs from settings) and turns Reddit's answers into plain data."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import praw
+import requests
+from prawcore.auth import Authorizer
+from prawcore.exceptions import Forbidden, NotFound, Redirect
+from prawcore.sessions import FiniteRetryStrategy
+
+from studio.settings import Settings
+
+SCOPES = ["identity", "submit", "read", "flair", "history"]
+
+
+@dataclass(frozen=True)
+class NoRetries(FiniteRetryStrategy):
+    """prawcore re-sends a request after a 5xx or a read timeout; a submit must never be sent twice blindly."""
+
+    retries: int = 0
+
+    def _sleep_seconds(self) -> float | None:
+        return None
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """Decrypted secrets of one account, alive only for the duration of one call."""
+
+    auth_kind: str  # oauth / script
+    username: str
+    client_id: str = ""
+    client_secret: str | None = None
+    password: str | None = None
+    refresh_token: str | None = None
+
+
+@dataclass(frozen=True)
+class Identity:
+    name: str
+    link_karma: int
+    comment_karma: int
+    created_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class SubredditInfo:
+    name: str
+    exists: bool
+    problem: str = ""
+    submission_type: str = "any"  # any / self / link
+    flair_required: bool = False
+    flairs: dict[str, str] = field(default_factory=dict)  # lower-cased text -> template id
+    flairs_readable: bool = True
+
+
+@dataclass(frozen=True)
+class Posted:
+    id: str
+    fullname: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Recent:
+    """A submission or comment from the account's own history (for reconciliation)."""
+
+    id: str
+    fullname: str
+    subreddit: str
+    title: str
+    body: str
+    parent: str
+    created_at: dt.datetime
+    url: str
+
+
+@dataclass(frozen=True)
+class Reading:
+    fullname: str
+    score: int
+    upvote_ratio: float
+    num_comments: int
+    removed: bool
+
+
+class _TimeoutSession(requests.Session):
+    """prawcore hands every request its own 16 s default; REDDIT_TIMEOUT wins here."""
+
+    def __init__(self, timeout: float) -> None:
+        super().__init__()
+        self.timeout = timeout
+
+    def request(self, *args: Any, **kwargs: Any) -> requests.Response:
+        kwargs["timeout"] = self.timeout
+        return super().request(*args, **kwargs)
+
+
+def _timeout(settings: Settings) -> float:
+    return float(settings.extra.get("REDDIT_TIMEOUT", "16") or 16)
+
+
+def _base(settings: Settings) -> dict[str, Any]:
+    return {
+        "oauth_url": settings.extra.get("REDDIT_OAUTH_URL") or "https://oauth.reddit.com",
+        "reddit_url": settings.extra.get("REDDIT_URL") or "https://www.reddit.com",
+        "user_agent": settings.extra.get("REDDIT_USER_AGENT") or "python:dotoro-studio:1.0 (self-hosted)",
+        "check_for_updates": False,
+        "check_for_async": False,
+        "ratelimit_seconds": 0,  # never sleep inside a job: RATELIMIT becomes retry_later at Reddit's time
+        "requestor_kwargs": {"session": _TimeoutSession(_timeout(settings))},
+    }
+
+
+def redirect_uri(settings: Settings) -> str:
+    return settings.extra.get("REDDIT_REDIRECT_URI") or settings.public_url.rstrip("/") + "/accounts"
+
+
+def app_client(settings: Settings) -> praw.Reddit:
+    """The studio's web app, not yet signed in as anyone: builds authorization URLs and exchanges codes."""
+    return praw.Reddit(client_id=settings.extra.get("REDDIT_CLIENT_ID", ""),
+                       client_secret=settings.extra.get("REDDIT_CLIENT_SECRET") or None,
+                       redirect_uri=redirect_uri(settings), **_base(settings))
+
+
+def account_client(settings: Settings, creds: Credentials, *, retries: bool = False,
+                   on_refresh: Callable[[str], None] | None = None) -> praw.Reddit:
+    """A client acting as one account; no automatic retries unless asked (see NoRetries)."""
+    if creds.auth_kind == "script":
+        reddit = praw.Reddit(client_id=creds.client_id, client_secret=creds.client_secret,
+                             username=creds.username, password=creds.password, **_base(settings))
+    else:
+        reddit = praw.Reddit(client_id=creds.client_id or settings.extra.get("REDDIT_CLIENT_ID", ""),
+                             client_secret=creds.client_secret or settings.extra.get("REDDIT_CLIENT_SECRET") or None,
+                             redirect_uri=redirect_uri(settings), refresh_token=creds.refresh_token, **_base(settings))
+    core = reddit._core
+    if core is not None:
+        if not retries:
+            core._retry_strategy_class = NoRetries  # private in prawcore; tests/reddit_double counts every submit
+        authorizer = core.authorizer
+        if on_refresh is not None and isinstance(authorizer, Authorizer):
+            original = authorizer.refresh_token
+
+            def saved(auth: Authorizer) -> None:
+                if auth.refresh_token and auth.refresh_token != original:
+                    on_refresh(auth.refresh_token)
+
+            authorizer._post_refresh_callback = saved  # Reddit may rotate the refresh token on every refresh
+    return reddit
+
+
+def _attr(thing: Any, name: str, default: Any = None) -> Any:
+    """A field Reddit sent, without praw's lazy fetch of a missing one."""
+    return vars(thing).get(name, default)
+
+
+def _when(value: Any) -> dt.datetime | None:
+    return dt.datetime.fromtimestamp(float(value), dt.UTC) if value is not None else None
+
+
+def identity(reddit: praw.Reddit) -> Identity:
+    me = reddit.user.me()
+    if me is None:
+        raise RuntimeError("Reddit did not say who this account is.")
+    return Identity(name=str(me.name), link_karma=int(_attr(me, "link_karma", 0) or 0),
+                    comment_karma=int(_attr(me, "comment_karma", 0) or 0),
+                    created_at=_when(_attr(me, "created_utc")))
+
+
+def subreddit_info(reddit: praw.Reddit, name: str) -> SubredditInfo:
+    """Whether r/name exists, which post kinds it takes, whether flair is required and which flairs exist."""
+    sub = reddit.subreddit(name)
+    try:
+        kind = str(sub.submission_type or "any")  # the first attribute read fetches r/name/about
+    except (Redirect, NotFound):
+        return SubredditInfo(name, False, f"r/{name} does not exist.")
+    except Forbidden:
+        return SubredditInfo(name, False, f"r/{name} is private, quarantined or banned: this account cannot post there.")
+    try:
+        requirements = sub.post_requirements()
+    except (Forbidden, NotFound):
+        requirements = {}
+    flairs: dict[str, str] = {}
+    readable = True
+    try:
+        for f in sub.flair.link_templates:
+            flairs[str(f.get("text", "")).strip().lower()] = str(f.get("id", ""))
+    except (Forbidden, NotFound):
+        readable = False
+    return SubredditInfo(str(sub.display_name), True, "", kind,
+                         bool(requirements.get("is_flair_required")), flairs, readable)
+
+
+def submit(reddit: praw.Reddit, *, subreddit: str, title: str, body: str, url: str, flair_id: str,
+           flair_text: str) -> Posted:
+    kwargs: dict[str, Any] = {"flair_id": flair_id or None, "flair_text": (flair_text or None) if flair_id else None}
+    if url:
+        post = reddit.subreddit(subreddit).submit(title, url=url, selftext=body or None, **kwargs)
+    else:
+        post = reddit.subreddit(subreddit).submit(title, selftext=body, **kwargs)
+    assert post is not None
+    return Posted(id=str(post.id), fullname=f"t3_{post.id}", url=f"/r/{subreddit}/comments/{post.id}/")
+
+
+def reply(reddit: praw.Reddit, *, parent_fullname: str, body: str) -> Posted:
+    kind, _, ident = parent_fullname.partition("_")
+    parent = reddit.comment(ident) if kind == "t1" else reddit.submission(ident)
+    comment = parent.reply(body)
+    if comment is None:
+        raise RuntimeError("Reddit accepted the comment but did not return it.")
+    return Posted(id=str(comment.id), fullname=f"t1_{comment.id}", url=str(_attr(comment, "permalink", "")))
+
+
+def recent(reddit: praw.Reddit, username: str, *, comments: bool = False, limit: int = 100) -> list[Recent]:
+    """The account's newest submissions (or comments), newest first."""
+    who = reddit.redditor(username)
+    listing = who.comments.new(limit=limit) if comments else who.submissions.new(limit=limit)
+    out = []
+    for thing in listing:
+        sub = _attr(thing, "subreddit", "")
+        out.append(Recent(
+            id=str(thing.id), fullname=str(thing.fullname), subreddit=str(getattr(sub, "display_name", sub)),
+            title=str(_attr(thing, "title", "")), body=str(_attr(thing, "body", _attr(thing, "selftext", ""))),
+            parent=str(_attr(thing, "parent_id", "") or ""),
+            created_at=_when(_attr(thing, "created_utc", 0)) or dt.datetime.now(dt.UTC),
+            url=str(_attr(thing, "permalink", ""))))
+    return out
+
+
+def readings(reddit: praw.Reddit, fullnames: Iterable[str]) -> list[Reading]:
+    """Score, ratio, comment count and removal of up to 100 things in one request."""
+    out = []
+    for thing in reddit.info(fullnames=list(fullnames)):
+        removed = bool(_attr(thing, "removed_by_category")) or "[removed]" in (_attr(thing, "selftext"),
+                                                                              _attr(thing, "body"))
+        out.append(Reading(fullname=str(thing.fullname), score=int(_attr(thing, "score", 0) or 0),
+                           upvote_ratio=float(_attr(thing, "upvote_ratio", 0.0) or 0.0),
+                           num_comments=int(_attr(thing, "num_comments", 0) or 0), removed=removed))
+    return out

@@ -1,0 +1,247 @@
+"""Saved rule sets: create, save, duplicate, delete, import/export JSON, and "Test on data" with a per-row trace."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+from sqlalchemy import select
+
+from engine.rules import (
+    FieldChange,
+    Rule,
+    RuleError,
+    TraceStep,
+    apply_rules,
+    parse_rules,
+    rule_match_counts,
+)
+from studio import audit, datasets
+from studio.context import Context, Permission, allows
+from studio.errors import NotFound, ValidationFailed
+from studio.store.base import utcnow
+from studio.store.campaign_models import RuleSet
+from studio.store.session import Store, TenantSession
+
+MAX_NAME = 120
+MAX_IMPORT_BYTES = 1_000_000
+
+
+@dataclass(frozen=True)
+class RuleSetInfo:
+    """A saved rule set as pages see it: its rules as JSON-ready dicts."""
+
+    id: uuid.UUID
+    name: str
+    rules: list[dict[str, Any]]
+    updated_at: dt.datetime
+
+    @property
+    def rule_count(self) -> int:
+        return len(self.rules)
+
+
+@dataclass(frozen=True)
+class RowTrace:
+    """One row before and after the rules, and each rule's part in it."""
+
+    index: int
+    before: dict[str, Any]
+    after: dict[str, Any]
+    skipped: bool
+    tags: list[str]
+    groups: list[str]
+    targeting: dict[str, str]
+    steps: list[TraceStep]
+
+    def changes(self) -> list[tuple[str, FieldChange]]:
+        """(rule name, change) for every change, in firing order."""
+        return [(step.rule_name, change) for step in self.steps if step.matched for change in step.changes]
+
+
+@dataclass(frozen=True)
+class RuleTest:
+    """Rules tried on one data set: rows each rule's conditions match, and `trace(row)` for any row."""
+
+    rules: list[Rule]
+    counts: dict[str, int]
+    row_count: int
+    schema: dict[str, str]
+    table: pl.DataFrame = field(repr=False)
+
+    def trace(self, row_index: int) -> RowTrace:
+        """What the rules do to row `row_index` (0-based), rule by rule."""
+        if not 0 <= row_index < self.row_count:
+            raise ValidationFailed(f"Row {row_index + 1:,} does not exist: the data set has {self.row_count:,} rows.")
+        before = self.table.row(row_index, named=True)
+        out = apply_rules(self.rules, before, schema=self.schema, lookups={})
+        return RowTrace(row_index, before, out.row, out.skipped, out.tags, out.groups, out.targeting, out.trace)
+
+
+# --- rules as data (no store) ----------------------------------------------------------------
+
+def validate(rules: Any, schema: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+    """Rules checked by the engine (with a schema: columns, templates, expressions too), as JSON-ready dicts.
+
+    Raises RuleError, whose message names the rule and the field to fix.
+    """
+    return [rule.to_dict() for rule in parse_rules(rules, schema=dict(schema) if schema is not None else None)]
+
+
+def import_rules(text: str | bytes, schema: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+    """Rules from exported JSON (a list, or {"rules": [...]}); bad JSON or rules raise with a clear message."""
+    if len(text) > MAX_IMPORT_BYTES:
+        raise ValidationFailed(f"That file is too big for a rule set (over {MAX_IMPORT_BYTES:,} bytes).")
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise ValidationFailed("That file is not UTF-8 text; export the rules as JSON and try again.") from None
+    if not text.strip():
+        raise ValidationFailed("Paste the rules as JSON (a list of rules, or {\"rules\": [...]}).")
+    data = _load_export(text)
+    return validate(data, schema)
+
+
+def _load_export(text: str) -> Any:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise RuleError(f"The rules are not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}.",
+                        line=exc.lineno, column=exc.colno) from None
+    if isinstance(data, dict) and "rules" in data and "format" in data:
+        data = data["rules"]  # our own export envelope
+    return data
+
+
+def export_rules(rules: Sequence[Mapping[str, Any]], *, name: str | None = None) -> str:
+    """Rules as pretty JSON that `import_rules` reads back."""
+    doc: dict[str, Any] = {"format": "dotoro.rules/1"}
+    if name:
+        doc["name"] = name
+    doc["rules"] = [dict(r) for r in rules]
+    return json.dumps(doc, ensure_ascii=False, indent=2)
+
+
+# --- the store ----------------------------------------------------------------------------
+
+def can_edit(store: Store, ctx: Context) -> bool:
+    """Whether the acting member may save rule sets here (pages mirror it; services enforce it)."""
+    with store.session_scope(ctx) as s:
+        return bool(s.info.get("system")) or allows(s.role, Permission.EDIT)
+
+
+def _info(r: RuleSet) -> RuleSetInfo:
+    return RuleSetInfo(r.id, r.name, [dict(x) for x in r.rules or []], r.updated_at)
+
+
+def _get(s: TenantSession, rule_set_id: uuid.UUID) -> RuleSet:
+    r = s.scalar(select(RuleSet).where(RuleSet.id == rule_set_id))
+    if r is None:
+        raise NotFound("This rule set does not exist (any more) in this workspace.")
+    return r
+
+
+def _clean_name(s: TenantSession, name: str, *, exclude: uuid.UUID | None = None) -> str:
+    clean = " ".join(name.split())
+    if not clean:
+        raise ValidationFailed("Give the rule set a name.")
+    if len(clean) > MAX_NAME:
+        raise ValidationFailed(f"Keep the name under {MAX_NAME} characters.")
+    other = s.scalar(select(RuleSet.id).where(RuleSet.name == clean))
+    if other is not None and other != exclude:
+        raise ValidationFailed(f"Another rule set is already called {clean!r}; pick another name.")
+    return clean
+
+
+def list_rule_sets(store: Store, ctx: Context) -> list[RuleSetInfo]:
+    """The workspace's rule sets, by name."""
+    with store.session_scope(ctx) as s:
+        s.require(Permission.VIEW)
+        return [_info(r) for r in s.scalars(select(RuleSet).order_by(RuleSet.name))]
+
+
+def get_rule_set(store: Store, ctx: Context, rule_set_id: uuid.UUID) -> RuleSetInfo:
+    """One rule set of this workspace (NotFound for any other)."""
+    with store.session_scope(ctx) as s:
+        s.require(Permission.VIEW)
+        return _info(_get(s, rule_set_id))
+
+
+def create_rule_set(store: Store, ctx: Context, name: str, rules: Any = ()) -> RuleSetInfo:
+    """A new rule set; the rules are validated first."""
+    clean = validate(rules)
+    with store.session_scope(ctx) as s:
+        s.require(Permission.EDIT)
+        r = RuleSet(name=_clean_name(s, name), rules=clean, updated_at=utcnow())
+        s.add(r)
+        s.flush()
+        audit.record(s, "rule_set.create", object_type="rule_set", object_id=r.id,
+                     summary=f"Created rule set {r.name!r} ({len(clean)} rules)")
+        return _info(r)
+
+
+def save_rule_set(store: Store, ctx: Context, rule_set_id: uuid.UUID, rules: Any, *,
+                  name: str | None = None) -> RuleSetInfo:
+    """Replace a rule set's rules (and optionally its name) after validating them."""
+    clean = validate(rules)
+    with store.session_scope(ctx) as s:
+        s.require(Permission.EDIT)
+        r = _get(s, rule_set_id)
+        if name is not None:
+            r.name = _clean_name(s, name, exclude=r.id)
+        r.rules = clean
+        r.updated_at = utcnow()
+        audit.record(s, "rule_set.save", object_type="rule_set", object_id=r.id,
+                     summary=f"Saved rule set {r.name!r} ({len(clean)} rules)")
+        return _info(r)
+
+
+def duplicate_rule_set(store: Store, ctx: Context, rule_set_id: uuid.UUID) -> RuleSetInfo:
+    """A copy named "<name> (copy)"."""
+    with store.session_scope(ctx) as s:
+        s.require(Permission.EDIT)
+        src = _get(s, rule_set_id)
+        taken = set(s.scalars(select(RuleSet.name)))
+        base = f"{src.name} (copy)"[:MAX_NAME]
+        name, n = base, 2
+        while name in taken:
+            name, n = f"{base[:MAX_NAME - 6]} ({n})", n + 1
+        r = RuleSet(name=name, rules=[dict(x) for x in src.rules or []], updated_at=utcnow())
+        s.add(r)
+        s.flush()
+        audit.record(s, "rule_set.duplicate", object_type="rule_set", object_id=r.id,
+                     summary=f"Duplicated rule set {src.name!r} as {r.name!r}")
+        return _info(r)
+
+
+def delete_rule_set(store: Store, ctx: Context, rule_set_id: uuid.UUID) -> str:
+    """Delete a rule set; returns its name for the confirmation message."""
+    with store.session_scope(ctx) as s:
+        s.require(Permission.EDIT)
+        r = _get(s, rule_set_id)
+        name = r.name
+        s.delete(r)
+        audit.record(s, "rule_set.delete", object_type="rule_set", object_id=rule_set_id,
+                     summary=f"Deleted rule set {name!r}")
+        return name
+
+
+def schema_of(store: Store, ctx: Context, dataset_id: uuid.UUID) -> dict[str, str]:
+    """Column → kind of a data set (for the builder's column and operator pickers)."""
+    return {c.name: c.kind for c in datasets.get_dataset(store, ctx, dataset_id).columns}
+
+
+def test_on_data(store: Store, ctx: Context, dataset_id: uuid.UUID, rules: Any) -> RuleTest:
+    """Validate `rules` against a data set, count the rows each rule's conditions match (viewers may test)."""
+    schema = schema_of(store, ctx, dataset_id)
+    parsed = parse_rules(rules, schema=schema)
+    table = datasets.load_table(store, ctx, dataset_id)
+    counts = rule_match_counts(parsed, table, schema) if parsed else {}
+    return RuleTest(parsed, counts, table.height, schema, table)
+

@@ -1,0 +1,253 @@
+"""The template editor: pickers, one editor per field with counter and inline errors, columns to insert, live card."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import streamlit as st
+
+from engine.ingest import ColumnProfile
+from engine.platforms import FieldSpec, Format
+from studio import templates
+from studio.context import Context
+from studio.store.session import Store
+from studio.templates import FieldCheck, TemplateInfo
+from studio.ui import widgets
+
+NEW = "new"
+DRAFTS = "te_drafts"  # editor text by widget key: survives navigation, unlike widget state
+_SHORTCODE = re.compile(r":(?=[A-Za-z0-9_+/-]+(?:\[|:))")  # Streamlit's :red[..], :material/x:, :emoji:
+_REDDIT_LINK = re.compile(r"(?<![\w/\]\[(])(/?)\b([ru])/([A-Za-z0-9_-]{2,21})\b")
+_CODE = re.compile(r"(```.*?```|`[^`\n]*`)", re.DOTALL)
+_MD_SPECIAL = set("\\`*_{}[]()#+-.!<>|~$:")
+
+
+def plain(text: str) -> str:
+    """Text shown verbatim by st.markdown (every Markdown and directive character escaped)."""
+    return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in text).replace("\n", "  \n")
+
+
+def _reddit_prose(text: str) -> str:
+    text = text.replace("<", "&lt;").replace("$", "\\$")
+    text = _SHORTCODE.sub(r"\\:", text)
+    return _REDDIT_LINK.sub(lambda m: f"[{m.group(0)}](https://www.reddit.com/{m.group(2)}/{m.group(3)})", text)
+
+
+def reddit_markdown(text: str) -> str:
+    """Reddit Markdown for st.markdown: raw HTML shown as text, no LaTeX or colour directives, r/ and u/ linked."""
+    parts = _CODE.split(text)  # code spans and fences stay as written (odd indexes)
+    return "".join(part if i % 2 else _reddit_prose(part) for i, part in enumerate(parts))
+
+
+def field_key(scope: str, field: str) -> str:
+    return f"te_f_{scope}_{field}"
+
+
+def _init(key: str, value: str) -> None:
+    if key not in st.session_state:
+        st.session_state[key] = st.session_state.setdefault(DRAFTS, {}).get(key, value)
+
+
+def forget_drafts(scope: str) -> None:
+    """Drop unsaved text and widget state of one editor scope (after save, restore or delete)."""
+    drafts = st.session_state.setdefault(DRAFTS, {})
+    for key in [k for k in (*drafts, *st.session_state) if str(k).startswith(f"te_f_{scope}_")]:
+        drafts.pop(key, None)
+        st.session_state.pop(key, None)
+
+
+def request_pick(value: str) -> None:
+    """Select another template on the next run (the picker is already drawn in this one)."""
+    st.session_state["te_pick_request"] = value
+
+
+def template_picker(saved: Sequence[TemplateInfo], formats: Mapping[str, str]) -> TemplateInfo | None:
+    """The saved template to edit, or None for a new one."""
+    by_id = {str(t.id): t for t in saved}
+    wanted = st.session_state.pop("te_pick_request", None)
+    if wanted is not None:
+        st.session_state["te_pick"] = wanted
+    if st.session_state.get("te_pick") not in (NEW, *by_id):
+        st.session_state["te_pick"] = NEW
+    label = {NEW: "+ New template"} | {k: f"{t.name} · {formats.get(t.format_key, t.format_key)} · v{t.version}"
+                                       for k, t in by_id.items()}
+    pick = st.selectbox("Template", [NEW, *by_id], format_func=label.__getitem__, key="te_pick")
+    return by_id.get(pick)
+
+
+def format_picker(formats: Mapping[str, str]) -> str:
+    """Platform, then format; returns `platform/format`."""
+    platforms: dict[str, list[str]] = {}
+    for key in formats:
+        platforms.setdefault(key.split("/", 1)[0], []).append(key)
+    names = {p.name: p.label for p in templates.platforms()}
+    a, b = st.columns(2)
+    platform = a.selectbox("Platform", list(platforms), format_func=lambda p: names.get(p, p), key="te_platform")
+    return b.selectbox("Format", platforms[platform], format_func=formats.__getitem__, key=f"te_format_{platform}")
+
+
+def _insert(key: str, text: str) -> None:
+    current = st.session_state.get(key, "")
+    glue = "" if not current or current.endswith((" ", "\n")) else " "
+    st.session_state[key] = current + glue + text
+    st.session_state.setdefault(DRAFTS, {})[key] = st.session_state[key]
+
+
+def columns_panel(columns: Sequence[ColumnProfile], row: Mapping[str, Any] | None, fmt: Format, scope: str,
+                  editable: bool) -> None:
+    """The data set's columns with kind and this row's value; a click inserts `{{ column }}`."""
+    st.markdown("**Columns**")
+    if editable:
+        names = list(fmt.field_names)
+        target = st.selectbox("Insert into", names, format_func=lambda f: fmt.field(f).label,
+                              index=names.index("title") if "title" in names else 0, key=f"te_target_{fmt.key}")
+        st.caption("Click a column to add it to the end of that field.")
+    for i, c in enumerate(columns):
+        value = row.get(c.name) if row is not None else (c.examples[0] if c.examples else None)
+        shown = "empty" if value in (None, "") else str(value)
+        name_col, info_col = st.columns([2, 3], vertical_alignment="center")
+        if editable:
+            name_col.button(c.name, key=f"te_ins_{i}", width="stretch", on_click=_insert,
+                            args=(field_key(scope, target), templates.snippet(c.name)),
+                            help=f"Insert {templates.snippet(c.name)}")
+        else:
+            name_col.markdown(f"`{plain(c.name)}`")
+        info_col.caption(f"{c.kind} · {plain(shown[:60] + ('…' if len(shown) > 60 else ''))}")
+
+
+def _fix(key: str, wrong: str, right: str) -> None:
+    st.session_state[key] = re.sub(rf"\b{re.escape(wrong)}\b", right, st.session_state.get(key, ""))
+    st.session_state.setdefault(DRAFTS, {})[key] = st.session_state[key]
+
+
+def _counter(spec: FieldSpec, check: FieldCheck) -> None:
+    if check.length is None or spec.max_chars is None:
+        limit = f" · at most {spec.max_chars:,} {check.unit}" if spec.max_chars else ""
+        st.caption(f"{check.length:,} {check.unit}{limit}" if check.length is not None else f"no rendering{limit}")
+        return
+    text = f"{check.length:,} / {spec.max_chars:,} {check.unit}"
+    if check.over:
+        st.markdown(f":red[**{text} — {check.over:,} over the limit**]")
+    elif spec.recommended_chars and check.length > spec.recommended_chars:
+        st.caption(f"{text} · over the recommended {spec.recommended_chars:,}")
+    else:
+        st.caption(text)
+
+
+def field_editor(spec: FieldSpec, scope: str, initial: str, columns: Sequence[ColumnProfile],
+                 row: Mapping[str, Any] | None, row_count: int, editable: bool) -> tuple[str, FieldCheck]:
+    """One field: its editor, the character counter for the chosen row, errors with line/column."""
+    key = field_key(scope, spec.name)
+    _init(key, initial)
+    label = spec.label + (" *" if spec.required else "")
+    hint = f"One of: {', '.join(spec.allowed)}" if spec.allowed else (spec.pattern_hint or spec.help or None)
+    if spec.kind in ("bool", "enum", "url") or (spec.max_chars or 0) <= 100 and spec.kind != "markdown":
+        source = st.text_input(label, key=key, disabled=not editable, help=hint)  # one line is enough
+    else:
+        source = st.text_area(label, key=key, height=200 if spec.kind == "markdown" else 80, disabled=not editable,
+                              help=hint)
+    st.session_state.setdefault(DRAFTS, {})[key] = source
+    check = templates.check_field(spec, source, columns, row, row_count=row_count)
+    if source:
+        _counter(spec, check)
+    elif spec.required:
+        st.caption("Required: every variation needs this field.")
+    for issue in check.report.errors:
+        st.error(issue.message)
+        if editable and issue.variable and issue.suggestion and issue.suggestion.isidentifier():
+            st.button(f"Use `{issue.suggestion}`", key=f"{key}_fix_{issue.variable}", on_click=_fix,
+                      args=(key, issue.variable, issue.suggestion))
+    for issue in check.report.warnings:
+        st.caption(f"⚠ {issue.message} — guard it with `{issue.suggestion}`" if issue.suggestion else issue.message)
+    if check.render_error:
+        st.error(f"This row does not render: {check.render_error}")
+    return source, check
+
+
+def live_card(fmt: Format, checks: Mapping[str, FieldCheck], row_number: int) -> None:
+    """The chosen row rendered the way the platform shows it (Reddit: Markdown body, plain title)."""
+    out = {name: c.rendered for name, c in checks.items() if c.rendered}
+    with st.container(border=True):
+        sub = out.pop("subreddit", None) if fmt.platform == "reddit" else None
+        st.caption((f"r/{plain(sub)} · " if sub else "") + f"row {row_number:,}")
+        title = out.pop("title", None) or out.pop("headline", None)
+        if title:
+            st.markdown(f"#### {plain(title)}")
+        body = out.pop("body", None)
+        if body and fmt.field("body").kind == "markdown":
+            st.markdown(reddit_markdown(body))
+        elif body:
+            st.markdown(plain(body))
+        for name, value in out.items():
+            st.caption(f"{plain(fmt.field(name).label)}: {plain(value[:300])}")
+        if not title and not body and not out:
+            st.caption("Write a field to see it rendered here.")
+
+
+def versions_panel(store: Store, ctx: Context, t: TemplateInfo, editable: bool) -> None:
+    """Every kept version, newest first; restore saves an older one as a new version."""
+    history = widgets.attempt(lambda: templates.versions(store, ctx, t.id)) or []
+    with st.expander(f"Version history ({len(history):,})"):
+        for v in history:
+            a, b = st.columns([4, 1], vertical_alignment="center")
+            when = widgets.fmt_when(v.saved_at) if v.saved_at else "—"
+            note = f" · {v.note}" if v.note else ""
+            a.markdown(f"**v{v.version}**{' (current)' if v.version == t.version else ''} · {when} · "
+                       f"{plain(v.saved_by)}{plain(note)}")
+            a.caption(plain(" · ".join(f"{k}: {s[:80]}" for k, s in v.fields.items())))
+            if editable and v.version != t.version and b.button("Restore", key=f"te_restore_{v.version}"):
+                with widgets.user_errors():
+                    templates.restore_version(store, ctx, t.id, v.version)
+                    forget_drafts(str(t.id))
+                    st.session_state["te_flash"] = f"Restored version {v.version} as version {t.version + 1}."
+                    st.rerun()
+
+
+def save_bar(store: Store, ctx: Context, t: TemplateInfo | None, fmt: Format, values: dict[str, str]) -> None:
+    """Save (a new version), Duplicate and Delete with confirmation; for a new template, a name and Save."""
+    if t is None:
+        with st.form("te_new", border=False):
+            a, b = st.columns([3, 1], vertical_alignment="bottom")
+            name = a.text_input("Name", key="te_name", placeholder="e.g. Launch threads")
+            if b.form_submit_button("Save template", type="primary", width="stretch"):
+                with widgets.user_errors():
+                    created = templates.create_template(store, ctx, name, fmt.key, values)
+                    forget_drafts(f"{NEW}_{fmt.key}")
+                    st.session_state["te_flash"] = f"Saved {created.name!r} as version 1."
+                    request_pick(str(created.id))
+                    st.rerun()
+        return
+    dirty = {k: v for k, v in values.items() if v.strip()} != t.fields
+    a, b, c, d = st.columns([2, 1, 1, 2], vertical_alignment="center")
+    if a.button(f"Save as version {t.version + 1}", type="primary", disabled=not dirty, key="te_save",
+                width="stretch"):
+        with widgets.user_errors():
+            saved = templates.save_template(store, ctx, t.id, values, expected_version=t.version)
+            forget_drafts(str(t.id))
+            st.session_state["te_flash"] = f"Saved {saved.name!r} as version {saved.version}."
+            st.rerun()
+    if b.button("Duplicate", key="te_duplicate", width="stretch"):
+        with widgets.user_errors():
+            copy = templates.duplicate_template(store, ctx, t.id)
+            st.session_state["te_flash"] = f"Duplicated as {copy.name!r}."
+            request_pick(str(copy.id))
+            st.rerun()
+    if c.button("Delete", key="te_delete", width="stretch"):
+        st.session_state["te_confirm_delete"] = str(t.id)
+    d.caption("Unsaved changes" if dirty else f"Saved · version {t.version:,}")
+    if st.session_state.get("te_confirm_delete") == str(t.id):
+        st.warning(f"Delete {t.name!r} and all {t.version:,} of its versions? This cannot be undone.")
+        yes, no, _ = st.columns([1, 1, 4])
+        if yes.button("Yes, delete", type="primary", key="te_delete_yes"):
+            with widgets.user_errors():
+                name = templates.delete_template(store, ctx, t.id)
+                forget_drafts(str(t.id))
+                st.session_state.pop("te_confirm_delete", None)
+                st.session_state["te_flash"] = f"Deleted {name!r}."
+                request_pick(NEW)
+                st.rerun()
+        if no.button("Cancel", key="te_delete_no"):
+            st.session_state.pop("te_confirm_delete", None)
+            st.rerun()

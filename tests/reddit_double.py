@@ -1,0 +1,328 @@
+"""A local double of Reddit's API (stdlib HTTP on 127.0.0.1, port 0) that the real praw talks to.
+
+It keeps what was posted, issues and rotates tokens, and can be scripted to fail the next request
+of a kind (submit, comment, token…) with RATELIMIT, 5xx or a timeout after accepting, 401 once,
+403, 429 with retry-after, or to hold a request open until the test releases it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import secrets
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+SCOPE = "identity submit read flair history"
+
+
+@dataclass
+class Failure:
+    mode: str  # ratelimit / accept_then_500 / accept_then_timeout / unauthorized / forbidden / too_many / hold / server_error
+    minutes: int = 9
+    unit: str = "minutes"  # RATELIMIT: "take a break for <minutes> <unit>"
+    retry_after: int = 30
+    accept: bool = True  # hold: store the post before holding the request open
+    seconds: float = 5.0
+
+
+@dataclass
+class Subreddit:
+    name: str
+    submission_type: str = "any"
+    flair_required: bool = False
+    flairs: list[tuple[str, str]] = field(default_factory=list)
+
+
+class RedditDouble:
+    """The double's state; `url` goes into REDDIT_OAUTH_URL and REDDIT_URL."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.users: dict[str, dict[str, Any]] = {}
+        self.refresh_tokens: dict[str, str] = {}
+        self.access_tokens: dict[str, str] = {}
+        self.codes: dict[str, str] = {}
+        self.subreddits: dict[str, Subreddit] = {}
+        self.posts: list[dict[str, Any]] = []
+        self.comments: list[dict[str, Any]] = []
+        self.requests: list[tuple[str, str]] = []
+        self.failures: dict[str, deque[Failure]] = {}
+        self.rotate_refresh = False
+        self.seen = threading.Event()
+        self.release = threading.Event()
+        self.ids = itertools.count(1000)
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def start(self) -> RedditDouble:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+    # scripting -------------------------------------------------------------------------------
+    def add_user(self, name: str, *, password: str = "pw", link_karma: int = 5000, comment_karma: int = 5000,
+                 age_days: float = 900) -> str:
+        """Create an account; returns a refresh token granted to the studio's app."""
+        with self.lock:
+            self.users[name] = {"password": password, "link_karma": link_karma, "comment_karma": comment_karma,
+                                "created_utc": time.time() - age_days * 86400}
+            token = "rt-" + secrets.token_hex(8)
+            self.refresh_tokens[token] = name
+            return token
+
+    def issue_code(self, name: str) -> str:
+        code = "code-" + secrets.token_hex(6)
+        with self.lock:
+            self.codes[code] = name
+        return code
+
+    def revoke(self, name: str) -> None:
+        with self.lock:
+            for token in [t for t, u in self.refresh_tokens.items() if u == name]:
+                del self.refresh_tokens[token]
+            for token in [t for t, u in self.access_tokens.items() if u == name]:
+                del self.access_tokens[token]
+
+    def add_subreddit(self, name: str, **kw: Any) -> None:
+        self.subreddits[name.lower()] = Subreddit(name, **kw)
+
+    def fail_next(self, kind: str, mode: str, **kw: Any) -> None:
+        self.failures.setdefault(kind, deque()).append(Failure(mode, **kw))
+
+    def _next_failure(self, kind: str) -> Failure | None:
+        with self.lock:
+            queue = self.failures.get(kind)
+            return queue.popleft() if queue else None
+
+    def count(self, path_part: str) -> int:
+        return sum(1 for _, p in self.requests if path_part in p)
+
+    # behaviour -------------------------------------------------------------------------------
+    def new_post(self, author: str, form: dict[str, str]) -> dict[str, Any]:
+        pid = _b36(next(self.ids))
+        sub = self.subreddits[form["sr"].lower()]
+        post = {"id": pid, "name": f"t3_{pid}", "author": author, "subreddit": sub.name, "title": form.get("title", ""),
+                "selftext": form.get("text", ""), "url": form.get("url", f"https://www.reddit.com/r/{sub.name}/comments/{pid}/"),
+                "is_self": form.get("kind") == "self", "link_flair_template_id": form.get("flair_id"),
+                "created_utc": time.time(), "score": 1, "upvote_ratio": 1.0, "num_comments": 0,
+                "removed_by_category": None, "permalink": f"/r/{sub.name}/comments/{pid}/"}
+        with self.lock:
+            self.posts.append(post)
+        return post
+
+    def new_comment(self, author: str, form: dict[str, str]) -> dict[str, Any]:
+        cid = _b36(next(self.ids))
+        parent = form["thing_id"]
+        link = parent if parent.startswith("t3_") else next(
+            (c["link_id"] for c in self.comments if c["name"] == parent), parent)
+        post = next((p for p in self.posts if p["name"] == link), None)
+        comment = {"id": cid, "name": f"t1_{cid}", "author": author, "body": form.get("text", ""), "parent_id": parent,
+                   "link_id": link, "subreddit": post["subreddit"] if post else "unknown", "created_utc": time.time(),
+                   "score": 1, "permalink": f"/r/x/comments/{link[3:]}/_/{cid}/"}
+        with self.lock:
+            self.comments.append(comment)
+            if post:
+                post["num_comments"] += 1
+        return comment
+
+
+def _b36(n: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    while n:
+        n, r = divmod(n, 36)
+        out = digits[r] + out
+    return out or "0"
+
+
+def _listing(kind: str, things: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"kind": "Listing", "data": {"after": None, "before": None, "dist": len(things),
+                                        "children": [{"kind": kind, "data": t} for t in things]}}
+
+
+def _handler(double: RedditDouble) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *_args: Any) -> None:
+            pass
+
+        def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+            data = json.dumps(body).encode()
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
+                if self.headers.get("Connection", "").lower() == "close":
+                    self.send_header("Connection", "close")  # tell the client's pool not to reuse it
+                self.end_headers()
+                self.wfile.write(data)
+            except OSError:
+                pass  # the client gave up (timeout) or was killed
+
+        def _form(self) -> dict[str, str]:
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length).decode() if length else ""
+            return {k: v[-1] for k, v in parse_qs(raw, keep_blank_values=True).items()}
+
+        def _user(self) -> str | None:
+            auth = self.headers.get("Authorization", "")
+            token = auth.split(" ", 1)[1] if " " in auth else ""
+            return double.access_tokens.get(token)
+
+        def do_GET(self) -> None:
+            self._route("GET", {})
+
+        def do_POST(self) -> None:
+            self._route("POST", self._form())
+
+        def _route(self, method: str, form: dict[str, str]) -> None:
+            parsed = urlparse(self.path)
+            path, query = parsed.path.rstrip("/"), {k: v[-1] for k, v in parse_qs(parsed.query).items()}
+            with double.lock:
+                double.requests.append((method, path))
+            if path == "/api/v1/access_token":
+                return self._token(form)
+            if path == "/api/v1/revoke_token":
+                return self._send(204, {})
+            user = self._user()
+            if user is None:
+                return self._send(401, {"message": "Unauthorized", "error": 401},
+                                  {"www-authenticate": 'Bearer realm="reddit", error="invalid_token"'})
+            kind = {"/api/submit": "submit", "/api/comment": "comment"}.get(path, "read")
+            failure = double._next_failure(kind) if method == "POST" or kind == "read" else None
+            if failure and failure.mode == "unauthorized":
+                return self._send(401, {"message": "Unauthorized", "error": 401},
+                                  {"www-authenticate": 'Bearer realm="reddit", error="invalid_token"'})
+            if failure and failure.mode == "forbidden":
+                return self._send(403, {"message": "Forbidden", "error": 403})
+            if failure and failure.mode == "too_many":
+                return self._send(429, {"message": "Too Many Requests", "error": 429},
+                                  {"retry-after": str(failure.retry_after)})
+            if failure and failure.mode == "server_error":
+                return self._send(500, {"message": "Internal Server Error", "error": 500})
+            if failure and failure.mode == "ratelimit":
+                text = (f"Looks like you've been doing that a lot. Take a break for {failure.minutes} {failure.unit} "
+                        "before trying again.")
+                return self._send(200, {"json": {"errors": [["RATELIMIT", text, "ratelimit"]]}})
+            if kind == "submit":
+                return self._submit(user, form, failure)
+            if kind == "comment":
+                return self._comment(user, form, failure)
+            return self._read(user, path, query)
+
+        def _token(self, form: dict[str, str]) -> None:
+            grant = form.get("grant_type")
+            with double.lock:
+                if grant == "refresh_token":
+                    user = double.refresh_tokens.get(form.get("refresh_token", ""))
+                elif grant == "password":
+                    u = double.users.get(form.get("username", ""))
+                    user = form["username"] if u and u["password"] == form.get("password") else None
+                elif grant == "authorization_code":
+                    user = double.codes.pop(form.get("code", ""), None)
+                else:
+                    user = "__app__"
+                if user is None:
+                    status = 200 if grant == "password" else 400
+                    return self._send(status, {"error": "invalid_grant"})
+                access = "at-" + secrets.token_hex(8)
+                double.access_tokens[access] = user
+                body: dict[str, Any] = {"access_token": access, "token_type": "bearer", "expires_in": 3600,
+                                        "scope": SCOPE}
+                if grant == "authorization_code" or (grant == "refresh_token" and double.rotate_refresh):
+                    if grant == "refresh_token":
+                        del double.refresh_tokens[form["refresh_token"]]
+                    new = "rt-" + secrets.token_hex(8)
+                    double.refresh_tokens[new] = user
+                    body["refresh_token"] = new
+            return self._send(200, body)
+
+        def _submit(self, user: str, form: dict[str, str], failure: Failure | None) -> None:
+            sub = double.subreddits.get(form.get("sr", "").lower())
+            if sub is None:
+                return self._send(200, {"json": {"errors": [["SUBREDDIT_NOEXIST", "that subreddit doesn't exist", "sr"]]}})
+            if sub.flair_required and not form.get("flair_id"):
+                return self._send(200, {"json": {"errors": [
+                    ["SUBMIT_VALIDATION_FLAIR_REQUIRED", "Your post must contain post flair.", "flair"]]}})
+            if sub.submission_type != "any" and form.get("kind") != sub.submission_type:
+                return self._send(200, {"json": {"errors": [["NO_LINKS" if form.get("kind") == "link" else "NO_SELFS",
+                                                             "that subreddit doesn't allow this kind of post", "sr"]]}})
+            if failure and failure.mode == "hold" and not failure.accept:
+                double.seen.set()
+                double.release.wait(failure.seconds)
+                return self._send(500, {"message": "held", "error": 500})
+            post = double.new_post(user, form)
+            double.seen.set()
+            if failure and failure.mode == "hold":
+                double.release.wait(failure.seconds)
+            if failure and failure.mode == "accept_then_500":
+                return self._send(500, {"message": "Internal Server Error", "error": 500})
+            if failure and failure.mode == "accept_then_timeout":
+                time.sleep(failure.seconds)
+            return self._send(200, {"json": {"errors": [], "data": {
+                "url": f"https://www.reddit.com{post['permalink']}", "drafts_count": 0, "id": post["id"],
+                "name": post["name"]}}})
+
+        def _comment(self, user: str, form: dict[str, str], failure: Failure | None) -> None:
+            comment = double.new_comment(user, form)
+            double.seen.set()
+            if failure and failure.mode == "accept_then_500":
+                return self._send(500, {"message": "Internal Server Error", "error": 500})
+            if failure and failure.mode == "accept_then_timeout":
+                time.sleep(failure.seconds)
+            return self._send(200, {"json": {"errors": [], "data": {"things": [{"kind": "t1", "data": comment}]}}})
+
+        def _read(self, user: str, path: str, query: dict[str, str]) -> None:
+            parts = path.strip("/").split("/")
+            if path == "/api/v1/me":
+                u = double.users[user]
+                return self._send(200, {"name": user, "id": user[:6], "link_karma": u["link_karma"],
+                                        "comment_karma": u["comment_karma"], "created_utc": u["created_utc"]})
+            if parts[0] == "r" and len(parts) >= 3:
+                sub = double.subreddits.get(parts[1].lower())
+                if sub is None:
+                    return self._send(404, {"message": "Not Found", "error": 404})
+                if parts[2] == "about":
+                    return self._send(200, {"kind": "t5", "data": {"display_name": sub.name, "id": sub.name[:5],
+                                                                   "name": f"t5_{sub.name[:5]}",
+                                                                   "submission_type": sub.submission_type}})
+                if parts[2:] == ["api", "link_flair_v2"]:
+                    return self._send(200, [{"id": i, "text": t, "text_editable": False, "type": "text"}
+                                            for i, t in sub.flairs])
+            if path.startswith("/api/v1/") and path.endswith("/post_requirements"):
+                sub = double.subreddits.get(parts[2].lower())
+                if sub is None:
+                    return self._send(404, {"message": "Not Found", "error": 404})
+                return self._send(200, {"is_flair_required": sub.flair_required})
+            if parts[0] == "user" and len(parts) == 3:
+                if parts[2] == "submitted":
+                    mine = [p for p in double.posts if p["author"] == parts[1]]
+                    return self._send(200, _listing("t3", sorted(mine, key=lambda p: -p["created_utc"])[:100]))
+                if parts[2] == "comments":
+                    mine = [c for c in double.comments if c["author"] == parts[1]]
+                    return self._send(200, _listing("t1", sorted(mine, key=lambda c: -c["created_utc"])[:100]))
+            if path == "/api/info":
+                wanted = query.get("id", "").split(",")
+                things = [p for p in double.posts if p["name"] in wanted]
+                return self._send(200, _listing("t3", things))
+            return self._send(404, {"message": "Not Found", "error": 404})
+
+    return Handler

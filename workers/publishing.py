@@ -1,0 +1,175 @@
+"""Publishing jobs: publish one outbox item, sweep abandoned items, sync metrics, refresh tokens.
+
+Every job takes ids, opens its own store and is safe to run twice. Item jobs are scheduled with
+`enqueue_at` under the deterministic id `publish-<item>-<generation>` and `unique=True`, so
+repeated clicks never enqueue twice; a newer generation supersedes an older job. Periodic jobs
+re-schedule themselves (one id per minute / hour / day bucket), started by `ensure_periodic`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import os
+import uuid
+from typing import Any
+
+from prawcore.exceptions import PrawcoreException
+from rq.exceptions import DuplicateJobError, NoSuchJobError
+from rq.job import Job
+from sqlalchemy import select
+
+from studio.context import Context, WorkspaceId
+from studio.publishing import accounts, execute, metrics, outbox
+from studio.publishing import queue as publish_queue
+from studio.settings import Settings, load_settings
+from studio.store.base import utcnow
+from studio.store.publishing_models import RedditAccount
+from studio.store.session import Store
+from workers.queues import queue, redis_connection
+
+QUEUE = "publishing"
+STARTED_GRACE = dt.timedelta(seconds=60)
+KEEP = {"result_ttl": 86_400, "failure_ttl": 7 * 86_400}
+
+
+@functools.lru_cache(maxsize=4)
+def _store_for(pid: int, database_url: str, extra: tuple[tuple[str, str], ...]) -> Store:
+    """One engine per worker process (RQ forks: a child never reuses its parent's pool)."""
+    return Store(load_settings())
+
+
+def job_store() -> Store:
+    settings = load_settings()
+    return _store_for(os.getpid(), settings.database_url, tuple(sorted(settings.extra.items())))
+
+
+def _at(value: dt.datetime) -> dt.datetime:
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
+
+
+def enqueue_item(settings: Settings, ws: WorkspaceId | uuid.UUID, item_id: uuid.UUID, gen: int,
+                 at: dt.datetime) -> None:
+    """Schedule the item's job for `at` (now if past); a job with the same id already there is kept."""
+    if not settings.redis_url:
+        return
+    q = queue(settings, QUEUE)
+    args = (str(ws), str(item_id), gen)
+    jid = outbox.job_id(item_id, gen)
+    try:
+        if _at(at) <= utcnow():
+            q.enqueue(publish_item, *args, job_id=jid, unique=True, **KEEP)
+        else:
+            q.enqueue_at(_at(at), publish_item, *args, job_id=jid, unique=True, **KEEP)
+    except DuplicateJobError:
+        pass
+
+
+def publish_item(workspace_id: str, item_id: str, gen: int) -> str:
+    """The RQ job: see studio.publishing.execute.publish."""
+    store = job_store()
+    ws = WorkspaceId(uuid.UUID(workspace_id))
+    return execute.publish(store, ws, uuid.UUID(item_id), int(gen),
+                           enqueue=lambda i, g, at: enqueue_item(store.settings, ws, i, g, at))
+
+
+def _job_alive(settings: Settings, item_id: uuid.UUID, gen: int, now: dt.datetime) -> bool:
+    """Waiting jobs are alive; a started one only briefly (it claims its item at once, so a long "started"
+    with the item still waiting means its worker died)."""
+    conn = redis_connection(settings)
+    try:
+        job = Job.fetch(outbox.job_id(item_id, gen), connection=conn, serializer=queue(settings, QUEUE).serializer)
+    except NoSuchJobError:
+        return False
+    status = job.get_status(refresh=True)
+    if status in ("queued", "scheduled", "deferred"):
+        return True
+    started = job.started_at
+    if status == "started" and started is not None:
+        return now - _at(started) < STARTED_GRACE
+    return False
+
+
+def sweep_workspace(store: Store, ws: WorkspaceId, *, now: dt.datetime | None = None) -> int:
+    """Give a fresh job to every item whose job died, vanished or overran its lease; returns how many."""
+    settings, ctx = store.settings, Context.job(ws)
+    now = now or utcnow()
+    revived = 0
+    for item_id, gen, state in publish_queue.due(store, ctx, now=now):
+        if state != "submitting" and _job_alive(settings, item_id, gen, now):
+            continue
+        new_gen = publish_queue.revive(store, ctx, item_id, gen)
+        if new_gen is not None:
+            enqueue_item(settings, ws, item_id, new_gen, utcnow())
+            revived += 1
+    return revived
+
+
+def sweep(workspace_id: str) -> dict[str, int]:
+    """The periodic job (each minute per workspace): see sweep_workspace."""
+    store = job_store()
+    ws = WorkspaceId(uuid.UUID(workspace_id))
+    try:
+        return {"revived": sweep_workspace(store, ws)}
+    finally:
+        ensure_periodic(store.settings, ws)
+
+
+def sync_metrics(workspace_id: str) -> int:
+    store = job_store()
+    ws = WorkspaceId(uuid.UUID(workspace_id))
+    try:
+        return metrics.sync(store, ws)
+    finally:
+        ensure_periodic(store.settings, ws)
+
+
+def refresh_tokens(workspace_id: str) -> dict[str, int]:
+    """Refresh every active account's token (saving a rotated one); a revoked grant marks 'reconnect needed'."""
+    store = job_store()
+    ws = WorkspaceId(uuid.UUID(workspace_id))
+    ctx = Context.job(ws)
+    with store.session_scope(ctx) as s:
+        ids = list(s.scalars(select(RedditAccount.id).where(RedditAccount.status == "active")))
+    counts = {"ok": 0, "reconnect": 0, "unreachable": 0}
+    try:
+        for account_id in ids:
+            try:
+                result = accounts.validate(store, ctx, account_id)
+            except (PrawcoreException, Exception):  # noqa: BLE001 - one unreachable account never stops the others
+                counts["unreachable"] += 1
+                continue
+            counts["ok" if result.usable else "reconnect"] += 1
+    finally:
+        ensure_periodic(store.settings, ws)
+    return counts
+
+
+def ensure_periodic(settings: Settings, ws: WorkspaceId | uuid.UUID) -> None:
+    """Keep the workspace's sweeper (each minute), metrics (hourly) and token refresh (daily) scheduled."""
+    if not settings.redis_url:
+        return
+    q = queue(settings, QUEUE)
+    now = utcnow().timestamp()
+    for fn, period in ((sweep, 60), (sync_metrics, 3600), (refresh_tokens, 86_400)):
+        bucket = int(now // period) + 1
+        at = dt.datetime.fromtimestamp(bucket * period, dt.UTC)
+        try:
+            q.enqueue_at(at, fn, str(ws), job_id=f"{fn.__name__}-{ws}-{bucket}", unique=True,
+                         result_ttl=2 * period, failure_ttl=86_400)
+        except DuplicateJobError:
+            pass
+
+
+def main(argv: Any = None) -> None:
+    """`python -m workers.publishing <workspace-id>`: start a workspace's periodic jobs (idempotent)."""
+    import sys
+
+    args = argv if argv is not None else sys.argv[1:]
+    settings = load_settings()
+    for ws in args:
+        ensure_periodic(settings, WorkspaceId(uuid.UUID(ws)))
+
+
+if __name__ == "__main__":
+    main()
