@@ -99,3 +99,27 @@ def shot(page, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def sign_up(page, url: str, name: str, *, demo: bool = False) -> str:
+    """Create an account through the form; wait until the sign-in cookie is written (its component reruns
+    the page once), so the next click is not swallowed by that rerun. Optionally load the demo data set."""
+    import uuid
+
+    from playwright.sync_api import expect
+
+    email = f"{name.split()[0].lower()}{uuid.uuid4().hex[:6]}@example.com"
+    page.goto(url)
+    page.get_by_role("tab", name="Create account").click()
+    page.get_by_label("Your name").fill(name)
+    page.get_by_label("Work email").fill(email)
+    page.get_by_label("Password", exact=True).last.fill("s3cret-pass")
+    page.get_by_label("Repeat password").fill("s3cret-pass")
+    page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_role("heading", name="Home").first).to_be_visible()
+    page.wait_for_function("document.cookie.includes('dotoro_session=')", timeout=45_000)
+    page.wait_for_timeout(500)
+    if demo:
+        page.get_by_role("button", name="Load the demo data set").click()
+        expect(page.get_by_text("Loaded 'Demo products'")).to_be_visible()
+    return email

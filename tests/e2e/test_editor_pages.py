@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import uuid
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import shot
+from tests.e2e.conftest import shot, sign_up
 
 pytestmark = pytest.mark.browser
 RULES = [
@@ -29,15 +28,7 @@ def editor_url(studio_url: str) -> str:
 
 
 def _sign_up_with_demo(page, url: str) -> None:
-    page.goto(url)
-    page.get_by_role("tab", name="Create account").click()
-    page.get_by_label("Your name").fill("Eddie Editor")
-    page.get_by_label("Work email").fill(f"ed{uuid.uuid4().hex[:6]}@example.com")
-    page.get_by_label("Password", exact=True).last.fill("s3cret-pass")
-    page.get_by_label("Repeat password").fill("s3cret-pass")
-    page.get_by_role("button", name="Create account").click()
-    page.get_by_role("button", name="Load the demo data set").click()
-    expect(page.get_by_text("Loaded 'Demo products'")).to_be_visible()
+    sign_up(page, url, "Eddie Editor", demo=True)
 
 
 def _top(page) -> None:

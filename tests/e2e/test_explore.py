@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import shot
+from tests.e2e.conftest import shot, sign_up
 
 pytestmark = pytest.mark.browser
 QUERY = "SELECT category, count(*) AS products, round(avg(price), 2) AS avg_price\nFROM demo_products\nGROUP BY 1 ORDER BY 2 DESC"
@@ -19,15 +17,7 @@ def explore_url(studio_url: str) -> str:
 
 
 def _sign_up_with_demo(page: Page, url: str) -> None:
-    page.goto(url)
-    page.get_by_role("tab", name="Create account").click()
-    page.get_by_label("Your name").fill("Erin Explorer")
-    page.get_by_label("Work email").fill(f"ex{uuid.uuid4().hex[:6]}@example.com")
-    page.get_by_label("Password", exact=True).last.fill("s3cret-pass")
-    page.get_by_label("Repeat password").fill("s3cret-pass")
-    page.get_by_role("button", name="Create account").click()
-    page.get_by_role("button", name="Load the demo data set").click()
-    expect(page.get_by_text("Loaded 'Demo products'")).to_be_visible()
+    sign_up(page, url, "Erin Explorer", demo=True)
 
 
 def test_explore_sql_and_group_by_cells(explore_url, page):

@@ -2,29 +2,20 @@
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import ROOT, shot
+from tests.e2e.conftest import ROOT, shot, sign_up
 
 pytestmark = pytest.mark.browser
 SAMPLE = ROOT / "studio" / "demo" / "reddit_threads_sample.csv"
 
 
 def test_sign_up_upload_and_see_columns(studio_url, page):
-    email = f"e2e{uuid.uuid4().hex[:6]}@example.com"
     page.goto(studio_url)
     expect(page.get_by_label("Email", exact=True)).to_be_visible()
     shot(page, "01-sign-in")
-    page.get_by_role("tab", name="Create account").click()
-    page.get_by_label("Your name").fill("Eve Tester")
-    page.get_by_label("Work email").fill(email)
-    page.get_by_label("Password", exact=True).last.fill("s3cret-pass")
-    page.get_by_label("Repeat password").fill("s3cret-pass")
-    page.get_by_role("button", name="Create account").click()
-    expect(page.get_by_role("heading", name="Home").first).to_be_visible()
+    sign_up(page, studio_url, "Eve Tester")
     shot(page, "02-home")
 
     page.get_by_role("link", name="Data sources").click()
@@ -41,16 +32,7 @@ def test_sign_up_upload_and_see_columns(studio_url, page):
 
 
 def test_cookie_keeps_you_signed_in_and_sign_out_kills_it(studio_url, page):
-    email = f"e2e{uuid.uuid4().hex[:6]}@example.com"
-    page.goto(studio_url)
-    page.get_by_role("tab", name="Create account").click()
-    page.get_by_label("Your name").fill("Rita Reload")
-    page.get_by_label("Work email").fill(email)
-    page.get_by_label("Password", exact=True).last.fill("s3cret-pass")
-    page.get_by_label("Repeat password").fill("s3cret-pass")
-    page.get_by_role("button", name="Create account").click()
-    expect(page.get_by_role("heading", name="Home").first).to_be_visible()
-    page.wait_for_function("document.cookie.includes('dotoro_session=')", timeout=45_000)
+    sign_up(page, studio_url, "Rita Reload")
     saved = [c for c in page.context.cookies() if c["name"] == "dotoro_session"]
     page.reload()
     expect(page.get_by_role("heading", name="Home").first).to_be_visible()  # the cookie signed us back in

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import shot
+from tests.e2e.conftest import shot, sign_up
 
 pytestmark = pytest.mark.browser
 RULE = ('[{"id": "r1", "name": "No sale", "enabled": true, "priority": 1, "conditions": {"logic": "and", '
@@ -15,15 +13,7 @@ RULE = ('[{"id": "r1", "name": "No sale", "enabled": true, "priority": 1, "condi
 
 
 def test_preview_rule_generate(studio_url, page):
-    page.goto(studio_url)
-    page.get_by_role("tab", name="Create account").click()
-    page.get_by_label("Your name").fill("Pia Preview")
-    page.get_by_label("Work email").fill(f"pv{uuid.uuid4().hex[:6]}@example.com")
-    page.get_by_label("Password", exact=True).last.fill("s3cret-pass")
-    page.get_by_label("Repeat password").fill("s3cret-pass")
-    page.get_by_role("button", name="Create account").click()
-    page.get_by_role("button", name="Load the demo data set").click()
-    expect(page.get_by_text("Loaded 'Demo products'")).to_be_visible()
+    sign_up(page, studio_url, "Pia Preview", demo=True)
     page.get_by_role("link", name="Preview").click()
     skipped = page.locator('[data-testid="stMetric"]').filter(has_text="Skipped by rules")
     expect(skipped).to_contain_text("0")

@@ -46,6 +46,8 @@ def test_variations_page_with_10k_rows(studio_home, studio_url, page, shared_dat
     page.get_by_label("Email", exact=True).fill(email)
     page.get_by_label("Password", exact=True).first.fill("s3cret-pass")
     page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Home").first).to_be_visible()
+    page.wait_for_function("document.cookie.includes('dotoro_session=')", timeout=45_000)
     page.get_by_role("link", name="Campaign sets").click()
     expect(page.get_by_text(re.compile(r"9,\d{3} variations match · page 1 of 9\d"))).to_be_visible(timeout=20_000)
     expect(page.locator('[data-testid="stDataFrame"]').first).to_be_visible(timeout=20_000)
