@@ -42,13 +42,15 @@ if c.button("Archive", disabled=cs.status == "archived"):
         st.rerun()
 
 st.subheader("Variations")
-f1, f2, f3, f4 = st.columns(4)
+f1, f2, f3, f4, f5 = st.columns(5)
 status = f1.selectbox("Status", ["any", "pending", "approved", "rejected"], key="v_status")
 valid = f2.selectbox("Validation", ["any", "valid", "invalid"], key="v_valid")
 subreddit = f3.text_input("Subreddit", key="v_sub")
 search = f4.text_input("Search titles", key="v_search")
+sort = f5.selectbox("Sort by", list(variations.SORTS), format_func=str.capitalize, key="v_sort")
 flt = variations.VariationFilter(status=None if status == "any" else status,
-                                 valid=None if valid == "any" else valid == "valid", subreddit=subreddit or None, search=search or None)
+                                 valid=None if valid == "any" else valid == "valid", subreddit=subreddit or None, search=search or None,
+                                 sort=sort)
 size = 100
 page_no = st.number_input("Page", min_value=1, value=1, step=1, key="v_page")
 result = widgets.attempt(lambda: variations.page(store, ctx, cs.id, flt, offset=(page_no - 1) * size, limit=size))

@@ -46,6 +46,10 @@ with left:
     else:
         with st.expander("Rules (JSON)"):
             rules_text = st.text_area("Rules as JSON", value="[]", key="pv_rules", height=140, label_visibility="collapsed")
+    sources_text = st.text_area("Variation sources (optional)", key="pv_sources", height=68,
+                                placeholder="cta: Shop now | Learn more\nangle: Value | Quality",
+                                help="One per line: a name, a colon, values separated by |. Every row is crossed with "
+                                     "every combination; use them in templates as {{ cta }}.")
     dedup = st.multiselect("Remove duplicates on", list(templates), key="pv_dedup")
     strategy = st.radio("When a field breaks a limit", ["skip", "truncate", "fallback"], horizontal=True, key="pv_strategy")
 
@@ -55,8 +59,12 @@ except json.JSONDecodeError as exc:
     right.error(f"The rules are not valid JSON: line {exc.lineno}, column {exc.colno}: {exc.msg}.")
     st.stop()
 platform, format_name = fmt.split("/", 1)
+sources = previews.parse_variation_sources(sources_text)
+if isinstance(sources, str):
+    right.error(sources)
+    st.stop()
 config = {"platform": platform, "format": format_name, "templates": templates, "rules": rules,
-          "dedup_fields": dedup, "constraint_strategy": strategy}
+          "dedup_fields": dedup, "constraint_strategy": strategy, "variation_sources": sources}
 with right:
     result = widgets.attempt(lambda: previews.run_preview(store, ctx, ds.id, config, limit=20, cache=resources.preview_cache()))
     if result is None:

@@ -79,3 +79,22 @@ def run_preview(store: Store, ctx: Context, dataset_id: uuid.UUID, config: dict[
         if isinstance(exc, EngineError):
             raise
         raise ValidationFailed(f"The preview failed: {exc}") from exc
+
+
+def parse_variation_sources(text: str) -> dict[str, list[str]] | str:
+    """"name: a | b" lines → {name: [a, b]}; a message naming the line when one is malformed."""
+    sources: dict[str, list[str]] = {}
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line:
+            continue
+        name, sep, values = line.partition(":")
+        name = name.strip()
+        items = [v.strip() for v in values.split("|") if v.strip()]
+        if not sep or not name.isidentifier() or name.startswith("_") or not items:
+            return (f"Variation sources, line {number}: write `name: value one | value two` "
+                    f"(the name a single word like `cta`), got {line!r}.")
+        if name in sources:
+            return f"Variation sources, line {number}: {name!r} is defined twice."
+        sources[name] = items
+    return sources

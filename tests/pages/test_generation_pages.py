@@ -70,3 +70,13 @@ def test_preview_uses_a_saved_template_and_rule_set(new_app):
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Skipped by rules"] == "26"
     assert any(m.value.startswith("**Deal: ") for m in at.markdown)
+
+
+def test_variation_sources_cross_every_row(new_app):
+    at = _with_demo(new_app)
+    at.switch_page("pages/preview.py").run()
+    at.text_area(key="pv_sources").input("cta: Shop now | Learn more").run()
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Variations"] == "120"
+    at.text_area(key="pv_sources").input("cta Shop now").run()
+    assert any("Variation sources, line 1" in e.value for e in at.error)
