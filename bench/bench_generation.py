@@ -57,6 +57,7 @@ def main() -> None:
     from workers.variation_store import COLUMNS
 
     os.environ.setdefault("DOTORO_HOME", str(ROOT / "bench" / "out" / "home"))
+    os.environ.setdefault("MAX_UPLOAD_MB", "1024")  # the 1M-row file is 240 MB
     settings = load_settings()
     migrate.upgrade(settings)
     store = Store(settings)
@@ -76,7 +77,8 @@ def main() -> None:
         procs = [subprocess.Popen([sys.executable, "-m", "rq.cli", "worker", "--burst", "--url", settings.redis_url,
                                    "--serializer", "rq.serializers.JSONSerializer", "generation"], cwd=ROOT,
                                   env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL) for _ in range(workers)]
+                                  stderr=open(ROOT / "bench" / "out" / f"worker-{workers}-{i}.log", "w"))
+                 for i in range(workers)]
         for p in procs:
             p.wait()
         timings[workers] = time.perf_counter() - t0

@@ -11,6 +11,7 @@ from typing import Any
 
 import pyarrow as pa
 from rq import Retry
+from sqlalchemy import select
 
 from engine.generation import Plan, build_plan
 from studio import datasets
@@ -93,23 +94,43 @@ def run_chunk(workspace_id: str, run_id: str, index: int) -> dict[str, Any]:
         _fail_run(store, ctx, rid, f"Generation failed on rows {start + 1:,}–{end:,}: {exc}")
         return {"error": str(exc)}
     records = _records(produced, set_id)
-    with store.session_scope(ctx) as s:
-        run = s.query(GenerationRun).filter_by(id=rid).with_for_update().one()
-        chunk = s.query(GenerationChunk).filter_by(run_id=rid, index=index).one()
-        if run.status in ("cancelled", "error") or chunk.status == "done":
-            if chunk.status != "done":
-                chunk.status = "cancelled"
-            return {"skipped": run.status}
-        diff = variation_store.write_chunk(s, set_id, rid, start, end, records, overwrite_edits=overwrite)
-        elapsed = time.perf_counter() - began
-        chunk.status, chunk.variations, chunk.seconds, chunk.updated_at = "done", records.num_rows, elapsed, utcnow()
-        run.rows_done += end - start
-        run.variations += records.num_rows
-        run.diff = {k: int((run.diff or {}).get(k, 0)) + v for k, v in diff.items()}
-        remaining = s.query(GenerationChunk).filter(GenerationChunk.run_id == rid, GenerationChunk.status != "done").count()
-        if remaining == 0:
-            variation_store.finish_run(s, run)
+    try:
+        with store.session_scope(ctx) as s:
+            chunk = s.query(GenerationChunk).filter_by(run_id=rid, index=index).with_for_update().one()
+            if chunk.status == "done":
+                return {"skipped": "already done"}
+            _stop_if_ended(s.scalar(select(GenerationRun.status).where(GenerationRun.id == rid)))
+            # the heavy write happens under the chunk's own lock; the run row is locked only for the counters,
+            # so workers write chunks in parallel and only queue for the short update below
+            diff = variation_store.write_chunk(s, set_id, rid, start, end, records, overwrite_edits=overwrite)
+            # FOR NO KEY UPDATE: the variations' foreign keys hold KEY SHARE locks on this row, which a plain
+            # FOR UPDATE would wait for (two workers → deadlock); NO KEY UPDATE coexists with them
+            run = s.query(GenerationRun).filter_by(id=rid).with_for_update(key_share=True).populate_existing().one()
+            _stop_if_ended(run.status)
+            elapsed = time.perf_counter() - began
+            chunk.status, chunk.variations, chunk.seconds, chunk.updated_at = "done", records.num_rows, elapsed, utcnow()
+            run.rows_done += end - start
+            run.variations += records.num_rows
+            run.diff = {k: int((run.diff or {}).get(k, 0)) + v for k, v in diff.items()}
+            remaining = s.query(GenerationChunk).filter(GenerationChunk.run_id == rid, GenerationChunk.status != "done",
+                                                        GenerationChunk.index != index).count()
+            if remaining == 0:
+                variation_store.finish_run(s, run)
+    except _RunEnded as ended:
+        with store.session_scope(ctx) as s:  # the write above rolled back: nothing of this chunk is kept
+            s.query(GenerationChunk).filter(GenerationChunk.run_id == rid, GenerationChunk.index == index,
+                                            GenerationChunk.status != "done").update({"status": "cancelled"})
+        return {"skipped": str(ended)}
     return {"variations": records.num_rows, **diff}
+
+
+class _RunEnded(Exception):
+    """The run was cancelled or failed while this chunk rendered."""
+
+
+def _stop_if_ended(status: str | None) -> None:
+    if status in (None, "cancelled", "error"):
+        raise _RunEnded(status or "run is gone")
 
 
 def _fail_run(store: Store, ctx: Context, run_id: uuid.UUID, reason: str) -> None:
