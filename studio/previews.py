@@ -70,7 +70,9 @@ def run_preview(store: Store, ctx: Context, dataset_id: uuid.UUID, config: dict[
     try:
         with build_plan(table, config) as plan:
             result = preview(plan, limit=limit)
-            return PreviewResult(result, plan.explain(), plan.fallback_fields)
+            out = PreviewResult(result, plan.explain(), plan.fallback_fields)
+        _meter(store, ctx)
+        return out
     except ValidationFailed:
         raise
     except Exception as exc:  # noqa: BLE001 - engine errors name the template/rule/field to fix
@@ -98,3 +100,12 @@ def parse_variation_sources(text: str) -> dict[str, list[str]] | str:
             return f"Variation sources, line {number}: {name!r} is defined twice."
         sources[name] = items
     return sources
+
+
+def _meter(store: Store, ctx: Context) -> None:
+    """Count one preview call for the workspace's usage (recorded, never blocking a preview)."""
+    from studio.billing import Metric, record_usage
+    from studio.store.base import new_id
+
+    with store.session_scope(Context.job(ctx.workspace_id) if ctx.workspace_id else ctx) as s:
+        record_usage(s, Metric.API_CALLS, 1, f"preview:{new_id()}")

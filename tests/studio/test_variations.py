@@ -106,3 +106,17 @@ def test_preview_cache_is_per_workspace_and_rechecks_access(sqlite_store):
     workspaces.remove_member(sqlite_store, octx, guest.id)
     with pytest.raises(PermissionDenied):
         previews.run_preview(sqlite_store, gctx, ds.id, THREAD, cache=cache)  # cached data, access re-checked
+
+
+def test_each_preview_counts_as_an_api_call(sqlite_store):
+    from studio import previews
+    from studio.billing import Metric
+    from studio.billing.usage import used
+
+    account, ws = auth.sign_up(sqlite_store, f"m{uuid.uuid4().hex[:6]}@example.com", "Me", "longenough")
+    ctx = Context(user_id=account.id, workspace_id=ws)
+    ds = datasets.upload(sqlite_store, ctx, "items.csv", CSV)
+    for _ in range(3):
+        previews.run_preview(sqlite_store, ctx, ds.id, THREAD)
+    with sqlite_store.session_scope(ctx) as s:
+        assert used(s, Metric.API_CALLS) == 3
