@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from studio.ui import auth as ui_auth
 from studio import admin
+from studio.ui import auth as ui_auth
 from studio.ui import invite, resources, sidebar, state
 
 st.set_page_config(page_title="Dotoro Studio", page_icon="✦", layout="wide")

@@ -225,7 +225,7 @@ def _read_xlsx(data: bytes, sheet: str | None) -> tuple[pl.DataFrame, list[str]]
     try:
         frame = pl.read_excel(data, sheet_name=sheet, has_header=False, infer_schema_length=0,
                               raise_if_empty=False)
-    except (Exception, PanicException) as exc:  # noqa: BLE001 - calamine has its own error types.
+    except (Exception, PanicException) as exc:
         raise IngestError(f"The sheet '{sheet}' could not be read: {_first_line(exc)}.",
                           field="sheet") from None
     if frame.height == 0 or frame.width == 0:

@@ -66,7 +66,7 @@ if pending:
         info, resend, revoke = st.columns([4, 1, 1])
         info.markdown(f"**{inv.email}** · {inv.role.value} · {inv.status} · expires {widgets.fmt_when(inv.expires_at)}")
         if inv.status in ("pending", "expired") and resend.button("Resend", key=f"resend_{inv.id}"):
-            link = widgets.attempt(lambda: invitations.resend(store, ctx, inv.id))
+            link = widgets.attempt(lambda inv_id=inv.id: invitations.resend(store, ctx, inv_id))
             if link:
                 st.code(link.url, language=None)
         if inv.status == "pending" and revoke.button("Revoke", key=f"revoke_{inv.id}"):

@@ -14,9 +14,9 @@ from sqlalchemy import func, select, update
 from studio import audit, tenancy
 from studio.context import Context, UserId, WorkspaceId
 from studio.errors import AuthError, ValidationFailed
+from studio.store.base import utcnow
 from studio.store.models import AuthSession, User
 from studio.store.session import Store
-from studio.store.base import utcnow
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD = 8

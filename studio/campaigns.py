@@ -47,7 +47,7 @@ class RunInfo:
 def validate_config(config: dict[str, Any]) -> GenerationConfig:
     try:
         return GenerationConfig.from_dict(config)
-    except Exception as exc:  # noqa: BLE001 - engine errors carry a message a person can act on
+    except Exception as exc:
         raise ValidationFailed(f"This configuration cannot generate: {exc}") from exc
 
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
-
-import threading
-from collections import OrderedDict
 
 from engine.generation import Preview, Source, build_plan, prepare_source, preview
 from engine.platforms import get_format, list_formats
@@ -75,7 +74,7 @@ def run_preview(store: Store, ctx: Context, dataset_id: uuid.UUID, config: dict[
         return out
     except ValidationFailed:
         raise
-    except Exception as exc:  # noqa: BLE001 - engine errors name the template/rule/field to fix
+    except Exception as exc:
         from engine.errors import EngineError
 
         if isinstance(exc, EngineError):

@@ -67,4 +67,4 @@ def export_zip(store: Store, ctx: Context) -> bytes:
     return buf.getvalue()
 
 
-__all__ = ["export_zip", "Base"]
+__all__ = ["Base", "export_zip"]

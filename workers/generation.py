@@ -90,7 +90,7 @@ def run_chunk(workspace_id: str, run_id: str, index: int) -> dict[str, Any]:
     try:
         with build_plan(table, config) as plan:
             produced = chunk_table(plan, start, end)
-    except Exception as exc:  # noqa: BLE001 - a config that cannot render is the user's to fix, not a retry
+    except Exception as exc:
         _fail_run(store, ctx, rid, f"Generation failed on rows {start + 1:,}–{end:,}: {exc}")
         return {"error": str(exc)}
     records = _records(produced, set_id)
@@ -146,16 +146,19 @@ def _fail_run(store: Store, ctx: Context, run_id: uuid.UUID, reason: str) -> Non
             cs.status, cs.status_reason, cs.updated_at = "error", reason, utcnow()
 
 
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
 def _records(produced: pa.Table, set_id: uuid.UUID) -> pa.Table:
     """Store-ready columns, computed in DuckDB over Arrow (no per-row Python): ids, JSON, hashes."""
     import duckdb
 
     names = [n for n in produced.column_names if not n.startswith("__")]
-    q = '"' + '", "'.join(n.replace('"', '""') for n in names) + '"' if names else ""
-    fields = ("to_json(struct_pack(" + ", ".join(f'"{n}" := coalesce(CAST("{n}" AS VARCHAR), \'\')' for n in names) + "))"
-              if names else "'{}'")
+    fields = ("to_json(struct_pack(" + ", ".join(f"{_q(n)} := coalesce(CAST({_q(n)} AS VARCHAR), '')" for n in names)
+              + "))" if names else "'{}'")
     title_src = next((n for n in ("title", "headline", "primary_text", "text", "caption") if n in names), names[0] if names else None)
-    title = f'coalesce(CAST("{title_src}" AS VARCHAR), \'\')' if title_src else "''"
+    title = f"coalesce(CAST({_q(title_src)} AS VARCHAR), '')" if title_src else "''"
     sub_parts = [f'"{c}"' for c in ("subreddit", "__target_subreddit") if c in produced.column_names]
     subreddit = f"coalesce({', '.join(sub_parts)}, '')" if sub_parts else "''"
     violations = '"__violations"' if "__violations" in produced.column_names else "CAST(NULL AS VARCHAR)"

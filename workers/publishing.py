@@ -136,7 +136,7 @@ def refresh_tokens(workspace_id: str) -> dict[str, int]:
         for account_id in ids:
             try:
                 result = accounts.validate(store, ctx, account_id)
-            except (PrawcoreException, Exception):  # noqa: BLE001 - one unreachable account never stops the others
+            except (PrawcoreException, Exception):
                 counts["unreachable"] += 1
                 continue
             counts["ok" if result.usable else "reconnect"] += 1

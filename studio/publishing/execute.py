@@ -120,7 +120,7 @@ def publish(store: Store, ws: WorkspaceId, item_id: uuid.UUID, gen: int, *, enqu
             posted = _send(reddit, call)
         except InvalidToken:  # 401: the request was refused before anything was posted; refresh once
             posted = _send(reddit, call)
-    except Exception as exc:  # noqa: BLE001 - every failure is classified and recorded, none is retried blindly
+    except Exception as exc:
         checkpoint("answered")
         outcome = classify(exc, subreddit=call.subreddit, username=call.username)
         return _record(store, ctx, item_id, gen, outcome=outcome, enqueue=enqueue, settle=settle)

@@ -177,7 +177,7 @@ def due(store: Store, ctx: Context, *, now: dt.datetime | None = None, lease: dt
                          .where(PublishItem.state.in_(("scheduled", "retry_later", "unknown", "submitting")))).all()
     out = []
     for item_id, gen, state, at, submitting, updated in rows:
-        if state in ("scheduled", "retry_later") and (aware(at) or now) <= now - grace or state == "unknown" and (aware(updated) or now) <= now - grace or state == "submitting" and (aware(submitting) or now) + lease <= now:
+        if (state in ("scheduled", "retry_later") and (aware(at) or now) <= now - grace) or (state == "unknown" and (aware(updated) or now) <= now - grace) or (state == "submitting" and (aware(submitting) or now) + lease <= now):
             out.append((item_id, gen, state))
     return out
 

@@ -3,6 +3,6 @@
 from studio.store import (  # noqa: F401
     campaign_models,
     models,
-    notebook_models,  # noqa: F401
-    publishing_models,  # noqa: F401
+    notebook_models,
+    publishing_models,
 )

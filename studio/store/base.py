@@ -30,7 +30,7 @@ class TenantMixin:
     """A row owned by one workspace; RLS (Postgres) and the session's loader criteria filter on it."""
 
     @declared_attr
-    def workspace_id(cls) -> Mapped[uuid.UUID]:  # noqa: N805
+    def workspace_id(cls) -> Mapped[uuid.UUID]:
         return mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False, index=True)
 
 

@@ -71,7 +71,7 @@ def sign_out() -> None:
     st.session_state["logout"] = True
     try:
         _cookies().delete_cookie()
-    except Exception:  # noqa: BLE001 - the server-side revocation is what counts
+    except Exception:
         pass
 
 

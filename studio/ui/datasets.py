@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from engine.ingest import NeedsSheetChoice, SUPPORTED_EXTENSIONS
+from engine.ingest import SUPPORTED_EXTENSIONS, NeedsSheetChoice
 from studio import datasets
 from studio.context import Context
 from studio.store.session import Store
@@ -40,7 +40,7 @@ def upload_form(store: Store, ctx: Context) -> None:
             st.session_state["upload_sheets_for"] = file.name
             st.warning(f"{exc} Pick a sheet above and press Upload again.")
             st.rerun()
-        except Exception as exc:  # noqa: BLE001 - typed errors shown as is, others summarised
+        except Exception as exc:
             progress.empty()
             _show_error(exc)
             return

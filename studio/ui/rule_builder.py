@@ -120,7 +120,7 @@ def _init(key: str, value: Any) -> None:
 def _pick(where: DeltaGenerator, label: str, options: list[Any], current: Any, key: str, editable: bool,
           fmt: Callable[[Any], str] = str, **kw: Any) -> Any:
     """A selectbox whose state always holds one of `options` (the current value is kept if unknown)."""
-    if current not in options and current not in (None, "") or not options:
+    if (current not in options and current not in (None, "")) or not options:
         options = [*options, current if current is not None else ""]
     _init(key, current if current in options else options[0])
     if st.session_state[key] not in options:

@@ -63,7 +63,7 @@ def take_workspace_request() -> str | None:
 def client_address() -> str | None:
     try:
         ip = st.context.ip_address
-    except Exception:  # noqa: BLE001 - not available in every runtime (AppTest)
+    except Exception:
         return None
     return ip if isinstance(ip, str) else None
 

@@ -143,7 +143,7 @@ def field_editor(spec: FieldSpec, scope: str, initial: str, columns: Sequence[Co
     _init(key, initial)
     label = spec.label + (" *" if spec.required else "")
     hint = f"One of: {', '.join(spec.allowed)}" if spec.allowed else (spec.pattern_hint or spec.help or None)
-    if spec.kind in ("bool", "enum", "url") or (spec.max_chars or 0) <= 100 and spec.kind != "markdown":
+    if spec.kind in ("bool", "enum", "url") or ((spec.max_chars or 0) <= 100 and spec.kind != "markdown"):
         source = st.text_input(label, key=key, disabled=not editable, help=hint)  # one line is enough
     else:
         source = st.text_area(label, key=key, height=200 if spec.kind == "markdown" else 80, disabled=not editable,

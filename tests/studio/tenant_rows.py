@@ -27,8 +27,7 @@ def _invitation(s: TenantSession) -> None:
 
 
 def _content(s: TenantSession) -> None:
-    from studio.store.campaign_models import (CampaignSet, GenerationChunk, GenerationRun, RuleSet, Template,
-                                              Variation)
+    from studio.store.campaign_models import CampaignSet, GenerationChunk, GenerationRun, RuleSet, Template, Variation
     s.add(Template(name=f"t {uuid.uuid4().hex[:6]}", platform="reddit", format="thread", fields={"title": "x"}))
     s.add(RuleSet(name=f"r {uuid.uuid4().hex[:6]}", rules=[]))
     cs = CampaignSet(name="set", dataset_version=1, platform="reddit", format="thread", config={})
@@ -55,8 +54,14 @@ def _notebook(s: TenantSession) -> None:
 
 def _publishing(s: TenantSession) -> None:
     from studio.store.campaign_models import CampaignSet
-    from studio.store.publishing_models import (PostMetric, PublishEvent, PublishItem, PublishSettings, RedditAccount,
-                                                RedditOAuthState)
+    from studio.store.publishing_models import (
+        PostMetric,
+        PublishEvent,
+        PublishItem,
+        PublishSettings,
+        RedditAccount,
+        RedditOAuthState,
+    )
     account = RedditAccount(username=f"u{uuid.uuid4().hex[:8]}", auth_kind="oauth", refresh_token_enc="x")
     cs = CampaignSet(name="pub", dataset_version=1, platform="reddit", format="thread", config={})
     s.add_all([account, cs])

@@ -258,8 +258,8 @@ def test_member_seats_follow_the_plan(bstore):
 
 def test_accepting_an_invitation_beyond_the_plans_seats_is_refused(bstore):
     billing_store = bstore
-    from studio.billing.limits import MemberLimitReached
     from studio import tenancy
+    from studio.billing.limits import MemberLimitReached
 
     octx = owner(billing_store)
     guest, _ = auth.sign_up(billing_store, f"g{uuid.uuid4().hex[:8]}@example.com", "Gus", "correct horse")

@@ -90,10 +90,9 @@ def test_google_ads_editor_file_is_checked_against_limits_first(generated):
 
 
 def test_preview_cache_is_per_workspace_and_rechecks_access(sqlite_store):
-    from studio import previews, workspaces
+    from studio import invitations, previews, workspaces
     from studio.context import Role
     from studio.errors import PermissionDenied
-    from studio import invitations
 
     owner, ows = auth.sign_up(sqlite_store, f"o{uuid.uuid4().hex[:6]}@example.com", "Ow", "longenough")
     octx = Context(user_id=owner.id, workspace_id=ows)
