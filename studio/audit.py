@@ -103,4 +103,5 @@ def apply_retention(store: Store, ctx: Context, days: int | None) -> int:
         return 0
     cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
     with store.session_scope(ctx) as s:
-        return s.execute(delete(AuditEvent).where(AuditEvent.at < cutoff)).rowcount or 0
+        result = s.execute(delete(AuditEvent).where(AuditEvent.at < cutoff))
+        return int(getattr(result, "rowcount", 0) or 0)

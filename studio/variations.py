@@ -77,7 +77,8 @@ def set_status(store: Store, ctx: Context, set_id: uuid.UUID, status: str, *, id
         if ids is not None:
             target = target.where(Variation.id.in_(ids))
         sub = target.with_only_columns(Variation.id).scalar_subquery()
-        n = s.execute(update(Variation).where(Variation.id.in_(sub)).values(status=status, updated_at=utcnow())).rowcount or 0
+        result = s.execute(update(Variation).where(Variation.id.in_(sub)).values(status=status, updated_at=utcnow()))
+        n = int(getattr(result, "rowcount", 0) or 0)
         audit.record(s, f"variation.{status}", object_type="campaign_set", object_id=set_id, summary=f"Marked {n:,} variation(s) {status}")
         return n
 
@@ -164,5 +165,5 @@ def export_bulk(store: Store, ctx: Context, set_id: uuid.UUID, export_name: str,
     w.writerow(headers)
     for _, fields in rows:
         cells = {c.header: (c.value if c.column is None else str(fields.get(c.column, "") or "")) for c in spec.columns}
-        w.writerow([safe_cell(cells.get(h, "")) for h in headers])
+        w.writerow([safe_cell(cells.get(h) or "") for h in headers])
     return buf.getvalue().encode(spec.encoding)

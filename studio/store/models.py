@@ -186,6 +186,4 @@ class OperatorAction(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
-TENANT_MODELS: tuple[type[Base], ...] = tuple(
-    m.class_ for m in Base.registry.mappers if issubclass(m.class_, TenantMixin)
-)
+TENANT_MODELS: tuple[type, ...] = tuple(m.class_ for m in Base.registry.mappers if issubclass(m.class_, TenantMixin))
