@@ -81,7 +81,7 @@ class RulesStage:
             for t in targets:
                 out[t].append(outcome.targeting.get(t.removeprefix("__target_")))
             out["__rules_fired"].append(list(outcome.fired))
-        arrays = {c: pa.array(v, _ARROW.get(self.output_kinds.get(c, ""), None)) for c, v in out.items()
+        arrays = {c: pa.array(v, _ARROW.get(self.output_kinds.get(c, ""))) for c, v in out.items()
                   if c in self.output_kinds}
         return pa.table({
             ROW: pa.array(out[ROW], pa.int64()), **arrays,
