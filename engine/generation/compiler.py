@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import difflib
 import functools
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from engine.errors import EngineError
 from engine.generation.config import GenerationConfig
-from engine.generation.constraints import check_sql, fixable_by_truncation
+from engine.generation.constraints import check_sql, fixable_by_truncation, length_check_sql
 from engine.generation.fallback import RowUDF, TruncateUDF
 from engine.generation.rules_stage import RulesStage
 from engine.generation.schema import ROW, VARIATION, quote, sql_literal
@@ -30,6 +31,12 @@ from engine.templates import CompiledTemplate, compile_template
 __all__ = ["CompiledPlan", "OutputColumn", "compile_plan"]
 
 Describe = Callable[[str], dict[str, str]]
+_CONSTANT = re.compile(r"\('(?:[^']|'')*'\)")
+_KEPT = (f"CASE WHEN {quote('__dropped')} IS NULL THEN error('internal: a variation without a constraint verdict') "
+         f"ELSE NOT {quote('__dropped')} END")
+"""`NOT __dropped` (never NULL) as a filter DuckDB keeps above the rendering: it moves a filter down
+through projections by copying in the expressions it reads (here every template, evaluated once
+for the filter and again for the output) unless the filter can raise an error."""
 
 
 @dataclass
@@ -44,6 +51,7 @@ class OutputColumn:
     fix_sql: str | None = None
     fix_note: str | None = None
     fix_reads_data: bool = False
+    template: CompiledTemplate | None = field(default=None, repr=False)  # when compiled to SQL
 
     def why(self) -> str:
         """`__why_<name>`: the first failing constraint."""
@@ -53,9 +61,30 @@ class OutputColumn:
         """`__f_<name>`: the value as rendered."""
         return quote(f"__f_{self.name}")
 
+    def checked(self) -> str:
+        """The rendered value for checks: the literal itself when the template is constant.
+
+        DuckDB then folds the check (a regex on a fixed subreddit, say) once at planning
+        instead of running it on every row.
+        """
+        return self.value_sql if _CONSTANT.fullmatch(self.value_sql) else self.rendered()
+
     def final(self) -> str:
         """`__o_<name>`: the value after the constraint strategy."""
         return quote(f"__o_{self.name}")
+
+    @property
+    def never_blank(self) -> bool:
+        """The rendered value always holds a character above U+0020 (see CompiledTemplate.never_blank)."""
+        return self.template is not None and self.template.never_blank
+
+    def length(self) -> str:
+        """`__len_<name>` (stats): the value's length, when measured without rendering it."""
+        return quote(f"__len_{self.name}")
+
+    def sample(self) -> str:
+        """`__val_<name>` (stats): the start of a failing value, when measured without rendering it."""
+        return quote(f"__val_{self.name}")
 
 
 @dataclass
@@ -70,20 +99,47 @@ class CompiledPlan:
     rules: RulesStage
     udfs: list[RowUDF | TruncateUDF] = field(default_factory=list)
     keyword_sql: str | None = None
+    keep: str = "*"  # what __rendered carries on besides the generated columns
 
     @property
     def dedup(self) -> list[str]:
         """The dedup key columns."""
         return list(self.config.dedup_fields)
 
-    def with_clause(self, upto: str = "__final") -> str:
+    def with_clause(self, upto: str = "__final", ctes: list[tuple[str, str]] | None = None) -> str:
         """`WITH …` up to and including the named CTE."""
         parts = []
-        for name, sql in self.ctes:
+        for name, sql in self.ctes if ctes is None else ctes:
             parts.append(f"{quote(name)} AS (\n{sql}\n)")
             if name == upto:
                 break
         return "WITH\n" + ",\n".join(parts)
+
+    def measured(self) -> dict[str, tuple[str, str]]:
+        """Columns whose stats need only their length: name → (length SQL, first-failure SQL).
+
+        A template compiled to SQL counted in code points, with no check beyond its length
+        (an emptiness check counts when the template always prints text), no fix to apply and
+        no part in the dedup key, never needs its text for the stats, except for the few
+        values that fail, which are rendered alone.
+        """
+        out = {}
+        for c in self.columns:
+            if c.template is None or c.fix_sql is not None or c.name in self.config.dedup_fields:
+                continue
+            if c.spec is not None and c.spec.count != "code_points":
+                continue
+            length = c.template.length_sql()
+            why = "CAST(NULL AS VARCHAR)" if c.spec is None or length is None else \
+                length_check_sql(c.spec, f"({length})", never_blank=c.template.never_blank)
+            if length is not None and why is not None:
+                out[c.name] = (f"({length})", why)
+        return out
+
+    def stats_ctes(self, value_cap: int) -> list[tuple[str, str]]:
+        """The CTEs up to `__resolved` for whole-data-set stats (lengths instead of text where enough)."""
+        upto = [cte for cte in self.ctes if cte[0] in ("__rules", "__kept", "__expanded")]
+        return upto + render_chain(self.columns, self.keep, self.measured(), value_cap)
 
     def output_select(self) -> str:
         """Output column list: row key, generated columns, rule metadata, violation report."""
@@ -162,6 +218,10 @@ class _Builder:
         self.udfs.append(udf)
         return udf.call_sql(), compiled.fallback_reason or "outside the SQL subset"
 
+    def _sql_template(self, source: str, label: str, fallback_reason: str | None) -> CompiledTemplate | None:
+        """The compiled template behind a column compiled to SQL (cached: no second compile)."""
+        return None if fallback_reason else _compile_template(source, self.kinds, label)
+
     def truncated(self, spec: FieldSpec, expr: str) -> str:
         """SQL cutting `expr` to the field's limit (a Python UDF for non-SQL counting methods)."""
         assert spec.max_chars is not None
@@ -189,7 +249,7 @@ class _Builder:
         cols: list[OutputColumn] = []
         for name, src in (cfg.hierarchy.templates() if cfg.hierarchy else {}).items():
             sql, why = self.value(src, name)
-            cols.append(OutputColumn(name, None, src, sql, why))
+            cols.append(OutputColumn(name, None, src, sql, why, template=self._sql_template(src, name, why)))
         missing = []
         for spec in self.fmt.fields:
             if spec.name in cfg.templates:
@@ -202,7 +262,8 @@ class _Builder:
                 continue
             else:
                 continue
-            col = OutputColumn(spec.name, spec, src, sql, why)
+            col = OutputColumn(spec.name, spec, src, sql, why,
+                               template=self._sql_template(src, spec.name, why) if src else None)
             self._add_fix(col)
             cols.append(col)
         if missing:
@@ -259,37 +320,14 @@ class _Builder:
         cols = self.columns()
         keyword_parts = self._keyword_parts()
         ctes = self.ctes_until_expanded()
-        rendered = ", ".join(f"{c.value_sql} AS {c.rendered()}" for c in cols)
         # Later steps need the data columns only for fallback-strategy templates and keywords;
         # otherwise carry just the row key and rule metadata (less for DuckDB to bind).
         needs_data = keyword_parts is not None or any(c.fix_reads_data for c in cols)
         keep = "*" if needs_data else ", ".join(quote(n) for n in [ROW, VARIATION, *self.rules.meta_columns])
-        ctes.append(("__rendered", f"SELECT {keep}, {rendered}\nFROM {quote('__expanded')}"))
-        checks = [f"{check_sql(c.spec, c.rendered())} AS {c.why()}" for c in cols if c.spec is not None]
-        ctes.append(("__checked", f"SELECT *{''.join(', ' + x for x in checks)}\nFROM {quote('__rendered')}"))
-        finals = []
-        for c in cols:
-            value = c.rendered() if c.fix_sql is None else (
-                f"CASE WHEN {c.why()} IS NULL THEN {c.rendered()} ELSE {c.fix_sql} END")
-            finals.append(f"{value} AS {c.final()}")
-        ctes.append(("__fixed", f"SELECT *, {', '.join(finals)}\nFROM {quote('__checked')}"))
-        still = []
-        for c in cols:
-            if c.spec is None:
-                continue
-            if c.fix_sql is None:
-                still.append(f"{c.why()} IS NOT NULL")
-            else:
-                still.append(f"(CASE WHEN {c.why()} IS NULL THEN NULL ELSE {check_sql(c.spec, c.final())} END)"
-                             " IS NOT NULL")
-        dropped = " OR ".join(still) or "false"
-        report = ", ".join(f"{sql_literal(c.name + ': ')} || {c.why()}" for c in cols if c.spec is not None)
-        violations = f"NULLIF(concat_ws('; ', {report}), '')" if report else "CAST(NULL AS VARCHAR)"
-        resolved = (f"SELECT *, ({dropped}) AS {quote('__dropped')}, {violations} AS {quote('__violations')}\n"
-                    f"FROM {quote('__fixed')}")
-        ctes.append(("__resolved", resolved))
+        ctes += render_chain(cols, keep)
         ctes.append(("__final", self._final_cte(cols)))
-        plan = CompiledPlan(self.fmt, self.config, cols, list(self.rules.meta_columns), ctes, self.rules, self.udfs)
+        plan = CompiledPlan(self.fmt, self.config, cols, list(self.rules.meta_columns), ctes, self.rules, self.udfs,
+                            keep=keep)
         if keyword_parts is not None:
             plan.keyword_sql = self._keyword_sql(plan, keyword_parts)
         return plan
@@ -297,10 +335,10 @@ class _Builder:
     def _final_cte(self, cols: list[OutputColumn]) -> str:
         by_name = {c.name: c for c in cols}
         if not self.config.dedup_fields:
-            return f"SELECT *, false AS {quote('__duplicate')}\nFROM {quote('__resolved')}\nWHERE NOT {quote('__dropped')}"
+            return f"SELECT *, false AS {quote('__duplicate')}\nFROM {quote('__resolved')}\nWHERE {_KEPT}"
         keys = ", ".join(by_name[n].final() for n in self.config.dedup_fields)
         return (f"SELECT *, row_number() OVER (PARTITION BY {keys} ORDER BY {quote(ROW)}, {quote(VARIATION)}) > 1"
-                f" AS {quote('__duplicate')}\nFROM {quote('__resolved')}\nWHERE NOT {quote('__dropped')}")
+                f" AS {quote('__duplicate')}\nFROM {quote('__resolved')}\nWHERE {_KEPT}")
 
     # -- keywords -------------------------------------------------------------------------
 
@@ -345,6 +383,54 @@ class _Builder:
         return (f"{plan.with_clause()}\nSELECT * EXCLUDE ({quote('__kw_index')}) FROM ({inner})\n"
                 f"WHERE {quote('keyword')} <> ''\nQUALIFY row_number() OVER (PARTITION BY {keep} ORDER BY {order}) = 1\n"
                 f"ORDER BY {order}")
+
+
+def render_chain(cols: list[OutputColumn], keep: str, measured: Mapping[str, tuple[str, str]] | None = None,
+                 value_cap: int = 0) -> list[tuple[str, str]]:
+    """__rendered, __checked, __fixed and __resolved over __expanded.
+
+    `measured` columns (stats only) are not rendered: __rendered holds their length, first
+    failure and, for failing values only, the first `value_cap` characters.
+    """
+    measured = measured or {}
+    rendered = []
+    for c in cols:
+        if c.name not in measured:
+            rendered.append(f"{c.value_sql} AS {c.rendered()}")
+            continue
+        length, why = measured[c.name]
+        rendered.append(f"{length} AS {c.length()}")
+        if c.spec is not None:
+            rendered.append(f"{why} AS {c.why()}")
+            rendered.append(f"CASE WHEN {why} IS NOT NULL THEN left({c.value_sql}, {value_cap}) END AS {c.sample()}")
+    ctes = [("__rendered", f"SELECT {keep}, {', '.join(rendered)}\nFROM {quote('__expanded')}")]
+    checks = [f"{check_sql(c.spec, c.checked(), never_blank=c.never_blank)} AS {c.why()}" for c in cols
+              if c.spec is not None and c.name not in measured]
+    ctes.append(("__checked", f"SELECT *{''.join(', ' + x for x in checks)}\nFROM {quote('__rendered')}"))
+    finals = []
+    for c in cols:
+        if c.name in measured:
+            continue
+        value = c.rendered() if c.fix_sql is None else (
+            f"CASE WHEN {c.why()} IS NULL THEN {c.rendered()} ELSE {c.fix_sql} END")
+        finals.append(f"{value} AS {c.final()}")
+    ctes.append(("__fixed", f"SELECT *{''.join(', ' + x for x in finals)}\nFROM {quote('__checked')}"))
+    still = []
+    for c in cols:
+        if c.spec is None:
+            continue
+        if c.fix_sql is None:
+            still.append(f"{c.why()} IS NOT NULL")
+        else:
+            still.append(f"(CASE WHEN {c.why()} IS NULL THEN NULL ELSE {check_sql(c.spec, c.final())} END)"
+                         " IS NOT NULL")
+    dropped = " OR ".join(still) or "false"
+    report = ", ".join(f"{sql_literal(c.name + ': ')} || {c.why()}" for c in cols if c.spec is not None)
+    violations = f"NULLIF(concat_ws('; ', {report}), '')" if report else "CAST(NULL AS VARCHAR)"
+    resolved = (f"SELECT *, ({dropped}) AS {quote('__dropped')}, {violations} AS {quote('__violations')}\n"
+                f"FROM {quote('__fixed')}")
+    ctes.append(("__resolved", resolved))
+    return ctes
 
 
 def compile_plan(config: GenerationConfig, rules: RulesStage, *, udf_prefix: str,

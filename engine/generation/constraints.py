@@ -17,6 +17,7 @@ __all__ = [
     "check_sql",
     "check_value",
     "fixable_by_truncation",
+    "length_check_sql",
     "length_violation_sql",
     "truncate_value",
 ]
@@ -89,12 +90,17 @@ def length_violation_sql(spec: FieldSpec, expr: str) -> str | None:
     return f"{get_count_method(spec.count).measure_sql(expr)} > {spec.max_chars}"
 
 
-def check_sql(spec: FieldSpec, expr: str) -> str:
-    """SQL expression giving the first failing reason of `expr` (a VARCHAR), or NULL."""
+def check_sql(spec: FieldSpec, expr: str, *, never_blank: bool = False) -> str:
+    """SQL expression giving the first failing reason of `expr` (a VARCHAR), or NULL.
+
+    `never_blank`: the value is known to hold a character above U+0020 (its template prints
+    literal text), so the emptiness branch could never fire and is left out.
+    """
     branches: list[str] = []
     # ascii() reads one character, so only values that start with a space pay for the regex.
     empty = f"({expr} = '' OR (ascii({expr}) <= 32 AND regexp_full_match({expr}, {_lit(EMPTY_PATTERN)})))"
-    needs_empty = spec.required or spec.kind in ("url", "bool", "enum") or spec.pattern or spec.max_items
+    needs_empty = not never_blank and (
+        spec.required or spec.kind in ("url", "bool", "enum") or spec.pattern or spec.max_items)
     if needs_empty:
         branches.append(f"WHEN {empty} THEN {_lit(REQUIRED) if spec.required else 'NULL'}")
     if spec.max_chars is not None:
@@ -127,6 +133,23 @@ def check_sql(spec: FieldSpec, expr: str) -> str:
     if not branches:
         return "CAST(NULL AS VARCHAR)"
     return "CASE " + " ".join(branches) + " ELSE NULL END"
+
+
+def length_check_sql(spec: FieldSpec, length: str, *, never_blank: bool) -> str | None:
+    """`check_sql` from the value's length alone (code points), or None when a check needs the text.
+
+    The wording is check_sql's; a required field passes its emptiness check when the value
+    is known never to be blank.
+    """
+    if spec.count != "code_points" or spec.kind in ("url", "bool", "enum") or spec.pattern or spec.max_items:
+        return None
+    if spec.required and not never_blank:
+        return None
+    if spec.max_chars is None:
+        return "CAST(NULL AS VARCHAR)"
+    unit = get_count_method(spec.count).unit
+    return (f"CASE WHEN {length} > {spec.max_chars} THEN "
+            f"'too long: ' || {length} || ' {unit}, limit {spec.max_chars}' ELSE NULL END")
 
 
 def truncate_value(spec: FieldSpec, value: str) -> str:

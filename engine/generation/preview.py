@@ -62,9 +62,11 @@ class Preview:
     stats: PreviewStats | None
 
 
-def _measure(col: OutputColumn) -> str:
+def _measure(col: OutputColumn, measured: bool) -> str:
+    if measured:
+        return col.length()
     method = get_count_method(col.spec.count if col.spec else "code_points")
-    return method.measure_sql(col.rendered())
+    return method.measure_sql(col.checked())
 
 
 def stats_sql(compiled: CompiledPlan) -> str:
@@ -72,8 +74,10 @@ def stats_sql(compiled: CompiledPlan) -> str:
 
     Each variation is rendered once into a narrow MATERIALIZED step (lengths, reasons and only
     the offending values); DuckDB plans `histogram` as separate subplans, which would otherwise
-    re-render the templates once per histogram.
+    re-render the templates once per histogram. Columns whose checks need only a length are
+    measured without rendering them (`CompiledPlan.measured`).
     """
+    measured = compiled.measured()
     per_row = max(1, compiled.config.variation_count)
     if compiled.dedup:
         by_name = {c.name: c for c in compiled.columns}
@@ -87,18 +91,21 @@ def stats_sql(compiled: CompiledPlan) -> str:
     key = f"{quote(ROW)} * {per_row} + {quote(VARIATION)}"
     aggs = ["count(*) AS n", f"count_if({quote('__dropped')}) AS dropped", f"count_if({quote('__dup')}) AS dups"]
     for i, c in enumerate(compiled.columns):
-        narrow.append(f"{_measure(c)} AS {quote(f'__len{i}')}")
+        narrow.append(f"{_measure(c, c.name in measured)} AS {quote(f'__len{i}')}")
         aggs.append(f"histogram({quote(f'__len{i}')}) AS h{i}")
         if c.spec is None:
             continue
         narrow.append(f"{c.why()} AS {quote(f'__why{i}')}")
-        narrow.append(f"CASE WHEN {c.why()} IS NOT NULL THEN left({c.rendered()}, {VALUE_CAP}) END AS {quote(f'__val{i}')}")
+        value = c.sample() if c.name in measured else \
+            f"CASE WHEN {c.why()} IS NOT NULL THEN left({c.rendered()}, {VALUE_CAP}) END"
+        narrow.append(f"{value} AS {quote(f'__val{i}')}")
         why = quote(f"__why{i}")
         sample = (f"{{'row': {quote(ROW)}, 'variation': {quote(VARIATION)}, 'value': {quote(f'__val{i}')}, "
                   f"'reason': {why}}}")
         aggs.append(f"count_if({why} IS NOT NULL) AS v{i}")
         aggs.append(f"min_by({sample}, {key}, {SAMPLE_CAP}) FILTER (WHERE {why} IS NOT NULL) AS s{i}")
-    return (f"{compiled.with_clause('__resolved')},\n{quote('__stat')} AS MATERIALIZED (\n"
+    ctes = compiled.stats_ctes(VALUE_CAP)
+    return (f"{compiled.with_clause('__resolved', ctes)},\n{quote('__stat')} AS MATERIALIZED (\n"
             f"SELECT {', '.join(narrow)}\nFROM {quote('__resolved')}\n)\n"
             f"SELECT {', '.join(aggs)}\nFROM {quote('__stat')}")
 

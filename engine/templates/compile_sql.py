@@ -30,7 +30,9 @@ from engine.templates.sql_values import (
     constant,
     is_null,
     sql_str,
+    sum_sql,
     text,
+    text_length,
     text_val,
     truth,
 )
@@ -88,6 +90,36 @@ class SqlCompiler:
                     return f"(CASE {' '.join(whens)} ELSE {self._body(body)} END)"
                 whens.append(f"WHEN {cond} THEN {self._body(body)}")
             otherwise = self._body(node.else_)
+            return f"(CASE {' '.join(whens)} ELSE {otherwise} END)" if whens else otherwise
+        raise Unsupported(_describe(node))
+
+    def length(self, ast: nodes.Template) -> str:
+        """BIGINT: the number of characters `template` prints, built without building the text.
+
+        Stats need the lengths of every value, not the values: a sum of the pieces' lengths
+        skips the concatenation, and case filters on ASCII text skip the mapping.
+        """
+        return self._body_length(ast.body)
+
+    def _body_length(self, body: list[nodes.Node]) -> str:
+        return sum_sql(self._located(self._statement_length, node) for node in body)
+
+    def _statement_length(self, node: nodes.Node) -> str:
+        if isinstance(node, nodes.Output):
+            return sum_sql(str(len(child.data)) if isinstance(child, nodes.TemplateData)
+                           else text_length(self.expr(child)) for child in node.nodes)
+        if isinstance(node, nodes.If):  # the same branches as _statement
+            whens: list[str] = []
+            for test, body in [(node.test, node.body), *((e.test, e.body) for e in node.elif_)]:
+                cond = self._condition(test)
+                if cond == "FALSE":
+                    continue
+                if cond == "TRUE":
+                    if not whens:
+                        return self._body_length(body)
+                    return f"(CASE {' '.join(whens)} ELSE {self._body_length(body)} END)"
+                whens.append(f"WHEN {cond} THEN {self._body_length(body)}")
+            otherwise = self._body_length(node.else_)
             return f"(CASE {' '.join(whens)} ELSE {otherwise} END)" if whens else otherwise
         raise Unsupported(_describe(node))
 
@@ -151,7 +183,7 @@ class SqlCompiler:
             parts = [self.expr(n) for n in node.nodes]
             if all(p.is_const for p in parts):
                 return constant("".join("" if p.const is None else str(p.const) for p in parts))
-            return text_val(concat(text(p) for p in parts))
+            return text_val(concat(text(p) for p in parts), sum_sql(text_length(p) for p in parts))
         raise Unsupported(_describe(node))
 
     def _row_item(self, node: nodes.Getitem | nodes.Getattr) -> Val:
@@ -238,4 +270,20 @@ def compile_sql(ast: nodes.Template, schema: Mapping[str, str]) -> tuple[str | N
     except Unsupported as exc:
         at = f" (line {exc.line})" if exc.line else ""
         return None, f"{exc}{at} has no exact SQL form, so this field renders per row with Jinja2"
+
+
+def compile_length_sql(ast: nodes.Template, schema: Mapping[str, str]) -> str | None:
+    """BIGINT SQL for len() of the template's output (None when the template has no SQL form)."""
+    try:
+        sql = SqlCompiler(schema).length(ast)
+    except Unsupported:
+        return None
+    return sql if len(sql) <= MAX_SQL_CHARS else None
+
+
+def never_blank(ast: nodes.Template) -> bool:
+    """Does the template always print a character above U+0020 (literal text outside any `if`)?"""
+    return any(isinstance(node, nodes.Output) and any(
+        isinstance(child, nodes.TemplateData) and any(ch > " " for ch in child.data) for child in node.nodes)
+        for node in ast.body)
 

@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from jinja2 import Template
+from jinja2 import Template, nodes
 from jinja2.exceptions import SecurityError, TemplateSyntaxError, UndefinedError
 
-from engine.templates.compile_sql import compile_sql
+from engine.templates.compile_sql import compile_length_sql, compile_sql, never_blank
 from engine.templates.errors import TemplateError
 from engine.templates.limits import MAX_OUTPUT_CHARS
 from engine.templates.sandbox import StepBudget, harden, template_environment
 from engine.templates.sql_values import SCHEMA_KINDS
 from engine.templates.validate import ROW, analyze, raise_first
 
+_UNSET: Any = object()
 _UNSAFE_ATTR = re.compile(r"access to attribute '([^']*)' of '([^']*)' object is unsafe")
 
 
@@ -60,6 +62,10 @@ class CompiledTemplate:
     never NULL and byte-identical to `render` for every row. It does not enforce
     MAX_OUTPUT_CHARS: the caller checks field lengths. When `sql` is None,
     `fallback_reason` says which construct keeps the template per row.
+
+    A template with SQL generates its Jinja2 code on the first `render` only: a preview
+    re-plans on every keystroke and never renders those per row. `never_blank`: the output
+    always holds a character above U+0020 (literal text outside any `if`).
     """
 
     source: str
@@ -67,13 +73,38 @@ class CompiledTemplate:
     sql: str | None
     fallback_reason: str | None
     schema: Mapping[str, str] = field(repr=False)
-    _template: Template = field(repr=False)
+    _template: Template | None = field(repr=False)
+    _ast: nodes.Template | None = field(default=None, repr=False)
+    never_blank: bool = False
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _length: Any = field(default=_UNSET, repr=False)
+
+    def length_sql(self) -> str | None:
+        """BIGINT SQL equal to `len(render(row))` (code points) that skips building the text, or None."""
+        with self._lock:
+            return self._length_locked()
+
+    def _length_locked(self) -> str | None:
+        if self._length is _UNSET:
+            length = compile_length_sql(self._ast, self.schema) if self.sql is not None and self._ast else None
+            object.__setattr__(self, "_length", length)
+        return self._length  # type: ignore[no-any-return]
+
+    def _jinja(self) -> Template:
+        with self._lock:
+            if self._template is None:
+                assert self._ast is not None
+                self._length_locked()  # hardening rewrites the tree the length is compiled from
+                object.__setattr__(self, "_template", _jinja_template(self._ast))
+                object.__setattr__(self, "_ast", None)
+            assert self._template is not None
+            return self._template
 
     def render(self, row: Mapping[str, Any]) -> str:
         """Render one row (values as Python objects) in the sandbox."""
         context = dict(row)
         context[ROW] = row
-        t = self._template
+        t = self._template if self._template is not None else self._jinja()
         try:
             with StepBudget():
                 out: list[str] = []
@@ -103,13 +134,21 @@ def compile_template(source: str, schema: Mapping[str, str]) -> CompiledTemplate
     raise_first(analysis)
     assert analysis.ast is not None
     sql, reason = compile_sql(analysis.ast, schema)
+    if sql is not None and analysis.plain:  # no loops, macros or blocks: code generation cannot fail
+        return CompiledTemplate(source, frozenset(analysis.variables), sql, reason, dict(schema), None, analysis.ast,
+                                never_blank(analysis.ast))
+    template = _jinja_template(analysis.ast)
+    return CompiledTemplate(source, frozenset(analysis.variables), sql, reason, dict(schema), template)
+
+
+def _jinja_template(ast: nodes.Template) -> Template:
+    """Jinja2's code for a template tree, hardened for the sandbox (consumes the tree)."""
     env = template_environment()
     try:
-        code = env.compile(harden(analysis.ast, env))
+        code = env.compile(harden(ast, env))
     except TemplateSyntaxError as exc:
         raise TemplateError(f"syntax error: {exc.message}", line=exc.lineno) from None
-    template = env.template_class.from_code(env, code, env.make_globals(None), None)
-    return CompiledTemplate(source, frozenset(analysis.variables), sql, reason, dict(schema), template)
+    return env.template_class.from_code(env, code, env.make_globals(None), None)
 
 
 def render_rows(tmpl: CompiledTemplate, rows: Iterable[Mapping[str, Any]]) -> list[str]:

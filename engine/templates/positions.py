@@ -49,11 +49,12 @@ class Source:
         self.text = "\n".join(newline_re.split(source)[::2])
         self._starts = [0] + [m.end() for m in re.finditer("\n", self.text)]
         self.tokens: list[Token] = []
+        self._raw: list[tuple[int, str, str]] | None = []
         try:
-            for _ in self._tokens(self.tokens):
-                pass
+            for raw in self._tokens(self.tokens):
+                self._raw.append(raw)
         except TemplateSyntaxError:
-            pass
+            self._raw = None  # parse() lexes again, to point at the error
         self.solid = [t for t in self.tokens if t.kind not in ("whitespace", "comment")]
 
     def position(self, offset: int) -> tuple[int, int]:
@@ -80,13 +81,20 @@ class Source:
             pos = at + len(value)
             yield lineno, kind, value
 
+    def _replay(self, raw: list[tuple[int, str, str]], sink: list[Token]) -> Iterator[tuple[int, str, str]]:
+        """The tokens lexed in __init__ again, without lexing twice."""
+        for token, item in zip(self.tokens, raw, strict=True):
+            sink.append(token)
+            yield item
+
     def parse(self) -> nodes.Template:
         """The template tree; a syntax error becomes a TemplateError with line and column."""
         pulled: list[Token] = []
         self.lex_stop = None
         parser = Parser(self.env, "")
+        tokens = self._tokens(pulled) if self._raw is None else self._replay(self._raw, pulled)
         try:
-            parser.stream = TokenStream(self.env.lexer.wrap(self._tokens(pulled)), None, None)
+            parser.stream = TokenStream(self.env.lexer.wrap(tokens), None, None)
             return parser.parse()
         except TemplateSyntaxError as exc:
             raise self._syntax_error(exc, pulled, parser) from None

@@ -14,6 +14,7 @@ from engine.templates.errors import TemplateError
 from engine.templates.sql_casing import (
     WHITESPACE_SQL,
     capitalize_sql,
+    is_ascii_sql,
     lower_sql,
     rstrip_sql,
     title_sql,
@@ -68,35 +69,52 @@ def _checked(check: Callable[[Any], Any], value: Any) -> Any:
         raise Unsupported(exc.detail) from exc
 
 
-def _text_filter(build: Callable[[str, Binder], str]) -> SqlFilter:
+def _text_filter(build: Callable[[str, Binder], str], keeps_ascii_length: bool = False) -> SqlFilter:
     def sql(scope: SqlScope, value: Val, args: Mapping[str, Val]) -> Val:
-        return text_val(build(text(value), scope.binder))
+        t, binder = text(value), scope.binder
+        if not keeps_ascii_length:
+            return text_val(build(t, binder))
+        # case mapping never changes the length of ASCII text: no need to build it to measure it
+        return text_val(build(t, binder), binder.bind(t, lambda v: (
+            f"(CASE WHEN {is_ascii_sql(v)} THEN strlen({v}) ELSE length({build(v, binder)}) END)")))
     return sql
 
 
-sql_upper = _text_filter(upper_sql)
-sql_lower = _text_filter(lower_sql)
-sql_capitalize = _text_filter(capitalize_sql)
-sql_title = _text_filter(title_sql)
-sql_trim = _text_filter(lambda t, binder: trim_sql(t))
+sql_upper = _text_filter(upper_sql, keeps_ascii_length=True)
+sql_lower = _text_filter(lower_sql, keeps_ascii_length=True)
+sql_capitalize = _text_filter(capitalize_sql, keeps_ascii_length=True)
+sql_title = _text_filter(title_sql, keeps_ascii_length=True)
+sql_trim = _text_filter(trim_sql)
 
 
 def sql_truncate(scope: SqlScope, value: Val, args: Mapping[str, Val]) -> Val:
     """`truncate(n, suffix)`: keep n characters, rstrip, append the suffix only when cut."""
     n = _checked(filters.check_length, _const(args, "length", "truncate"))
     suffix = sql_str(filters.as_text(_const(args, "suffix", "truncate")))
+    more = len(filters.as_text(_const(args, "suffix", "truncate")))
+    t, binder = text(value), scope.binder
     if n == 0:  # nothing is kept: '' stays '', anything else becomes the suffix
-        return text_val(scope.binder.bind(text(value), lambda s: f"(CASE WHEN {s} = '' THEN '' ELSE {suffix} END)"))
+        return text_val(binder.bind(t, lambda s: f"(CASE WHEN {s} = '' THEN '' ELSE {suffix} END)"),
+                        binder.bind(t, lambda s: f"(CASE WHEN {s} = '' THEN 0 ELSE {more} END)"))
 
-    def body(s: str) -> str:
+    def kept(s: str) -> tuple[str, str, str]:
         # strlen (bytes, stored) is never below length (characters), so short values skip counting;
         # the cut needs the regex only when its last character (the n-th) is whitespace.
-        cut = f"substr({s}, 1, {n})"
-        return (f"(CASE WHEN strlen({s}) <= {n} OR length({s}) <= {n} THEN {s} "
-                f"WHEN contains({WHITESPACE_SQL}, substr({s}, {n}, 1)) THEN {rstrip_sql(cut)} || {suffix} "
-                f"ELSE {cut} || {suffix} END)")
+        first = f"substr({s}, 1, {n})"
+        return (f"strlen({s}) <= {n} OR length({s}) <= {n}", f"contains({WHITESPACE_SQL}, substr({s}, {n}, 1))",
+                first)
 
-    return text_val(scope.binder.bind(text(value), body))
+    def body(s: str) -> str:
+        short, spaced, first = kept(s)
+        return (f"(CASE WHEN {short} THEN {s} WHEN {spaced} THEN {rstrip_sql(first)} || {suffix} "
+                f"ELSE {first} || {suffix} END)")
+
+    def length(s: str) -> str:
+        short, spaced, first = kept(s)
+        return (f"(CASE WHEN {short} THEN length({s}) WHEN {spaced} THEN length({rstrip_sql(first)}) + {more} "
+                f"ELSE {n + more} END)")
+
+    return text_val(binder.bind(t, body), binder.bind(t, length))
 
 
 def sql_replace(scope: SqlScope, value: Val, args: Mapping[str, Val]) -> Val:

@@ -31,7 +31,8 @@ class Val:
     """A compiled expression: its kind, its typed SQL (may be NULL unless not nullable) or constant.
 
     MIXED values (e.g. `price or "Ask us"`) have no single SQL type: only `text_sql` (what
-    prints) and `truth_sql` (Python truthiness) are known.
+    prints) and `truth_sql` (Python truthiness) are known. `len_sql`, when set, is a cheaper
+    BIGINT equal to the number of characters `text` prints (see `text_length`).
     """
 
     kind: str
@@ -40,6 +41,7 @@ class Val:
     const: Any = NO_CONST
     text_sql: str = ""
     truth_sql: str = ""
+    len_sql: str = ""
 
     @property
     def is_const(self) -> bool:
@@ -119,9 +121,9 @@ def column(name: str, kind: str) -> Val:
     return Val(kind, quote_ident(name))
 
 
-def text_val(sql: str) -> Val:
-    """A non-null VARCHAR."""
-    return Val(TEXT, sql, nullable=False)
+def text_val(sql: str, len_sql: str = "") -> Val:
+    """A non-null VARCHAR (and, optionally, a cheaper SQL for its length in characters)."""
+    return Val(TEXT, sql, nullable=False, len_sql=len_sql)
 
 
 def bool_val(sql: str) -> Val:
@@ -155,6 +157,24 @@ def float_text_sql(x: str) -> str:
             f"ELSE CAST({d2} AS VARCHAR) END) ELSE {slow} END)")
 
 
+class OrEmpty(str):
+    """`COALESCE(inner, '')`, remembering `inner`: concat() skips NULLs, so it can use `inner` as is."""
+
+    inner: str
+
+    @classmethod
+    def of(cls, inner: str) -> OrEmpty:
+        out = cls(f"COALESCE({inner}, '')")
+        out.inner = inner
+        return out
+
+
+class Concat(str):
+    """`concat(parts…)`, remembering its parts so an enclosing concat() splices them in."""
+
+    parts: tuple[str, ...]
+
+
 def text(v: Val) -> str:
     """VARCHAR, never NULL, byte-identical to what `{{ v }}` prints per row."""
     if v.is_const:
@@ -163,22 +183,49 @@ def text(v: Val) -> str:
     if v.kind == MIXED:
         return v.text_sql
     if v.kind == TEXT:
-        return f"COALESCE({x}, '')" if v.nullable else x
+        return OrEmpty.of(x) if v.nullable else x
     if v.kind == INTEGER:
-        return f"COALESCE(CAST({x} AS VARCHAR), '')"
+        return OrEmpty.of(f"CAST({x} AS VARCHAR)")
     if v.kind == DECIMAL:
-        return f"COALESCE({float_text_sql(x)}, '')"
+        return OrEmpty.of(float_text_sql(x))
     if v.kind == BOOLEAN:
         return f"(CASE {x} WHEN TRUE THEN 'True' WHEN FALSE THEN 'False' ELSE '' END)"
     if v.kind == DATE:
-        return f"COALESCE(CAST({x} AS VARCHAR), '')"
+        return OrEmpty.of(f"CAST({x} AS VARCHAR)")
     if v.kind == DATETIME:
         # str(datetime) adds ".ffffff" only when there are microseconds
-        return (f"COALESCE(CASE WHEN epoch_us({x}) % 1000000 = 0 THEN strftime({x}, '%Y-%m-%d %H:%M:%S') "
-                f"ELSE strftime({x}, '%Y-%m-%d %H:%M:%S.%f') END, '')")
+        return OrEmpty.of(f"CASE WHEN epoch_us({x}) % 1000000 = 0 THEN strftime({x}, '%Y-%m-%d %H:%M:%S') "
+                          f"ELSE strftime({x}, '%Y-%m-%d %H:%M:%S.%f') END")
     if v.kind == NULL:
         return "''"
     raise Unsupported(f"printing a {v.kind} value")
+
+
+def text_length(v: Val) -> str:
+    """BIGINT, never NULL: len() of what `{{ v }}` prints, in code points (what `length` counts)."""
+    if v.is_const:
+        return str(len(py_text(v.const)))
+    if v.len_sql:
+        return v.len_sql
+    if v.kind == TEXT:
+        return f"COALESCE(length({v.sql}), 0)" if v.nullable else f"length({v.sql})"
+    printed = text(v)
+    if isinstance(printed, OrEmpty):
+        return f"COALESCE(length({printed.inner}), 0)"
+    return f"length({printed})"
+
+
+def sum_sql(parts: Iterable[str]) -> str:
+    """BIGINT sum of BIGINT pieces (constants added up)."""
+    fixed, terms = 0, []
+    for p in parts:
+        if p.isdigit():
+            fixed += int(p)
+        else:
+            terms.append(p)
+    if fixed or not terms:
+        terms.append(str(fixed))
+    return terms[0] if len(terms) == 1 else "(" + " + ".join(terms) + ")"
 
 
 def truth(v: Val) -> str:
@@ -220,14 +267,27 @@ def choose(cond: str, a: Val, b: Val) -> Val:
                truth_sql=f"(CASE WHEN {cond} THEN {truth(a)} ELSE {truth(b)} END)")
 
 
+_LITERAL = re.compile(r"'(?:[^']|'')*'")
+
+
 def concat(parts: Iterable[str]) -> str:
-    """Join non-null VARCHAR pieces."""
-    pieces = [p for p in parts if p != "''"]
+    """Join non-null VARCHAR pieces (nested concats flattened: each level would copy the text again)."""
+    pieces: list[str] = []
+    for p in parts:
+        for piece in p.parts if isinstance(p, Concat) else [p]:
+            if piece == "''":
+                continue
+            if pieces and _LITERAL.fullmatch(piece) and _LITERAL.fullmatch(pieces[-1]):
+                pieces[-1] = pieces[-1][:-1] + piece[1:]  # 'a', 'b' → 'ab'
+            else:
+                pieces.append(piece)
     if not pieces:
         return "''"
     if len(pieces) == 1:
         return pieces[0]
-    return "concat(" + ", ".join(pieces) + ")"
+    out = Concat("concat(" + ", ".join(p.inner if isinstance(p, OrEmpty) else p for p in pieces) + ")")
+    out.parts = tuple(pieces)
+    return out
 
 
 _COSTLY = re.compile(r"lambda|regexp|format\(|replace\(|strftime\(|upper\(|lower\(|trim\(|concat\(|substr\("

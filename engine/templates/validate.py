@@ -63,6 +63,7 @@ class Analysis:
     variables: set[str] = field(default_factory=set)
     errors: list[TemplateIssue] = field(default_factory=list)
     uses: list[tuple[str, int, bool]] = field(default_factory=list)  # (column, line, guarded)
+    plain: bool = False  # only text, output and if/elif/else: no statement declares a name
 
     def fail(self, detail: str, line: int | None = None, column: int | None = None,
              variable: str | None = None, suggestion: str | None = None) -> None:
@@ -209,6 +210,21 @@ def _walk_uses(node: nodes.Node, columns: set[str], guarded: frozenset[str],
             yield from _walk_uses(kid, columns, guarded, guard)
 
 
+def is_plain(ast: nodes.Template) -> bool:
+    """Only text, `{{ }}` and `{% if %}`: no loop, assignment, macro, block or scope declares a name."""
+    return all(isinstance(n, (nodes.Output, nodes.If)) for n in ast.find_all(nodes.Stmt)) and \
+        all(n.ctx == "load" for n in ast.find_all(nodes.Name))
+
+
+def undeclared_variables(ast: nodes.Template, env: Any) -> set[str]:
+    """`meta.find_undeclared_variables` for a plain template, without running Jinja's code generator.
+
+    With nothing declared, every loaded name is looked up in the context, except `self`
+    (Jinja's template reference) and the environment's globals.
+    """
+    return {n.name for n in ast.find_all(nodes.Name) if n.name != "self" and n.name not in env.globals}
+
+
 def analyze(source: str, columns: Sequence[str]) -> Analysis:
     """Parse and check a template against the data set's columns."""
     a = Analysis()
@@ -228,8 +244,9 @@ def analyze(source: str, columns: Sequence[str]) -> Analysis:
     _static_checks(a, src, ast)
     if a.errors:
         return a
+    a.plain = is_plain(ast)
     try:  # on a fresh tree: Jinja's optimizer folds constants in the tree it analyses
-        undeclared = meta.find_undeclared_variables(src.parse())
+        undeclared = undeclared_variables(ast, env) if a.plain else meta.find_undeclared_variables(src.parse())
     except TemplateSyntaxError as exc:
         a.fail(f"syntax error: {exc.message}", exc.lineno)
         return a

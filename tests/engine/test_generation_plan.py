@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,7 @@ from engine.generation import (
     truncate_value,
 )
 from engine.generation.constraints import fixable_by_truncation
+from engine.generation.preview import stats_sql
 from engine.ingest import ingest
 from engine.platforms import get_format
 from engine.rules import parse_rules, prepare_rules
@@ -291,3 +293,77 @@ def test_random_tables_match_the_reference(con: duckdb.DuckDBPyConnection, rows:
     assert project(got, *columns) == project(ref.rows, *columns)
     assert head == got[:3]
     assert (stats.dropped_by_constraints, stats.duplicates, stats.kept) == (ref.dropped, ref.duplicates, len(ref.rows))
+
+
+def _plan_text(plan: Any, sql: str) -> str:
+    with plan.cursor() as cur:
+        return str(cur.execute("EXPLAIN (FORMAT JSON) " + sql).fetchall()[0][1])
+
+
+def _filters(node: Any) -> list[str]:
+    """The expressions of every FILTER in a JSON plan."""
+    found = [node["extra_info"].get("Expression", "")] if node.get("name") == "FILTER" else []
+    return found + [f for child in node.get("children", []) for f in _filters(child)]
+
+
+@pytest.mark.parametrize("title", ["Best {{ name|upper }} for {{ price }}", "Best {{ name }}"])
+def test_each_template_is_evaluated_once(con: duckdb.DuckDBPyConnection, title: str) -> None:
+    # DuckDB pushes a filter below a projection by copying in the expressions it reads: the drop
+    # filter must stay above the rendering, or every value would be rendered twice.
+    data = pl.DataFrame({"name": ["Tent", "Kayak"], "price": [150.0, 20.0]})
+    cfg = thread(title, templates={"body": "Body of {{ name }}"})
+    with build_plan(data, cfg, connection=con) as plan:
+        for sql in (plan.compiled.bulk_sql(), plan.compiled.head_sql(50)):
+            filters = [f for root in json.loads(_plan_text(plan, sql)) for f in _filters(root)]
+            assert filters and not any("Best " in f or "Body of " in f for f in filters), filters
+
+
+def _stats_both_ways(plan: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any]:
+    """compute_stats with lengths measured without rendering, and with every value rendered."""
+    measured = compute_stats(plan)
+    with monkeypatch.context() as m:
+        m.setattr(type(plan.compiled), "measured", lambda self: {})
+        rendered = compute_stats(plan)
+    return measured, rendered
+
+
+def test_stats_measure_lengths_without_rendering(con: duckdb.DuckDBPyConnection,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    data = pl.DataFrame({"name": ["Tent", "Kayak" * 70, None, "straße"], "price": [150.0, 20.0, None, 1e16]})
+    cfg = thread("Best {{ name|upper }} for {{ price }}", templates={"body": "Body of {{ name|truncate(3) }}"})
+    ref = reference(data, prepare_source(data).kinds, cfg)
+    with build_plan(data, cfg, connection=con) as plan:
+        assert plan.compiled.measured().keys() == {"title", "body"}
+        text = _plan_text(plan, stats_sql(plan.compiled))
+        measured, rendered = _stats_both_ways(plan, monkeypatch)
+    assert "concat(" not in text  # only lengths, and the failing value alone
+    assert measured == rendered
+    assert {k: [tuple(v) for v in vs] for k, vs in measured.violating_rows.items() if vs} == ref.samples
+    assert measured.violations == {"subreddit": 0, **{k: ref.violations[k] for k in ("title", "body")}}
+
+
+@pytest.mark.parametrize(("templates", "measured"), [
+    ({"title": "{{ name }}"}, set()),                                  # required and maybe blank: needs the text
+    ({"title": "x{{ name }}", "url": "{{ name }}"}, {"title"}),        # a URL check needs the text
+    ({"title": "x{{ name }}", "flair": "{{ name|lower }}"}, {"title", "flair"}),
+])
+def test_which_fields_are_measured(con: duckdb.DuckDBPyConnection, templates: dict[str, str],
+                                   measured: set[str]) -> None:
+    data = pl.DataFrame({"name": ["a"]})
+    with build_plan(data, thread(**{"templates": templates}), connection=con) as plan:
+        assert plan.compiled.measured().keys() == measured
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.tuples(_TEXT, _TEXT), min_size=1, max_size=12),
+       title=st.sampled_from(["T {{ a }}", "T {{ a|upper }}{{ b|truncate(5) }}", "{% if a %}T{{ b|title }}{% endif %}x"]),
+       strategy=st.sampled_from(["skip", "truncate"]), dedup=st.sampled_from([[], ["flair"]]))
+def test_measured_stats_equal_rendered_stats(con: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch,
+                                             rows: list[tuple[str, str]], title: str, strategy: str,
+                                             dedup: list[str]) -> None:
+    data = pl.DataFrame({"a": [r[0] * 3 for r in rows], "b": [r[1] for r in rows]},
+                        schema={"a": pl.String, "b": pl.String})
+    cfg = thread(title, templates={"flair": "{{ a|lower }}{{ b }}"}, constraint_strategy=strategy, dedup_fields=dedup)
+    with build_plan(data, cfg, connection=con) as plan:
+        measured, rendered = _stats_both_ways(plan, monkeypatch)
+    assert measured == rendered
