@@ -78,7 +78,15 @@ with queues:
                     with widgets.user_errors():
                         admin.delete_job(store, ctx.user_id, job.queue, job.id)
                         st.rerun()
-    st.caption("Reddit accounts flagged “reconnect needed” appear here once publishing accounts land.")
+    st.subheader("Reddit accounts that need reconnecting")
+    flagged = widgets.attempt(lambda: admin.reconnect_needed(store, ctx.user_id)) or []
+    if not flagged:
+        st.caption("No account is flagged “reconnect needed”.")
+    else:
+        st.dataframe(pl.DataFrame({
+            "Workspace": [f.workspace_name for f in flagged], "Account": [f"u/{f.username}" for f in flagged],
+            "Why": [f.reason for f in flagged],
+        }), hide_index=True, width="stretch")
 
 with log:
     actions = widgets.attempt(lambda: admin.recent_actions(store, ctx.user_id)) or []

@@ -290,3 +290,24 @@ def all_workspaces(store: Store) -> list[WorkspaceId]:
     """Every workspace, for periodic system jobs (audit retention); read-only, like the operator view."""
     with _across_workspaces(store, None) as s:
         return [WorkspaceId(i) for i in s.scalars(select(Workspace.id))]
+
+
+@dataclass(frozen=True)
+class FlaggedAccount:
+    workspace_id: WorkspaceId
+    workspace_name: str
+    username: str
+    reason: str
+
+
+def reconnect_needed(store: Store, user_id: uuid.UUID | None) -> list[FlaggedAccount]:
+    """Reddit accounts flagged "reconnect needed" in any workspace (operators only, logged)."""
+    from studio.store.publishing_models import RedditAccount
+
+    email = require_operator(store, user_id)
+    with _across_workspaces(store, user_id) as s:
+        names = dict(s.execute(select(Workspace.id, Workspace.name)).all())
+        rows = s.execute(select(RedditAccount.workspace_id, RedditAccount.username, RedditAccount.status_reason)
+                         .where(RedditAccount.status == "reconnect_needed").order_by(RedditAccount.username)).all()
+        _log(s, email, user_id, "admin.reconnect_needed", accounts=len(rows))
+    return [FlaggedAccount(WorkspaceId(ws), names.get(ws, "?"), u, r or "") for ws, u, r in rows]

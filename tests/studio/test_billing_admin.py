@@ -168,3 +168,18 @@ def test_billed_workspaces_for_the_meter_sweep(pg_ops, double):
     ctx = owner(pg_ops)
     test_billing.upgrade(pg_ops, double, ctx)
     assert ctx.workspace_id in admin.billed_workspaces(pg_ops)
+
+
+def test_operators_see_accounts_that_need_reconnecting_in_every_workspace(ops_store):
+    from studio.store.publishing_models import RedditAccount
+
+    a, b = owner(ops_store), owner(ops_store)
+    with ops_store.session_scope(a) as s:
+        s.add(RedditAccount(username="revoked_one", auth_kind="oauth", status="reconnect_needed",
+                            status_reason="Reddit revoked the grant"))
+    with ops_store.session_scope(b) as s:
+        s.add(RedditAccount(username="fine_one", auth_kind="oauth", status="active"))
+    flagged = [f for f in admin.reconnect_needed(ops_store, operator(ops_store)) if f.workspace_id in (a.workspace_id, b.workspace_id)]
+    assert [(f.workspace_id, f.username, f.reason) for f in flagged] == [(a.workspace_id, "revoked_one", "Reddit revoked the grant")]
+    with pytest.raises(PermissionDenied, match="operators"):
+        admin.reconnect_needed(ops_store, a.user_id)
