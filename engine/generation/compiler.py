@@ -9,6 +9,7 @@ Chain, each step a CTE over the previous one (DuckDB inlines them into one pipel
   __fixed     the constraint strategy's replacement value (__o_<field>)
   __resolved  __dropped (still failing after the strategy) and the __violations report
   __final     WHERE NOT __dropped, plus __duplicate (row_number over the dedup key, keep first)
+__rendered … __resolved are built in `chain.py` (the stats run a variant that measures lengths).
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from engine.errors import EngineError
+from engine.generation.chain import render_chain
 from engine.generation.config import GenerationConfig
-from engine.generation.constraints import check_sql, fixable_by_truncation, length_check_sql
+from engine.generation.constraints import fixable_by_truncation, length_check_sql
 from engine.generation.fallback import RowUDF, TruncateUDF
 from engine.generation.rules_stage import RulesStage
 from engine.generation.schema import ROW, VARIATION, quote, sql_literal
@@ -115,8 +117,8 @@ class CompiledPlan:
                 break
         return "WITH\n" + ",\n".join(parts)
 
-    def measured(self) -> dict[str, tuple[str, str]]:
-        """Columns whose stats need only their length: name → (length SQL, first-failure SQL).
+    def measured(self) -> dict[str, str]:
+        """Columns whose stats need only their length: name → SQL of that length.
 
         A template compiled to SQL counted in code points, with no check beyond its length
         (an emptiness check counts when the template always prints text), no fix to apply and
@@ -129,17 +131,18 @@ class CompiledPlan:
                 continue
             if c.spec is not None and c.spec.count != "code_points":
                 continue
+            if c.spec is not None and length_check_sql(c.spec, "0", never_blank=c.never_blank) is None:
+                continue
             length = c.template.length_sql()
-            why = "CAST(NULL AS VARCHAR)" if c.spec is None or length is None else \
-                length_check_sql(c.spec, f"({length})", never_blank=c.template.never_blank)
-            if length is not None and why is not None:
-                out[c.name] = (f"({length})", why)
+            if length is not None:
+                out[c.name] = f"({length})"
         return out
 
-    def stats_ctes(self, value_cap: int) -> list[tuple[str, str]]:
-        """The CTEs up to `__resolved` for whole-data-set stats (lengths instead of text where enough)."""
+    def stats_ctes(self, value_cap: int, measured: Mapping[str, str]) -> list[tuple[str, str]]:
+        """The CTEs up to `__resolved` for whole-data-set stats (`measured` columns: lengths, not text)."""
         upto = [cte for cte in self.ctes if cte[0] in ("__rules", "__kept", "__expanded")]
-        return upto + render_chain(self.columns, self.keep, self.measured(), value_cap)
+        # a failing measured value is rendered after its check, so the data columns ride along
+        return upto + render_chain(self.columns, "*" if measured else self.keep, measured, value_cap)
 
     def output_select(self) -> str:
         """Output column list: row key, generated columns, rule metadata, violation report."""
@@ -383,54 +386,6 @@ class _Builder:
         return (f"{plan.with_clause()}\nSELECT * EXCLUDE ({quote('__kw_index')}) FROM ({inner})\n"
                 f"WHERE {quote('keyword')} <> ''\nQUALIFY row_number() OVER (PARTITION BY {keep} ORDER BY {order}) = 1\n"
                 f"ORDER BY {order}")
-
-
-def render_chain(cols: list[OutputColumn], keep: str, measured: Mapping[str, tuple[str, str]] | None = None,
-                 value_cap: int = 0) -> list[tuple[str, str]]:
-    """__rendered, __checked, __fixed and __resolved over __expanded.
-
-    `measured` columns (stats only) are not rendered: __rendered holds their length, first
-    failure and, for failing values only, the first `value_cap` characters.
-    """
-    measured = measured or {}
-    rendered = []
-    for c in cols:
-        if c.name not in measured:
-            rendered.append(f"{c.value_sql} AS {c.rendered()}")
-            continue
-        length, why = measured[c.name]
-        rendered.append(f"{length} AS {c.length()}")
-        if c.spec is not None:
-            rendered.append(f"{why} AS {c.why()}")
-            rendered.append(f"CASE WHEN {why} IS NOT NULL THEN left({c.value_sql}, {value_cap}) END AS {c.sample()}")
-    ctes = [("__rendered", f"SELECT {keep}, {', '.join(rendered)}\nFROM {quote('__expanded')}")]
-    checks = [f"{check_sql(c.spec, c.checked(), never_blank=c.never_blank)} AS {c.why()}" for c in cols
-              if c.spec is not None and c.name not in measured]
-    ctes.append(("__checked", f"SELECT *{''.join(', ' + x for x in checks)}\nFROM {quote('__rendered')}"))
-    finals = []
-    for c in cols:
-        if c.name in measured:
-            continue
-        value = c.rendered() if c.fix_sql is None else (
-            f"CASE WHEN {c.why()} IS NULL THEN {c.rendered()} ELSE {c.fix_sql} END")
-        finals.append(f"{value} AS {c.final()}")
-    ctes.append(("__fixed", f"SELECT *{''.join(', ' + x for x in finals)}\nFROM {quote('__checked')}"))
-    still = []
-    for c in cols:
-        if c.spec is None:
-            continue
-        if c.fix_sql is None:
-            still.append(f"{c.why()} IS NOT NULL")
-        else:
-            still.append(f"(CASE WHEN {c.why()} IS NULL THEN NULL ELSE {check_sql(c.spec, c.final())} END)"
-                         " IS NOT NULL")
-    dropped = " OR ".join(still) or "false"
-    report = ", ".join(f"{sql_literal(c.name + ': ')} || {c.why()}" for c in cols if c.spec is not None)
-    violations = f"NULLIF(concat_ws('; ', {report}), '')" if report else "CAST(NULL AS VARCHAR)"
-    resolved = (f"SELECT *, ({dropped}) AS {quote('__dropped')}, {violations} AS {quote('__violations')}\n"
-                f"FROM {quote('__fixed')}")
-    ctes.append(("__resolved", resolved))
-    return ctes
 
 
 def compile_plan(config: GenerationConfig, rules: RulesStage, *, udf_prefix: str,

@@ -16,6 +16,7 @@ __all__ = ["SAMPLE_CAP", "HistogramBin", "Preview", "PreviewStats", "Violation",
            "stats_sql"]
 
 SAMPLE_CAP = 100      # offending rows kept per field
+MEASURE_FROM = 200_000  # variations; below, planning the length SQL costs more than not rendering saves
 VALUE_CAP = 500       # characters of an offending value kept in the report
 BINS = 10
 
@@ -69,15 +70,15 @@ def _measure(col: OutputColumn, measured: bool) -> str:
     return method.measure_sql(col.checked())
 
 
-def stats_sql(compiled: CompiledPlan) -> str:
+def stats_sql(compiled: CompiledPlan, *, measure: bool = True) -> str:
     """One aggregate query over every variation: counts, first offenders, length histograms.
 
     Each variation is rendered once into a narrow MATERIALIZED step (lengths, reasons and only
     the offending values); DuckDB plans `histogram` as separate subplans, which would otherwise
-    re-render the templates once per histogram. Columns whose checks need only a length are
-    measured without rendering them (`CompiledPlan.measured`).
+    re-render the templates once per histogram. With `measure`, columns whose checks need only
+    a length are measured without rendering them (`CompiledPlan.measured`).
     """
-    measured = compiled.measured()
+    measured = compiled.measured() if measure else {}
     per_row = max(1, compiled.config.variation_count)
     if compiled.dedup:
         by_name = {c.name: c for c in compiled.columns}
@@ -104,7 +105,7 @@ def stats_sql(compiled: CompiledPlan) -> str:
                   f"'reason': {why}}}")
         aggs.append(f"count_if({why} IS NOT NULL) AS v{i}")
         aggs.append(f"min_by({sample}, {key}, {SAMPLE_CAP}) FILTER (WHERE {why} IS NOT NULL) AS s{i}")
-    ctes = compiled.stats_ctes(VALUE_CAP)
+    ctes = compiled.stats_ctes(VALUE_CAP, measured)
     return (f"{compiled.with_clause('__resolved', ctes)},\n{quote('__stat')} AS MATERIALIZED (\n"
             f"SELECT {', '.join(narrow)}\nFROM {quote('__resolved')}\n)\n"
             f"SELECT {', '.join(aggs)}\nFROM {quote('__stat')}")
@@ -132,7 +133,8 @@ def _bins(col: OutputColumn, counts: dict[int, int]) -> list[HistogramBin]:
 def compute_stats(plan: Plan) -> PreviewStats:
     """Whole-data-set statistics: one aggregate pass, only small results come back to Python."""
     compiled = plan.compiled
-    row = plan.query(stats_sql(compiled)).to_pylist()[0]
+    measure = plan.total_rows * max(1, plan.config.variation_count) >= MEASURE_FROM
+    row = plan.query(stats_sql(compiled, measure=measure)).to_pylist()[0]
     variations = int(row["n"])
     per_row = max(1, plan.config.variation_count)
     violations: dict[str, int] = {}

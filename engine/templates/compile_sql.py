@@ -263,7 +263,7 @@ class SqlCompiler:
 def compile_sql(ast: nodes.Template, schema: Mapping[str, str]) -> tuple[str | None, str | None]:
     """(sql, None) when the whole template compiles, else (None, why it renders per row)."""
     try:
-        sql = SqlCompiler(schema).template(ast)
+        sql = str(SqlCompiler(schema).template(ast))  # a plain str, not the compiler's annotated pieces
         if len(sql) > MAX_SQL_CHARS:
             raise Unsupported(f"an expression of {len(sql):,} characters of SQL (at most {MAX_SQL_CHARS:,})")
         return sql, None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 from collections import Counter
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ from engine.platforms import get_format
 from engine.rules import parse_rules, prepare_rules
 from engine.templates import compile_template
 
+preview_module = importlib.import_module("engine.generation.preview")  # the name `preview` is the function
 PRODUCTS = Path(__file__).resolve().parents[3] / "shared" / "data" / "products_2k.csv"
 
 
@@ -320,9 +322,10 @@ def test_each_template_is_evaluated_once(con: duckdb.DuckDBPyConnection, title: 
 
 def _stats_both_ways(plan: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any]:
     """compute_stats with lengths measured without rendering, and with every value rendered."""
-    measured = compute_stats(plan)
     with monkeypatch.context() as m:
-        m.setattr(type(plan.compiled), "measured", lambda self: {})
+        m.setattr(preview_module, "MEASURE_FROM", 0)
+        measured = compute_stats(plan)
+        m.setattr(preview_module, "MEASURE_FROM", 10 ** 12)
         rendered = compute_stats(plan)
     return measured, rendered
 

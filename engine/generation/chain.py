@@ -1,0 +1,73 @@
+"""The steps of a plan after `__expanded`: render, check, fix and resolve each variation.
+
+  __rendered  one expression per output column: compiled template SQL, or a per-row Jinja2 UDF
+  __checked   first failing constraint per field (__why_<field>, NULL when fine)
+  __fixed     the constraint strategy's replacement value (__o_<field>)
+  __resolved  __dropped (still failing after the strategy) and the __violations report
+
+The stats run a variant in which columns that need only their length are measured instead of
+rendered (see `CompiledPlan.measured`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from engine.generation.constraints import check_sql, length_check_sql
+from engine.generation.schema import quote, sql_literal
+
+if TYPE_CHECKING:
+    from engine.generation.compiler import OutputColumn
+
+__all__ = ["render_chain"]
+
+
+def render_chain(cols: list[OutputColumn], keep: str, measured: Mapping[str, str] | None = None,
+                 value_cap: int = 0) -> list[tuple[str, str]]:
+    """__rendered, __checked, __fixed and __resolved over __expanded.
+
+    `measured` columns (stats only; name → length SQL) are not rendered: __rendered holds their
+    length, __checked the first failure from it and __fixed, for failing values only, their
+    first `value_cap` characters (so `keep` must carry the data columns).
+    """
+    measured = measured or {}
+    rendered = [f"{measured[c.name]} AS {c.length()}" if c.name in measured else f"{c.value_sql} AS {c.rendered()}"
+                for c in cols]
+    ctes = [("__rendered", f"SELECT {keep}, {', '.join(rendered)}\nFROM {quote('__expanded')}")]
+    checks = []
+    for c in cols:
+        if c.spec is None:
+            continue
+        if c.name in measured:
+            why = length_check_sql(c.spec, c.length(), never_blank=c.never_blank)
+        else:
+            why = check_sql(c.spec, c.checked(), never_blank=c.never_blank)
+        checks.append(f"{why} AS {c.why()}")
+    ctes.append(("__checked", f"SELECT *{''.join(', ' + x for x in checks)}\nFROM {quote('__rendered')}"))
+    finals = []
+    for c in cols:
+        if c.name in measured:
+            if c.spec is not None:
+                finals.append(f"CASE WHEN {c.why()} IS NOT NULL THEN left({c.value_sql}, {value_cap}) END AS {c.sample()}")
+            continue
+        value = c.rendered() if c.fix_sql is None else (
+            f"CASE WHEN {c.why()} IS NULL THEN {c.rendered()} ELSE {c.fix_sql} END")
+        finals.append(f"{value} AS {c.final()}")
+    ctes.append(("__fixed", f"SELECT *{''.join(', ' + x for x in finals)}\nFROM {quote('__checked')}"))
+    still = []
+    for c in cols:
+        if c.spec is None:
+            continue
+        if c.fix_sql is None:
+            still.append(f"{c.why()} IS NOT NULL")
+        else:
+            still.append(f"(CASE WHEN {c.why()} IS NULL THEN NULL ELSE {check_sql(c.spec, c.final())} END)"
+                         " IS NOT NULL")
+    dropped = " OR ".join(still) or "false"
+    report = ", ".join(f"{sql_literal(c.name + ': ')} || {c.why()}" for c in cols if c.spec is not None)
+    violations = f"NULLIF(concat_ws('; ', {report}), '')" if report else "CAST(NULL AS VARCHAR)"
+    resolved = (f"SELECT *, ({dropped}) AS {quote('__dropped')}, {violations} AS {quote('__violations')}\n"
+                f"FROM {quote('__fixed')}")
+    ctes.append(("__resolved", resolved))
+    return ctes
