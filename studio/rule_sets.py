@@ -24,6 +24,7 @@ from engine.rules import (
 from studio import audit, datasets
 from studio.context import Context, Permission, allows
 from studio.errors import NotFound, ValidationFailed
+from studio.naming import clean_unique_name
 from studio.store.base import utcnow
 from studio.store.campaign_models import RuleSet
 from studio.store.session import Store, TenantSession
@@ -148,15 +149,7 @@ def _get(s: TenantSession, rule_set_id: uuid.UUID) -> RuleSet:
 
 
 def _clean_name(s: TenantSession, name: str, *, exclude: uuid.UUID | None = None) -> str:
-    clean = " ".join(name.split())
-    if not clean:
-        raise ValidationFailed("Give the rule set a name.")
-    if len(clean) > MAX_NAME:
-        raise ValidationFailed(f"Keep the name under {MAX_NAME} characters.")
-    other = s.scalar(select(RuleSet.id).where(RuleSet.name == clean))
-    if other is not None and other != exclude:
-        raise ValidationFailed(f"Another rule set is already called {clean!r}; pick another name.")
-    return clean
+    return clean_unique_name(s, RuleSet, name, "rule set", max_len=MAX_NAME, exclude=exclude)
 
 
 def list_rule_sets(store: Store, ctx: Context) -> list[RuleSetInfo]:

@@ -31,6 +31,7 @@ from engine.templates.validate import reference
 from studio import audit, datasets
 from studio.context import Context, Permission, allows
 from studio.errors import NotFound, ValidationFailed
+from studio.naming import clean_unique_name
 from studio.store.base import utcnow
 from studio.store.campaign_models import Template
 from studio.store.models import User
@@ -180,15 +181,7 @@ def _get(s: TenantSession, template_id: uuid.UUID) -> Template:
 
 
 def _clean_name(s: TenantSession, name: str, *, exclude: uuid.UUID | None = None) -> str:
-    clean = " ".join(name.split())
-    if not clean:
-        raise ValidationFailed("Give the template a name.")
-    if len(clean) > MAX_NAME:
-        raise ValidationFailed(f"Keep the name under {MAX_NAME} characters.")
-    other = s.scalar(select(Template.id).where(Template.name == clean))
-    if other is not None and other != exclude:
-        raise ValidationFailed(f"Another template is already called {clean!r}; pick another name.")
-    return clean
+    return clean_unique_name(s, Template, name, "template", max_len=MAX_NAME, exclude=exclude)
 
 
 def _entry(ctx: Context, version: int, fields: Mapping[str, str], note: str = "") -> dict[str, Any]:
