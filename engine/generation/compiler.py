@@ -152,15 +152,24 @@ class CompiledPlan:
         cols.append(quote("__violations"))
         return ", ".join(cols)
 
-    def bulk_sql(self) -> str:
-        """Every kept variation, in (__row, __variation) order."""
+    def bulk_sql(self, ctes: list[tuple[str, str]] | None = None) -> str:
+        """Every kept variation, in (__row, __variation) order (over `ctes` instead of the whole chain)."""
         order = f"\nORDER BY {quote(ROW)}, {quote(VARIATION)}" if self.dedup else ""
-        return (f"{self.with_clause()}\nSELECT {self.output_select()}\nFROM {quote('__final')}\n"
+        return (f"{self.with_clause(ctes=ctes)}\nSELECT {self.output_select()}\nFROM {quote('__final')}\n"
                 f"WHERE NOT {quote('__duplicate')}{order}")
 
     def head_sql(self, limit: int) -> str:
         """The first `limit` kept variations (the bulk query with a LIMIT)."""
         return f"{self.bulk_sql()}\nLIMIT {int(limit)}"
+
+    def rules_sql(self) -> str:
+        """The rules step alone: every row of "__source" with its rule outcome (`__skipped`, metadata)."""
+        return f"{self.with_clause(upto='__rules')}\nSELECT * FROM {quote('__rules')}"
+
+    def head_after_rules_sql(self, limit: int) -> str:
+        """`head_sql` reading the rules step's output from a table named "__rules" (see `rules_sql`)."""
+        assert self.ctes[0][0] == "__rules"
+        return f"{self.bulk_sql(self.ctes[1:])}\nLIMIT {int(limit)}"
 
 
 def _cut(truncate: Callable[[str, int], str], limit: int, text: str) -> str:

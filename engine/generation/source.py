@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
@@ -14,6 +16,9 @@ from engine.generation.schema import ROW, kinds_of
 
 __all__ = ["Source", "prepare_source"]
 
+SCAN_BATCH_ROWS = 32_768
+"""Rows per Arrow record batch of a prepared source (zero-copy slices; see `prepare_source`)."""
+
 
 @dataclass(frozen=True)
 class Source:
@@ -21,6 +26,11 @@ class Source:
 
     table: pa.Table
     kinds: dict[str, str]
+    _memo: OrderedDict[Hashable, pa.Table] = field(default_factory=OrderedDict, repr=False, compare=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    MEMO_ENTRIES = 16
+    """Small derived tables kept per source (e.g. the rules' output for a preview prefix)."""
 
     @property
     def num_rows(self) -> int:
@@ -30,6 +40,23 @@ class Source:
     def prefix(self, n: int) -> pa.Table:
         """The first `n` rows (zero-copy)."""
         return self.table.slice(0, n)
+
+    def memo(self, key: Hashable, build: Callable[[], pa.Table]) -> pa.Table:
+        """A table derived from this source, built once per key (the least recently used are dropped).
+
+        The key must determine the result given this source's data (e.g. the SQL text that
+        produced it and the prefix length); a preview re-plans on every edit and reuses it.
+        """
+        with self._lock:
+            if key in self._memo:
+                self._memo.move_to_end(key)
+                return self._memo[key]
+        table = build()
+        with self._lock:
+            self._memo[key] = table
+            while len(self._memo) > self.MEMO_ENTRIES:
+                self._memo.popitem(last=False)
+        return table
 
 
 def prepare_source(table: Any, schema: Mapping[str, str] | None = None) -> Source:
@@ -54,4 +81,6 @@ def prepare_source(table: Any, schema: Mapping[str, str] | None = None) -> Sourc
         raise EngineError(f"column {reserved[0]!r}: names starting with '__' are reserved; rename it",
                           field=reserved[0])
     arrow = table.with_row_index(ROW).to_arrow(compat_level=pl.CompatLevel.newest())
+    # DuckDB scans an Arrow table one record batch per task: one big batch runs on one thread
+    arrow = pa.Table.from_batches(arrow.to_batches(max_chunksize=SCAN_BATCH_ROWS), arrow.schema)
     return Source(arrow, kinds_of(arrow.drop_columns([ROW]), kinds))

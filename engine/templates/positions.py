@@ -7,6 +7,7 @@ point errors at the token they are about (1-based columns).
 from __future__ import annotations
 
 import bisect
+import contextlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -48,14 +49,22 @@ class Source:
         self.env = env
         self.text = "\n".join(newline_re.split(source)[::2])
         self._starts = [0] + [m.end() for m in re.finditer("\n", self.text)]
-        self.tokens: list[Token] = []
-        self._raw: list[tuple[int, str, str]] | None = []
-        try:
-            for raw in self._tokens(self.tokens):
-                self._raw.append(raw)
-        except TemplateSyntaxError:
-            self._raw = None  # parse() lexes again, to point at the error
-        self.solid = [t for t in self.tokens if t.kind not in ("whitespace", "comment")]
+        self._solid: list[Token] | None = None
+
+    @property
+    def solid(self) -> list[Token]:
+        """The tokens that are not whitespace or comments, with positions (lexed on first use).
+
+        Only errors and warnings need positions: a template that parses and checks cleanly (each
+        keystroke of a preview) never pays for them.
+        """
+        if self._solid is None:
+            tokens: list[Token] = []
+            with contextlib.suppress(TemplateSyntaxError):  # the tokens up to a lexing error
+                for _ in self._tokens(tokens):
+                    pass
+            self._solid = [t for t in tokens if t.kind not in ("whitespace", "comment")]
+        return self._solid
 
     def position(self, offset: int) -> tuple[int, int]:
         """(line, column) of a character offset."""
@@ -81,23 +90,21 @@ class Source:
             pos = at + len(value)
             yield lineno, kind, value
 
-    def _replay(self, raw: list[tuple[int, str, str]], sink: list[Token]) -> Iterator[tuple[int, str, str]]:
-        """The tokens lexed in __init__ again, without lexing twice."""
-        for token, item in zip(self.tokens, raw, strict=True):
-            sink.append(token)
-            yield item
-
     def parse(self) -> nodes.Template:
         """The template tree; a syntax error becomes a TemplateError with line and column."""
-        pulled: list[Token] = []
+        try:
+            return Parser(self.env, self.text).parse()
+        except TemplateSyntaxError:
+            pass
+        pulled: list[Token] = []  # parse again, remembering where each token was, to point at the error
         self.lex_stop = None
         parser = Parser(self.env, "")
-        tokens = self._tokens(pulled) if self._raw is None else self._replay(self._raw, pulled)
         try:
-            parser.stream = TokenStream(self.env.lexer.wrap(tokens), None, None)
-            return parser.parse()
+            parser.stream = TokenStream(self.env.lexer.wrap(self._tokens(pulled)), None, None)
+            parser.parse()
         except TemplateSyntaxError as exc:
             raise self._syntax_error(exc, pulled, parser) from None
+        raise AssertionError("the template parsed on the second attempt")  # pragma: no cover
 
     def _syntax_error(self, exc: TemplateSyntaxError, pulled: list[Token], parser: Parser) -> TemplateError:
         message = exc.message or "syntax error"

@@ -121,15 +121,17 @@ def _literal(node: nodes.Node) -> Any:
 
 
 def _check_filter(a: Analysis, src: Source, node: nodes.Filter) -> None:
-    col = src.find_name(node.lineno, node.name, "filter")
+    def col() -> int | None:  # positions are looked up for errors only (see Source.solid)
+        return src.find_name(node.lineno, node.name, "filter")
+
     if node.name in BLOCKED_FILTERS:
-        a.fail(BLOCKED_FILTERS[node.name], node.lineno, col)
+        a.fail(BLOCKED_FILTERS[node.name], node.lineno, col())
         return
     spec = FILTERS.get(node.name)
     if spec is None:
         close = difflib.get_close_matches(node.name, list(FILTERS), n=1)
         hint = f" — did you mean `{close[0]}`?" if close else ""
-        a.fail(f"unknown filter `{node.name}`{hint}", node.lineno, col, suggestion=close[0] if close else None)
+        a.fail(f"unknown filter `{node.name}`{hint}", node.lineno, col(), suggestion=close[0] if close else None)
         return
     args = [_literal(x) for x in node.args if _literal(x) is not _NOT_LITERAL]
     kwargs = {str(k.key): _literal(k.value) for k in node.kwargs if _literal(k.value) is not _NOT_LITERAL}
@@ -138,9 +140,9 @@ def _check_filter(a: Analysis, src: Source, node: nodes.Filter) -> None:
         try:
             spec.func(None, *args, **kwargs)
         except TemplateError as exc:
-            a.fail(f"`{node.name}`: {exc.detail}", node.lineno, col)
+            a.fail(f"`{node.name}`: {exc.detail}", node.lineno, col())
         except TypeError as exc:
-            a.fail(f"wrong arguments for `{node.name}`: {exc}", node.lineno, col)
+            a.fail(f"wrong arguments for `{node.name}`: {exc}", node.lineno, col())
 
 
 def _static_checks(a: Analysis, src: Source, ast: nodes.Template) -> None:
