@@ -19,7 +19,7 @@ from engine.generation.preview import (
     compute_stats,
     preview,
 )
-from engine.generation.source import Source, prepare_source
+from engine.generation.source import Source, column_facts, prepare_source
 
 __all__ = [
     "ConstraintStrategy",
@@ -34,6 +34,7 @@ __all__ = [
     "Violation",
     "build_plan",
     "check_value",
+    "column_facts",
     "compute_stats",
     "connect",
     "generate_to_parquet",

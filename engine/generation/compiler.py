@@ -14,6 +14,7 @@ __rendered … __resolved are built in `chain.py` (the stats run a variant that 
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import functools
 import re
@@ -166,10 +167,21 @@ class CompiledPlan:
         """The rules step alone: every row of "__source" with its rule outcome (`__skipped`, metadata)."""
         return f"{self.with_clause(upto='__rules')}\nSELECT * FROM {quote('__rules')}"
 
-    def head_after_rules_sql(self, limit: int) -> str:
-        """`head_sql` reading the rules step's output from a table named "__rules" (see `rules_sql`)."""
+    def head_after_rules_sql(self, limit: int, facts: Mapping[str, frozenset[str]] | None = None) -> str:
+        """`head_sql` reading the rules step's output from a table named "__rules" (see `rules_sql`).
+
+        `facts` (column → text facts true of every row of that table, see sql_values.text_facts)
+        specialise the templates' SQL to that text.
+        """
         assert self.ctes[0][0] == "__rules"
-        return f"{self.bulk_sql(self.ctes[1:])}\nLIMIT {int(limit)}"
+        ctes = self.ctes[1:]
+        if facts:
+            cols = [c if c.template is None else dataclasses.replace(c, value_sql=f"({c.template.sql_for(facts)})")
+                    for c in self.columns]
+            if any(a.value_sql != b.value_sql for a, b in zip(cols, self.columns, strict=True)):
+                ctes = ([cte for cte in ctes if cte[0] in ("__kept", "__expanded")] + render_chain(cols, self.keep)
+                        + [cte for cte in ctes if cte[0] == "__final"])
+        return f"{self.bulk_sql(ctes)}\nLIMIT {int(limit)}"
 
 
 def _cut(truncate: Callable[[str, int], str], limit: int, text: str) -> str:

@@ -20,7 +20,8 @@ from engine.generation.config import GenerationConfig
 from engine.generation.fallback import RowUDF, next_udf_prefix
 from engine.generation.rules_stage import SOURCE, build_rules_stage
 from engine.generation.schema import ROW
-from engine.generation.source import Source, prepare_source
+from engine.generation.source import Source, column_facts, prepare_source
+from engine.templates.sql_values import text_facts
 
 __all__ = ["Plan", "build_plan", "connect"]
 
@@ -208,14 +209,24 @@ class Plan:
         rules = self.compiled.rules
         if rules.prepared is not None or size > RULES_MEMO_ROWS:
             return self.query(self.compiled.head_sql(limit), self.source.prefix(size))
-        ruled = self.source.memo(("rules", rules.select_sql, size),
-                                 lambda: self.query(self.compiled.rules_sql(), self.source.prefix(size)))
-        sql = self.compiled.head_after_rules_sql(limit)
+        ruled, facts = self.source.memo(("rules", rules.select_sql, size), lambda: self._rules_prefix(size))
+        sql = self.compiled.head_after_rules_sql(limit, {**facts, **self._variation_facts()})
         if size > SMALL_QUERY_ROWS or self.compiled.udfs:  # per-row UDFs live on the plan's connection
             with self._over_rules(self._con, ruled) as cur:
                 return self._fetch(cur, sql)
         with _small_queries() as con, self._over_rules(con, ruled) as cur:
             return self._fetch(cur, sql)
+
+    def _rules_prefix(self, size: int) -> tuple[pa.Table, dict[str, frozenset[str]]]:
+        """The rules' output for the first `size` rows, and what its text columns hold (small prefixes)."""
+        ruled = self.query(self.compiled.rules_sql(), self.source.prefix(size))
+        facts = column_facts(ruled) if size <= SMALL_QUERY_ROWS else {}
+        return ruled, facts
+
+    def _variation_facts(self) -> dict[str, frozenset[str]]:
+        sources = self.config.variation_sources
+        return {name: text_facts(values) for name, values in sources.items()
+                if all(isinstance(v, str) or v is None for v in values)}
 
     @staticmethod
     @contextmanager

@@ -61,9 +61,13 @@ def _describe(node: nodes.Node) -> str:
 class SqlCompiler:
     """Compiles one template tree against a schema (column → kind)."""
 
-    def __init__(self, schema: Mapping[str, str]) -> None:
+    def __init__(self, schema: Mapping[str, str], facts: Mapping[str, frozenset[str]] | None = None) -> None:
         self.kinds = {name: SCHEMA_KINDS[kind] for name, kind in schema.items()}
+        self.facts = facts or {}
         self.binder = Binder(schema)
+
+    def _column(self, name: str) -> Val:
+        return column(name, self.kinds[name], self.facts.get(name, frozenset()))
 
     # ---- statements ----------------------------------------------------------------------
 
@@ -145,7 +149,7 @@ class SqlCompiler:
             return constant(node.value)
         if isinstance(node, nodes.Name):
             if node.name in self.kinds and node.name != ROW:
-                return column(node.name, self.kinds[node.name])
+                return self._column(node.name)
             raise Unsupported(f"`{node.name}`" if node.name != ROW else "`row` as a whole")
         if isinstance(node, (nodes.Getitem, nodes.Getattr)):
             return self._row_item(node)
@@ -183,7 +187,8 @@ class SqlCompiler:
             parts = [self.expr(n) for n in node.nodes]
             if all(p.is_const for p in parts):
                 return constant("".join("" if p.const is None else str(p.const) for p in parts))
-            return text_val(concat(text(p) for p in parts), sum_sql(text_length(p) for p in parts))
+            return text_val(concat(text(p) for p in parts), sum_sql(text_length(p) for p in parts),
+                            frozenset.intersection(*(p.facts for p in parts)))
         raise Unsupported(_describe(node))
 
     def _row_item(self, node: nodes.Getitem | nodes.Getattr) -> Val:
@@ -196,7 +201,7 @@ class SqlCompiler:
             else:
                 key = None
             if isinstance(key, str) and key in self.kinds:
-                return column(key, self.kinds[key])
+                return self._column(key)
         raise Unsupported("indexing" if isinstance(node, nodes.Getitem) else "attribute access")
 
     def _filter(self, node: nodes.Filter) -> Val:
@@ -260,10 +265,15 @@ class SqlCompiler:
         return live[0] if len(live) == 1 else bool_val("(" + " AND ".join(truth(p) for p in live) + ")")
 
 
-def compile_sql(ast: nodes.Template, schema: Mapping[str, str]) -> tuple[str | None, str | None]:
-    """(sql, None) when the whole template compiles, else (None, why it renders per row)."""
+def compile_sql(ast: nodes.Template, schema: Mapping[str, str],
+                facts: Mapping[str, frozenset[str]] | None = None) -> tuple[str | None, str | None]:
+    """(sql, None) when the whole template compiles, else (None, why it renders per row).
+
+    `facts` (column → sql_values.text_facts of its text) must hold for every row the SQL will
+    run on; they let filters leave out branches for text that cannot occur there.
+    """
     try:
-        sql = str(SqlCompiler(schema).template(ast))  # a plain str, not the compiler's annotated pieces
+        sql = str(SqlCompiler(schema, facts).template(ast))  # a plain str, not the compiler's annotated pieces
         if len(sql) > MAX_SQL_CHARS:
             raise Unsupported(f"an expression of {len(sql):,} characters of SQL (at most {MAX_SQL_CHARS:,})")
         return sql, None

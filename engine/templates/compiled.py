@@ -78,6 +78,28 @@ class CompiledTemplate:
     never_blank: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _length: Any = field(default=_UNSET, repr=False)
+    _specialized: dict[Any, str] = field(default_factory=dict, repr=False)
+
+    SPECIALIZED_ENTRIES = 8
+
+    def sql_for(self, facts: Mapping[str, frozenset[str]]) -> str | None:
+        """`sql` for rows where `facts` (column → sql_values.text_facts) hold: shorter when they rule
+        out rare text (e.g. `upper` of ASCII text), so a preview plans faster; `sql` when they do not."""
+        if self.sql is None:
+            return None
+        key = tuple(sorted((v, tuple(sorted(facts[v]))) for v in self.variables if facts.get(v)))
+        if not key:
+            return self.sql
+        with self._lock:
+            hit = self._specialized.get(key)
+            if hit is None:
+                ast = self._ast if self._ast is not None else analyze(self.source, list(self.schema)).ast
+                assert ast is not None  # it compiled before
+                hit = compile_sql(ast, self.schema, facts)[0] or self.sql
+                if len(self._specialized) >= self.SPECIALIZED_ENTRIES:
+                    self._specialized.clear()
+                self._specialized[key] = hit
+            return hit
 
     def length_sql(self) -> str | None:
         """BIGINT SQL equal to `len(render(row))` (code points) that skips building the text, or None."""

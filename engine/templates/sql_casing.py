@@ -15,7 +15,7 @@ import unicodedata
 from functools import cache
 
 from engine.templates.filters import WORD_SEPARATORS
-from engine.templates.sql_values import Binder, sql_str
+from engine.templates.sql_values import ASCII, NO_RARE_UPPER, Binder, sql_str
 from engine.templates.unicode_tables import (
     CASE_IGNORABLE,
     CASED,
@@ -95,13 +95,19 @@ def _upper_table() -> tuple[str, str]:
     return sql_str(specials), f"string_split({sql_str('|'.join(mapped))}, '|')"
 
 
-def upper_sql(t: str, binder: Binder) -> str:
+def upper_sql(t: str, binder: Binder, facts: frozenset[str] = frozenset()) -> str:
     """VARCHAR equal to Python's `t.upper()` for a non-null VARCHAR t.
 
     ß (the one special case common in real data) is replaced before DuckDB's upper(); text
     holding any other special-cased character is upper-cased one code point at a time
-    through the table of Python's mappings.
+    through the table of Python's mappings. `facts` about t (see sql_values.text_facts)
+    leave out the branches that cannot occur.
     """
+    if ASCII in facts:
+        return f"upper({t})"
+    if NO_RARE_UPPER in facts:
+        return binder.bind(t, lambda v: (
+            f"(CASE WHEN {is_ascii_sql(v)} THEN upper({v}) ELSE upper(replace({v}, 'ß', 'SS')) END)"))
     p, c = _patterns(), binder.fresh()
     specials, mapped = _upper_table()
     return binder.bind(t, lambda v: (
@@ -117,13 +123,15 @@ def _lower_plain(t: str) -> str:
     return f"lower({_replace_all(t, LOWER_SPECIAL, 'lower')})"
 
 
-def lower_sql(t: str, binder: Binder) -> str:
+def lower_sql(t: str, binder: Binder, facts: frozenset[str] = frozenset()) -> str:
     """VARCHAR equal to Python's `t.lower()` (final sigma included) for a non-null VARCHAR t.
 
     Text containing Σ is split at each Σ; the i-th Σ becomes ς when (looking past
     case-ignorable characters) a cased character precedes it and none follows it, which is
     Python's Final_Sigma rule. A neighbouring Σ counts as the cased character it is.
     """
+    if ASCII in facts:
+        return f"lower({t})"
     p = _patterns()
     parts, seg, idx = binder.fresh(), binder.fresh(), binder.fresh()
     sigma = sql_str(SIGMA)
@@ -141,8 +149,10 @@ def lower_sql(t: str, binder: Binder) -> str:
     return binder.bind(t, body)
 
 
-def capitalize_sql(t: str, binder: Binder) -> str:
+def capitalize_sql(t: str, binder: Binder, facts: frozenset[str] = frozenset()) -> str:
     """Python's `t[:1].upper() + t[1:].lower()`."""
+    if ASCII in facts:
+        return binder.bind(t, lambda v: f"(upper(left({v}, 1)) || lower(substr({v}, 2)))")
     special = _patterns()["any_special"]
     return binder.bind(t, lambda v: (
         f"(CASE WHEN NOT {is_ascii_sql(v)} AND regexp_matches({v}, {special}) "
@@ -150,7 +160,7 @@ def capitalize_sql(t: str, binder: Binder) -> str:
         f"ELSE upper(left({v}, 1)) || lower(substr({v}, 2)) END)"))
 
 
-def title_sql(t: str, binder: Binder) -> str:
+def title_sql(t: str, binder: Binder, facts: frozenset[str] = frozenset()) -> str:
     """The `title` filter: each run of separators or non-separators capitalized, then joined.
 
     Text whose only separator is the plain space (most names) is split on spaces, which is
@@ -165,6 +175,8 @@ def title_sql(t: str, binder: Binder) -> str:
                  f"upper(left({word}, 1)) || lower(substr({word}, 2))), '')")
         spaced = (f"array_to_string(list_transform(string_split({v}, ' '), lambda {word}: "
                   f"upper(left({word}, 1)) || lower(substr({word}, 2))), ' ')")
+        if ASCII in facts:
+            return f"(CASE WHEN regexp_matches({v}, {p['other_separators']}) THEN {plain} ELSE {spaced} END)"
         return (f"(CASE WHEN NOT {is_ascii_sql(v)} AND regexp_matches({v}, {p['any_special']}) THEN {exact} "
                 f"WHEN regexp_matches({v}, {p['other_separators']}) THEN {plain} ELSE {spaced} END)")
 

@@ -22,6 +22,7 @@ from engine.templates.sql_casing import (
     upper_sql,
 )
 from engine.templates.sql_values import (
+    ASCII,
     BOOLEAN,
     DATE,
     DATETIME,
@@ -29,6 +30,7 @@ from engine.templates.sql_values import (
     INTEGER,
     MIXED,
     NULL,
+    PLAIN_TEXT,
     TEXT,
     Binder,
     Unsupported,
@@ -40,9 +42,11 @@ from engine.templates.sql_values import (
     is_null,
     sql_str,
     text,
+    text_facts,
     text_val,
     truth,
 )
+from engine.templates.unicode_tables import WHITESPACE
 
 
 class SqlScope(Protocol):
@@ -69,14 +73,22 @@ def _checked(check: Callable[[Any], Any], value: Any) -> Any:
         raise Unsupported(exc.detail) from exc
 
 
-def _text_filter(build: Callable[[str, Binder], str], keeps_ascii_length: bool = False) -> SqlFilter:
+_ASCII_SPACE = "".join(ch for ch in WHITESPACE if ch.isascii())
+
+
+def _text_filter(build: Callable[[str, Binder, frozenset[str]], str], keeps_ascii_length: bool = False,
+                 keeps_facts: bool = False) -> SqlFilter:
+    """A filter mapping text to text; its output is ASCII when its input is (case maps, trims)."""
     def sql(scope: SqlScope, value: Val, args: Mapping[str, Val]) -> Val:
-        t, binder = text(value), scope.binder
+        t, binder, facts = text(value), scope.binder, value.facts
+        out_facts = facts if keeps_facts else PLAIN_TEXT if ASCII in facts else frozenset()
+        if ASCII in facts:
+            return text_val(build(t, binder, facts), f"strlen({t})", out_facts)
         if not keeps_ascii_length:
-            return text_val(build(t, binder))
+            return text_val(build(t, binder, facts), facts=out_facts)
         # case mapping never changes the length of ASCII text: no need to build it to measure it
-        return text_val(build(t, binder), binder.bind(t, lambda v: (
-            f"(CASE WHEN {is_ascii_sql(v)} THEN strlen({v}) ELSE length({build(v, binder)}) END)")))
+        return text_val(build(t, binder, facts), binder.bind(t, lambda v: (
+            f"(CASE WHEN {is_ascii_sql(v)} THEN strlen({v}) ELSE length({build(v, binder, facts)}) END)")), out_facts)
     return sql
 
 
@@ -84,7 +96,7 @@ sql_upper = _text_filter(upper_sql, keeps_ascii_length=True)
 sql_lower = _text_filter(lower_sql, keeps_ascii_length=True)
 sql_capitalize = _text_filter(capitalize_sql, keeps_ascii_length=True)
 sql_title = _text_filter(title_sql, keeps_ascii_length=True)
-sql_trim = _text_filter(trim_sql)
+sql_trim = _text_filter(lambda t, binder, facts: trim_sql(t, binder), keeps_facts=True)
 
 
 def sql_truncate(scope: SqlScope, value: Val, args: Mapping[str, Val]) -> Val:
@@ -93,9 +105,29 @@ def sql_truncate(scope: SqlScope, value: Val, args: Mapping[str, Val]) -> Val:
     suffix = sql_str(filters.as_text(_const(args, "suffix", "truncate")))
     more = len(filters.as_text(_const(args, "suffix", "truncate")))
     t, binder = text(value), scope.binder
+    facts = value.facts & text_facts([filters.as_text(_const(args, "suffix", "truncate"))])
     if n == 0:  # nothing is kept: '' stays '', anything else becomes the suffix
         return text_val(binder.bind(t, lambda s: f"(CASE WHEN {s} = '' THEN '' ELSE {suffix} END)"),
-                        binder.bind(t, lambda s: f"(CASE WHEN {s} = '' THEN 0 ELSE {more} END)"))
+                        binder.bind(t, lambda s: f"(CASE WHEN {s} = '' THEN 0 ELSE {more} END)"), facts)
+
+    if ASCII in value.facts:  # bytes are characters, and only ASCII whitespace can end the cut
+        space = sql_str(_ASCII_SPACE)
+
+        def ascii_cut(s: str) -> tuple[str, str, str]:
+            first = f"left({s}, {n})"
+            return f"strlen({s}) <= {n}", f"contains({space}, substr({s}, {n}, 1))", first
+
+        def ascii_body(s: str) -> str:
+            short, spaced, first = ascii_cut(s)
+            return (f"(CASE WHEN {short} THEN {s} WHEN {spaced} THEN rtrim({first}, {space}) || {suffix} "
+                    f"ELSE {first} || {suffix} END)")
+
+        def ascii_length(s: str) -> str:
+            short, spaced, first = ascii_cut(s)
+            return (f"(CASE WHEN {short} THEN strlen({s}) WHEN {spaced} THEN strlen(rtrim({first}, {space})) + {more} "
+                    f"ELSE {n + more} END)")
+
+        return text_val(binder.bind(t, ascii_body), binder.bind(t, ascii_length), facts)
 
     def kept(s: str) -> tuple[str, str, str]:
         # strlen (bytes, stored) is never below length (characters), so short values skip counting;
@@ -114,7 +146,7 @@ def sql_truncate(scope: SqlScope, value: Val, args: Mapping[str, Val]) -> Val:
         return (f"(CASE WHEN {short} THEN length({s}) WHEN {spaced} THEN length({rstrip_sql(first)}) + {more} "
                 f"ELSE {n + more} END)")
 
-    return text_val(binder.bind(t, body), binder.bind(t, length))
+    return text_val(binder.bind(t, body), binder.bind(t, length), facts)
 
 
 def sql_replace(scope: SqlScope, value: Val, args: Mapping[str, Val]) -> Val:
@@ -123,7 +155,8 @@ def sql_replace(scope: SqlScope, value: Val, args: Mapping[str, Val]) -> Val:
     new = filters.as_text(_const(args, "new", "replace"))
     if old == "":
         raise Unsupported("`replace` of an empty string")
-    return text_val(f"replace({text(value)}, {sql_str(old)}, {sql_str(new)})")
+    return text_val(f"replace({text(value)}, {sql_str(old)}, {sql_str(new)})",
+                    facts=value.facts & text_facts([new]))
 
 
 def sql_default(scope: SqlScope, value: Val, args: Mapping[str, Val]) -> Val:
@@ -140,11 +173,11 @@ def sql_default(scope: SqlScope, value: Val, args: Mapping[str, Val]) -> Val:
     return choose(missing, fallback, value)
 
 
-def _numeric(value: Val, body: Callable[[str], str]) -> Val:
+def _numeric(value: Val, body: Callable[[str], str], facts: frozenset[str] = PLAIN_TEXT) -> Val:
     if value.kind in (INTEGER, DECIMAL):
-        return text_val(f"COALESCE({body(as_double(value))}, '')")
+        return text_val(f"COALESCE({body(as_double(value))}, '')", facts=facts)
     if value.kind in _PRINTS_AS_IS:
-        return text_val(text(value))
+        return text_val(text(value), facts=value.facts)
     raise Unsupported("number formatting of a value whose type varies by row")
 
 
@@ -173,7 +206,7 @@ def sql_currency(scope: SqlScope, value: Val, args: Mapping[str, Val]) -> Val:
         return scope.binder.bind(amount, lambda b: (
             f"(CASE WHEN starts_with({b}, '-') THEN '-' || {sym} || substr({b}, 2) ELSE {sym} || {b} END)"))
 
-    return _numeric(value, body)
+    return _numeric(value, body, text_facts([symbol or f" {unit}"]))
 
 
 def sql_date(scope: SqlScope, value: Val, args: Mapping[str, Val]) -> Val:
@@ -184,7 +217,7 @@ def sql_date(scope: SqlScope, value: Val, args: Mapping[str, Val]) -> Val:
     if value.kind == TEXT:
         raise Unsupported("`date` on text (ISO dates are parsed per row)")
     if value.kind in (INTEGER, DECIMAL, BOOLEAN, NULL):
-        return text_val(text(value))
+        return text_val(text(value), facts=value.facts)
     raise Unsupported("`date` of a value whose type varies by row")
 
 

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from engine.templates.unicode_tables import UPPER_SPECIAL, chars
+
 TEXT, INTEGER, DECIMAL, BOOLEAN, DATE, DATETIME, NULL, MIXED = (
     "text", "integer", "decimal", "boolean", "date", "datetime", "null", "mixed")
 
@@ -15,6 +17,13 @@ SCHEMA_KINDS = {"text": TEXT, "url": TEXT, "email": TEXT, "integer": INTEGER, "d
                 "boolean": BOOLEAN, "date": DATE, "datetime": DATETIME}
 """Schema kind → value kind (url and email hold text)."""
 
+ASCII, NO_RARE_UPPER, TWO_DECIMALS = "ascii", "no_rare_upper", "two_decimals"
+"""Facts about the text a value prints, true for every row (see `text_facts`): with them a
+filter can use a shorter SQL form (planning a preview query costs more than running it)."""
+PLAIN_TEXT = frozenset({ASCII, NO_RARE_UPPER})
+"""What numbers, booleans and dates print: ASCII."""
+_RARE_UPPER = re.compile("[" + re.escape(chars(UPPER_SPECIAL).replace("\u00df", "")) + "]")
+"""Characters whose Python upper() is several characters, except ß (unicode_tables.UPPER_SPECIAL)."""
 NO_CONST: Any = object()
 EXACT_FLOAT_INT = 2 ** 53
 """Below this, every integer is exactly a double (and every double at or above it is whole)."""
@@ -42,6 +51,7 @@ class Val:
     text_sql: str = ""
     truth_sql: str = ""
     len_sql: str = ""
+    facts: frozenset[str] = frozenset()
 
     @property
     def is_const(self) -> bool:
@@ -108,7 +118,29 @@ def constant(value: Any) -> Val:
         sql = literal(value)
     except Unsupported:
         sql = ""
-    return Val(kind, sql, nullable=value is None, const=value)
+    return Val(kind, sql, nullable=value is None, const=value, facts=text_facts([py_text(value)]))
+
+
+def text_facts(values: Iterable[str | None]) -> frozenset[str]:
+    """The facts (ASCII, NO_RARE_UPPER) that hold for every one of these texts."""
+    joined = "\x00".join(v for v in values if v is not None)
+    if joined.isascii():
+        return PLAIN_TEXT
+    return frozenset() if _RARE_UPPER.search(joined) else frozenset({NO_RARE_UPPER})
+
+
+def number_facts(values: Iterable[float | None]) -> frozenset[str]:
+    """TWO_DECIMALS when every value prints (repr) with at most two decimals, is non-zero and below 1e13.
+
+    Such a value survives DECIMAL(18,2) unchanged, so `float_text_sql` needs no test for it.
+    """
+    for v in values:
+        if v is None:
+            continue
+        r = repr(v)
+        if v == 0 or not abs(v) < 1e13 or "e" in r or "n" in r or len(r) - r.index(".") - 1 > 2:
+            return frozenset()
+    return frozenset({TWO_DECIMALS})
 
 
 def typed_sql(v: Val) -> str:
@@ -116,19 +148,19 @@ def typed_sql(v: Val) -> str:
     return literal(v.const) if v.is_const else v.sql
 
 
-def column(name: str, kind: str) -> Val:
-    """A column of the data set."""
-    return Val(kind, quote_ident(name))
+def column(name: str, kind: str, facts: frozenset[str] = frozenset()) -> Val:
+    """A column of the data set (`facts`: what is known of its text in the rows the SQL will see)."""
+    return Val(kind, quote_ident(name), facts=facts if kind == TEXT else PLAIN_TEXT | (facts & {TWO_DECIMALS}))
 
 
-def text_val(sql: str, len_sql: str = "") -> Val:
+def text_val(sql: str, len_sql: str = "", facts: frozenset[str] = frozenset()) -> Val:
     """A non-null VARCHAR (and, optionally, a cheaper SQL for its length in characters)."""
-    return Val(TEXT, sql, nullable=False, len_sql=len_sql)
+    return Val(TEXT, sql, nullable=False, len_sql=len_sql, facts=facts)
 
 
 def bool_val(sql: str) -> Val:
     """A non-null BOOLEAN."""
-    return Val(BOOLEAN, sql, nullable=False)
+    return Val(BOOLEAN, sql, nullable=False, facts=PLAIN_TEXT)
 
 
 def py_text(value: Any) -> str:
@@ -136,7 +168,7 @@ def py_text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def float_text_sql(x: str) -> str:
+def float_text_sql(x: str, two_decimals: bool = False) -> str:
     """VARCHAR of Python's repr() for a DOUBLE x (NULL stays NULL).
 
     DuckDB prints doubles as Python's repr does (shortest round trip, same exponent style:
@@ -145,16 +177,19 @@ def float_text_sql(x: str) -> str:
     when x converts to DECIMAL(18,2) and back unchanged and |x| < 1e13, that decimal has at
     most 15 significant digits, so it is the only decimal that short naming x and repr prints
     it (trailing zero dropped: a whole number of tenths prints with one decimal, exactly
-    converted). Zero takes the slow path (-0.0 must print "-0.0").
+    converted). Zero takes the slow path (-0.0 must print "-0.0"). `two_decimals`: every value
+    is known to take the fast path (see `number_facts`).
     """
     slow = f"(CASE WHEN isnan({x}) THEN 'nan' ELSE CAST({x} AS VARCHAR) END)"
     if len(x) > 80:  # x is repeated below: only for columns and short expressions
         return slow
     d2 = f"TRY_CAST({x} AS DECIMAL(18,2))"
     d1 = f"CAST({d2} AS DECIMAL(18,1))"
+    fast = f"(CASE WHEN {d1} = {d2} THEN CAST({d1} AS VARCHAR) ELSE CAST({d2} AS VARCHAR) END)"
+    if two_decimals:
+        return fast
     exact = f"(CAST({d2} AS DOUBLE) = {x} AND {x} <> 0 AND abs({x}) < CAST(1e13 AS DOUBLE))"
-    return (f"(CASE WHEN {exact} THEN (CASE WHEN {d1} = {d2} THEN CAST({d1} AS VARCHAR) "
-            f"ELSE CAST({d2} AS VARCHAR) END) ELSE {slow} END)")
+    return f"(CASE WHEN {exact} THEN {fast} ELSE {slow} END)"
 
 
 class OrEmpty(str):
@@ -187,7 +222,7 @@ def text(v: Val) -> str:
     if v.kind == INTEGER:
         return OrEmpty.of(f"CAST({x} AS VARCHAR)")
     if v.kind == DECIMAL:
-        return OrEmpty.of(float_text_sql(x))
+        return OrEmpty.of(float_text_sql(x, TWO_DECIMALS in v.facts))
     if v.kind == BOOLEAN:
         return f"(CASE {x} WHEN TRUE THEN 'True' WHEN FALSE THEN 'False' ELSE '' END)"
     if v.kind == DATE:
@@ -260,11 +295,12 @@ def is_null(v: Val) -> str:
 def choose(cond: str, a: Val, b: Val) -> Val:
     """`a if cond else b`: typed when both sides share a kind, else MIXED."""
     kind = a.kind if b.kind in (a.kind, NULL) else b.kind if a.kind == NULL else MIXED
+    facts = a.facts & b.facts
     if kind not in (MIXED, NULL):  # one type (a null constant fits any)
         return Val(kind, f"(CASE WHEN {cond} THEN {typed_sql(a)} ELSE {typed_sql(b)} END)",
-                   nullable=a.nullable or b.nullable)
+                   nullable=a.nullable or b.nullable, facts=facts)
     return Val(MIXED, text_sql=f"(CASE WHEN {cond} THEN {text(a)} ELSE {text(b)} END)",
-               truth_sql=f"(CASE WHEN {cond} THEN {truth(a)} ELSE {truth(b)} END)")
+               truth_sql=f"(CASE WHEN {cond} THEN {truth(a)} ELSE {truth(b)} END)", facts=facts)
 
 
 _LITERAL = re.compile(r"'(?:[^']|'')*'")

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from engine.generation import column_facts
 from engine.templates import compile_template
 from tests.engine.test_templates_support import (
     ROWS,
@@ -215,3 +216,53 @@ def test_sql_equals_per_row_render(con: duckdb.DuckDBPyConnection, rows: list[di
     event("compiles to SQL")
     df = frame(rows)
     assert sql_outputs(con, tmpl, df) == row_outputs(tmpl, df)
+
+
+# ---- the same property for SQL specialised to what the rows hold (a preview's prefix) -------
+
+ASCII_TEXT = st.one_of(st.none(), st.sampled_from(["", " ", "a", "Z", "x-y z", "A.B", "\t", "\x1c", "abc ", " q", "%"]),
+                       st.text(st.characters(max_codepoint=127, blacklist_categories=["Cs"]), max_size=10))
+CENTS = st.one_of(st.none(), st.integers(-10 ** 9, 10 ** 9).filter(bool).map(lambda n: n / 100))
+PLAIN_ROW = st.fixed_dictionaries({
+    "t": ASCII_TEXT, "u": st.one_of(ASCII_TEXT, st.sampled_from(["Weißbier", "Zürich", "ß", "Σ"])), "i": INTS,
+    "j": INTS, "f": CENTS, "g": st.one_of(CENTS, FLOATS), "b": st.one_of(st.none(), st.booleans()),
+    "d": st.one_of(st.none(), st.dates()), "ts": st.one_of(st.none(), st.datetimes()),
+    "Product Name": ASCII_TEXT, "url": st.one_of(ASCII_TEXT, TEXT),
+})
+
+
+SPECIALISED = st.tuples(
+    st.sampled_from(["t", "u", "row['Product Name']", "url", "f", "g", "(t or u)", "(t ~ f)", "(f or 'x')"]),
+    st.lists(st.sampled_from(["upper", "lower", "capitalize", "title", "trim", "truncate(3)", "truncate(1)",
+                              'truncate(5, "…")', 'truncate(4, "")', 'replace("a", "ß")', 'default("dflt")',
+                              "string"]), max_size=3),
+).map(lambda p: "{{ " + " | ".join([p[0], *p[1]]) + " }}")
+SPECIALISED_TEMPLATES = st.lists(st.one_of(SPECIALISED, _pieces(0)), min_size=1, max_size=4).map("".join)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(rows=st.one_of(st.lists(PLAIN_ROW, min_size=1, max_size=6), st.lists(ROW, min_size=1, max_size=6)),
+       source=st.one_of(SPECIALISED_TEMPLATES, TEMPLATES))
+def test_sql_specialised_to_the_rows_equals_per_row_render(con: duckdb.DuckDBPyConnection, rows: list[dict],
+                                                           source: str) -> None:
+    tmpl = compile_template(source, SCHEMA)
+    if tmpl.sql is None:
+        return
+    df = frame(rows)
+    facts = column_facts(df.to_arrow())
+    sql = tmpl.sql_for(facts)
+    event("specialised" if sql != tmpl.sql else "unchanged")
+    assert sql_outputs(con, tmpl, df, sql) == row_outputs(tmpl, df)
+
+
+@pytest.mark.parametrize(("source", "absent"), [
+    ("{{ t|upper }}", "regexp_matches"), ("{{ t|lower }}", "string_split"), ("{{ t|truncate(3) }}", "regexp_replace"),
+    ("{{ f }}", "isnan"), ("{{ t|title|capitalize }}", "any_special"),
+])
+def test_specialised_sql_leaves_out_branches_the_rows_cannot_take(source: str, absent: str) -> None:
+    df = frame([{**ROWS[0], "t": "plain words here", "f": 19.99}])
+    tmpl = compile_template(source, SCHEMA)
+    assert tmpl.sql is not None
+    specialised = tmpl.sql_for(column_facts(df.to_arrow()))
+    assert specialised is not None and len(specialised) < len(tmpl.sql)
+    assert absent not in specialised and tmpl.sql_for({}) == tmpl.sql

@@ -45,12 +45,13 @@ def frame(rows: Sequence[Mapping[str, Any]], schema: Mapping[str, str] = SCHEMA)
     return pl.DataFrame([dict(r) for r in rows], schema={k: POLARS_TYPES[v] for k, v in schema.items()})
 
 
-def sql_outputs(con: duckdb.DuckDBPyConnection, tmpl: CompiledTemplate, df: pl.DataFrame) -> list[str]:
-    """Run the template's SQL over the frame, in row order."""
+def sql_outputs(con: duckdb.DuckDBPyConnection, tmpl: CompiledTemplate, df: pl.DataFrame,
+                sql: str | None = None) -> list[str]:
+    """Run the template's SQL (or `sql`, e.g. specialised to the frame) over the frame, in row order."""
     assert tmpl.sql is not None, tmpl.fallback_reason
     con.register("t_rows", df.with_row_index("__row"))
     try:
-        return [r[0] for r in con.execute(f"SELECT {tmpl.sql} FROM t_rows ORDER BY __row").fetchall()]
+        return [r[0] for r in con.execute(f"SELECT {sql or tmpl.sql} FROM t_rows ORDER BY __row").fetchall()]
     finally:
         con.unregister("t_rows")
 
