@@ -74,8 +74,7 @@ def main() -> None:
         info = campaigns.latest_run(store, ctx, set_id)
         generation.enqueue_run(settings, ws, run_id, info.chunks_total)
         t0 = time.perf_counter()
-        procs = [subprocess.Popen([sys.executable, "-m", "rq.cli", "worker", "--burst", "--url", settings.redis_url,
-                                   "--serializer", "rq.serializers.JSONSerializer", "generation"], cwd=ROOT,
+        procs = [subprocess.Popen([sys.executable, "-m", "workers.worker", "--burst", "generation"], cwd=ROOT,
                                   env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL,
                                   stderr=open(ROOT / "bench" / "out" / f"worker-{workers}-{i}.log", "w"))
                  for i in range(workers)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import io
@@ -19,7 +20,7 @@ from engine.ingest import ColumnProfile, IngestResult, ingest, snake_case
 from studio import audit
 from studio.context import Context, Permission
 from studio.errors import NotFound, ValidationFailed
-from studio.storage import blob_store
+from studio.storage import blob_store, local_file
 from studio.store.base import utcnow
 from studio.store.models import Dataset, DatasetVersion
 from studio.store.session import Store, TenantSession
@@ -192,12 +193,20 @@ def get_dataset(store: Store, ctx: Context, dataset_id: uuid.UUID) -> DatasetDet
 
 
 def load_table(store: Store, ctx: Context, dataset_id: uuid.UUID, *, version: int | None = None,
-               limit: int | None = None) -> pl.DataFrame:
-    """The typed table of a data set version (the current one by default)."""
+               limit: int | None = None, local: bool = False) -> pl.DataFrame:
+    """The typed table of a data set version (the current one by default).
+
+    `local`: read it from a file on this machine (see storage.local_file) instead of the store,
+    for jobs that load the same version again and again (a run's chunks).
+    """
     with store.session_scope(ctx) as s:
         s.require(Permission.VIEW)
         ds = _get(s, dataset_id)
         v = _current(s, ds, version)
+        if local:
+            path = local_file(store.settings, s, v.storage_key)
+            with contextlib.suppress(FileNotFoundError):  # evicted meanwhile: read the store instead
+                return pl.read_parquet(path) if limit is None else pl.scan_parquet(path).head(limit).collect()
         content = blob_store(store.settings).get(s, v.storage_key)
     if limit is not None:
         return pl.scan_parquet(io.BytesIO(content)).head(limit).collect()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import time
 import uuid
 from pathlib import Path
 from typing import Protocol
@@ -27,9 +29,11 @@ class FileBlobs:
         self.root = root
 
     def _path(self, ws: uuid.UUID, key: str) -> Path:
-        if "/" in key or ".." in key:
-            raise ValueError(f"bad storage key {key!r}")
-        return self.root / str(ws) / key
+        return self.root / str(ws) / _checked(key)
+
+    def path(self, s: TenantSession, key: str) -> Path:
+        """Where the version's file is (it exists while the version does)."""
+        return self._path(s.workspace_id, key)
 
     def put(self, s: TenantSession, key: str, content: bytes) -> None:
         path = self._path(s.workspace_id, key)
@@ -41,7 +45,7 @@ class FileBlobs:
         s.info.setdefault("on_rollback", []).append(lambda: path.unlink(missing_ok=True))
 
     def get(self, s: TenantSession, key: str) -> bytes:
-        return self._path(s.workspace_id, key).read_bytes()
+        return self.path(s, key).read_bytes()
 
     def delete(self, s: TenantSession, key: str) -> None:
         path = self._path(s.workspace_id, key)
@@ -62,6 +66,65 @@ class DatabaseBlobs:
 
     def delete(self, s: TenantSession, key: str) -> None:
         s.execute(delete(DatasetBlob).where(DatasetBlob.storage_key == key))
+
+
+def _checked(key: str) -> str:
+    if "/" in key or ".." in key or key.startswith("."):
+        raise ValueError(f"bad storage key {key!r}")
+    return key
+
+
+CACHE_MAX_BYTES = 4 * 1024 ** 3
+CACHE_MAX_AGE_S = 24 * 3600
+"""The per-machine copies of team-mode blobs: at most this many bytes, none unread for longer."""
+
+
+def local_file(settings: Settings, s: TenantSession, key: str) -> Path:
+    """A file on this machine with the blob's bytes (read it soon: copies are evicted, see below).
+
+    Embedded mode: the blob's own file. Team mode: a copy under DOTORO_HOME/cache, fetched from
+    the store once per machine, so a run's chunk jobs do not each pull the data set out of
+    Postgres. A version's bytes never change, so a copy is never stale; the caller has read the
+    version's row in `s` (RLS), so a deleted version is never served from a copy. Copies unread
+    for CACHE_MAX_AGE_S, and the oldest beyond CACHE_MAX_BYTES, are deleted.
+    """
+    blobs = blob_store(settings)
+    if isinstance(blobs, FileBlobs):
+        return blobs.path(s, key)
+    root = settings.home / "cache" / "blobs"
+    path = root / str(s.workspace_id) / _checked(key)
+    with contextlib.suppress(FileNotFoundError):
+        os.utime(path)  # recently used: evicted last
+        return path
+    content = blobs.get(s, key)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{key}.{os.getpid()}.part")
+    tmp.write_bytes(content)
+    os.replace(tmp, path)
+    _evict(root, keep=path)
+    return path
+
+
+def _evict(root: Path, *, keep: Path) -> None:
+    now = time.time()
+    files = []
+    for f in root.glob("*/*"):
+        with contextlib.suppress(FileNotFoundError):
+            st = f.stat()
+            age = now - st.st_mtime
+            if f.name.startswith("."):  # a copy being written by another job (or left by a killed one)
+                if age > 3600:
+                    f.unlink(missing_ok=True)
+            elif f != keep and age > CACHE_MAX_AGE_S:
+                f.unlink(missing_ok=True)
+            elif f != keep:
+                files.append((st.st_mtime, st.st_size, f))
+    total = keep.stat().st_size + sum(size for _, size, _ in files)
+    for _, size, f in sorted(files):
+        if total <= CACHE_MAX_BYTES:
+            break
+        f.unlink(missing_ok=True)
+        total -= size
 
 
 def blob_store(settings: Settings) -> BlobStore:

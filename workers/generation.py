@@ -83,7 +83,7 @@ def run_chunk(workspace_id: str, run_id: str, index: int) -> dict[str, Any]:
     try:
         if dataset_id is None:
             raise NotFound("The data set was deleted.")
-        table = datasets.load_table(store, ctx, dataset_id, version=version)
+        table = datasets.load_table(store, ctx, dataset_id, version=version, local=True)
     except NotFound:
         _fail_run(store, ctx, rid, "The data set of this campaign set was deleted while it was generating.")
         return {"error": "dataset deleted"}

@@ -100,9 +100,10 @@ def test_a_double_click_enqueues_each_chunk_once(env, pg_store, workspace):
     assert queues.queue(env, "generation").count == 4
 
 
-def _spawn_worker(env_settings):
-    cmd = [sys.executable, "-m", "rq.cli", "worker", "--burst", "--url", env_settings.redis_url,
-           "--serializer", "rq.serializers.JSONSerializer", "generation"]
+def _spawn_worker(env_settings, *, fork=False):
+    cmd = [sys.executable, "-m", "workers.worker", "--burst", "generation"]  # `make worker`, draining one queue
+    if fork:
+        cmd.append("--fork")
     return subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -114,7 +115,7 @@ def test_two_workers_give_the_same_result_as_one(env, pg_store, workspace):
     _work(env)
     two = campaigns.create(pg_store, ctx, "Two workers", ds.id, CONFIG)
     _start(pg_store, env, ctx, two, chunk_rows=250)
-    workers = [_spawn_worker(env) for _ in range(2)]
+    workers = [_spawn_worker(env, fork=i == 1) for i in range(2)]  # jobs in the worker, and in forked children
     for w in workers:
         assert w.wait(timeout=120) == 0
     assert campaigns.latest_run(pg_store, ctx, two).status == "done"
@@ -163,6 +164,8 @@ def test_data_set_deleted_mid_run_ends_in_error_with_a_reason(env, pg_store, wor
     set_id = campaigns.create(pg_store, ctx, "Orphan", ds.id, CONFIG)
     run_id = _start(pg_store, env, ctx, set_id, chunk_rows=500)
     generation.run_chunk(str(ctx.workspace_id), str(run_id), 0)
+    copies = env.home / "cache" / "blobs" / str(ctx.workspace_id)
+    assert len(list(copies.iterdir())) == 1  # the chunk read the data set from this machine's copy
     datasets.delete(pg_store, ctx, ds.id)
     _work(env)
     info = campaigns.latest_run(pg_store, ctx, set_id)
