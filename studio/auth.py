@@ -14,7 +14,7 @@ from sqlalchemy import func, select, update
 from studio import audit, tenancy
 from studio.context import Context, UserId, WorkspaceId
 from studio.errors import AuthError, ValidationFailed
-from studio.store.base import utcnow
+from studio.store.base import aware, utcnow
 from studio.store.models import AuthSession, User
 from studio.store.session import Store
 
@@ -96,9 +96,7 @@ def _dummy_hash(rounds: int) -> bytes:
 
 
 def _aware(value: dt.datetime | None) -> dt.datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    return None if value is None else aware(value)
 
 
 def _audit_everywhere(store: Store, user_id: UserId, action: str, summary: str, client_address: str | None) -> None:

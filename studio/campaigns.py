@@ -13,13 +13,15 @@ from engine.generation import GenerationConfig
 from studio import audit
 from studio.context import Context, Permission
 from studio.errors import NotFound, ValidationFailed
-from studio.store.base import utcnow
+from studio.store.base import aware, utcnow
 from studio.store.campaign_models import CampaignSet, GenerationChunk, GenerationRun, Variation
 from studio.store.models import Dataset, DatasetVersion
 from studio.store.session import Store, TenantSession
 
 STATUSES = ("draft", "generating", "ready", "scheduled", "publishing", "active", "paused", "completed", "archived", "error")
 CHUNK_ROWS = 50_000
+STALL_AFTER = dt.timedelta(minutes=3)
+"""A run with unfinished chunks and no chunk started or finished for this long has lost its worker."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,6 +36,7 @@ class RunInfo:
     error: str
     seconds: float
     diff: dict[str, Any]
+    last_activity: dt.datetime | None = None
 
     @property
     def fraction(self) -> float:
@@ -42,6 +45,12 @@ class RunInfo:
     @property
     def finished(self) -> bool:
         return self.status in ("done", "cancelled", "error")
+
+    def stalled(self, now: dt.datetime | None = None) -> bool:
+        """Unfinished, and no chunk has started or finished for STALL_AFTER (see `resume`)."""
+        if self.finished or self.last_activity is None:
+            return False
+        return (now or utcnow()) - self.last_activity > STALL_AFTER
 
 
 def validate_config(config: dict[str, Any]) -> GenerationConfig:
@@ -163,8 +172,31 @@ def latest_run(store: Store, ctx: Context, set_id: uuid.UUID) -> RunInfo | None:
             return None
         done = s.scalar(select(func.count()).select_from(GenerationChunk).where(
             GenerationChunk.run_id == run.id, GenerationChunk.status == "done")) or 0
+        last = s.scalar(select(func.max(GenerationChunk.updated_at)).where(GenerationChunk.run_id == run.id))
         return RunInfo(run.id, run.status, run.rows_done, run.rows_total, done, run.chunks_total, run.variations,
-                       run.error, run.seconds, dict(run.diff or {}))
+                       run.error, run.seconds, dict(run.diff or {}), max((aware(t) for t in (last, run.started_at) if t is not None), default=None))
+
+
+def resume(store: Store, ctx: Context, run_id: uuid.UUID) -> int:
+    """Queue a stalled run's unfinished chunks again (a worker died or the server restarted).
+
+    Chunks are idempotent: one that is in fact still queued or running is not written twice.
+    Returns how many chunks were queued.
+    """
+    from workers.generation import recover_run
+
+    with store.session_scope(ctx) as s:
+        s.require(Permission.EDIT)
+        run = s.scalar(select(GenerationRun).where(GenerationRun.id == run_id))
+        if run is None:
+            raise NotFound("This generation run does not exist.")
+        if run.status in ("done", "cancelled", "error"):
+            raise ValidationFailed(f"This run has already ended ({run.status}); nothing to resume.")
+        cs = get(s, run.campaign_set_id)
+        audit.record(s, "campaign.resume", object_type="campaign_set", object_id=cs.id,
+                     summary=f"Resumed generating {cs.name!r}")
+    assert ctx.workspace_id is not None
+    return recover_run(store.settings, ctx.workspace_id, run_id)
 
 
 def finished_at_or_now(run: GenerationRun) -> dt.datetime:

@@ -18,7 +18,7 @@ from studio.auth import Account
 from studio.context import Context, Permission, Role, WorkspaceId
 from studio.errors import NotFound, PermissionDenied, ValidationFailed
 from studio.settings import Settings
-from studio.store.base import utcnow
+from studio.store.base import aware, utcnow
 from studio.store.models import Invitation, User, Workspace, WorkspaceMember
 from studio.store.session import Store, TenantSession
 
@@ -57,10 +57,6 @@ def _hash(token: str) -> str:
 
 def _new_token(ws: uuid.UUID) -> str:
     return f"{ws.hex}.{secrets.token_urlsafe(32)}"
-
-
-def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def _link(settings: Settings, token: str) -> str:
@@ -143,7 +139,7 @@ def list_invitations(store: Store, ctx: Context) -> list[InvitationInfo]:
         rows = s.scalars(select(Invitation).order_by(Invitation.created_at.desc())).all()
         now = utcnow()
         return [InvitationInfo(i.id, i.email, Role(i.role),
-                               "expired" if i.status == "pending" and _aware(i.expires_at) <= now else i.status,
+                               "expired" if i.status == "pending" and aware(i.expires_at) <= now else i.status,
                                i.expires_at, i.sent_count) for i in rows]
 
 
@@ -173,7 +169,7 @@ def preview(store: Store, token: str) -> InvitationPreview:
     with store.session_scope(Context.job(ws)) as s:
         inv = _by_token(s, token)
         name = s.get(Workspace, ws).name  # type: ignore[union-attr]
-        status = "expired" if inv.status == "pending" and _aware(inv.expires_at) <= utcnow() else inv.status
+        status = "expired" if inv.status == "pending" and aware(inv.expires_at) <= utcnow() else inv.status
         return InvitationPreview(ws, name, inv.email, Role(inv.role), status)
 
 
@@ -183,7 +179,7 @@ def _respond(store: Store, token: str, account: Account, accept: bool) -> Worksp
         inv = _by_token(s, token)
         if inv.status != "pending":
             raise ValidationFailed(f"This invitation was already {inv.status}.")
-        if _aware(inv.expires_at) <= utcnow():
+        if aware(inv.expires_at) <= utcnow():
             raise ValidationFailed("This invitation has expired. Ask for a new one.")
         if inv.email != account.email.lower():
             raise PermissionDenied(f"This invitation is for {inv.email}; you are signed in as {account.email}.")

@@ -189,7 +189,7 @@ def recover_run(settings: Settings, workspace_id: WorkspaceId, run_id: uuid.UUID
             return 0
         pending = s.query(GenerationChunk).filter(GenerationChunk.run_id == run_id, GenerationChunk.status != "done").all()
         for chunk in pending:
-            chunk.status = "queued"
+            chunk.status, chunk.updated_at = "queued", utcnow()  # queued again: the run is alive
         jobs = [(c.index, c.attempts) for c in pending]
     for index, attempts in jobs:
         submit(settings, run_chunk, str(workspace_id), str(run_id), index, queue_name="generation",

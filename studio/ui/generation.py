@@ -10,6 +10,7 @@ import streamlit as st
 
 from studio import campaigns
 from studio.context import Context
+from studio.store.base import utcnow
 from studio.store.session import Store
 
 DEFAULTS = {
@@ -84,6 +85,13 @@ def progress(store: Store, ctx: Context, set_id: uuid.UUID) -> None:
         d = info.diff
         st.caption(f"Changes since the last run: {d.get('added', 0):,} added, {d.get('removed', 0):,} removed, "
                    f"{d.get('changed', 0):,} changed, {d.get('kept_edits', 0):,} hand edits kept. Took {info.seconds:.1f} s.")
+    if info.stalled():
+        minutes = int((utcnow() - info.last_activity).total_seconds() // 60) if info.last_activity else 0
+        st.warning(f"No progress for {minutes} minutes: the worker running this set may have stopped. "
+                   "Resume queues the unfinished chunks again; nothing is generated twice.")
+        if st.button("Resume generation", key=f"resume_{info.id}", type="primary"):
+            queued = campaigns.resume(store, ctx, info.id)
+            st.success(f"Queued {queued} unfinished chunk{'s' if queued != 1 else ''} again.")
     if not info.finished and st.button("Cancel generation", key=f"cancel_{info.id}"):
         campaigns.cancel(store, ctx, info.id)
         st.rerun()

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from engine.generation import build_plan, preview
 from studio import auth, campaigns, datasets
 from studio.context import Context
+from studio.errors import ValidationFailed
 from studio.store.campaign_models import Variation
 from workers import generation, queues
 
@@ -197,3 +198,34 @@ def test_regeneration_keeps_edits_and_reports_changes(env, pg_store, workspace):
         assert s.get(Variation, edited_id).fields["title"] == "Hand-written title"
         assert s.scalar(select(func.count()).select_from(Variation).where(Variation.campaign_set_id == set_id,
                                                                           Variation.title.startswith("NEW "))) > 0
+
+
+def test_a_run_whose_worker_died_is_flagged_stalled_and_resumes_exactly(env, pg_store, workspace):
+    import datetime as dt
+
+    from studio.store.campaign_models import GenerationChunk
+
+    ctx, ds = workspace
+    set_id = campaigns.create(pg_store, ctx, "Stalled", ds.id, CONFIG)
+    run_id = _start(pg_store, env, ctx, set_id, chunk_rows=500)
+    generation.run_chunk(str(ctx.workspace_id), str(run_id), 0)
+    Redis.from_url(env.redis_url).flushdb()  # the queued jobs are lost with their worker's machine
+    assert not campaigns.latest_run(pg_store, ctx, set_id).stalled()  # recent progress: not flagged yet
+    long_ago = dt.datetime.now(dt.UTC) - campaigns.STALL_AFTER - dt.timedelta(seconds=5)
+    with pg_store.session_scope(ctx) as s:  # a chunk claimed by the worker that died, minutes ago
+        s.query(GenerationChunk).filter_by(run_id=run_id).update({"updated_at": long_ago})
+        s.query(GenerationChunk).filter_by(run_id=run_id, index=1).update({"status": "running"})
+        from studio.store.campaign_models import GenerationRun
+        s.query(GenerationRun).filter_by(id=run_id).update({"started_at": long_ago})
+    info = campaigns.latest_run(pg_store, ctx, set_id)
+    assert info.stalled() and info.chunks_done == 1
+    assert campaigns.resume(pg_store, ctx, run_id) == 3
+    assert not campaigns.latest_run(pg_store, ctx, set_id).stalled()
+    _work(env)
+    info = campaigns.latest_run(pg_store, ctx, set_id)
+    assert (info.status, info.chunks_done, info.rows_done) == ("done", 4, 2000)
+    table = datasets.load_table(pg_store, ctx, ds.id)
+    with build_plan(table, CONFIG) as plan:
+        assert [s[2] for s in _stored(pg_store, ctx, set_id)] == plan.to_arrow().column("title").to_pylist()
+    with pytest.raises(ValidationFailed, match="already ended"):
+        campaigns.resume(pg_store, ctx, run_id)
