@@ -42,15 +42,17 @@ if c.button("Archive", disabled=cs.status == "archived"):
         st.rerun()
 
 st.subheader("Variations")
-f1, f2, f3, f4, f5 = st.columns(5)
+f1, f2, f3, f4, f5, f6 = st.columns(6)
 status = f1.selectbox("Status", ["any", "pending", "approved", "rejected"], key="v_status")
 valid = f2.selectbox("Validation", ["any", "valid", "invalid"], key="v_valid")
 subreddit = f3.text_input("Subreddit", key="v_sub")
 search = f4.text_input("Search titles", key="v_search")
-sort = f5.selectbox("Sort by", list(variations.SORTS), format_func=str.capitalize, key="v_sort")
+tag_options = ["any", *(widgets.attempt(lambda: variations.labels(store, ctx, cs.id)) or [])]
+tag = f5.selectbox("Tag or group", tag_options, key="v_tag", help="Labels given by the rules' add_tag and add_to_group actions")
+sort = f6.selectbox("Sort by", list(variations.SORTS), format_func=str.capitalize, key="v_sort")
 flt = variations.VariationFilter(status=None if status == "any" else status,
                                  valid=None if valid == "any" else valid == "valid", subreddit=subreddit or None, search=search or None,
-                                 sort=sort)
+                                 tag=None if tag == "any" else tag, sort=sort)
 size = 100
 page_no = st.number_input("Page", min_value=1, value=1, step=1, key="v_page")
 result = widgets.attempt(lambda: variations.page(store, ctx, cs.id, flt, offset=(page_no - 1) * size, limit=size))
@@ -58,7 +60,9 @@ if result is None:
     st.stop()
 st.caption(f"{result.total:,} variation{'s match' if result.total != 1 else ' matches'} · page {page_no} of {max(1, -(-result.total // size)):,}")
 if result.rows:
-    shown = [{k: v for k, v in r.items() if k != "id"} for r in result.rows]
+    last = ("tags", "groups")  # after the content, joined for reading
+    shown = [{**{k: v for k, v in r.items() if k != "id" and k not in last}, **{k: ", ".join(r[k]) for k in last}}
+             for r in result.rows]
     st.dataframe(shown, hide_index=True, use_container_width=True)
     x, y, _ = st.columns([1, 1, 4])
     if x.button(f"Approve all {result.total:,}"):

@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, Text, cast, func, or_, select, update
 
 from studio import audit
 from studio.audit import safe_cell
@@ -29,6 +29,7 @@ class VariationFilter:
     valid: bool | None = None
     subreddit: str | None = None
     search: str | None = None
+    tag: str | None = None             # a tag or group their rules gave them
     sort: str = "row"
 
 
@@ -48,7 +49,20 @@ def _filtered(set_id: uuid.UUID, f: VariationFilter) -> Select[Any]:
         stmt = stmt.where(Variation.subreddit == f.subreddit)
     if f.search:
         stmt = stmt.where(Variation.title.ilike(f"%{f.search.replace('%', '').replace('_', '')}%"))
+    if f.tag:  # the JSON text holds the label as a JSON string: match it quoted, with LIKE's wildcards escaped
+        quoted = json.dumps(f.tag, ensure_ascii=False).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        stmt = stmt.where(or_(cast(Variation.tags, Text).like(f"%{quoted}%", escape="\\"),
+                              cast(Variation.groups, Text).like(f"%{quoted}%", escape="\\")))
     return stmt
+
+
+def labels(store: Store, ctx: Context, set_id: uuid.UUID) -> list[str]:
+    """Every tag and group the set's variations carry, sorted (for the filter)."""
+    with store.session_scope(ctx) as s:
+        s.require(Permission.VIEW)
+        combos = s.execute(select(cast(Variation.tags, Text), cast(Variation.groups, Text))
+                           .where(Variation.campaign_set_id == set_id).distinct()).all()
+    return sorted({label for row in combos for text in row for label in json.loads(text or "[]")})
 
 
 def page(store: Store, ctx: Context, set_id: uuid.UUID, f: VariationFilter, *, offset: int = 0, limit: int = 100) -> Page:
@@ -63,7 +77,8 @@ def page(store: Store, ctx: Context, set_id: uuid.UUID, f: VariationFilter, *, o
 
 def _plain(v: Variation) -> dict[str, Any]:
     return {"id": v.id, "row": v.row_index + 1, "variation": v.variation_index + 1, "status": v.status,
-            "valid": v.valid, "problems": v.problems, "edited": v.edited, "subreddit": v.subreddit, **v.fields}
+            "valid": v.valid, "problems": v.problems, "edited": v.edited, "subreddit": v.subreddit,
+            "tags": list(v.tags or []), "groups": list(v.groups or []), **v.fields}
 
 
 def set_status(store: Store, ctx: Context, set_id: uuid.UUID, status: str, *, ids: list[uuid.UUID] | None = None,
@@ -111,15 +126,19 @@ def export(store: Store, ctx: Context, set_id: uuid.UUID, f: VariationFilter, ki
         w = csv.writer(buf)
         w.writerow(headers)
         for r in rows:
-            w.writerow([safe_cell(str(r.get(h, ""))) for h in headers])
+            w.writerow([safe_cell(_cell(r.get(h, ""))) for h in headers])
         return buf.getvalue().encode("utf-8-sig")
     if kind == "xlsx":
         import polars as pl
 
         out = io.BytesIO()
-        pl.DataFrame([{h: safe_cell(str(r.get(h, ""))) for h in headers} for r in rows]).write_excel(out)
+        pl.DataFrame([{h: safe_cell(_cell(r.get(h, ""))) for h in headers} for r in rows]).write_excel(out)
         return out.getvalue()
     raise ValidationFailed(f"Unknown export format {kind!r}; use csv, json or xlsx.")
+
+
+def _cell(value: Any) -> str:
+    return "; ".join(str(v) for v in value) if isinstance(value, list) else str(value)
 
 
 def bulk_exports(store: Store, ctx: Context, set_id: uuid.UUID) -> dict[str, str]:

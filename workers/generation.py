@@ -164,9 +164,12 @@ def _records(produced: pa.Table, set_id: uuid.UUID) -> pa.Table:
     violations = '"__violations"' if "__violations" in produced.column_names else "CAST(NULL AS VARCHAR)"
     h = f"md5('{set_id}:' || \"__row\" || ':' || \"__variation\")"
     uid = (f"substr({h},1,8)||'-'||substr({h},9,4)||'-'||substr({h},13,4)||'-'||substr({h},17,4)||'-'||substr({h},21,12)")
+    labels = {k: (f"CAST(to_json(coalesce(\"__{k}\", CAST([] AS VARCHAR[]))) AS VARCHAR)"
+                  if f"__{k}" in produced.column_names else "'[]'") for k in ("tags", "groups")}
     sql = (f"SELECT {uid} AS id, \"__row\" AS row_index, \"__variation\" AS variation_index, {fields} AS fields, "
            f"substr({title}, 1, 1000) AS title, substr({subreddit}, 1, 64) AS subreddit, "
-           f"({violations} IS NULL) AS valid, coalesce({violations}, '') AS problems FROM produced")
+           f"({violations} IS NULL) AS valid, coalesce({violations}, '') AS problems, "
+           f"{labels['tags']} AS tags, {labels['groups']} AS groups FROM produced")
     con = duckdb.connect(config={"enable_external_access": False})
     try:
         con.register("produced", produced)
@@ -177,6 +180,7 @@ def _records(produced: pa.Table, set_id: uuid.UUID) -> pa.Table:
                                pa.field("variation_index", pa.int64()), pa.field("fields", pa.string()),
                                pa.field("title", pa.string()), pa.field("subreddit", pa.string()),
                                pa.field("valid", pa.bool_()), pa.field("problems", pa.string()),
+                               pa.field("tags", pa.string()), pa.field("groups", pa.string()),
                                pa.field("content_hash", pa.string())]))
 
 

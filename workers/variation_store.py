@@ -17,7 +17,7 @@ from studio.store.campaign_models import CampaignSet, GenerationRun, Variation
 from studio.store.session import TenantSession
 
 COLUMNS = ("id", "workspace_id", "campaign_set_id", "row_index", "variation_index", "fields", "title", "subreddit",
-           "status", "valid", "problems", "edited", "content_hash", "run_id", "updated_at")
+           "status", "valid", "problems", "edited", "content_hash", "tags", "groups", "run_id", "updated_at")
 
 
 def write_chunk(s: TenantSession, set_id: uuid.UUID, run_id: uuid.UUID, start: int, end: int, records: pa.Table, *,
@@ -57,7 +57,7 @@ def _full(s: TenantSession, set_id: uuid.UUID, run_id: uuid.UUID, records: pa.Ta
     n = records.num_rows
     now = utcnow().isoformat()
     const = {"workspace_id": str(s.workspace_id), "campaign_set_id": str(set_id), "status": "pending",
-             "edited": False, "run_id": str(run_id), "updated_at": now}
+             "edited": False, "run_id": str(run_id), "updated_at": now, "tags": "[]", "groups": "[]"}
     cols = {name: (records.column(name) if name in records.column_names else pa.array([const[name]] * n))
             for name in COLUMNS}
     return pa.table(cols)
@@ -84,6 +84,7 @@ def _copy(s: TenantSession, set_id: uuid.UUID, run_id: uuid.UUID, records: pa.Ta
             f"INSERT INTO variations ({cols}) SELECT {cols} FROM _incoming ON CONFLICT (id) DO UPDATE SET "
             "fields = EXCLUDED.fields, title = EXCLUDED.title, subreddit = EXCLUDED.subreddit, valid = EXCLUDED.valid, "
             "problems = EXCLUDED.problems, run_id = EXCLUDED.run_id, updated_at = EXCLUDED.updated_at, edited = false, "
+            "tags = EXCLUDED.tags, groups = EXCLUDED.groups, "
             "status = CASE WHEN variations.content_hash = EXCLUDED.content_hash THEN variations.status ELSE 'pending' END, "
             f"content_hash = EXCLUDED.content_hash {guard}")
     cur.execute("TRUNCATE _incoming")
@@ -93,12 +94,15 @@ def _sqlite_upsert(s: TenantSession, set_id: uuid.UUID, run_id: uuid.UUID, recor
     now = utcnow()
     rows: list[dict[str, Any]] = []
     for r in records.to_pylist():
-        rows.append({**r, "id": uuid.UUID(r["id"]), "fields": json.loads(r["fields"]), "workspace_id": s.workspace_id,
+        rows.append({**r, "id": uuid.UUID(r["id"]), "fields": json.loads(r["fields"]),
+                     "tags": json.loads(r.get("tags") or "[]"), "groups": json.loads(r.get("groups") or "[]"),
+                     "workspace_id": s.workspace_id,
                      "campaign_set_id": set_id, "status": "pending", "edited": False, "run_id": run_id, "updated_at": now})
     stmt = sqlite_insert(Variation)
     ex = stmt.excluded
     update = {
         "fields": ex.fields, "title": ex.title, "subreddit": ex.subreddit, "valid": ex.valid, "problems": ex.problems,
+        "tags": ex.tags, "groups": ex.groups,
         "run_id": ex.run_id, "updated_at": ex.updated_at, "edited": False,
         "status": case((Variation.content_hash == ex.content_hash, Variation.status), else_="pending"),
         "content_hash": ex.content_hash,

@@ -6,7 +6,19 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from studio.store.base import Base, TenantMixin, new_id, utcnow
@@ -109,5 +121,7 @@ class Variation(TenantMixin, Base):
     problems: Mapped[str] = mapped_column(Text, default="")
     edited: Mapped[bool] = mapped_column(Boolean, default=False)
     content_hash: Mapped[str] = mapped_column(String(32), default="")
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=text("'[]'"))      # add_tag rules
+    groups: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=text("'[]'"))    # add_to_group rules
     run_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("generation_runs.id", ondelete="SET NULL"))
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -50,6 +50,9 @@ def cards(variations: pl.DataFrame, fmt: str) -> None:
     for row in variations.head(20).iter_rows(named=True):
         with st.container(border=True):
             meta = f"r/{html.escape(str(row.get('subreddit') or ''))} · row {int(row.get('__row', 0)) + 1}" if fmt.startswith("reddit") else f"row {int(row.get('__row', 0)) + 1}"
+            labels = [*(row.get("__tags") or []), *(row.get("__groups") or [])]
+            if labels:  # what the rules' add_tag / add_to_group actions gave this variation
+                meta += " · " + " ".join(f"`{_md_escape(str(label))}`" for label in labels)
             st.caption(meta)
             title = row.get("title") or row.get("headline") or ""
             if title:

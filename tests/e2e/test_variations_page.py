@@ -20,7 +20,11 @@ from tests.e2e.conftest import shot
 pytestmark = pytest.mark.browser
 CONFIG = {"platform": "reddit", "format": "thread",
           "templates": {"subreddit": "{{ category }}", "title": "{{ product_name }} — ${{ price }} #{{ id }}",
-                        "body": "{{ description }}"}}
+                        "body": "{{ description }}"},
+          "rules": [{"id": "shoes", "name": "Shoes", "priority": 1,
+                     "conditions": {"items": [{"field": "category", "operator": "equals", "value": "shoes"}]},
+                     "actions": [{"type": "add_tag", "params": {"tag": "footwear"}},
+                                 {"type": "add_to_group", "params": {"group": "Shoe ads"}}]}]}
 
 
 def test_variations_page_with_10k_rows(studio_home, studio_url, page, shared_data, monkeypatch):
@@ -56,3 +60,11 @@ def test_variations_page_with_10k_rows(studio_home, studio_url, page, shared_dat
     page.get_by_label("Search titles").fill("#9999")
     page.get_by_label("Search titles").press("Enter")
     expect(page.get_by_text(re.compile(r"^[0-9] variations? match"))).to_be_visible()
+    page.get_by_label("Search titles").fill("")
+    page.get_by_label("Search titles").press("Enter")
+    page.get_by_role("combobox", name="Tag or group").click()
+    page.keyboard.type("footwear")
+    page.keyboard.press("Enter")
+    expect(page.get_by_text(re.compile(r"^1,640 variations match"))).to_be_visible()  # the shoes rows × 5
+    page.wait_for_timeout(1000)
+    shot(page, "12b-variations-tag-filter")

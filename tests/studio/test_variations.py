@@ -119,3 +119,32 @@ def test_each_preview_counts_as_an_api_call(sqlite_store):
         previews.run_preview(sqlite_store, ctx, ds.id, THREAD)
     with sqlite_store.session_scope(ctx) as s:
         assert used(s, Metric.API_CALLS) == 3
+
+
+TAGGING = [
+    {"id": "premium", "name": "Premium", "enabled": True, "priority": 1,
+     "conditions": {"logic": "and", "items": [{"field": "price", "operator": "greater_than", "value": 95}]},
+     "actions": [{"type": "add_tag", "params": {"tag": "premium 100%_"}},
+                 {"type": "add_to_group", "params": {"group": "Ad group B"}}]},
+    {"id": "nordic", "name": "Oslo", "enabled": True, "priority": 2,
+     "conditions": {"logic": "and", "items": [{"field": "city", "operator": "equals", "value": "Oslo"}]},
+     "actions": [{"type": "add_tag", "params": {"tag": "oslo"}}]},
+]
+
+
+def test_tags_and_groups_from_rules_are_kept_filterable_and_exported(generated):
+    store, ctx, make = generated
+    set_id = make({**THREAD, "rules": TAGGING})
+    rows = variations.page(store, ctx, set_id, VariationFilter()).rows
+    assert [(r["row"], r["tags"], r["groups"]) for r in rows] == [
+        (1, ["oslo"], []), (2, ["premium 100%_"], ["Ad group B"]), (3, [], []),
+        (4, ["premium 100%_", "oslo"], ["Ad group B"])]
+    assert variations.labels(store, ctx, set_id) == ["Ad group B", "oslo", "premium 100%_"]
+    assert variations.page(store, ctx, set_id, VariationFilter(tag="oslo")).total == 2
+    assert variations.page(store, ctx, set_id, VariationFilter(tag="premium 100%_")).total == 2
+    assert variations.page(store, ctx, set_id, VariationFilter(tag="Ad group B")).total == 2
+    assert variations.page(store, ctx, set_id, VariationFilter(tag="premium 1")).total == 0  # whole labels only
+    assert variations.page(store, ctx, set_id, VariationFilter(tag="%")).total == 0          # LIKE wildcards are text
+    exported = list(csv.DictReader(io.StringIO(variations.export(store, ctx, set_id, VariationFilter(), "csv")
+                                               .decode("utf-8-sig"))))
+    assert exported[3]["tags"] == "premium 100%_; oslo" and exported[3]["groups"] == "Ad group B"

@@ -229,3 +229,28 @@ def test_a_run_whose_worker_died_is_flagged_stalled_and_resumes_exactly(env, pg_
         assert [s[2] for s in _stored(pg_store, ctx, set_id)] == plan.to_arrow().column("title").to_pylist()
     with pytest.raises(ValidationFailed, match="already ended"):
         campaigns.resume(pg_store, ctx, run_id)
+
+
+def test_tags_and_groups_from_rules_are_stored_with_each_variation(env, pg_store, workspace):
+    from studio import variations
+
+    ctx, ds = workspace
+    rules = [*CONFIG["rules"],
+             {"id": "shoes", "name": "Shoes", "enabled": True, "priority": 2,
+              "conditions": {"logic": "and", "items": [{"field": "category", "operator": "equals", "value": "shoes"}]},
+              "actions": [{"type": "add_tag", "params": {"tag": "footwear"}},
+                          {"type": "add_to_group", "params": {"group": "Feet \"first\""}}]}]
+    config = {**CONFIG, "rules": rules}
+    set_id = campaigns.create(pg_store, ctx, "Tagged", ds.id, config)
+    _start(pg_store, env, ctx, set_id, chunk_rows=700)
+    _work(env)
+    table = datasets.load_table(pg_store, ctx, ds.id)
+    with build_plan(table, config) as plan:
+        expected = plan.to_arrow()
+    tagged = sum(1 for t in expected.column("__tags").to_pylist() if t == ["footwear"])
+    assert tagged > 0
+    assert variations.labels(pg_store, ctx, set_id) == ['Feet "first"', "footwear"]
+    assert variations.page(pg_store, ctx, set_id, variations.VariationFilter(tag="footwear")).total == tagged
+    assert variations.page(pg_store, ctx, set_id, variations.VariationFilter(tag='Feet "first"')).total == tagged
+    rows = variations.page(pg_store, ctx, set_id, variations.VariationFilter(tag="footwear"), limit=5).rows
+    assert all(r["tags"] == ["footwear"] and r["groups"] == ['Feet "first"'] for r in rows)
