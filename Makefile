@@ -61,6 +61,6 @@ lint: install-dev
 bench: install-dev
 	$(BIN)/python bench/bench_engine.py
 
-## maintenance: periodic system jobs (audit retention by plan); run daily from cron
+## maintenance: audit retention by plan, now (workers also run it daily by themselves)
 maintenance: install
 	$(BIN)/python -m workers.maintenance

@@ -19,9 +19,10 @@ from rq import SimpleWorker, Worker
 from rq.serializers import JSONSerializer
 
 from studio.settings import load_settings
+from workers.periodic import Ticker
 from workers.queues import QUEUE_NAMES, queue, redis_connection
 
-JOB_MODULES = ("workers.generation", "workers.publishing", "workers.maintenance")
+JOB_MODULES = ("workers.generation", "workers.publishing", "workers.maintenance", "workers.periodic")
 """Imported up front, so no job pays for it (the engine, studio and their libraries take ~0.8 s),
 including each forked child with --fork."""
 
@@ -42,7 +43,15 @@ def main(argv: list[str] | None = None) -> None:
     conn = redis_connection(settings)
     queues = [queue(settings, name, connection=conn) for name in args.queues or QUEUE_NAMES]
     worker_class = Worker if args.fork else SimpleWorker
-    worker_class(queues, connection=conn, serializer=JSONSerializer).work(with_scheduler=not args.burst, burst=args.burst)
+    ticker = None if args.burst else Ticker(settings)  # periodic jobs (metering, retention): see workers.periodic
+    if ticker is not None:
+        ticker.start()
+    try:
+        worker_class(queues, connection=conn, serializer=JSONSerializer).work(with_scheduler=not args.burst,
+                                                                              burst=args.burst)
+    finally:
+        if ticker is not None:
+            ticker.stop()
 
 
 if __name__ == "__main__":
