@@ -11,6 +11,8 @@ from studio import datasets, rule_sets
 from studio.errors import StudioError
 from studio.ui import resources, state, widgets
 from studio.ui import rule_builder as ui
+from studio.ui import rule_outcomes as outcomes
+from studio.ui import rule_set_bar as bar
 
 ctx = state.page_context("Rules")
 store = resources.store()
@@ -28,7 +30,7 @@ if flash := st.session_state.pop("rp_flash", None):
 editable = rule_sets.can_edit(store, ctx)
 saved = widgets.attempt(lambda: rule_sets.list_rule_sets(store, ctx)) or []
 left, right = st.columns(2)
-current = ui.rule_set_picker(left, saved)
+current = bar.rule_set_picker(left, saved)
 ds = right.selectbox("Data set (columns and testing)", data, key="rp_dataset",
                      format_func=lambda d: f"{d.name} ({d.row_count:,} rows)")
 schema = widgets.attempt(lambda: rule_sets.schema_of(store, ctx, ds.id))
@@ -50,13 +52,13 @@ result = None
 try:
     result = rule_sets.test_on_data(store, ctx, ds.id, rules) if rules else None
 except (EngineError, StudioError) as exc:
-    ui.show_error(slots, exc, top)
+    outcomes.show_error(slots, exc, top)
 if result is not None:
-    ui.annotate(slots, result.counts, result.row_count, {r["id"]: r.get("enabled", True) for r in rules})
+    outcomes.annotate(slots, result.counts, result.row_count, {r["id"]: r.get("enabled", True) for r in rules})
 
 st.divider()
 if editable:
-    ui.save_bar(store, ctx, current, rules)
+    bar.save_bar(store, ctx, current, rules)
 
 st.subheader("Test on data")
 if not rules:
@@ -67,7 +69,7 @@ else:
     counts_col, trace_col = st.columns([3, 2], gap="large")
     with counts_col:
         st.markdown(f"**Rows matched** in {ds.name} ({result.row_count:,} rows)")
-        ui.match_table(rules, result.counts, result.row_count)
+        outcomes.match_table(rules, result.counts, result.row_count)
     with trace_col:
         if st.session_state.get("rp_trace_row", 1) > max(result.row_count, 1):
             st.session_state["rp_trace_row"] = 1
@@ -75,6 +77,6 @@ else:
                                  value=1, step=1, key="rp_trace_row")
         row_trace = widgets.attempt(partial(result.trace, int(number) - 1))
         if row_trace is not None:
-            ui.trace(row_trace)
+            outcomes.trace(row_trace)
 
-ui.import_export(rules, schema, editable, current.name if current else "rules")
+bar.import_export(rules, schema, editable, current.name if current else "rules")

@@ -1,0 +1,93 @@
+"""Rule sets on the Rules page: pick one, save / duplicate / delete it, import and export its JSON."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
+
+from studio import rule_sets
+from studio.context import Context
+from studio.rule_sets import RuleSetInfo
+from studio.store.session import Store
+from studio.ui import widgets
+from studio.ui.rule_builder import DRAFT, load, normalise
+
+
+def rule_set_picker(where: DeltaGenerator, saved: list[RuleSetInfo]) -> RuleSetInfo | None:
+    """The saved rule set to edit, or None for a new one."""
+    by_id = {str(r.id): r for r in saved}
+    wanted = st.session_state.pop("rp_pick_request", None)
+    if wanted is not None:
+        st.session_state["rp_pick"] = wanted
+    if st.session_state.get("rp_pick") not in ("new", *by_id):
+        st.session_state["rp_pick"] = "new"
+    label = {"new": "+ New rule set"} | {k: f"{r.name} · {r.rule_count:,} rules" for k, r in by_id.items()}
+    return by_id.get(where.selectbox("Rule set", ["new", *by_id], format_func=label.__getitem__, key="rp_pick"))
+
+
+def _done(message: str, pick: str | None = None) -> None:
+    st.session_state["rp_flash"] = message
+    if pick is not None:
+        st.session_state["rp_pick_request"] = pick
+    st.session_state.pop(DRAFT, None)
+    st.rerun()
+
+
+def save_bar(store: Store, ctx: Context, current: RuleSetInfo | None, rules: list[dict[str, Any]]) -> None:
+    """Save (new: with a name), Duplicate, Delete with confirmation."""
+    if current is None:
+        with st.form("rp_new", border=False):
+            a, b = st.columns([3, 1], vertical_alignment="bottom")
+            name = a.text_input("Name", key="rp_name", placeholder="e.g. Launch rules")
+            if b.form_submit_button("Save rule set", type="primary", width="stretch"):
+                with widgets.user_errors():
+                    created = rule_sets.create_rule_set(store, ctx, name, rules)
+                    _done(f"Saved {created.name!r} ({created.rule_count:,} rules).", str(created.id))
+        return
+    dirty = rules != normalise(current.rules)
+    a, b, c, d = st.columns([2, 1, 1, 2], vertical_alignment="center")
+    if a.button("Save", type="primary", disabled=not dirty, key="rp_save", width="stretch"):
+        with widgets.user_errors():
+            saved = rule_sets.save_rule_set(store, ctx, current.id, rules)
+            _done(f"Saved {saved.name!r} ({saved.rule_count:,} rules).")
+    if b.button("Duplicate", key="rp_duplicate", width="stretch"):
+        with widgets.user_errors():
+            copy = rule_sets.duplicate_rule_set(store, ctx, current.id)
+            _done(f"Duplicated as {copy.name!r}.", str(copy.id))
+    if c.button("Delete", key="rp_delete", width="stretch"):
+        st.session_state["rp_confirm_delete"] = str(current.id)
+    d.caption("Unsaved changes" if dirty else "Saved")
+    if st.session_state.get("rp_confirm_delete") == str(current.id):
+        st.warning(f"Delete the rule set {current.name!r} ({current.rule_count:,} rules)? This cannot be undone.")
+        yes, no, _ = st.columns([1, 1, 4])
+        if yes.button("Yes, delete", type="primary", key="rp_delete_yes"):
+            with widgets.user_errors():
+                name = rule_sets.delete_rule_set(store, ctx, current.id)
+                st.session_state.pop("rp_confirm_delete", None)
+                _done(f"Deleted {name!r}.", "new")
+        if no.button("Cancel", key="rp_delete_no"):
+            st.session_state.pop("rp_confirm_delete", None)
+            st.rerun()
+
+
+def import_export(rules: list[dict[str, Any]], schema: Mapping[str, str], editable: bool, name: str) -> None:
+    """Export the rules as JSON; import (replacing the rules in the builder) with errors naming rule and field."""
+    with st.expander("Import / export JSON"):
+        text = rule_sets.export_rules(rules, name=name)
+        st.download_button("Export JSON", text, file_name=f"{name.strip() or 'rules'}.rules.json",
+                           mime="application/json", key="rp_export")
+        st.code(text, language="json")
+        if not editable:
+            return
+        pasted = st.text_area("Paste rules JSON to import", key="rp_import_text", height=140,
+                              placeholder='[{"id": "r1", "name": "…", "conditions": {…}, "actions": […]}]')
+        if st.button("Import", key="rp_import"):
+            with widgets.user_errors():
+                imported = rule_sets.import_rules(pasted, schema)
+                load(st.session_state[DRAFT]["for"], imported)
+                st.session_state["rp_flash"] = (f"Imported {len(imported):,} rule{'s' * (len(imported) != 1)} "
+                                                "into the builder; save to keep them.")
+                st.rerun()
