@@ -72,7 +72,8 @@ with right:
     ui_gen.figures(result.preview.stats)
     with st.expander("Show the engine's SQL"):
         st.code(result.sql, language="sql")
-    ui_gen.cards(result.preview.variations, fmt)
+    names = {str(r.get("id")): str(r.get("name") or r.get("id")) for r in rules if isinstance(r, dict)}
+    ui_gen.cards(result.preview.variations, fmt, names)
     with st.form("generate"):
         name = st.text_input("Campaign set name", value=f"{ds.name} — {formats[fmt]}", key="pv_set_name")
         if st.form_submit_button("Generate", type="primary"):

@@ -34,6 +34,7 @@ from engine.templates import CompiledTemplate, compile_template
 __all__ = ["CompiledPlan", "OutputColumn", "compile_plan"]
 
 Describe = Callable[[str], dict[str, str]]
+TRACE_COLUMN = "__rules_fired"
 _CONSTANT = re.compile(r"\('(?:[^']|'')*'\)")
 _KEPT = (f"CASE WHEN {quote('__dropped')} IS NULL THEN error('internal: a variation without a constraint verdict') "
          f"ELSE NOT {quote('__dropped')} END")
@@ -145,29 +146,34 @@ class CompiledPlan:
         # a failing measured value is rendered after its check, so the data columns ride along
         return upto + render_chain(self.columns, "*" if measured else self.keep, measured, value_cap)
 
-    def output_select(self) -> str:
-        """Output column list: row key, generated columns, rule metadata, violation report."""
+    def output_select(self, *, trace: bool = False) -> str:
+        """Output column list: row key, generated columns, rule metadata, violation report.
+
+        `trace` adds `__rules_fired` (the ids of the rules that fired on the row, in order): a
+        preview shows it, a bulk run has no use for it, and it costs a sixth of a bulk run.
+        """
         cols = [quote(ROW), quote(VARIATION)]
         cols += [f"{c.final()} AS {quote(c.name)}" for c in self.columns]
-        cols += [quote(m) for m in self.meta_columns]
+        cols += [quote(m) for m in self.meta_columns if trace or m != TRACE_COLUMN]
         cols.append(quote("__violations"))
         return ", ".join(cols)
 
-    def bulk_sql(self, ctes: list[tuple[str, str]] | None = None) -> str:
+    def bulk_sql(self, ctes: list[tuple[str, str]] | None = None, *, trace: bool = False) -> str:
         """Every kept variation, in (__row, __variation) order (over `ctes` instead of the whole chain)."""
         order = f"\nORDER BY {quote(ROW)}, {quote(VARIATION)}" if self.dedup else ""
-        return (f"{self.with_clause(ctes=ctes)}\nSELECT {self.output_select()}\nFROM {quote('__final')}\n"
+        return (f"{self.with_clause(ctes=ctes)}\nSELECT {self.output_select(trace=trace)}\nFROM {quote('__final')}\n"
                 f"WHERE NOT {quote('__duplicate')}{order}")
 
-    def head_sql(self, limit: int) -> str:
+    def head_sql(self, limit: int, *, trace: bool = False) -> str:
         """The first `limit` kept variations (the bulk query with a LIMIT)."""
-        return f"{self.bulk_sql()}\nLIMIT {int(limit)}"
+        return f"{self.bulk_sql(trace=trace)}\nLIMIT {int(limit)}"
 
     def rules_sql(self) -> str:
         """The rules step alone: every row of "__source" with its rule outcome (`__skipped`, metadata)."""
         return f"{self.with_clause(upto='__rules')}\nSELECT * FROM {quote('__rules')}"
 
-    def head_after_rules_sql(self, limit: int, facts: Mapping[str, frozenset[str]] | None = None) -> str:
+    def head_after_rules_sql(self, limit: int, facts: Mapping[str, frozenset[str]] | None = None, *,
+                             trace: bool = False) -> str:
         """`head_sql` reading the rules step's output from a table named "__rules" (see `rules_sql`).
 
         `facts` (column → text facts true of every row of that table, see sql_values.text_facts)
@@ -181,7 +187,7 @@ class CompiledPlan:
             if any(a.value_sql != b.value_sql for a, b in zip(cols, self.columns, strict=True)):
                 ctes = ([cte for cte in ctes if cte[0] in ("__kept", "__expanded")] + render_chain(cols, self.keep)
                         + [cte for cte in ctes if cte[0] == "__final"])
-        return f"{self.bulk_sql(ctes)}\nLIMIT {int(limit)}"
+        return f"{self.bulk_sql(ctes, trace=trace)}\nLIMIT {int(limit)}"
 
 
 def _cut(truncate: Callable[[str, int], str], limit: int, text: str) -> str:

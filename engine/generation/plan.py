@@ -182,8 +182,9 @@ class Plan:
             self._raise(exc)
             raise
 
-    def head(self, limit: int = 50) -> pa.Table:
-        """The first `limit` kept variations, reading only as much of the data as they need.
+    def head(self, limit: int = 50, *, trace: bool = False) -> pa.Table:
+        """The first `limit` kept variations, reading only as much of the data as they need
+        (`trace`: with `__rules_fired`, see CompiledPlan.output_select).
 
         Keep-first dedup, rules and constraints depend only on earlier rows, so running the
         plan on a prefix gives exactly the bulk run's first rows; the prefix grows until it
@@ -193,13 +194,13 @@ class Plan:
         per_row = max(1, self.config.variation_count)
         size = min(total, max(256, -(-4 * limit // per_row)))
         while True:
-            got = self._head_of_prefix(limit, size)
+            got = self._head_of_prefix(limit, size, trace)
             if got.num_rows >= limit or size >= total:
                 return got
             rate = max(got.num_rows, 1) / size
             size = min(total, max(size * 4, int(limit / rate * 1.5)))
 
-    def _head_of_prefix(self, limit: int, size: int) -> pa.Table:
+    def _head_of_prefix(self, limit: int, size: int, trace: bool) -> pa.Table:
         """The first `limit` variations of the first `size` rows.
 
         A template edit leaves the rules alone, so their output for the prefix is kept with the
@@ -208,9 +209,9 @@ class Plan:
         self._ensure_udfs()
         rules = self.compiled.rules
         if rules.prepared is not None or size > RULES_MEMO_ROWS:
-            return self.query(self.compiled.head_sql(limit), self.source.prefix(size))
+            return self.query(self.compiled.head_sql(limit, trace=trace), self.source.prefix(size))
         ruled, facts = self.source.memo(("rules", rules.select_sql, size), lambda: self._rules_prefix(size))
-        sql = self.compiled.head_after_rules_sql(limit, {**facts, **self._variation_facts()})
+        sql = self.compiled.head_after_rules_sql(limit, {**facts, **self._variation_facts()}, trace=trace)
         if size > SMALL_QUERY_ROWS or self.compiled.udfs:  # per-row UDFs live on the plan's connection
             with self._over_rules(self._con, ruled) as cur:
                 return self._fetch(cur, sql)
@@ -238,11 +239,11 @@ class Plan:
         finally:
             cur.close()
 
-    def batches(self, batch_size: int = 50_000) -> Iterator[pa.RecordBatch]:
+    def batches(self, batch_size: int = 50_000, *, trace: bool = False) -> Iterator[pa.RecordBatch]:
         """Every kept variation as Arrow record batches of `batch_size` rows, in (row, variation) order."""
         with self.cursor() as cur:
             try:
-                reader = cur.sql(self.compiled.bulk_sql()).to_arrow_reader(batch_size)
+                reader = cur.sql(self.compiled.bulk_sql(trace=trace)).to_arrow_reader(batch_size)
                 last = -1
                 for batch in reader:
                     if batch.num_rows == 0:
@@ -258,12 +259,12 @@ class Plan:
                 self._raise(exc)
                 raise
 
-    def to_arrow(self) -> pa.Table:
+    def to_arrow(self, *, trace: bool = False) -> pa.Table:
         """Every kept variation as one Arrow table."""
-        batches = list(self.batches())
+        batches = list(self.batches(trace=trace))
         if batches:
             return pa.Table.from_batches(batches)
-        return self.query(f"{self.compiled.bulk_sql()}\nLIMIT 0")
+        return self.query(f"{self.compiled.bulk_sql(trace=trace)}\nLIMIT 0")
 
     def keywords(self) -> pa.Table:
         """Keyword rows of the keyword combinator (empty table if none is configured)."""

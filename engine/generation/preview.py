@@ -163,8 +163,8 @@ def compute_stats(plan: Plan) -> PreviewStats:
     )
 
 
-def preview(plan: Plan, limit: int = 50, *, stats: bool = True) -> Preview:
+def preview(plan: Plan, limit: int = 50, *, stats: bool = True, trace: bool = False) -> Preview:
     """First `limit` kept variations (exactly as bulk produces them) and, unless told not to, the stats."""
-    head = pl.from_arrow(plan.head(limit))
+    head = pl.from_arrow(plan.head(limit, trace=trace))
     assert isinstance(head, pl.DataFrame)
     return Preview(head, compute_stats(plan) if stats else None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import uuid
+from collections.abc import Mapping
 
 import polars as pl
 import streamlit as st
@@ -42,8 +43,10 @@ def figures(stats: object) -> None:
                                  hide_index=True, use_container_width=True)
 
 
-def cards(variations: pl.DataFrame, fmt: str) -> None:
-    """The first variations as cards that look like the post (text escaped, Markdown body)."""
+def cards(variations: pl.DataFrame, fmt: str, rule_names: Mapping[str, str] | None = None) -> None:
+    """The first variations as cards that look like the post (text escaped, Markdown body), with the
+    rules that fired on each (names from `rule_names`, rule id → name)."""
+    rule_names = rule_names or {}
     if variations.is_empty():
         st.info("No variation survives the rules and limits. Loosen a rule or shorten a template.")
         return
@@ -53,6 +56,9 @@ def cards(variations: pl.DataFrame, fmt: str) -> None:
             labels = [*(row.get("__tags") or []), *(row.get("__groups") or [])]
             if labels:  # what the rules' add_tag / add_to_group actions gave this variation
                 meta += " · " + " ".join(f"`{_md_escape(str(label))}`" for label in labels)
+            fired = [rule_names.get(r, r) for r in row.get("__rules_fired") or []]
+            if fired:
+                meta += " · rules: " + ", ".join(_md_escape(str(name)) for name in fired)
             st.caption(meta)
             title = row.get("title") or row.get("headline") or ""
             if title:

@@ -9,7 +9,9 @@ from tests.e2e.conftest import shot, sign_up
 
 pytestmark = pytest.mark.browser
 RULE = ('[{"id": "r1", "name": "No sale", "enabled": true, "priority": 1, "conditions": {"logic": "and", '
-        '"items": [{"field": "sale_price", "operator": "is_empty"}]}, "actions": [{"type": "skip", "params": {}}]}]')
+        '"items": [{"field": "sale_price", "operator": "is_empty"}]}, "actions": [{"type": "skip", "params": {}}]}, '
+        '{"id": "r2", "name": "Sale tag", "enabled": true, "priority": 2, "conditions": {"logic": "and", "items": []}, '
+        '"actions": [{"type": "add_tag", "params": {"tag": "on sale"}}]}]')
 
 
 def test_preview_rule_generate(studio_url, page):
@@ -24,6 +26,9 @@ def test_preview_rule_generate(studio_url, page):
     page.get_by_label("Rules as JSON").fill(RULE)
     page.get_by_label("Rules as JSON").press("Control+Enter")
     expect(skipped).to_contain_text("26")
+    expect(page.get_by_text("rules: Sale tag").first).to_be_visible()  # each card names the rules that fired
+    page.wait_for_timeout(500)
+    shot(page, "10b-preview-rules")
     page.get_by_role("button", name="Generate").click()
     expect(page.get_by_role("heading", name="Campaign sets").first).to_be_visible()
     expect(page.get_by_text("34 variations match")).to_be_visible()

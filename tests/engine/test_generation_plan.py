@@ -271,6 +271,22 @@ def test_editing_a_template_reuses_the_rules_output_but_a_rule_edit_does_not(
     assert titles("{{ name }}", 1000) == []
 
 
+def test_the_rules_that_fired_come_with_a_trace_only(con: duckdb.DuckDBPyConnection) -> None:
+    data = pl.DataFrame({"name": ["Tent", "Kayak", "Stove"], "price": [150.0, 20.0, 300.0]})
+    rules = [{"id": "big", "conditions": {"items": [{"field": "price", "operator": "greater_than", "value": 100}]},
+              "actions": [{"type": "add_tag", "params": {"tag": "premium"}}]},
+             {"id": "all", "priority": 2, "actions": [{"type": "add_to_group", "params": {"group": "Gear"}}]}]
+    with build_plan(data, thread("{{ name }}", rules=rules), connection=con) as plan:
+        plain, traced = plan.to_arrow(), plan.to_arrow(trace=True)
+        assert "__rules_fired" not in plain.column_names and "__rules_fired" not in plan.head(5).column_names
+        assert traced.column("__rules_fired").to_pylist() == [["big", "all"], ["all"], ["big", "all"]]
+        assert plan.head(2, trace=True).to_pylist() == traced.slice(0, 2).to_pylist()
+        assert traced.drop_columns(["__rules_fired"]).to_pylist() == plain.to_pylist()
+        assert preview(plan, 3, stats=False, trace=True).variations["__rules_fired"].to_list()[1] == ["all"]
+    assert plain.column("__tags").to_pylist() == [["premium"], [], ["premium"]]
+    assert plain.column("__groups").to_pylist() == [["Gear"]] * 3
+
+
 @pytest.mark.parametrize("kept_every", [1, 97, 5003])
 def test_head_matches_bulk_on_small_and_large_prefixes(con: duckdb.DuckDBPyConnection, kept_every: int) -> None:
     # few kept rows make the prefix grow past the small-query and memo sizes, up to the whole table

@@ -120,3 +120,15 @@ def test_a_stalled_run_offers_resume_and_finishes(new_app):
     assert (info.status, info.rows_done, info.variations) == ("done", 60, 60)
     at.run()
     assert not any("No progress" in w.value for w in at.warning)
+
+
+def test_preview_cards_show_tags_and_the_rules_that_fired(new_app):
+    at = _with_demo(new_app)
+    at.switch_page("pages/preview.py").run()
+    at.text_area(key="pv_rules").input('[{"id": "r1", "name": "On sale", "enabled": true, "priority": 1, '
+                                       '"conditions": {"logic": "and", "items": [{"field": "sale_price", "operator": "is_not_empty"}]}, '
+                                       '"actions": [{"type": "add_tag", "params": {"tag": "sale"}}]}]').run()
+    assert not at.exception, at.exception
+    captions = [c.value for c in at.caption]
+    assert any("`sale`" in c and "rules: On sale" in c for c in captions), captions
+    assert any(c.startswith("r/") and "rules:" not in c for c in captions)  # rows without a sale price
