@@ -35,7 +35,7 @@ def test_explore_sql_and_group_by_cells(explore_url, page):
 
     page.get_by_role("button", name="SQL cell").click()
     sql = page.locator("textarea").first
-    expect(sql).to_have_value("SELECT *\nFROM demo_products\nLIMIT 100")
+    expect(sql).to_have_value("SELECT *\nFROM demo_products\nLIMIT 100", timeout=20_000)  # a busy CI machine
     sql.fill(QUERY)
     sql.press("Control+Enter")
     page.get_by_role("button", name="Run").first.click()

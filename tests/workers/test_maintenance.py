@@ -63,8 +63,11 @@ def test_workers_enqueue_periodic_jobs_once_per_slot_and_run_them(pg_settings, s
     monkeypatch.setenv("DOTORO_HOME", str(pg_settings.home))
     monkeypatch.setenv("SECRET_KEY", "test-secret")
     monkeypatch.setenv("REDIS_URL", services["REDIS_URL"])
-    monkeypatch.setenv("STRIPE_API_KEY", "sk_test_periodic")
-    monkeypatch.setenv("STRIPE_API_BASE", "http://127.0.0.1:9")  # no usage yet: nothing is sent
+    from tests.stripe_double import StripeDouble
+
+    double = StripeDouble()
+    monkeypatch.setenv("STRIPE_API_KEY", double.api_key)
+    monkeypatch.setenv("STRIPE_API_BASE", double.base_url)
     generation._store_for.cache_clear()
     settings = generation.load_settings()
     conn = Redis.from_url(services["REDIS_URL"])
@@ -73,6 +76,9 @@ def test_workers_enqueue_periodic_jobs_once_per_slot_and_run_them(pg_settings, s
     ws = auth.sign_up(store, f"t{uuid.uuid4().hex[:6]}@example.com", "Ticker", "longenough")[1]
     _old_event(store, ws, 100)
     before = _count(store, ws)
+    from studio import admin  # the jobs run in this process (SimpleWorker): meter only this test's workspace
+
+    monkeypatch.setattr(admin, "billed_workspaces", lambda _store: [ws])
 
     day = 86_400 * 20_000
     got: list[list[str]] = []
@@ -90,7 +96,9 @@ def test_workers_enqueue_periodic_jobs_once_per_slot_and_run_them(pg_settings, s
     SimpleWorker([q], connection=conn, serializer=q.serializer).work(burst=True)
     results = {j.id: j.return_value() for j in (q.fetch_job(i) for ids in got for i in ids)}
     assert results[f"periodic-audit-retention-{day // 86_400}"]["deleted"] >= 1
-    assert results[f"periodic-usage-meter-{day // 600}"] == {"sent": 0, "pending": 0, "error": None}
+    metered = results[f"periodic-usage-meter-{day // 600}"]
+    assert metered["error"] is None and metered["pending"] == 0, metered
+    double.close()
     assert _count(store, ws) == before - 1  # the Free plan keeps 90 days
     generation._store_for.cache_clear()
     store.dispose()
