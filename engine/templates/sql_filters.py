@@ -110,41 +110,28 @@ def sql_truncate(scope: SqlScope, value: Val, args: Mapping[str, Val]) -> Val:
         return text_val(binder.bind(t, lambda s: f"(CASE WHEN {s} = '' THEN '' ELSE {suffix} END)"),
                         binder.bind(t, lambda s: f"(CASE WHEN {s} = '' THEN 0 ELSE {more} END)"), facts)
 
-    if ASCII in value.facts:  # bytes are characters, and only ASCII whitespace can end the cut
-        space = sql_str(_ASCII_SPACE)
+    # strlen (bytes, stored) is never below length (characters), so short values skip counting;
+    # the cut needs trimming only when its last character (the n-th) is whitespace.
+    ascii_only = ASCII in value.facts  # then bytes are characters and only ASCII whitespace can end the cut
+    spaces = sql_str(_ASCII_SPACE) if ascii_only else WHITESPACE_SQL
+    measure = "strlen" if ascii_only else "length"
 
-        def ascii_cut(s: str) -> tuple[str, str, str]:
-            first = f"left({s}, {n})"
-            return f"strlen({s}) <= {n}", f"contains({space}, substr({s}, {n}, 1))", first
+    def short(s: str) -> str:
+        return f"strlen({s}) <= {n}" if ascii_only else f"strlen({s}) <= {n} OR length({s}) <= {n}"
 
-        def ascii_body(s: str) -> str:
-            short, spaced, first = ascii_cut(s)
-            return (f"(CASE WHEN {short} THEN {s} WHEN {spaced} THEN rtrim({first}, {space}) || {suffix} "
-                    f"ELSE {first} || {suffix} END)")
+    def cut(s: str) -> str:
+        return f"left({s}, {n})" if ascii_only else f"substr({s}, 1, {n})"
 
-        def ascii_length(s: str) -> str:
-            short, spaced, first = ascii_cut(s)
-            return (f"(CASE WHEN {short} THEN strlen({s}) WHEN {spaced} THEN strlen(rtrim({first}, {space})) + {more} "
-                    f"ELSE {n + more} END)")
-
-        return text_val(binder.bind(t, ascii_body), binder.bind(t, ascii_length), facts)
-
-    def kept(s: str) -> tuple[str, str, str]:
-        # strlen (bytes, stored) is never below length (characters), so short values skip counting;
-        # the cut needs the regex only when its last character (the n-th) is whitespace.
-        first = f"substr({s}, 1, {n})"
-        return (f"strlen({s}) <= {n} OR length({s}) <= {n}", f"contains({WHITESPACE_SQL}, substr({s}, {n}, 1))",
-                first)
+    def strip(x: str) -> str:
+        return f"rtrim({x}, {spaces})" if ascii_only else rstrip_sql(x)
 
     def body(s: str) -> str:
-        short, spaced, first = kept(s)
-        return (f"(CASE WHEN {short} THEN {s} WHEN {spaced} THEN {rstrip_sql(first)} || {suffix} "
-                f"ELSE {first} || {suffix} END)")
+        return (f"(CASE WHEN {short(s)} THEN {s} WHEN contains({spaces}, substr({s}, {n}, 1)) "
+                f"THEN {strip(cut(s))} || {suffix} ELSE {cut(s)} || {suffix} END)")
 
     def length(s: str) -> str:
-        short, spaced, first = kept(s)
-        return (f"(CASE WHEN {short} THEN length({s}) WHEN {spaced} THEN length({rstrip_sql(first)}) + {more} "
-                f"ELSE {n + more} END)")
+        return (f"(CASE WHEN {short(s)} THEN {measure}({s}) WHEN contains({spaces}, substr({s}, {n}, 1)) "
+                f"THEN {measure}({strip(cut(s))}) + {more} ELSE {n + more} END)")
 
     return text_val(binder.bind(t, body), binder.bind(t, length), facts)
 
