@@ -18,7 +18,7 @@ from engine.generation.constraints import check_sql, length_check_sql
 from engine.generation.schema import quote, sql_literal
 
 if TYPE_CHECKING:
-    from engine.generation.compiler import OutputColumn
+    from engine.generation.compiled_plan import OutputColumn
 
 __all__ = ["render_chain"]
 

@@ -15,7 +15,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from engine.errors import EngineError
-from engine.generation.compiler import CompiledPlan, compile_plan
+from engine.generation.compiled_plan import CompiledPlan
+from engine.generation.compiler import compile_plan
 from engine.generation.config import GenerationConfig
 from engine.generation.fallback import RowUDF, next_udf_prefix
 from engine.generation.rules_stage import SOURCE, build_rules_stage

@@ -7,7 +7,7 @@ from typing import NamedTuple
 
 import polars as pl
 
-from engine.generation.compiler import CompiledPlan, OutputColumn
+from engine.generation.compiled_plan import CompiledPlan, OutputColumn
 from engine.generation.plan import Plan
 from engine.generation.schema import ROW, VARIATION, quote
 from engine.platforms import get_count_method
