@@ -213,12 +213,18 @@ def load_table(store: Store, ctx: Context, dataset_id: uuid.UUID, *, version: in
     return pl.read_parquet(io.BytesIO(content))
 
 
-def rename(store: Store, ctx: Context, dataset_id: uuid.UUID, new_name: str) -> None:
-    clean = new_name.strip()
+def _valid_name(name: str) -> str:
+    """The name trimmed, or a clear error when it is empty or too long."""
+    clean = name.strip()
     if not clean:
         raise ValidationFailed("A data set needs a name.")
     if len(clean) > MAX_NAME:
         raise ValidationFailed(f"Keep the name under {MAX_NAME} characters.")
+    return clean
+
+
+def rename(store: Store, ctx: Context, dataset_id: uuid.UUID, new_name: str) -> None:
+    clean = _valid_name(new_name)
     with store.session_scope(ctx) as s:
         s.require(Permission.EDIT)
         ds = _get(s, dataset_id)
@@ -335,11 +341,7 @@ def _mark_derived(s: TenantSession, ds: Dataset, source: dict[str, Any]) -> None
 
 def save_derived(store: Store, ctx: Context, name: str, table: pl.DataFrame, source: dict[str, Any]) -> DatasetSummary:
     """A new data set from a notebook result that remembers `source` (its query) for refreshes."""
-    clean = name.strip()
-    if not clean:
-        raise ValidationFailed("A data set needs a name.")
-    if len(clean) > MAX_NAME:
-        raise ValidationFailed(f"Keep the name under {MAX_NAME} characters.")
+    clean = _valid_name(name)
     with store.session_scope(ctx) as s:
         s.require(Permission.EDIT)
         if s.scalar(select(func.count()).select_from(Dataset).where(Dataset.name == clean)):

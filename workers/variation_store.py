@@ -12,7 +12,7 @@ import pyarrow.csv as pacsv
 from sqlalchemy import case, delete, func, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from studio.store.base import utcnow
+from studio.store.base import aware, utcnow
 from studio.store.campaign_models import CampaignSet, GenerationRun, Variation
 from studio.store.session import TenantSession
 
@@ -117,8 +117,7 @@ def finish_run(s: TenantSession, run: GenerationRun) -> None:
     cs = s.get(CampaignSet, run.campaign_set_id)
     count = s.scalar(select(func.count()).select_from(Variation).where(Variation.campaign_set_id == run.campaign_set_id)) or 0
     run.status, run.finished_at = "done", utcnow()
-    started = run.started_at if run.started_at.tzinfo else run.started_at.replace(tzinfo=run.finished_at.tzinfo)
-    run.seconds = (run.finished_at - started).total_seconds()
+    run.seconds = (run.finished_at - aware(run.started_at)).total_seconds()
     if cs is not None:
         cs.status, cs.status_reason, cs.variation_count, cs.updated_at = "ready", "", count, utcnow()
     from studio.billing import Metric, record_usage
