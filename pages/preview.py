@@ -9,19 +9,17 @@ import streamlit as st
 from studio import campaigns, datasets, previews
 from studio import rule_sets as rule_sets_service
 from studio import templates as templates_service
+from studio.ui import datasets as data_ui
 from studio.ui import generation as ui_gen
 from studio.ui import resources, state, widgets
 
 ctx = state.page_context("Preview")
 store = resources.store()
-items = widgets.attempt(lambda: datasets.list_datasets(store, ctx)) or []
-if not items:
-    widgets.empty_state("No data sets yet", "Upload a table on Data sources (or load the demo on Home) to preview variations.")
-    st.stop()
+items = data_ui.datasets_or_stop(store, ctx, "A preview renders templates over a data set.")
 
 left, right = st.columns([2, 3])
 with left:
-    ds = st.selectbox("Data set", items, format_func=lambda d: f"{d.name} ({d.row_count:,} rows)", key="pv_dataset")
+    ds = st.selectbox("Data set", items, format_func=data_ui.dataset_label, key="pv_dataset")
     formats = previews.format_choices()
     fmt = st.selectbox("Format", list(formats), format_func=formats.__getitem__, key="pv_format",
                        index=list(formats).index("reddit/thread") if "reddit/thread" in formats else 0)

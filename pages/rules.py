@@ -7,8 +7,9 @@ from functools import partial
 import streamlit as st
 
 from engine.errors import EngineError
-from studio import datasets, rule_sets
+from studio import rule_sets
 from studio.errors import StudioError
+from studio.ui import datasets as data_ui
 from studio.ui import resources, state, widgets
 from studio.ui import rule_builder as ui
 from studio.ui import rule_outcomes as outcomes
@@ -16,14 +17,7 @@ from studio.ui import rule_set_bar as bar
 
 ctx = state.page_context("Rules")
 store = resources.store()
-data = widgets.attempt(lambda: datasets.list_datasets(store, ctx))
-if data is None:
-    st.stop()
-if not data:
-    widgets.empty_state("No data sets yet", "Rules work on a data set's columns. Upload a table on Data sources, "
-                                            "or load the demo on Home.")
-    st.page_link("pages/data_sources.py", label="Go to Data sources →")
-    st.stop()
+data = data_ui.datasets_or_stop(store, ctx, "Rules work on a data set's columns.")
 if flash := st.session_state.pop("rp_flash", None):
     st.success(flash)
 
@@ -31,8 +25,7 @@ editable = rule_sets.can_edit(store, ctx)
 saved = widgets.attempt(lambda: rule_sets.list_rule_sets(store, ctx)) or []
 left, right = st.columns(2)
 current = bar.rule_set_picker(left, saved)
-ds = right.selectbox("Data set (columns and testing)", data, key="rp_dataset",
-                     format_func=lambda d: f"{d.name} ({d.row_count:,} rows)")
+ds = right.selectbox("Data set (columns and testing)", data, key="rp_dataset", format_func=data_ui.dataset_label)
 schema = widgets.attempt(lambda: rule_sets.schema_of(store, ctx, ds.id))
 if schema is None:
     st.stop()

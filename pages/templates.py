@@ -5,19 +5,13 @@ from __future__ import annotations
 import streamlit as st
 
 from studio import datasets, templates
+from studio.ui import datasets as data_ui
 from studio.ui import resources, state, widgets
 from studio.ui import template_editor as ui
 
 ctx = state.page_context("Templates")
 store = resources.store()
-data = widgets.attempt(lambda: datasets.list_datasets(store, ctx))
-if data is None:
-    st.stop()
-if not data:
-    widgets.empty_state("No data sets yet", "Templates are written against a data set's columns. Upload a table "
-                                            "on Data sources, or load the demo on Home.")
-    st.page_link("pages/data_sources.py", label="Go to Data sources →")
-    st.stop()
+data = data_ui.datasets_or_stop(store, ctx, "Templates are written against a data set's columns.")
 if flash := st.session_state.pop("te_flash", None):
     st.success(flash)
 
@@ -40,8 +34,7 @@ fmt = templates.format_of(fmt_key)
 scope = f"{current.id}_v{current.version}" if current else f"{ui.NEW}_{fmt_key}"  # a newer version starts afresh
 
 pick_data, pick_row = st.columns([3, 1])
-ds = pick_data.selectbox("Data set for the live rendering", data, key="te_dataset",
-                         format_func=lambda d: f"{d.name} ({d.row_count:,} rows)")
+ds = pick_data.selectbox("Data set for the live rendering", data, key="te_dataset", format_func=data_ui.dataset_label)
 if st.session_state.get("te_row", 1) > max(ds.row_count, 1):
     st.session_state["te_row"] = 1  # another data set with fewer rows was picked
 row_number = pick_row.number_input("Row", min_value=1, max_value=max(ds.row_count, 1), value=1, step=1,

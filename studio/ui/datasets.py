@@ -121,3 +121,23 @@ def manage(store: Store, ctx: Context, detail: datasets.DatasetDetail) -> None:
                 st.session_state.pop("selected_dataset", None)
                 st.session_state["flash"] = f"Deleted {name!r}."
                 st.rerun()
+
+
+def datasets_or_stop(store: Store, ctx: Context, needs: str) -> list[datasets.DatasetSummary]:
+    """The workspace's data sets; with none (or an error) the page says so and stops.
+
+    `needs`: what the page does with a data set, for the empty state ("Rules work on a data set's columns.").
+    """
+    items = widgets.attempt(lambda: datasets.list_datasets(store, ctx))
+    if items is None:
+        st.stop()
+    if not items:
+        widgets.empty_state("No data sets yet", f"{needs} Upload a table on Data sources, or load the demo on Home.")
+        st.page_link("pages/data_sources.py", label="Go to Data sources →")
+        st.stop()
+    return items
+
+
+def dataset_label(d: datasets.DatasetSummary) -> str:
+    """How a data set is named in a picker: its name and row count."""
+    return f"{d.name} ({d.row_count:,} rows)"
