@@ -28,6 +28,7 @@ from engine.templates.sql_values import (
     column,
     concat,
     constant,
+    holds,
     is_null,
     sql_str,
     sum_sql,
@@ -128,7 +129,7 @@ class SqlCompiler:
         raise Unsupported(_describe(node))
 
     def _condition(self, node: nodes.Node) -> str:
-        return truth(self.expr(node))
+        return holds(self.expr(node))
 
     # ---- expressions ---------------------------------------------------------------------
 
@@ -170,14 +171,14 @@ class SqlCompiler:
             if left.kind == right.kind == "boolean" and not left.nullable and not right.nullable:
                 op = "OR" if is_or else "AND"
                 return bool_val(f"({truth(left)} {op} {truth(right)})")
-            cond = truth(left) if is_or else f"(NOT {truth(left)})"
-            return choose(cond, left, right)
+            # `a or b` is a if a else b; `a and b` is b if a else a
+            return choose(holds(left), left, right) if is_or else choose(holds(left), right, left)
         if isinstance(node, nodes.CondExpr):
             test = self.expr(node.test)
             otherwise = self.expr(node.expr2) if node.expr2 is not None else constant(None)
             if test.is_const:
                 return self.expr(node.expr1) if test.const else otherwise
-            return choose(truth(test), self.expr(node.expr1), otherwise)
+            return choose(holds(test), self.expr(node.expr1), otherwise)
         if isinstance(node, (nodes.Neg, nodes.Pos)):  # a signed literal: -5
             v = self.expr(node.node)
             if v.is_const and isinstance(v.const, (int, float)) and not isinstance(v.const, bool):
