@@ -1,7 +1,8 @@
 """The sandbox process's entry point: leave the network, forbid file writes, then serve one request.
 
-The parent runs ``python -I -B child.py <request.json>`` in a private directory holding the request
-and a Parquet copy of every table. Only the standard library is imported at the top: a user
+The parent runs ``python -I -B child.py`` in a private directory, usually ahead of the query: the
+child fences itself, imports DuckDB and pyarrow, then reads the path of its request (a JSON file
+next to a Parquet copy of every table) from stdin and serves it. Only the standard library is imported at the top: a user
 namespace can only be entered while the process has a single thread, and pyarrow starts threads.
 The package ``__init__`` files are skipped: ``engine``'s pulls in polars, Jinja2 and the whole
 generation stack, a second of start-up per query that the sandbox never uses.
@@ -49,9 +50,14 @@ def main() -> None:
     _skip_package_inits()
 
     # Imported only now, once the process is fenced: see the module docstring.
+    import pyarrow  # noqa: F401  (imported while the child waits: the answer needs it)
+
     from engine.sql_sandbox.serve import serve_file
 
-    serve_file(Path(sys.argv[1]), out)
+    request = sys.stdin.readline().strip()
+    if not request:  # the parent closed without a request (a spare at exit)
+        os._exit(0)
+    serve_file(Path(request), out)
     out.flush()
     os._exit(0)  # skip tearing DuckDB down: the process is done
 

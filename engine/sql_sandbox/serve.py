@@ -9,7 +9,7 @@ from typing import Any, BinaryIO
 
 import duckdb
 
-from engine.sql_sandbox import protocol
+from engine.sql_sandbox import protocol, results
 from engine.sql_sandbox.lockdown import connect, limit_process, load_table, lock_down
 from engine.sql_sandbox.messages import describe_error, memory_message
 from engine.sql_sandbox.models import SandboxLimits, SqlError
@@ -36,9 +36,6 @@ def serve(sql: str, tables: list[dict[str, str]], limits: SandboxLimits, out: Bi
         check_read_only(con, sql)
     except duckdb.Error as exc:
         raise describe_error(exc, sql=sql, tables=names, memory_mb=limits.memory_mb) from None
-    # pyarrow only once the SQL is accepted: a refusal answers without paying for its import.
-    from engine.sql_sandbox import results
-
     for table in tables:
         try:
             load_table(con, table["name"], table["file"])
