@@ -172,7 +172,7 @@ class SqlCompiler:
                 op = "OR" if is_or else "AND"
                 return bool_val(f"({truth(left)} {op} {truth(right)})")
             # `a or b` is a if a else b; `a and b` is b if a else a
-            return choose(holds(left), left, right) if is_or else choose(holds(left), right, left)
+            return choose(holds(left), left, right, a_holds=True) if is_or else choose(holds(left), right, left)
         if isinstance(node, nodes.CondExpr):
             test = self.expr(node.test)
             otherwise = self.expr(node.expr2) if node.expr2 is not None else constant(None)

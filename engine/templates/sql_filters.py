@@ -150,7 +150,7 @@ def sql_default(scope: SqlScope, value: Val, args: Mapping[str, Val]) -> Val:
     """`default(text, boolean)`: the fallback when null, missing or '' (or falsy with boolean)."""
     fallback = args["text"]
     if _const(args, "boolean", "default") or value.kind == TEXT:  # text is falsy exactly when null or ''
-        return choose(holds(value), value, fallback)
+        return choose(holds(value), value, fallback, a_holds=True)
     if value.kind == MIXED:
         return choose(f"({value.text_sql} = '')", fallback, value)  # only None and '' print as ''
     return choose(is_null(value), fallback, value)

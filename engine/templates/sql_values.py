@@ -305,13 +305,17 @@ def is_null(v: Val) -> str:
     return f"({v.sql} IS NULL)" if v.nullable else "FALSE"
 
 
-def choose(cond: str, a: Val, b: Val) -> Val:
-    """`a if cond else b`: typed when both sides share a kind, else MIXED."""
+def choose(cond: str, a: Val, b: Val, *, a_holds: bool = False) -> Val:
+    """`a if cond else b`: typed when both sides share a kind, else MIXED.
+
+    `a_holds`: cond is `holds(a)`, so a is never NULL where it is chosen (`x or y`, `default`):
+    the result is then NULL only when b is, and text() needs no COALESCE around it.
+    """
     kind = a.kind if b.kind in (a.kind, NULL) else b.kind if a.kind == NULL else MIXED
     facts = a.facts & b.facts
     if kind not in (MIXED, NULL):  # one type (a null constant fits any)
         return Val(kind, f"(CASE WHEN {cond} THEN {typed_sql(a)} ELSE {typed_sql(b)} END)",
-                   nullable=a.nullable or b.nullable, facts=facts)
+                   nullable=(a.nullable and not a_holds) or b.nullable, facts=facts)
     return Val(MIXED, text_sql=f"(CASE WHEN {cond} THEN {text(a)} ELSE {text(b)} END)",
                truth_sql=f"(CASE WHEN {cond} THEN {truth(a)} ELSE {truth(b)} END)", facts=facts)
 

@@ -13,6 +13,7 @@ from studio import campaigns
 from studio.context import Context
 from studio.store.base import utcnow
 from studio.store.session import Store
+from studio.ui import widgets
 
 DEFAULTS = {
     ("reddit/thread", "subreddit"): "{{ subreddit }}",
@@ -93,7 +94,7 @@ def progress(store: Store, ctx: Context, set_id: uuid.UUID) -> None:
     if info.status == "done" and info.diff:
         d = info.diff
         st.caption(f"Changes since the last run: {d.get('added', 0):,} added, {d.get('removed', 0):,} removed, "
-                   f"{d.get('changed', 0):,} changed, {d.get('kept_edits', 0):,} hand edits kept. Took {info.seconds:.1f} s.")
+                   f"{d.get('changed', 0):,} changed, {d.get('kept_edits', 0):,} hand edits kept. Took {widgets.fmt_duration(info.seconds)}.")
     if info.stalled():
         minutes = int((utcnow() - info.last_activity).total_seconds() // 60) if info.last_activity else 0
         st.warning(f"No progress for {minutes} minutes: the worker running this set may have stopped. "

@@ -28,6 +28,16 @@ def fmt_bytes(n: int) -> str:
     return f"{n} bytes"
 
 
+def fmt_duration(seconds: float) -> str:
+    """4.2 s, 7 min 6 s, 2 h 5 min."""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    whole = round(seconds)
+    if whole < 3600:
+        return f"{whole // 60} min {whole % 60} s"
+    return f"{whole // 3600} h {whole % 3600 // 60} min"
+
+
 def fmt_when(at: dt.datetime) -> str:
     return at.strftime("%Y-%m-%d %H:%M")
 
