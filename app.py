@@ -10,6 +10,7 @@ from studio.ui import invite, resources, sidebar, state
 
 st.set_page_config(page_title="Dotoro Studio", page_icon="✦", layout="wide")
 
+resources.background_work()
 invite.capture()
 ui_auth.resume_from_cookie()
 

@@ -53,8 +53,9 @@ with tab_plan:
 
 with tab_queue:
     if not store.settings.redis_url:
-        ran = queue.run_due(store, ctx)  # embedded mode: no worker pool, due items go out while the studio is open
-        st.caption("Embedded mode: due posts are sent while this page is open." + (f" Sent {ran} now." if ran else ""))
+        ran = queue.run_due(store, ctx)  # embedded mode: no worker pool; the server's loop sends the rest
+        every = "every 30 seconds while the studio runs" if store.settings.background_jobs else "while this page is open"
+        st.caption(f"Embedded mode: due posts are sent {every}." + (f" Sent {ran} now." if ran else ""))
     elif not schedule.keep_running(store, ctx):
         st.warning("The job queue (Redis) cannot be reached: scheduled posts wait until it is back; nothing is lost.")
     tz = st.selectbox("Show times in", ui.ZONES, index=ui.ZONES.index("Europe/London"), key="pq_tz")

@@ -25,6 +25,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("MIGRATION_DATABASE_URL", "", "Postgres URL of the role that owns the schema and runs migrations (team mode; defaults to DATABASE_URL)."),
     Option("DB_APP_ROLE", "dotoro_app", "Postgres role the studio and workers connect as; migrations grant it table access."),
     Option("REDIS_URL", "", "Redis URL for the RQ worker pool. Empty: background jobs run in-process (embedded)."),
+    Option("BACKGROUND_JOBS", "on", "Embedded mode: the studio server itself sends due posts and runs the periodic jobs (off: due posts go out only while the Publish page is open)."),
     Option("SECRET_KEY", "", "Signs sign-in cookies and encrypts secrets. Required in team mode; generated once in embedded mode."),
     Option("MAX_UPLOAD_MB", "200", "Largest data file accepted, in megabytes (keep in line with .streamlit/config.toml)."),
     Option("STORAGE", "", "Where uploaded data lives: 'file' (DOTORO_HOME, embedded default) or 'database' (team default; every worker can read it)."),
@@ -83,6 +84,7 @@ class Settings:
     lockout_minutes: int
     public_url: str
     bcrypt_rounds: int = 12
+    background_jobs: bool = True
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -121,6 +123,9 @@ def load_settings(env: dict[str, str] | None = None, *, dotenv: Path | None = Pa
             float(values[name])
         except ValueError as exc:
             raise SettingsError(f"{name} must be a number, got {values[name]!r}.") from exc
+    background = values["BACKGROUND_JOBS"].strip().lower()
+    if background not in ("on", "off", "1", "0", "true", "false", "yes", "no"):
+        raise SettingsError(f"BACKGROUND_JOBS must be 'on' or 'off', got {values['BACKGROUND_JOBS']!r}.")
     storage = values["STORAGE"] or ("database" if team else "file")
     if storage not in ("file", "database"):
         raise SettingsError(f"STORAGE must be 'file' or 'database', got {storage!r}.")
@@ -139,6 +144,7 @@ def load_settings(env: dict[str, str] | None = None, *, dotenv: Path | None = Pa
         lockout_minutes=int(float(values["LOCKOUT_MINUTES"])),
         public_url=values["PUBLIC_URL"],
         bcrypt_rounds=max(4, int(values["BCRYPT_ROUNDS"])),
+        background_jobs=background in ("on", "1", "true", "yes"),
         extra=extra,
     )
 

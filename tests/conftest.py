@@ -18,6 +18,9 @@ from studio.store.session import Store
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 TEST_DATA = ROOT / "tests" / "data"
+# The studio server's embedded-mode loop (workers.embedded) would publish and run system jobs behind the
+# tests' backs; tests that want it start it themselves (the e2e server turns it on).
+os.environ.setdefault("BACKGROUND_JOBS", "off")
 
 
 def _services_env(tmp_root: Path) -> dict[str, str]:

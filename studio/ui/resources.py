@@ -8,6 +8,7 @@ from studio.previews import PreviewCache
 from studio.settings import Settings, load_settings
 from studio.store import migrate
 from studio.store.session import Store
+from workers.embedded import EmbeddedLoop
 
 
 def settings() -> Settings:
@@ -25,6 +26,23 @@ def _store(database_url: str, home: str) -> Store:
 def store() -> Store:
     s = settings()
     return _store(s.database_url, str(s.home))
+
+
+@st.cache_resource(show_spinner=False)
+def _background(database_url: str, home: str) -> EmbeddedLoop | None:
+    s = load_settings()
+    if s.redis_url or not s.background_jobs:
+        return None
+    loop = EmbeddedLoop(store())
+    loop.start()
+    return loop
+
+
+def background_work() -> EmbeddedLoop | None:
+    """Embedded mode: the server's one thread that sends due posts and runs the periodic jobs
+    (workers.embedded); None in team mode (the worker pool does it) or with BACKGROUND_JOBS=off."""
+    s = settings()
+    return _background(s.database_url, str(s.home))
 
 
 @st.cache_resource(show_spinner=False)
