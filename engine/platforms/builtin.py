@@ -78,7 +78,7 @@ register_format(Format(
     platform="reddit", content_type="organic", name="comment", label="Reddit comment",
     source=_R,
     fields=(
-        FieldSpec("parent", "Parent (thing id or URL)", required=True,
+        FieldSpec("parent", "Parent (thing id, URL, or 'row N' of this set)", required=True,
                   source=f"{_R}: POST_comment parent thing, r2/r2/controllers/api.py (official code)"),
         FieldSpec("body", "Comment", kind="markdown", required=True, max_chars=10_000,
                   source=f"{_R}: POST_comment VMarkdownLength(max_length=10000), api.py (official code)"),

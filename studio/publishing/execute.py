@@ -141,7 +141,7 @@ def _blocked(s: TenantSession, item: PublishItem) -> str | dt.datetime | None:
     if item.kind == "comment" and item.parent_item_id and not item.parent_fullname:
         parent = s.get(PublishItem, item.parent_item_id)
         if parent is None or parent.state in ("failed", "cancelled"):
-            return "The thread this comment replies to was not posted."
+            return "The thread or comment this replies to was not posted."
         if parent.state != "posted":
             return max(aware(parent.scheduled_at) or utcnow(), utcnow()) + dt.timedelta(minutes=5)
         item.parent_fullname = f"t3_{parent.reddit_id}" if parent.kind == "thread" else f"t1_{parent.reddit_id}"

@@ -17,7 +17,7 @@ from engine.templates import TemplateError, compile_template
 from studio import audit, campaigns
 from studio.context import Context, Permission
 from studio.errors import ValidationFailed
-from studio.publishing import accounts, checks, outbox, planner
+from studio.publishing import accounts, chains, checks, outbox, planner
 from studio.publishing import reddit_client as rc
 from studio.publishing.outbox import aware
 from studio.store.base import utcnow
@@ -86,7 +86,8 @@ class PlannedItem:
     flair_id: str = ""
     flair_text: str = ""
     parent_fullname: str = ""
-    parent_key: str = ""
+    parent_key: str = ""  # the parent is planned with this item (a thread's reply, a reply chain)
+    parent_item_id: uuid.UUID | None = None  # the parent was scheduled before (a reply chain)
 
 
 @dataclass
@@ -102,6 +103,7 @@ class _Inputs:
     accounts: list[RedditAccount]
     busy: dict[uuid.UUID, list[dt.datetime]]
     sub_busy: dict[str, list[dt.datetime]]
+    scheduled: dict[tuple[int, int], str] = field(default_factory=dict)  # (row, variation) → "scheduled:<item id>"
 
 
 def load_options(store: Store, ctx: Context, set_id: uuid.UUID) -> PublishOptions:
@@ -163,7 +165,14 @@ def _inputs(s: TenantSession, set_id: uuid.UUID, options: PublishOptions) -> _In
             busy[account_id].append(when)
         if sub:
             sub_busy.setdefault(sub.lower(), []).append(when)
-    return _Inputs(cs.format, variations, chosen, busy, sub_busy)
+    scheduled: dict[tuple[int, int], str] = {}
+    if cs.format == "comment":  # parents of reply chains scheduled by an earlier commit
+        for item_id, row, var in s.execute(
+                select(PublishItem.id, Variation.row_index, Variation.variation_index)
+                .join(Variation, Variation.id == PublishItem.variation_id)
+                .where(PublishItem.campaign_set_id == set_id, PublishItem.dedupe_key.startswith("comment:"))):
+            scheduled[(row, var)] = f"scheduled:{item_id}"
+    return _Inputs(cs.format, variations, chosen, busy, sub_busy, scheduled)
 
 
 def _subreddit(v: Variation) -> str:
@@ -175,6 +184,7 @@ def _plan(set_id: uuid.UUID, inputs: _Inputs, options: PublishOptions, lookup: L
     by_key = {str(v.id): v for v in inputs.variations}
     refused: dict[str, str] = {}
     cleared: dict[str, checks.Cleared] = {}
+    chain = chains.Chains()
     if inputs.fmt == "thread":
         targets = [checks.Target(str(v.id), _subreddit(v), "link" if v.fields.get("url") else "self",
                                  str(v.fields.get(options.flair_column) or "")) for v in inputs.variations]
@@ -183,20 +193,29 @@ def _plan(set_id: uuid.UUID, inputs: _Inputs, options: PublishOptions, lookup: L
         else:
             cleared, refused = checks.check_targets(targets, lookup)
     else:
+        chain = chains.resolve(inputs.variations, inputs.scheduled, {v.id: str(v.id) for v in inputs.variations})
+        refused.update(chain.refused)
         for v in inputs.variations:
-            if not parent_fullname(str(v.fields.get("parent") or v.fields.get("parent_id") or "")):
-                refused[str(v.id)] = "The 'parent' value is not a Reddit thread or comment id (t3_…, t1_…) or link."
-    wants = [planner.Want(k, _subreddit(v) if inputs.fmt == "thread" else "",
+            key = str(v.id)
+            if key not in refused and key not in chain.parent_of and not parent_fullname(chains.parent_value(v)):
+                refused[key] = ("The 'parent' value is not a Reddit thread or comment id (t3_…, t1_…), a link, "
+                                "or a row of this set ('row 3').")
+    order = chain.order if inputs.fmt == "comment" else list(by_key)
+    wants = [planner.Want(k, _subreddit(by_key[k]) if inputs.fmt == "thread" else "",
                           planner.jitter_for(f"{set_id}:{k}", options.jitter_minutes * 60))
-             for k, v in by_key.items() if k not in refused]
+             for k in order if k not in refused]
     now = utcnow()
     slots = planner.plan(wants, [planner.Account(str(a.id), accounts.info(a, now).low_karma,
                                                  tuple(inputs.busy.get(a.id, ()))) for a in inputs.accounts],
                          options.preferences(), subreddit_busy=inputs.sub_busy)
     refused.update(slots.refused)
+    if inputs.fmt == "comment":
+        refused.update(chain.refuse_orphans(refused))
     names = {str(a.id): a.username for a in inputs.accounts}
     renderer = _comment_renderer(options, inputs.variations) if inputs.fmt == "thread" else None
     for slot in slots.slots:
+        if slot.key in refused:  # a reply whose parent found no slot
+            continue
         v = by_key[slot.key]
         c = cleared.get(slot.key, checks.Cleared())
         title = str(v.fields.get("title") or v.title or "")
@@ -205,10 +224,12 @@ def _plan(set_id: uuid.UUID, inputs: _Inputs, options: PublishOptions, lookup: L
                                names[slot.account_id], slot.at, slot.jitter_seconds, str(v.fields.get("body") or ""),
                                str(v.fields.get("url") or ""), c.flair_id, c.flair_text)
         else:
-            parent = parent_fullname(str(v.fields.get("parent") or v.fields.get("parent_id") or ""))
+            up = chain.parent_of.get(slot.key, "")
             item = PlannedItem(f"comment:{v.id}", v.id, "comment", title, "", uuid.UUID(slot.account_id),
                                names[slot.account_id], slot.at, slot.jitter_seconds, str(v.fields.get("body") or ""),
-                               parent_fullname=parent)
+                               parent_fullname="" if up else parent_fullname(chains.parent_value(v)),
+                               parent_key=f"comment:{up}" if up and not up.startswith("scheduled:") else "",
+                               parent_item_id=uuid.UUID(up.split(":", 1)[1]) if up.startswith("scheduled:") else None)
         out.items.append(item)
         if renderer is not None:
             delay = dt.timedelta(minutes=options.comment_delay_minutes)
@@ -276,7 +297,8 @@ def commit(store: Store, ctx: Context, set_id: uuid.UUID, options: PublishOption
             row = PublishItem(campaign_set_id=set_id, variation_id=p.variation_id, dedupe_key=p.key, kind=p.kind,
                               account_id=p.account_id, subreddit=p.subreddit, title=p.title, body=p.body, url=p.url,
                               flair_id=p.flair_id, flair_text=p.flair_text, parent_fullname=p.parent_fullname,
-                              parent_item_id=ids[p.parent_key].id if p.parent_key else None, scheduled_at=p.at,
+                              parent_item_id=ids[p.parent_key].id if p.parent_key else p.parent_item_id,
+                              scheduled_at=p.at,
                               jitter_seconds=p.jitter_seconds)
             s.add(row)
             s.flush()

@@ -13,6 +13,7 @@ from studio.errors import ValidationFailed
 from studio.publishing import queue, schedule
 from studio.publishing.outbox import aware
 from studio.publishing.schedule import PublishOptions
+from studio.store.campaign_models import Variation
 from studio.store.publishing_models import PublishEvent, PublishItem
 from tests.studio.test_publishing_support import (  # noqa: F401
     connect,
@@ -116,6 +117,51 @@ def test_a_comment_set_replies_to_parents_given_in_the_data(pub):
     result = schedule.commit(pub.store, pub.ctx, set_id, _options(a))
     assert sorted(i.parent_fullname for i in _items(pub, set_id)) == ["t1_zz9", "t3_abc12"]
     assert "not a Reddit thread or comment id" in result.refused[0][2]
+
+
+def test_a_comment_set_chains_replies_to_its_own_rows(pub):
+    a, b = connect(pub, "alice"), connect(pub, "bob")
+    set_id = make_set(pub, [
+        {"parent": "row 3", "body": "Second level"},                 # row 1 → row 3 (listed before its parent)
+        {"parent": "#1", "body": "Third level"},                     # row 2 → row 1
+        {"parent": "t3_abc12", "body": "Opens the chain"},           # row 3 → a thread on Reddit
+        {"parent": "row 9", "body": "Parent not in the set"},        # row 4
+        {"parent": "row 6", "body": "Loop A"}, {"parent": "row 5", "body": "Loop B"},  # rows 5, 6
+        {"parent": "row 7", "body": "Replies to itself"},            # row 7
+        {"parent": "row 4", "body": "Parent refused"},               # row 8 → row 4 (refused)
+    ], fmt="comment")
+    result = schedule.commit(pub.store, pub.ctx, set_id, _options(a, b, jitter_minutes=0))
+    by_body = {i.body: i for i in _items(pub, set_id)}
+    assert sorted(by_body) == ["Opens the chain", "Second level", "Third level"]
+    top, second, third = by_body["Opens the chain"], by_body["Second level"], by_body["Third level"]
+    assert (top.parent_fullname, top.parent_item_id) == ("t3_abc12", None)
+    assert (second.parent_item_id, third.parent_item_id) == (top.id, second.id)
+    assert second.parent_fullname == third.parent_fullname == ""  # known once the parent is posted
+    assert top.scheduled_at < second.scheduled_at < third.scheduled_at, "a reply is planned after its parent"
+    reasons = sorted(reason for _, _, reason in result.refused)
+    assert any("row 9, is not an approved, valid variation of this set" in r for r in reasons)
+    assert sum("The reply chain loops: row 5 → row 6 → row 5." in r or "row 6 → row 5 → row 6" in r
+               for r in reasons) == 2
+    assert any(r == "Row 7 cannot reply to itself." for r in reasons)
+    assert any(r.startswith("It replies to row 4, which cannot be scheduled: Its parent, row 9") for r in reasons)
+    assert len(result.refused) == 5
+
+
+def test_a_reply_chain_continues_under_a_parent_scheduled_earlier(pub):
+    a = connect(pub, "alice")
+    set_id = make_set(pub, [{"parent": "t3_abc12", "body": "First"}, {"parent": "row 1", "body": "Later reply"}],
+                      fmt="comment")
+    with pub.store.session_scope(pub.ctx) as s:  # only the first row is approved at first
+        later = s.scalars(select(Variation).where(Variation.campaign_set_id == set_id, Variation.row_index == 1)).one()
+        later.status = "pending"
+    schedule.commit(pub.store, pub.ctx, set_id, _options(a))
+    with pub.store.session_scope(pub.ctx) as s:
+        s.scalars(select(Variation).where(Variation.campaign_set_id == set_id, Variation.row_index == 1)).one() \
+            .status = "approved"
+    result = schedule.commit(pub.store, pub.ctx, set_id, _options(a))
+    assert result.refused == []
+    first, reply = sorted(_items(pub, set_id), key=lambda i: i.body)
+    assert reply.body == "Later reply" and reply.parent_item_id == first.id
 
 
 def test_move_cancel_retry_and_publish_now(pub):

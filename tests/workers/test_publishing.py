@@ -222,6 +222,22 @@ def test_a_reply_goes_under_the_sets_own_thread(pub):
     assert comment["parent_id"] == f"t3_{thread.reddit_id}" and comment["body"] == "Ask me about the kettle!"
 
 
+def test_a_reply_chain_posts_each_reply_under_the_comment_before_it(pub):
+    alice, bob = connect(pub, "alice"), connect(pub, "bob")
+    set_id = make_set(pub, [{"parent": "row 2", "body": "Third"}, {"parent": "row 3", "body": "Second"},
+                            {"parent": "t3_abc12", "body": "First"}], fmt="comment")
+    start = (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=30)).isoformat()
+    schedule.commit(pub.store, pub.ctx, set_id, PublishOptions(
+        account_ids=[str(alice.id), str(bob.id)], start_at=start, jitter_minutes=0))
+    work(pub)
+    assert [i.state for i in items(pub, set_id)] == ["posted"] * 3
+    posted = {c["body"]: c for c in pub.reddit.comments}
+    assert posted["First"]["parent_id"] == "t3_abc12"
+    assert posted["Second"]["parent_id"] == posted["First"]["name"]
+    assert posted["Third"]["parent_id"] == posted["Second"]["name"]
+    assert len(pub.reddit.comments) == 3
+
+
 def test_the_sweeper_revives_an_item_whose_job_vanished(pub):
     set_id = plan(pub)
     Redis.from_url(pub.store.settings.redis_url).flushdb()  # the job is gone (Redis lost, flushed…)
