@@ -12,6 +12,7 @@ from studio import templates as templates_service
 from studio.ui import datasets as data_ui
 from studio.ui import generation as ui_gen
 from studio.ui import resources, state, widgets
+from studio.ui import template_editor as template_ui
 
 ctx = state.page_context("Preview")
 store = resources.store()
@@ -29,13 +30,17 @@ with left:
     picked = st.selectbox("Start from a saved template", [None, *saved], key=f"pv_saved_{fmt}",
                           format_func=lambda t: "— write here —" if t is None else f"{t.name} (v{t.version})")
     templates: dict[str, str] = {}
-    for name, label, limit, required in previews.format_fields(fmt):
-        default = picked.fields.get(name, "") if picked else ui_gen.DEFAULTS.get((fmt, name), "")
-        text = st.text_area(f"{label}" + (" *" if required else "") + (f" (max {limit:,})" if limit else ""),
-                            value=default, key=f"pv_tpl_{fmt}_{name}_{picked.id if picked else 'new'}",
-                            height=68 if name != "body" else 120)
+    for spec in previews.format_fields(fmt):
+        default = picked.fields.get(spec.name, "") if picked else ui_gen.DEFAULTS.get((fmt, spec.name), "")
+        label = spec.label + (" *" if spec.required else "") + (f" (max {spec.max_chars:,})" if spec.max_chars else "")
+        key = f"pv_tpl_{fmt}_{spec.name}_{picked.id if picked else 'new'}"
+        if template_ui.one_line(spec):
+            text = st.text_input(label, value=default, key=key, placeholder="true, false or {{ column }}"
+                                 if spec.kind == "bool" else None)
+        else:
+            text = st.text_area(label, value=default, key=key, height=120 if spec.kind == "markdown" else 68)
         if text.strip():
-            templates[name] = text
+            templates[spec.name] = text
     rule_sets = rule_sets_service.list_rule_sets(store, ctx)
     rule_set = st.selectbox("Rules", [None, *rule_sets], key="pv_rule_set",
                             format_func=lambda r: "No saved rule set (JSON below)" if r is None else f"{r.name} ({len(r.rules)} rules)")

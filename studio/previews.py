@@ -11,7 +11,7 @@ from typing import Any
 import duckdb
 
 from engine.generation import Preview, Source, build_plan, connect, prepare_source, preview
-from engine.platforms import get_format, list_formats
+from engine.platforms import FieldSpec, get_format, list_formats
 from studio import datasets
 from studio.context import Context
 from studio.errors import ValidationFailed
@@ -30,10 +30,10 @@ def format_choices() -> dict[str, str]:
     return {f.key: f"{f.label}" for f in list_formats()}
 
 
-def format_fields(key: str) -> list[tuple[str, str, int | None, bool]]:
-    """(name, label, max_chars, required) of a format's fields."""
+def format_fields(key: str) -> list[FieldSpec]:
+    """The fields of a format ("platform/name")."""
     platform, name = key.split("/", 1)
-    return [(f.name, f.label, f.max_chars, f.required) for f in get_format(platform, name).fields]
+    return list(get_format(platform, name).fields)
 
 
 class PreviewCache:

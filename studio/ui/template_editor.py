@@ -136,6 +136,11 @@ def _counter(spec: FieldSpec, check: FieldCheck) -> None:
         st.caption(text)
 
 
+def one_line(spec: FieldSpec) -> bool:
+    """A flag, a choice, a URL or a short field: one line is enough to write its template."""
+    return spec.kind in ("bool", "enum", "url") or ((spec.max_chars or 0) <= 100 and spec.kind != "markdown")
+
+
 def field_editor(spec: FieldSpec, scope: str, initial: str, columns: Sequence[ColumnProfile],
                  row: Mapping[str, Any] | None, row_count: int, editable: bool) -> tuple[str, FieldCheck]:
     """One field: its editor, the character counter for the chosen row, errors with line/column."""
@@ -143,8 +148,8 @@ def field_editor(spec: FieldSpec, scope: str, initial: str, columns: Sequence[Co
     _init(key, initial)
     label = spec.label + (" *" if spec.required else "")
     hint = f"One of: {', '.join(spec.allowed)}" if spec.allowed else (spec.pattern_hint or spec.help or None)
-    if spec.kind in ("bool", "enum", "url") or ((spec.max_chars or 0) <= 100 and spec.kind != "markdown"):
-        source = st.text_input(label, key=key, disabled=not editable, help=hint)  # one line is enough
+    if one_line(spec):
+        source = st.text_input(label, key=key, disabled=not editable, help=hint)
     else:
         source = st.text_area(label, key=key, height=200 if spec.kind == "markdown" else 80, disabled=not editable,
                               help=hint)
