@@ -155,4 +155,6 @@ def _evaluate_item(item: PreparedCondition | PreparedGroup, row: Mapping[str, An
     if not explain:
         return False, None
     shown = "empty" if cell.blank else repr(cell.text if len(cell.text) <= _SHOWN else cell.text[:_SHOWN] + "…")
-    return False, f"{item.condition.describe()} is false (row has {shown})"
+    c = item.condition
+    value = "" if c.value in (None, "") else f" {c.value!r}"
+    return False, f"{c.field} {item.spec.label}{value} — no, it is {shown}"

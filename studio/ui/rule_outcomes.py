@@ -62,7 +62,7 @@ def trace(t: Any) -> None:
             if not step.changes:
                 st.caption("No field changed.")
         else:
-            st.markdown(f":gray[:material/radio_button_unchecked:] **{plain(step.rule_name)}** did not fire — "
+            st.markdown(f":gray[:material/radio_button_unchecked:] **{plain(step.rule_name)}** did not fire: "
                         f"{plain(step.reason or '')}")
     if not t.steps:
         st.caption("No rules to run.")

@@ -286,9 +286,9 @@ def test_trace_explains_a_row() -> None:
     p, q, r, d = out.trace
     assert (p.matched, [(c.action, c.field, c.before, c.after) for c in p.changes]) == (
         True, [("set_field", "name", "Shoe 42", "Premium"), ("add_tag", "__tags", [], ["vip"])])
-    assert not q.matched and q.reason == "price less_than 100 is false (row has '150')"
-    assert r.reason == ("none of these matched: city equals 'Rome' is false (row has 'Paris'); "
-                        "city equals 'Milan' is false (row has 'Paris')")
+    assert not q.matched and q.reason == "price is less than 100 — no, it is '150'"
+    assert r.reason == ("none of these matched: city equals 'Rome' — no, it is 'Paris'; "
+                        "city equals 'Milan' — no, it is 'Paris'")
     assert d.reason == "disabled"
     assert "Rule p: fired" in out.explain() and "'Shoe 42' -> 'Premium'" in out.explain()
 
@@ -297,7 +297,7 @@ def test_trace_shows_empty_cells() -> None:
     rule = Rule("q", "Needs price", conditions=_nested("and", Condition("price", "greater_than", 1)),
                 actions=[A("skip", {})])
     out = apply_rules([rule], {**BASE_ROW, "price": None}, schema=SCHEMA)
-    assert out.trace[0].reason == "price greater_than 1 is false (row has empty)"
+    assert out.trace[0].reason == "price is greater than 1 — no, it is empty"
 
 
 def test_new_columns_come_after_input_columns() -> None:
