@@ -29,7 +29,7 @@ with tab_plan:
                             format_func=lambda i: f"{sets[i].name} · {sets[i].format} · {sets[i].variation_count:,}")
         cs = sets[pick]
         saved = schedule.load_options(store, ctx, cs.id)
-        opts = ui.options_form(saved, usable, schedule.columns(store, ctx, cs.id), key=f"pp_{cs.id}")
+        opts = ui.options_form(saved, usable, schedule.columns(store, ctx, cs.id), key=f"pp_{cs.id}", fmt=cs.format)
         signature = (str(cs.id), repr(dataclasses.asdict(opts)))
         if st.button("Preview the plan", key="pp_preview"):
             plan = widgets.attempt(lambda: schedule.preview(store, ctx, cs.id, opts))

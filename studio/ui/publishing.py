@@ -37,8 +37,8 @@ def to_utc(day: dt.date, time: dt.time, tz: str) -> dt.datetime:
 
 
 def options_form(saved: PublishOptions, usable: Sequence[AccountInfo], columns: Sequence[str],
-                 key: str) -> PublishOptions:
-    """The publish settings of one set (accounts, zone, hours, days, pacing, flair, comments)."""
+                 key: str, fmt: str = "thread") -> PublishOptions:
+    """The publish settings of one set (accounts, zone, hours, days, pacing; flair and a comment for threads)."""
     names = {str(a.id): f"u/{a.username}" + (" · low karma: stricter limits" if a.low_karma else "") for a in usable}
     chosen = st.multiselect("Accounts (posts rotate across them)", list(names), format_func=names.__getitem__,
                             default=[a for a in saved.account_ids if a in names] or list(names)[:1], key=f"{key}_acc")
@@ -53,12 +53,19 @@ def options_form(saved: PublishOptions, usable: Sequence[AccountInfo], columns: 
     c, d, e = st.columns(3)
     stagger = c.number_input("Minutes between posts", 0, 1440, saved.stagger_minutes, key=f"{key}_stagger")
     jitter = d.number_input("Random jitter (minutes)", 0, 30, saved.jitter_minutes, key=f"{key}_jitter")
-    flair_options = ["(none)", *columns]
-    flair = e.selectbox("Flair column", flair_options, index=flair_options.index(saved.flair_column)
-                        if saved.flair_column in flair_options else 0, key=f"{key}_flair")
-    comment = st.text_area("Comment posted under each thread (optional template, e.g. {{ product_name }})",
-                           value=saved.comment_template, key=f"{key}_comment", height=80)
-    delay = st.number_input("…after this many minutes", 0, 7 * 1440, saved.comment_delay_minutes, key=f"{key}_delay")
+    flair, comment, delay = saved.flair_column or "(none)", saved.comment_template, saved.comment_delay_minutes
+    if fmt == "thread":
+        flair_options = ["(none)", *columns]
+        flair = e.selectbox("Flair column", flair_options, index=flair_options.index(saved.flair_column)
+                            if saved.flair_column in flair_options else 0, key=f"{key}_flair")
+        comment = st.text_area("Comment posted under each thread (optional template, e.g. {{ product_name }})",
+                               value=saved.comment_template, key=f"{key}_comment", height=80)
+        delay = st.number_input("…after this many minutes", 0, 7 * 1440, saved.comment_delay_minutes,
+                                key=f"{key}_delay")
+    else:
+        st.caption("Each comment replies to its row's **parent**: a Reddit thread or comment (`t3_…`, `t1_…` or a "
+                   "link), or another row of this set (`row 3`) for a reply chain — a reply goes out only after "
+                   "its parent is posted, under it.")
     today = dt.datetime.now(ZoneInfo(tz)).date()
     start = "" if start_day <= today else to_utc(start_day, dt.time(0), tz).isoformat()  # "": from five minutes on
     return PublishOptions(account_ids=list(chosen), timezone=tz, hours=sorted(hours), days=sorted(days),

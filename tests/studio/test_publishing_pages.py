@@ -113,6 +113,21 @@ def test_the_plan_tab_previews_then_commits(page_pub):
     assert "Scheduled 3 item(s)." in _text(at), _text(at)
 
 
+def test_a_comment_set_plans_a_reply_chain_and_hides_thread_options(page_pub):
+    connect(page_pub, "alice")
+    make_set(page_pub, [{"parent": "t3_abc12", "body": "First"}, {"parent": "row 1", "body": "Reply"},
+                        {"parent": "row 7", "body": "Lost"}], fmt="comment")
+    at = _app(page_pub, "schedule.py")
+    at.run()
+    assert "another row of this set (`row 3`) for a reply chain" in _text(at)
+    assert not any(t.label.startswith("Comment posted under each thread") for t in at.text_area)
+    next(b for b in at.button if b.label == "Preview the plan").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert "**2** item(s) planned · **1** refused" in _text(at)
+    assert "Its parent, row 7, is not an approved, valid variation of this set." in set(at.dataframe[-1].value["Why not"])
+
+
 def test_pages_without_accounts_or_sets_explain_what_to_do(page_pub):
     at = _app(page_pub, "schedule.py")
     at.run()
