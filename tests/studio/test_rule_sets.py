@@ -98,7 +98,7 @@ def test_test_on_data_counts_matches_and_traces_a_row(store):
     assert 0 < result.counts["r2"] < 60
     row = result.trace(0)  # Open-Back 600, headphones, 362.60, on sale, in stock
     assert [s.matched for s in row.steps] == [False, True]
-    assert "sale_price is_empty is false" in (row.steps[0].reason or "")
+    assert "sale_price is empty — no, it is" in (row.steps[0].reason or "")
     assert row.after["flair"] == "Premium Purchase Advice" and row.tags == ["premium"] and not row.skipped
     assert [(name, c.field, c.before, c.after) for name, c in row.changes()] == [
         ("Premium", "flair", "Purchase Advice", "Premium Purchase Advice"), ("Premium", "__tags", [], ["premium"])]
