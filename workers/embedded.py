@@ -47,7 +47,6 @@ class EmbeddedLoop(threading.Thread):
         self.every_s = every_s
         self._stop_event = threading.Event()
         self._slots: dict[str, int] = {}
-        self.last: dict[str, Any] = {}
 
     def run_once(self, now: float | None = None) -> dict[str, Any]:
         """One pass: the sweep, then every schedule whose slot has not run in this process yet."""
@@ -62,7 +61,6 @@ class EmbeddedLoop(threading.Thread):
                 done[schedule.name] = schedule.job()
             except Exception:  # noqa: BLE001 - retried in the next slot
                 log.exception("embedded periodic job %s failed", schedule.name)
-        self.last = done
         return done
 
     def run(self) -> None:

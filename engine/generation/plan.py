@@ -22,7 +22,7 @@ from engine.generation.fallback import RowUDF, next_udf_prefix
 from engine.generation.rules_stage import SOURCE, build_rules_stage
 from engine.generation.schema import ROW
 from engine.generation.source import Source, column_facts, prepare_source
-from engine.templates.sql_values import text_facts
+from engine.templates.sql_facts import text_facts
 
 __all__ = ["Plan", "build_plan", "connect"]
 

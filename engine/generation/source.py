@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from engine.errors import EngineError
 from engine.generation.schema import ROW, kinds_of
-from engine.templates.sql_values import number_facts, text_facts
+from engine.templates.sql_facts import number_facts, text_facts
 
 __all__ = ["Source", "column_facts", "prepare_source"]
 

@@ -15,7 +15,8 @@ import unicodedata
 from functools import cache
 
 from engine.templates.filters import WORD_SEPARATORS
-from engine.templates.sql_values import ASCII, NO_RARE_UPPER, Binder, sql_str
+from engine.templates.sql_facts import ASCII, NO_RARE_UPPER
+from engine.templates.sql_values import Binder, sql_str
 from engine.templates.unicode_tables import (
     CASE_IGNORABLE,
     CASED,

@@ -21,8 +21,8 @@ from engine.templates.sql_casing import (
     trim_sql,
     upper_sql,
 )
+from engine.templates.sql_facts import ASCII, PLAIN_TEXT, text_facts
 from engine.templates.sql_values import (
-    ASCII,
     BOOLEAN,
     DATE,
     DATETIME,
@@ -30,7 +30,6 @@ from engine.templates.sql_values import (
     INTEGER,
     MIXED,
     NULL,
-    PLAIN_TEXT,
     TEXT,
     Binder,
     Unsupported,
@@ -43,7 +42,6 @@ from engine.templates.sql_values import (
     is_null,
     sql_str,
     text,
-    text_facts,
     text_val,
 )
 from engine.templates.unicode_tables import WHITESPACE

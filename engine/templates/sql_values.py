@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from engine.templates.unicode_tables import UPPER_SPECIAL, chars
+from engine.templates.sql_facts import PLAIN_TEXT, TWO_DECIMALS, text_facts
 
 TEXT, INTEGER, DECIMAL, BOOLEAN, DATE, DATETIME, NULL, MIXED = (
     "text", "integer", "decimal", "boolean", "date", "datetime", "null", "mixed")
@@ -17,13 +17,6 @@ SCHEMA_KINDS = {"text": TEXT, "url": TEXT, "email": TEXT, "integer": INTEGER, "d
                 "boolean": BOOLEAN, "date": DATE, "datetime": DATETIME}
 """Schema kind → value kind (url and email hold text)."""
 
-ASCII, NO_RARE_UPPER, TWO_DECIMALS = "ascii", "no_rare_upper", "two_decimals"
-"""Facts about the text a value prints, true for every row (see `text_facts`): with them a
-filter can use a shorter SQL form (planning a preview query costs more than running it)."""
-PLAIN_TEXT = frozenset({ASCII, NO_RARE_UPPER})
-"""What numbers, booleans and dates print: ASCII."""
-_RARE_UPPER = re.compile("[" + re.escape(chars(UPPER_SPECIAL).replace("\u00df", "")) + "]")
-"""Characters whose Python upper() is several characters, except ß (unicode_tables.UPPER_SPECIAL)."""
 NO_CONST: Any = object()
 EXACT_FLOAT_INT = 2 ** 53
 """Below this, every integer is exactly a double (and every double at or above it is whole)."""
@@ -119,28 +112,6 @@ def constant(value: Any) -> Val:
     except Unsupported:
         sql = ""
     return Val(kind, sql, nullable=value is None, const=value, facts=text_facts([py_text(value)]))
-
-
-def text_facts(values: Iterable[str | None]) -> frozenset[str]:
-    """The facts (ASCII, NO_RARE_UPPER) that hold for every one of these texts."""
-    joined = "\x00".join(v for v in values if v is not None)
-    if joined.isascii():
-        return PLAIN_TEXT
-    return frozenset() if _RARE_UPPER.search(joined) else frozenset({NO_RARE_UPPER})
-
-
-def number_facts(values: Iterable[float | None]) -> frozenset[str]:
-    """TWO_DECIMALS when every value prints (repr) with at most two decimals, is non-zero and below 1e13.
-
-    Such a value survives DECIMAL(18,2) unchanged, so `float_text_sql` needs no test for it.
-    """
-    for v in values:
-        if v is None:
-            continue
-        r = repr(v)
-        if v == 0 or not abs(v) < 1e13 or "e" in r or "n" in r or len(r) - r.index(".") - 1 > 2:
-            return frozenset()
-    return frozenset({TWO_DECIMALS})
 
 
 def typed_sql(v: Val) -> str:

@@ -11,6 +11,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -124,3 +125,38 @@ def sign_up(page, url: str, name: str, *, demo: bool = False) -> str:
         page.get_by_role("button", name="Load the demo data set").click()
         expect(page.get_by_text("Loaded 'Demo products'")).to_be_visible()
     return email
+
+
+def seed_account(studio_home: Path, monkeypatch: pytest.MonkeyPatch, name: str) -> tuple[Any, Any, str]:
+    """An account in the served studio's embedded store, made directly (for tests that seed data):
+    (store, context, email); dispose the store before the browser signs in."""
+    import uuid
+
+    from studio import auth
+    from studio.context import Context
+    from studio.settings import load_settings
+    from studio.store import migrate
+    from studio.store.session import Store
+
+    monkeypatch.setenv("DOTORO_HOME", str(studio_home / ".dotoro"))
+    for var in ("DATABASE_URL", "MIGRATION_DATABASE_URL", "REDIS_URL"):
+        monkeypatch.delenv(var, raising=False)
+    settings = load_settings()
+    migrate.upgrade(settings)
+    store = Store(settings)
+    email = f"{name.split()[0].lower()}{uuid.uuid4().hex[:6]}@example.com"
+    account, ws = auth.sign_up(store, email, name, "s3cret-pass")
+    return store, Context(user_id=account.id, workspace_id=ws), email
+
+
+def sign_in(page, url: str, email: str) -> None:
+    """Sign in through the form and wait for the session cookie (see `sign_up`)."""
+    from playwright.sync_api import expect
+
+    page.goto(url)
+    page.get_by_label("Email", exact=True).fill(email)
+    page.get_by_label("Password", exact=True).first.fill("s3cret-pass")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Home").first).to_be_visible()
+    page.wait_for_function("document.cookie.includes('dotoro_session=')", timeout=45_000)
+

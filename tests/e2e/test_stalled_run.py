@@ -4,19 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import uuid
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
-from studio import auth, campaigns, datasets
-from studio.context import Context
-from studio.settings import load_settings
-from studio.store import migrate
-from studio.store.campaign_models import CampaignSet, GenerationChunk, GenerationRun
-from studio.store.session import Store
-from tests.e2e.conftest import shot
+from studio import campaigns, datasets
+from tests.e2e.conftest import seed_account, shot, sign_in
+from tests.runs import stall_latest_run
 
 pytestmark = pytest.mark.browser
 DEMO = Path(__file__).resolve().parents[2] / "studio" / "demo" / "reddit_threads_sample.csv"
@@ -26,34 +21,14 @@ CONFIG = {"platform": "reddit", "format": "thread",
 
 
 def test_a_stalled_run_is_flagged_and_resumed(studio_home, studio_url, page, monkeypatch):
-    monkeypatch.setenv("DOTORO_HOME", str(studio_home / ".dotoro"))
-    for name in ("DATABASE_URL", "MIGRATION_DATABASE_URL", "REDIS_URL"):
-        monkeypatch.delenv(name, raising=False)
-    settings = load_settings()
-    migrate.upgrade(settings)
-    store = Store(settings)
-    email = f"stall{uuid.uuid4().hex[:6]}@example.com"
-    account, ws = auth.sign_up(store, email, "Sam Stalled", "s3cret-pass")
-    ctx = Context(user_id=account.id, workspace_id=ws)
+    store, ctx, email = seed_account(studio_home, monkeypatch, "Sam Stalled")
     ds = datasets.upload(store, ctx, DEMO.name, DEMO.read_bytes(), name="Demo products")
     set_id = campaigns.create(store, ctx, "Stalled threads", ds.id, CONFIG)
     campaigns.generate(store, ctx, set_id)
-    run_id = campaigns.latest_run(store, ctx, set_id).id
-    long_ago = dt.datetime.now(dt.UTC) - campaigns.STALL_AFTER - dt.timedelta(minutes=4)
-    with store.session_scope(ctx) as s:  # the server restarted while it rendered the only chunk
-        chunk = s.query(GenerationChunk).filter_by(run_id=run_id).one()
-        chunk.status, chunk.updated_at = "running", long_ago
-        run = s.get(GenerationRun, run_id)
-        run.status, run.rows_done, run.variations, run.started_at, run.finished_at = "running", 0, 0, long_ago, None
-        s.get(CampaignSet, set_id).status = "generating"
+    stall_latest_run(store, ctx, set_id, campaigns.STALL_AFTER + dt.timedelta(minutes=4))
     store.dispose()
 
-    page.goto(studio_url)
-    page.get_by_label("Email", exact=True).fill(email)
-    page.get_by_label("Password", exact=True).first.fill("s3cret-pass")
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Home").first).to_be_visible()
-    page.wait_for_function("document.cookie.includes('dotoro_session=')", timeout=45_000)
+    sign_in(page, studio_url, email)
     page.get_by_role("link", name="Campaign sets").click()
     expect(page.get_by_text("No progress for 7 minutes")).to_be_visible()
     picker = page.get_by_role("combobox", name="Campaign set")

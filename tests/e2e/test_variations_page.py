@@ -4,18 +4,13 @@ from __future__ import annotations
 
 import io
 import re
-import uuid
 
 import polars as pl
 import pytest
 from playwright.sync_api import expect
 
-from studio import auth, campaigns, datasets
-from studio.context import Context
-from studio.settings import load_settings
-from studio.store import migrate
-from studio.store.session import Store
-from tests.e2e.conftest import shot
+from studio import campaigns, datasets
+from tests.e2e.conftest import seed_account, shot, sign_in
 
 pytestmark = pytest.mark.browser
 CONFIG = {"platform": "reddit", "format": "thread",
@@ -28,15 +23,7 @@ CONFIG = {"platform": "reddit", "format": "thread",
 
 
 def test_variations_page_with_10k_rows(studio_home, studio_url, page, shared_data, monkeypatch):
-    monkeypatch.setenv("DOTORO_HOME", str(studio_home / ".dotoro"))
-    for name in ("DATABASE_URL", "MIGRATION_DATABASE_URL", "REDIS_URL"):
-        monkeypatch.delenv(name, raising=False)
-    settings = load_settings()
-    migrate.upgrade(settings)
-    store = Store(settings)
-    email = f"big{uuid.uuid4().hex[:6]}@example.com"
-    account, ws = auth.sign_up(store, email, "Vera Variations", "s3cret-pass")
-    ctx = Context(user_id=account.id, workspace_id=ws)
+    store, ctx, email = seed_account(studio_home, monkeypatch, "Vera Variations")
     base = pl.read_csv(shared_data / "products_2k.csv", infer_schema_length=0)
     big = pl.concat([base] * 5).with_columns(pl.int_range(1, 10_001).cast(pl.String).alias("id"))
     buf = io.BytesIO()
@@ -46,12 +33,7 @@ def test_variations_page_with_10k_rows(studio_home, studio_url, page, shared_dat
     campaigns.generate(store, ctx, set_id)
     store.dispose()
 
-    page.goto(studio_url)
-    page.get_by_label("Email", exact=True).fill(email)
-    page.get_by_label("Password", exact=True).first.fill("s3cret-pass")
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Home").first).to_be_visible()
-    page.wait_for_function("document.cookie.includes('dotoro_session=')", timeout=45_000)
+    sign_in(page, studio_url, email)
     page.get_by_role("link", name="Campaign sets").click()
     expect(page.get_by_text(re.compile(r"9,\d{3} variations match · page 1 of 9\d"))).to_be_visible(timeout=20_000)
     expect(page.locator('[data-testid="stDataFrame"]').first).to_be_visible(timeout=20_000)

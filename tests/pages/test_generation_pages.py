@@ -89,8 +89,8 @@ def test_a_stalled_run_offers_resume_and_finishes(new_app):
     from studio import campaigns
     from studio.context import Context
     from studio.settings import load_settings
-    from studio.store.campaign_models import GenerationChunk, GenerationRun
     from studio.store.session import Store
+    from tests.runs import stall_latest_run
 
     at = _with_demo(new_app)
     at.switch_page("pages/preview.py").run()
@@ -100,13 +100,7 @@ def test_a_stalled_run_offers_resume_and_finishes(new_app):
     ctx = Context(user_id=uuid.UUID(who[0]), workspace_id=uuid.UUID(at.session_state["dotoro_workspace_id"]))
     store = Store(load_settings())
     set_id = campaigns.list_sets(store, ctx)[0].id
-    run_id = campaigns.latest_run(store, ctx, set_id).id
-    long_ago = dt.datetime.now(dt.UTC) - campaigns.STALL_AFTER - dt.timedelta(minutes=2)
-    with store.session_scope(ctx) as s:  # the server restarted while it rendered the last chunk
-        chunk = s.query(GenerationChunk).filter_by(run_id=run_id).one()
-        chunk.status, chunk.updated_at = "running", long_ago
-        run = s.get(GenerationRun, run_id)
-        run.status, run.rows_done, run.variations, run.started_at, run.finished_at = "running", 0, 0, long_ago, None
+    stall_latest_run(store, ctx, set_id, campaigns.STALL_AFTER + dt.timedelta(minutes=2))
     store.dispose()
     at.switch_page("pages/campaigns.py").run()
     assert any("No progress for 5 minutes" in w.value for w in at.warning), [w.value for w in at.warning]
