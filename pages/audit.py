@@ -39,5 +39,5 @@ st.dataframe(pl.DataFrame({
     "What": [r.summary for r in rows],
     "Object": [f"{r.object_type or ''} {r.object_id or ''}".strip() for r in rows],
     "From": [r.client_address or "" for r in rows],
-}), hide_index=True, use_container_width=True)
+}), hide_index=True, width="stretch")
 st.download_button("Export CSV", audit.to_csv(rows), file_name="audit.csv", mime="text/csv")

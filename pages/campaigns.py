@@ -63,7 +63,7 @@ if result.rows:
     last = ("tags", "groups")  # after the content, joined for reading
     shown = [{**{k: v for k, v in r.items() if k != "id" and k not in last}, **{k: ", ".join(r[k]) for k in last}}
              for r in result.rows]
-    st.dataframe(shown, hide_index=True, use_container_width=True)
+    st.dataframe(shown, hide_index=True, width="stretch")
     x, y, _ = st.columns([1, 1, 4])
     if x.button(f"Approve all {result.total:,}"):
         with widgets.user_errors():

@@ -71,7 +71,7 @@ def dataset_table(items: list[datasets.DatasetSummary]) -> None:
             "Size": [widgets.fmt_bytes(d.size_bytes) for d in items],
             "Updated": [widgets.fmt_when(d.updated_at) for d in items],
         }),
-        hide_index=True, use_container_width=True,
+        hide_index=True, width="stretch",
         column_config={"Rows": st.column_config.NumberColumn(format="localized")},
     )
 
@@ -85,14 +85,14 @@ def column_profile(detail: datasets.DatasetDetail) -> None:
             "Examples": [" · ".join(e[:40] for e in c.examples) for c in detail.columns],
             "Header in file": [c.original_name for c in detail.columns],
         }),
-        hide_index=True, use_container_width=True,
+        hide_index=True, width="stretch",
     )
 
 
 def preview(table: pl.DataFrame, total: int) -> None:
     """The first rows; every cell shown as text (st.dataframe never interprets HTML)."""
     st.caption(f"First {min(len(table), 100):,} of {total:,} rows")
-    st.dataframe(table, hide_index=True, use_container_width=True)
+    st.dataframe(table, hide_index=True, width="stretch")
 
 
 def manage(store: Store, ctx: Context, detail: datasets.DatasetDetail) -> None:

@@ -41,7 +41,7 @@ def figures(stats: object) -> None:
                 sample = stats.violating_rows.get(name, [])[:20]
                 if sample:
                     st.dataframe(pl.DataFrame([{"row": v[0] + 1, "value": str(v[1])[:120], "why": v[2]} for v in sample]),
-                                 hide_index=True, use_container_width=True)
+                                 hide_index=True, width="stretch")
 
 
 def cards(variations: pl.DataFrame, fmt: str, rule_names: Mapping[str, str] | None = None) -> None:
