@@ -25,7 +25,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("MIGRATION_DATABASE_URL", "", "Postgres URL of the role that owns the schema and runs migrations (team mode; defaults to DATABASE_URL)."),
     Option("DB_APP_ROLE", "dotoro_app", "Postgres role the studio and workers connect as; migrations grant it table access."),
     Option("REDIS_URL", "", "Redis URL for the RQ worker pool. Empty: background jobs run in-process (embedded)."),
-    Option("BACKGROUND_JOBS", "on", "Embedded mode: the studio server itself sends due posts and runs the periodic jobs (off: due posts go out only while the Publish page is open)."),
+    Option("BACKGROUND_JOBS", "on", "Embedded mode: the studio server itself sends due posts, runs the periodic jobs and generates campaign sets on a background thread (off: due posts go out only while the Publish page is open, and a run generates inside the click)."),
     Option("SECRET_KEY", "", "Signs sign-in cookies and encrypts secrets. Required in team mode; generated once in embedded mode."),
     Option("MAX_UPLOAD_MB", "200", "Largest data file accepted, in megabytes (keep in line with .streamlit/config.toml)."),
     Option("STORAGE", "", "Where uploaded data lives: 'file' (DOTORO_HOME, embedded default) or 'database' (team default; every worker can read it)."),

@@ -10,6 +10,7 @@ from redis import Redis
 from rq import Queue, Retry
 from rq.serializers import JSONSerializer
 
+from studio import jobs
 from studio.settings import Settings
 
 QUEUE_NAMES = ("default", "generation", "publishing")
@@ -34,9 +35,9 @@ class Enqueued:
 
 def submit(settings: Settings, fn: Callable[..., Any], *args: Any, queue_name: str = "default",
            job_id: str | None = None, retry: Retry | None = None) -> Enqueued:
-    """Run `fn(*args)` on the worker pool, or right here when there is no Redis (embedded)."""
-    if not settings.redis_url:
-        fn(*args)
+    """Run `fn(*args)` on the worker pool, or in this process when there is no Redis (embedded)."""
+    if not settings.redis_url:  # the server's job thread (studio.jobs), or inline when it has none
+        jobs.run_in_process(fn, tuple(args), job_id)
         return Enqueued(job_id or "in-process", True)
     q = queue(settings, queue_name)
     if job_id is not None:

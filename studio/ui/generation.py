@@ -79,10 +79,25 @@ def start(store: Store, ctx: Context, set_id: uuid.UUID) -> None:
     campaigns.generate(store, ctx, set_id)
 
 
-@st.fragment(run_every=1.0)
 def progress(store: Store, ctx: Context, set_id: uuid.UUID) -> None:
-    """A live progress bar that survives navigation and reloads (it reads the run from the store)."""
+    """A progress bar that survives navigation and reloads (it reads the run from the store); it refreshes
+    every second while the run is going and stops polling once it has ended."""
     info = campaigns.latest_run(store, ctx, set_id)
+    if info is None or info.finished:
+        _progress(store, ctx, info)
+    else:
+        _live_progress(store, ctx, set_id)
+
+
+@st.fragment(run_every=1.0)
+def _live_progress(store: Store, ctx: Context, set_id: uuid.UUID) -> None:
+    info = campaigns.latest_run(store, ctx, set_id)
+    _progress(store, ctx, info)
+    if info is None or info.finished:
+        st.rerun()  # the whole page: the set's status and counts changed, and the drawn panel no longer polls
+
+
+def _progress(store: Store, ctx: Context, info: campaigns.RunInfo | None) -> None:
     if info is None:
         st.caption("Not generated yet.")
         return

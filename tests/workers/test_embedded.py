@@ -100,3 +100,118 @@ def test_the_studio_server_starts_one_loop_in_embedded_mode_only(tmp_path, monke
     monkeypatch.setenv("BACKGROUND_JOBS", "sometimes")
     with pytest.raises(SettingsError, match="BACKGROUND_JOBS must be 'on' or 'off'"):
         resources.settings()
+
+
+# --- generation on the embedded worker thread (issue 14, item 8) ---------------------------------------------
+
+THREADS = {"platform": "reddit", "format": "thread",
+           "templates": {"subreddit": "deals", "title": "{{ name }} for {{ price }}", "body": "Only {{ price }}"}}
+
+
+@pytest.fixture()
+def embedded_set(sqlite_store, monkeypatch):
+    """A workspace of the embedded store with a 240-row data set and a campaign set over it; jobs find the
+    store through the process's settings, as in the served studio."""
+    import uuid
+
+    from studio import auth, campaigns, datasets
+    from studio.context import Context
+
+    monkeypatch.setenv("DOTORO_HOME", str(sqlite_store.settings.home))
+    for name in ("DATABASE_URL", "MIGRATION_DATABASE_URL", "REDIS_URL"):
+        monkeypatch.delenv(name, raising=False)
+    account, ws = auth.sign_up(sqlite_store, f"e{uuid.uuid4().hex[:6]}@example.com", "Em", "longenough")
+    ctx = Context(user_id=account.id, workspace_id=ws)
+    csv = "name,price\n" + "".join(f"Item {i},{i}\n" for i in range(240))
+    ds = datasets.upload(sqlite_store, ctx, "items.csv", csv.encode())
+    return sqlite_store, ctx, campaigns.create(sqlite_store, ctx, "Embedded threads", ds.id, THREADS)
+
+
+@pytest.fixture()
+def workers_with_gate():
+    """A started embedded worker whose thread is held by a first job until the test opens the gate."""
+    import threading
+
+    gate = threading.Event()
+    workers = embedded.EmbeddedWorkers()
+    workers.start()
+    assert workers.submit(gate.wait, (60,), "gate")
+    yield workers, gate
+    gate.set()
+    workers.stop(timeout=30)
+
+
+def test_a_run_returns_at_once_and_completes_on_the_worker_thread(embedded_set, workers_with_gate):
+    from studio import campaigns
+
+    store, ctx, set_id = embedded_set
+    workers, gate = workers_with_gate
+    run_id = campaigns.generate(store, ctx, set_id)
+    info = campaigns.latest_run(store, ctx, set_id)
+    assert info.id == run_id and info.status == "queued" and info.rows_done == 0, "the click did not render the run"
+    assert workers.pending() == 2, "the gate and the run's chunk wait on the worker"
+    assert workers.submit(lambda: None, (), f"gen-{run_id}-0") is False, \
+        "the same chunk is never queued twice"
+    gate.set()
+    assert workers.wait(120)
+    done = campaigns.latest_run(store, ctx, set_id)
+    assert (done.status, done.rows_done, done.variations) == ("done", 240, 240)
+    assert next(s for s in campaigns.list_sets(store, ctx) if s.id == set_id).variation_count == 240
+
+
+def test_cancel_stops_a_queued_run_and_nothing_is_written(embedded_set, workers_with_gate):
+    from studio import campaigns
+
+    store, ctx, set_id = embedded_set
+    workers, gate = workers_with_gate
+    run_id = campaigns.generate(store, ctx, set_id)
+    campaigns.cancel(store, ctx, run_id)
+    gate.set()
+    assert workers.wait(120)
+    info = campaigns.latest_run(store, ctx, set_id)
+    assert (info.status, info.rows_done, info.variations) == ("cancelled", 0, 0)
+    cs = next(s for s in campaigns.list_sets(store, ctx) if s.id == set_id)
+    assert (cs.status, cs.variation_count) == ("draft", 0)
+
+
+def test_a_run_lost_with_its_server_is_resumed_on_the_next_worker(embedded_set, workers_with_gate):
+    from studio import campaigns, jobs
+
+    store, ctx, set_id = embedded_set
+    first, gate = workers_with_gate
+    run_id = campaigns.generate(store, ctx, set_id)
+    first.stop(timeout=0)  # the server stopped: the queued chunk is gone with it
+    gate.set()
+    assert jobs.runner() is None
+    assert campaigns.latest_run(store, ctx, set_id).status == "queued"
+    second = embedded.EmbeddedWorkers()
+    second.start()
+    try:
+        assert campaigns.resume(store, ctx, run_id) == 1
+        assert second.wait(120)
+    finally:
+        second.stop(timeout=30)
+    info = campaigns.latest_run(store, ctx, set_id)
+    assert (info.status, info.rows_done, info.variations) == ("done", 240, 240)
+
+
+def test_without_the_server_worker_a_run_generates_inline(embedded_set):
+    from studio import campaigns, jobs
+
+    store, ctx, set_id = embedded_set
+    assert jobs.runner() is None
+    campaigns.generate(store, ctx, set_id)
+    assert campaigns.latest_run(store, ctx, set_id).status == "done"
+
+
+def test_the_server_loop_starts_and_stops_the_worker(sqlite_store, no_system_jobs):
+    from studio import jobs
+
+    loop = embedded.EmbeddedLoop(sqlite_store, every_s=30)
+    loop.start()
+    try:
+        assert jobs.runner() is loop.workers
+    finally:
+        loop.stop()
+        loop.join(10)
+    assert jobs.runner() is None
