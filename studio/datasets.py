@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
+import hashlib
 import io
 import re
 import uuid
@@ -103,7 +104,7 @@ def upload(store: Store, ctx: Context, filename: str, data: bytes, *, name: str 
         ds = Dataset(name=_unique_name(s, wanted[:MAX_NAME]), current_version=1, created_by=ctx.user_id)
         s.add(ds)
         s.flush()
-        _add_version(s, blobs, ds, 1, filename, result, ctx)
+        _add_version(s, blobs, ds, 1, filename, result, ctx, content_hash=content_hash(data))
         audit.record(s, "dataset.upload", object_type="dataset", object_id=ds.id,
                      summary=f"Uploaded {filename!r} as {ds.name!r} ({result.row_count:,} rows)")
         return _summary(ds, s)
@@ -123,22 +124,55 @@ def replace(store: Store, ctx: Context, dataset_id: uuid.UUID, filename: str, da
         latest = s.scalar(select(func.max(DatasetVersion.version)).where(DatasetVersion.dataset_id == ds.id)) or 0
         ds.current_version = latest + 1
         ds.updated_at = utcnow()
-        _add_version(s, blobs, ds, ds.current_version, filename, result, ctx)
+        _add_version(s, blobs, ds, ds.current_version, filename, result, ctx, content_hash=content_hash(data))
         audit.record(s, "dataset.replace", object_type="dataset", object_id=ds.id,
                      summary=f"Replaced {ds.name!r} with {filename!r} (version {ds.current_version})")
         return _summary(ds, s)
 
 
 def _add_version(s: TenantSession, blobs: Any, ds: Dataset, version: int, filename: str,
-                 result: IngestResult, ctx: Context) -> None:
+                 result: IngestResult, ctx: Context, *, content_hash: str | None = None) -> None:
     content = _to_parquet(result)
     key = f"{ds.id}-v{version}.parquet"
     blobs.put(s, key, content)
     s.add(DatasetVersion(
         dataset_id=ds.id, version=version, filename=filename[:255], row_count=result.row_count,
         size_bytes=len(content), columns=_profiles_json(result), storage_key=key, created_by=ctx.user_id,
+        content_hash=content_hash,
         info={"encoding": result.encoding, "delimiter": result.delimiter, "warnings": list(result.warnings)},
     ))
+
+
+def content_hash(data: bytes) -> str:
+    """The fingerprint of uploaded bytes: the same file uploaded twice has the same hash."""
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    """An existing data set version whose uploaded bytes are the same as a new upload's."""
+
+    dataset_id: uuid.UUID
+    name: str
+    version: int
+    current: bool  # the data set's current version (not an older one)
+
+
+def find_duplicate(store: Store, ctx: Context, data: bytes) -> Duplicate | None:
+    """The data set version already holding exactly these bytes in this workspace (the newest), or None."""
+    digest = content_hash(data)
+    with store.session_scope(ctx) as s:
+        s.require(Permission.VIEW)
+        row = s.execute(
+            select(Dataset, DatasetVersion.version)
+            .join(DatasetVersion, DatasetVersion.dataset_id == Dataset.id)
+            .where(DatasetVersion.content_hash == digest)
+            .order_by(DatasetVersion.created_at.desc()).limit(1)
+        ).first()
+        if row is None:
+            return None
+        ds, version = row
+        return Duplicate(ds.id, ds.name, version, version == ds.current_version)
 
 
 def _get(s: TenantSession, dataset_id: uuid.UUID, *, lock: bool = False) -> Dataset:

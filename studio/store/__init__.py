@@ -2,6 +2,7 @@
 
 from studio.store import (  # noqa: F401
     campaign_models,
+    draft_models,
     models,
     notebook_models,
     publishing_models,

@@ -77,6 +77,7 @@ class DatasetVersion(TenantMixin, Base):
     columns: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     info: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     storage_key: Mapped[str] = mapped_column(String(255))
+    content_hash: Mapped[str | None] = mapped_column(String(64))  # sha256 of the uploaded bytes: duplicates are recognised
     created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 

@@ -76,6 +76,11 @@ def _publishing(s: TenantSession) -> None:
     s.add(PostMetric(item_id=item.id, score=1))
 
 
+def _draft(s: TenantSession) -> None:
+    from studio.store.draft_models import Draft
+    s.add(Draft(user_id=s.info["user_id"], kind="preview", data={"format": "reddit/thread"}))
+
+
 def _nothing(s: TenantSession) -> None:
     """Sign-up already made the workspace, its owner membership and audit events."""
 
@@ -98,6 +103,7 @@ ROW_MAKERS: dict[str, Callable[[TenantSession], None]] = {
     "usage_events": _billing,
     "stripe_events": _billing,
     "notebook_cells": _notebook,
+    "drafts": _draft,
     "reddit_accounts": _publishing,
     "reddit_oauth_states": _publishing,
     "publish_settings": _publishing,
