@@ -1,4 +1,5 @@
-"""The explore notebook: a workspace's ordered cells (SQL, Markdown, group by), run over its data sets.
+"""The explore notebooks: a workspace's named notebooks of ordered cells (SQL, Markdown, group by), run over
+its data sets. Each cell's last output is kept (studio.notebook_outputs) so a reload shows it.
 
 SQL is the analysts' own and untrusted: it runs in ``engine.sql_sandbox`` (a killable child process)
 and only ever receives the Parquet bytes of the current workspace's data sets.
@@ -9,28 +10,33 @@ from __future__ import annotations
 import datetime as dt
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
-from engine.sql_sandbox import SandboxLimits, SqlError, SqlTimeout
+from engine.sql_sandbox import SandboxLimits, SqlError, SqlTimeout, to_frame
 from engine.sql_sandbox import run_sql as sandbox_sql
 from engine.transforms import TransformError, TransformSpec, group_by
-from studio import datasets
+from studio import audit, datasets, notebook_outputs
 from studio.context import Context, Permission, allows
 from studio.errors import NotFound, ValidationFailed
-from studio.store.base import utcnow
+from studio.permissions import requires
+from studio.store.base import aware, utcnow
+from studio.store.models import Dataset
+from studio.store.notebook_models import Notebook as NotebookRow
 from studio.store.notebook_models import NotebookCell
 from studio.store.session import Store, TenantSession
 
 CELL_KINDS = {"sql": "SQL", "markdown": "Markdown", "group_by": "Group by"}
 CHART_TYPES = ("bar", "line", "point", "area")
 MAX_CELLS = 200
+MAX_NOTEBOOKS = 100
+DEFAULT_NOTEBOOK = "Notebook"
 MAX_SOURCE = 100_000
 RUN_LIMITS = SandboxLimits(timeout_s=10.0, memory_mb=512, max_rows=10_000)
-SAVE_LIMITS = SandboxLimits(timeout_s=30.0, memory_mb=1024, max_rows=datasets.MAX_DERIVED_ROWS)
+SAVE_LIMITS = SandboxLimits(timeout_s=30.0, memory_mb=1024, max_rows=datasets.MAX_DERIVED_ROWS, max_result_mb=128)
 
 
 class QueryFailed(ValidationFailed):
@@ -45,15 +51,29 @@ class Cell:
     source: str
     config: dict[str, Any]
     updated_at: dt.datetime
+    notebook_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
+class NotebookInfo:
+    id: uuid.UUID
+    name: str
+    cells: int
+    updated_at: dt.datetime
 
 
 @dataclass(frozen=True)
 class Notebook:
-    """Everything the explore page draws: the cells, the tables SQL can use, and whether you may edit."""
+    """Everything the explore page draws: the notebook, its cells and their kept outputs, the tables SQL
+    can use (and the newest, which new cells start from), and whether you may edit."""
 
     cells: tuple[Cell, ...]
     tables: tuple[datasets.SqlTable, ...]
     can_edit: bool
+    id: uuid.UUID | None = None
+    name: str = DEFAULT_NOTEBOOK
+    outputs: dict[uuid.UUID, Any] = field(default_factory=dict)  # cell id → notebook_outputs.StoredOutput
+    newest: datasets.SqlTable | None = None
 
 
 @dataclass(frozen=True)
@@ -73,11 +93,99 @@ class CellResult:
 
 
 def _cell(row: NotebookCell) -> Cell:
-    return Cell(row.id, row.position, row.kind, row.source, dict(row.config or {}), row.updated_at)
+    return Cell(row.id, row.position, row.kind, row.source, dict(row.config or {}), row.updated_at, row.notebook_id)
 
 
-def _rows(s: TenantSession) -> list[NotebookCell]:
-    return list(s.scalars(select(NotebookCell).order_by(NotebookCell.position, NotebookCell.created_at)))
+def _rows(s: TenantSession, notebook_id: uuid.UUID) -> list[NotebookCell]:
+    return list(s.scalars(select(NotebookCell).where(NotebookCell.notebook_id == notebook_id)
+                          .order_by(NotebookCell.position, NotebookCell.created_at)))
+
+
+def _books(s: TenantSession, user_id: uuid.UUID | None) -> list[NotebookRow]:
+    """The workspace's notebooks, oldest first; the first is made (and gets any cells from before named
+    notebooks) when there is none."""
+    books = list(s.scalars(select(NotebookRow).order_by(NotebookRow.created_at, NotebookRow.name)))
+    if not books:
+        books = [NotebookRow(name=DEFAULT_NOTEBOOK, created_by=user_id)]
+        s.add(books[0])
+        s.flush()
+    s.execute(update(NotebookCell).where(NotebookCell.notebook_id.is_(None)).values(notebook_id=books[0].id))
+    return books
+
+
+def _book(s: TenantSession, notebook_id: uuid.UUID | None) -> NotebookRow:
+    """The notebook asked for, or the most recently changed one (None: the page has not picked one yet)."""
+    books = _books(s, s.info.get("user_id"))
+    if notebook_id is None:
+        return max(books, key=lambda b: (aware(b.updated_at), b.name))
+    found = next((b for b in books if b.id == notebook_id), None)
+    if found is None:
+        raise NotFound("This notebook does not exist (any more) in this workspace: pick another.")
+    return found
+
+
+def _name(s: TenantSession, name: str, *, other_than: uuid.UUID | None = None) -> str:
+    name = " ".join(name.split())
+    if not name:
+        raise ValidationFailed("Give the notebook a name, e.g. 'Prices by category'.")
+    if len(name) > 120:
+        raise ValidationFailed("Keep a notebook's name under 120 characters.")
+    clash = s.scalar(select(NotebookRow.id).where(func.lower(NotebookRow.name) == name.lower()))
+    if clash is not None and clash != other_than:
+        raise ValidationFailed(f"A notebook named {name!r} already exists here; choose another name.")
+    return name
+
+
+def _touch(s: TenantSession, notebook_id: uuid.UUID | None) -> None:
+    if notebook_id is not None:
+        s.execute(update(NotebookRow).where(NotebookRow.id == notebook_id).values(updated_at=utcnow()))
+
+
+@requires(Permission.VIEW)
+def list_notebooks(store: Store, ctx: Context) -> list[NotebookInfo]:
+    """The workspace's notebooks, oldest first, with their cell counts."""
+    with store.session_scope(ctx) as s:
+        books = _books(s, ctx.user_id)
+        counts = dict(s.execute(select(NotebookCell.notebook_id, func.count()).group_by(NotebookCell.notebook_id)).all())
+        return [NotebookInfo(b.id, b.name, int(counts.get(b.id, 0)), aware(b.updated_at)) for b in books]
+
+
+@requires(Permission.EDIT)
+def create_notebook(store: Store, ctx: Context, name: str) -> NotebookInfo:
+    """A new, empty notebook."""
+    with store.session_scope(ctx) as s:
+        books = _books(s, ctx.user_id)
+        if len(books) >= MAX_NOTEBOOKS:
+            raise ValidationFailed(f"A workspace keeps at most {MAX_NOTEBOOKS} notebooks; delete one first.")
+        row = NotebookRow(name=_name(s, name), created_by=ctx.user_id)
+        s.add(row)
+        s.flush()
+        audit.record(s, "notebook.create", object_type="notebook", object_id=row.id, summary=f"Created notebook {row.name!r}")
+        return NotebookInfo(row.id, row.name, 0, aware(row.updated_at))
+
+
+@requires(Permission.EDIT)
+def rename_notebook(store: Store, ctx: Context, notebook_id: uuid.UUID, name: str) -> NotebookInfo:
+    with store.session_scope(ctx) as s:
+        row = _book(s, notebook_id)
+        old, row.name, row.updated_at = row.name, _name(s, name, other_than=row.id), utcnow()
+        audit.record(s, "notebook.rename", object_type="notebook", object_id=row.id,
+                     summary=f"Renamed notebook {old!r} to {row.name!r}")
+        count = s.scalar(select(func.count()).select_from(NotebookCell).where(NotebookCell.notebook_id == row.id)) or 0
+        return NotebookInfo(row.id, row.name, count, aware(row.updated_at))
+
+
+@requires(Permission.EDIT)
+def delete_notebook(store: Store, ctx: Context, notebook_id: uuid.UUID) -> str:
+    """Delete a notebook with its cells and their outputs; returns its name. The last one is replaced by an
+    empty one the next time the page opens."""
+    with store.session_scope(ctx) as s:
+        row = _book(s, notebook_id)
+        name = row.name
+        s.execute(delete(NotebookCell).where(NotebookCell.notebook_id == row.id))  # outputs go with their cells
+        s.delete(row)
+        audit.record(s, "notebook.delete", object_type="notebook", object_id=notebook_id, summary=f"Deleted notebook {name!r}")
+        return name
 
 
 def _get(s: TenantSession, cell_id: uuid.UUID) -> NotebookCell:
@@ -92,34 +200,50 @@ def _check(kind: str, source: str) -> None:
         raise ValidationFailed(f"Unknown cell kind {kind!r}; use one of: {', '.join(CELL_KINDS)}.")
     if len(source) > MAX_SOURCE:
         raise ValidationFailed(f"Keep a cell under {MAX_SOURCE:,} characters.")
+    if "\x00" in source:  # Postgres text cannot hold it; it only arrives by pasting binary data
+        raise ValidationFailed("This cell contains a NUL character (\\0), which cannot be stored: delete it "
+                               "(it usually comes from pasting binary data) and save again.")
 
 
-def open_notebook(store: Store, ctx: Context) -> Notebook:
-    """The workspace's cells in order and its data sets as SQL tables."""
+@requires(Permission.VIEW)
+def open_notebook(store: Store, ctx: Context, notebook_id: uuid.UUID | None = None) -> Notebook:
+    """A notebook's cells in order with their kept outputs, and the workspace's data sets as SQL tables
+    (`notebook_id` None: the most recently changed notebook)."""
     tables = datasets.sql_tables(store, ctx)
     with store.session_scope(ctx) as s:
         s.require(Permission.VIEW)
         can_edit = s.info.get("system") or allows(s.role, Permission.EDIT)
-        return Notebook(tuple(_cell(r) for r in _rows(s)), tuple(tables), bool(can_edit))
+        book = _book(s, notebook_id)
+        cells = tuple(_cell(r) for r in _rows(s, book.id))
+        outputs = notebook_outputs.load(s, [c.id for c in cells])
+        newest_id = s.scalar(select(Dataset.id).order_by(Dataset.updated_at.desc(), Dataset.created_at.desc()).limit(1))
+        newest = next((t for t in tables if t.dataset_id == newest_id), tables[0] if tables else None)
+        return Notebook(cells, tuple(tables), bool(can_edit), book.id, book.name, outputs, newest)
 
 
+@requires(Permission.EDIT)
 def add_cell(store: Store, ctx: Context, kind: str, *, source: str = "", config: dict[str, Any] | None = None,
-             position: int | None = None) -> Cell:
-    """Insert a cell at `position` (the end by default)."""
+             position: int | None = None, notebook_id: uuid.UUID | None = None) -> Cell:
+    """Insert a cell at `position` (the end by default) of a notebook (the most recently changed one)."""
     _check(kind, source)
     with store.session_scope(ctx) as s:
         s.require(Permission.EDIT)
-        count = s.scalar(select(func.count()).select_from(NotebookCell)) or 0
+        book = _book(s, notebook_id).id
+        count = s.scalar(select(func.count()).select_from(NotebookCell).where(NotebookCell.notebook_id == book)) or 0
         if count >= MAX_CELLS:
             raise ValidationFailed(f"A notebook holds at most {MAX_CELLS} cells; delete some first.")
         at = count if position is None else max(0, min(position, count))
-        s.execute(update(NotebookCell).where(NotebookCell.position >= at).values(position=NotebookCell.position + 1))
-        row = NotebookCell(position=at, kind=kind, source=source, config=dict(config or {}), created_by=ctx.user_id)
+        s.execute(update(NotebookCell).where(NotebookCell.notebook_id == book, NotebookCell.position >= at)
+                  .values(position=NotebookCell.position + 1))
+        row = NotebookCell(notebook_id=book, position=at, kind=kind, source=source, config=dict(config or {}),
+                           created_by=ctx.user_id)
         s.add(row)
+        _touch(s, book)
         s.flush()
         return _cell(row)
 
 
+@requires(Permission.EDIT)
 def update_cell(store: Store, ctx: Context, cell_id: uuid.UUID, *, source: str | None = None,
                 config: dict[str, Any] | None = None) -> Cell:
     """Save a cell's text and/or its settings (group-by spec, chart)."""
@@ -132,17 +256,17 @@ def update_cell(store: Store, ctx: Context, cell_id: uuid.UUID, *, source: str |
         if config is not None:
             row.config = dict(config)
         row.updated_at = utcnow()
+        _touch(s, row.notebook_id)
         return _cell(row)
 
 
+@requires(Permission.EDIT)
 def move_cell(store: Store, ctx: Context, cell_id: uuid.UUID, offset: int) -> None:
     """Move a cell up (-1) or down (+1); at either end nothing moves."""
     with store.session_scope(ctx) as s:
         s.require(Permission.EDIT)
-        rows = _rows(s)
-        index = next((i for i, r in enumerate(rows) if r.id == cell_id), None)
-        if index is None:
-            raise NotFound("This cell does not exist (any more) in this workspace's notebook.")
+        rows = _rows(s, _get(s, cell_id).notebook_id)  # type: ignore[arg-type]
+        index = next(i for i, r in enumerate(rows) if r.id == cell_id)
         target = index + offset
         if 0 <= target < len(rows):
             rows.insert(target, rows.pop(index))
@@ -150,6 +274,7 @@ def move_cell(store: Store, ctx: Context, cell_id: uuid.UUID, offset: int) -> No
             r.position = i
 
 
+@requires(Permission.EDIT)
 def delete_cell(store: Store, ctx: Context, cell_id: uuid.UUID) -> Cell:
     """Delete a cell; returns it so the page can offer an undo (`restore_cell`)."""
     with store.session_scope(ctx) as s:
@@ -158,11 +283,13 @@ def delete_cell(store: Store, ctx: Context, cell_id: uuid.UUID) -> Cell:
         gone = _cell(row)
         s.delete(row)
         s.flush()
-        s.execute(update(NotebookCell).where(NotebookCell.position > gone.position)
+        s.execute(update(NotebookCell).where(NotebookCell.notebook_id == gone.notebook_id, NotebookCell.position > gone.position)
                   .values(position=NotebookCell.position - 1))
+        _touch(s, gone.notebook_id)
         return gone
 
 
+@requires(Permission.EDIT)
 def restore_cell(store: Store, ctx: Context, cell: Cell) -> Cell:
     """Undo a delete: the same cell back at its place."""
     _check(cell.kind, cell.source)
@@ -170,11 +297,13 @@ def restore_cell(store: Store, ctx: Context, cell: Cell) -> Cell:
         s.require(Permission.EDIT)
         if s.scalar(select(NotebookCell.id).where(NotebookCell.id == cell.id)) is not None:
             return cell
-        count = s.scalar(select(func.count()).select_from(NotebookCell)) or 0
+        book = _book(s, cell.notebook_id).id
+        count = s.scalar(select(func.count()).select_from(NotebookCell).where(NotebookCell.notebook_id == book)) or 0
         at = max(0, min(cell.position, count))
-        s.execute(update(NotebookCell).where(NotebookCell.position >= at).values(position=NotebookCell.position + 1))
-        row = NotebookCell(id=cell.id, position=at, kind=cell.kind, source=cell.source, config=dict(cell.config),
-                           created_by=ctx.user_id)
+        s.execute(update(NotebookCell).where(NotebookCell.notebook_id == book, NotebookCell.position >= at)
+                  .values(position=NotebookCell.position + 1))
+        row = NotebookCell(id=cell.id, notebook_id=book, position=at, kind=cell.kind, source=cell.source,
+                           config=dict(cell.config), created_by=ctx.user_id)
         s.add(row)
         s.flush()
         return _cell(row)
@@ -186,6 +315,7 @@ def _position(exc: SqlError) -> str:
     return f"Line {exc.line}" + (f", column {exc.column}" if exc.column else "") + ": "
 
 
+@requires(Permission.VIEW)
 def run_sql(store: Store, ctx: Context, sql: str, *, limits: SandboxLimits = RUN_LIMITS) -> CellResult:
     """Run the analyst's SQL in the sandbox over this workspace's tables only."""
     if not sql.strip():
@@ -194,11 +324,12 @@ def run_sql(store: Store, ctx: Context, sql: str, *, limits: SandboxLimits = RUN
     tables = datasets.current_parquet(store, ctx)  # checks VIEW; never another workspace's bytes
     try:
         result = sandbox_sql(sql, tables, limits=limits)
+        frame = to_frame(result.table)  # unique names; polars' own errors become a SqlError
     except SqlTimeout as exc:
         raise QueryFailed(str(exc)) from None
     except SqlError as exc:
         raise QueryFailed(_position(exc) + str(exc)) from None
-    return CellResult(pl.DataFrame(result.table), result.truncated, time.perf_counter() - started, {"kind": "sql", "sql": sql})
+    return CellResult(frame, result.truncated, time.perf_counter() - started, {"kind": "sql", "sql": sql})
 
 
 def _table(store: Store, ctx: Context, config: dict[str, Any]) -> datasets.SqlTable:
@@ -212,6 +343,7 @@ def _table(store: Store, ctx: Context, config: dict[str, Any]) -> datasets.SqlTa
     return found
 
 
+@requires(Permission.VIEW)
 def suggest_group_by(store: Store, ctx: Context, dataset_id: uuid.UUID) -> list[str]:
     """A first column to group by: the text column with the fewest distinct values (at least two)."""
     table = next((t for t in datasets.sql_tables(store, ctx) if t.dataset_id == dataset_id), None)
@@ -224,6 +356,7 @@ def suggest_group_by(store: Store, ctx: Context, dataset_id: uuid.UUID) -> list[
     return [min(useful, key=lambda name: counts[name])]
 
 
+@requires(Permission.VIEW)
 def run_group_by(store: Store, ctx: Context, config: dict[str, Any]) -> CellResult:
     """Run a no-code group-by cell: `config` = {dataset_id, group_by: [...], aggregations: [...]}."""
     started = time.perf_counter()
@@ -231,13 +364,25 @@ def run_group_by(store: Store, ctx: Context, config: dict[str, Any]) -> CellResu
     df = datasets.load_table(store, ctx, table.dataset_id)
     try:
         spec = TransformSpec.from_dict(config)
-        out = group_by(df, spec, schema={c.name: c.kind for c in table.columns})
+        out = _largest_first(group_by(df, spec, schema={c.name: c.kind for c in table.columns}), spec)
     except TransformError as exc:
         raise QueryFailed(str(exc)) from None
     source = {"kind": "group_by", "dataset_id": str(table.dataset_id), "table": table.name, **spec.to_dict()}
     return CellResult(out, False, time.perf_counter() - started, source)
 
 
+def _largest_first(out: pl.DataFrame, spec: TransformSpec) -> pl.DataFrame:
+    """The biggest groups first: by the first COUNT column, descending; ties in the order of the keys."""
+    for agg in spec.aggregations:
+        if agg.op.upper() == "COUNT":
+            name = agg.output or ("count" + (f"_{agg.field}" if agg.field else ""))
+            if name in out.columns:
+                keys = [k for k in spec.group_by if k in out.columns]
+                return out.sort([name, *keys], descending=[True] + [False] * len(keys), nulls_last=True)
+    return out
+
+
+@requires(Permission.VIEW)
 def run_cell(store: Store, ctx: Context, kind: str, source: str, config: dict[str, Any]) -> CellResult | None:
     """Run one cell as written (Markdown has nothing to run)."""
     if kind == "sql":
@@ -258,6 +403,7 @@ def _rerun(store: Store, ctx: Context, source: dict[str, Any]) -> pl.DataFrame:
     return result.table
 
 
+@requires(Permission.EDIT)
 def save_as_dataset(store: Store, ctx: Context, name: str, source: dict[str, Any]) -> datasets.DatasetSummary:
     """Run `source` in full and store it as a derived data set that remembers its query."""
     with store.session_scope(ctx) as s:
@@ -266,6 +412,7 @@ def save_as_dataset(store: Store, ctx: Context, name: str, source: dict[str, Any
     return datasets.save_derived(store, ctx, name, table, source)
 
 
+@requires(Permission.EDIT)
 def refresh(store: Store, ctx: Context, dataset_id: uuid.UUID) -> datasets.DatasetSummary:
     """Re-run a derived data set's query over the current data; the result becomes its next version."""
     return datasets.refresh_derived(store, ctx, dataset_id, lambda source: _rerun(store, ctx, source))

@@ -6,7 +6,8 @@ databases, extensions or the network, and cannot change its settings back (``loc
 
 from __future__ import annotations
 
+from engine.sql_sandbox.frames import to_frame
 from engine.sql_sandbox.models import SandboxLimits, SqlError, SqlResult, SqlTimeout
 from engine.sql_sandbox.runner import run_sql
 
-__all__ = ["SandboxLimits", "SqlError", "SqlResult", "SqlTimeout", "run_sql"]
+__all__ = ["SandboxLimits", "SqlError", "SqlResult", "SqlTimeout", "run_sql", "to_frame"]

@@ -14,12 +14,15 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class SandboxLimits:
-    """How long, how much memory, how many rows and threads one query may use."""
+    """How long, how much memory, how many rows and result bytes, and how many threads one query may use."""
 
     timeout_s: float = 10.0
     memory_mb: int = 512
     max_rows: int = 10_000
     threads: int = 1
+    # The rows a query hands back, as Arrow bytes: checked in the child, so a bigger result never
+    # reaches the server's process.
+    max_result_mb: int = 64
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.timeout_s) and self.timeout_s > 0):
@@ -30,6 +33,13 @@ class SandboxLimits:
             raise ValueError(f"max_rows must not be negative, not {self.max_rows!r}")
         if self.threads < 1:
             raise ValueError(f"threads must be at least 1, not {self.threads!r}")
+        if self.max_result_mb < 1:
+            raise ValueError(f"max_result_mb must be at least 1, not {self.max_result_mb!r}")
+
+    @property
+    def max_result_bytes(self) -> int:
+        """``max_result_mb`` in bytes."""
+        return self.max_result_mb * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -57,6 +67,13 @@ class SqlError(EngineError):
 
 class SqlTimeout(SqlError):
     """The query ran past its time limit and its process was killed."""
+
+
+def result_too_large(limit_mb: int, rows: int) -> str:
+    """The refusal for a result over the byte cap: the cap, and how to make the result smaller."""
+    counted = f" (it passed the limit within its first {rows:,} rows)" if rows else ""
+    return (f"The query's result is larger than the {limit_mb} MB a query may return{counted}. "
+            "Add a LIMIT, select fewer or shorter columns, or aggregate (GROUP BY) to make it smaller.")
 
 
 def seconds_label(seconds: float) -> str:

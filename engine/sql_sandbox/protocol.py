@@ -13,6 +13,15 @@ ARROW = b"A"  # the result rows as an Arrow IPC stream
 _HEADER = struct.Struct(">cQ")
 
 
+def wire_limit(max_result_bytes: int) -> int:
+    """The largest frame the parent accepts: the result cap plus room for Arrow's framing and padding."""
+    return max_result_bytes + max_result_bytes // 4 + (1 << 20)
+
+
+class FrameTooLarge(Exception):
+    """A frame announced more bytes than the parent accepts; the child is not to be read further."""
+
+
 def write_frame(stream: BinaryIO, kind: bytes, payload: bytes | memoryview = b"") -> None:
     """Write one frame and flush it so the parent sees it at once."""
     stream.write(_HEADER.pack(kind, len(payload)))
@@ -23,8 +32,9 @@ def write_frame(stream: BinaryIO, kind: bytes, payload: bytes | memoryview = b""
 class FrameBuffer:
     """Collects bytes read from the child and hands back each complete frame."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_payload: int | None = None) -> None:
         self._data = bytearray()
+        self.max_payload = max_payload
 
     def feed(self, data: bytes) -> None:
         """Append bytes just read from the pipe."""
@@ -35,6 +45,8 @@ class FrameBuffer:
         if len(self._data) < _HEADER.size:
             return None
         kind, length = _HEADER.unpack_from(self._data)
+        if self.max_payload is not None and length > self.max_payload:
+            raise FrameTooLarge(length)
         end = _HEADER.size + length
         if len(self._data) < end:
             return None

@@ -35,6 +35,7 @@ from engine.sql_sandbox.models import (
     SqlError,
     SqlResult,
     SqlTimeout,
+    result_too_large,
     seconds_label,
 )
 
@@ -128,6 +129,7 @@ class _Child:
 
     def answer(self, limits: SandboxLimits) -> SqlResult:
         """Wait for READY, then for the result within ``timeout_s``; kill the child at a deadline."""
+        self._frames.max_payload = protocol.wire_limit(limits.max_result_bytes)
         kind, payload = self._next(time.monotonic() + STARTUP_TIMEOUT_S, limits, startup=True)
         if kind == protocol.READY:
             deadline = time.monotonic() + limits.timeout_s
@@ -158,7 +160,11 @@ class _Child:
     def _next(self, deadline: float, limits: SandboxLimits, *, startup: bool) -> tuple[bytes, bytes]:
         """The next frame; at the deadline SIGKILL the child and raise SqlTimeout."""
         while True:
-            frame = self._frames.pop()
+            try:
+                frame = self._frames.pop()
+            except protocol.FrameTooLarge:  # the child checks first; this is the fence behind it
+                self.proc.kill()
+                raise SqlError(result_too_large(limits.max_result_mb, 0)) from None
             if frame is not None:
                 return frame
             if not self._stdout_open:

@@ -12,7 +12,7 @@ import duckdb
 from engine.sql_sandbox import protocol, results
 from engine.sql_sandbox.lockdown import connect, limit_process, load_table, lock_down
 from engine.sql_sandbox.messages import describe_error, memory_message
-from engine.sql_sandbox.models import SandboxLimits, SqlError
+from engine.sql_sandbox.models import SandboxLimits, SqlError, result_too_large
 from engine.sql_sandbox.statements import check_read_only
 
 
@@ -48,13 +48,16 @@ def serve(sql: str, tables: list[dict[str, str]], limits: SandboxLimits, out: Bi
     limit_process(limits)
     started = time.perf_counter()
     try:
-        table, truncated = results.fetch(con, sql, limits.max_rows)
+        table, truncated = results.fetch(con, sql, limits.max_rows, limits.max_result_bytes)
     except duckdb.Error as exc:
         raise describe_error(exc, sql=sql, tables=names, memory_mb=limits.memory_mb, con=con) from None
     elapsed = time.perf_counter() - started
+    payload = results.to_ipc(table)
+    if payload.size > protocol.wire_limit(limits.max_result_bytes):
+        raise SqlError(result_too_large(limits.max_result_mb, table.num_rows))
     meta = {"total_rows": None if truncated else table.num_rows, "truncated": truncated, "elapsed_s": elapsed}
     protocol.write_frame(out, protocol.RESULT, json.dumps(meta).encode())
-    protocol.write_frame(out, protocol.ARROW, memoryview(results.to_ipc(table)))
+    protocol.write_frame(out, protocol.ARROW, memoryview(payload))
 
 
 def _write_error(out: BinaryIO, error: SqlError) -> None:
