@@ -33,6 +33,7 @@ from studio.billing.accounts import effective_plan, set_override
 from studio.billing.plans import PLANS, Metric, get_plan
 from studio.context import Context, Role, UserId, WorkspaceId
 from studio.errors import NotFound, PermissionDenied, ValidationFailed
+from studio.permissions import operator_only, public, system_only
 from studio.store.models import (
     BillingAccount,
     DatasetVersion,
@@ -45,11 +46,13 @@ from studio.store.models import (
 from studio.store.session import Store, TenantSession
 
 
+@public("the operator list from settings; reads no data")
 def operator_emails(store: Store) -> frozenset[str]:
     raw = store.settings.extra.get("OPERATOR_EMAILS", "")
     return frozenset(e.strip().lower() for e in raw.split(",") if e.strip())
 
 
+@public("answers only for the caller's own account")
 def is_operator(store: Store, user_id: uuid.UUID | None) -> bool:
     if user_id is None or not operator_emails(store):
         return False
@@ -58,6 +61,7 @@ def is_operator(store: Store, user_id: uuid.UUID | None) -> bool:
     return email is not None and email.lower() in operator_emails(store)
 
 
+@public("the operator check itself")
 def require_operator(store: Store, user_id: uuid.UUID | None) -> str:
     """The operator's email, read fresh; PermissionDenied for anyone else."""
     if user_id is not None and operator_emails(store):
@@ -98,6 +102,7 @@ class WorkspaceRow:
     storage_bytes: int = 0
 
 
+@operator_only
 def list_workspaces(store: Store, user_id: uuid.UUID | None) -> list[WorkspaceRow]:
     """Every workspace with its plan, status, members and this month's usage (logged)."""
     email = require_operator(store, user_id)
@@ -133,6 +138,7 @@ def list_workspaces(store: Store, user_id: uuid.UUID | None) -> list[WorkspaceRo
         return rows
 
 
+@operator_only
 def override_plan(store: Store, user_id: uuid.UUID | None, workspace_id: WorkspaceId, plan_key: str | None,
                   reason: str) -> str:
     """Set (or clear, plan_key None) a workspace's plan by hand; the reason goes to its audit trail."""
@@ -158,6 +164,7 @@ def override_plan(store: Store, user_id: uuid.UUID | None, workspace_id: Workspa
     return after.name
 
 
+@operator_only
 def recent_actions(store: Store, user_id: uuid.UUID | None, limit: int = 50) -> list[OperatorAction]:
     require_operator(store, user_id)
     with store.account_scope(user_id) as s:
@@ -207,6 +214,7 @@ class QueueHealth:
     scheduled: tuple[JobInfo, ...] = ()
 
 
+@operator_only
 def queue_health(store: Store, user_id: uuid.UUID | None, *, limit: int = 50) -> QueueHealth:
     """RQ queues, workers, failed and scheduled jobs (embedded mode has none: jobs run in-process)."""
     require_operator(store, user_id)
@@ -244,6 +252,7 @@ def _job_info(q: Any, job_id: str, status: str, when: dt.datetime | None = None)
     return JobInfo(job.id, q.name, job.func_name or "?", status, when or job.ended_at or job.enqueued_at, error)
 
 
+@operator_only
 def retry_job(store: Store, user_id: uuid.UUID | None, queue_name: str, job_id: str) -> None:
     """Put a failed job back on its queue."""
     email = require_operator(store, user_id)
@@ -255,6 +264,7 @@ def retry_job(store: Store, user_id: uuid.UUID | None, queue_name: str, job_id: 
         _log(s, email, user_id, "admin.retry_job", target=f"{queue_name}:{job_id}")
 
 
+@operator_only
 def delete_job(store: Store, user_id: uuid.UUID | None, queue_name: str, job_id: str) -> None:
     """Delete a failed or scheduled job for good."""
     email = require_operator(store, user_id)
@@ -279,6 +289,7 @@ def _queue(store: Store, name: str) -> Any:
     return queue(store.settings, name)
 
 
+@system_only("the periodic meter job")
 def billed_workspaces(store: Store) -> list[WorkspaceId]:
     """Workspaces with a Stripe customer, for the periodic meter report (a system job, not a person)."""
     with _across_workspaces(store, None) as s:
@@ -286,6 +297,7 @@ def billed_workspaces(store: Store) -> list[WorkspaceId]:
         return [WorkspaceId(i) for i in ids]
 
 
+@system_only("the daily maintenance job")
 def all_workspaces(store: Store) -> list[WorkspaceId]:
     """Every workspace, for periodic system jobs (audit retention); read-only, like the operator view."""
     with _across_workspaces(store, None) as s:
@@ -300,6 +312,7 @@ class FlaggedAccount:
     reason: str
 
 
+@operator_only
 def reconnect_needed(store: Store, user_id: uuid.UUID | None) -> list[FlaggedAccount]:
     """Reddit accounts flagged "reconnect needed" in any workspace (operators only, logged)."""
     from studio.store.publishing_models import RedditAccount

@@ -12,6 +12,8 @@ from typing import Any
 from sqlalchemy import delete, select
 
 from studio.context import Context, Permission
+from studio.errors import ValidationFailed
+from studio.permissions import requires, system_only
 from studio.store.models import AuditEvent, User
 from studio.store.session import Store, TenantSession
 
@@ -62,6 +64,7 @@ class AuditFilter:
     limit: int = 500
 
 
+@requires(Permission.MANAGE_MEMBERS)
 def search(store: Store, ctx: Context, f: AuditFilter) -> list[AuditRow]:
     """Events of the current workspace, newest first, filtered by date range, user, action and object."""
     with store.session_scope(ctx) as s:
@@ -97,10 +100,13 @@ def safe_cell(value: str) -> str:
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
+@system_only("the daily maintenance job applies each plan's retention")
 def apply_retention(store: Store, ctx: Context, days: int | None) -> int:
     """Delete events older than `days` (None: keep forever). Run by a periodic job per workspace."""
     if days is None:
         return 0
+    if days < 1:
+        raise ValidationFailed(f"Audit retention keeps at least 1 day of events, not {days}.")
     cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
     with store.session_scope(ctx) as s:
         result = s.execute(delete(AuditEvent).where(AuditEvent.at < cutoff))

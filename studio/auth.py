@@ -14,6 +14,7 @@ from sqlalchemy import func, select, update
 from studio import audit, tenancy
 from studio.context import Context, UserId, WorkspaceId
 from studio.errors import AuthError, ValidationFailed
+from studio.permissions import public
 from studio.store.base import aware, utcnow
 from studio.store.models import AuthSession, User
 from studio.store.session import Store
@@ -37,6 +38,7 @@ def hash_password(password: str, rounds: int = 12) -> str:
     return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=rounds)).decode()
 
 
+@public("signing up needs no account")
 def sign_up(store: Store, email: str, name: str, password: str, *, client_address: str | None = None) -> tuple[Account, WorkspaceId]:
     """Create an account and its personal workspace (owner). Raises ValidationFailed with what to fix."""
     email = _normal_email(email)
@@ -58,6 +60,7 @@ def sign_up(store: Store, email: str, name: str, password: str, *, client_addres
     return account, ws
 
 
+@public("signing in needs no account")
 def authenticate(store: Store, email: str, password: str, *, client_address: str | None = None) -> Account:
     """Check the password; 5 failures in a row lock the account for 15 minutes (settings)."""
     settings = store.settings
@@ -111,6 +114,7 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+@public("called right after authenticate for that account")
 def open_session(store: Store, account: Account, token: str, expires_at: dt.datetime, *, client_address: str | None = None) -> None:
     """Remember a signed-in browser; only remembered, unrevoked tokens sign in again."""
     with store.account_scope(account.id) as s:
@@ -118,6 +122,7 @@ def open_session(store: Store, account: Account, token: str, expires_at: dt.date
     _audit_everywhere(store, account.id, "auth.sign_in", "Signed in", client_address)
 
 
+@public("the cookie's secret token is the proof")
 def resume_session(store: Store, token: str) -> Account | None:
     """The account behind a cookie token, if that session is still open."""
     with store.account_scope() as s:
@@ -131,6 +136,7 @@ def resume_session(store: Store, token: str) -> Account | None:
     return Account(UserId(row[0]), row[1], row[2])
 
 
+@public("signing out the cookie's own session")
 def close_session(store: Store, token: str | None, account: Account | None, *, client_address: str | None = None) -> None:
     """Sign out: the cookie's session is revoked server-side, so a replayed cookie no longer works."""
     if token:

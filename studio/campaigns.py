@@ -13,6 +13,7 @@ from engine.generation import GenerationConfig
 from studio import audit
 from studio.context import Context, Permission
 from studio.errors import NotFound, ValidationFailed
+from studio.permissions import requires
 from studio.store.base import aware, utcnow
 from studio.store.campaign_models import CampaignSet, GenerationChunk, GenerationRun, Variation
 from studio.store.models import Dataset, DatasetVersion
@@ -60,6 +61,7 @@ def validate_config(config: dict[str, Any]) -> GenerationConfig:
         raise ValidationFailed(f"This configuration cannot generate: {exc}") from exc
 
 
+@requires(Permission.EDIT)
 def create(store: Store, ctx: Context, name: str, dataset_id: uuid.UUID, config: dict[str, Any]) -> uuid.UUID:
     """A draft campaign set, frozen on the data set's current version."""
     cfg = validate_config(config)
@@ -86,6 +88,7 @@ def get(s: TenantSession, set_id: uuid.UUID, *, lock: bool = False) -> CampaignS
     return cs
 
 
+@requires(Permission.VIEW)
 def list_sets(store: Store, ctx: Context, *, include_archived: bool = False) -> list[CampaignSet]:
     with store.session_scope(ctx) as s:
         s.require(Permission.VIEW)
@@ -95,6 +98,7 @@ def list_sets(store: Store, ctx: Context, *, include_archived: bool = False) -> 
         return list(s.scalars(stmt))
 
 
+@requires(Permission.EDIT)
 def duplicate(store: Store, ctx: Context, set_id: uuid.UUID) -> uuid.UUID:
     with store.session_scope(ctx) as s:
         s.require(Permission.EDIT)
@@ -107,6 +111,7 @@ def duplicate(store: Store, ctx: Context, set_id: uuid.UUID) -> uuid.UUID:
         return copy.id
 
 
+@requires(Permission.EDIT)
 def archive(store: Store, ctx: Context, set_id: uuid.UUID) -> None:
     with store.session_scope(ctx) as s:
         s.require(Permission.EDIT)
@@ -117,6 +122,7 @@ def archive(store: Store, ctx: Context, set_id: uuid.UUID) -> None:
         audit.record(s, "campaign.archive", object_type="campaign_set", object_id=cs.id, summary=f"Archived {cs.name!r}")
 
 
+@requires(Permission.EDIT)
 def start_run(store: Store, ctx: Context, set_id: uuid.UUID, *, overwrite_edits: bool = False,
               chunk_rows: int = CHUNK_ROWS, row_limit: int | None = None) -> uuid.UUID:
     """Split the set's data into chunks and record them; the caller enqueues `chunk_jobs(run)`."""
@@ -145,6 +151,7 @@ def start_run(store: Store, ctx: Context, set_id: uuid.UUID, *, overwrite_edits:
         return run.id
 
 
+@requires(Permission.EDIT)
 def cancel(store: Store, ctx: Context, run_id: uuid.UUID) -> None:
     """Stop a run: chunks not started are skipped; a running chunk stops at its next batch."""
     with store.session_scope(ctx) as s:
@@ -163,6 +170,7 @@ def cancel(store: Store, ctx: Context, run_id: uuid.UUID) -> None:
         audit.record(s, "campaign.cancel", object_type="campaign_set", object_id=cs.id, summary=f"Cancelled generating {cs.name!r}")
 
 
+@requires(Permission.VIEW)
 def latest_run(store: Store, ctx: Context, set_id: uuid.UUID) -> RunInfo | None:
     with store.session_scope(ctx) as s:
         s.require(Permission.VIEW)
@@ -177,6 +185,7 @@ def latest_run(store: Store, ctx: Context, set_id: uuid.UUID) -> RunInfo | None:
                        run.error, run.seconds, dict(run.diff or {}), max((aware(t) for t in (last, run.started_at) if t is not None), default=None))
 
 
+@requires(Permission.EDIT)
 def resume(store: Store, ctx: Context, run_id: uuid.UUID) -> int:
     """Queue a stalled run's unfinished chunks again (a worker died or the server restarted).
 
@@ -203,6 +212,7 @@ def finished_at_or_now(run: GenerationRun) -> dt.datetime:
     return run.finished_at or utcnow()
 
 
+@requires(Permission.EDIT)
 def generate(store: Store, ctx: Context, set_id: uuid.UUID, *, overwrite_edits: bool = False,
              up_to_allowance: bool = False) -> uuid.UUID:
     """Check the plan's allowance, start a run and hand its chunks to the worker pool.

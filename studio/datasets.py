@@ -21,6 +21,7 @@ from engine.ingest import ColumnProfile, IngestResult, ingest, snake_case
 from studio import audit
 from studio.context import Context, Permission
 from studio.errors import NotFound, ValidationFailed
+from studio.permissions import requires
 from studio.storage import blob_store, local_file
 from studio.store.base import utcnow
 from studio.store.models import Dataset, DatasetVersion
@@ -91,6 +92,7 @@ def _ingest(store: Store, filename: str, data: bytes, sheet: str | None) -> Inge
     return ingest(data, filename, sheet=sheet, max_bytes=store.settings.max_upload_bytes)
 
 
+@requires(Permission.EDIT)
 def upload(store: Store, ctx: Context, filename: str, data: bytes, *, name: str | None = None,
            sheet: str | None = None) -> DatasetSummary:
     """Ingest a file into a new data set (version 1). Bad input raises before anything is stored."""
@@ -110,6 +112,7 @@ def upload(store: Store, ctx: Context, filename: str, data: bytes, *, name: str 
         return _summary(ds, s)
 
 
+@requires(Permission.EDIT)
 def replace(store: Store, ctx: Context, dataset_id: uuid.UUID, filename: str, data: bytes, *,
             sheet: str | None = None) -> DatasetSummary:
     """Upload a new version; earlier versions are kept."""
@@ -158,6 +161,7 @@ class Duplicate:
     current: bool  # the data set's current version (not an older one)
 
 
+@requires(Permission.VIEW)
 def find_duplicate(store: Store, ctx: Context, data: bytes) -> Duplicate | None:
     """The data set version already holding exactly these bytes in this workspace (the newest), or None."""
     digest = content_hash(data)
@@ -198,6 +202,7 @@ def _summary(ds: Dataset, s: TenantSession) -> DatasetSummary:
     return DatasetSummary(ds.id, ds.name, v.version, v.filename, v.row_count, len(v.columns), v.size_bytes, ds.updated_at)
 
 
+@requires(Permission.VIEW)
 def list_datasets(store: Store, ctx: Context) -> list[DatasetSummary]:
     with store.session_scope(ctx) as s:
         s.require(Permission.VIEW)
@@ -210,6 +215,7 @@ def list_datasets(store: Store, ctx: Context) -> list[DatasetSummary]:
                 for d, v in rows]
 
 
+@requires(Permission.VIEW)
 def get_dataset(store: Store, ctx: Context, dataset_id: uuid.UUID) -> DatasetDetail:
     with store.session_scope(ctx) as s:
         s.require(Permission.VIEW)
@@ -226,6 +232,7 @@ def get_dataset(store: Store, ctx: Context, dataset_id: uuid.UUID) -> DatasetDet
         )
 
 
+@requires(Permission.VIEW)
 def load_table(store: Store, ctx: Context, dataset_id: uuid.UUID, *, version: int | None = None,
                limit: int | None = None, local: bool = False) -> pl.DataFrame:
     """The typed table of a data set version (the current one by default).
@@ -257,6 +264,7 @@ def _valid_name(name: str) -> str:
     return clean
 
 
+@requires(Permission.EDIT)
 def rename(store: Store, ctx: Context, dataset_id: uuid.UUID, new_name: str) -> None:
     clean = _valid_name(new_name)
     with store.session_scope(ctx) as s:
@@ -270,6 +278,7 @@ def rename(store: Store, ctx: Context, dataset_id: uuid.UUID, new_name: str) -> 
         audit.record(s, "dataset.rename", object_type="dataset", object_id=ds.id, summary=f"Renamed {old!r} to {clean!r}")
 
 
+@requires(Permission.EDIT)
 def delete(store: Store, ctx: Context, dataset_id: uuid.UUID) -> str:
     """Delete a data set with every version; returns its name for the confirmation message."""
     blobs = blob_store(store.settings)
@@ -342,6 +351,7 @@ def _sql_tables(s: TenantSession) -> list[tuple[SqlTable, DatasetVersion]]:
     return sorted(out, key=lambda pair: pair[0].name)
 
 
+@requires(Permission.VIEW)
 def sql_tables(store: Store, ctx: Context) -> list[SqlTable]:
     """The workspace's data sets as SQL tables, by name."""
     with store.session_scope(ctx) as s:
@@ -349,6 +359,7 @@ def sql_tables(store: Store, ctx: Context) -> list[SqlTable]:
         return [t for t, _ in _sql_tables(s)]
 
 
+@requires(Permission.VIEW)
 def current_parquet(store: Store, ctx: Context) -> dict[str, bytes]:
     """SQL table name → Parquet bytes of the current version, for this workspace's data sets only."""
     blobs = blob_store(store.settings)
@@ -373,6 +384,7 @@ def _mark_derived(s: TenantSession, ds: Dataset, source: dict[str, Any]) -> None
     v.info = {**(v.info or {}), "source": DERIVED_SOURCE, "source_query": source.get("sql"), "derived": source}
 
 
+@requires(Permission.EDIT)
 def save_derived(store: Store, ctx: Context, name: str, table: pl.DataFrame, source: dict[str, Any]) -> DatasetSummary:
     """A new data set from a notebook result that remembers `source` (its query) for refreshes."""
     clean = _valid_name(name)
@@ -395,6 +407,7 @@ def save_derived(store: Store, ctx: Context, name: str, table: pl.DataFrame, sou
         return _summary(ds, s)
 
 
+@requires(Permission.VIEW)
 def derived_source(store: Store, ctx: Context, dataset_id: uuid.UUID) -> dict[str, Any] | None:
     """How a derived data set was made (its query), or None for an uploaded one."""
     with store.session_scope(ctx) as s:
@@ -403,6 +416,7 @@ def derived_source(store: Store, ctx: Context, dataset_id: uuid.UUID) -> dict[st
         return dict(source) if isinstance(source, dict) else None
 
 
+@requires(Permission.EDIT)
 def refresh_derived(store: Store, ctx: Context, dataset_id: uuid.UUID,
                     run: Callable[[dict[str, Any]], pl.DataFrame]) -> DatasetSummary:
     """Re-run a derived data set's source with `run` and store the result as its next version."""

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from studio.context import Context, Permission
 from studio.errors import ValidationFailed
+from studio.permissions import requires
 from studio.store.base import utcnow
 from studio.store.draft_models import Draft
 from studio.store.session import Store
@@ -32,6 +33,7 @@ def _check(ctx: Context, kind: str) -> None:
         raise ValidationFailed("Drafts belong to a signed-in user.")
 
 
+@requires(Permission.VIEW)
 def load(store: Store, ctx: Context, kind: str) -> dict[str, Any]:
     """The user's draft of `kind` in this workspace ({} when there is none)."""
     _check(ctx, kind)
@@ -41,6 +43,7 @@ def load(store: Store, ctx: Context, kind: str) -> dict[str, Any]:
         return dict(data) if isinstance(data, dict) else {}
 
 
+@requires(Permission.VIEW)
 def save(store: Store, ctx: Context, kind: str, data: dict[str, Any]) -> None:
     """Replace the user's draft of `kind` with `data` (plain JSON)."""
     _check(ctx, kind)
@@ -66,6 +69,7 @@ def save(store: Store, ctx: Context, kind: str, data: dict[str, Any]) -> None:
                 raise
 
 
+@requires(Permission.VIEW)
 def discard(store: Store, ctx: Context, kind: str) -> None:
     """Forget the user's draft of `kind` in this workspace."""
     _check(ctx, kind)

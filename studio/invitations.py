@@ -17,6 +17,7 @@ from studio import audit
 from studio.auth import Account
 from studio.context import Context, Permission, Role, WorkspaceId
 from studio.errors import NotFound, PermissionDenied, ValidationFailed
+from studio.permissions import public, requires
 from studio.settings import Settings
 from studio.store.base import aware, utcnow
 from studio.store.models import Invitation, User, Workspace, WorkspaceMember
@@ -81,6 +82,7 @@ def _send(settings: Settings, to: str, workspace: str, url: str) -> bool:
     return True
 
 
+@requires(Permission.MANAGE_MEMBERS)
 def invite(store: Store, ctx: Context, email: str, role: Role) -> InvitationLink:
     email = email.strip().lower()
     if "@" not in email or "." not in email.split("@")[-1]:
@@ -107,6 +109,7 @@ def invite(store: Store, ctx: Context, email: str, role: Role) -> InvitationLink
     return InvitationLink(inv.id, url, _send(store.settings, email, ws_name, url))
 
 
+@requires(Permission.MANAGE_MEMBERS)
 def resend(store: Store, ctx: Context, invitation_id: uuid.UUID) -> InvitationLink:
     """A fresh link (the old one stops working) and seven more days."""
     token = _new_token(ctx.workspace_id) if ctx.workspace_id else ""
@@ -124,6 +127,7 @@ def resend(store: Store, ctx: Context, invitation_id: uuid.UUID) -> InvitationLi
     return InvitationLink(invitation_id, url, _send(store.settings, email, ws_name, url))
 
 
+@requires(Permission.MANAGE_MEMBERS)
 def revoke(store: Store, ctx: Context, invitation_id: uuid.UUID) -> None:
     with store.session_scope(ctx) as s:
         s.require(Permission.MANAGE_MEMBERS)
@@ -133,6 +137,7 @@ def revoke(store: Store, ctx: Context, invitation_id: uuid.UUID) -> None:
             audit.record(s, "invitation.revoke", object_type="invitation", object_id=inv.id, summary=f"Revoked the invitation to {inv.email}")
 
 
+@requires(Permission.MANAGE_MEMBERS)
 def list_invitations(store: Store, ctx: Context) -> list[InvitationInfo]:
     with store.session_scope(ctx) as s:
         s.require(Permission.MANAGE_MEMBERS)
@@ -164,6 +169,7 @@ def _by_token(s: TenantSession, token: str) -> Invitation:
     return inv
 
 
+@public("the invitation link's secret token is the proof")
 def preview(store: Store, token: str) -> InvitationPreview:
     ws = _workspace_of(token)
     with store.session_scope(Context.job(ws)) as s:
@@ -196,9 +202,11 @@ def _respond(store: Store, token: str, account: Account, accept: bool) -> Worksp
     return ws
 
 
+@public("the invitation link's secret token is the proof")
 def accept(store: Store, token: str, account: Account) -> WorkspaceId:
     return _respond(store, token, account, True)
 
 
+@public("the invitation link's secret token is the proof")
 def decline(store: Store, token: str, account: Account) -> WorkspaceId:
     return _respond(store, token, account, False)

@@ -13,8 +13,9 @@ import duckdb
 from engine.generation import Preview, Source, build_plan, connect, prepare_source, preview
 from engine.platforms import FieldSpec, get_format, list_formats
 from studio import datasets
-from studio.context import Context
+from studio.context import Context, Permission
 from studio.errors import ValidationFailed
+from studio.permissions import requires
 from studio.store.session import Store
 
 
@@ -73,6 +74,7 @@ class PreviewCache:
         return prepared
 
 
+@requires(Permission.VIEW)
 def run_preview(store: Store, ctx: Context, dataset_id: uuid.UUID, config: dict[str, Any], *, limit: int = 20,
                 cache: PreviewCache | None = None) -> PreviewResult:
     """Render the first `limit` variations and the figures of the whole data set (viewers may preview)."""

@@ -25,6 +25,7 @@ from studio import audit, datasets
 from studio.context import Context, Permission, allows
 from studio.errors import NotFound, ValidationFailed
 from studio.naming import clean_unique_name
+from studio.permissions import requires
 from studio.store.base import utcnow
 from studio.store.campaign_models import RuleSet
 from studio.store.session import Store, TenantSession
@@ -131,6 +132,7 @@ def export_rules(rules: Sequence[Mapping[str, Any]], *, name: str | None = None)
 
 # --- the store ----------------------------------------------------------------------------
 
+@requires(Permission.VIEW)
 def can_edit(store: Store, ctx: Context) -> bool:
     """Whether the acting member may save rule sets here (pages mirror it; services enforce it)."""
     with store.session_scope(ctx) as s:
@@ -152,6 +154,7 @@ def _clean_name(s: TenantSession, name: str, *, exclude: uuid.UUID | None = None
     return clean_unique_name(s, RuleSet, name, "rule set", max_len=MAX_NAME, exclude=exclude)
 
 
+@requires(Permission.VIEW)
 def list_rule_sets(store: Store, ctx: Context) -> list[RuleSetInfo]:
     """The workspace's rule sets, by name."""
     with store.session_scope(ctx) as s:
@@ -159,6 +162,7 @@ def list_rule_sets(store: Store, ctx: Context) -> list[RuleSetInfo]:
         return [_info(r) for r in s.scalars(select(RuleSet).order_by(RuleSet.name))]
 
 
+@requires(Permission.VIEW)
 def get_rule_set(store: Store, ctx: Context, rule_set_id: uuid.UUID) -> RuleSetInfo:
     """One rule set of this workspace (NotFound for any other)."""
     with store.session_scope(ctx) as s:
@@ -166,6 +170,7 @@ def get_rule_set(store: Store, ctx: Context, rule_set_id: uuid.UUID) -> RuleSetI
         return _info(_get(s, rule_set_id))
 
 
+@requires(Permission.EDIT)
 def create_rule_set(store: Store, ctx: Context, name: str, rules: Any = ()) -> RuleSetInfo:
     """A new rule set; the rules are validated first."""
     clean = validate(rules)
@@ -179,6 +184,7 @@ def create_rule_set(store: Store, ctx: Context, name: str, rules: Any = ()) -> R
         return _info(r)
 
 
+@requires(Permission.EDIT)
 def save_rule_set(store: Store, ctx: Context, rule_set_id: uuid.UUID, rules: Any, *,
                   name: str | None = None) -> RuleSetInfo:
     """Replace a rule set's rules (and optionally its name) after validating them."""
@@ -195,6 +201,7 @@ def save_rule_set(store: Store, ctx: Context, rule_set_id: uuid.UUID, rules: Any
         return _info(r)
 
 
+@requires(Permission.EDIT)
 def duplicate_rule_set(store: Store, ctx: Context, rule_set_id: uuid.UUID) -> RuleSetInfo:
     """A copy named "<name> (copy)"."""
     with store.session_scope(ctx) as s:
@@ -213,6 +220,7 @@ def duplicate_rule_set(store: Store, ctx: Context, rule_set_id: uuid.UUID) -> Ru
         return _info(r)
 
 
+@requires(Permission.EDIT)
 def delete_rule_set(store: Store, ctx: Context, rule_set_id: uuid.UUID) -> str:
     """Delete a rule set; returns its name for the confirmation message."""
     with store.session_scope(ctx) as s:
@@ -225,11 +233,13 @@ def delete_rule_set(store: Store, ctx: Context, rule_set_id: uuid.UUID) -> str:
         return name
 
 
+@requires(Permission.VIEW)
 def schema_of(store: Store, ctx: Context, dataset_id: uuid.UUID) -> dict[str, str]:
     """Column → kind of a data set (for the builder's column and operator pickers)."""
     return {c.name: c.kind for c in datasets.get_dataset(store, ctx, dataset_id).columns}
 
 
+@requires(Permission.VIEW)
 def test_on_data(store: Store, ctx: Context, dataset_id: uuid.UUID, rules: Any) -> RuleTest:
     """Validate `rules` against a data set, count the rows each rule's conditions match (viewers may test)."""
     schema = schema_of(store, ctx, dataset_id)

@@ -32,6 +32,7 @@ from studio import audit, datasets
 from studio.context import Context, Permission, allows
 from studio.errors import NotFound, ValidationFailed
 from studio.naming import clean_unique_name
+from studio.permissions import requires
 from studio.store.base import utcnow
 from studio.store.campaign_models import Template
 from studio.store.models import User
@@ -155,6 +156,7 @@ def clean_fields(fmt: Format, fields: Mapping[str, str]) -> dict[str, str]:
 
 # --- the store ----------------------------------------------------------------------------
 
+@requires(Permission.VIEW)
 def sample_row(store: Store, ctx: Context, dataset_id: uuid.UUID, index: int) -> dict[str, Any]:
     """Row `index` (0-based) of a data set, for the live rendering (viewers may preview)."""
     table = datasets.load_table(store, ctx, dataset_id, limit=index + 1)
@@ -163,6 +165,7 @@ def sample_row(store: Store, ctx: Context, dataset_id: uuid.UUID, index: int) ->
     return table.row(index, named=True)
 
 
+@requires(Permission.VIEW)
 def can_edit(store: Store, ctx: Context) -> bool:
     """Whether the acting member may save templates here (pages mirror it; services enforce it)."""
     with store.session_scope(ctx) as s:
@@ -189,6 +192,7 @@ def _entry(ctx: Context, version: int, fields: Mapping[str, str], note: str = ""
             "saved_by": str(ctx.user_id) if ctx.user_id else None, "note": note}
 
 
+@requires(Permission.VIEW)
 def list_templates(store: Store, ctx: Context, *, format_key: str | None = None) -> list[TemplateInfo]:
     """The workspace's templates by name; with `format_key` ("reddit/thread") only those of that format."""
     with store.session_scope(ctx) as s:
@@ -200,6 +204,7 @@ def list_templates(store: Store, ctx: Context, *, format_key: str | None = None)
         return [_info(t) for t in s.scalars(stmt)]
 
 
+@requires(Permission.VIEW)
 def get_template(store: Store, ctx: Context, template_id: uuid.UUID) -> TemplateInfo:
     """One template of this workspace (NotFound for any other)."""
     with store.session_scope(ctx) as s:
@@ -207,6 +212,7 @@ def get_template(store: Store, ctx: Context, template_id: uuid.UUID) -> Template
         return _info(_get(s, template_id))
 
 
+@requires(Permission.EDIT)
 def create_template(store: Store, ctx: Context, name: str, format_key: str, fields: Mapping[str, str]) -> TemplateInfo:
     """A new template at version 1."""
     fmt = format_of(format_key)
@@ -222,6 +228,7 @@ def create_template(store: Store, ctx: Context, name: str, format_key: str, fiel
         return _info(t)
 
 
+@requires(Permission.EDIT)
 def save_template(store: Store, ctx: Context, template_id: uuid.UUID, fields: Mapping[str, str], *,
                   expected_version: int | None = None, note: str = "") -> TemplateInfo:
     """Save `fields` as the next version; refuses when someone saved a newer version meanwhile."""
@@ -243,6 +250,7 @@ def save_template(store: Store, ctx: Context, template_id: uuid.UUID, fields: Ma
         return _info(t)
 
 
+@requires(Permission.EDIT)
 def rename_template(store: Store, ctx: Context, template_id: uuid.UUID, name: str) -> TemplateInfo:
     """Give a template another (unique) name; the version does not change."""
     with store.session_scope(ctx) as s:
@@ -256,6 +264,7 @@ def rename_template(store: Store, ctx: Context, template_id: uuid.UUID, name: st
         return _info(t)
 
 
+@requires(Permission.VIEW)
 def versions(store: Store, ctx: Context, template_id: uuid.UUID) -> list[TemplateVersion]:
     """Every kept version, newest first, with who saved it."""
     with store.session_scope(ctx) as s:
@@ -272,6 +281,7 @@ def versions(store: Store, ctx: Context, template_id: uuid.UUID) -> list[Templat
     return out
 
 
+@requires(Permission.EDIT)
 def restore_version(store: Store, ctx: Context, template_id: uuid.UUID, version: int) -> TemplateInfo:
     """Save an earlier version's fields as a new version (history is never rewritten)."""
     kept = {v.version: v for v in versions(store, ctx, template_id)}
@@ -280,6 +290,7 @@ def restore_version(store: Store, ctx: Context, template_id: uuid.UUID, version:
     return save_template(store, ctx, template_id, kept[version].fields, note=f"restored from version {version}")
 
 
+@requires(Permission.EDIT)
 def duplicate_template(store: Store, ctx: Context, template_id: uuid.UUID, name: str | None = None) -> TemplateInfo:
     """A copy at version 1 named "<name> (copy)" unless a name is given."""
     with store.session_scope(ctx) as s:
@@ -301,6 +312,7 @@ def duplicate_template(store: Store, ctx: Context, template_id: uuid.UUID, name:
         return _info(t)
 
 
+@requires(Permission.EDIT)
 def delete_template(store: Store, ctx: Context, template_id: uuid.UUID) -> str:
     """Delete a template with its history; returns its name for the confirmation message."""
     with store.session_scope(ctx) as s:

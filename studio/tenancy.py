@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from studio import audit
 from studio.context import Context, Role, UserId, WorkspaceId
+from studio.permissions import public
 from studio.store.models import Workspace, WorkspaceMember
 from studio.store.session import Store
 
@@ -20,6 +21,7 @@ class Membership:
     role: Role
 
 
+@public("any signed-in person may create a workspace of their own")
 def create_workspace(store: Store, user_id: UserId, name: str, *, client_address: str | None = None) -> WorkspaceId:
     """Create a workspace with `user_id` as its owner."""
     clean = name.strip()
@@ -37,6 +39,7 @@ def create_workspace(store: Store, user_id: UserId, name: str, *, client_address
     return ws
 
 
+@public("the signed-in person's own memberships")
 def memberships(store: Store, user_id: UserId) -> list[Membership]:
     """The workspaces a user belongs to, oldest first."""
     with store.account_scope(user_id) as s:

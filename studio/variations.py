@@ -15,6 +15,7 @@ from studio import audit
 from studio.audit import safe_cell
 from studio.context import Context, Permission
 from studio.errors import NotFound, ValidationFailed
+from studio.permissions import requires
 from studio.store.base import utcnow
 from studio.store.campaign_models import CampaignSet, Variation
 from studio.store.session import Store
@@ -56,6 +57,7 @@ def _filtered(set_id: uuid.UUID, f: VariationFilter) -> Select[Any]:
     return stmt
 
 
+@requires(Permission.VIEW)
 def labels(store: Store, ctx: Context, set_id: uuid.UUID) -> list[str]:
     """Every tag and group the set's variations carry, sorted (for the filter)."""
     with store.session_scope(ctx) as s:
@@ -65,6 +67,7 @@ def labels(store: Store, ctx: Context, set_id: uuid.UUID) -> list[str]:
     return sorted({label for row in combos for text in row for label in json.loads(text or "[]")})
 
 
+@requires(Permission.VIEW)
 def page(store: Store, ctx: Context, set_id: uuid.UUID, f: VariationFilter, *, offset: int = 0, limit: int = 100) -> Page:
     """One page of the filtered view plus its total (counted in the database, never loaded)."""
     with store.session_scope(ctx) as s:
@@ -81,6 +84,7 @@ def _plain(v: Variation) -> dict[str, Any]:
             "tags": list(v.tags or []), "groups": list(v.groups or []), **v.fields}
 
 
+@requires(Permission.EDIT)
 def set_status(store: Store, ctx: Context, set_id: uuid.UUID, status: str, *, ids: list[uuid.UUID] | None = None,
                f: VariationFilter | None = None) -> int:
     """Approve or reject some variations (by id) or a whole filtered view; returns how many changed."""
@@ -98,6 +102,7 @@ def set_status(store: Store, ctx: Context, set_id: uuid.UUID, status: str, *, id
         return n
 
 
+@requires(Permission.EDIT)
 def edit(store: Store, ctx: Context, variation_id: uuid.UUID, fields: dict[str, str]) -> None:
     """Hand-edit a variation: it is marked and survives regeneration unless the user overwrites."""
     with store.session_scope(ctx) as s:
@@ -111,6 +116,7 @@ def edit(store: Store, ctx: Context, variation_id: uuid.UUID, fields: dict[str, 
         audit.record(s, "variation.edit", object_type="variation", object_id=v.id, summary=f"Edited row {v.row_index + 1}")
 
 
+@requires(Permission.VIEW)
 def export(store: Store, ctx: Context, set_id: uuid.UUID, f: VariationFilter, kind: str) -> bytes:
     """CSV / JSON / Excel of the filtered view; spreadsheet cells never start a formula."""
     with store.session_scope(ctx) as s:
@@ -141,6 +147,7 @@ def _cell(value: Any) -> str:
     return "; ".join(str(v) for v in value) if isinstance(value, list) else str(value)
 
 
+@requires(Permission.VIEW)
 def bulk_exports(store: Store, ctx: Context, set_id: uuid.UUID) -> dict[str, str]:
     """Bulk-import files the set's platform tools accept: name → label."""
     from engine.platforms import list_exports
@@ -153,6 +160,7 @@ def bulk_exports(store: Store, ctx: Context, set_id: uuid.UUID) -> dict[str, str
         return {e.name: e.label for e in list_exports(cs.platform, cs.format)}
 
 
+@requires(Permission.VIEW)
 def export_bulk(store: Store, ctx: Context, set_id: uuid.UUID, export_name: str, f: VariationFilter) -> bytes:
     """A platform bulk file (Google Ads Editor, Meta) of the filtered view, checked against the limits first."""
     from engine.generation import check_value

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from studio import audit
 from studio.context import Context, Permission
+from studio.permissions import requires
 from studio.storage import blob_store
 from studio.store.models import AuditEvent, Base, Dataset, DatasetVersion, Invitation, User, Workspace, WorkspaceMember
 from studio.store.session import Store
@@ -36,6 +37,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
+@requires(Permission.DELETE_WORKSPACE)
 def export_zip(store: Store, ctx: Context) -> bytes:
     """Owner only: a zip with a JSON file per table and every data set version as Parquet."""
     buf = io.BytesIO()

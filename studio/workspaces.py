@@ -12,6 +12,7 @@ from sqlalchemy import delete, func, select
 from studio import audit
 from studio.context import Context, Permission, Role, UserId
 from studio.errors import NotFound, PermissionDenied, ValidationFailed
+from studio.permissions import requires
 from studio.store.models import User, Workspace, WorkspaceMember
 from studio.store.session import Store, TenantSession
 
@@ -25,6 +26,7 @@ class MemberInfo:
     joined_at: dt.datetime
 
 
+@requires(Permission.MANAGE_MEMBERS)
 def rename(store: Store, ctx: Context, name: str) -> None:
     clean = name.strip()
     if not clean or len(clean) > 120:
@@ -38,6 +40,7 @@ def rename(store: Store, ctx: Context, name: str) -> None:
         audit.record(s, "workspace.rename", object_type="workspace", object_id=ws.id, summary=f"Renamed {old!r} to {clean!r}")
 
 
+@requires(Permission.DELETE_WORKSPACE)
 def delete_workspace(store: Store, ctx: Context, typed_name: str) -> str:
     """Owner only; the typed name must match. Everything of the workspace goes (cascade)."""
     with store.session_scope(ctx) as s:
@@ -54,6 +57,7 @@ def delete_workspace(store: Store, ctx: Context, typed_name: str) -> str:
     return name
 
 
+@requires(Permission.VIEW)
 def list_members(store: Store, ctx: Context) -> list[MemberInfo]:
     with store.session_scope(ctx) as s:
         s.require(Permission.VIEW)
@@ -87,6 +91,7 @@ def _guard_owner_change(s: TenantSession, target: WorkspaceMember, new_role: Rol
         raise ValidationFailed("The last owner cannot leave or be demoted. Make someone else an owner first.")
 
 
+@requires(Permission.MANAGE_MEMBERS)
 def change_role(store: Store, ctx: Context, user_id: UserId, role: Role) -> None:
     with store.session_scope(ctx) as s:
         s.require(Permission.MANAGE_MEMBERS)
@@ -98,6 +103,7 @@ def change_role(store: Store, ctx: Context, user_id: UserId, role: Role) -> None
         audit.record(s, "member.role", object_type="user", object_id=user_id, summary=f"Changed role {old} → {role.value}")
 
 
+@requires(Permission.VIEW)
 def remove_member(store: Store, ctx: Context, user_id: UserId) -> None:
     """Removal takes effect at once: every later unit of work re-checks membership."""
     with store.session_scope(ctx) as s:
@@ -115,6 +121,7 @@ def _guard_leave(s: TenantSession, target: WorkspaceMember) -> None:
         raise ValidationFailed("The last owner cannot leave or be demoted. Make someone else an owner first.")
 
 
+@requires(Permission.VIEW)
 def leave(store: Store, ctx: Context) -> None:
     if ctx.user_id is None:
         raise PermissionDenied("Only a member can leave a workspace.")

@@ -11,6 +11,7 @@ from studio.billing.accounts import current_plan, ensure_account
 from studio.billing.plans import METRIC_WORDS, Metric, Plan
 from studio.context import Context, Permission
 from studio.errors import StudioError
+from studio.permissions import requires
 from studio.settings import Settings
 from studio.store.models import WorkspaceMember
 from studio.store.session import Store, TenantSession
@@ -77,6 +78,7 @@ def allowance_in(s: TenantSession, settings: Settings, metric: Metric, amount: i
     return allowance
 
 
+@requires(Permission.VIEW)
 def check_allowance(store: Store, ctx: Context, metric: Metric, amount: int, *,
                     up_to_allowance: bool = False) -> Allowance:
     """Whether `amount` of `metric` fits this month; raises LimitExceeded unless up_to_allowance (then trims)."""

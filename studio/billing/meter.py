@@ -20,6 +20,7 @@ from studio.billing.accounts import get_account
 from studio.billing.plans import METER_EVENTS, Metric, billing_enabled
 from studio.billing.stripe_gateway import StripeGateway
 from studio.context import Context, WorkspaceId
+from studio.permissions import system_only
 from studio.settings import load_settings
 from studio.store.base import utcnow
 from studio.store.models import UsageEvent
@@ -67,6 +68,7 @@ def _epoch(at: dt.datetime) -> int:
     return int((at if at.tzinfo else at.replace(tzinfo=dt.UTC)).timestamp())  # SQLite hands back naive UTC
 
 
+@system_only("the periodic meter job reports usage to Stripe")
 def report_usage(store: Store, workspace_id: WorkspaceId, *, gateway: StripeGateway | None = None) -> MeterReport:
     """Send the workspace's unreported usage to Stripe; stops at the first failure (the next run resends)."""
     if not billing_enabled(store.settings):
@@ -104,6 +106,7 @@ def report_job(workspace_id: str) -> dict[str, object]:
         store.dispose()
 
 
+@system_only("the periodic meter job")
 def report_all(store: Store) -> MeterReport:
     """Every billed workspace, one after the other (run it every few minutes: `python -m studio.billing.meter`)."""
     from studio.admin import billed_workspaces

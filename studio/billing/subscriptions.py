@@ -34,6 +34,7 @@ from studio.billing.stripe_gateway import (
 )
 from studio.context import Context, Permission
 from studio.errors import NotFound, ValidationFailed
+from studio.permissions import public, requires
 from studio.store.models import User, Workspace, WorkspaceMember
 from studio.store.session import Store
 
@@ -72,6 +73,7 @@ class BillingOverview:
     upgrades: tuple[Plan, ...]
 
 
+@requires(Permission.MANAGE_BILLING)
 def overview(store: Store, ctx: Context) -> BillingOverview:
     """The plan, its state and this month's usage against the limits."""
     settings = store.settings
@@ -99,16 +101,19 @@ def overview(store: Store, ctx: Context) -> BillingOverview:
         )
 
 
+@requires(Permission.MANAGE_BILLING)
 def daily_usage(store: Store, ctx: Context) -> list[usage.DailyUsage]:
     with store.session_scope(ctx) as s:
         s.require(Permission.MANAGE_BILLING)
         return usage.daily_totals(s)
 
 
+@public("the billing page's address, from settings; reads no data")
 def billing_url(store: Store) -> str:
     return store.settings.public_url.rstrip("/") + "/billing"
 
 
+@requires(Permission.MANAGE_BILLING)
 def start_checkout(store: Store, ctx: Context, plan_key: str) -> str:
     """Create a Stripe Checkout Session (subscription mode) for `plan_key`; returns the page to send the user to."""
     settings = store.settings
@@ -146,6 +151,7 @@ def start_checkout(store: Store, ctx: Context, plan_key: str) -> str:
     return str(session["url"])
 
 
+@requires(Permission.MANAGE_BILLING)
 def complete_checkout(store: Store, ctx: Context, session_id: str) -> Plan:
     """On return from Checkout: ask Stripe whether it is paid, and activate the plan (needs no webhook)."""
     settings = store.settings
@@ -173,6 +179,7 @@ def complete_checkout(store: Store, ctx: Context, session_id: str) -> Plan:
         return effective_plan(settings, acc)
 
 
+@requires(Permission.MANAGE_BILLING)
 def portal_url(store: Store, ctx: Context) -> str:
     """A Stripe customer-portal session for card changes, plan changes and cancellation."""
     with store.session_scope(ctx) as s:

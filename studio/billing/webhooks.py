@@ -25,6 +25,7 @@ from studio.billing.stripe_gateway import (
     subscription_state,
 )
 from studio.context import Context, WorkspaceId
+from studio.permissions import public
 from studio.store.base import utcnow
 from studio.store.models import StripeEvent, Workspace
 from studio.store.session import Store, TenantSession
@@ -52,6 +53,7 @@ class _Plan:
     invoice_status: str | None
 
 
+@public("Stripe's signature over the payload is the proof")
 def handle(store: Store, payload: bytes, signature: str | None, *, gateway: StripeGateway | None = None) -> WebhookResult:
     """Verify and apply one delivery. 400: refused (bad signature/body/age); 5xx: Stripe should retry."""
     try:

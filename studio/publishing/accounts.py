@@ -15,6 +15,7 @@ from sqlalchemy import delete, select
 from studio import audit
 from studio.context import Context, Permission
 from studio.errors import NotFound, ValidationFailed
+from studio.permissions import requires
 from studio.publishing import crypto
 from studio.publishing import reddit_client as rc
 from studio.publishing.outbox import aware
@@ -57,12 +58,14 @@ def _hash(state: str) -> str:
     return hashlib.sha256(state.encode()).hexdigest()
 
 
+@requires(Permission.VIEW)
 def list_accounts(store: Store, ctx: Context) -> list[AccountInfo]:
     with store.session_scope(ctx) as s:
         s.require(Permission.VIEW)
         return [info(a) for a in s.scalars(select(RedditAccount).order_by(RedditAccount.username))]
 
 
+@requires(Permission.MANAGE_INTEGRATIONS)
 def start_oauth(store: Store, ctx: Context) -> str:
     """The Reddit authorization URL (permanent grant, our scopes) with a fresh `state` remembered for the callback."""
     settings = store.settings
@@ -77,6 +80,7 @@ def start_oauth(store: Store, ctx: Context) -> str:
     return str(rc.app_client(settings).auth.url(scopes=rc.SCOPES, state=state, duration="permanent"))
 
 
+@requires(Permission.MANAGE_INTEGRATIONS)
 def finish_oauth(store: Store, ctx: Context, state: str, code: str) -> AccountInfo:
     """The callback: check `state` (once, unexpired, same user), exchange the code, store the account."""
     with store.session_scope(ctx) as s:
@@ -100,6 +104,7 @@ def finish_oauth(store: Store, ctx: Context, state: str, code: str) -> AccountIn
     return _save(store, ctx, who, "oauth", refresh_token=refresh, scopes=" ".join(rc.SCOPES))
 
 
+@requires(Permission.MANAGE_INTEGRATIONS)
 def connect_script(store: Store, ctx: Context, *, username: str, password: str, client_id: str,
                    client_secret: str) -> AccountInfo:
     """A Reddit 'script' app of the account itself: checked by signing in before anything is stored."""
@@ -145,7 +150,8 @@ def _apply_identity(a: RedditAccount, who: rc.Identity) -> None:
     a.status, a.status_reason, a.validated_at, a.updated_at = "active", "", utcnow(), utcnow()
 
 
-def credentials(settings: Settings, a: RedditAccount) -> rc.Credentials:
+def _credentials(settings: Settings, a: RedditAccount) -> rc.Credentials:
+    """The only place secrets are decrypted; they go straight into a Reddit client (see client())."""
     return rc.Credentials(a.auth_kind, a.username, a.client_id, crypto.decrypt(settings, a.client_secret_enc),
                           crypto.decrypt(settings, a.password_enc), crypto.decrypt(settings, a.refresh_token_enc))
 
@@ -157,14 +163,18 @@ def mark_reconnect(s: TenantSession, a: RedditAccount, reason: str) -> None:
     a.status, a.status_reason, a.updated_at = RECONNECT, reason, utcnow()
 
 
+@requires(Permission.MANAGE_INTEGRATIONS)
 def client(store: Store, ctx: Context, account_id: uuid.UUID, *, retries: bool = False) -> praw.Reddit:
-    """A praw client acting as the account; a refresh token Reddit rotates is saved at once, encrypted."""
+    """A praw client acting as the account; a refresh token Reddit rotates is saved at once, encrypted.
+
+    The client holds the decrypted secrets, so only jobs and members who manage integrations get one.
+    """
     settings = store.settings
     with store.session_scope(ctx) as s:
         a = s.get(RedditAccount, account_id)
         if a is None:
             raise NotFound("This Reddit account is no longer connected to the workspace.")
-        creds = credentials(settings, a)
+        creds = _credentials(settings, a)
 
     def save(token: str) -> None:
         with store.session_scope(ctx) as s2:
@@ -175,6 +185,7 @@ def client(store: Store, ctx: Context, account_id: uuid.UUID, *, retries: bool =
     return rc.account_client(settings, creds, retries=retries, on_refresh=save)
 
 
+@requires(Permission.MANAGE_INTEGRATIONS)
 def validate(store: Store, ctx: Context, account_id: uuid.UUID) -> AccountInfo:
     """Ask Reddit who the account is (name, karma, age); a revoked grant marks it 'reconnect needed'."""
     with store.session_scope(ctx) as s:
@@ -198,6 +209,7 @@ def validate(store: Store, ctx: Context, account_id: uuid.UUID) -> AccountInfo:
         return info(a)
 
 
+@requires(Permission.MANAGE_INTEGRATIONS)
 def disconnect(store: Store, ctx: Context, account_id: uuid.UUID) -> None:
     """Forget the account's secrets; items still planned on it fail with a reason instead of posting."""
     with store.session_scope(ctx) as s:

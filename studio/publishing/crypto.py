@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import select, text
 
 from studio.context import Context, WorkspaceId
+from studio.permissions import system_only
 from studio.settings import Settings, SettingsError, load_settings
 from studio.store.publishing_models import RedditAccount
 from studio.store.session import Store
@@ -69,6 +70,7 @@ class Rotation:
     unreadable: int  # encrypted with a key no longer configured: left as they are (reconnect those accounts)
 
 
+@system_only("an operator command (python -m studio.publishing.crypto) re-encrypts every secret")
 def rotate(store: Store) -> Rotation:
     """Re-encrypt every secret of every workspace with the newest key."""
     mf = cipher(store.settings)

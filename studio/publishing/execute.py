@@ -17,6 +17,7 @@ from prawcore.exceptions import InvalidToken
 from sqlalchemy import select
 
 from studio.context import Context, WorkspaceId
+from studio.permissions import system_only
 from studio.publishing import accounts, outbox
 from studio.publishing import reddit_client as rc
 from studio.publishing.outbox import aware
@@ -61,6 +62,7 @@ class Call:
     reconcile: bool
 
 
+@system_only("the publishing job sends one due item")
 def publish(store: Store, ws: WorkspaceId, item_id: uuid.UUID, gen: int, *, enqueue: Enqueue) -> str:
     """The job body; safe to run any number of times, concurrently or after a crash at any line."""
     ctx = Context.job(ws)

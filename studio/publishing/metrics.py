@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from studio.audit import safe_cell
 from studio.context import Context, Permission, WorkspaceId
+from studio.permissions import requires, system_only
 from studio.publishing import accounts
 from studio.publishing import reddit_client as rc
 from studio.publishing.outbox import aware
@@ -40,6 +41,7 @@ def _fullname(item: PublishItem) -> str:
     return ("t3_" if item.kind == "thread" else "t1_") + item.reddit_id
 
 
+@system_only("the periodic metrics job")
 def sync(store: Store, ws: WorkspaceId) -> int:
     """Read every posted item of the workspace once; returns how many readings were stored."""
     ctx = Context.job(ws)
@@ -72,6 +74,7 @@ def sync(store: Store, ws: WorkspaceId) -> int:
     return stored
 
 
+@requires(Permission.VIEW)
 def history(store: Store, ctx: Context, *, set_id: uuid.UUID | None = None, since: dt.datetime | None = None
             ) -> list[MetricRow]:
     """Every reading (oldest first) of the workspace's posted items, optionally of one set."""

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from studio import audit
 from studio.context import Context, Permission
 from studio.errors import NotFound, ValidationFailed
+from studio.permissions import requires, system_only
 from studio.publishing import accounts, outbox, planner
 from studio.publishing.outbox import aware
 from studio.publishing.schedule import enqueue
@@ -45,6 +46,7 @@ class EventRow:
     detail: str
 
 
+@requires(Permission.VIEW)
 def list_queue(store: Store, ctx: Context, *, set_id: uuid.UUID | None = None, states: Sequence[str] = (),
                start: dt.datetime | None = None, end: dt.datetime | None = None, limit: int = 2000) -> list[QueueRow]:
     """Items by time (scheduled time, or when they were posted), newest state and reason included."""
@@ -67,6 +69,7 @@ def list_queue(store: Store, ctx: Context, *, set_id: uuid.UUID | None = None, s
                 for i, name, user in rows]
 
 
+@requires(Permission.VIEW)
 def history(store: Store, ctx: Context, item_id: uuid.UUID) -> list[EventRow]:
     with store.session_scope(ctx) as s:
         s.require(Permission.VIEW)
@@ -81,6 +84,7 @@ def _item(s: TenantSession, item_id: uuid.UUID) -> PublishItem:
     return item
 
 
+@requires(Permission.EDIT)
 def move(store: Store, ctx: Context, item_id: uuid.UUID, at: dt.datetime) -> None:
     """Reschedule one waiting item; refused (with the reason) when the new time would break a limit."""
     at = aware(at) or utcnow()
@@ -114,6 +118,7 @@ def _conflict(s: TenantSession, item: PublishItem, at: dt.datetime) -> str | Non
     return planner.conflicts(at, [t for t in mine if t], [t for t in sub if t], limits)
 
 
+@requires(Permission.EDIT)
 def cancel(store: Store, ctx: Context, item_id: uuid.UUID) -> int:
     """Cancel a waiting or failed item and the replies waiting on it; returns how many were cancelled."""
     with store.session_scope(ctx) as s:
@@ -134,6 +139,7 @@ def cancel(store: Store, ctx: Context, item_id: uuid.UUID) -> int:
         return len(done)
 
 
+@requires(Permission.EDIT)
 def retry(store: Store, ctx: Context, item_id: uuid.UUID) -> None:
     """Put a failed item back in the queue, due now."""
     with store.session_scope(ctx) as s:
@@ -148,6 +154,7 @@ def retry(store: Store, ctx: Context, item_id: uuid.UUID) -> None:
     enqueue(store, ctx, [(item_id, gen, utcnow())])
 
 
+@requires(Permission.EDIT)
 def publish_now(store: Store, ctx: Context, item_id: uuid.UUID) -> None:
     """Send a waiting item now. Any number of concurrent clicks make one job (same generation, same job id)."""
     with store.session_scope(ctx) as s:
@@ -166,6 +173,7 @@ def publish_now(store: Store, ctx: Context, item_id: uuid.UUID) -> None:
     enqueue(store, ctx, [(item_id, gen, now)])
 
 
+@system_only("the sweeper job")
 def due(store: Store, ctx: Context, *, now: dt.datetime | None = None, lease: dt.timedelta | None = None,
         grace: dt.timedelta = dt.timedelta(seconds=30)) -> list[tuple[uuid.UUID, int, str]]:
     """Items the sweeper should look at: due and waiting, unknown, or submitting past the lease."""
@@ -182,6 +190,7 @@ def due(store: Store, ctx: Context, *, now: dt.datetime | None = None, lease: dt
     return out
 
 
+@system_only("the sweeper job")
 def revive(store: Store, ctx: Context, item_id: uuid.UUID, gen: int) -> int | None:
     """A new job generation for an abandoned item (its job died or vanished); None when it moved on meanwhile."""
     with store.session_scope(ctx) as s:
@@ -192,13 +201,15 @@ def revive(store: Store, ctx: Context, item_id: uuid.UUID, gen: int) -> int | No
         return outbox.bump(item)
 
 
+@requires(Permission.VIEW)
 def run_due(store: Store, ctx: Context) -> int:
     """Embedded mode (no Redis, no scheduler): publish what is due, in this process; returns how many ran."""
     from studio.publishing import execute
 
     assert ctx.workspace_id is not None
     ran = 0
-    for item_id, gen, _state in due(store, ctx, grace=dt.timedelta(0)):
+    # any member's open page sends what editors scheduled, as the workspace's job would
+    for item_id, gen, _state in due(store, Context.job(ctx.workspace_id), grace=dt.timedelta(0)):
         execute.publish(store, ctx.workspace_id, item_id, gen, enqueue=lambda *_: None)
         ran += 1
     return ran

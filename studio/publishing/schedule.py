@@ -17,6 +17,7 @@ from engine.templates import TemplateError, compile_template
 from studio import audit, campaigns
 from studio.context import Context, Permission
 from studio.errors import ValidationFailed
+from studio.permissions import requires
 from studio.publishing import accounts, chains, checks, outbox, planner
 from studio.publishing import reddit_client as rc
 from studio.publishing.outbox import aware
@@ -106,6 +107,7 @@ class _Inputs:
     scheduled: dict[tuple[int, int], str] = field(default_factory=dict)  # (row, variation) → "scheduled:<item id>"
 
 
+@requires(Permission.VIEW)
 def load_options(store: Store, ctx: Context, set_id: uuid.UUID) -> PublishOptions:
     with store.session_scope(ctx) as s:
         s.require(Permission.VIEW)
@@ -113,6 +115,7 @@ def load_options(store: Store, ctx: Context, set_id: uuid.UUID) -> PublishOption
         return PublishOptions.from_dict(row.options if row else None)
 
 
+@requires(Permission.VIEW)
 def columns(store: Store, ctx: Context, set_id: uuid.UUID) -> list[str]:
     """The data columns of a set's variations (to pick the flair column from)."""
     with store.session_scope(ctx) as s:
@@ -260,6 +263,7 @@ def _comment_renderer(options: PublishOptions, variations: list[Variation]) -> C
     return render
 
 
+@requires(Permission.VIEW)
 def default_lookup(store: Store, ctx: Context, options: PublishOptions) -> Lookup | None:
     """Subreddit facts read with the first selected account that is still active."""
     with store.session_scope(ctx) as s:
@@ -268,10 +272,13 @@ def default_lookup(store: Store, ctx: Context, options: PublishOptions) -> Looku
                       if a.id in ids and a.status == "active"), None)
     if first is None:
         return None
-    reddit = accounts.client(store, ctx, first, retries=True)
+    # the member only reads subreddit facts through it: the client (secrets inside) stays in this closure
+    assert ctx.workspace_id is not None
+    reddit = accounts.client(store, Context.job(ctx.workspace_id), first, retries=True)
     return lambda name: rc.subreddit_info(reddit, name)
 
 
+@requires(Permission.VIEW)
 def preview(store: Store, ctx: Context, set_id: uuid.UUID, options: PublishOptions, *,
             lookup: Lookup | None = None) -> PlanPreview:
     """What committing would schedule (and what it would refuse, with reasons); writes nothing."""
@@ -282,6 +289,7 @@ def preview(store: Store, ctx: Context, set_id: uuid.UUID, options: PublishOptio
         return _plan(set_id, _inputs(s, set_id, options), options, lookup)
 
 
+@requires(Permission.EDIT)
 def commit(store: Store, ctx: Context, set_id: uuid.UUID, options: PublishOptions, *,
            lookup: Lookup | None = None) -> PlanPreview:
     """Write the plan into the outbox (once, even under concurrent clicks) and schedule one job per item."""
@@ -311,6 +319,7 @@ def commit(store: Store, ctx: Context, set_id: uuid.UUID, options: PublishOption
     return result
 
 
+@requires(Permission.EDIT)
 def enqueue(store: Store, ctx: Context, jobs: list[tuple[uuid.UUID, int, dt.datetime]]) -> None:
     """Hand items to the worker pool at their times (embedded mode: the schedule page runs due items)."""
     if not jobs or not store.settings.redis_url or ctx.workspace_id is None:
@@ -322,6 +331,7 @@ def enqueue(store: Store, ctx: Context, jobs: list[tuple[uuid.UUID, int, dt.date
     ensure_periodic(store.settings, ctx.workspace_id)
 
 
+@requires(Permission.VIEW)
 def keep_running(store: Store, ctx: Context) -> bool:
     """Team mode: the workspace's sweeper, metrics and token jobs stay scheduled; False when Redis is unreachable."""
     if not store.settings.redis_url or ctx.workspace_id is None:
