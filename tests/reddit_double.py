@@ -1,14 +1,26 @@
 """A local double of Reddit's API (stdlib HTTP on 127.0.0.1, port 0) that the real praw talks to.
 
-It keeps what was posted, issues and rotates tokens, and can be scripted to fail the next request
-of a kind (submit, comment, token…) with RATELIMIT, 5xx or a timeout after accepting, 401 once,
-403, 429 with retry-after, or to hold a request open until the test releases it.
+It refuses what Reddit refuses, with Reddit's error triples (reddit.com/dev/api, r2's api.py and
+validator.py): a title blank or over 300 code points (NO_TEXT / TOO_LONG), an unknown `kind`
+(INVALID_OPTION), a link without `url` (NO_URL), a `flair_id` the subreddit does not have
+(BAD_FLAIR_TEMPLATE_ID), too many posts back to back (RATELIMIT, "take a break for N minutes"),
+an expired access token (401 invalid_token, so prawcore refreshes), a token without the endpoint's
+scope (403 insufficient_scope) and a comment on a parent that does not exist. Every submit stores
+the parameters it was sent (`post["params"]`) next to what Reddit would show (over_18, spoiler,
+send_replies, link_flair_template_id…), so tests can compare the post field by field. The user
+listings crash reconciliation reads can lag (`listing_delay`), as Reddit's do.
+
+It can also be scripted to fail the next request of a kind (submit, comment, token…) with
+RATELIMIT, 5xx or a timeout after accepting, 401 once, 403, 429 with retry-after, or to hold a
+request open until the test releases it.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import math
+import re
 import secrets
 import threading
 import time
@@ -19,6 +31,9 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 SCOPE = "identity submit read flair history"
+KINDS = ("link", "self", "image", "video", "videogif")  # POST /api/submit `kind`
+TITLE_MAX, SELFTEXT_MAX, COMMENT_MAX, FLAIR_TEXT_MAX = 300, 40_000, 10_000, 64
+TRUE = ("true", "on", "1", "yes")
 
 
 @dataclass
@@ -54,6 +69,13 @@ class RedditDouble:
         self.requests: list[tuple[str, str]] = []
         self.failures: dict[str, deque[Failure]] = {}
         self.rotate_refresh = False
+        self.grants: dict[str, frozenset[str]] = {}  # refresh token / code -> scopes granted
+        self.token_scopes: dict[str, frozenset[str]] = {}
+        self.token_expiry: dict[str, float] = {}
+        self.token_lifetime = 3600.0  # expires_in of new access tokens
+        self.rate_limits = {"submit": (5, 60.0), "comment": (10, 60.0)}  # at most N per window seconds, per user
+        self.listing_delay = 0.0  # seconds before a new post shows in the author's listings
+        self.rejections: list[tuple[str, list[list[str]]]] = []  # (path, Reddit's errors) of refused writes
         self.seen = threading.Event()
         self.release = threading.Event()
         self.ids = itertools.count(1000)
@@ -76,20 +98,30 @@ class RedditDouble:
 
     # scripting -------------------------------------------------------------------------------
     def add_user(self, name: str, *, password: str = "pw", link_karma: int = 5000, comment_karma: int = 5000,
-                 age_days: float = 900) -> str:
-        """Create an account; returns a refresh token granted to the studio's app."""
+                 age_days: float = 900, scopes: str = SCOPE) -> str:
+        """Create an account; returns a refresh token granted to the studio's app (with `scopes`)."""
         with self.lock:
             self.users[name] = {"password": password, "link_karma": link_karma, "comment_karma": comment_karma,
                                 "created_utc": time.time() - age_days * 86400}
             token = "rt-" + secrets.token_hex(8)
             self.refresh_tokens[token] = name
+            self.grants[token] = frozenset(scopes.split())
             return token
 
-    def issue_code(self, name: str) -> str:
+    def issue_code(self, name: str, *, scopes: str = SCOPE) -> str:
+        """The code Reddit's consent page hands back, for a grant of `scopes` (the user may grant fewer)."""
         code = "code-" + secrets.token_hex(6)
         with self.lock:
             self.codes[code] = name
+            self.grants[code] = frozenset(scopes.split())
         return code
+
+    def expire_tokens(self, name: str | None = None) -> None:
+        """Every access token (of `name`) expires now, although its client still counts on `expires_in`."""
+        with self.lock:
+            for token, user in self.access_tokens.items():
+                if name is None or user == name:
+                    self.token_expiry[token] = 0.0
 
     def revoke(self, name: str) -> None:
         with self.lock:
@@ -114,11 +146,18 @@ class RedditDouble:
 
     # behaviour -------------------------------------------------------------------------------
     def new_post(self, author: str, form: dict[str, str]) -> dict[str, Any]:
+        """Store a submit that passed `submit_errors`, as Reddit shows it and as it was sent (`params`)."""
         pid = _b36(next(self.ids))
         sub = self.subreddits[form["sr"].lower()]
-        post = {"id": pid, "name": f"t3_{pid}", "author": author, "subreddit": sub.name, "title": form.get("title", ""),
-                "selftext": form.get("text", ""), "url": form.get("url", f"https://www.reddit.com/r/{sub.name}/comments/{pid}/"),
-                "is_self": form.get("kind") == "self", "link_flair_template_id": form.get("flair_id"),
+        flair_id = form.get("flair_id") or None
+        template = dict(sub.flairs).get(flair_id or "", "")
+        link = f"https://www.reddit.com/r/{sub.name}/comments/{pid}/"
+        post = {"id": pid, "name": f"t3_{pid}", "author": author, "subreddit": sub.name, "title": form["title"],
+                "kind": form["kind"], "selftext": form.get("text", "") if form["kind"] == "self" else "",
+                "url": form.get("url", link) if form["kind"] == "link" else link, "is_self": form["kind"] == "self",
+                "link_flair_template_id": flair_id, "link_flair_text": (form.get("flair_text") or template) if flair_id
+                else None, "over_18": _bool(form, "nsfw", False), "spoiler": _bool(form, "spoiler", False),
+                "send_replies": _bool(form, "sendreplies", True), "params": dict(form),
                 "created_utc": time.time(), "score": 1, "upvote_ratio": 1.0, "num_comments": 0,
                 "removed_by_category": None, "permalink": f"/r/{sub.name}/comments/{pid}/"}
         with self.lock:
@@ -133,12 +172,101 @@ class RedditDouble:
         post = next((p for p in self.posts if p["name"] == link), None)
         comment = {"id": cid, "name": f"t1_{cid}", "author": author, "body": form.get("text", ""), "parent_id": parent,
                    "link_id": link, "subreddit": post["subreddit"] if post else "unknown", "created_utc": time.time(),
-                   "score": 1, "permalink": f"/r/x/comments/{link[3:]}/_/{cid}/"}
+                   "score": 1, "permalink": f"/r/x/comments/{link[3:]}/_/{cid}/", "params": dict(form)}
         with self.lock:
             self.comments.append(comment)
             if post:
                 post["num_comments"] += 1
         return comment
+
+    def submit_errors(self, form: dict[str, str]) -> list[list[str]]:
+        """Reddit's refusals of a submit, in its [code, message, field] form; [] when it would be accepted."""
+        sub = self.subreddits.get(form.get("sr", "").lower())
+        if sub is None:
+            return [["SUBREDDIT_NOEXIST", "that subreddit doesn't exist", "sr"]]
+        kind, title = form.get("kind", ""), form.get("title", "")
+        if kind not in KINDS:
+            return [["INVALID_OPTION", "that option is not valid", "kind"]]
+        if not title.strip():
+            return [["NO_TEXT", "we need something here", "title"]]
+        if len(title) > TITLE_MAX:
+            return [["TOO_LONG", f"this is too long (max: {TITLE_MAX})", "title"]]
+        if kind == "link" and not form.get("url"):
+            return [["NO_URL", "a url is required", "url"]]
+        if kind == "link" and not re.fullmatch(r"https?://[^\s/]+\.[^\s]+", form["url"]):
+            return [["BAD_URL", "you should check that url", "url"]]
+        if kind == "self" and len(form.get("text", "")) > SELFTEXT_MAX:
+            return [["TOO_LONG", f"this is too long (max: {SELFTEXT_MAX})", "text"]]
+        flair_id = form.get("flair_id")
+        if flair_id and flair_id not in dict(sub.flairs):
+            return [["BAD_FLAIR_TEMPLATE_ID", "The flair template ID is not valid.", "flair_id"]]
+        if len(form.get("flair_text", "")) > FLAIR_TEXT_MAX:
+            return [["TOO_LONG", f"this is too long (max: {FLAIR_TEXT_MAX})", "flair_text"]]
+        if sub.flair_required and not flair_id:
+            return [["SUBMIT_VALIDATION_FLAIR_REQUIRED", "Your post must contain post flair.", "flair"]]
+        if sub.submission_type != "any" and kind != sub.submission_type:
+            return [["NO_LINKS" if kind == "link" else "NO_SELFS", "that subreddit doesn't allow this kind of post",
+                     "sr"]]
+        return []
+
+    def comment_errors(self, form: dict[str, str]) -> list[list[str]]:
+        parent, text = form.get("thing_id", ""), form.get("text", "")
+        with self.lock:
+            known = {p["name"] for p in self.posts} | {c["name"] for c in self.comments}
+        if parent not in known:
+            if parent.startswith("t1_"):
+                return [["DELETED_COMMENT", "that comment has been deleted", "parent"]]
+            return [["DELETED_LINK", "the link you are commenting on has been deleted", "parent"]]
+        if not text.strip():
+            return [["NO_TEXT", "we need something here", "text"]]
+        if len(text) > COMMENT_MAX:
+            return [["TOO_LONG", f"this is too long (max: {COMMENT_MAX})", "text"]]
+        return []
+
+    def wait_needed(self, kind: str, author: str) -> float:
+        """Seconds until `author` may post again under the rate limit of `kind` (0: now)."""
+        n, window = self.rate_limits[kind]
+        now = time.time()
+        with self.lock:
+            things = self.posts if kind == "submit" else self.comments
+            recent = sorted(t["created_utc"] for t in things if t["author"] == author and now - t["created_utc"] < window)
+        return recent[-n] + window - now if len(recent) >= n else 0.0
+
+    def listed(self, things: list[dict[str, Any]], author: str) -> list[dict[str, Any]]:
+        """The author's things as their listing shows them: newest first, the last `listing_delay` s not yet."""
+        cutoff = time.time() - self.listing_delay
+        mine = [t for t in things if t["author"] == author and t["created_utc"] <= cutoff]
+        return sorted(mine, key=lambda t: -t["created_utc"])[:100]
+
+
+def _bool(form: dict[str, str], name: str, default: bool) -> bool:
+    value = form.get(name)
+    return default if value is None else value.strip().lower() in TRUE
+
+
+def _ratelimit_text(seconds: float) -> str:
+    """Reddit's wording; praw reads the number and unit from it (praw.Reddit._ratelimit_regex)."""
+    if seconds >= 60:
+        minutes = math.ceil(seconds / 60)
+        amount = f"{minutes} minute" + ("s" if minutes != 1 else "")
+    else:
+        whole = max(1, math.ceil(seconds))
+        amount = f"{whole} second" + ("s" if whole != 1 else "")
+    return f"Looks like you've been doing that a lot. Take a break for {amount} before trying again."
+
+
+def _scope_for(path: str) -> str:
+    """The OAuth scope Reddit's API documentation lists for the endpoint."""
+    parts = path.strip("/").split("/")
+    if path == "/api/v1/me":
+        return "identity"
+    if path in ("/api/submit", "/api/comment") or path.endswith("/post_requirements"):
+        return "submit"
+    if parts[-1] == "link_flair_v2":
+        return "flair"
+    if parts[0] == "user":
+        return "history"
+    return "read"
 
 
 def _b36(n: int) -> str:
@@ -182,10 +310,21 @@ def _handler(double: RedditDouble) -> type[BaseHTTPRequestHandler]:
             raw = self.rfile.read(length).decode() if length else ""
             return {k: v[-1] for k, v in parse_qs(raw, keep_blank_values=True).items()}
 
-        def _user(self) -> str | None:
+        def _token_of(self) -> str:
             auth = self.headers.get("Authorization", "")
-            token = auth.split(" ", 1)[1] if " " in auth else ""
+            return auth.split(" ", 1)[1] if " " in auth else ""
+
+        def _user(self) -> str | None:
+            """The token's user; None when unknown or expired (Reddit answers 401 and prawcore refreshes)."""
+            token = self._token_of()
+            if double.token_expiry.get(token, 0.0) <= time.time():
+                return None
             return double.access_tokens.get(token)
+
+        def _refuse(self, path: str, errors: list[list[str]]) -> None:
+            with double.lock:
+                double.rejections.append((path, errors))
+            return self._send(200, {"json": {"errors": errors}})
 
         def do_GET(self) -> None:
             self._route("GET", {})
@@ -206,6 +345,9 @@ def _handler(double: RedditDouble) -> type[BaseHTTPRequestHandler]:
             if user is None:
                 return self._send(401, {"message": "Unauthorized", "error": 401},
                                   {"www-authenticate": 'Bearer realm="reddit", error="invalid_token"'})
+            if _scope_for(path) not in double.token_scopes.get(self._token_of(), frozenset()):
+                return self._send(403, {"message": "Forbidden", "error": 403},
+                                  {"www-authenticate": 'Bearer realm="reddit", error="insufficient_scope"'})
             kind = {"/api/submit": "submit", "/api/comment": "comment"}.get(path, "read")
             failure = double._next_failure(kind) if method == "POST" or kind == "read" else None
             if failure and failure.mode == "unauthorized":
@@ -231,13 +373,16 @@ def _handler(double: RedditDouble) -> type[BaseHTTPRequestHandler]:
         def _token(self, form: dict[str, str]) -> None:
             grant = form.get("grant_type")
             with double.lock:
+                scopes = frozenset(SCOPE.split())
                 if grant == "refresh_token":
                     user = double.refresh_tokens.get(form.get("refresh_token", ""))
+                    scopes = double.grants.get(form.get("refresh_token", ""), scopes)
                 elif grant == "password":
                     u = double.users.get(form.get("username", ""))
                     user = form["username"] if u and u["password"] == form.get("password") else None
                 elif grant == "authorization_code":
                     user = double.codes.pop(form.get("code", ""), None)
+                    scopes = double.grants.pop(form.get("code", ""), scopes)
                 else:
                     user = "__app__"
                 if user is None:
@@ -245,26 +390,26 @@ def _handler(double: RedditDouble) -> type[BaseHTTPRequestHandler]:
                     return self._send(status, {"error": "invalid_grant"})
                 access = "at-" + secrets.token_hex(8)
                 double.access_tokens[access] = user
-                body: dict[str, Any] = {"access_token": access, "token_type": "bearer", "expires_in": 3600,
-                                        "scope": SCOPE}
+                double.token_scopes[access] = scopes
+                double.token_expiry[access] = time.time() + double.token_lifetime
+                body: dict[str, Any] = {"access_token": access, "token_type": "bearer",
+                                        "expires_in": int(double.token_lifetime), "scope": " ".join(sorted(scopes))}
                 if grant == "authorization_code" or (grant == "refresh_token" and double.rotate_refresh):
                     if grant == "refresh_token":
                         del double.refresh_tokens[form["refresh_token"]]
                     new = "rt-" + secrets.token_hex(8)
                     double.refresh_tokens[new] = user
+                    double.grants[new] = scopes
                     body["refresh_token"] = new
             return self._send(200, body)
 
         def _submit(self, user: str, form: dict[str, str], failure: Failure | None) -> None:
-            sub = double.subreddits.get(form.get("sr", "").lower())
-            if sub is None:
-                return self._send(200, {"json": {"errors": [["SUBREDDIT_NOEXIST", "that subreddit doesn't exist", "sr"]]}})
-            if sub.flair_required and not form.get("flair_id"):
-                return self._send(200, {"json": {"errors": [
-                    ["SUBMIT_VALIDATION_FLAIR_REQUIRED", "Your post must contain post flair.", "flair"]]}})
-            if sub.submission_type != "any" and form.get("kind") != sub.submission_type:
-                return self._send(200, {"json": {"errors": [["NO_LINKS" if form.get("kind") == "link" else "NO_SELFS",
-                                                             "that subreddit doesn't allow this kind of post", "sr"]]}})
+            errors = double.submit_errors(form)
+            if errors:
+                return self._refuse("/api/submit", errors)
+            wait = double.wait_needed("submit", user)
+            if wait > 0:
+                return self._refuse("/api/submit", [["RATELIMIT", _ratelimit_text(wait), "ratelimit"]])
             if failure and failure.mode == "hold" and not failure.accept:
                 double.seen.set()
                 double.release.wait(failure.seconds)
@@ -282,6 +427,12 @@ def _handler(double: RedditDouble) -> type[BaseHTTPRequestHandler]:
                 "name": post["name"]}}})
 
         def _comment(self, user: str, form: dict[str, str], failure: Failure | None) -> None:
+            errors = double.comment_errors(form)
+            if errors:
+                return self._refuse("/api/comment", errors)
+            wait = double.wait_needed("comment", user)
+            if wait > 0:
+                return self._refuse("/api/comment", [["RATELIMIT", _ratelimit_text(wait), "ratelimit"]])
             comment = double.new_comment(user, form)
             double.seen.set()
             if failure and failure.mode == "accept_then_500":
@@ -314,11 +465,9 @@ def _handler(double: RedditDouble) -> type[BaseHTTPRequestHandler]:
                 return self._send(200, {"is_flair_required": sub.flair_required})
             if parts[0] == "user" and len(parts) == 3:
                 if parts[2] == "submitted":
-                    mine = [p for p in double.posts if p["author"] == parts[1]]
-                    return self._send(200, _listing("t3", sorted(mine, key=lambda p: -p["created_utc"])[:100]))
+                    return self._send(200, _listing("t3", double.listed(double.posts, parts[1])))
                 if parts[2] == "comments":
-                    mine = [c for c in double.comments if c["author"] == parts[1]]
-                    return self._send(200, _listing("t1", sorted(mine, key=lambda c: -c["created_utc"])[:100]))
+                    return self._send(200, _listing("t1", double.listed(double.comments, parts[1])))
             if path == "/api/info":
                 wanted = query.get("id", "").split(",")
                 things = [p for p in double.posts if p["name"] in wanted]

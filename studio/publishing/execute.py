@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import praw
 from prawcore.exceptions import InvalidToken
@@ -18,11 +18,12 @@ from sqlalchemy import select
 
 from studio.context import Context, WorkspaceId
 from studio.permissions import system_only
-from studio.publishing import accounts, outbox
+from studio.publishing import accounts, content, outbox
 from studio.publishing import reddit_client as rc
 from studio.publishing.outbox import aware
 from studio.publishing.outcomes import Outcome, classify
 from studio.store.base import utcnow
+from studio.store.campaign_models import Variation
 from studio.store.publishing_models import PublishItem, RedditAccount
 from studio.store.session import Store, TenantSession
 
@@ -60,6 +61,7 @@ class Call:
     parent: str
     since: dt.datetime
     reconcile: bool
+    flags: content.Flags = field(default_factory=content.Flags)
 
 
 @system_only("the publishing job sends one due item")
@@ -100,7 +102,14 @@ def publish(store: Store, ws: WorkspaceId, item_id: uuid.UUID, gen: int, *, enqu
             later = (outbox.bump(item), blocked)
             call = None
         else:
-            call = _prepare(s, item, now)
+            checked = _checked(s, item, refresh=item.state != "unknown")
+            if isinstance(checked, str) and item.state == "unknown":  # it may exist: never fail it blind
+                item.reason = f"{checked} It may already be posted; check the account's history."
+                return "cannot reconcile: " + checked
+            if isinstance(checked, str):  # refused at send time: recorded with the reason, never sent
+                outbox.move(s, item, "failed", "refused before sending: " + checked, reason=checked)
+                return "refused: " + checked
+            call = _prepare(s, item, now, checked)
             if not call.reconcile:
                 checkpoint("claimed")
     if later is not None:
@@ -150,7 +159,31 @@ def _blocked(s: TenantSession, item: PublishItem) -> str | dt.datetime | None:
     return None
 
 
-def _prepare(s: TenantSession, item: PublishItem, now: dt.datetime) -> Call:
+def _checked(s: TenantSession, item: PublishItem, *, refresh: bool) -> content.Flags | str:
+    """The flags to send with, or why the item must not go; a variation edited after planning is what goes
+    (`refresh`; an item that may already be on Reddit keeps what was sent, so its history search matches)."""
+    v = s.get(Variation, item.variation_id) if item.variation_id else None
+    own = item.kind == "thread" or item.dedupe_key.startswith("comment:")  # not a reply rendered from a template
+    if v is not None and own and refresh:
+        fresh = (str(v.fields.get("title") or v.title or ""), str(v.fields.get("body") or ""),
+                 str(v.fields.get("url") or "")) if item.kind == "thread" else (item.title, str(v.fields.get("body") or ""),
+                                                                              item.url)
+        if fresh != (item.title, item.body, item.url):
+            item.title, item.body, item.url = fresh
+            outbox.move(s, item, item.state, "content taken from the variation, edited after planning")
+    flags: content.Flags | str = content.Flags()
+    if item.kind == "thread":
+        if v is None:
+            return ("Its variation was deleted after planning, so its NSFW, spoiler and send-replies settings are "
+                    "unknown; plan the set again.")
+        flags = content.flags(v.fields)
+        if isinstance(flags, str):
+            return flags
+    why = content.problem(item.kind, title=item.title, body=item.body, url=item.url, flair_text=item.flair_text)
+    return why or flags
+
+
+def _prepare(s: TenantSession, item: PublishItem, now: dt.datetime, flags: content.Flags) -> Call:
     account = s.get(RedditAccount, item.account_id)
     assert account is not None
     reconcile = item.state == "unknown"
@@ -159,14 +192,15 @@ def _prepare(s: TenantSession, item: PublishItem, now: dt.datetime) -> Call:
         item.submitting_at, item.attempts = now, item.attempts + 1
     since = aware(item.submitting_at) or now
     return Call(item.id, item.kind, account.id, account.username, item.subreddit, item.title, item.body, item.url,
-                item.flair_id, item.flair_text, item.parent_fullname, since, reconcile)
+                item.flair_id, item.flair_text, item.parent_fullname, since, reconcile, flags)
 
 
 def _send(reddit: praw.Reddit, call: Call) -> rc.Posted:
     if call.kind == "comment":
         return rc.reply(reddit, parent_fullname=call.parent, body=call.body)
     return rc.submit(reddit, subreddit=call.subreddit, title=call.title, body=call.body, url=call.url,
-                     flair_id=call.flair_id, flair_text=call.flair_text)
+                     flair_id=call.flair_id, flair_text=call.flair_text, nsfw=call.flags.nsfw,
+                     spoiler=call.flags.spoiler, send_replies=call.flags.send_replies)
 
 
 def _find(store: Store, ctx: Context, call: Call) -> rc.Posted | None:

@@ -10,6 +10,7 @@ from prawcore import const
 from prawcore.exceptions import (
     BadRequest,
     Forbidden,
+    InsufficientScope,
     InvalidToken,
     NotFound,
     OAuthException,
@@ -68,6 +69,8 @@ def classify(exc: BaseException, *, subreddit: str = "", username: str = "") -> 
         if kind.startswith("SUBMIT_VALIDATION_FLAIR"):
             return Outcome("failed", f"{where} requires post flair: map a flair column in the publish settings "
                                      f"to one of {where}'s flairs.")
+        if kind in ("DELETED_LINK", "DELETED_COMMENT"):
+            return Outcome("failed", f"The thread or comment this replies to no longer exists on Reddit ({item.message}).")
         if kind in ("NO_LINKS", "NO_SELFS"):
             allowed = "text posts only" if kind == "NO_LINKS" else "link posts only"
             return Outcome("failed", f"{where} accepts {allowed}.")
@@ -78,6 +81,9 @@ def classify(exc: BaseException, *, subreddit: str = "", username: str = "") -> 
         except ValueError:
             wait = 60.0
         return Outcome("retry_later", f"Reddit is rate limiting the studio (429); retrying in {wait:.0f} s.", wait)
+    if isinstance(exc, InsufficientScope):
+        return Outcome("reauth", f"{who} did not grant the studio the permission this needs (Reddit answered 403 "
+                                 "insufficient_scope): reconnect the account and allow every permission asked.")
     if isinstance(exc, InvalidToken):
         return Outcome("reauth", f"Reddit did not accept {who}'s access token (401).")
     if isinstance(exc, Forbidden):

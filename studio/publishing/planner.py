@@ -147,14 +147,18 @@ def earliest(times: Sequence[dt.datetime], sub_times: Sequence[dt.datetime], lim
 
 
 def plan(wants: Iterable[Want], accounts: Sequence[Account], prefs: Preferences, *,
-         subreddit_busy: Mapping[str, Iterable[dt.datetime]] | None = None) -> Plan:
-    """Place every want on an account and a time; the same inputs always give the same plan."""
+         subreddit_busy: Mapping[str, Iterable[dt.datetime]] | None = None, now: dt.datetime | None = None) -> Plan:
+    """Place every want on an account and a time; the same inputs always give the same plan.
+
+    Nothing is placed before `now`: a start in the past becomes `now`, and every gap and window is kept
+    from there (a past start once made every item due at once, posting them back to back).
+    """
     out = Plan()
     if not accounts:
         for w in wants:
             out.refused[w.key] = "No active Reddit account is selected for this set."
         return out
-    start = _utc(prefs.start)
+    start = _utc(prefs.start) if now is None else max(_utc(prefs.start), _utc(now))
     prefs = Preferences(start, prefs.timezone, prefs.hours or ALL_HOURS, prefs.days or ALL_DAYS, prefs.stagger,
                         prefs.horizon)
     times = {a.id: sorted(_utc(t) for t in a.busy) for a in accounts}

@@ -197,8 +197,10 @@ def subreddit_info(reddit: praw.Reddit, name: str) -> SubredditInfo:
 
 
 def submit(reddit: praw.Reddit, *, subreddit: str, title: str, body: str, url: str, flair_id: str,
-           flair_text: str) -> Posted:
-    kwargs: dict[str, Any] = {"flair_id": flair_id or None, "flair_text": (flair_text or None) if flair_id else None}
+           flair_text: str, nsfw: bool, spoiler: bool, send_replies: bool) -> Posted:
+    """One thread; every parameter is required so that none can be left out on the way to Reddit."""
+    kwargs: dict[str, Any] = {"flair_id": flair_id or None, "flair_text": (flair_text or None) if flair_id else None,
+                              "nsfw": nsfw, "spoiler": spoiler, "send_replies": send_replies}
     if url:
         post = reddit.subreddit(subreddit).submit(title, url=url, selftext=body or None, **kwargs)
     else:

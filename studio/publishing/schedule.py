@@ -18,7 +18,7 @@ from studio import audit, campaigns
 from studio.context import Context, Permission
 from studio.errors import ValidationFailed
 from studio.permissions import requires
-from studio.publishing import accounts, chains, checks, outbox, planner
+from studio.publishing import accounts, chains, checks, content, outbox, planner
 from studio.publishing import reddit_client as rc
 from studio.publishing.outbox import aware
 from studio.store.base import utcnow
@@ -89,6 +89,7 @@ class PlannedItem:
     parent_fullname: str = ""
     parent_key: str = ""  # the parent is planned with this item (a thread's reply, a reply chain)
     parent_item_id: uuid.UUID | None = None  # the parent was scheduled before (a reply chain)
+    flags: content.Flags = field(default_factory=content.Flags)  # NSFW / spoiler / send replies, read again from the variation at send
 
 
 @dataclass
@@ -203,6 +204,14 @@ def _plan(set_id: uuid.UUID, inputs: _Inputs, options: PublishOptions, lookup: L
             if key not in refused and key not in chain.parent_of and not parent_fullname(chains.parent_value(v)):
                 refused[key] = ("The 'parent' value is not a Reddit thread or comment id (t3_…, t1_…), a link, "
                                 "or a row of this set ('row 3').")
+    for v in inputs.variations:  # the format's limits: what Reddit would refuse is refused here, with the reason
+        key = str(v.id)
+        if key not in refused:
+            why = _content_problem(inputs.fmt, v)
+            if why:
+                refused[key] = why
+    if inputs.fmt == "comment":
+        refused.update(chain.refuse_orphans(refused))
     order = chain.order if inputs.fmt == "comment" else list(by_key)
     wants = [planner.Want(k, _subreddit(by_key[k]) if inputs.fmt == "thread" else "",
                           planner.jitter_for(f"{set_id}:{k}", options.jitter_minutes * 60))
@@ -210,7 +219,7 @@ def _plan(set_id: uuid.UUID, inputs: _Inputs, options: PublishOptions, lookup: L
     now = utcnow()
     slots = planner.plan(wants, [planner.Account(str(a.id), accounts.info(a, now).low_karma,
                                                  tuple(inputs.busy.get(a.id, ()))) for a in inputs.accounts],
-                         options.preferences(), subreddit_busy=inputs.sub_busy)
+                         options.preferences(), subreddit_busy=inputs.sub_busy, now=now)
     refused.update(slots.refused)
     if inputs.fmt == "comment":
         refused.update(chain.refuse_orphans(refused))
@@ -223,9 +232,11 @@ def _plan(set_id: uuid.UUID, inputs: _Inputs, options: PublishOptions, lookup: L
         c = cleared.get(slot.key, checks.Cleared())
         title = str(v.fields.get("title") or v.title or "")
         if inputs.fmt == "thread":
+            flags = content.flags(v.fields)
             item = PlannedItem(f"thread:{v.id}", v.id, "thread", title, _subreddit(v), uuid.UUID(slot.account_id),
                                names[slot.account_id], slot.at, slot.jitter_seconds, str(v.fields.get("body") or ""),
-                               str(v.fields.get("url") or ""), c.flair_id, c.flair_text)
+                               str(v.fields.get("url") or ""), c.flair_id, c.flair_text,
+                               flags=flags if isinstance(flags, content.Flags) else content.Flags())
         else:
             up = chain.parent_of.get(slot.key, "")
             item = PlannedItem(f"comment:{v.id}", v.id, "comment", title, "", uuid.UUID(slot.account_id),
@@ -236,13 +247,29 @@ def _plan(set_id: uuid.UUID, inputs: _Inputs, options: PublishOptions, lookup: L
         out.items.append(item)
         if renderer is not None:
             delay = dt.timedelta(minutes=options.comment_delay_minutes)
+            body = renderer(v)
+            why = content.problem("comment", body=body)
+            if why:
+                out.refused.append((title, item.subreddit, f"Its reply comment: {why}"))
+                continue
             out.items.append(dataclasses.replace(item, key=f"reply:{v.id}", kind="comment", at=slot.at + delay,
-                                                 body=renderer(v), url="", flair_id="", flair_text="",
+                                                 body=body, url="", flair_id="", flair_text="", flags=content.Flags(),
                                                  subreddit=item.subreddit, parent_key=item.key))
     for key, reason in refused.items():
         v = by_key[key]
         out.refused.append((str(v.fields.get("title") or v.title or ""), _subreddit(v), reason))
     return out
+
+
+def _content_problem(fmt: str, v: Variation) -> str | None:
+    if fmt == "comment":
+        return content.problem("comment", body=str(v.fields.get("body") or ""))
+    flags = content.flags(v.fields)
+    if isinstance(flags, str):
+        return flags
+    return content.problem("thread", title=str(v.fields.get("title") or v.title or ""),
+                           body=str(v.fields.get("body") or ""), url=str(v.fields.get("url") or ""),
+                           flair_text=str(v.fields.get("flair") or ""))
 
 
 def _comment_renderer(options: PublishOptions, variations: list[Variation]) -> Callable[[Variation], str] | None:

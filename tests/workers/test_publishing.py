@@ -59,7 +59,8 @@ def plan(pub, n=1, *, accounts_=("alice",), start=None, **row_kw):
     accs = [connect(pub, name) for name in accounts_]
     set_id = make_set(pub, rows(n, **row_kw))
     start = start or dt.datetime.now(dt.UTC) - dt.timedelta(minutes=2)
-    opts = PublishOptions(account_ids=[str(a.id) for a in accs], start_at=start.isoformat(), jitter_minutes=0)
+    opts = PublishOptions(account_ids=[str(a.id) for a in accs], start_at=start.isoformat(), jitter_minutes=0,
+                          stagger_minutes=0)
     schedule.commit(pub.store, pub.ctx, set_id, opts)
     return set_id
 
@@ -217,6 +218,10 @@ def test_a_reply_goes_under_the_sets_own_thread(pub):
         comment_template="Ask me about the {{ product }}!"))
     work(pub)
     thread, reply = items(pub, set_id)
+    assert (thread.state, reply.state) == ("posted", "scheduled")  # a past start became now: the reply a minute on
+    queue.publish_now(pub.store, pub.ctx, reply.id)
+    work(pub)
+    thread, reply = items(pub, set_id)
     (comment,) = pub.reddit.comments
     assert (thread.state, reply.state) == ("posted", "posted")
     assert comment["parent_id"] == f"t3_{thread.reddit_id}" and comment["body"] == "Ask me about the kettle!"
@@ -224,15 +229,21 @@ def test_a_reply_goes_under_the_sets_own_thread(pub):
 
 def test_a_reply_chain_posts_each_reply_under_the_comment_before_it(pub):
     alice, bob = connect(pub, "alice"), connect(pub, "bob")
+    thread = pub.reddit.new_post("carol", {"sr": "python", "kind": "self", "title": "Someone else's thread"})
     set_id = make_set(pub, [{"parent": "row 2", "body": "Third"}, {"parent": "row 3", "body": "Second"},
-                            {"parent": "t3_abc12", "body": "First"}], fmt="comment")
+                            {"parent": thread["name"], "body": "First"}], fmt="comment")
     start = (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=30)).isoformat()
     schedule.commit(pub.store, pub.ctx, set_id, PublishOptions(
         account_ids=[str(alice.id), str(bob.id)], start_at=start, jitter_minutes=0))
-    work(pub)
+    for _ in range(3):  # a past start became now: one reply now, the next ones later; each sent when due
+        work(pub)
+        for item in items(pub, set_id):
+            if item.state == "scheduled":
+                queue.publish_now(pub.store, pub.ctx, item.id)
+                break
     assert [i.state for i in items(pub, set_id)] == ["posted"] * 3
     posted = {c["body"]: c for c in pub.reddit.comments}
-    assert posted["First"]["parent_id"] == "t3_abc12"
+    assert posted["First"]["parent_id"] == thread["name"]
     assert posted["Second"]["parent_id"] == posted["First"]["name"]
     assert posted["Third"]["parent_id"] == posted["Second"]["name"]
     assert len(pub.reddit.comments) == 3
