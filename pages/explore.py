@@ -4,21 +4,27 @@ from __future__ import annotations
 
 import streamlit as st
 
-from studio import notebooks
+from studio import datasets, notebooks
 from studio.ui import notebook as ui
+from studio.ui import notebook_bar as bar
 from studio.ui import resources, state, widgets
 
 ctx = state.page_context("Explore")
 store = resources.store()
-book = widgets.attempt(lambda: notebooks.open_notebook(store, ctx))
-if book is None:
+tables = widgets.attempt(lambda: datasets.sql_tables(store, ctx))
+if tables is None:
     st.stop()
-if not book.tables:
+if not tables:
     widgets.empty_state("No data sets yet",
                         "Upload a table on Data sources (or load the demo on Home), then query it here with SQL: "
                         "every data set becomes a table.")
     st.stop()
 
+chosen, books, tools_slot = bar.choose(store, ctx)
+book = widgets.attempt(lambda: notebooks.open_notebook(store, ctx, chosen))
+if book is None:
+    st.stop()
+bar.tools(store, ctx, book, tools_slot)
 ui.style()
 left, right = st.columns([5, 1], vertical_alignment="center")
 left.caption("Every data set is a table named below. Queries run in a sandbox and see only this workspace's data.")

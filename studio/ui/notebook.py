@@ -12,9 +12,10 @@ import streamlit as st
 
 from engine.errors import EngineError
 from engine.transforms import OPS
-from studio import notebooks
+from studio import notebook_outputs, notebooks
 from studio.context import Context
 from studio.errors import StudioError
+from studio.notebook_outputs import StoredOutput
 from studio.notebooks import Cell, CellResult, Notebook
 from studio.store.session import Store
 from studio.ui import widgets
@@ -97,8 +98,8 @@ def undo_banner(store: Store, ctx: Context) -> None:
 
 
 def add_buttons(store: Store, ctx: Context, book: Notebook) -> None:
-    """Append a SQL, Markdown or group-by cell."""
-    first = book.tables[0] if book.tables else None
+    """Append a SQL, Markdown or group-by cell (over the newest data set)."""
+    first = book.newest
     starters: dict[str, tuple[str, dict[str, Any]]] = {
         "sql": (f"SELECT *\nFROM {first.name}\nLIMIT 100" if first else "SELECT 1", {}),
         "markdown": ("", {}),
@@ -108,14 +109,14 @@ def add_buttons(store: Store, ctx: Context, book: Notebook) -> None:
     for col, (kind, label) in zip(st.columns(len(starters) + 2)[:3], notebooks.CELL_KINDS.items()):
         if col.button(f"{label} cell", key=f"nb_add_{kind}", icon=":material/add:", width="stretch"):
             source, config = starters[kind]
-            if _act(_add_cell, store, ctx, kind, source, config):
+            if _act(_add_cell, store, ctx, book, kind, source, config):
                 st.rerun()
 
 
-def _add_cell(store: Store, ctx: Context, kind: str, source: str, config: dict[str, Any]) -> None:
+def _add_cell(store: Store, ctx: Context, book: Notebook, kind: str, source: str, config: dict[str, Any]) -> None:
     if kind == "group_by" and config.get("dataset_id"):
         config = {**config, "group_by": notebooks.suggest_group_by(store, ctx, uuid.UUID(config["dataset_id"]))}
-    notebooks.add_cell(store, ctx, kind, source=source, config=config)
+    notebooks.add_cell(store, ctx, kind, source=source, config=config, notebook_id=book.id)
 
 
 def _current_config(cell: Cell, book: Notebook) -> dict[str, Any]:
@@ -141,6 +142,11 @@ def _run(store: Store, ctx: Context, book: Notebook, cell: Cell) -> None:
     except (StudioError, EngineError) as exc:
         outcome = str(exc)
     st.session_state[_result_key(cell.id)] = outcome
+    if book.can_edit and outcome is not None:  # kept for the next visit; a viewer's runs are their own
+        try:
+            notebook_outputs.save(store, ctx, cell.id, cell.kind, source, config, outcome, book.tables)
+        except (StudioError, EngineError) as exc:
+            st.toast(f"This result was not kept for the next visit: {exc}")
 
 
 def run_all(store: Store, ctx: Context, book: Notebook) -> None:
@@ -180,14 +186,42 @@ def cell(store: Store, ctx: Context, book: Notebook, c: Cell) -> None:
             _group_by_editor(c, book)
         else:
             _markdown(store, ctx, book, c)
+        outcome = st.session_state.get(_result_key(c.id))
+        kept = book.outputs.get(c.id) if outcome is None and c.kind != "markdown" else None
+        banner = st.empty()
+        if kept is not None and (reason := _stale(book, c, kept)):
+            with banner.container(horizontal=True, vertical_alignment="center"):
+                st.warning(f"**Stale** — {reason}. This is the last kept result.", icon=":material/history:",
+                           width="stretch")
+                run = st.button("Run again", key=f"nb_again_{c.id}", icon=":material/refresh:") or run
         if run:
+            banner.empty()
             with st.spinner("Running…"):
                 _run(store, ctx, book, c)
-        outcome = st.session_state.get(_result_key(c.id))
+            outcome, kept = st.session_state.get(_result_key(c.id)), None
         if isinstance(outcome, str):
             st.error(outcome)
         elif isinstance(outcome, CellResult):
             _result(store, ctx, book, c, outcome)
+        elif kept is not None and kept.error is not None:
+            st.error(kept.error)
+        elif kept is not None and kept.table is not None:
+            _result(store, ctx, book, c, CellResult(kept.table, kept.truncated, kept.elapsed_s, kept.source),
+                    note=_kept_note(kept))
+
+
+def _stale(book: Notebook, c: Cell, kept: StoredOutput) -> str | None:
+    source = st.session_state.get(f"nb_src_{c.id}", c.source)
+    return kept.stale_reason(c.kind, source, _current_config(c, book), book.tables)
+
+
+def _kept_note(kept: StoredOutput) -> str:
+    """Where a result shown after a reload comes from, and how much of it was kept."""
+    when = f"Kept from the run of {kept.ran_at:%d %b %Y, %H:%M} UTC"
+    if kept.capped:
+        return (f"{when} · showing the first {widgets.fmt_int(kept.rows_kept)} of {widgets.fmt_int(kept.rows_shown)} "
+                f"rows (results are {notebook_outputs.KEEP_NOTE}); run it again to see them all")
+    return when
 
 
 def _markdown(store: Store, ctx: Context, book: Notebook, c: Cell) -> None:
@@ -234,8 +268,8 @@ def _group_by_editor(c: Cell, book: Notebook) -> None:
     ]
 
 
-def _result(store: Store, ctx: Context, book: Notebook, c: Cell, res: CellResult) -> None:
-    st.caption(f"{res.row_label} · {seconds(res.elapsed_s)}")
+def _result(store: Store, ctx: Context, book: Notebook, c: Cell, res: CellResult, *, note: str = "") -> None:
+    st.caption(f"{res.row_label} · {seconds(res.elapsed_s)}" + (f"  \n{note}" if note else ""))
     table_tab, chart_tab = st.tabs(["Table", "Chart"])
     with table_tab:
         ints = {col: st.column_config.NumberColumn(format="localized")

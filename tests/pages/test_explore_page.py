@@ -123,7 +123,7 @@ def test_group_by_cell_runs_without_sql_and_charts_its_result(store):
     assert cell.config["group_by"] == ["category"]  # the text column with the fewest distinct values
     assert at.multiselect(key=f"nb_gb_keys_{cell.id}").value == ["category"]
     click(at, "Run")
-    assert at.dataframe[-1].value.values.tolist() == [["shoes", 2], ["jackets", 1]]  # [0] is the aggregations editor
+    assert at.dataframe[-1].value.values.tolist() == [["shoes", 2], ["jackets", 1]]  # [0]: the aggregations editor; most rows first
     assert any(c.value.startswith("2 rows · ") for c in at.caption)
     assert len(at.get("vega_lite_chart")) == 1
     at.selectbox(key=f"nb_ch_type_{cell.id}").select("line").run()
@@ -131,3 +131,60 @@ def test_group_by_cell_runs_without_sql_and_charts_its_result(store):
     at.multiselect(key=f"nb_gb_keys_{cell.id}").set_value([])
     click(at, "Run")
     assert [e.value for e in at.error] == ["group_by needs at least one column (a list of column names)"]
+
+
+def test_a_result_is_kept_across_reloads_and_marked_stale_when_the_data_changes(store):
+    account, ctx = person(store)
+    cell = notebooks.add_cell(store, ctx, "sql", source=QUERY)
+    click(open_page(account, ctx), "Run")
+
+    at = open_page(account, ctx)  # a reload: a new session, nothing run yet
+    assert at.dataframe[0].value.values.tolist() == [["jackets", 1], ["shoes", 2]]
+    assert "Kept from the run of" in texts(at) and not at.warning
+
+    ds = datasets.sql_tables(store, ctx)[0]
+    datasets.replace(store, ctx, ds.dataset_id, "products.csv", CSV + b"Wool Hat,hats,25.50\n")
+    at = open_page(account, ctx)
+    assert [w.value for w in at.warning] == [
+        "**Stale** — 'Shop products' has a newer version (v2; this ran on v1). This is the last kept result."]
+    assert at.dataframe[0].value.shape == (2, 2), "the old result stays visible until it is run again"
+    click(at, "Run again")
+    assert not at.warning and at.dataframe[0].value.values.tolist() == [["hats", 1], ["jackets", 1], ["shoes", 2]]
+
+    at = open_page(account, ctx)
+    at.text_area(key=f"nb_src_{cell.id}").input(QUERY.replace("ORDER BY 1", "ORDER BY 2 DESC")).run()
+    assert [w.value for w in at.warning] == [
+        "**Stale** — the cell changed since this ran. This is the last kept result."]
+
+
+def test_notebooks_are_created_picked_renamed_and_deleted(store):
+    account, ctx = person(store)
+    at = open_page(account, ctx)
+    at.text_input(key="nb_new_name").input("Pricing")
+    click(at, "Create notebook")
+    (pricing,) = [b for b in notebooks.list_notebooks(store, ctx) if b.name == "Pricing"]
+    assert at.selectbox(key="nb_notebook").value == str(pricing.id)
+    click(at, "SQL cell")
+    assert [c.source.splitlines()[1] for c in notebooks.open_notebook(store, ctx, pricing.id).cells] == \
+        ["FROM shop_products"]
+
+    at.text_input(key=f"nb_rename_{pricing.id}").input("Pricing by week")
+    click(at, "Rename notebook")
+    assert sorted(b.name for b in notebooks.list_notebooks(store, ctx)) == ["Notebook", "Pricing by week"]
+    assert "Delete **Pricing by week** and its 1 cell with their results? This cannot be undone." in texts(at)
+
+    at.selectbox(key="nb_notebook").select(str(notebooks.list_notebooks(store, ctx)[0].id)).run()
+    assert not at.text_area, "the first notebook has no cells"
+    at.selectbox(key="nb_notebook").select(str(pricing.id)).run()
+    click(at, "Delete Pricing by week")
+    assert [b.name for b in notebooks.list_notebooks(store, ctx)] == ["Notebook"]
+    assert at.selectbox(key="nb_notebook").value == str(notebooks.list_notebooks(store, ctx)[0].id)
+
+
+def test_a_new_cell_starts_from_the_newest_data_set(store):
+    account, ctx = person(store)
+    datasets.upload(store, ctx, "stock.csv", b"sku,units\nA1,3\n", name="Zeta stock")
+    at = open_page(account, ctx)
+    click(at, "SQL cell")
+    (cell,) = notebooks.open_notebook(store, ctx).cells
+    assert cell.source == "SELECT *\nFROM zeta_stock\nLIMIT 100"

@@ -48,8 +48,14 @@ def _billing(s: TenantSession) -> None:
 
 
 def _notebook(s: TenantSession) -> None:
-    from studio.store.notebook_models import NotebookCell
-    s.add(NotebookCell(position=0, kind="sql", source="SELECT 1", config={}))
+    from studio.store.notebook_models import Notebook, NotebookCell, NotebookOutput
+    book = Notebook(name=f"n {uuid.uuid4().hex[:6]}")
+    s.add(book)
+    s.flush()
+    cell = NotebookCell(notebook_id=book.id, position=0, kind="sql", source="SELECT 1", config={})
+    s.add(cell)
+    s.flush()
+    s.add(NotebookOutput(cell_id=cell.id, query_hash="h", inputs={}, content=b"x"))
 
 
 def _publishing(s: TenantSession) -> None:
@@ -102,7 +108,9 @@ ROW_MAKERS: dict[str, Callable[[TenantSession], None]] = {
     "billing_accounts": _billing,
     "usage_events": _billing,
     "stripe_events": _billing,
+    "notebooks": _notebook,
     "notebook_cells": _notebook,
+    "notebook_outputs": _notebook,
     "drafts": _draft,
     "reddit_accounts": _publishing,
     "reddit_oauth_states": _publishing,

@@ -116,7 +116,8 @@ def test_group_by_cell(sstore, analyst):
     cell = notebooks.add_cell(sstore, analyst, "group_by", config=config)
     result = notebooks.run_cell(sstore, analyst, cell.kind, cell.source, cell.config)
     assert result is not None
-    assert result.table.rows() == [("shoes", 2, 109.45), ("jackets", 1, 150.0), ("hats", 2, 22.25)]
+    # the largest groups first, ties by the group key
+    assert result.table.rows() == [("hats", 2, 22.25), ("shoes", 2, 109.45), ("jackets", 1, 150.0)]
     with pytest.raises(ValidationFailed, match="SUM needs a number column"):
         notebooks.run_group_by(sstore, analyst, {**config, "aggregations": [{"op": "SUM", "field": "category"}]})
     assert notebooks.run_cell(sstore, analyst, "markdown", "# hi", {}) is None
@@ -187,3 +188,103 @@ def test_viewers_run_cells_but_cannot_change_or_save(sstore, analyst):
                     lambda: notebooks.save_as_dataset(sstore, viewer, "Mine", {"kind": "sql", "sql": cell.source})):
         with pytest.raises(PermissionDenied):
             attempt()
+
+
+# --- notebooks people keep (issue 14, item 6) ---------------------------------------------------------------
+
+def test_named_notebooks_keep_their_own_cells(store):
+    ctx = person(store)
+    first = notebooks.list_notebooks(store, ctx)
+    assert [(b.name, b.cells) for b in first] == [("Notebook", 0)], "a workspace starts with one notebook"
+    notebooks.add_cell(store, ctx, "sql", source="SELECT 1", notebook_id=first[0].id)
+    prices = notebooks.create_notebook(store, ctx, "  Prices   by category ")
+    assert prices.name == "Prices by category"
+    cell = notebooks.add_cell(store, ctx, "sql", source="SELECT 2", notebook_id=prices.id)
+    assert [c.source for c in notebooks.open_notebook(store, ctx, prices.id).cells] == ["SELECT 2"]
+    assert [c.source for c in notebooks.open_notebook(store, ctx, first[0].id).cells] == ["SELECT 1"]
+    assert notebooks.open_notebook(store, ctx).id == prices.id, "without a pick: the one changed last"
+    with pytest.raises(ValidationFailed, match="A notebook named 'prices by category' already exists"):
+        notebooks.create_notebook(store, ctx, "prices by category")
+    with pytest.raises(ValidationFailed, match="Give the notebook a name"):
+        notebooks.rename_notebook(store, ctx, prices.id, "   ")
+    assert notebooks.rename_notebook(store, ctx, prices.id, "Weekly prices").name == "Weekly prices"
+    assert notebooks.delete_notebook(store, ctx, prices.id) == "Weekly prices"
+    assert [b.name for b in notebooks.list_notebooks(store, ctx)] == ["Notebook"]
+    with pytest.raises(NotFound):
+        notebooks.update_cell(store, ctx, cell.id, source="SELECT 3")  # its cells went with it
+    with pytest.raises(NotFound, match="This notebook does not exist"):
+        notebooks.open_notebook(store, ctx, prices.id)
+    notebooks.delete_notebook(store, ctx, first[0].id)
+    again = notebooks.list_notebooks(store, ctx)
+    assert [(b.name, b.cells) for b in again] == [("Notebook", 0)], "the last one deleted: an empty one next time"
+
+
+def test_cells_from_before_named_notebooks_join_the_first_one(store):
+    from studio.store.notebook_models import NotebookCell
+
+    ctx = person(store)
+    with store.session_scope(ctx) as s:  # as 0006 left them: cells without a notebook
+        s.add(NotebookCell(position=0, kind="markdown", source="# Old notes", config={}))
+    book = notebooks.open_notebook(store, ctx)
+    assert (book.name, [c.source for c in book.cells]) == ("Notebook", ["# Old notes"])
+
+
+def test_a_kept_output_comes_back_and_turns_stale(sstore, analyst):
+    from studio import notebook_outputs
+
+    sql = "SELECT category, count(*) AS n FROM shop_products GROUP BY 1 ORDER BY 1"
+    cell = notebooks.add_cell(sstore, analyst, "sql", source=sql)
+    book = notebooks.open_notebook(sstore, analyst)
+    result = notebooks.run_cell(sstore, analyst, "sql", sql, {})
+    notebook_outputs.save(sstore, analyst, cell.id, "sql", sql, {}, result, book.tables)
+    kept = notebooks.open_notebook(sstore, analyst).outputs[cell.id]
+    assert kept.table.rows() == [("hats", 2), ("jackets", 1), ("shoes", 2)] and kept.error is None
+    assert kept.rows_shown == kept.rows_kept == 3 and not kept.capped
+    assert kept.stale_reason("sql", sql + "\n", {"chart": {"type": "line"}}, book.tables) is None, \
+        "a trailing newline or a chart choice does not change the result"
+    assert kept.stale_reason("sql", sql.replace("ORDER BY 1", "ORDER BY 2"), {}, book.tables) == \
+        "the cell changed since this ran"
+    ds = next(t for t in book.tables if t.name == "shop_products")
+    datasets.replace(sstore, analyst, ds.dataset_id, "products.csv", PRODUCTS + b"Beanie,hats,12.00\n")
+    tables = notebooks.open_notebook(sstore, analyst).tables
+    assert kept.stale_reason("sql", sql, {}, tables) == "'Shop products' has a newer version (v2; this ran on v1)"
+
+
+def test_errors_are_kept_and_big_results_are_capped(sstore, analyst, monkeypatch):
+    from studio import notebook_outputs
+
+    book = notebooks.open_notebook(sstore, analyst)
+    bad = notebooks.add_cell(sstore, analyst, "sql", source="SELECT nope FROM shop_products")
+    notebook_outputs.save(sstore, analyst, bad.id, "sql", bad.source, {}, "Column nope does not exist", book.tables)
+    big_sql = "SELECT range AS n, md5(range::VARCHAR) || md5((range * 7)::VARCHAR) AS pad FROM range(5000)"
+    big = notebooks.add_cell(sstore, analyst, "sql", source=big_sql)
+    result = notebooks.run_cell(sstore, analyst, "sql", big_sql, {})
+    monkeypatch.setattr(notebook_outputs, "KEEP_BYTES", 10_000)
+    notebook_outputs.save(sstore, analyst, big.id, "sql", big_sql, {}, result, book.tables)
+    outputs = notebooks.open_notebook(sstore, analyst).outputs
+    assert outputs[bad.id].error == "Column nope does not exist" and outputs[bad.id].table is None
+    kept = outputs[big.id]
+    assert kept.rows_shown == 5000 and kept.capped and 0 < kept.rows_kept < notebook_outputs.KEEP_ROWS
+    assert kept.table.height == kept.rows_kept and kept.table["n"].to_list()[:3] == [0, 1, 2]
+
+
+def test_kept_outputs_stay_in_their_workspace(store):
+    from studio import notebook_outputs
+
+    owner, other = person(store), person(store, "Eve Elsewhere")
+    cell = notebooks.add_cell(store, owner, "sql", source="SELECT 1 AS one")
+    result = notebooks.run_cell(store, owner, "sql", "SELECT 1 AS one", {})
+    notebook_outputs.save(store, owner, cell.id, "sql", "SELECT 1 AS one", {}, result, [])
+    assert notebooks.open_notebook(store, other).outputs == {}
+    with pytest.raises(NotFound):
+        notebook_outputs.save(store, other, cell.id, "sql", "SELECT 1 AS one", {}, result, [])
+    viewer = member(store, owner, Role.VIEWER)
+    with pytest.raises(PermissionDenied):
+        notebook_outputs.save(store, viewer, cell.id, "sql", "SELECT 1 AS one", {}, result, [])
+    assert notebooks.open_notebook(store, viewer).outputs[cell.id].table.item() == 1
+
+
+def test_new_cells_start_from_the_newest_data_set(sstore, analyst):
+    datasets.upload(sstore, analyst, "zeta.csv", b"a,b\n1,2\n", name="Zeta later upload")
+    book = notebooks.open_notebook(sstore, analyst)
+    assert [t.name for t in book.tables][0] == "shop_products" and book.newest.name == "zeta_later_upload"
