@@ -19,10 +19,13 @@ Rules (a column gets a kind only if *every* non-null value fits; blanks are igno
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import polars as pl
+
+from engine.ingest_errors import IngestError
 
 KINDS = ("integer", "decimal", "boolean", "date", "datetime", "url", "email", "text")
 TRUE_WORDS = ("true", "yes", "y")
@@ -228,7 +231,7 @@ def _as_datetime(stripped: pl.Series, values: pl.Series) -> Inferred | None:
 
 
 def _map_native(series: pl.Series) -> Inferred:
-    """Map a typed (Parquet) column onto a kind, re-inferring only strings."""
+    """Map a typed (Parquet) column onto a kind, keeping every value exact or saying what changed."""
     dtype = series.dtype
     if dtype.is_integer():
         ints = series.cast(pl.Int64, strict=False)
@@ -236,18 +239,80 @@ def _map_native(series: pl.Series) -> Inferred:
             return Inferred("integer", ints)
         return Inferred("text", series.cast(pl.String), "has whole numbers too large for 64 bits, "
                         "so it is kept as text")
-    if dtype.is_float() or dtype.is_decimal():
+    if isinstance(dtype, pl.Decimal):
+        return _map_decimal(series, dtype)
+    if dtype.is_float():
         return Inferred("decimal", series.cast(pl.Float64))
     if dtype == pl.Boolean:
         return Inferred("boolean", series)
-    if dtype == pl.Date:
-        return Inferred("date", series)
-    if isinstance(dtype, pl.Datetime):
-        return Inferred("datetime", series.cast(pl.Datetime("us", dtype.time_zone)))
+    if dtype == pl.Date or isinstance(dtype, pl.Datetime):
+        _check_years(series)
+        if dtype == pl.Date:
+            return Inferred("date", series)
+        return Inferred("datetime", series.cast(pl.Datetime("us", dtype.time_zone)))  # type: ignore[union-attr]
+    if isinstance(dtype, pl.Duration):
+        return Inferred("decimal", _seconds(series), "holds durations, stored as a number of seconds")
+    if dtype == pl.Binary:
+        try:
+            return Inferred("text", series.cast(pl.String))
+        except pl.exceptions.PolarsError:  # not UTF-8: spell the bytes out rather than guess
+            hexed = "0x" + series.bin.encode("hex")
+            return Inferred("text", hexed, "holds binary values that are not text, shown as hexadecimal (0x…)")
+    if dtype.is_nested():
+        values = [None if v is None else json.dumps(v, ensure_ascii=False, default=str) for v in series.to_list()]
+        return Inferred("text", pl.Series(series.name, values, dtype=pl.String),
+                        "holds lists or records, kept as JSON text")
     if dtype == pl.Null:
         return Inferred("text", series.cast(pl.String))
     try:
         return Inferred("text", series.cast(pl.String))
     except pl.exceptions.PolarsError:
-        # Nested values (lists, structs) have no cast to text; their repr is still readable.
-        return Inferred("text", series.map_elements(repr, return_dtype=pl.String, skip_nulls=True))
+        raise IngestError(f"Column '{series.name}' has a type ({dtype}) that cannot be stored: convert it to "
+                          "text or numbers before uploading.", field=series.name) from None
+
+
+def _seconds(durations: pl.Series) -> pl.Series:
+    """Durations as seconds, parsed from exact decimal text (polars' division rounds 5 µs to 4.99…e-6)."""
+    micros = durations.dt.total_microseconds()
+    whole, part = micros.abs() // 1_000_000, (micros.abs() % 1_000_000).cast(pl.String).str.zfill(6)
+    sign = pl.select(pl.when(pl.lit(micros) < 0).then(pl.lit("-")).otherwise(pl.lit(""))).to_series()
+    return (sign + whole.cast(pl.String) + "." + part).cast(pl.Float64).alias(durations.name)
+
+
+# Decimals with up to 15 significant digits survive a Float64 round trip exactly as written.
+_FLOAT_DIGITS = 15
+
+
+def _map_decimal(series: pl.Series, dtype: pl.Decimal) -> Inferred:
+    """Whole decimals as integers, short ones as decimals, longer ones as their exact text."""
+    scale = dtype.scale or 0
+    present = series.drop_nulls()
+    largest = max((abs(value) for value in present.to_list()), default=0)
+    unscaled = int(largest.scaleb(scale)) if largest else 0
+    if scale == 0 and unscaled < 2**63:
+        return Inferred("integer", series.cast(pl.Int64))
+    if scale == 0:
+        return Inferred("text", series.cast(pl.String), "has whole numbers too large for 64 bits, "
+                        "so it is kept as text")
+    if unscaled < 10**_FLOAT_DIGITS:
+        return Inferred("decimal", series.cast(pl.Float64))
+    return Inferred("text", series.cast(pl.String),
+                    f"has numbers with more than {_FLOAT_DIGITS} digits, kept as text so that they stay exact")
+
+
+# Python's datetime (and polars' text conversion) stop at the years 1 and 9999.
+_FIRST_DAY, _LAST_DAY = -719_162, 2_932_896
+_PER_DAY = {"ns": 86_400_000_000_000, "us": 86_400_000_000, "ms": 86_400_000}
+
+
+def _check_years(series: pl.Series) -> None:
+    """Refuse dates before the year 1 or after 9999 (a database's 'infinity'), naming the column."""
+    physical = series.to_physical().drop_nulls()
+    if physical.is_empty():
+        return
+    per_day = 1 if series.dtype == pl.Date else _PER_DAY[series.dtype.time_unit]  # type: ignore[union-attr]
+    low, high = physical.min(), physical.max()
+    assert isinstance(low, int) and isinstance(high, int)
+    if low < _FIRST_DAY * per_day or high >= (_LAST_DAY + 1) * per_day:
+        raise IngestError(f"Column '{series.name}' holds dates outside the years 1 to 9999 (such as 'infinity'). "
+                          "Remove or correct those values and upload the file again.", field=series.name)

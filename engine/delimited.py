@@ -28,6 +28,7 @@ _SENTINELS = (b"\x01", b"\x02", b"\x03", b"\x04", b"\x05", b"\x06")
 _CONTROL = bytes([*range(9), 11, *range(14, 32), 127])
 _BINARY_RATIO = 0.01
 _LEADING_BLANK_LINES = re.compile(rb"(?:[ \t\f\v]*\n)+")
+_SEP_HINT = re.compile(rb'(?i)"?sep=([^\n"\x80-\xff])"?[ \t]*(?:\n|$)')
 _MAGIC = (
     (b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"),
     (b"%PDF", "a PDF document"), (b"PK\x03\x04", "a ZIP archive or an Excel (.xlsx) workbook"),
@@ -183,10 +184,16 @@ def _parse(body: bytes, encoding: str, label: str, prefer_tab: bool,
     leading = _LEADING_BLANK_LINES.match(body)
     offset = body.count(b"\n", 0, leading.end()) if leading else 0
     body = body[leading.end():] if leading else body
+    hint = _SEP_HINT.match(body)  # Excel's "sep=;" first line names the delimiter; it is not the header
+    if hint:
+        body, offset = body[hint.end():], offset + 1
+        if not body.strip():
+            raise IngestError(f"This {label} file holds only its 'sep=' line: there is no header and no data.")
     sample = body[:SAMPLE_BYTES]
     if len(body) > SAMPLE_BYTES and b"\n" in sample:
         sample = sample[: sample.rindex(b"\n") + 1]
-    delimiter = sniff_delimiter(sample.decode("utf-8", errors="replace"), prefer_tab=prefer_tab)
+    delimiter = (hint.group(1).decode("utf-8") if hint else
+                 sniff_delimiter(sample.decode("utf-8", errors="replace"), prefer_tab=prefer_tab))
     header_width = next(iter(_field_counts(sample.decode("utf-8", errors="replace"), delimiter)), 1)
     if header_width > max_columns:
         raise IngestError(f"The file has {header_width} columns; at most {max_columns} are supported.")

@@ -10,12 +10,10 @@ dates arrive as datetimes; a column of midnights becomes a date. Bad input raise
 from __future__ import annotations
 
 import io
-import json
 import re
 import unicodedata
 import zipfile
 from dataclasses import dataclass
-from typing import Any
 from xml.etree import ElementTree
 
 import polars as pl
@@ -24,8 +22,9 @@ import pyarrow.parquet as pq
 from polars.exceptions import PanicException
 
 from engine.column_types import KINDS, blank_to_null, examples, infer_column
-from engine.delimited import decode_text, read_delimited
+from engine.delimited import read_delimited
 from engine.ingest_errors import IngestError, NeedsSheetChoice
+from engine.ingest_json import read_json
 
 __all__ = ["KINDS", "MAX_COLUMNS", "SUPPORTED_EXTENSIONS", "ColumnProfile", "IngestError",
            "IngestResult", "NeedsSheetChoice", "ingest", "list_sheets", "snake_case", "unique_names"]
@@ -40,6 +39,10 @@ _FOLD = str.maketrans({"ß": "ss", "ẞ": "SS", "æ": "ae", "Æ": "AE", "ø": "o
                        "Œ": "OE", "đ": "d", "Đ": "D", "ł": "l", "Ł": "L", "þ": "th", "Þ": "TH",
                        "\u0131": "i", "%": " pct ", "#": " num ", "&": " and "})
 _MAX_WORKBOOK_XML = 16 * _MB  # The sheet list; a bigger one is a zip bomb, not a workbook.
+# What a compressed upload (an .xlsx is a zip; Parquet pages are compressed) may unpack to, checked
+# from the sizes the file declares before anything is decompressed: a 3 MB workbook padded to 3 GB
+# of sheet XML is refused here instead of exhausting the server's memory.
+MAX_UNPACKED_MB = 512
 _SHEET_TAG = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}sheet"
 
 
@@ -94,8 +97,9 @@ def ingest(data: bytes, filename: str, *, sheet: str | None = None,
     if extension == ".parquet":
         frame = _read_parquet(data)
         return _finish(frame, frame.columns, drop_empty_rows=False)
-    frame, header, encoding = _read_json(data, _LABELS[extension], lines=extension != ".json")
-    return _finish(frame, header, encoding=encoding)
+    frame, header, encoding, notes = read_json(data, _LABELS[extension], lines=extension != ".json",
+                                               max_columns=MAX_COLUMNS)
+    return _finish(frame, header, encoding=encoding, warnings=notes)
 
 
 def list_sheets(data: bytes) -> list[str]:
@@ -103,6 +107,8 @@ def list_sheets(data: bytes) -> list[str]:
     _check_xlsx(data)
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            _check_unpacked(sum(member.file_size for member in archive.infolist()), "Excel file",
+                            "Delete unused sheets, rows or formatting, or save the sheet as CSV and upload that.")
             if archive.getinfo("xl/workbook.xml").file_size > _MAX_WORKBOOK_XML:
                 raise zipfile.BadZipFile("workbook.xml is implausibly large")
             workbook = archive.read("xl/workbook.xml")
@@ -172,12 +178,17 @@ def _finish(frame: pl.DataFrame, header: list[str], *, encoding: str | None = No
         raise IngestError("The file has a header row but no data rows.", field="file")
     typed, profiles = [], []
     for name, original in zip(names, header, strict=True):
-        inferred = infer_column(frame[name], decimal_comma=decimal_comma,
-                                midnight_means_date=midnight_means_date)
-        values = inferred.values.alias(name)
+        try:
+            inferred = infer_column(frame[name], decimal_comma=decimal_comma,
+                                    midnight_means_date=midnight_means_date)
+            values = inferred.values.alias(name)
+            shown = examples(values, inferred.kind)
+        # A Rust panic inside polars is a BaseException: caught for this one column, turned into a message.
+        except (pl.exceptions.PolarsError, PanicException) as exc:
+            raise IngestError(f"Column '{original}' could not be read: {_first_line(exc)}. Check its values "
+                              "for unusual types or dates and upload the file again.", field=name) from None
         typed.append(values)
-        profiles.append(ColumnProfile(name, original, inferred.kind, values.null_count(),
-                                      examples(values, inferred.kind)))
+        profiles.append(ColumnProfile(name, original, inferred.kind, values.null_count(), shown))
         if inferred.warning:
             notes.append(f"Column '{name}' {inferred.warning}.")
     table = pl.DataFrame(typed)
@@ -245,6 +256,7 @@ def _read_parquet(data: bytes) -> pl.DataFrame:
     try:
         # pyarrow rejects damaged files with exceptions where polars' reader may panic; the schema
         # metadata is dropped because polars panics on metadata that is not UTF-8.
+        _check_parquet_size(pq.ParquetFile(io.BytesIO(data)).metadata)
         table = pq.read_table(io.BytesIO(data))
         table.validate(full=True)
         frame = pl.from_arrow(table.replace_schema_metadata(None))
@@ -257,78 +269,19 @@ def _read_parquet(data: bytes) -> pl.DataFrame:
     return frame.with_columns(pl.col(pl.Categorical, pl.Enum).cast(pl.String))
 
 
-def _read_json(data: bytes, label: str, *, lines: bool) -> tuple[pl.DataFrame, list[str], str]:
-    """An array of objects, or one object per line (NDJSON), as String columns."""
-    text, encoding = decode_text(data, label)
-    if not text.strip():
-        raise IngestError("The file is empty: it contains only whitespace.", field="file")
-    records: Any
-    try:
-        records = json.loads(text)
-    except json.JSONDecodeError as exc:
-        if exc.msg != "Extra data" or not text.lstrip().startswith("{"):
-            raise _json_error(exc, label) from None
-        records = _json_lines(text, label)
-    if isinstance(records, dict) and lines:
-        records = [records]
-    if not isinstance(records, list):
-        kind = "a single object" if isinstance(records, dict) else f"a {_json_type(records)}"
-        raise IngestError(f"This JSON file holds {kind}, not an array of objects. Use "
-                          '[{"column": value}, …] or one object per line.', field="file")
-    if not records:
-        raise IngestError("The JSON array is empty: there are no rows.", field="file")
-    for position, record in enumerate(records, 1):
-        if not isinstance(record, dict):
-            raise IngestError(f"Item {position} of the JSON array is a {_json_type(record)}, not an "
-                              "object: every item must be an object of column values.", row=position)
-    keys = list(dict.fromkeys(key for record in records for key in record))
-    if len(keys) > MAX_COLUMNS:
-        raise IngestError(f"The file has {len(keys)} columns; at most {MAX_COLUMNS} are supported.")
-    frame = pl.DataFrame([pl.Series(f"c{index}", [_json_cell(record.get(key)) for record in records],
-                                    dtype=pl.String) for index, key in enumerate(keys)])
-    return frame, keys, encoding
+def _check_unpacked(size: int, label: str, advice: str) -> None:
+    """Refuse a compressed upload that declares more than MAX_UNPACKED_MB once unpacked."""
+    if size > MAX_UNPACKED_MB * _MB:
+        raise IngestError(f"This {label} would unpack to {size / _MB:,.0f} MB, over the {MAX_UNPACKED_MB} MB an "
+                          f"upload may unpack to. {advice}", field="file")
 
 
-def _json_lines(text: str, label: str) -> list[Any]:
-    """Parse NDJSON, naming the line and column of the first bad line."""
-    records: list[Any] = []
-    for number, line in enumerate(text.split("\n"), 1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise IngestError(f"This {label} file could not be read: {exc.msg} at line {number}, "
-                              f"column {exc.colno}.", line=number, column=exc.colno) from None
-        if not isinstance(record, dict):
-            raise IngestError(f"Line {number} holds a {_json_type(record)}, not an object: put one "
-                              "object of column values per line.", line=number)
-        records.append(record)
-    return records
-
-
-def _json_error(exc: json.JSONDecodeError, label: str) -> IngestError:
-    """An IngestError pointing at the line and column json found the problem at."""
-    return IngestError(f"This {label} file could not be read: {exc.msg} at line {exc.lineno}, "
-                       f"column {exc.colno}.", line=exc.lineno, column=exc.colno)
-
-
-def _json_type(value: object) -> str:
-    """The JSON name of a Python value's type."""
-    names = {bool: "boolean", int: "number", float: "number", str: "string", list: "list",
-             dict: "object", type(None): "null"}
-    return names.get(type(value), type(value).__name__)
-
-
-def _json_cell(value: object) -> str | None:
-    """A JSON value as text; nested lists and objects stay JSON."""
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    return json.dumps(value, ensure_ascii=False)
+def _check_parquet_size(metadata: pq.FileMetaData) -> None:
+    """Refuse a Parquet file whose pages unpack, or whose rows widen, beyond MAX_UNPACKED_MB."""
+    pages = sum(metadata.row_group(index).total_byte_size for index in range(metadata.num_row_groups))
+    cells = metadata.num_rows * max(metadata.num_columns, 1) * 8  # at least 8 bytes per value in memory
+    _check_unpacked(max(pages, cells), "Parquet file",
+                    "Upload fewer rows or columns at a time, or filter the data before exporting it.")
 
 
 def _first_line(exc: BaseException) -> str:

@@ -1,0 +1,156 @@
+"""JSON and JSON Lines uploads → String columns: an array of objects, or one object per line.
+
+Hostile JSON ends in an IngestError, never in a crash: nesting deeper than Python's parser can
+follow, integers longer than Python converts (4,300 digits), and escaped lone surrogates
+(``"\\ud800"``, which no UTF-8 text can hold: replaced by U+FFFD, with a note).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import polars as pl
+
+from engine.delimited import decode_text
+from engine.ingest_errors import IngestError
+
+MAX_INTEGER_DIGITS = 4_000  # Python refuses to convert more than 4,300 digits; stop clearly before it
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class _LongInteger(Exception):
+    """An integer literal with more digits than MAX_INTEGER_DIGITS."""
+
+    def __init__(self, digits: int) -> None:
+        super().__init__(digits)
+        self.digits = digits
+
+
+def read_json(data: bytes, label: str, *, lines: bool,
+              max_columns: int) -> tuple[pl.DataFrame, list[str], str, list[str]]:
+    """An array of objects, or one object per line (NDJSON), as String columns (with notes)."""
+    text, encoding = decode_text(data, label)
+    if not text.strip():
+        raise IngestError("The file is empty: it contains only whitespace.", field="file")
+    records: Any
+    try:
+        records = _loads(text, label)
+    except json.JSONDecodeError as exc:
+        if exc.msg != "Extra data" or not text.lstrip().startswith("{"):
+            raise _json_error(exc, label) from None
+        records = _json_lines(text, label)
+    if isinstance(records, dict) and lines:
+        records = [records]
+    if not isinstance(records, list):
+        kind = "a single object" if isinstance(records, dict) else f"a {_json_type(records)}"
+        raise IngestError(f"This JSON file holds {kind}, not an array of objects. Use "
+                          '[{"column": value}, …] or one object per line.', field="file")
+    if not records:
+        raise IngestError("The JSON array is empty: there are no rows.", field="file")
+    for position, record in enumerate(records, 1):
+        if not isinstance(record, dict):
+            raise IngestError(f"Item {position} of the JSON array is a {_json_type(record)}, not an "
+                              "object: every item must be an object of column values.", row=position)
+    keys = list(dict.fromkeys(key for record in records for key in record))
+    if len(keys) > max_columns:
+        raise IngestError(f"The file has {len(keys)} columns; at most {max_columns} are supported.")
+    cells = _Cells()
+    try:
+        columns = [[cells.text(record.get(key)) for record in records] for key in keys]
+    except RecursionError:
+        raise _too_deep(label) from None
+    header = [cells.text(key) or "" for key in keys]
+    frame = pl.DataFrame([pl.Series(f"c{index}", values, dtype=pl.String) for index, values in enumerate(columns)])
+    notes = []
+    if cells.replaced:
+        notes.append(f"{cells.replaced:,} value(s) held escaped characters that are not valid text (lone "
+                     "surrogates such as \\ud800); each was replaced by �.")
+    return frame, header, encoding, notes
+
+
+def _loads(text: str, label: str, *, line: int | None = None) -> Any:
+    """json.loads with Python's own limits turned into messages."""
+    try:
+        return json.loads(text, parse_int=_integer)
+    except RecursionError:
+        raise _too_deep(label, line) from None
+    except _LongInteger as exc:
+        where = f" on line {line}" if line else ""
+        raise IngestError(f"This {label} file holds a number with {exc.digits:,} digits{where}; numbers may have at "
+                          f"most {MAX_INTEGER_DIGITS:,}. Put such values in quotes to keep them as text.",
+                          line=line) from None
+
+
+def _integer(literal: str) -> int:
+    """An integer literal as an int, refusing lengths Python would refuse with a cryptic ValueError."""
+    digits = len(literal.lstrip("-"))
+    if digits > MAX_INTEGER_DIGITS:
+        raise _LongInteger(digits)
+    return int(literal)
+
+
+def _too_deep(label: str, line: int | None = None) -> IngestError:
+    where = f" (line {line})" if line else ""
+    return IngestError(f"This {label} file nests lists or objects too deeply{where} to be read as a table. "
+                       "Flatten the data so that each row is one object of column values.", line=line)
+
+
+def _json_lines(text: str, label: str) -> list[Any]:
+    """Parse NDJSON, naming the line and column of the first bad line."""
+    records: list[Any] = []
+    for number, line in enumerate(text.split("\n"), 1):
+        if not line.strip():
+            continue
+        try:
+            record = _loads(line, label, line=number)
+        except json.JSONDecodeError as exc:
+            raise IngestError(f"This {label} file could not be read: {exc.msg} at line {number}, "
+                              f"column {exc.colno}.", line=number, column=exc.colno) from None
+        if not isinstance(record, dict):
+            raise IngestError(f"Line {number} holds a {_json_type(record)}, not an object: put one "
+                              "object of column values per line.", line=number)
+        records.append(record)
+    return records
+
+
+def _json_error(exc: json.JSONDecodeError, label: str) -> IngestError:
+    """An IngestError pointing at the line and column json found the problem at."""
+    return IngestError(f"This {label} file could not be read: {exc.msg} at line {exc.lineno}, "
+                       f"column {exc.colno}.", line=exc.lineno, column=exc.colno)
+
+
+def _json_type(value: object) -> str:
+    """The JSON name of a Python value's type."""
+    names = {bool: "boolean", int: "number", float: "number", str: "string", list: "list",
+             dict: "object", type(None): "null"}
+    return names.get(type(value), type(value).__name__)
+
+
+class _Cells:
+    """Turns JSON values into cell text, counting the lone surrogates it had to replace."""
+
+    def __init__(self) -> None:
+        self.replaced = 0
+
+    def text(self, value: object) -> str | None:
+        """A JSON value as text; nested lists and objects stay JSON."""
+        if value is None:
+            return None
+        if isinstance(value, str):
+            return self._valid(value)
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, int | float):
+            return repr(value)
+        return self._valid(json.dumps(value, ensure_ascii=False))
+
+    def _valid(self, text: str) -> str:
+        """``text`` with every lone surrogate replaced by U+FFFD (UTF-8 cannot hold them)."""
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            text, count = _SURROGATE.subn("\ufffd", text)
+            self.replaced += count
+        return text
