@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from studio import tenancy, workspace_export, workspaces
+from studio import review, tenancy, workspace_export, workspaces
 from studio.context import Permission, allows
 from studio.ui import resources, sidebar, state, widgets
 
@@ -20,6 +20,17 @@ with st.form("rename_ws"):
         with widgets.user_errors():
             workspaces.rename(store, ctx, name)
             st.rerun()
+
+st.subheader("Approval")
+policy = widgets.attempt(lambda: review.approval_policy(store, ctx)) or "editors"
+approval = st.radio("Who may approve or reject variations", list(review.APPROVAL_POLICIES), horizontal=True,
+                    index=list(review.APPROVAL_POLICIES).index(policy), format_func=review.APPROVAL_POLICIES.__getitem__,
+                    key="ws_approval", disabled=not allows(current.role, Permission.MANAGE_MEMBERS),
+                    help="Admins only: the person who wrote a variation is not the one who lets it go live.")
+if approval != policy:
+    with widgets.user_errors():
+        review.set_approval_policy(store, ctx, approval)
+        st.success(f"Approval: {review.APPROVAL_POLICIES[approval].lower()}.")
 
 with st.form("new_ws", clear_on_submit=True):
     new_name = st.text_input("New workspace (e.g. one per client)", key="ws_new")

@@ -1,4 +1,4 @@
-"""Variations of a campaign set: page through millions, filter, edit, approve or reject, export."""
+"""Variations of a campaign set: page through millions, filter, export (editing and approval: studio/review.py)."""
 
 from __future__ import annotations
 
@@ -9,14 +9,12 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, Text, cast, func, or_, select, update
+from sqlalchemy import Select, Text, cast, func, or_, select
 
-from studio import audit
 from studio.audit import safe_cell
 from studio.context import Context, Permission
 from studio.errors import NotFound, ValidationFailed
 from studio.permissions import requires
-from studio.store.base import utcnow
 from studio.store.campaign_models import CampaignSet, Variation
 from studio.store.session import Store
 
@@ -32,6 +30,10 @@ class VariationFilter:
     search: str | None = None
     tag: str | None = None             # a tag or group their rules gave them
     sort: str = "row"
+    flair: str | None = None           # Reddit threads
+    campaign: str | None = None        # paid formats with a campaign structure (fields campaign_name / ad_group_name)
+    ad_group: str | None = None
+    edits: str | None = None           # "edited" (by hand) or "conflict" (edited, and the source changed since)
 
 
 @dataclass
@@ -40,8 +42,17 @@ class Page:
     total: int = 0
 
 
-def _filtered(set_id: uuid.UUID, f: VariationFilter) -> Select[Any]:
+def filtered(set_id: uuid.UUID, f: VariationFilter) -> Select[Any]:
+    """The set's variations that pass the filter (a SELECT to page, count, update or export)."""
     stmt = select(Variation).where(Variation.campaign_set_id == set_id)
+    for name, value in (("flair", f.flair), ("campaign_name", f.campaign), ("ad_group_name", f.ad_group)):
+        if value:
+            stmt = stmt.where(Variation.fields[name].as_string() == value)
+    if f.edits == "edited":
+        stmt = stmt.where(Variation.edited.is_(True))
+    elif f.edits == "conflict":
+        stmt = stmt.where(Variation.edited.is_(True), Variation.source_hash != "",
+                          Variation.source_hash != Variation.content_hash)
     if f.status:
         stmt = stmt.where(Variation.status == f.status)
     if f.valid is not None:
@@ -55,6 +66,34 @@ def _filtered(set_id: uuid.UUID, f: VariationFilter) -> Select[Any]:
         stmt = stmt.where(or_(cast(Variation.tags, Text).like(f"%{quoted}%", escape="\\"),
                               cast(Variation.groups, Text).like(f"%{quoted}%", escape="\\")))
     return stmt
+
+
+_filtered = filtered
+
+
+@dataclass(frozen=True)
+class FilterOptions:
+    """Values the set's variations hold for the filters that fit its format (empty: hide that filter)."""
+
+    subreddits: list[str] = field(default_factory=list)
+    flairs: list[str] = field(default_factory=list)
+    campaigns: list[str] = field(default_factory=list)
+    ad_groups: list[str] = field(default_factory=list)
+
+
+@requires(Permission.VIEW)
+def filter_options(store: Store, ctx: Context, set_id: uuid.UUID, *, limit: int = 500) -> FilterOptions:
+    """Distinct subreddits, flairs, campaigns and ad groups of a set (at most `limit` of each), sorted."""
+    with store.session_scope(ctx) as s:
+        s.require(Permission.VIEW)
+        base = Variation.campaign_set_id == set_id
+
+        def distinct(col: Any) -> list[str]:
+            values = s.scalars(select(col).where(base, col.is_not(None), col != "").distinct().limit(limit))
+            return sorted(str(v) for v in values)
+        return FilterOptions(distinct(Variation.subreddit), distinct(Variation.fields["flair"].as_string()),
+                             distinct(Variation.fields["campaign_name"].as_string()),
+                             distinct(Variation.fields["ad_group_name"].as_string()))
 
 
 @requires(Permission.VIEW)
@@ -78,42 +117,15 @@ def page(store: Store, ctx: Context, set_id: uuid.UUID, f: VariationFilter, *, o
         return Page([_plain(v) for v in rows], total)
 
 
+def is_conflict(v: Variation) -> bool:
+    """An edit whose source row generated different text since the edit was made."""
+    return bool(v.edited and v.source_hash and v.source_hash != v.content_hash)
+
+
 def _plain(v: Variation) -> dict[str, Any]:
     return {"id": v.id, "row": v.row_index + 1, "variation": v.variation_index + 1, "status": v.status,
-            "valid": v.valid, "problems": v.problems, "edited": v.edited, "subreddit": v.subreddit,
+            "valid": v.valid, "problems": v.problems, "edited": v.edited, "conflict": is_conflict(v), "subreddit": v.subreddit,
             "tags": list(v.tags or []), "groups": list(v.groups or []), **v.fields}
-
-
-@requires(Permission.EDIT)
-def set_status(store: Store, ctx: Context, set_id: uuid.UUID, status: str, *, ids: list[uuid.UUID] | None = None,
-               f: VariationFilter | None = None) -> int:
-    """Approve or reject some variations (by id) or a whole filtered view; returns how many changed."""
-    if status not in ("approved", "rejected", "pending"):
-        raise ValidationFailed("Status must be approved, rejected or pending.")
-    with store.session_scope(ctx) as s:
-        s.require(Permission.EDIT)
-        target = _filtered(set_id, f or VariationFilter())
-        if ids is not None:
-            target = target.where(Variation.id.in_(ids))
-        sub = target.with_only_columns(Variation.id).scalar_subquery()
-        result = s.execute(update(Variation).where(Variation.id.in_(sub)).values(status=status, updated_at=utcnow()))
-        n = int(getattr(result, "rowcount", 0) or 0)
-        audit.record(s, f"variation.{status}", object_type="campaign_set", object_id=set_id, summary=f"Marked {n:,} variation(s) {status}")
-        return n
-
-
-@requires(Permission.EDIT)
-def edit(store: Store, ctx: Context, variation_id: uuid.UUID, fields: dict[str, str]) -> None:
-    """Hand-edit a variation: it is marked and survives regeneration unless the user overwrites."""
-    with store.session_scope(ctx) as s:
-        s.require(Permission.EDIT)
-        v = s.scalar(select(Variation).where(Variation.id == variation_id).with_for_update())
-        if v is None:
-            raise NotFound("This variation does not exist (any more).")
-        v.fields = {**v.fields, **fields}
-        v.title = str(v.fields.get("title") or v.title)
-        v.edited, v.updated_at = True, utcnow()
-        audit.record(s, "variation.edit", object_type="variation", object_id=v.id, summary=f"Edited row {v.row_index + 1}")
 
 
 @requires(Permission.VIEW)

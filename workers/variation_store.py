@@ -9,7 +9,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
-from sqlalchemy import case, delete, func, select
+from sqlalchemy import bindparam, case, delete, func, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from studio.store.base import aware, utcnow
@@ -50,6 +50,11 @@ def write_chunk(s: TenantSession, set_id: uuid.UUID, run_id: uuid.UUID, start: i
         _copy(s, set_id, run_id, records, upsert=bool(before), overwrite=overwrite_edits)
     else:
         _sqlite_upsert(s, set_id, run_id, records, overwrite_edits)
+    if not overwrite_edits:  # kept edits learn what was generated now: a different hash marks a conflict
+        kept = [{"vid": uuid.UUID(vid), "h": digest} for vid, digest in new.items() if vid in before and before[vid][1]]
+        if kept:
+            table = Variation.__table__
+            s.execute(table.update().where(table.c.id == bindparam("vid")).values(source_hash=bindparam("h")), kept)
     return diff
 
 

@@ -80,6 +80,8 @@ class GenerationRun(TenantMixin, Base):
     error: Mapped[str] = mapped_column(Text, default="")
     overwrite_edits: Mapped[bool] = mapped_column(Boolean, default=False)
     diff: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # What the run generated, counted from its variations as the preview counts them (PreviewStats.figures)
+    figures: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default=text("'{}'"))
     started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[dt.datetime | None]
     seconds: Mapped[float] = mapped_column(Float, default=0.0)
@@ -121,6 +123,9 @@ class Variation(TenantMixin, Base):
     problems: Mapped[str] = mapped_column(Text, default="")
     edited: Mapped[bool] = mapped_column(Boolean, default=False)
     content_hash: Mapped[str] = mapped_column(String(32), default="")
+    # Of an edited variation: the hash of what the latest run generated for it (the edit kept). It differs
+    # from content_hash (the generated text the edit started from) when the source changed: a conflict.
+    source_hash: Mapped[str] = mapped_column(String(32), default="", server_default="")
     tags: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=text("'[]'"))      # add_tag rules
     groups: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=text("'[]'"))    # add_to_group rules
     run_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("generation_runs.id", ondelete="SET NULL"))

@@ -43,6 +43,8 @@ class Workspace(Base):
     name: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # Who may approve or reject variations: "editors" (any member who can edit) or "admins" (admins and owners).
+    approval: Mapped[str] = mapped_column(String(16), default="editors", server_default="editors")
 
 
 class WorkspaceMember(TenantMixin, Base):

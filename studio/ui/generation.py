@@ -1,18 +1,19 @@
-"""Widgets for preview and generation: figures, Reddit-like cards, the progress of a run."""
+"""Widgets for preview and generation: figures, platform-like cards, the progress of a run."""
 
 from __future__ import annotations
 
-import html
 import uuid
 from collections.abc import Mapping
 
 import polars as pl
 import streamlit as st
 
+from engine.platforms import get_format
 from studio import campaigns
 from studio.context import Context
 from studio.store.base import utcnow
 from studio.store.session import Store
+from studio.ui import cards as ui_cards
 from studio.ui import widgets
 
 DEFAULTS = {
@@ -44,31 +45,35 @@ def figures(stats: object) -> None:
                                  hide_index=True, width="stretch")
 
 
-def cards(variations: pl.DataFrame, fmt: str, rule_names: Mapping[str, str] | None = None) -> None:
-    """The first variations as cards that look like the post (text escaped, Markdown body), with the
-    rules that fired on each (names from `rule_names`, rule id → name)."""
+def cards(variations: pl.DataFrame | list[dict], fmt: str, rule_names: Mapping[str, str] | None = None, *,
+          limit: int = 20) -> None:
+    """The first variations as cards that look like the platform's preview (studio/ui/cards.py), each with
+    its row, tags and the rules that fired on it (names from `rule_names`, rule id → name). Takes preview
+    rows (`__row`, 0-based) or stored ones (`row`, 1-based)."""
     rule_names = rule_names or {}
-    if variations.is_empty():
+    rows = variations.head(limit).to_dicts() if isinstance(variations, pl.DataFrame) else list(variations)[:limit]
+    if not rows:
         st.info("No variation survives the rules and limits. Loosen a rule or shorten a template.")
         return
-    for row in variations.head(20).iter_rows(named=True):
-        with st.container(border=True):
-            meta = f"r/{html.escape(str(row.get('subreddit') or ''))} · row {int(row.get('__row', 0)) + 1}" if fmt.startswith("reddit") else f"row {int(row.get('__row', 0)) + 1}"
-            labels = [*(row.get("__tags") or []), *(row.get("__groups") or [])]
-            if labels:  # what the rules' add_tag / add_to_group actions gave this variation
-                meta += " · " + " ".join(f"`{_md_escape(str(label))}`" for label in labels)
-            fired = [rule_names.get(r, r) for r in row.get("__rules_fired") or []]
-            if fired:
-                meta += " · rules: " + ", ".join(_md_escape(str(name)) for name in fired)
-            st.caption(meta)
-            title = row.get("title") or row.get("headline") or ""
-            if title:
-                st.markdown(f"**{_md_escape(str(title))}**")
-            body = row.get("body") or row.get("primary_text") or row.get("caption") or ""
-            if body:
-                st.markdown(str(body)[:1200])
-            if row.get("__violations"):
-                st.warning(str(row["__violations"]))
+    platform, name = fmt.split("/", 1)
+    spec = get_format(platform, name)
+    st.markdown(ui_cards.CSS, unsafe_allow_html=True)
+    for row in rows:
+        number = int(row["__row"]) + 1 if row.get("__row") is not None else int(row.get("row") or 0)
+        meta = f"r/{_md_escape(str(row.get('subreddit') or ''))} · row {number}" if platform == "reddit" and "subreddit" in spec.field_names \
+            else f"row {number}"
+        labels = [*(row.get("__tags") or row.get("tags") or []), *(row.get("__groups") or row.get("groups") or [])]
+        if labels:  # what the rules' add_tag / add_to_group actions gave this variation
+            meta += " · " + " ".join(f"`{_md_escape(str(label))}`" for label in labels)
+        fired = [rule_names.get(r, r) for r in row.get("__rules_fired") or []]
+        if fired:
+            meta += " · rules: " + ", ".join(_md_escape(str(name)) for name in fired)
+        if row.get("status"):
+            meta += f" · {row['status']}" + (" · edited" if row.get("edited") else "") + (" · conflict" if row.get("conflict") else "")
+        st.caption(meta)
+        st.markdown(ui_cards.card_html(spec, row), unsafe_allow_html=True)
+        if row.get("__violations"):
+            st.warning(str(row["__violations"]))
 
 
 def _md_escape(text: str) -> str:
