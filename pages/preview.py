@@ -1,4 +1,6 @@
-"""Preview: data set × rules × templates → the first variations and the whole-data-set figures; Generate."""
+"""Preview: a data set × rules × a template from Templates (a saved version, its unsaved draft, or a starter
+from the data set's own columns) → the figures of the whole data set and the first variations; Generate.
+Every choice autosaves as the user's draft and comes back after a reload or on another machine."""
 
 from __future__ import annotations
 
@@ -9,79 +11,131 @@ import streamlit as st
 from studio import campaigns, datasets, previews
 from studio import rule_sets as rule_sets_service
 from studio import templates as templates_service
+from studio.ui import authoring, resources, state, widgets
 from studio.ui import datasets as data_ui
 from studio.ui import generation as ui_gen
-from studio.ui import resources, state, widgets
 from studio.ui import template_editor as template_ui
 
 ctx = state.page_context("Preview")
 store = resources.store()
 items = data_ui.datasets_or_stop(store, ctx, "A preview renders templates over a data set.")
+draft = authoring.load(store, ctx, "preview")
+by_id = {str(d.id): d for d in items}
+formats = previews.format_choices()
+STRATEGIES = ["skip", "truncate", "fallback"]
 
-left, right = st.columns([2, 3])
+left, right = st.columns([2, 3], gap="large")
 with left:
-    ds = st.selectbox("Data set", items, format_func=data_ui.dataset_label, key="pv_dataset")
-    formats = previews.format_choices()
-    fmt = st.selectbox("Format", list(formats), format_func=formats.__getitem__, key="pv_format",
-                       index=list(formats).index("reddit/thread") if "reddit/thread" in formats else 0)
-    detail = datasets.get_dataset(store, ctx, ds.id)
+    authoring.seed("pv_dataset", draft.get("dataset_id"), list(by_id))
+    ds_key = st.selectbox("Data set", list(by_id), key="pv_dataset",
+                          format_func=lambda i: data_ui.dataset_label(by_id[i]))
+    ds = by_id[ds_key]
+    authoring.seed("pv_format", draft.get("format") or "reddit/thread", list(formats))
+    fmt_key = st.selectbox("Format", list(formats), format_func=formats.__getitem__, key="pv_format")
+    fmt = templates_service.format_of(fmt_key)
+    detail = widgets.attempt(lambda: datasets.get_dataset(store, ctx, ds.id))
+    if detail is None:
+        st.stop()
     st.caption("Columns: " + ", ".join(f"`{c.name}`" for c in detail.columns))
-    saved = templates_service.list_templates(store, ctx, format_key=fmt)
-    picked = st.selectbox("Start from a saved template", [None, *saved], key=f"pv_saved_{fmt}",
-                          format_func=lambda t: "— write here —" if t is None else f"{t.name} (v{t.version})")
-    templates: dict[str, str] = {}
-    for spec in previews.format_fields(fmt):
-        default = picked.fields.get(spec.name, "") if picked else ui_gen.DEFAULTS.get((fmt, spec.name), "")
-        label = spec.label + (" *" if spec.required else "") + (f" (max {spec.max_chars:,})" if spec.max_chars else "")
-        key = f"pv_tpl_{fmt}_{spec.name}_{picked.id if picked else 'new'}"
-        if template_ui.one_line(spec):
-            text = st.text_input(label, value=default, key=key, placeholder="true, false or {{ column }}"
-                                 if spec.kind == "bool" else None)
-        else:
-            text = st.text_area(label, value=default, key=key, height=120 if spec.kind == "markdown" else 68)
-        if text.strip():
-            templates[spec.name] = text
-    rule_sets = rule_sets_service.list_rule_sets(store, ctx)
-    rule_set = st.selectbox("Rules", [None, *rule_sets], key="pv_rule_set",
-                            format_func=lambda r: "No saved rule set (JSON below)" if r is None else f"{r.name} ({len(r.rules)} rules)")
-    if rule_set is not None:
-        rules_text = json.dumps(rule_set.rules)
+
+    sources_now = previews.parse_variation_sources(st.session_state.get("pv_sources", draft.get("sources", "")))
+    extra = list(sources_now) if isinstance(sources_now, dict) else []
+    saved = widgets.attempt(lambda: templates_service.list_templates(store, ctx, format_key=fmt_key)) or []
+    options = authoring.sources(fmt, saved, authoring.load(store, ctx, "templates"), ds.name)
+    by_choice = {o.choice: o for o in options}
+    choice_key = f"pv_tpl_{ds_key}_{fmt_key}"
+    remembered = draft.get("templates", {}).get(f"{ds_key}|{fmt_key}")
+    if remembered not in by_choice:
+        remembered = authoring.default_source(options, detail.columns, extra)
+    authoring.seed(choice_key, remembered, list(by_choice))
+    choice = st.selectbox("Template", list(by_choice), key=choice_key, format_func=lambda c: by_choice[c].label,
+                          help="Templates are written on the Templates page; the preview shows a saved version, "
+                               "your unsaved draft there, or a starter built from this data set's columns.")
+    source = by_choice[choice]
+    answers = dict(draft.get("answers", {}).get(ds_key, {}))
+    unsure: tuple[str, ...] = ()
+    if choice == authoring.STARTER:
+        starter = authoring.starter_questions(fmt, detail.columns, answers, f"pv_role_{ds_key}_{fmt_key}")
+        fields, unsure = starter.fields, starter.unsure
     else:
-        with st.expander("Rules (JSON)"):
-            rules_text = st.text_area("Rules as JSON", value="[]", key="pv_rules", height=140, label_visibility="collapsed")
+        fields = source.fields
+    template_ui.summary(fmt, fields, expanded=choice == authoring.STARTER)
+    if st.button("Edit on Templates" if source.template else "Open this starter on Templates",
+                 icon=":material/edit_note:", key="pv_edit"):
+        template_ui.open_in_editor(fmt_key, str(source.template.id) if source.template else None,
+                                   None if source.template or choice != authoring.STARTER else fields)
+        st.switch_page("pages/templates.py")
+
+    rule_sets = widgets.attempt(lambda: rule_sets_service.list_rule_sets(store, ctx)) or []
+    rs_by = {str(r.id): r for r in rule_sets}
+    newest = max(rule_sets, key=lambda r: r.updated_at, default=None)
+    rs_labels = {"none": "No rules", "json": "Rules as JSON (paste)"} | {
+        k: f"{r.name} ({widgets.plural(r.rule_count, 'rule')})" for k, r in rs_by.items()}
+    authoring.seed("pv_rule_set", draft.get("rule_set") or (str(newest.id) if newest else "none"), list(rs_labels))
+    rule_choice = st.selectbox("Rules", list(rs_labels), format_func=rs_labels.__getitem__, key="pv_rule_set",
+                               help="Rule sets are written and tested on the Rules page.")
+    authoring.seed("pv_rules", draft.get("rules_json", "[]"))
+    if rule_choice == "json":
+        st.text_area("Rules as JSON", key="pv_rules", height=140)
+    rules_text = (st.session_state["pv_rules"] if rule_choice == "json"
+                  else json.dumps(rs_by[rule_choice].rules) if rule_choice in rs_by else "[]")
+    authoring.seed("pv_sources", draft.get("sources", ""))
     sources_text = st.text_area("Variation sources (optional)", key="pv_sources", height=68,
                                 placeholder="cta: Shop now | Learn more\nangle: Value | Quality",
                                 help="One per line: a name, a colon, values separated by |. Every row is crossed with "
                                      "every combination; use them in templates as {{ cta }}.")
-    dedup = st.multiselect("Remove duplicates on", list(templates), key="pv_dedup")
-    strategy = st.radio("When a field breaks a limit", ["skip", "truncate", "fallback"], horizontal=True, key="pv_strategy")
+    st.session_state["pv_dedup"] = [f for f in st.session_state.get("pv_dedup", draft.get("dedup", [])) if f in fields]
+    dedup = st.multiselect("Remove duplicates on", list(fields), key="pv_dedup")
+    authoring.seed("pv_strategy", draft.get("strategy", "skip"), STRATEGIES)
+    strategy = st.radio("When a field breaks a limit", STRATEGIES, horizontal=True, key="pv_strategy")
 
+authoring.save(store, ctx, "preview", {
+    "dataset_id": ds_key, "format": fmt_key, "rule_set": rule_choice, "rules_json": st.session_state["pv_rules"],
+    "sources": sources_text, "dedup": dedup, "strategy": strategy,
+    "templates": {k: v for k, v in {**draft.get("templates", {}), f"{ds_key}|{fmt_key}": choice}.items()
+                  if k.split("|", 1)[0] in by_id},
+    "answers": {k: v for k, v in {**draft.get("answers", {}), ds_key: answers}.items() if k in by_id},
+})
+
+missing = [spec.label for spec in fmt.fields if spec.required and not fields.get(spec.name)]
+if unsure:
+    right.info("The preview starts once the questions on the left are answered.")
+    st.stop()
+if missing:
+    right.info(f"**{fmt.label}** needs {', '.join(missing)}. Write {'it' if len(missing) == 1 else 'them'} on "
+               "*Templates* (**Edit on Templates** on the left), or pick another template.")
+    st.stop()
 try:
     rules = json.loads(rules_text or "[]")
 except json.JSONDecodeError as exc:
     right.error(f"The rules are not valid JSON: line {exc.lineno}, column {exc.colno}: {exc.msg}.")
     st.stop()
-platform, format_name = fmt.split("/", 1)
+platform, format_name = fmt_key.split("/", 1)
 sources = previews.parse_variation_sources(sources_text)
 if isinstance(sources, str):
     right.error(sources)
     st.stop()
-config = {"platform": platform, "format": format_name, "templates": templates, "rules": rules,
+config = {"platform": platform, "format": format_name, "templates": fields, "rules": rules,
           "dedup_fields": dedup, "constraint_strategy": strategy, "variation_sources": sources}
 with right:
     result = widgets.attempt(lambda: previews.run_preview(store, ctx, ds.id, config, limit=20, cache=resources.preview_cache()))
     if result is None:
         st.stop()
     ui_gen.figures(result.preview.stats)
-    with st.expander("Show the engine's SQL"):
-        st.code(result.sql, language="sql")
-    names = {str(r.get("id")): str(r.get("name") or r.get("id")) for r in rules if isinstance(r, dict)}
-    ui_gen.cards(result.preview.variations, fmt, names)
-    with st.form("generate"):
-        name = st.text_input("Campaign set name", value=f"{ds.name} — {formats[fmt]}", key="pv_set_name")
-        if st.form_submit_button("Generate", type="primary"):
+    with st.form("generate", border=False):
+        name_col, go_col = st.columns([3, 1], vertical_alignment="bottom")
+        name = name_col.text_input("Campaign set name", value=f"{ds.name} — {formats[fmt_key]}", key="pv_set_name")
+        if go_col.form_submit_button("Generate", type="primary", width="stretch"):
             with widgets.user_errors():
                 set_id = campaigns.create(store, ctx, name, ds.id, config)
                 ui_gen.start(store, ctx, set_id)
                 st.session_state["selected_set"] = str(set_id)
                 st.switch_page("pages/campaigns.py")
+    with st.expander("Show the engine's SQL"):
+        st.code(result.sql, language="sql")
+    names = {str(r.get("id")): str(r.get("name") or r.get("id")) for r in rules if isinstance(r, dict)}
+    shown = result.preview.variations
+    st.caption(f"The first {widgets.plural(min(shown.height, 20), 'variation')} of "
+               f"{widgets.plural(result.preview.stats.kept, 'variation')}" if result.preview.stats else "")
+    with st.container(height=900, border=False):
+        ui_gen.cards(shown, fmt_key, names)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from studio import datasets, templates
+from studio.ui import authoring, resources, state, widgets
 from studio.ui import datasets as data_ui
-from studio.ui import resources, state, widgets
 from studio.ui import template_editor as ui
 
 ctx = state.page_context("Templates")
@@ -17,6 +17,7 @@ if flash := st.session_state.pop("te_flash", None):
 
 editable = templates.can_edit(store, ctx)
 saved = widgets.attempt(lambda: templates.list_templates(store, ctx)) or []
+ui.resume_drafts(authoring.load(store, ctx, "templates"), str(ctx.workspace_id))
 formats = templates.format_choices()
 top_left, top_right = st.columns(2)
 with top_left:
@@ -34,7 +35,10 @@ fmt = templates.format_of(fmt_key)
 scope = f"{current.id}_v{current.version}" if current else f"{ui.NEW}_{fmt_key}"  # a newer version starts afresh
 
 pick_data, pick_row = st.columns([3, 1])
-ds = pick_data.selectbox("Data set for the live rendering", data, key="te_dataset", format_func=data_ui.dataset_label)
+by_id = {str(d.id): d for d in data}
+authoring.seed("te_dataset", st.session_state.get("selected_dataset"), list(by_id))
+ds = by_id[pick_data.selectbox("Data set for the live rendering", list(by_id), key="te_dataset",
+                               format_func=lambda i: data_ui.dataset_label(by_id[i]))]
 if st.session_state.get("te_row", 1) > max(ds.row_count, 1):
     st.session_state["te_row"] = 1  # another data set with fewer rows was picked
 row_number = pick_row.number_input("Row", min_value=1, max_value=max(ds.row_count, 1), value=1, step=1,
@@ -61,6 +65,7 @@ with editors:
                                                                ds.row_count, editable)
 with card:
     ui.live_card(fmt, checks, int(row_number))
+authoring.save(store, ctx, "templates", ui.unsaved(saved, current, scope, values))
 
 st.divider()
 if editable:

@@ -107,3 +107,12 @@ def build(fmt: Format, columns: Sequence[ColumnProfile], answers: Mapping[str, s
     required_roles = {_FIELD_ROLE.get(f.name) for f in fmt.fields if f.required}
     unsure = tuple(r for r in used_roles if r in _ASKED and roles[r] is None and r in required_roles)
     return Starter(fields, roles, guessed, unsure, {r: _candidates(r, columns) for r in used_roles})
+
+
+def fits(fields: Mapping[str, str], columns: Sequence[ColumnProfile], extra: Sequence[str] = ()) -> bool:
+    """Whether every field of a template renders against these columns (plus `extra` names, e.g. variation
+    sources): no unknown variable, no syntax error."""
+    from engine.templates import validate_template
+
+    names = [c.name for c in columns] + list(extra)
+    return all(validate_template(source, names).ok for source in fields.values() if source.strip())

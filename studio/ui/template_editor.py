@@ -256,3 +256,55 @@ def save_bar(store: Store, ctx: Context, t: TemplateInfo | None, fmt: Format, va
         if no.button("Cancel", key="te_delete_no"):
             st.session_state.pop("te_confirm_delete", None)
             st.rerun()
+
+
+def summary(fmt: Format, fields: Mapping[str, str], *, expanded: bool = False) -> None:
+    """A template's fields, read-only (the preview shows what it renders; writing happens on Templates)."""
+    with st.expander(f"Template fields ({widgets.plural(len(fields), 'field')})", expanded=expanded):
+        if not fields:
+            st.caption("No field written yet.")
+        for name, text in fields.items():
+            spec = fmt.field(name) if name in fmt.field_names else None
+            st.caption(plain(spec.label if spec else name))
+            st.code(text, language="django", wrap_lines=True)
+
+
+def open_in_editor(fmt_key: str, template_id: str | None, fields: Mapping[str, str] | None = None) -> None:
+    """Go to Templates with a saved template picked, or a new one of `fmt_key` pre-filled with `fields`
+    (the preview's starter). Call it from a button callback or before the Templates page renders."""
+    request_pick(template_id or NEW)
+    if template_id is None:
+        platform = fmt_key.split("/", 1)[0]
+        st.session_state["te_platform"] = platform
+        st.session_state[f"te_format_{platform}"] = fmt_key
+        drafts = st.session_state.setdefault(DRAFTS, {})
+        for name, text in (fields or {}).items():
+            key = field_key(f"{NEW}_{fmt_key}", name)
+            drafts[key] = text
+            st.session_state.pop(key, None)
+
+
+def resume_drafts(stored: Mapping[str, str], workspace: str) -> None:
+    """Bring back the user's unsaved editor text from the store (once per browser session and workspace);
+    text typed in this session wins."""
+    if st.session_state.get("te_drafts_for") == workspace:
+        return
+    mine = st.session_state.get(DRAFTS, {}) if st.session_state.get("te_drafts_for") in (None, workspace) else {}
+    st.session_state[DRAFTS] = {**stored, **mine}
+    st.session_state["te_drafts_for"] = workspace
+
+
+def unsaved(saved: Sequence[TemplateInfo], current: TemplateInfo | None, scope: str,
+            values: Mapping[str, str]) -> dict[str, str]:
+    """The editor text worth keeping as a draft: what differs from the saved template, for scopes that still
+    exist (a new template of some format, or the current version of a saved one)."""
+    live = {f"{t.id}_v{t.version}" for t in saved}
+    prefixes = (field_key(NEW, ""), *(field_key(sc, "") for sc in live))
+    drafts = {k: v for k, v in st.session_state.get(DRAFTS, {}).items()
+              if isinstance(v, str) and k.startswith(prefixes)}
+    base = current.fields if current else {}
+    for name, text in values.items():
+        key = field_key(scope, name)
+        if text == base.get(name, "") or (not text and name not in base):
+            drafts.pop(key, None)
+    return drafts

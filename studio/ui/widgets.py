@@ -19,6 +19,15 @@ def fmt_int(n: int) -> str:
     return f"{n:,}"
 
 
+_IRREGULAR = {"is": "are", "was": "were", "this": "these", "entry": "entries", "query": "queries",
+              "reply": "replies", "policy": "policies", "match": "matches"}
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """`1 rule`, `2 rules`, `1,200 chunks`, `1 entry`/`3 entries` (or give `many` for other irregulars)."""
+    return f"{n:,} {word if n == 1 else (many or _IRREGULAR.get(word) or word + 's')}"
+
+
 def fmt_bytes(n: int) -> str:
     size = float(n)
     for unit in ("bytes", "KB", "MB", "GB"):

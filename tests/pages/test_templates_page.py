@@ -56,7 +56,8 @@ def test_write_a_title_see_it_rendered_counted_saved_and_versioned(new_app):
     _demo(at)
     at.switch_page("pages/templates.py").run()
     assert not at.exception, at.exception
-    assert "No saved templates yet" in texts(at)
+    pick = at.selectbox(key="te_pick")
+    assert [o.split(" · ")[0] for o in pick.options] == ["+ New template", "Demo threads"]
     _editor(at, "title").input("{{ product_name }} in {{ city }}").run()
     assert "Open-Back 600 in Toronto" in shown(at)  # the live card, row 1
     assert "24 / 300 characters" in texts(at)
@@ -86,7 +87,7 @@ def test_write_a_title_see_it_rendered_counted_saved_and_versioned(new_app):
     assert "Delete 'Launch threads (copy)' and all 1 of its versions?" in texts(at)
     next(b for b in at.button if b.label == "Yes, delete").click().run()
     assert "Deleted 'Launch threads (copy)'." in texts(at)
-    assert len(at.selectbox(key="te_pick").options) == 2  # new + the original
+    assert len(at.selectbox(key="te_pick").options) == 3  # new, the demo's and the original
 
 
 def test_syntax_error_and_unknown_variable_show_position_and_fix(new_app):
@@ -139,7 +140,7 @@ def test_viewer_reads_but_cannot_save(new_app):
     viewer.switch_page("pages/templates.py").run()
     assert not viewer.exception, viewer.exception
     pick = viewer.selectbox(key="te_pick")
-    pick.select(pick.options[1]).run()
+    pick.select_index(next(i for i, o in enumerate(pick.options) if o.startswith("Shared"))).run()
     assert "you can read templates" in shown(viewer)
     assert _editor(viewer, "title").disabled and _editor(viewer, "title").value == "{{ product_name }}"
     assert "Open-Back 600" in shown(viewer)
