@@ -7,8 +7,8 @@ import uuid
 import streamlit as st
 
 from studio import datasets
+from studio.ui import authoring, resources, state, widgets
 from studio.ui import datasets as ui
-from studio.ui import resources, state, widgets
 
 ctx = state.page_context("Data sources")
 store = resources.store()
@@ -27,20 +27,21 @@ if not items:
 st.subheader(f"Data sets ({len(items)})")
 ui.dataset_table(items)
 
-ids = [str(d.id) for d in items]
-selected = st.session_state.get("selected_dataset")
-index = ids.index(selected) if selected in ids else 0
-choice = st.selectbox("Open data set", range(len(items)), index=index, format_func=lambda i: items[i].name, key="open_dataset")
-st.session_state["selected_dataset"] = ids[choice]
-dataset_id = uuid.UUID(ids[choice])
+names = {str(d.id): d.name for d in items}
+if (wanted := st.session_state.pop("open_dataset_next", None)) in names:
+    st.session_state["open_dataset"] = wanted  # the data set just uploaded, replaced or renamed
+authoring.seed("open_dataset", st.session_state.get("selected_dataset"), list(names))
+choice = st.selectbox("Open data set", list(names), format_func=names.__getitem__, key="open_dataset")
+st.session_state["selected_dataset"] = choice
+dataset_id = uuid.UUID(choice)
 
 detail = widgets.attempt(lambda: datasets.get_dataset(store, ctx, dataset_id))
 if detail is None:
     st.stop()
 s = detail.summary
 st.markdown(f"### {s.name}")
-st.caption(f"Version {s.version} · {s.filename} · {widgets.fmt_int(s.row_count)} rows · "
-           f"{len(detail.columns)} columns · {widgets.fmt_bytes(s.size_bytes)}")
+st.caption(f"Version {s.version} · {s.filename} · {widgets.plural(s.row_count, 'row')} · "
+           f"{widgets.plural(len(detail.columns), 'column')} · {widgets.fmt_bytes(s.size_bytes)}")
 for warning in detail.info.get("warnings", []):
     st.warning(warning)
 
@@ -53,6 +54,6 @@ with rows_tab:
         ui.preview(table, s.row_count)
 with versions_tab:
     for v in detail.versions:
-        st.markdown(f"- **v{v.version}** · {v.filename} · {widgets.fmt_int(v.row_count)} rows · {widgets.fmt_when(v.created_at)}")
+        st.markdown(f"- **v{v.version}** · {v.filename} · {widgets.plural(v.row_count, 'row')} · {widgets.fmt_when(v.created_at)}")
 with manage_tab:
     ui.manage(store, ctx, detail)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import polars as pl
 import streamlit as st
 
@@ -15,39 +17,100 @@ KIND_LABEL = {"integer": "Integer", "decimal": "Decimal", "boolean": "Boolean", 
               "datetime": "Date & time", "url": "URL", "email": "Email", "text": "Text"}
 
 
+def _uploader_key(base: str) -> str:
+    """The uploader's key, changed after each stored file so the uploader comes back empty."""
+    n = st.session_state.get(f"{base}_gen", 0)
+    return base if n == 0 else f"{base}_{n}"
+
+
+def _rotate(base: str) -> None:
+    st.session_state[f"{base}_gen"] = st.session_state.get(f"{base}_gen", 0) + 1
+
+
+def done(message: str, dataset_id: object | None = None) -> None:
+    """After a change: remember what to say and which data set to open, and draw the page again from the store."""
+    st.session_state["flash"] = message
+    if dataset_id is not None:
+        st.session_state["selected_dataset"] = str(dataset_id)
+        st.session_state["open_dataset_next"] = str(dataset_id)
+    st.rerun()
+
+
 def upload_form(store: Store, ctx: Context) -> None:
-    """Upload a new data set; asks for a sheet when an Excel file has several."""
+    """Upload a new data set; asks for a sheet when an Excel file has several, and what to do with a file
+    whose bytes are already stored (upload anyway, replace that data set, or cancel)."""
     with st.expander("Upload a data set", expanded=True):
         file = st.file_uploader(
-            "Data file", type=[e.lstrip(".") for e in SUPPORTED_EXTENSIONS], key="upload_file",
+            "Data file", type=[e.lstrip(".") for e in SUPPORTED_EXTENSIONS], key=_uploader_key("upload_file"),
             help=f"Up to {store.settings.max_upload_mb} MB. CSV/TSV in UTF-8, UTF-16 or Latin-1; Excel .xlsx; JSON; Parquet.",
         )
-        name = st.text_input("Name (optional)", key="upload_name", placeholder="defaults to the file name")
+        name = st.text_input("Name (optional)", key=_uploader_key("upload_name"), placeholder="defaults to the file name")
         sheet = None
         sheets = st.session_state.get("upload_sheets")
         if file is not None and sheets and st.session_state.get("upload_sheets_for") == file.name:
             sheet = st.selectbox("This workbook has several sheets — which one?", sheets, key="upload_sheet")
-        if file is None or not st.button("Upload", type="primary", key="upload_go"):
+        if file is None:
+            st.session_state.pop("upload_duplicate", None)
             return
+        dup = st.session_state.get("upload_duplicate")
+        if dup is not None and dup["file"] == file.file_id:
+            anyway, replace_it = _duplicate_choice(dup)
+            if not (anyway or replace_it):
+                return
+            st.session_state.pop("upload_duplicate", None)
+        else:
+            if not st.button("Upload", type="primary", key="upload_go"):
+                return
+            found = widgets.attempt(lambda: datasets.find_duplicate(store, ctx, file.getvalue()))
+            if found is not None:
+                st.session_state["upload_duplicate"] = {"file": file.file_id, "id": str(found.dataset_id),
+                                                        "name": found.name, "version": found.version,
+                                                        "current": found.current}
+                st.rerun()
+            anyway, replace_it = True, False
         progress = st.progress(0.0, text="Reading the file…")
         try:
             data = file.getvalue()
             progress.progress(0.3, text=f"Detecting types in {widgets.fmt_bytes(len(data))}…")
-            summary = datasets.upload(store, ctx, file.name, data, name=name or None, sheet=sheet)
+            if replace_it:
+                summary = datasets.replace(store, ctx, uuid.UUID(dup["id"]), file.name, data, sheet=sheet)
+            else:
+                summary = datasets.upload(store, ctx, file.name, data, name=name or None, sheet=sheet)
         except NeedsSheetChoice as exc:
             progress.empty()
             st.session_state["upload_sheets"] = list(exc.sheets)
             st.session_state["upload_sheets_for"] = file.name
             st.warning(f"{exc} Pick a sheet above and press Upload again.")
-            st.rerun()
+            return
         except Exception as exc:
             progress.empty()
             _show_error(exc)
             return
         progress.progress(1.0, text="Stored.")
         st.session_state.pop("upload_sheets", None)
-        st.session_state["selected_dataset"] = str(summary.id)
-        st.success(f"Uploaded {summary.name!r}: {widgets.fmt_int(summary.row_count)} rows × {summary.column_count} columns.")
+        _rotate("upload_file")
+        _rotate("upload_name")
+        if replace_it:
+            done(f"Replaced {summary.name!r}: now version {summary.version} "
+                 f"({widgets.plural(summary.row_count, 'row')}).", summary.id)
+        done(f"Uploaded {summary.name!r}: {widgets.plural(summary.row_count, 'row')} × "
+             f"{widgets.plural(summary.column_count, 'column')}.", summary.id)
+
+
+def _duplicate_choice(dup: dict[str, object]) -> tuple[bool, bool]:
+    """The same bytes are stored already: (upload anyway, replace that data set); both False until a click."""
+    which = "the current version" if dup["current"] else "an earlier version"
+    st.warning(f"This file is already **{dup['name']}**, version {dup['version']} ({which}). "
+               "Upload it anyway as a new data set, replace that data set with it, or cancel.")
+    a, b, c, _ = st.columns([2, 2, 1, 3])
+    anyway = a.button("Upload anyway", key="upload_dup_anyway", type="primary")
+    replace_it = b.button(f"Replace {dup['name']}", key="upload_dup_replace")
+    if c.button("Cancel", key="upload_dup_cancel"):
+        st.session_state.pop("upload_duplicate", None)
+        _rotate("upload_file")
+        _rotate("upload_name")
+        st.rerun()
+    return anyway, replace_it
 
 
 def _show_error(exc: Exception) -> None:
@@ -103,24 +166,32 @@ def manage(store: Store, ctx: Context, detail: datasets.DatasetDetail) -> None:
         if st.form_submit_button("Rename"):
             with widgets.user_errors():
                 datasets.rename(store, ctx, ds.id, new)
-                st.rerun()
+                done(f"Renamed {ds.name!r} to {new.strip()!r}.", ds.id)
     with replace:
         st.caption("Upload a new version; earlier versions are kept.")
-        file = st.file_uploader("New file", key=f"replace_file_{ds.id}",
-                                type=[e.lstrip(".") for e in SUPPORTED_EXTENSIONS])
+        base = f"replace_file_{ds.id}"
+        file = st.file_uploader("New file", key=_uploader_key(base), type=[e.lstrip(".") for e in SUPPORTED_EXTENSIONS])
         if file is not None and st.button("Replace", key=f"replace_go_{ds.id}"):
-            with widgets.user_errors():
-                new_summary = datasets.replace(store, ctx, ds.id, file.name, file.getvalue())
-                st.success(f"Now at version {new_summary.version} ({widgets.fmt_int(new_summary.row_count)} rows).")
+            same = widgets.attempt(lambda: datasets.find_duplicate(store, ctx, file.getvalue()))
+            if same is not None and same.dataset_id == ds.id and same.current:
+                st.info(f"This file is already version {same.version} of {ds.name!r}: nothing to replace.")
+            else:
+                with widgets.user_errors():
+                    new_summary = datasets.replace(store, ctx, ds.id, file.name, file.getvalue())
+                    _rotate(base)
+                    done(f"Replaced {new_summary.name!r}: now version {new_summary.version} "
+                         f"({widgets.plural(new_summary.row_count, 'row')}).", new_summary.id)
     with delete:
-        st.warning(f"Deleting removes {ds.name!r} and all {len(detail.versions)} version(s). This cannot be undone.")
+        versions = widgets.plural(len(detail.versions), "version")
+        st.warning(f"Deleting removes {ds.name!r} and {'its' if len(detail.versions) == 1 else 'all'} {versions}. "
+                   "This cannot be undone.")
         typed = st.text_input(f"Type the name ({ds.name}) to confirm", key=f"delete_confirm_{ds.id}")
         if st.button("Delete data set", key=f"delete_go_{ds.id}", disabled=typed.strip() != ds.name):
             with widgets.user_errors():
                 name = datasets.delete(store, ctx, ds.id)
                 st.session_state.pop("selected_dataset", None)
-                st.session_state["flash"] = f"Deleted {name!r}."
-                st.rerun()
+                st.session_state.pop("open_dataset", None)
+                done(f"Deleted {name!r}.")
 
 
 def datasets_or_stop(store: Store, ctx: Context, needs: str) -> list[datasets.DatasetSummary]:
