@@ -82,11 +82,29 @@ class StripeGateway:
         }, {"idempotency_key": f"meter-{identifier}"})
 
     def construct_event(self, payload: bytes, signature: str | None) -> dict[str, Any]:
-        """Verify the signature (and its timestamp, 5 minutes' tolerance); raises on anything wrong."""
+        """Verify the signature and its timestamp: at most 5 minutes old *or ahead*; raises on anything wrong."""
         secret = self.settings.extra.get("STRIPE_WEBHOOK_SECRET", "")
         if not secret:
             raise BillingUnavailable("STRIPE_WEBHOOK_SECRET is not set: the webhook receiver cannot verify events.")
-        return _plain(self.client.construct_event(payload, signature, secret))
+        event = _plain(self.client.construct_event(payload, signature, secret, tolerance=WEBHOOK_TOLERANCE_S))
+        # stripe-python refuses old timestamps only; one from the future would stay replayable until then.
+        signed_at = signature_timestamp(signature)
+        if signed_at is None or signed_at > time.time() + WEBHOOK_TOLERANCE_S:
+            raise stripe.SignatureVerificationError("Timestamp outside the tolerance zone (in the future)",
+                                                    signature, payload.decode("utf-8", errors="replace"))
+        return event
+
+
+WEBHOOK_TOLERANCE_S = 300
+
+
+def signature_timestamp(signature: str | None) -> int | None:
+    """The ``t=`` of a Stripe-Signature header, or None when it has none."""
+    for item in (signature or "").split(","):
+        key, _, value = item.strip().partition("=")
+        if key == "t":
+            return int(value) if value.isdigit() else None
+    return None
 
 
 def subscription_state(settings: Settings, sub: dict[str, Any], *, as_of: int | None = None) -> SubscriptionState:

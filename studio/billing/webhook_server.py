@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from studio.billing import webhooks
@@ -12,6 +13,9 @@ from studio.store.session import Store
 
 PATHS = ("/stripe/webhook", "/stripe/webhook/")
 MAX_BODY = 1024 * 1024  # Stripe events are a few KB; refuse anything absurd before reading it
+# Each read of a request, and the whole body, must arrive within this: a client that sends 10 of
+# 1,000 bytes (or one byte a second) gets a 408 and a closed connection instead of a thread forever.
+READ_TIMEOUT_S = 10.0
 
 log = logging.getLogger(__name__)
 
@@ -19,9 +23,10 @@ log = logging.getLogger(__name__)
 class WebhookServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], store: Store) -> None:
+    def __init__(self, address: tuple[str, int], store: Store, *, read_timeout_s: float = READ_TIMEOUT_S) -> None:
         super().__init__(address, _Handler)
         self.store = store
+        self.read_timeout_s = read_timeout_s
 
     @property
     def url(self) -> str:
@@ -33,6 +38,10 @@ class _Handler(BaseHTTPRequestHandler):
     server: WebhookServer
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
+
+    def setup(self) -> None:
+        self.timeout = self.server.read_timeout_s  # every socket read (request line, headers) times out
+        super().setup()
 
     def do_GET(self) -> None:
         if self.path == "/healthz":
@@ -48,10 +57,19 @@ class _Handler(BaseHTTPRequestHandler):
             length = int(self.headers.get("Content-Length") or "0")
         except ValueError:
             length = -1
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            self.close_connection = True
+            self._reply(411, "send a Content-Length")
+            return
         if length < 0 or length > MAX_BODY:
+            self.close_connection = True
             self._reply(413 if length > MAX_BODY else 400, "bad length")
             return
-        body = self.rfile.read(length)
+        body = self._read_body(length)
+        if body is None:
+            self.close_connection = True
+            self._reply(408, "the request body did not arrive in time")
+            return
         try:
             result = webhooks.handle(self.server.store, body, self.headers.get("Stripe-Signature"))
         except Exception:
@@ -60,6 +78,27 @@ class _Handler(BaseHTTPRequestHandler):
             return
         log.info("webhook %s: %s", result.status, result.message)
         self._reply(result.status, result.message)
+
+    def _read_body(self, length: int) -> bytes | None:
+        """``length`` bytes within one read timeout in all (not per read), or None when they do not come."""
+        deadline = time.monotonic() + self.server.read_timeout_s
+        chunks: list[bytes] = []
+        received = 0
+        while received < length:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            self.connection.settimeout(remaining)
+            try:
+                chunk = self.rfile.read1(length - received)
+            except TimeoutError:
+                return None
+            if not chunk:  # the client hung up
+                return None
+            chunks.append(chunk)
+            received += len(chunk)
+        self.connection.settimeout(self.server.read_timeout_s)
+        return b"".join(chunks)
 
     def _reply(self, status: int, message: str) -> None:
         data = message.encode("utf-8")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -111,12 +112,14 @@ def test_a_new_subscription_after_a_cancelled_one_wins(bstore, double, receiver)
     assert (acc.subscription_id, acc.subscription_plan) == (second[1]["data"]["object"]["id"], "pro")
 
 
-@pytest.mark.parametrize("attack", ["wrong secret", "tampered body", "old timestamp", "no signature"])
+@pytest.mark.parametrize("attack", ["wrong secret", "tampered body", "old timestamp", "future timestamp",
+                                    "no signature"])
 def test_a_webhook_that_fails_verification_gets_400_and_changes_nothing(bstore, double, receiver, attack):
     ctx = owner(bstore)
     events = checkout_only(bstore, double, ctx)
     kwargs = {"wrong secret": {"secret": "whsec_wrong"}, "tampered body": {"tamper": True},
-              "old timestamp": {"timestamp": int(time.time()) - 600}, "no signature": {}}[attack]
+              "old timestamp": {"timestamp": int(time.time()) - 600},
+              "future timestamp": {"timestamp": int(time.time()) + 86_400}, "no signature": {}}[attack]
     for event in events:
         if attack == "no signature":
             import urllib.error
@@ -147,3 +150,73 @@ def test_return_and_webhooks_together_agree(bstore, double, receiver):
         assert double.deliver(receiver, event)[0] == 200
     acc = account(bstore, ctx)
     assert (acc.subscription_plan, acc.subscription_status) == ("pro", "active")
+
+
+@pytest.fixture()
+def impatient(bstore: Store) -> Iterator[WebhookServer]:
+    """The receiver with a half-second read timeout."""
+    server = WebhookServer(("127.0.0.1", 0), bstore, read_timeout_s=0.5)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def _post_head(length: int) -> bytes:
+    return (f"POST /stripe/webhook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {length}\r\n\r\n").encode()
+
+
+def _until_closed(conn: socket.socket) -> bytes:
+    """Everything the server sends until it closes the connection (the 10 s socket timeout fails the test)."""
+    received = b""
+    while chunk := conn.recv(4096):
+        received += chunk
+    return received
+
+
+def test_a_client_that_sends_10_of_1000_bytes_is_answered_408_and_closed(impatient):
+    with socket.create_connection(impatient.server_address[:2], timeout=10) as conn:
+        conn.sendall(_post_head(1000) + b"x" * 10)
+        answer = _until_closed(conn)
+    assert answer.startswith(b"HTTP/1.1 408")
+
+
+def test_a_client_dripping_its_body_cannot_outlast_the_deadline(impatient):
+    stop = threading.Event()
+    with socket.create_connection(impatient.server_address[:2], timeout=10) as conn:
+        conn.sendall(_post_head(1000))
+
+        def drip() -> None:  # one byte every 50 ms: each read succeeds, the whole body would take 50 s
+            while not stop.wait(0.05):
+                try:
+                    conn.sendall(b"x")
+                except OSError:
+                    return
+
+        dripper = threading.Thread(target=drip, daemon=True)
+        dripper.start()
+        try:
+            answer = _until_closed(conn)
+        finally:
+            stop.set()
+            dripper.join()
+    assert answer.startswith(b"HTTP/1.1 408")
+
+
+def test_a_client_that_never_finishes_its_headers_is_dropped(impatient):
+    with socket.create_connection(impatient.server_address[:2], timeout=10) as conn:
+        conn.sendall(b"POST /stripe/webhook HTTP/1.1\r\nHost: x\r\n")
+        assert _until_closed(conn) == b""
+
+
+@pytest.mark.parametrize(("head", "status"), [
+    (_post_head(10 * 1024 * 1024), b"413"),
+    (b"POST /stripe/webhook HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n", b"411"),
+])
+def test_oversized_or_unsized_bodies_are_refused_unread(impatient, head, status):
+    with socket.create_connection(impatient.server_address[:2], timeout=10) as conn:
+        conn.sendall(head)
+        answer = _until_closed(conn)
+    assert answer.split(b" ")[1] == status
