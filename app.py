@@ -6,7 +6,9 @@ import streamlit as st
 
 from studio import admin
 from studio.ui import auth as ui_auth
-from studio.ui import invite, resources, sidebar, state
+from studio.ui import invite, resources, sidebar, state, timing
+
+_started = timing.start()
 
 st.set_page_config(page_title="Dotoro Studio", page_icon="✦", layout="wide")
 
@@ -48,4 +50,8 @@ PAGES = {
 }
 if admin.is_operator(resources.store(), state.signed_in().user_id):  # type: ignore[union-attr]
     PAGES["Operators"] = [st.Page("pages/admin.py", title="Admin", url_path="admin", icon=":material/admin_panel_settings:")]
-st.navigation(PAGES).run()
+_page = st.navigation(PAGES)
+try:
+    _page.run()
+finally:
+    timing.finish(_started, _page.url_path)
