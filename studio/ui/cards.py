@@ -29,6 +29,7 @@ class FieldView:
     text: str
     length: int
     problem: str | None
+    items: int = 0  # hashtags and the like, for fields that limit them
 
     @property
     def empty(self) -> bool:
@@ -44,8 +45,11 @@ class FieldView:
 
     @property
     def counter(self) -> str:
-        """'87/90' against the limit (or just the length when the field has none)."""
-        return f"{self.length:,}/{self.spec.max_chars:,}" if self.spec.max_chars else f"{self.length:,}"
+        """'87/90' against the limit; '62 chars' when the field has none; 'ok' for a choice."""
+        items = f" · {self.items}/{self.spec.max_items} {self.spec.item_label}" if self.spec.max_items else ""
+        if self.spec.max_chars:
+            return f"{self.length:,}/{self.spec.max_chars:,}{items}"
+        return "ok" if self.spec.kind in ("enum", "bool") else f"{self.length:,} chars"
 
 
 class Card:
@@ -58,7 +62,8 @@ class Card:
             value = row.get(spec.name)
             text = "" if value is None else str(value)
             length = get_count_method(spec.count).measure(text) if text else 0
-            self.fields[spec.name] = FieldView(spec, text, length, check_value(spec, text))
+            items = len(re.findall(spec.item_pattern, text)) if spec.item_pattern else 0
+            self.fields[spec.name] = FieldView(spec, text, length, check_value(spec, text), items)
 
     def raw(self, name: str) -> str:
         view = self.fields.get(name)
@@ -215,7 +220,7 @@ def _meta_feed(card: Card) -> str:
     button = f'<span class="dc-btn">{html.escape(_cta(cta))}</span>' if cta.strip() else ""
     domain = html.escape(_domain(card.raw("link")).upper()) or card.text("link")
     return (f'<div class="dc-m"><div class="dc-m-top"><span class="dc-avatar"></span>'
-            f'<div><b>Your page</b><div class="dc-sub">Sponsored · 🌐</div></div></div>{shown}'
+            f'<div><b>Your page</b><div class="dc-sub">Sponsored · Public</div></div></div>{shown}'
             f'<div class="dc-img">image</div>'
             f'<div class="dc-m-bar"><div class="dc-m-texts"><div class="dc-sub">{domain}</div>'
             f'<div class="dc-m-head">{card.text("headline")}</div>'
@@ -223,7 +228,7 @@ def _meta_feed(card: Card) -> str:
 
 
 def _reddit_actions() -> str:
-    return '<div class="dc-r-actions">⬆ Vote ⬇ · 💬 Comment · ↗ Share</div>'
+    return '<div class="dc-r-actions">▲ Vote ▼ · Comment · Share</div>'
 
 
 @register_card("reddit/thread")
@@ -234,7 +239,7 @@ def _reddit_thread(card: Card) -> str:
     flair = card.text("flair")
     flair_html = f'<span class="dc-flair">{flair}</span>' if flair else ""
     url = card.raw("url")
-    link = f'<div class="dc-link">🔗 {html.escape(url)}</div>' if url.strip() else ""
+    link = f'<div class="dc-link">{html.escape(url)}</div>' if url.strip() else ""
     sub = card.text("subreddit")
     return (f'<div class="dc-r"><div class="dc-sub"><b>r/{sub}</b> · Posted by u/you · just now</div>'
             f'<div class="dc-r-title">{card.text("title")} {flair_html}{badges}</div>'
@@ -257,7 +262,7 @@ def _reddit_link_ad(card: Card) -> str:
 def _reddit_comment(card: Card) -> str:
     return (f'<div class="dc-r"><div class="dc-sub">Replying to {card.text("parent")}</div>'
             f'<div class="dc-r-comment"><div class="dc-sub"><b>u/you</b> · just now</div>{_body(card, "body")}'
-            f'<div class="dc-r-actions">⬆ ⬇ · 💬 Reply · ↗ Share</div></div></div>')
+            f'<div class="dc-r-actions">▲ ▼ · Reply · Share</div></div></div>')
 
 
 @register_card("instagram")
@@ -269,7 +274,7 @@ def _instagram(card: Card) -> str:
     alt = card.raw("alt_text")
     alt_html = f'<div class="dc-alt">Alt text: {html.escape(alt)}</div>' if alt.strip() else ""
     return (f'<div class="dc-i"><div class="dc-m-top"><span class="dc-avatar dc-ring"></span><b>your_account</b></div>'
-            f'<div class="dc-img dc-square">image</div><div class="dc-i-icons">♡ 💬 ➤</div>'
+            f'<div class="dc-img dc-square">image</div><div class="dc-i-icons">♡ Like · Comment · Share</div>'
             f'<div class="dc-body"><b>your_account</b> {caption_html}</div>{alt_html}</div>')
 
 
@@ -279,7 +284,7 @@ def _x(card: Card) -> str:
     text = f'<div class="dc-body">{body}</div>' if not card.fields["text"].empty else body
     return (f'<div class="dc-x"><div class="dc-m-top"><span class="dc-avatar"></span>'
             f'<div><b>Your name</b> <span class="dc-sub">@you · now</span></div></div>{text}'
-            f'<div class="dc-r-actions">💬 · 🔁 · ♡ · 📊</div></div>')
+            f'<div class="dc-r-actions">Reply · Repost · Like · Views</div></div>')
 
 
 def _plain(card: Card) -> str:
@@ -317,7 +322,7 @@ CSS = _one_line("""<style>
 .dc-r-actions{color:#878a8c;font-size:12px;font-weight:bold;margin-top:6px}
 .dc-r-comment{border-left:2px solid #edeff1;padding-left:10px;margin-top:6px}
 .dc-promoted{color:#0079d3}
-.dc-i-icons{font-size:18px;margin:2px 0}
+.dc-i-icons{font-size:13px;font-weight:bold;margin:2px 0}
 .dc-tag{color:#00376b}
 .dc-counters{border-top:1px solid #eee;margin-top:10px;padding-top:6px;display:flex;flex-wrap:wrap;gap:4px}
 .dc-count{font-size:11px;border-radius:4px;padding:1px 6px;background:#f1f3f4;color:#3c4043}
