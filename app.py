@@ -55,3 +55,4 @@ try:
     _page.run()
 finally:
     timing.finish(_started, _page.url_path)
+    resources.freeze_startup_heap()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import streamlit as st
 
 from studio.previews import PreviewCache
@@ -49,3 +51,16 @@ def background_work() -> EmbeddedLoop | None:
 def preview_cache() -> PreviewCache:
     """Prepared data sets and DuckDB connections for the live preview (keys carry the workspace)."""
     return PreviewCache()
+
+
+@st.cache_resource(show_spinner=False)
+def _frozen_heap() -> int:
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()
+
+
+def freeze_startup_heap() -> None:
+    """Once per server: move what start-up and the first rerun built (modules, caches) out of the collector's
+    reach, so the automatic full collections that replace Streamlit's per-rerun one walk only newer objects."""
+    _frozen_heap()
