@@ -50,7 +50,8 @@ def filters(store: Store, ctx: Context, cs: CampaignSet) -> VariationFilter:
     """Filters that fit the set's format: subreddit and flair for Reddit, campaign and ad group for ads
     (when the set's variations carry them); status, validity, edits, tags and a search everywhere."""
     fmt = format_of(cs)
-    options = widgets.attempt(lambda: variations.filter_options(store, ctx, cs.id)) or variations.FilterOptions()
+    options = widgets.attempt(lambda: _options(store, ctx, ctx.workspace_id, cs.id, (cs.updated_at, cs.variation_count))) \
+        or variations.FilterOptions()
     tags = widgets.attempt(lambda: variations.labels(store, ctx, cs.id)) or []
     specific: list[tuple[str, str, list[str]]] = []
     if "subreddit" in fmt.field_names and options.subreddits:
@@ -84,6 +85,12 @@ def filters(store: Store, ctx: Context, cs: CampaignSet) -> VariationFilter:
                            subreddit=chosen.get("subreddit"), flair=chosen.get("flair"), campaign=chosen.get("campaign"),
                            ad_group=chosen.get("ad_group"), edits=None if edits == "any" else edits,
                            search=search or None, tag=tag, sort=sort)
+
+
+@st.cache_data(ttl=300, show_spinner=False, max_entries=200)
+def _options(_store: Store, _ctx: Context, workspace_id: Any, set_id: uuid.UUID, version: Any) -> variations.FilterOptions:
+    """The filters' values scan the set's JSON fields: once per set and run, not on every rerun."""
+    return variations.filter_options(_store, _ctx, set_id)
 
 
 def _title_label(fmt: Format) -> str:

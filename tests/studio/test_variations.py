@@ -255,8 +255,8 @@ def test_find_and_replace_counts_first_and_keeps_text_that_would_break_a_limit(g
         review.replace_count(store, ctx, set_id, flt, "")
 
 
-def test_filters_fit_the_format(generated):
-    store, ctx, make = generated
+def test_filters_fit_the_format(generated_any):
+    store, ctx, make = generated_any
     set_id = make({**THREAD, "templates": {**THREAD["templates"], "flair": "{{ city | default('') }}"}})
     options = variations.filter_options(store, ctx, set_id)
     assert (options.subreddits, options.flairs, options.campaigns) == (["deals"], ["Bergen", "Oslo"], [])
