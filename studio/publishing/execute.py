@@ -2,7 +2,8 @@
 
 An ambiguous answer (timeout, 5xx, a worker that died mid-call) never leads straight to another
 submit: the item becomes "unknown" and the account's own history is searched first; only when the
-post is not there after REDDIT_RECONCILE_SETTLE_SECONDS is it submitted again.
+post is not there after REDDIT_RECONCILE_SETTLE_SECONDS, and still not there REDDIT_RECONCILE_LOOKS
+looks later (one settle apart: Reddit's user listings lag behind its writes), is it submitted again.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from studio.publishing.outbox import aware
 from studio.publishing.outcomes import Outcome, classify
 from studio.store.base import utcnow
 from studio.store.campaign_models import Variation
-from studio.store.publishing_models import PublishItem, RedditAccount
+from studio.store.publishing_models import PublishEvent, PublishItem, RedditAccount
 from studio.store.session import Store, TenantSession
 
 Enqueue = Callable[[uuid.UUID, int, dt.datetime], None]
@@ -32,6 +33,7 @@ Enqueue = Callable[[uuid.UUID, int, dt.datetime], None]
 # kill the worker process at each one. Nothing in the product registers here.
 CHECKPOINTS: list[Callable[[str], None]] = []
 CLOCK_SKEW = dt.timedelta(minutes=10)
+MISSED = "not in the account's history yet"
 EARLY = dt.timedelta(seconds=5)
 
 
@@ -122,6 +124,9 @@ def publish(store: Store, ws: WorkspaceId, item_id: uuid.UUID, gen: int, *, enqu
             return _record(store, ctx, item_id, gen, posted=found, detail="found in the account's history")
         if now < call.since + settle:
             return _defer(store, ctx, item_id, gen, call.since + settle, enqueue)
+        looks = int(store.settings.extra.get("REDDIT_RECONCILE_LOOKS", 2) or 2)
+        if _missed(store, ctx, item_id, call.since) + 1 < looks:  # the listing may lag: look again first
+            return _defer(store, ctx, item_id, gen, now + settle, enqueue, missed=True)
         if not _claim_again(store, ctx, item_id, gen):
             return "state changed meanwhile"
     checkpoint("submitting")
@@ -220,11 +225,22 @@ def _find(store: Store, ctx: Context, call: Call) -> rc.Posted | None:
     return None
 
 
-def _defer(store: Store, ctx: Context, item_id: uuid.UUID, gen: int, at: dt.datetime, enqueue: Enqueue) -> str:
+def _missed(store: Store, ctx: Context, item_id: uuid.UUID, since: dt.datetime) -> int:
+    """How many settled looks at the history since the last submit did not find the post."""
+    with store.session_scope(ctx) as s:
+        return len(list(s.scalars(select(PublishEvent.id).where(
+            PublishEvent.item_id == item_id, PublishEvent.to_state == "unknown",
+            PublishEvent.detail.startswith(MISSED), PublishEvent.at >= since - dt.timedelta(seconds=1)))))
+
+
+def _defer(store: Store, ctx: Context, item_id: uuid.UUID, gen: int, at: dt.datetime, enqueue: Enqueue, *,
+           missed: bool = False) -> str:
     with store.session_scope(ctx) as s:
         item = outbox.lock(s, item_id)
         if item is None or item.state != "unknown" or item.job_gen != gen:
             return "state changed meanwhile"
+        if missed:
+            outbox.move(s, item, "unknown", f"{MISSED}; looking again at {at:%H:%M:%S} UTC before any new submit")
         new_gen = outbox.bump(item)
     enqueue(item_id, new_gen, at)
     return "not in the history yet; checking again"

@@ -10,7 +10,7 @@ from typing import Any
 import praw
 import requests
 from prawcore.auth import Authorizer
-from prawcore.exceptions import Forbidden, NotFound, Redirect
+from prawcore.exceptions import Forbidden, InsufficientScope, NotFound, Redirect
 from prawcore.sessions import FiniteRetryStrategy
 
 from studio.settings import Settings
@@ -179,18 +179,21 @@ def subreddit_info(reddit: praw.Reddit, name: str) -> SubredditInfo:
         kind = str(sub.submission_type or "any")  # the first attribute read fetches r/name/about
     except (Redirect, NotFound):
         return SubredditInfo(name, False, f"r/{name} does not exist.")
+    except InsufficientScope:
+        return SubredditInfo(name, False, "The account did not grant the studio the 'read' permission: reconnect it "
+                                          "and allow every permission asked.")
     except Forbidden:
         return SubredditInfo(name, False, f"r/{name} is private, quarantined or banned: this account cannot post there.")
     try:
         requirements = sub.post_requirements()
-    except (Forbidden, NotFound):
+    except (Forbidden, NotFound, InsufficientScope):  # InsufficientScope: a grant without 'submit' (fails at send)
         requirements = {}
     flairs: dict[str, str] = {}
     readable = True
     try:
         for f in sub.flair.link_templates:
             flairs[str(f.get("text", "")).strip().lower()] = str(f.get("id", ""))
-    except (Forbidden, NotFound):
+    except (Forbidden, NotFound, InsufficientScope):
         readable = False
     return SubredditInfo(str(sub.display_name), True, "", kind,
                          bool(requirements.get("is_flair_required")), flairs, readable)

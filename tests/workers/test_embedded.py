@@ -46,7 +46,12 @@ def test_due_posts_of_every_workspace_go_out_once(sqlite_store, reddit, monkeypa
     assert loop.run_once()["publishing"] >= 2
     for _ in range(3):  # a post spaced behind the first one in its subreddit comes in a later pass
         loop.run_once()
-    assert _states(first) == ["posted", "posted"] and _states(second) == ["posted"]
+    # the past start became now: alice's second post keeps its 10-minute gap instead of going at once
+    assert _states(first) == ["posted", "scheduled"] and _states(second) == ["posted"]
+    waiting = next(r for r in queue.list_queue(first.store, first.ctx) if r.state == "scheduled")
+    queue.publish_now(first.store, first.ctx, waiting.id)
+    loop.run_once()
+    assert _states(first) == ["posted", "posted"]
     assert len(reddit.posts) == 3
     loop.run_once()
     assert len(reddit.posts) == 3, "a posted item is never sent again"
