@@ -6,6 +6,7 @@ import datetime as dt
 
 import streamlit as st
 
+from studio import setup_status
 from studio.publishing import accounts
 from studio.ui import resources, state, widgets
 
@@ -22,9 +23,15 @@ if "state" in params and ("code" in params or "error" in params):
             st.success(f"Connected u/{acc.username}.")
     st.query_params.clear()
 
+setup = widgets.attempt(lambda: setup_status.status(store, ctx))
+if setup is None:
+    st.stop()
 rows = widgets.attempt(lambda: accounts.list_accounts(store, ctx)) or []
-if not rows:
+if not rows and setup.can_configure:
     widgets.empty_state("No Reddit account yet", "Connect one below; posts are spread across every account you connect.")
+elif not rows:
+    st.info("**An admin has not connected Reddit yet.**  \nAsk an owner or admin of this workspace to connect a "
+            "Reddit account; campaign sets can be generated and planned meanwhile, and go out once one is connected.")
 now = dt.datetime.now(dt.UTC)
 for a in rows:
     with st.container(border=True):
@@ -45,10 +52,19 @@ for a in rows:
                 accounts.disconnect(store, ctx, a.id)
                 st.rerun()
 
+if not setup.can_configure:
+    if rows:
+        st.caption("Owners and admins connect and disconnect Reddit accounts; ask one of them for another account.")
+    st.stop()
 st.subheader("Connect an account")
-if st.button("Connect with Reddit", type="primary", key="acc_oauth"):
-    with widgets.user_errors():
-        st.session_state["acc_oauth_url"] = accounts.start_oauth(store, ctx)
+if setup.reddit_sign_in:
+    if st.button("Connect with Reddit", type="primary", key="acc_oauth"):
+        with widgets.user_errors():
+            st.session_state["acc_oauth_url"] = accounts.start_oauth(store, ctx)
+else:
+    widgets.needs_setup(True, "", "**Reddit sign-in is not enabled on this studio yet.**  \nWhoever runs the studio "
+                        "enables it once with a Reddit web app (below). Meanwhile, connect an account through a "
+                        "script app with its own credentials.", setup_status.guide("reddit"))
 if url := st.session_state.get("acc_oauth_url"):
     st.link_button("Continue on Reddit →", url)
     st.caption("Reddit asks you to allow: identity, submit, read, flair and history, permanently (until you revoke it).")

@@ -13,7 +13,7 @@ ctx = state.page_context("Admin")
 store = resources.store()
 if not admin.is_operator(store, ctx.user_id):
     st.info("**Only the studio's operators can open the admin pages.**  \n"
-            "Operators are the people listed in the OPERATOR_EMAILS setting.")
+            "Ask whoever runs this studio if you need something changed across workspaces.")
     st.stop()
 
 spaces, queues, log = st.tabs(["Workspaces", "Queues", "Operator log"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from studio import setup_status
 from studio.billing import subscriptions
 from studio.ui import billing as ui
 from studio.ui import resources, state, widgets
@@ -24,8 +25,9 @@ elif returned:
 view = ui.load_overview(lambda: subscriptions.overview(store, ctx))
 
 if not view.enabled:
-    st.info("**Billing is off.** This studio has no Stripe key, so there are no plans and no limits.  \n"
-            "Set STRIPE_API_KEY (and the price settings) to sell plans.")
+    widgets.needs_setup(True, "", "**Billing is off:** this studio sells no plans, so no limits apply to this "
+                        "workspace. Whoever runs the studio can enable paid plans with Stripe (below).",
+                        setup_status.guide("billing"))
     st.stop()
 
 c1, c2, c3 = st.columns(3)

@@ -27,7 +27,7 @@ from typing import Any
 
 from sqlalchemy import func, select, text
 
-from studio import audit
+from studio import audit, operators
 from studio.billing import usage
 from studio.billing.accounts import effective_plan, set_override
 from studio.billing.plans import PLANS, Metric, get_plan
@@ -54,6 +54,8 @@ def operator_emails(store: Store) -> frozenset[str]:
 
 @public("answers only for the caller's own account")
 def is_operator(store: Store, user_id: uuid.UUID | None) -> bool:
+    if operators.granted(store, user_id, configured=bool(operator_emails(store))):
+        return True
     if user_id is None or not operator_emails(store):
         return False
     with store.account_scope(user_id) as s:
@@ -64,6 +66,8 @@ def is_operator(store: Store, user_id: uuid.UUID | None) -> bool:
 @public("the operator check itself")
 def require_operator(store: Store, user_id: uuid.UUID | None) -> str:
     """The operator's email, read fresh; PermissionDenied for anyone else."""
+    if user_id is not None and operators.granted(store, user_id, configured=bool(operator_emails(store))):
+        return operators.email_of(store, user_id)
     if user_id is not None and operator_emails(store):
         with store.account_scope(user_id) as s:
             email = s.scalar(select(User.email).where(User.id == user_id))
@@ -324,3 +328,9 @@ def reconnect_needed(store: Store, user_id: uuid.UUID | None) -> list[FlaggedAcc
                          .where(RedditAccount.status == "reconnect_needed").order_by(RedditAccount.username)).all()
         _log(s, email, user_id, "admin.reconnect_needed", accounts=len(rows))
     return [FlaggedAccount(WorkspaceId(ws), names.get(ws, "?"), u, r or "") for ws, u, r in rows]
+
+
+if __name__ == "__main__":  # python -m studio.admin grant-operator EMAIL
+    import sys
+
+    sys.exit(operators.main(sys.argv[1:]))

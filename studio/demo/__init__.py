@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from studio import datasets, templates
-from studio.context import Context
+from studio.context import Context, Permission
 from studio.errors import ValidationFailed
+from studio.permissions import requires
 from studio.store.session import Store
 
 CSV = Path(__file__).resolve().parent / "reddit_threads_sample.csv"
@@ -20,6 +21,7 @@ THREAD = {
 }
 
 
+@requires(Permission.EDIT)
 def load(store: Store, ctx: Context) -> datasets.DatasetSummary:
     """Upload the demo data set, and save its thread template unless the workspace already has one by that name."""
     summary = datasets.upload(store, ctx, CSV.name, CSV.read_bytes(), name=NAME)

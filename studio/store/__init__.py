@@ -5,5 +5,6 @@ from studio.store import (  # noqa: F401
     draft_models,
     models,
     notebook_models,
+    operator_models,
     publishing_models,
 )

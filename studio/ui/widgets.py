@@ -71,3 +71,15 @@ def attempt(fn: Callable[[], T]) -> T | None:
     except (StudioError, EngineError) as exc:
         st.error(str(exc))
         return None
+
+
+def needs_setup(can_configure: bool, ask: str, how: str, guide: str) -> None:
+    """Something the studio has not set up: members read whom to ask (`ask`), owners and admins how to
+    enable it (`how`, and the README's section `guide` in an expander). No setting names for members."""
+    if not can_configure:
+        st.info(ask)
+        return
+    st.info(how)
+    if guide:
+        with st.expander("How to enable it (from the README: Set-up for owners and admins)"):
+            st.markdown(guide)

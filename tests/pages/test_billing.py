@@ -131,7 +131,7 @@ def test_usage_page_shows_limits_and_warns_at_80_percent(billing_env):
 
 def test_billing_off_says_so(plain_env):
     account, ctx = person(plain_env)
-    assert "Billing is off." in texts(open_page("billing.py", account, ctx))
+    assert "Billing is off:" in texts(open_page("billing.py", account, ctx))
     assert "no limit" in texts(open_page("usage.py", account, ctx))
 
 

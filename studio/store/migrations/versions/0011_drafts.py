@@ -1,4 +1,5 @@
-"""authoring drafts (issue 14): per user and workspace, resumed after a reload; a content hash per data set version
+"""authoring drafts (issue 14): per user and workspace, resumed after a reload; a content hash per data set
+version (duplicate uploads are recognised); operators granted in the store (operator_grants)
 
 Revision ID: 0011
 Revises: 0010
@@ -38,6 +39,15 @@ def upgrade() -> None:
     with op.batch_alter_table("dataset_versions", schema=None) as batch_op:
         batch_op.add_column(sa.Column("content_hash", sa.String(length=64), nullable=True))
         batch_op.create_index("ix_dataset_version_hash", ["workspace_id", "content_hash"], unique=False)
+    op.create_table(
+        "operator_grants",
+        sa.Column("user_id", sa.Uuid(), nullable=False),
+        sa.Column("granted_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("note", sa.String(length=200), nullable=False),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_operator_grants_user_id_users"),
+                                ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("user_id", name=op.f("pk_operator_grants")),
+    )
 
     if op.get_bind().dialect.name == "postgresql":
         for table in TABLES:
@@ -50,6 +60,7 @@ def downgrade() -> None:
         for table in TABLES:
             for stmt in drop_policy_sql(table):
                 op.execute(stmt)
+    op.drop_table("operator_grants")
     with op.batch_alter_table("dataset_versions", schema=None) as batch_op:
         batch_op.drop_index("ix_dataset_version_hash")
         batch_op.drop_column("content_hash")
