@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 import uuid
 from collections import OrderedDict
@@ -10,6 +11,7 @@ from typing import Any
 
 import duckdb
 
+from engine.budgets import MAX_VARIATIONS_PER_ROW, over_budget
 from engine.generation import Preview, Source, build_plan, connect, prepare_source, preview
 from engine.platforms import FieldSpec, get_format, list_formats
 from studio import datasets
@@ -111,6 +113,10 @@ def parse_variation_sources(text: str) -> dict[str, list[str]] | str:
         if name in sources:
             return f"Variation sources, line {number}: {name!r} is defined twice."
         sources[name] = items
+    count = math.prod(len(v) for v in sources.values())  # a product of counts: nothing is expanded to check it
+    if count > MAX_VARIATIONS_PER_ROW:
+        return over_budget("Variation sources", count, MAX_VARIATIONS_PER_ROW, "variations per row",
+                           "Use fewer sources or fewer values.")
     return sources
 
 

@@ -15,12 +15,21 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from engine.generation.constraints import check_sql, length_check_sql
-from engine.generation.schema import quote, sql_literal
+from engine.generation.schema import ROW, quote, sql_literal
+from engine.templates.sql_guards import output_guard_sql, output_length_guard_sql
 
 if TYPE_CHECKING:
     from engine.generation.compiled_plan import OutputColumn
 
 __all__ = ["render_chain"]
+
+
+def _capped(c: OutputColumn, sql: str, is_length: bool) -> str:
+    """A template compiled to SQL refuses output over MAX_OUTPUT_CHARS exactly as its per-row render does."""
+    if c.template is None or not c.template.variables:  # per-row UDFs check it themselves; constants are short
+        return sql
+    guard = output_length_guard_sql if is_length else output_guard_sql
+    return guard(sql, field=c.name, row_sql=quote(ROW))
 
 
 def render_chain(cols: list[OutputColumn], keep: str, measured: Mapping[str, str] | None = None,
@@ -32,8 +41,8 @@ def render_chain(cols: list[OutputColumn], keep: str, measured: Mapping[str, str
     first `value_cap` characters (so `keep` must carry the data columns).
     """
     measured = measured or {}
-    rendered = [f"{measured[c.name]} AS {c.length()}" if c.name in measured else f"{c.value_sql} AS {c.rendered()}"
-                for c in cols]
+    rendered = [f"{_capped(c, measured[c.name], True)} AS {c.length()}" if c.name in measured
+                else f"{_capped(c, c.value_sql, False)} AS {c.rendered()}" for c in cols]
     ctes = [("__rendered", f"SELECT {keep}, {', '.join(rendered)}\nFROM {quote('__expanded')}")]
     checks = []
     for c in cols:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from engine.budgets import MAX_KEYWORDS_PER_ROW, MAX_VARIATIONS_PER_ROW, over_budget
 from engine.errors import EngineError
 
 __all__ = ["ConstraintStrategy", "GenerationConfig", "Hierarchy", "KeywordCombinator"]
@@ -75,19 +77,23 @@ class GenerationConfig:
                 raise EngineError(f"variation source {name!r} needs a non-empty list of values")
             if not all(isinstance(v, str) for v in values):
                 raise EngineError(f"variation source {name!r}: every value must be text")
+        if self.variation_count > MAX_VARIATIONS_PER_ROW:  # before anything expands them
+            raise EngineError(over_budget("Variation sources", self.variation_count, MAX_VARIATIONS_PER_ROW,
+                                          "variations per row", "Use fewer sources or fewer values."))
         if self.keywords is not None:
             if not self.keywords.parts or any(not p for p in self.keywords.parts):
                 raise EngineError("keyword combinator: every part needs at least one alternative")
             if not self.keywords.match_types:
                 raise EngineError("keyword combinator: give at least one match type")
+            keywords = math.prod(len(p) for p in self.keywords.parts) * len(self.keywords.match_types)
+            if keywords > MAX_KEYWORDS_PER_ROW:
+                raise EngineError(over_budget("The keyword combinator", keywords, MAX_KEYWORDS_PER_ROW,
+                                              "keywords per row", "Use fewer alternatives or match types."))
 
     @property
     def variation_count(self) -> int:
         """Variations per surviving row: the product of the variation source sizes."""
-        n = 1
-        for values in self.variation_sources.values():
-            n *= len(values)
-        return n
+        return math.prod(len(values) for values in self.variation_sources.values())
 
     def variation_rows(self) -> list[dict[str, str]]:
         """The cross product of the variation sources, in a stable order (first source slowest)."""

@@ -31,7 +31,7 @@ def next_udf_prefix() -> str:
 class Renderable(Protocol):
     """What a fallback needs from a compiled template."""
 
-    def render(self, row: Mapping[str, Any]) -> str: ...
+    def render(self, row: Mapping[str, Any], *, deadline: float | None = None) -> str: ...
 
 
 class UDFError(EngineError):
@@ -50,6 +50,7 @@ class RowUDF:
     template: Renderable
     columns: Sequence[tuple[str, str]]  # (column name, DuckDB type)
     errors: list[EngineError] = field(default_factory=list)
+    deadline: float | None = None  # time.monotonic() by which a preview's renders must end (PREVIEW_SECONDS)
 
     def call_sql(self) -> str:
         """The SQL call of this UDF on the current row."""
@@ -70,7 +71,7 @@ class RowUDF:
         for row in rows.to_pylist():
             row_index = row.pop(ROW)
             try:
-                out.append(self.template.render(row))
+                out.append(self.template.render(row, deadline=self.deadline))
             except EngineError as exc:
                 if exc.row is None:
                     exc.row = row_index

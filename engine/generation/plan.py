@@ -14,6 +14,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from engine.budgets import MAX_RUN_VARIATIONS, over_budget
 from engine.errors import EngineError
 from engine.generation.compiled_plan import CompiledPlan
 from engine.generation.compiler import compile_plan
@@ -23,6 +24,7 @@ from engine.generation.rules_stage import SOURCE, build_rules_stage
 from engine.generation.schema import ROW
 from engine.generation.source import Source, column_facts, prepare_source
 from engine.templates.sql_facts import text_facts
+from engine.templates.sql_guards import sql_refusal
 
 __all__ = ["Plan", "build_plan", "connect"]
 
@@ -162,6 +164,9 @@ class Plan:
             cur.close()
 
     def _raise(self, exc: Exception) -> None:
+        refusal = sql_refusal(exc)  # a template budget guard in the compiled SQL
+        if refusal is not None:
+            raise refusal from exc
         for udf in self.compiled.udfs:
             if isinstance(udf, RowUDF) and udf.errors:
                 raise udf.errors.pop() from exc
@@ -285,6 +290,10 @@ def build_plan(table: Any, config: GenerationConfig | Mapping[str, Any], *, look
     """
     cfg = config if isinstance(config, GenerationConfig) else GenerationConfig.from_dict(config)
     source = prepare_source(table, schema)
+    variations = source.num_rows * max(1, cfg.variation_count)
+    if variations > MAX_RUN_VARIATIONS:
+        raise EngineError(over_budget("This run", variations, MAX_RUN_VARIATIONS, "variations (rows × variations "
+                                      "per row)", "Use fewer variation source values or split the data set."))
     con = connection if connection is not None else connect()
 
     stage: list[Any] = []

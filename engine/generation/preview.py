@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import polars as pl
 
+from engine.budgets import MAX_PREVIEW_VARIATIONS, over_budget
+from engine.errors import EngineError
 from engine.generation.compiled_plan import CompiledPlan, OutputColumn
+from engine.generation.fallback import RowUDF
 from engine.generation.plan import Plan
 from engine.generation.schema import ROW, VARIATION, quote
 from engine.platforms import get_count_method
+from engine.templates import sandbox
 
 __all__ = ["SAMPLE_CAP", "HistogramBin", "Preview", "PreviewStats", "Violation", "compute_stats", "preview",
            "stats_sql"]
@@ -163,8 +168,21 @@ def compute_stats(plan: Plan) -> PreviewStats:
     )
 
 
-def preview(plan: Plan, limit: int = 50, *, stats: bool = True, trace: bool = False) -> Preview:
-    """First `limit` kept variations (exactly as bulk produces them) and, unless told not to, the stats."""
+def preview(plan: Plan, limit: int = 50, *, stats: bool = True, trace: bool = False,
+            seconds: float | None = None) -> Preview:
+    """First `limit` kept variations (exactly as bulk produces them) and, unless told not to, the stats.
+
+    Refused over MAX_PREVIEW_VARIATIONS (rows × variations); per-row renders stop after `seconds`
+    (default: the sandbox's PREVIEW_SECONDS) in all.
+    """
+    variations = plan.total_rows * max(1, plan.config.variation_count)
+    if stats and variations > MAX_PREVIEW_VARIATIONS:
+        raise EngineError(over_budget("This preview", variations, MAX_PREVIEW_VARIATIONS, "variations (rows × variations "
+                                      "per row)", "Use fewer variation source values or a smaller data set."))
+    stop = time.monotonic() + (seconds if seconds is not None else sandbox.PREVIEW_SECONDS)
+    for udf in plan.compiled.udfs:
+        if isinstance(udf, RowUDF):
+            udf.deadline = stop
     head = pl.from_arrow(plan.head(limit, trace=trace))
     assert isinstance(head, pl.DataFrame)
     return Preview(head, compute_stats(plan) if stats else None)

@@ -15,9 +15,11 @@ from typing import Any
 
 from jinja2 import nodes
 
+from engine.templates.limits import too_big
 from engine.templates.registry import FILTERS
 from engine.templates.sql_compare import compare, in_list
 from engine.templates.sql_filters import const_filter
+from engine.templates.sql_guards import bind_all, string_guard
 from engine.templates.sql_values import (
     SCHEMA_KINDS,
     Binder,
@@ -66,6 +68,7 @@ class SqlCompiler:
         self.kinds = {name: SCHEMA_KINDS[kind] for name, kind in schema.items()}
         self.facts = facts or {}
         self.binder = Binder(schema)
+        self.line: int | None = None
 
     def _column(self, name: str) -> Val:
         return column(name, self.kinds[name], self.facts.get(name, frozenset()))
@@ -185,12 +188,36 @@ class SqlCompiler:
                 return constant(-v.const if isinstance(node, nodes.Neg) else v.const)
             raise Unsupported(_describe(node))
         if isinstance(node, nodes.Concat):
-            parts = [self.expr(n) for n in node.nodes]
+            parts = self._concat_parts(node)
             if all(p.is_const for p in parts):
                 return constant("".join("" if p.const is None else str(p.const) for p in parts))
-            return text_val(concat(text(p) for p in parts), sum_sql(text_length(p) for p in parts),
+            size = sum_sql(text_length(p) for p in parts)  # a length without the text refuses alike
+            return text_val(self._guarded_concat(parts, node.lineno), string_guard(size, size, too_big("`~`"),
+                                                                                    node.lineno),
                             frozenset.intersection(*(p.facts for p in parts)))
         raise Unsupported(_describe(node))
+
+    def _concat_parts(self, node: nodes.Concat) -> list[Val]:
+        """The parts of `a ~ (b ~ c)` as one list: the inner `~` fails exactly when its part of the outer does."""
+        out: list[Val] = []
+        for n in node.nodes:
+            out += self._concat_parts(n) if isinstance(n, nodes.Concat) else [self.expr(n)]
+        return out
+
+    def _guarded_concat(self, parts: list[Val], line: int) -> str:
+        """`a ~ b ~ …`, refused past MAX_STRING_CHARS as the per-row `~` refuses it (each part built once)."""
+        live = [p for p in parts if not p.is_const]
+
+        def body(bound: list[str]) -> str:
+            values = dict(zip(map(id, live), bound, strict=True))
+            pieces, sizes = [], []
+            for p in parts:
+                piece = text(p) if p.is_const else values[id(p)]
+                pieces.append(piece)
+                sizes.append(text_length(p) if p.is_const or piece == text(p) else f"length({piece})")
+            return string_guard(sum_sql(sizes), concat(pieces), too_big("`~`"), line)
+
+        return bind_all(self.binder, [text(p) for p in live], body)
 
     def _row_item(self, node: nodes.Getitem | nodes.Getattr) -> Val:
         base = node.node
@@ -226,6 +253,7 @@ class SqlCompiler:
                  if k != params[0] and spec.signature.parameters[k].kind is not inspect.Parameter.VAR_KEYWORD}
         if value.is_const and all(v.is_const for v in named.values()):
             return const_filter(spec.func, value, named)
+        self.line = node.lineno
         return spec.sql(self, value, named)
 
     def _test(self, node: nodes.Test) -> Val:

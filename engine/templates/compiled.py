@@ -9,12 +9,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jinja2 import Template, nodes
-from jinja2.exceptions import SecurityError, TemplateSyntaxError, UndefinedError
+from jinja2.exceptions import (
+    FilterArgumentError,
+    SecurityError,
+    TemplateRuntimeError,
+    TemplateSyntaxError,
+    UndefinedError,
+)
 
 from engine.templates.compile_sql import compile_length_sql, compile_sql, never_blank
 from engine.templates.errors import TemplateError
-from engine.templates.limits import MAX_OUTPUT_CHARS
-from engine.templates.sandbox import StepBudget, harden, template_environment
+from engine.templates.limits import MAX_OUTPUT_CHARS, output_too_long
+from engine.templates.sandbox import RenderBudget, harden, template_environment
 from engine.templates.sql_values import SCHEMA_KINDS
 from engine.templates.validate import ROW, analyze, raise_first
 
@@ -44,14 +50,31 @@ def _friendly(exc: Exception) -> str:
         hit = re.match(r"'([^']*)' is undefined", str(exc))
         return f"`{hit.group(1)}` has no value in this row" if hit else str(exc)
     if isinstance(exc, RecursionError):
-        return "the template calls itself too deeply"
+        return "the template calls itself too deeply; flatten the macros that call each other"
     if isinstance(exc, MemoryError):
-        return "the template needs too much memory"
+        return "the template needs too much memory; make it build less text"
     if isinstance(exc, ZeroDivisionError):
-        return "division by zero"
+        return "division by zero; guard the divisor with `{% if … != 0 %}`"
+    if isinstance(exc, OverflowError):
+        return "a number in the template is too large to compute (numbers with decimals stop near 1.8e308); " \
+               "use smaller numbers"
+    if isinstance(exc, ValueError) and str(exc) == "empty separator":
+        return "`split` needs a separator of at least one character"
+    if isinstance(exc, ValueError) and "integer string conversion" in str(exc):
+        return "a number has too many digits to convert (more than 4,300); use a shorter number"
     if isinstance(exc, TypeError) and "not supported between instances" in str(exc):
         return f"cannot compare these values: {exc}"
-    return f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, TypeError) and "unsupported operand" in str(exc):
+        return f"these values cannot be combined: {exc}; convert them first, e.g. with `| string` or `| int`"
+    if isinstance(exc, (FilterArgumentError, TemplateRuntimeError)):
+        return f"wrong use of a filter or tag: {exc}"
+    if isinstance(exc, (TypeError, ValueError)):
+        return f"a value of the wrong kind for this operation: {exc}"
+    if isinstance(exc, LookupError):
+        return f"no such item in this row: {exc}"
+    if isinstance(exc, AttributeError):
+        return f"no such attribute: {exc}"
+    return f"the template failed on this row ({exc}); check the expression on this line"
 
 
 @dataclass(frozen=True, eq=False)
@@ -122,19 +145,22 @@ class CompiledTemplate:
             assert self._template is not None
             return self._template
 
-    def render(self, row: Mapping[str, Any]) -> str:
-        """Render one row (values as Python objects) in the sandbox."""
+    def render(self, row: Mapping[str, Any], *, deadline: float | None = None) -> str:
+        """Render one row (values as Python objects) in the sandbox, within RENDER_SECONDS.
+
+        `deadline` (a `time.monotonic()` value) is an earlier stop shared by several renders.
+        """
         context = dict(row)
         context[ROW] = row
         t = self._template if self._template is not None else self._jinja()
         try:
-            with StepBudget():
+            with RenderBudget(deadline):
                 out: list[str] = []
                 size = 0
                 for piece in t.root_render_func(t.new_context(context)):
                     size += len(piece)
                     if size > MAX_OUTPUT_CHARS:
-                        raise TemplateError(f"output too long: more than {MAX_OUTPUT_CHARS:,} characters")
+                        raise TemplateError(output_too_long())
                     out.append(piece)
                 return "".join(out)
         except TemplateError as exc:

@@ -15,7 +15,7 @@ from typing import Any
 from jinja2 import Undefined
 
 from engine.templates.errors import TemplateError
-from engine.templates.limits import MAX_DECIMALS, MAX_STRING_CHARS
+from engine.templates.limits import MAX_DECIMALS, MAX_STRING_CHARS, too_big
 from engine.templates.unicode_tables import WHITESPACE
 
 CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£"}
@@ -159,7 +159,7 @@ def replace(value: Any, old: Any, new: Any) -> str:
     s, a, b = as_text(value), as_text(old), as_text(new)
     hits = s.count(a) if a else len(s) + 1
     if len(s) + hits * (len(b) - len(a)) > MAX_STRING_CHARS:
-        raise TemplateError(f"replace would build more than {MAX_STRING_CHARS:,} characters")
+        raise TemplateError(too_big("replace"))
     return s.replace(a, b)
 
 

@@ -1,34 +1,37 @@
-"""Caps that keep an untrusted template from hanging a worker or eating its memory."""
+"""Caps that keep an untrusted template from hanging a worker or eating its memory.
+
+The values live in `engine/budgets.py` (every budget in one place); this module holds the
+helpers that measure against them.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from engine.budgets import (
+    MAX_BLOCK_NESTING,
+    MAX_DECIMALS,
+    MAX_EXPRESSION_DEPTH,
+    MAX_EXPRESSION_NESTING,
+    MAX_INT_BITS,
+    MAX_OUTPUT_CHARS,
+    MAX_RANGE_ITEMS,
+    MAX_RENDER_WORK_CHARS,
+    MAX_STEPS,
+    MAX_STRING_CHARS,
+    MAX_VARIABLES,
+    PREVIEW_SECONDS,
+    RENDER_SECONDS,
+    TEMPLATE_MAX_CHARS,
+)
 from engine.templates.errors import TemplateError
 
-TEMPLATE_MAX_CHARS = 50_000
-"""Longest template source accepted."""
-
-MAX_VARIABLES = 100
-"""Most distinct columns one template may use."""
-
-MAX_OUTPUT_CHARS = 100_000
-"""Longest text one template may render for one row (one field)."""
-
-MAX_RANGE_ITEMS = 10_000
-"""Longest `range()` a template may build."""
-
-MAX_STEPS = 100_000
-"""Loop iterations plus calls one render may make before it is stopped."""
-
-MAX_STRING_CHARS = 1_000_000
-"""Longest string or list a single operation may build while rendering."""
-
-MAX_INT_BITS = 4_096
-"""Largest integer (in bits) arithmetic may produce while rendering."""
-
-MAX_DECIMALS = 10
-"""Most decimals `number`, `percent` and friends may print."""
+__all__ = [
+    "MAX_BLOCK_NESTING", "MAX_DECIMALS", "MAX_EXPRESSION_DEPTH", "MAX_EXPRESSION_NESTING", "MAX_INT_BITS", "MAX_OUTPUT_CHARS",
+    "MAX_RANGE_ITEMS", "MAX_RENDER_WORK_CHARS", "MAX_STEPS", "MAX_STRING_CHARS", "MAX_VARIABLES",
+    "PREVIEW_SECONDS", "RENDER_SECONDS", "TEMPLATE_MAX_CHARS", "output_too_long", "refuse_big", "too_big",
+    "weight",
+]
 
 
 def weight(value: Any, depth: int = 0) -> int:
@@ -42,7 +45,18 @@ def weight(value: Any, depth: int = 0) -> int:
     return 1
 
 
+def too_big(what: str) -> str:
+    """The refusal for one operation over MAX_STRING_CHARS (the SQL path raises the same words)."""
+    return (f"{what} would build more than {MAX_STRING_CHARS:,} characters "
+            f"(the limit for one step of a template); shorten the text first")
+
+
+def output_too_long() -> str:
+    """The refusal for a rendering over MAX_OUTPUT_CHARS (the SQL path raises the same words)."""
+    return f"output too long: more than {MAX_OUTPUT_CHARS:,} characters (the limit for one field of one row)"
+
+
 def refuse_big(size: int, what: str) -> None:
     """Stop before building something over MAX_STRING_CHARS."""
     if size > MAX_STRING_CHARS:
-        raise TemplateError(f"{what} would build more than {MAX_STRING_CHARS:,} characters")
+        raise TemplateError(too_big(what))

@@ -9,7 +9,9 @@ SQL path reproduces.
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Iterable, Iterator
+import functools
+import time
+from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache
 from typing import Any, Self
 
@@ -22,14 +24,19 @@ from engine.templates.errors import TemplateError
 from engine.templates.limits import (
     MAX_INT_BITS,
     MAX_RANGE_ITEMS,
+    MAX_RENDER_WORK_CHARS,
     MAX_STEPS,
+    MAX_STRING_CHARS,
+    PREVIEW_SECONDS,
+    RENDER_SECONDS,
     refuse_big,
+    too_big,
     weight,
 )
 from engine.templates.registry import jinja_filter_table
 from engine.templates.sql_compare import py_compare
 
-_STEPS: contextvars.ContextVar[list[int]] = contextvars.ContextVar("dotoro_template_steps")
+_BUDGET: contextvars.ContextVar[_Meter] = contextvars.ContextVar("dotoro_template_budget")
 
 BLOCKED_ATTRIBUTES = frozenset({"format", "format_map", "mro", "translate", "maketrans", "encode",
                                 "to_bytes", "expandtabs"})
@@ -38,25 +45,101 @@ BLOCKED_ATTRIBUTES = frozenset({"format", "format_map", "mro", "translate", "mak
 _WIDTH_METHODS = frozenset({"center", "ljust", "rjust", "zfill"})
 
 
+class _Meter:
+    """What one render has used so far: steps, characters built, and when it must stop."""
+
+    __slots__ = ("deadline", "limit_note", "steps", "work")
+
+    def __init__(self, deadline: float, limit_note: str) -> None:
+        self.steps = 0
+        self.work = 0
+        self.deadline = deadline
+        self.limit_note = limit_note
+
+    def check_clock(self) -> None:
+        if time.monotonic() > self.deadline:
+            raise TemplateError(self.limit_note)
+
+
+def _render_note() -> str:
+    return (f"the template took longer than {RENDER_SECONDS:g} seconds for one row (the limit for one render); "
+            "make it do less work, e.g. fewer loop steps or shorter text")
+
+
+def preview_note() -> str:
+    """The refusal when renders run past a preview's (or an editor check's) shared deadline."""
+    return (f"rendering took longer than {PREVIEW_SECONDS:g} seconds in all (the limit for one preview); "
+            "make the template do less work per row")
+
+
 def tick(count: int = 1) -> None:
-    """Count work done by the current render; stop it past MAX_STEPS."""
-    box = _STEPS.get(None)
-    if box is None:
+    """Count work done by the current render; stop it past MAX_STEPS or its deadline."""
+    meter = _BUDGET.get(None)
+    if meter is None:
         return
-    box[0] += count
-    if box[0] > MAX_STEPS:
-        raise TemplateError(f"the template does too much work (more than {MAX_STEPS:,} loop steps and calls)")
+    meter.steps += count
+    if meter.steps > MAX_STEPS:
+        raise TemplateError(f"the template does too much work (more than {MAX_STEPS:,} loop steps and calls, "
+                            "the limit for one row)")
+    meter.check_clock()
 
 
-class StepBudget:
-    """`with StepBudget():` around one render gives it a fresh step count."""
+def charge(result: Any) -> Any:
+    """Count the characters an operation built against MAX_RENDER_WORK_CHARS (and check the clock)."""
+    meter = _BUDGET.get(None)
+    if meter is None:
+        return result
+    size = len(result) if isinstance(result, (str, list, tuple)) else 1
+    if size > MAX_STRING_CHARS:
+        raise TemplateError(too_big("one step"))
+    meter.work += size
+    if meter.work > MAX_RENDER_WORK_CHARS:
+        raise TemplateError(f"the template builds too much text: more than {MAX_RENDER_WORK_CHARS:,} characters "
+                            "in all for one row (the limit for one render); build less text in loops")
+    meter.check_clock()
+    return result
+
+
+class RenderBudget:
+    """`with RenderBudget():` around one render: fresh counts and a deadline RENDER_SECONDS away.
+
+    The deadline is cooperative: every loop step, call, filter, operator and `~` checks it
+    (`tick`/`charge`). A child process per render would cost milliseconds each and could not
+    share the compiled template; a Python thread cannot be stopped from outside. Checking in
+    the hooks is enough because each operation between two checks is itself bounded (by
+    MAX_STRING_CHARS, MAX_RANGE_ITEMS and MAX_INT_BITS), so a render overruns its deadline by
+    at most one bounded operation. `deadline` (a `time.monotonic()` value) is an earlier
+    shared stop, e.g. a preview's; reaching it says so in the message.
+    """
+
+    def __init__(self, deadline: float | None = None) -> None:
+        own = time.monotonic() + RENDER_SECONDS
+        if deadline is not None and deadline < own:
+            self._meter = _Meter(deadline, preview_note())
+        else:
+            self._meter = _Meter(own, _render_note())
 
     def __enter__(self) -> Self:
-        self._token = _STEPS.set([0])
+        self._meter.check_clock()
+        self._token = _BUDGET.set(self._meter)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        _STEPS.reset(self._token)
+        _BUDGET.reset(self._token)
+
+
+StepBudget = RenderBudget
+"""The former name (a budget of steps only)."""
+
+
+def _metered(func: Callable[..., Any]) -> Callable[..., Any]:
+    """A filter that ticks once and charges its result (keeps Jinja's pass-context marker)."""
+    @functools.wraps(func)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        tick()
+        return charge(func(*args, **kwargs))
+
+    return run
 
 
 def safe_range(*args: int) -> range:
@@ -90,8 +173,13 @@ def compare(left: Any, *chain: Any) -> bool:
 
 def concat(*parts: Any) -> str:
     """`a ~ b`: nulls join as '' (Jinja would print 'None')."""
-    refuse_big(sum(weight(p) for p in parts), "`~`")
-    return "".join("" if p is None else str(p) for p in parts)
+    texts = []
+    for p in parts:
+        if not isinstance(p, str) and p is not None:
+            refuse_big(weight(p), "`~`")  # before printing a huge list
+        texts.append("" if p is None else str(p))
+    refuse_big(sum(len(t) for t in texts), "`~`")  # exactly what the SQL path measures
+    return charge("".join(texts))  # type: ignore[no-any-return]
 
 
 def finalize(value: Any) -> Any:
@@ -101,6 +189,10 @@ def finalize(value: Any) -> Any:
     if not isinstance(value, str):
         refuse_big(weight(value), "printing this value")
     return value
+
+
+_NUMBER_TOO_LARGE = (f"a number in the template grows too large (more than {MAX_INT_BITS:,} bits, "
+                     "the limit for arithmetic in a template)")
 
 
 def _check_binop(op: str, left: Any, right: Any) -> None:
@@ -113,15 +205,15 @@ def _check_binop(op: str, left: Any, right: Any) -> None:
             if isinstance(seq, seqs) and isinstance(n, int):
                 refuse_big(weight(seq) * max(n, 0), "`*`")
         if isinstance(left, int) and isinstance(right, int) and left.bit_length() + right.bit_length() > MAX_INT_BITS:
-            raise TemplateError("a number in the template grows too large")
+            raise TemplateError(_NUMBER_TOO_LARGE)
     elif op == "+" and isinstance(left, seqs) and isinstance(right, seqs):
         refuse_big(weight(left) + weight(right), "`+`")
     elif op == "**" and isinstance(left, (int, float)) and isinstance(right, int):
         if isinstance(left, int) and abs(left) > 1 and left.bit_length() * abs(right) > MAX_INT_BITS:
-            raise TemplateError("a number in the template grows too large")
+            raise TemplateError(_NUMBER_TOO_LARGE)
     elif op in ("+", "-") and isinstance(left, int) and isinstance(right, int) and \
             max(left.bit_length(), right.bit_length()) > MAX_INT_BITS:
-        raise TemplateError("a number in the template grows too large")
+        raise TemplateError(_NUMBER_TOO_LARGE)
 
 
 def _check_call(obj: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
@@ -148,7 +240,7 @@ class TemplateSandbox(ImmutableSandboxedEnvironment):
                          keep_trailing_newline=True, auto_reload=False)
         self.globals.clear()
         self.globals["range"] = safe_range
-        self.filters = jinja_filter_table()
+        self.filters = {name: _metered(func) for name, func in jinja_filter_table().items()}
         # reached only through the nodes `harden` adds (nodes.EnvironmentAttribute)
         self.dotoro_steps = steps
         self.dotoro_compare = compare
@@ -164,7 +256,8 @@ class TemplateSandbox(ImmutableSandboxedEnvironment):
 
     def call_binop(self, context: Context, operator_: str, left: Any, right: Any) -> Any:
         _check_binop(operator_, left, right)
-        return self.binop_table[operator_](left, right)
+        tick()
+        return charge(self.binop_table[operator_](left, right))
 
     def call(self, context: Context, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
         if obj is steps or obj is compare or obj is concat:
@@ -175,7 +268,7 @@ class TemplateSandbox(ImmutableSandboxedEnvironment):
             items = list(args[0])  # `sep.join(x)`: measure before building
             refuse_big(sum(weight(i) for i in items) + len(obj.__self__) * len(items), "`join`")
             args = (items, *args[1:])
-        return super().call(context, obj, *args, **kwargs)
+        return charge(super().call(context, obj, *args, **kwargs))
 
 
 class _Harden(NodeTransformer):

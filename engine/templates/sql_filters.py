@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from engine.templates import filters
 from engine.templates.errors import TemplateError
+from engine.templates.limits import too_big
 from engine.templates.sql_casing import (
     WHITESPACE_SQL,
     capitalize_sql,
@@ -22,6 +23,7 @@ from engine.templates.sql_casing import (
     upper_sql,
 )
 from engine.templates.sql_facts import ASCII, PLAIN_TEXT, text_facts
+from engine.templates.sql_guards import string_guard
 from engine.templates.sql_values import (
     BOOLEAN,
     DATE,
@@ -51,6 +53,7 @@ class SqlScope(Protocol):
     """What a builder needs from the compiler."""
 
     binder: Binder
+    line: int | None  # of the filter being compiled (for refusals)
 
 
 SqlFilter = Callable[[SqlScope, Val, Mapping[str, Val]], Val]
@@ -140,8 +143,16 @@ def sql_replace(scope: SqlScope, value: Val, args: Mapping[str, Val]) -> Val:
     new = filters.as_text(_const(args, "new", "replace"))
     if old == "":
         raise Unsupported("`replace` of an empty string")
-    return text_val(f"replace({text(value)}, {sql_str(old)}, {sql_str(new)})",
-                    facts=value.facts & text_facts([new]))
+    facts = value.facts & text_facts([new])
+    if len(new) <= len(old):  # cannot grow the text
+        return text_val(f"replace({text(value)}, {sql_str(old)}, {sql_str(new)})", facts=facts)
+
+    def guarded(v: str) -> str:  # the per-row filter's check, on the same numbers
+        hits = f"((length({v}) - length(replace({v}, {sql_str(old)}, ''))) // {len(old)})"
+        size = f"(length({v}) + {hits} * {len(new) - len(old)})"
+        return string_guard(size, f"replace({v}, {sql_str(old)}, {sql_str(new)})", too_big("replace"), scope.line)
+
+    return text_val(scope.binder.bind(text(value), guarded), facts=facts)
 
 
 def sql_default(scope: SqlScope, value: Val, args: Mapping[str, Val]) -> Val:

@@ -12,6 +12,7 @@ from jinja2.exceptions import TemplateSyntaxError
 
 from engine.templates.errors import TemplateError, where
 from engine.templates.limits import MAX_VARIABLES, TEMPLATE_MAX_CHARS
+from engine.templates.nesting import check_source_nesting, check_tree_depth
 from engine.templates.positions import Source
 from engine.templates.registry import BLOCKED_FILTERS, FILTERS
 from engine.templates.sandbox import BLOCKED_ATTRIBUTES, template_environment
@@ -239,7 +240,9 @@ def analyze(source: str, columns: Sequence[str]) -> Analysis:
     env = template_environment()
     a.source = src = Source(env, source)
     try:
+        check_source_nesting(env, src.text)  # before parsing: the parser recurses per bracket
         a.ast = ast = src.parse()
+        check_tree_depth(ast)  # before any walk of the tree recurses per level
     except TemplateError as exc:
         a.fail(exc.detail, exc.line, exc.column)
         return a

@@ -163,8 +163,10 @@ def test_nulls_everywhere_print_empty(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def test_nested_concats_are_flattened() -> None:
+    # `(t ~ 'c') ~ u` is one concat under one size guard (MAX_STRING_CHARS), spliced into nothing further
     tmpl = compile_template("a{{ t }}{% if b %}b{% endif %}{{ (t ~ 'c') ~ u }}d", SCHEMA)
-    assert tmpl.sql is not None and tmpl.sql.count("concat(") == 1 and "COALESCE(\"t\", '')" not in tmpl.sql
+    assert tmpl.sql is not None and tmpl.sql.count("concat(") == 2 and "COALESCE(\"t\", '')" not in tmpl.sql
+    assert "concat(\"t\", 'c', \"u\")" in tmpl.sql
 
 
 def test_chained_filters_keep_the_sql_small(con: duckdb.DuckDBPyConnection) -> None:
