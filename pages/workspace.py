@@ -7,6 +7,7 @@ import streamlit as st
 from studio import review, tenancy, workspace_export, workspaces
 from studio.context import Permission, allows
 from studio.ui import resources, sidebar, state, widgets
+from studio.ui import workspace_transfer as transfer
 
 ctx = state.page_context("Workspace")
 store = resources.store()
@@ -40,12 +41,18 @@ with st.form("new_ws", clear_on_submit=True):
             state.request_workspace(ws)
             st.rerun()
 
+if allows(current.role, Permission.MANAGE_MEMBERS):
+    transfer.import_section(store, ctx)
+
 if not allows(current.role, Permission.DELETE_WORKSPACE):
     st.caption("Only an owner can export or delete this workspace.")
     st.stop()
 
 st.subheader("Export everything")
-st.caption("Data sets (every version, as Parquet), members, invitations and the audit trail, in one zip.")
+st.caption("Everything this workspace owns in one zip with a manifest: data sets (every version, as Parquet), "
+           "templates with their versions, rule sets, campaign sets with their variations, edits and approvals, "
+           "notebooks, publishing plans and history, members, invitations and the audit trail. Reddit account "
+           "secrets and billing are left out. Import it below, here or in another studio.")
 if st.button("Prepare export", key="ws_export"):
     data = widgets.attempt(lambda: workspace_export.export_zip(store, ctx))
     if data:

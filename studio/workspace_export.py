@@ -1,72 +1,178 @@
-"""Data-protection export: everything of a workspace in one zip (data sets, audit, members, invitations)."""
+"""Export everything a workspace owns into one zip, with a manifest (studio.workspace_import reads it back).
+
+The archive (format version FORMAT_VERSION):
+
+    manifest.json                format, version, created_at, source workspace, counts, files, what is left out
+    <table>.json                 the rows of each exported table (workspace.json, members.json, datasets.json, …)
+    people.json                  id, e-mail and name of everyone the rows mention (members, authors)
+    data/<data set>/v<n>.parquet every data set version's bytes
+    audit.csv                    the audit trail as a spreadsheet (cells made safe for spreadsheet apps)
+
+Left out, and said so in the manifest: Reddit account secrets (accounts are exported without their
+tokens, passwords or client secrets: reconnect them after an import), invitation tokens (only their
+hashes are stored; an imported invitation needs resending), billing (plan, usage, Stripe events stay
+with the workspace that pays), authoring drafts (per person, short-lived), OAuth states in flight.
+"""
 
 from __future__ import annotations
 
+import base64
 import csv
 import datetime as dt
 import io
 import json
+import re
+import uuid
 import zipfile
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 
 from studio import audit
 from studio.context import Context, Permission
 from studio.permissions import requires
 from studio.storage import blob_store
-from studio.store.models import AuditEvent, Base, Dataset, DatasetVersion, Invitation, User, Workspace, WorkspaceMember
-from studio.store.session import Store
+from studio.store.base import Base
+from studio.store.models import AuditEvent, DatasetVersion, User
+from studio.store.session import Store, TenantSession
+
+FORMAT = "dotoro-workspace-export"
+FORMAT_VERSION = 2
+# exported tables, by file name (a table's rows go to "<file>.json"); the order is the import's order
+TABLE_FILES: dict[str, str] = {
+    "workspaces": "workspace",
+    "workspace_members": "members",
+    "datasets": "datasets",
+    "dataset_versions": "dataset_versions",
+    "templates": "templates",
+    "rule_sets": "rule_sets",
+    "campaign_sets": "campaign_sets",
+    "generation_runs": "generation_runs",
+    "generation_chunks": "generation_chunks",
+    "variations": "variations",
+    "notebooks": "notebooks",
+    "notebook_cells": "notebook_cells",
+    "notebook_outputs": "notebook_outputs",
+    "reddit_accounts": "reddit_accounts",
+    "publish_settings": "publish_settings",
+    "publish_items": "publish_items",
+    "publish_events": "publish_events",
+    "post_metrics": "post_metrics",
+    "invitations": "invitations",
+    "audit_events": "audit_events",
+}
+SECRET_COLUMNS: dict[str, tuple[str, ...]] = {
+    "reddit_accounts": ("client_secret_enc", "password_enc", "refresh_token_enc"),
+    "invitations": ("token_hash",),
+}
+LEFT_OUT = {
+    "reddit_account_secrets": "Reddit accounts are exported without their tokens, passwords and client secrets; "
+                              "reconnect each account after importing.",
+    "invitation_tokens": "Invitation links are not exported (only their hashes are stored); resend pending "
+                         "invitations after importing.",
+    "billing": "The plan, usage and Stripe records stay with the workspace that pays; an imported workspace starts "
+               "on the Free plan.",
+    "drafts": "Authoring drafts are per person and short-lived; they are not exported.",
+    "oauth_states": "Reddit connections in progress are not exported.",
+}
+BYTES_TAG = "$base64"
 
 
-def _rows(objs: list[Any], skip: tuple[str, ...] = ()) -> list[dict[str, Any]]:
-    out = []
-    for o in objs:
-        table = type(o).__table__  # type: ignore[attr-defined]
-        out.append({c.name: _plain(getattr(o, c.key)) for c in table.columns if c.name not in skip})
-    return out
+def table(name: str) -> Table:
+    return Base.metadata.tables[name]
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
+    """A column value as JSON: times as ISO 8601, ids as text, bytes as {"$base64": …}."""
     if isinstance(value, (dt.datetime, dt.date)):
         return value.isoformat()
-    if isinstance(value, (bytes, bytearray)):
-        return None
-    if hasattr(value, "hex") and not isinstance(value, (int, float, str)):
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return {BYTES_TAG: base64.b64encode(bytes(value)).decode()}
+    if isinstance(value, uuid.UUID):
         return str(value)
     return value
 
 
+def _order(t: Table) -> list[Any]:
+    """A stable order for a table's rows: its time or position columns, then the id."""
+    cols = [t.c[n] for n in ("created_at", "at", "started_at", "position", "version", "index", "row_index",
+                              "variation_index", "updated_at") if n in t.c]
+    return cols + [c for c in t.primary_key.columns]
+
+
+def _rows(s: TenantSession, name: str) -> list[dict[str, Any]]:
+    t = table(name)
+    stmt = select(t).order_by(*_order(t))
+    stmt = stmt.where(t.c.id == s.workspace_id) if name == "workspaces" else stmt.where(t.c.workspace_id == s.workspace_id)
+    skip = set(SECRET_COLUMNS.get(name, ())) | {"workspace_id"}
+    return [{k: plain(v) for k, v in row._mapping.items() if k not in skip} for row in s.execute(stmt)]
+
+
+def _safe(name: str) -> str:
+    cleaned = re.sub(r"[^\w\- .()]+", "_", name).strip(" .") or "data set"
+    return cleaned[:100]
+
+
+def _data_files(rows: dict[str, list[dict[str, Any]]]) -> dict[str, str]:
+    """Version id → its Parquet's path in the archive: data/<data set name>/v<n>.parquet (names unique)."""
+    names = {d["id"]: _safe(str(d["name"])) for d in rows["datasets"]}
+    taken: set[str] = set()
+    out: dict[str, str] = {}
+    for v in rows["dataset_versions"]:
+        path = f"data/{names.get(v['dataset_id'], v['dataset_id'])}/v{v['version']}.parquet"
+        if path in taken:  # two names that read the same once made safe
+            path = f"data/{v['dataset_id']}/v{v['version']}.parquet"
+        taken.add(path)
+        out[v["id"]] = path
+    return out
+
+
+def _people(s: TenantSession, rows: dict[str, list[dict[str, Any]]]) -> list[dict[str, str]]:
+    """Everyone the rows mention as a user: members, authors, actors (id, e-mail, name)."""
+    user_columns = {(name, c.name) for name in TABLE_FILES for c in table(name).columns
+                    if any(fk.column.table.name == "users" for fk in c.foreign_keys)}
+    ids = {uuid.UUID(str(r[col])) for name, col in user_columns for r in rows[name] if r.get(col)}
+    if not ids:
+        return []
+    found = s.execute(select(User.id, User.email, User.name).where(User.id.in_(ids)).order_by(User.email)).all()
+    return [{"id": str(i), "email": e, "name": n} for i, e, n in found]
+
+
 @requires(Permission.DELETE_WORKSPACE)
 def export_zip(store: Store, ctx: Context) -> bytes:
-    """Owner only: a zip with a JSON file per table and every data set version as Parquet."""
+    """Owner only: everything the workspace owns, in one zip with a manifest (see the module's note)."""
     buf = io.BytesIO()
     blobs = blob_store(store.settings)
     with store.session_scope(ctx) as s, zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
         s.require(Permission.DELETE_WORKSPACE)
-        ws = s.get(Workspace, s.workspace_id)
-        tables: dict[str, list[Any]] = {
-            "workspace": [ws],
-            "members": list(s.scalars(select(WorkspaceMember))),
-            "datasets": list(s.scalars(select(Dataset))),
-            "dataset_versions": list(s.scalars(select(DatasetVersion))),
-            "invitations": list(s.scalars(select(Invitation))),
-            "audit_events": list(s.scalars(select(AuditEvent).order_by(AuditEvent.at))),
-        }
-        for name, objs in tables.items():
-            z.writestr(f"{name}.json", json.dumps(_rows(objs, skip=("token_hash",)), indent=2, ensure_ascii=False))
-        people = s.execute(select(User.id, User.email, User.name).join(WorkspaceMember, WorkspaceMember.user_id == User.id)).all()
-        z.writestr("people.json", json.dumps([{"id": str(i), "email": e, "name": n} for i, e, n in people], indent=2))
-        names = {d.id: d.name for d in tables["datasets"]}
-        for v in tables["dataset_versions"]:
-            z.writestr(f"data/{names.get(v.dataset_id, v.dataset_id)}/v{v.version}.parquet", blobs.get(s, v.storage_key))
+        rows = {name: _rows(s, name) for name in TABLE_FILES}
+        files = _data_files(rows)
+        for name, file in TABLE_FILES.items():
+            z.writestr(f"{file}.json", json.dumps(rows[name], indent=1, ensure_ascii=False))
+        z.writestr("people.json", json.dumps(_people(s, rows), indent=1, ensure_ascii=False))
+        keys = dict(s.execute(select(DatasetVersion.id, DatasetVersion.storage_key)).all())
+        for version_id, path in files.items():
+            z.writestr(path, blobs.get(s, keys[uuid.UUID(version_id)]))
         out = io.StringIO()
         w = csv.writer(out)
-        for e in tables["audit_events"]:
+        w.writerow(["at", "actor", "action", "summary"])
+        for e in s.scalars(select(AuditEvent).order_by(AuditEvent.at, AuditEvent.id)):
             w.writerow([audit.safe_cell(str(x)) for x in (e.at.isoformat(), e.actor_id or "", e.action, e.summary)])
         z.writestr("audit.csv", out.getvalue())
-        audit.record(s, "workspace.export", object_type="workspace", object_id=s.workspace_id, summary="Exported all workspace data")
+        manifest = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "created_at": dt.datetime.now(dt.UTC).isoformat(),
+            "source_workspace": {"id": str(s.workspace_id), "name": rows["workspaces"][0]["name"]},
+            "counts": {name: len(rows[name]) for name in TABLE_FILES},
+            "tables": TABLE_FILES,
+            "data_files": files,
+            "left_out": LEFT_OUT,
+        }
+        z.writestr("manifest.json", json.dumps(manifest, indent=1, ensure_ascii=False))
+        audit.record(s, "workspace.export", object_type="workspace", object_id=s.workspace_id,
+                     summary="Exported all workspace data")
     return buf.getvalue()
 
 
-__all__ = ["Base", "export_zip"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "TABLE_FILES", "export_zip"]
