@@ -37,9 +37,12 @@ def _tag(node: Any) -> Any:
     return [_tag(x) for x in node] if isinstance(node, list) else node
 
 
+_PRIVATE = ("_uid", "_fresh", "_snapshot")  # builder bookkeeping, never part of the rule JSON
+
+
 def _untag(node: Any) -> Any:
     if isinstance(node, dict):
-        return {k: _untag(v) for k, v in node.items() if k != "_uid"}
+        return {k: _untag(v) for k, v in node.items() if k not in _PRIVATE}
     return [_untag(x) for x in node] if isinstance(node, list) else node
 
 
@@ -58,9 +61,10 @@ def draft(scope: str, rules: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def to_rules(d: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The draft as engine JSON; priorities follow the list, so rules fire top to bottom."""
+    """The draft as engine JSON; priorities follow the list, so rules fire top to bottom. A rule just added
+    and not touched yet is left out (it would only be reported as incomplete before anyone typed)."""
     out = []
-    for number, rule in enumerate(d["rules"], start=1):
+    for number, rule in enumerate((r for r in d["rules"] if not r.get("_fresh")), start=1):
         clean = _untag(rule)
         clean["priority"] = number
         out.append(clean)
@@ -99,9 +103,22 @@ def _new_rule(rules: list[Node], schema: Mapping[str, str]) -> None:
     n = len(rules) + 1
     while f"r{n}" in taken:
         n += 1
-    rules.append(_tag({"id": f"r{n}", "name": f"Rule {n}", "enabled": True,
+    rules.append(_tag({"id": f"r{n}", "name": f"Rule {n}", "enabled": True, "_fresh": True,
                        "conditions": {"logic": "and", "items": [_condition(schema)()]},
                        "actions": [{"type": "set_field", "params": {}}]}))
+
+
+def _settle(rule: Node) -> bool:
+    """Whether a new rule is still untouched: its widgets' values as first drawn (kept the first time)."""
+    if not rule.get("_fresh"):
+        return False
+    now = _untag(rule)
+    if "_snapshot" not in rule:
+        rule["_snapshot"] = now
+    elif now != rule["_snapshot"]:
+        rule.pop("_fresh", None)
+        rule.pop("_snapshot", None)
+    return bool(rule.get("_fresh"))
 
 
 # --- widgets ---------------------------------------------------------------------------------
@@ -287,6 +304,9 @@ def builder(d: dict[str, Any], schema: Mapping[str, str], editable: bool) -> dic
             if editable:
                 st.button("Action", icon=":material/add:", key=f"rb_{uid}_adda", on_click=_append,
                           args=(actions, lambda: {"type": "add_tag", "params": {}}))
+            if _settle(rule):
+                slots[str(rule.get("id"))].caption("New rule: pick the condition and what to do; it is checked and "
+                                                   "tested on the data once you change it.")
     if editable:
         st.button("Add rule", icon=":material/add:", key="rb_add_rule", on_click=_new_rule, args=(rules, schema))
     return slots

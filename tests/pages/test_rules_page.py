@@ -82,10 +82,10 @@ def test_build_a_rule_and_see_its_matches_and_trace(new_app):
 def test_invalid_rule_and_bad_import_show_clear_errors(new_app):
     at = _rules_page(new_app)
     _button(at, "Add rule").click().run()
+    _widget(at.selectbox, "_field").select("price").run()  # once touched, what is missing is named
     assert any("Rule 'Rule 1': action 1 (set_field): parameter 'field' must not be empty" in e.value
                for e in at.error), [e.value for e in at.error]
     _widget(at.selectbox, "_type").select("skip").run()
-    _widget(at.selectbox, "_field").select("price").run()
     _widget(at.selectbox, "_op").select("greater_than").run()
     assert any("Rule 'Rule 1': condition 1 (price greater_than) needs a non-empty value" in e.value
                for e in at.error), [e.value for e in at.error]
@@ -137,3 +137,17 @@ def test_viewer_sees_rules_read_only_and_can_test(new_app):
     assert "Matches 26 of 60 rows" in texts(viewer)
     labels = {b.label for b in viewer.button}
     assert not labels & {"Save", "Save rule set", "Duplicate", "Delete", "Import", "Add rule", "↑", "✕"}
+
+
+def test_a_new_rule_shows_no_error_before_it_is_touched(new_app):
+    at = _rules_page(new_app)
+    _button(at, "Add rule").click().run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    assert "New rule: pick the condition and what to do" in texts(at)
+    _widget(at.selectbox, "_field").select("sale_price").run()  # touched, still incomplete: now it says what is missing
+    assert at.error and "New rule:" not in texts(at)
+    _widget(at.selectbox, "_type").select("skip").run()
+    _widget(at.selectbox, "_op").select("is_empty").run()
+    assert not at.error, [e.value for e in at.error]
+    assert "Matches 26 of 60 rows (43%)" in texts(at)
