@@ -141,6 +141,40 @@ def one_line(spec: FieldSpec) -> bool:
     return spec.kind in ("bool", "enum", "url") or ((spec.max_chars or 0) <= 100 and spec.kind != "markdown")
 
 
+_COLUMN_REF = re.compile(r"^\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}$")
+_BOOL_MODES = {"off": "Off", "on": "On", "column": "From a column", "template": "Template"}
+
+
+def _bool_editor(spec: FieldSpec, key: str, label: str, columns: Sequence[ColumnProfile], editable: bool) -> str:
+    """A flag (NSFW, Spoiler…): off, on, or from a column (`{{ column }}`); any other template stays editable."""
+    text = st.session_state.get(key, "").strip()
+    names = [c.name for c in columns]
+    ref = _COLUMN_REF.match(text)
+    mode = ("off" if text.lower() in ("", "false", "no", "0") else "on" if text.lower() in ("true", "yes", "1")
+            else "column" if ref and ref.group(1) in names else "template")
+    mode_key = f"{key}_mode"
+    if st.session_state.get(mode_key) not in _BOOL_MODES:
+        st.session_state[mode_key] = mode
+    a, b = st.columns([2, 3], vertical_alignment="bottom")
+    picked = a.segmented_control(label, list(_BOOL_MODES), format_func=_BOOL_MODES.__getitem__, key=mode_key,
+                                 disabled=not editable, help=spec.help or "A yes/no flag for every variation, "
+                                 "or one read from a column of the data set.")
+    if picked == "column":
+        flags = [c.name for c in columns if c.kind == "boolean"] or names
+        col_key = f"{key}_column"
+        if st.session_state.get(col_key) not in flags:
+            st.session_state[col_key] = ref.group(1) if ref and ref.group(1) in flags else flags[0]
+        column = b.selectbox("Column", flags, key=col_key, disabled=not editable, label_visibility="collapsed")
+        source = templates.snippet(column)
+    elif picked == "template":
+        source = b.text_input("Template", value=text, key=f"{key}_template", disabled=not editable,
+                              placeholder="e.g. {{ price > 100 }}", label_visibility="collapsed")
+    else:
+        source = "true" if picked == "on" else ""
+    st.session_state[key] = source
+    return source
+
+
 def field_editor(spec: FieldSpec, scope: str, initial: str, columns: Sequence[ColumnProfile],
                  row: Mapping[str, Any] | None, row_count: int, editable: bool) -> tuple[str, FieldCheck]:
     """One field: its editor, the character counter for the chosen row, errors with line/column."""
@@ -148,14 +182,16 @@ def field_editor(spec: FieldSpec, scope: str, initial: str, columns: Sequence[Co
     _init(key, initial)
     label = spec.label + (" *" if spec.required else "")
     hint = f"One of: {', '.join(spec.allowed)}" if spec.allowed else (spec.pattern_hint or spec.help or None)
-    if one_line(spec):
+    if spec.kind == "bool":
+        source = _bool_editor(spec, key, label, columns, editable)
+    elif one_line(spec):
         source = st.text_input(label, key=key, disabled=not editable, help=hint)
     else:
         source = st.text_area(label, key=key, height=200 if spec.kind == "markdown" else 80, disabled=not editable,
                               help=hint)
     st.session_state.setdefault(DRAFTS, {})[key] = source
     check = templates.check_field(spec, source, columns, row, row_count=row_count)
-    if source:
+    if source and spec.kind != "bool":
         _counter(spec, check)
     elif spec.required:
         st.caption("Required: every variation needs this field.")
