@@ -21,6 +21,7 @@ from engine.ingest import ColumnProfile, IngestResult, ingest, snake_case
 from studio import audit
 from studio.context import Context, Permission
 from studio.errors import NotFound, ValidationFailed
+from studio.naming import check_printable, printable
 from studio.permissions import requires
 from studio.storage import blob_store, local_file
 from studio.store.base import utcnow
@@ -60,7 +61,7 @@ class DatasetDetail:
 
 
 def _default_name(filename: str) -> str:
-    stem = re.sub(r"\.[A-Za-z0-9]+$", "", filename.rsplit("/", 1)[-1]).strip()
+    stem = re.sub(r"\.[A-Za-z0-9]+$", "", printable(filename).rsplit("/", 1)[-1]).strip()
     return (stem or "data set")[:MAX_NAME]
 
 
@@ -69,9 +70,15 @@ def _unique_name(s: TenantSession, wanted: str) -> str:
     if wanted not in taken:
         return wanted
     n = 2
-    while f"{wanted} ({n})" in taken:
+    while _numbered(wanted, n) in taken:
         n += 1
-    return f"{wanted} ({n})"
+    return _numbered(wanted, n)
+
+
+def _numbered(wanted: str, n: int) -> str:
+    """'name (2)', the name shortened so that the number still fits in MAX_NAME."""
+    suffix = f" ({n})"
+    return wanted[:MAX_NAME - len(suffix)].rstrip() + suffix
 
 
 def _to_parquet(result: IngestResult) -> bytes:
@@ -98,6 +105,7 @@ def upload(store: Store, ctx: Context, filename: str, data: bytes, *, name: str 
     """Ingest a file into a new data set (version 1). Bad input raises before anything is stored."""
     with store.session_scope(ctx) as s:
         s.require(Permission.EDIT)
+    check_printable(name or "", "data set")
     result = _ingest(store, filename, data, sheet)
     blobs = blob_store(store.settings)
     with store.session_scope(ctx) as s:
@@ -139,7 +147,7 @@ def _add_version(s: TenantSession, blobs: Any, ds: Dataset, version: int, filena
     key = f"{ds.id}-v{version}.parquet"
     blobs.put(s, key, content)
     s.add(DatasetVersion(
-        dataset_id=ds.id, version=version, filename=filename[:255], row_count=result.row_count,
+        dataset_id=ds.id, version=version, filename=printable(filename)[:255], row_count=result.row_count,
         size_bytes=len(content), columns=_profiles_json(result), storage_key=key, created_by=ctx.user_id,
         content_hash=content_hash,
         info={"encoding": result.encoding, "delimiter": result.delimiter, "warnings": list(result.warnings)},
@@ -256,6 +264,7 @@ def load_table(store: Store, ctx: Context, dataset_id: uuid.UUID, *, version: in
 
 def _valid_name(name: str) -> str:
     """The name trimmed, or a clear error when it is empty or too long."""
+    check_printable(name, "data set")
     clean = name.strip()
     if not clean:
         raise ValidationFailed("A data set needs a name.")

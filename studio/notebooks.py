@@ -22,6 +22,7 @@ from engine.transforms import TransformError, TransformSpec, group_by
 from studio import audit, datasets, notebook_outputs
 from studio.context import Context, Permission, allows
 from studio.errors import NotFound, ValidationFailed
+from studio.naming import check_printable
 from studio.permissions import requires
 from studio.store.base import aware, utcnow
 from studio.store.models import Dataset
@@ -125,6 +126,7 @@ def _book(s: TenantSession, notebook_id: uuid.UUID | None) -> NotebookRow:
 
 
 def _name(s: TenantSession, name: str, *, other_than: uuid.UUID | None = None) -> str:
+    check_printable(name, "notebook")
     name = " ".join(name.split())
     if not name:
         raise ValidationFailed("Give the notebook a name, e.g. 'Prices by category'.")
@@ -203,6 +205,18 @@ def _check(kind: str, source: str) -> None:
     if "\x00" in source:  # Postgres text cannot hold it; it only arrives by pasting binary data
         raise ValidationFailed("This cell contains a NUL character (\\0), which cannot be stored: delete it "
                                "(it usually comes from pasting binary data) and save again.")
+    if not source.isascii() and not _utf8(source):
+        raise ValidationFailed("This cell contains an invalid character (a lone surrogate such as \\ud800), which "
+                               "cannot be stored: delete it and save again.")
+
+
+def _utf8(text: str) -> bool:
+    """Whether UTF-8 (and so Postgres) can hold ``text``: not when it has lone surrogates."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 @requires(Permission.VIEW)

@@ -92,7 +92,26 @@ def validate(rules: Any, schema: Mapping[str, str] | None = None) -> list[dict[s
 
     Raises RuleError, whose message names the rule and the field to fix.
     """
-    return [rule.to_dict() for rule in parse_rules(rules, schema=dict(schema) if schema is not None else None)]
+    checked = [rule.to_dict() for rule in parse_rules(rules, schema=dict(schema) if schema is not None else None)]
+    _storable(checked)
+    return checked
+
+
+def _storable(rules: list[dict[str, Any]]) -> None:
+    """Refuse what the database cannot keep in JSON: NUL characters, lone surrogates, infinite numbers."""
+    try:
+        text = json.dumps(rules, ensure_ascii=False, allow_nan=False)
+    except ValueError:
+        raise ValidationFailed("A rule holds a number too large to store (it reads as infinity): use a smaller "
+                               "number.") from None
+    if "\\u0000" in text:
+        raise ValidationFailed("A rule contains a NUL character (\\0), which cannot be saved: remove it from the "
+                               "rule's names, fields and values.")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationFailed("A rule contains an invalid character (a lone surrogate such as \\ud800), which "
+                               "cannot be saved: retype the text around it.") from None
 
 
 def import_rules(text: str | bytes, schema: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
@@ -116,6 +135,12 @@ def _load_export(text: str) -> Any:
     except json.JSONDecodeError as exc:
         raise RuleError(f"The rules are not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}.",
                         line=exc.lineno, column=exc.colno) from None
+    except RecursionError:
+        raise RuleError("The rules nest lists or objects too deeply to be read: export them again from the "
+                        "studio, or remove the extra nesting.") from None
+    except ValueError:  # Python refuses integers of more than 4,300 digits
+        raise RuleError("The rules hold a number with thousands of digits, which cannot be read: shorten it, "
+                        "or put it in quotes as text.") from None
     if isinstance(data, dict) and "rules" in data and "format" in data:
         data = data["rules"]  # our own export envelope
     return data
