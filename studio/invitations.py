@@ -14,7 +14,7 @@ from urllib.parse import urlparse
 from sqlalchemy import select
 
 from studio import audit
-from studio.auth import Account
+from studio.auth import Account, refuse_control_characters
 from studio.context import Context, Permission, Role, WorkspaceId
 from studio.errors import NotFound, PermissionDenied, ValidationFailed
 from studio.permissions import public, requires
@@ -84,8 +84,9 @@ def _send(settings: Settings, to: str, workspace: str, url: str) -> bool:
 
 @requires(Permission.MANAGE_MEMBERS)
 def invite(store: Store, ctx: Context, email: str, role: Role) -> InvitationLink:
+    refuse_control_characters(email, "email address to invite")
     email = email.strip().lower()
-    if "@" not in email or "." not in email.split("@")[-1]:
+    if "@" not in email or "." not in email.split("@")[-1] or len(email) > 254:
         raise ValidationFailed("Enter a valid email address to invite.")
     token = _new_token(ctx.workspace_id) if ctx.workspace_id else ""
     with store.session_scope(ctx) as s:

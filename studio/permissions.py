@@ -9,6 +9,8 @@ A service function is one of:
 - ``@operator_only``: the studio's operators (``OPERATOR_EMAILS``), for the admin pages.
 - ``@public(why)``: needs no role: signing up or in, a secret token that is itself the proof
   (invitations, password reset), or the caller's own account.
+- ``@internal(why)``: a building block that services call after their own gate (e.g. the
+  credential store under studio.auth); pages, the UI and workers never import its module.
 
 ``tests/studio/test_permissions.py`` walks the ``studio`` package and fails for any public function
 taking ``store`` or ``ctx`` without one of these; it then calls every declared function as a viewer,
@@ -34,7 +36,7 @@ R = TypeVar("R")
 
 @dataclass(frozen=True)
 class Declaration:
-    kind: str  # "permission" | "system" | "operator" | "public"
+    kind: str  # "permission" | "system" | "operator" | "public" | "internal"
     permission: Permission | None = None
     reason: str = ""
 
@@ -159,6 +161,15 @@ def operator_only(fn: Callable[P, R]) -> Callable[P, R]:
             _gates_only.reset(token)
 
     return _declare(fn, Declaration("operator"), gate)
+
+
+def internal(reason: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """A building block that services call after their own gate; pages and the UI never call it (tested)."""
+
+    def decorate(fn: Callable[P, R]) -> Callable[P, R]:
+        return _declare(fn, Declaration("internal", reason=reason), lambda _a, _k: None)
+
+    return decorate
 
 
 def public(reason: str) -> Callable[[Callable[P, R]], Callable[P, R]]:

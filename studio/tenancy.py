@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from dataclasses import dataclass
 
@@ -9,6 +10,7 @@ from sqlalchemy import select
 
 from studio import audit
 from studio.context import Context, Role, UserId, WorkspaceId
+from studio.errors import ValidationFailed
 from studio.permissions import public
 from studio.store.models import Workspace, WorkspaceMember
 from studio.store.session import Store
@@ -24,11 +26,11 @@ class Membership:
 @public("any signed-in person may create a workspace of their own")
 def create_workspace(store: Store, user_id: UserId, name: str, *, client_address: str | None = None) -> WorkspaceId:
     """Create a workspace with `user_id` as its owner."""
-    clean = name.strip()
+    clean = " ".join(name.split())
     if not clean:
-        from studio.errors import ValidationFailed
-
         raise ValidationFailed("Give the workspace a name.")
+    if any(unicodedata.category(c) == "Cc" for c in clean):
+        raise ValidationFailed("The workspace name contains an invisible control character; type it again.")
     ws = WorkspaceId(uuid.uuid4())
     ctx = Context(user_id=user_id, workspace_id=ws, client_address=client_address, system=True)
     with store.session_scope(ctx) as s:

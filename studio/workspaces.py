@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+import unicodedata
 import uuid
 from dataclasses import dataclass
 
@@ -28,9 +29,11 @@ class MemberInfo:
 
 @requires(Permission.MANAGE_MEMBERS)
 def rename(store: Store, ctx: Context, name: str) -> None:
-    clean = name.strip()
+    clean = " ".join(name.split())
     if not clean or len(clean) > 120:
         raise ValidationFailed("A workspace name needs 1 to 120 characters.")
+    if any(unicodedata.category(c) == "Cc" for c in clean):
+        raise ValidationFailed("The workspace name contains an invisible control character; type it again.")
     with store.session_scope(ctx) as s:
         s.require(Permission.MANAGE_MEMBERS)
         ws = s.get(Workspace, s.workspace_id)

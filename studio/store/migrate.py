@@ -51,6 +51,11 @@ def grant_app_role(conn: object, role: str) -> None:
     quoted = '"' + role.replace('"', '""') + '"'
     for table in tables:
         conn.execute(text(f'GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE "{table}" TO {quoted}'))  # type: ignore[attr-defined]
+    if "users" in tables:  # column privileges only: no hashes or lockout counters (migration 0009)
+        from studio.store.user_security import app_grants_sql
+
+        for stmt in app_grants_sql(quoted, {c["name"] for c in inspect(conn).get_columns("users")}):
+            conn.execute(text(stmt))  # type: ignore[attr-defined]
     conn.execute(text(f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {quoted}"))  # type: ignore[attr-defined]
 
 

@@ -22,6 +22,8 @@ class User(Base):
     locked_until: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     last_sign_in_at: Mapped[dt.datetime | None]
+    # Bumped by every password change or reset: a reset link carries it, so it works once (issue #15).
+    password_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class AuthSession(Base):

@@ -13,6 +13,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 from studio.context import Context, Permission, Role, allows
 from studio.errors import NoWorkspace, PermissionDenied
 from studio.settings import Settings
+from studio.store import integrity
 from studio.store.base import TenantMixin
 from studio.store.models import WorkspaceMember
 
@@ -102,9 +103,12 @@ class Store:
             with s.begin():
                 self._set_tenant(s, info["workspace_id"], info["user_id"])
                 yield s
-        except BaseException:
+        except BaseException as exc:
             for hook in s.info.get("on_rollback", []):
                 hook()
+            message = integrity.as_message(exc)  # a racing click or a NUL byte: a message, not a DB error
+            if message is not None:
+                raise message from exc
             raise
         else:
             for hook in s.info.get("after_commit", []):

@@ -8,7 +8,7 @@ import jwt
 import streamlit as st
 from streamlit_authenticator.controllers import CookieController
 
-from studio import auth
+from studio import auth, passwords
 from studio.errors import StudioError
 from studio.ui import resources, state
 
@@ -22,9 +22,21 @@ def _cookies() -> CookieController:
     return CookieController(COOKIE, settings.secret_key, settings.cookie_expiry_days)
 
 
+_RESET = "dotoro_reset_token"
+_NOTICE = "dotoro_signed_out_notice"
+
+
 def resume_from_cookie() -> None:
-    """A browser that signed in before comes back signed in, unless that session was signed out."""
+    """A browser that signed in before comes back signed in, unless that session was signed out.
+
+    An open tab re-checks its session on every run: a password change or reset elsewhere ends it here too.
+    """
+    _capture_reset_link()
     if state.signed_in() is not None:
+        token = state.token()
+        if token and not auth.session_active(resources.store(), token):
+            state.forget()
+            st.session_state[_NOTICE] = "You were signed out: this account's password was changed. Sign in again."
         return
     raw = st.context.cookies.get(COOKIE) if hasattr(st.context, "cookies") else None
     if not raw:
@@ -75,17 +87,90 @@ def sign_out() -> None:
         pass
 
 
+def _capture_reset_link() -> None:
+    """A reset link (?reset=TOKEN) opens the 'set a new password' form, signed out, without the token in the URL."""
+    token = st.query_params.get("reset")
+    if token:
+        st.session_state[_RESET] = token
+        del st.query_params["reset"]
+        state.forget()
+
+
 def sign_in_page() -> None:
     """The only page a signed-out visitor sees."""
     _, middle, _ = st.columns([1, 2, 1])
     with middle:
-        _sign_in_forms()
+        if st.session_state.get(_RESET):
+            _reset_form(st.session_state[_RESET])
+        else:
+            _sign_in_forms()
+
+
+def _reset_form(token: str) -> None:
+    st.title("Set a new password")
+    try:
+        account = passwords.reset_account(resources.store(), token)
+    except StudioError as exc:
+        st.warning(str(exc))
+        if st.button("Back to sign in", key="reset_back"):
+            st.session_state.pop(_RESET, None)
+            st.rerun()
+        return
+    st.caption(f"For **{account.email}**. Setting it signs this account out of every other browser.")
+    with st.form("reset_password"):
+        new = st.text_input("New password", type="password", key="reset_new", help=f"At least {auth.MIN_PASSWORD} characters.")
+        repeat = st.text_input("Repeat it", type="password", key="reset_repeat")
+        if st.form_submit_button("Set password and sign in", type="primary"):
+            if new != repeat:
+                st.error("The two passwords differ.")
+                return
+            try:
+                account = passwords.reset_password(resources.store(), token, new, client_address=state.client_address())
+            except StudioError as exc:
+                st.error(str(exc))
+                return
+            st.session_state.pop(_RESET, None)
+            _start_session(account)
+            st.rerun()
+
+
+def password_popover() -> None:
+    """The account menu's 'Change password' (current password required; other browsers are signed out)."""
+    who = state.signed_in()
+    if who is None:
+        return
+    with st.popover("Change password", width="stretch"), st.form("change_password", clear_on_submit=True):
+        current = st.text_input("Current password", type="password", key="pw_current")
+        new = st.text_input("New password", type="password", key="pw_new", help=f"At least {auth.MIN_PASSWORD} characters.")
+        repeat = st.text_input("Repeat it", type="password", key="pw_repeat")
+        if st.form_submit_button("Change password", type="primary"):
+            if new != repeat:
+                st.error("The two new passwords differ.")
+                return
+            try:
+                ended = passwords.change_password(resources.store(), who.user_id, current, new, keep_token=state.token(),
+                                                  client_address=state.client_address())
+            except StudioError as exc:
+                st.error(str(exc))
+            else:
+                others = f"; {ended} other browser{'s' if ended != 1 else ''} signed out" if ended else ""
+                st.success(f"Password changed{others}.")
 
 
 def _sign_in_forms() -> None:
     st.title("Dotoro Studio")
     st.caption("Turn a data table into thousands of on-brand posts and ads — previewed live, generated in the background.")
-    sign_in, sign_up = st.tabs(["Sign in", "Create account"])
+    notice = st.session_state.pop(_NOTICE, None)
+    if notice:
+        st.info(notice)
+    sign_in, sign_up, forgot = st.tabs(["Sign in", "Create account", "Forgot password?"])
+    with forgot, st.form("forgot_password"):
+        email = st.text_input("Email of your account", key="forgot_email")
+        if st.form_submit_button("Send me a link"):
+            try:
+                st.info(passwords.request_reset(resources.store(), email, client_address=state.client_address()))
+            except StudioError as exc:
+                st.error(str(exc))
     with sign_in, st.form("sign_in"):
         email = st.text_input("Email", key="signin_email")
         password = st.text_input("Password", type="password", key="signin_password")

@@ -34,6 +34,7 @@ def workspace_switcher() -> tenancy.Membership | None:
             st.session_state["workspace_picker"] = wanted
             chosen = st.selectbox("Workspace", ids, format_func=labels.__getitem__, key="workspace_picker")
             state.set_workspace(WorkspaceId(uuid.UUID(chosen)))
+        ui_auth.password_popover()
         if st.button("Sign out", key="sign_out", width="stretch"):
             ui_auth.sign_out()
             st.rerun()

@@ -65,14 +65,14 @@ def test_the_walk_finds_the_services():
 def test_every_service_declares_what_it_needs():
     missing = sorted(name for name, fn in SERVICES.items() if permissions.declaration(fn) is None)
     assert not missing, ("Declare what these need with @requires(Permission.X), @system_only(why), "
-                         "@operator_only or @public(why) from studio.permissions: " + ", ".join(missing))
+                         "@operator_only, @public(why) or @internal(why) from studio.permissions: " + ", ".join(missing))
 
 
 def test_public_and_system_declarations_say_why():
     for name, fn in SERVICES.items():
         decl = permissions.declaration(fn)
         assert decl is not None
-        if decl.kind in ("public", "system"):
+        if decl.kind in ("public", "system", "internal"):
             assert len(decl.reason) > 10, name
 
 
@@ -126,7 +126,7 @@ def _allowed(decl: permissions.Declaration, who: str) -> bool:
 
 
 CHECKED = sorted(name for name, fn in SERVICES.items()
-                 if (d := permissions.declaration(fn)) is not None and d.kind != "public"
+                 if (d := permissions.declaration(fn)) is not None and d.kind not in ("public", "internal")
                  and (d.kind != "system" or "ctx" in inspect.signature(fn).parameters))
 
 
@@ -196,3 +196,20 @@ def test_secrets_are_decrypted_only_inside_publishing():
                 offenders.append(f"{rel}:{number}: {line.strip()}")
     assert not offenders, "\n".join(offenders)
     assert not hasattr(accounts, "credentials")  # the decrypting function is private
+
+
+def test_internal_building_blocks_stay_behind_the_services():
+    """Modules of @internal functions are imported by services only, never by pages, the UI or workers."""
+    internal_modules = {name.rsplit(".", 1)[0] for name, fn in SERVICES.items()
+                        if (d := permissions.declaration(fn)) is not None and d.kind == "internal"}
+    assert "studio.credentials" in internal_modules
+    offenders = []
+    for path in [ROOT / "app.py", *(ROOT / "pages").rglob("*.py"), *(ROOT / "studio" / "ui").rglob("*.py"),
+                 *(ROOT / "workers").rglob("*.py")]:
+        source = path.read_text()
+        for module in internal_modules:
+            package, _, leaf = module.rpartition(".")
+            if f"import {module}" in source or f"from {module} import" in source or \
+                    re.search(rf"from {re.escape(package)} import [^\n]*\b{leaf}\b", source):
+                offenders.append(f"{path.relative_to(ROOT)} imports {module}")
+    assert not offenders, "\n".join(offenders)

@@ -206,3 +206,52 @@ def test_owner_exports_everything_of_the_workspace(store):
     assert "token_hash" not in z.read("invitations.json").decode()
     with pytest.raises(PermissionDenied):
         workspace_export.export_zip(store, people[Role.ADMIN][1])
+
+
+@pytest.mark.parametrize(("action", "message"), [
+    (lambda st, c, u: invitations.invite(st, c, "guest\x00@example.com", Role.MEMBER), "control character \\(NUL\\)"),
+    (lambda st, c, u: workspaces.rename(st, c, "Team\x00"), "control character"),
+    (lambda st, c, u: tenancy.create_workspace(st, u, "Client\x00 A"), "control character"),
+])
+def test_nul_bytes_in_names_and_invites_are_refused_with_a_message(store, action, message):
+    account, octx = _account(store)
+    with pytest.raises(ValidationFailed, match=message):
+        action(store, octx, account.id)
+
+
+def test_a_duplicate_name_written_past_the_check_reads_as_a_message(store):
+    """Two clicks can both pass a service's name check; the unique constraint's refusal becomes a message."""
+    from studio.store.campaign_models import Template
+
+    _, octx = _account(store)
+    for attempt in range(2):
+        try:
+            with store.session_scope(octx) as s:
+                s.add(Template(name="Promo", platform="reddit", format="post", fields={}))
+        except ValidationFailed as exc:
+            assert attempt == 1
+            assert str(exc) == "A template named 'Promo' already exists in this workspace; pick another name."
+        else:
+            assert attempt == 0
+
+
+def test_concurrent_accepts_of_one_invitation_make_one_member(store):
+    _, octx = _account(store)
+    guest, _ = _account(store)
+    token = invitations.invite(store, octx, guest.email, Role.MEMBER).url.split("invite=")[1]
+    outcomes: list[str] = []
+
+    def click() -> None:
+        try:
+            invitations.accept(store, token, guest)
+            outcomes.append("joined")
+        except (ValidationFailed, PermissionDenied, NotFound) as exc:
+            outcomes.append(type(exc).__name__)
+
+    threads = [threading.Thread(target=click) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(outcomes) == 6 and outcomes.count("joined") >= 1  # every click answered; none a raw DB error
+    assert [m.workspace_id for m in tenancy.memberships(store, guest.id)].count(octx.workspace_id) == 1
