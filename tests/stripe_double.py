@@ -6,6 +6,14 @@ Idempotency-Key like Stripe (same key + same parameters → the stored response,
 parameters → idempotency_error), counts a meter event once per identifier, and can inject failures
 before or after the work is done (500, or a dropped connection). Test controls play the customer's
 side (pay, cancel, a failed renewal) and deliver signed webhook events to a URL.
+
+It refuses what Stripe refuses, and what our code must never rely on:
+- a create request (customer, Checkout Session, portal session, meter event) without an idempotency key
+  the caller chose — stripe-python's own random key (8-4-4-4-12 hex) protects no retry after a crash;
+- keys live 24 hours (Stripe prunes them; a reuse after that is a new request), `advance()` moves time;
+- a Checkout Session for a price Stripe does not have (`prices`), as `No such price` (resource_missing);
+- a meter event whose identifier was used in the last 24 hours with other values (the same values are
+  the same event, counted once), or whose timestamp is over 35 days old or more than 5 minutes ahead.
 """
 
 from __future__ import annotations
@@ -27,6 +35,9 @@ from urllib.parse import parse_qsl, urlsplit
 
 API_VERSION = "2026-10-28.endive"
 MONTH = 30 * 24 * 3600
+DAY = 24 * 3600
+KEYED = ("/v1/customers", "/v1/checkout/sessions", "/v1/billing_portal/sessions", "/v1/billing/meter_events")
+SDK_KEY = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")  # stripe-python's own
 
 
 def _id(prefix: str) -> str:
@@ -72,10 +83,14 @@ class StripeDouble:
         self.portal_sessions: dict[str, dict[str, Any]] = {}
         self.meter_events: dict[str, dict[str, Any]] = {}  # identifier → the event counted
         self.meter_requests: list[dict[str, Any]] = []  # every meter request that reached the handler
+        self.counted: list[dict[str, Any]] = []  # every meter event Stripe counted (an identifier reused after 24 h too)
         self.requests: list[tuple[str, str, str | None]] = []  # (method, path, idempotency key)
         self.faults: list[Fault] = []
         self.random_fault_rate, self._rng = 0.0, random.Random(0)
         self._idempotent: dict[str, tuple[str, str, Any, int, dict[str, Any]]] = {}
+        self._key_born: dict[str, float] = {}
+        self.prices: set[str] = {"price_starter", "price_pro"}
+        self.offset = 0.0  # seconds added to the wall clock (advance())
         self._clock = int(time.time()) - 3600  # Stripe's timeline: strictly increasing, in the recent past
         self.lock = threading.RLock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
@@ -90,6 +105,15 @@ class StripeDouble:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+    def now(self) -> float:
+        return time.time() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        """Stripe's clock moves on: keys and meter identifiers older than 24 h are forgotten."""
+        with self.lock:
+            self.offset += seconds
+            self._clock += int(seconds)
 
     def tick(self) -> int:
         with self.lock:
@@ -120,8 +144,16 @@ class StripeDouble:
             return 401, _error("invalid_request_error", "Invalid API Key provided."), False
         key = headers.get("Idempotency-Key")
         self.requests.append((method, path, key))
+        if method == "POST" and path in KEYED and (not key or SDK_KEY.fullmatch(key)):
+            return 400, _error("idempotency_error", f"POST {path} needs an Idempotency-Key chosen by the caller "
+                                                    "(stable across its retries), not a random one."), False
         if method == "POST" and key:
             with self.lock:
+                if self.now() - self._key_born.get(key, self.now()) > DAY:  # pruned: a new request
+                    self._idempotent.pop(key, None)
+                self._key_born.setdefault(key, self.now())
+                if key not in self._idempotent:
+                    self._key_born[key] = self.now()
                 seen = self._idempotent.get(key)
                 if seen is not None:
                     if (seen[0], seen[1], seen[2]) != (method, path, params):
@@ -129,7 +161,7 @@ class StripeDouble:
                                                                 "with the same parameters they were first used with."), False
                     return seen[3], seen[4], True
                 status, body = self._route(method, path, params)
-                if status < 500:
+                if status < 400:  # a request refused by validation is not saved under its key (Stripe's docs)
                     self._idempotent[key] = (method, path, params, status, body)
                 return status, body, False
         with self.lock:
@@ -176,6 +208,9 @@ class StripeDouble:
             return 400, _error("invalid_request_error", "The double supports subscription mode with line_items.")
         if p.get("customer") not in self.customers:
             return 400, _error("invalid_request_error", f"No such customer: '{p.get('customer')}'", "resource_missing")
+        for item in p["line_items"]:
+            if item.get("price") not in self.prices:
+                return 400, _error("invalid_request_error", f"No such price: '{item.get('price')}'", "resource_missing")
         sid = _id("cs")
         cs = {"id": sid, "object": "checkout.session", "mode": "subscription", "status": "open",
               "payment_status": "unpaid", "customer": p["customer"], "client_reference_id": p.get("client_reference_id"),
@@ -192,16 +227,27 @@ class StripeDouble:
             return 400, _error("invalid_request_error", "Missing event_name or payload fields.")
         if payload["stripe_customer_id"] not in self.customers:
             return 400, _error("invalid_request_error", "No such customer.", "resource_missing")
+        now = self.now()
+        stamp = int(p.get("timestamp") or now)
+        if stamp < now - 35 * DAY or stamp > now + 300:
+            return 400, _error("invalid_request_error", "The timestamp must be within the past 35 calendar days or "
+                                                        "up to 5 minutes in the future.", "parameter_invalid_integer")
         identifier = p.get("identifier") or _id("mev")
         self.meter_requests.append(p)
         event = {"object": "billing.meter_event", "event_name": p["event_name"], "identifier": identifier,
-                 "payload": payload, "timestamp": int(p.get("timestamp") or time.time()), "created": int(time.time()),
-                 "livemode": False}
-        self.meter_events.setdefault(identifier, event)  # Stripe counts one event per identifier
+                 "payload": payload, "timestamp": stamp, "created": int(now), "livemode": False}
+        seen = self.meter_events.get(identifier)
+        if seen is not None and now - seen["created"] <= DAY:  # Stripe enforces uniqueness for 24 hours
+            if (seen["event_name"], seen["payload"], seen["timestamp"]) != (event["event_name"], payload, stamp):
+                return 400, _error("idempotency_error", f"A meter event with identifier '{identifier}' was already "
+                                                        "sent with other values.")
+            return 200, seen
+        self.meter_events[identifier] = event
+        self.counted.append(event)
         return 200, event
 
     def metered(self, event_name: str) -> int:
-        return sum(int(e["payload"]["value"]) for e in self.meter_events.values() if e["event_name"] == event_name)
+        return sum(int(e["payload"]["value"]) for e in self.counted if e["event_name"] == event_name)
 
     # the customer's side, and the events Stripe would send -------------------------------------------
     def event(self, etype: str, obj: dict[str, Any], *, created: int | None = None) -> dict[str, Any]:

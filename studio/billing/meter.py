@@ -27,6 +27,7 @@ from studio.store.models import UsageEvent
 from studio.store.session import Store, TenantSession
 
 log = logging.getLogger(__name__)
+OLDEST_S = 35 * 86_400 - 3600  # usage older than this is stamped at this age, not refused forever
 
 
 @dataclass(frozen=True)
@@ -83,10 +84,13 @@ def report_usage(store: Store, workspace_id: WorkspaceId, *, gateway: StripeGate
     with store.session_scope(ctx) as s:
         batches = _pending(s)
     gw = gateway or StripeGateway(store.settings)
+    oldest = int(utcnow().timestamp()) - OLDEST_S  # Stripe refuses meter events over 35 days old
     for done, batch in enumerate(batches):
         try:
             gw.send_meter_event(event_name=METER_EVENTS[batch.metric], customer=customer, value=batch.value,
-                                identifier=batch.id, timestamp=batch.timestamp)
+                                identifier=batch.id, timestamp=max(batch.timestamp, oldest))
+        except stripe.IdempotencyError:  # the batch's identifier was already accepted (with an older stamp): counted
+            log.info("meter batch %s of %s was already counted by Stripe", batch.id, workspace_id)
         except stripe.StripeError as exc:
             log.warning("meter report for %s stopped at %s: %s", workspace_id, batch.id, exc)
             return MeterReport(done, len(batches) - done, str(exc))

@@ -50,6 +50,16 @@ class StripeGateway:
     def create_checkout(self, *, customer: str, price: str, workspace_id: str, plan: Plan, success_url: str,
                         cancel_url: str, idempotency_key: str) -> dict[str, Any]:
         meta = {"workspace_id": workspace_id, "plan": plan.key}
+        try:
+            return self._checkout(customer, price, workspace_id, meta, success_url, cancel_url, idempotency_key)
+        except BillingUnavailable as exc:
+            if f"No such price: '{price}'" in str(exc):
+                raise BillingUnavailable(f"Stripe has no price {price!r} for the {plan.name} plan: set "
+                                         f"{plan.price_setting} to a price id of this Stripe account.") from exc
+            raise
+
+    def _checkout(self, customer: str, price: str, workspace_id: str, meta: dict[str, str], success_url: str,
+                  cancel_url: str, idempotency_key: str) -> dict[str, Any]:
         return self._call(self.client.v1.checkout.sessions.create, {
             "mode": "subscription",
             "customer": customer,
