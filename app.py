@@ -43,7 +43,7 @@ PAGES = {
     "Workspace": [
         st.Page("pages/team.py", title="Team", url_path="team", icon=":material/group:"),
         st.Page("pages/audit.py", title="Audit trail", url_path="audit", icon=":material/history:"),
-        st.Page("pages/workspace.py", title="Settings", url_path="workspace", icon=":material/settings:"),
+        st.Page("pages/workspace.py", title="Workspace settings", url_path="workspace", icon=":material/settings:"),
         st.Page("pages/billing.py", title="Billing", url_path="billing", icon=":material/credit_card:"),
         st.Page("pages/usage.py", title="Usage", url_path="usage", icon=":material/monitoring:"),
     ],

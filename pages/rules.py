@@ -61,7 +61,7 @@ elif result is None:
 else:
     counts_col, trace_col = st.columns([3, 2], gap="large")
     with counts_col:
-        st.markdown(f"**Rows matched** in {ds.name} ({result.row_count:,} rows)")
+        st.markdown(f"**Rows matched** in {ds.name} ({widgets.plural(result.row_count, 'row')})")
         outcomes.match_table(rules, result.counts, result.row_count)
     with trace_col:
         if st.session_state.get("rp_trace_row", 1) > max(result.row_count, 1):

@@ -37,7 +37,8 @@ with tab_plan:
         shown = st.session_state.get("pp_plan")
         if shown and shown[0] == signature and shown[1] is not None:
             plan = shown[1]
-            st.markdown(f"**{len(plan.items):,}** item(s) planned · **{len(plan.refused):,}** refused")
+            st.markdown(f"**{len(plan.items):,}** {'item' if len(plan.items) == 1 else 'items'} planned · "
+                        f"**{len(plan.refused):,}** refused")
             if plan.items:
                 first = min(p.at for p in plan.items)
                 view = st.radio("View", ["Week", "Month"], horizontal=True, key="pp_view")
@@ -45,11 +46,11 @@ with tab_plan:
             if plan.refused:
                 st.dataframe([{"Title": ui.short(t), "Subreddit": f"r/{s}" if s else "", "Why not": r}
                               for t, s, r in plan.refused], hide_index=True, width="stretch")
-            if plan.items and st.button(f"Schedule {len(plan.items):,} item(s)", type="primary", key="pp_commit"):
+            if plan.items and st.button(f"Schedule {widgets.plural(len(plan.items), 'item')}", type="primary", key="pp_commit"):
                 with widgets.user_errors():
                     done = schedule.commit(store, ctx, cs.id, opts)
                     st.session_state.pop("pp_plan", None)
-                    st.success(f"Scheduled {len(done.items):,} item(s). Follow them under 'Calendar & queue'.")
+                    st.success(f"Scheduled {widgets.plural(len(done.items), 'item')}. Follow them under 'Calendar & queue'.")
 
 with tab_queue:
     if not store.settings.redis_url:

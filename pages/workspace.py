@@ -9,7 +9,7 @@ from studio.context import Permission, allows
 from studio.ui import resources, sidebar, state, widgets
 from studio.ui import workspace_transfer as transfer
 
-ctx = state.page_context("Workspace")
+ctx = state.page_context("Workspace settings")
 store = resources.store()
 current = sidebar.current_membership()
 if current is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 
 import altair as alt
@@ -68,22 +69,37 @@ def usage_meter(line: UsageLine) -> None:
 
 
 def usage_chart(daily: list[DailyUsage], lines: tuple[UsageLine, ...], period: str) -> None:
-    """Cumulative usage through the month, one panel per metric, with the plan's limit as a red line."""
+    """Cumulative usage through the month as a step line from the 1st to today (days without usage count
+    too, so one busy day is a line, not a dot), one panel per metric on the same time axis, the plan's limit
+    as a red rule. Every panel reserves the same room for its y axis, so the days line up."""
     if not daily:
         widgets.empty_state("No usage yet this month", "Generating, publishing and previews show up here.")
         return
     limits = {u.metric: u.limit for u in lines}
-    month = alt.Scale(domain=[f"{period}-01", period_end(period).isoformat()])
+    start, end = dt.date.fromisoformat(f"{period}-01"), period_end(period)
+    last = max(min(dt.datetime.now(dt.UTC).date(), end - dt.timedelta(days=1)), max(d.day for d in daily), start)
+    days = pl.date_range(start, last, "1d", eager=True).alias("day")
+    month = alt.Scale(domain=[start.isoformat(), (end - dt.timedelta(days=1)).isoformat()])
     for metric in Metric:
-        days = [d for d in daily if d.metric is metric]
-        if not days:
+        used = [d for d in daily if d.metric is metric]
+        if not used:
             continue
-        df = pl.DataFrame({"day": [d.day for d in days], "amount": [d.amount for d in days]}).sort("day")
-        df = df.with_columns(pl.col("amount").cum_sum().alias("used"))
-        chart = alt.Chart(df).mark_line(point=True).encode(
-            x=alt.X("day:T", title=None, scale=month), y=alt.Y("used:Q", title=LABELS[metric]))
+        amounts = pl.DataFrame({"day": [d.day for d in used], "amount": [d.amount for d in used]}) \
+            .group_by("day").agg(pl.col("amount").sum())
+        df = days.to_frame().join(amounts, on="day", how="left").fill_null(0).sort("day") \
+            .with_columns(pl.col("amount").cum_sum().alias("used"))
+        line = alt.Chart(df).mark_line(interpolate="step-after", point=alt.OverlayMarkDef(size=18)).encode(
+            x=alt.X("day:T", title=None, scale=month, axis=alt.Axis(format="%d %b", labelOverlap=True)),
+            y=alt.Y("used:Q", title=None, axis=alt.Axis(minExtent=64, format=",d")),
+            tooltip=[alt.Tooltip("day:T", format="%d %b"), alt.Tooltip("amount:Q", title="that day", format=","),
+                     alt.Tooltip("used:Q", title="this month", format=",")])
+        chart: alt.Chart | alt.LayerChart = line
         limit = limits.get(metric)
         if limit is not None:
-            rule = alt.Chart(pl.DataFrame({"limit": [limit]})).mark_rule(color="#d62728").encode(y="limit:Q")
-            chart = chart + rule
-        st.altair_chart(chart.properties(height=160), width="stretch")
+            rule = alt.Chart(pl.DataFrame({"limit": [limit]})).mark_rule(color="#d62728", strokeDash=[4, 3]) \
+                .encode(y="limit:Q", tooltip=[alt.Tooltip("limit:Q", title="plan limit", format=",")])
+            chart = line + rule
+        title = f"{LABELS[metric]} · {widgets.fmt_int(int(df['used'][-1]))}" + \
+            (f" of {widgets.fmt_int(limit)}" if limit is not None else "")
+        st.altair_chart(chart.properties(height=150, title=alt.TitleParams(title, anchor="start", fontSize=13)),
+                        width="stretch")

@@ -154,7 +154,7 @@ def column_profile(detail: datasets.DatasetDetail) -> None:
 
 def preview(table: pl.DataFrame, total: int) -> None:
     """The first rows; every cell shown as text (st.dataframe never interprets HTML)."""
-    st.caption(f"First {min(len(table), 100):,} of {total:,} rows")
+    st.caption(f"First {min(len(table), 100):,} of {widgets.plural(total, 'row')}")
     st.dataframe(table, hide_index=True, width="stretch")
 
 
@@ -211,4 +211,4 @@ def datasets_or_stop(store: Store, ctx: Context, needs: str) -> list[datasets.Da
 
 def dataset_label(d: datasets.DatasetSummary) -> str:
     """How a data set is named in a picker: its name and row count."""
-    return f"{d.name} ({d.row_count:,} rows)"
+    return f"{d.name} ({widgets.plural(d.row_count, 'row')})"

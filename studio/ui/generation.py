@@ -36,9 +36,9 @@ def figures(stats: object) -> None:
     c[4].metric("Variations", f"{stats.kept:,}")
     bad = {k: v for k, v in stats.violations.items() if v}
     if bad:
-        with st.expander(f"Violations in {len(bad)} field(s)"):
+        with st.expander(f"Violations in {widgets.plural(len(bad), 'field')}"):
             for name, count in bad.items():
-                st.markdown(f"**{name}**: {count:,} row(s)")
+                st.markdown(f"**{name}**: {widgets.plural(count, 'row')}")
                 sample = stats.violating_rows.get(name, [])[:20]
                 if sample:
                     st.dataframe(pl.DataFrame([{"row": v[0] + 1, "value": str(v[1])[:120], "why": v[2]} for v in sample]),
@@ -108,7 +108,8 @@ def _progress(store: Store, ctx: Context, info: campaigns.RunInfo | None) -> Non
         return
     label = {"queued": "Queued…", "running": "Generating…", "done": "Done", "cancelled": "Cancelled", "error": "Failed"}[info.status]
     st.progress(info.fraction, text=f"{label} {info.rows_done:,} / {info.rows_total:,} rows · "
-                                     f"{info.chunks_done}/{info.chunks_total} chunks · {info.variations:,} variations")
+                                     f"{info.chunks_done}/{widgets.plural(info.chunks_total, 'chunk')} · "
+                                     f"{widgets.plural(info.variations, 'variation')}")
     if info.status == "error":
         st.error(info.error)
     if info.status == "done" and info.diff:

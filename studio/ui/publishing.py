@@ -96,7 +96,7 @@ def calendar(rows: Sequence[queue.QueueRow | PlannedItem], tz: str, view: str, a
         last = (first + dt.timedelta(days=32)).replace(day=1)
     data = [r for r in _records(rows, tz) if first.isoformat() <= r["day"] < last.isoformat()]
     period = f"Week of {first:%d %b %Y}" if view == "Week" else f"{first:%B %Y}"
-    st.caption(f"{period} · times in {tz} · {len(data):,} item(s)")
+    st.caption(f"{period} · times in {tz} · {widgets.plural(len(data), 'item')}")
     if not data:
         widgets.empty_state("Nothing in this period", "Pick another week or month, or plan a set.")
         return

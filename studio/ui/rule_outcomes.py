@@ -21,7 +21,7 @@ def annotate(slots: Mapping[str, DeltaGenerator], counts: Mapping[str, int], row
         n = counts[rule_id]
         share = f" ({n / row_count:.0%})" if row_count else ""
         off = " · disabled: it never fires" if not enabled.get(rule_id, True) else ""
-        slot.caption(f"Matches {n:,} of {row_count:,} rows{share}{off}")
+        slot.caption(f"Matches {n:,} of {row_count:,} {'row' if row_count == 1 else 'rows'}{share}{off}")
 
 
 def show_error(slots: Mapping[str, DeltaGenerator], exc: Exception, fallback: DeltaGenerator) -> None:

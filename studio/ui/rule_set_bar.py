@@ -24,7 +24,7 @@ def rule_set_picker(where: DeltaGenerator, saved: list[RuleSetInfo]) -> RuleSetI
         st.session_state["rp_pick"] = wanted
     if st.session_state.get("rp_pick") not in ("new", *by_id):
         st.session_state["rp_pick"] = "new"
-    label = {"new": "+ New rule set"} | {k: f"{r.name} · {r.rule_count:,} rules" for k, r in by_id.items()}
+    label = {"new": "+ New rule set"} | {k: f"{r.name} · {widgets.plural(r.rule_count, 'rule')}" for k, r in by_id.items()}
     return by_id.get(where.selectbox("Rule set", ["new", *by_id], format_func=label.__getitem__, key="rp_pick"))
 
 
@@ -45,14 +45,14 @@ def save_bar(store: Store, ctx: Context, current: RuleSetInfo | None, rules: lis
             if b.form_submit_button("Save rule set", type="primary", width="stretch"):
                 with widgets.user_errors():
                     created = rule_sets.create_rule_set(store, ctx, name, rules)
-                    _done(f"Saved {created.name!r} ({created.rule_count:,} rules).", str(created.id))
+                    _done(f"Saved {created.name!r} ({widgets.plural(created.rule_count, 'rule')}).", str(created.id))
         return
     dirty = rules != normalise(current.rules)
     a, b, c, d = st.columns([2, 1, 1, 2], vertical_alignment="center")
     if a.button("Save", type="primary", disabled=not dirty, key="rp_save", width="stretch"):
         with widgets.user_errors():
             saved = rule_sets.save_rule_set(store, ctx, current.id, rules)
-            _done(f"Saved {saved.name!r} ({saved.rule_count:,} rules).")
+            _done(f"Saved {saved.name!r} ({widgets.plural(saved.rule_count, 'rule')}).")
     if b.button("Duplicate", key="rp_duplicate", width="stretch"):
         with widgets.user_errors():
             copy = rule_sets.duplicate_rule_set(store, ctx, current.id)
@@ -61,7 +61,7 @@ def save_bar(store: Store, ctx: Context, current: RuleSetInfo | None, rules: lis
         st.session_state["rp_confirm_delete"] = str(current.id)
     d.caption("Unsaved changes" if dirty else "Saved")
     if st.session_state.get("rp_confirm_delete") == str(current.id):
-        st.warning(f"Delete the rule set {current.name!r} ({current.rule_count:,} rules)? This cannot be undone.")
+        st.warning(f"Delete the rule set {current.name!r} ({widgets.plural(current.rule_count, 'rule')})? This cannot be undone.")
         yes, no, _ = st.columns([1, 1, 4])
         if yes.button("Yes, delete", type="primary", key="rp_delete_yes"):
             with widgets.user_errors():

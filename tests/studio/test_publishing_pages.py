@@ -106,11 +106,11 @@ def test_the_plan_tab_previews_then_commits(page_pub):
     next(b for b in at.button if b.label == "Preview the plan").click()
     at.run()
     assert not at.exception, at.exception
-    assert "**3** item(s) planned · **1** refused" in _text(at)
+    assert "**3** items planned · **1** refused" in _text(at)
     assert "r/gone does not exist." in set(at.dataframe[0].value["Why not"])
-    next(b for b in at.button if b.label == "Schedule 3 item(s)").click()
+    next(b for b in at.button if b.label == "Schedule 3 items").click()
     at.run()
-    assert "Scheduled 3 item(s)." in _text(at), _text(at)
+    assert "Scheduled 3 items." in _text(at), _text(at)
 
 
 def test_a_comment_set_plans_a_reply_chain_and_hides_thread_options(page_pub):
@@ -124,7 +124,7 @@ def test_a_comment_set_plans_a_reply_chain_and_hides_thread_options(page_pub):
     next(b for b in at.button if b.label == "Preview the plan").click()
     at.run()
     assert not at.exception, at.exception
-    assert "**2** item(s) planned · **1** refused" in _text(at)
+    assert "**2** items planned · **1** refused" in _text(at)
     assert "Its parent, row 7, is not an approved, valid variation of this set." in set(at.dataframe[-1].value["Why not"])
 
 
