@@ -16,13 +16,6 @@ from studio.store.session import Store
 from studio.ui import cards as ui_cards
 from studio.ui import widgets
 
-DEFAULTS = {
-    ("reddit/thread", "subreddit"): "{{ subreddit }}",
-    ("reddit/thread", "title"): "{{ product_name }} in {{ city | default('your city') }} — now {{ sale_price or price }}",
-    ("reddit/thread", "body"): "We tried the **{{ product_name }}** ({{ category }}).\n\n{{ highlight | default('Worth a look') | capitalize }}.",
-    ("reddit/thread", "flair"): "{{ flair }}",
-}
-
 
 def figures(stats: object) -> None:
     """Whole-data-set numbers: rows, skipped, duplicates, violations, kept."""
