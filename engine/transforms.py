@@ -88,9 +88,10 @@ class TransformSpec:
             aggregations = [Aggregation(a["op"], a.get("field"), a.get("output"), dict(a.get("params") or {}))
                             for a in data.get("aggregations") or []]
             return cls(list(data.get("group_by") or []), aggregations)
-        except (KeyError, TypeError, AttributeError) as exc:
-            raise TransformError(f"the transform spec is malformed ({exc}); expected "
-                                 '{"group_by": [...], "aggregations": [{"op": ..., "field": ...}]}') from None
+        except (KeyError, TypeError, AttributeError):
+            # The Python detail ("'NoneType' object is not subscriptable") helps nobody: say what is expected.
+            raise TransformError("the group-by settings are malformed: every aggregation needs an operation and a "
+                                 'field, as in {"group_by": [...], "aggregations": [{"op": ..., "field": ...}]}') from None
 
 
 def canonical_op(op: str) -> str:

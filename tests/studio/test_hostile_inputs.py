@@ -35,7 +35,8 @@ from studio.store.session import Store
 BOUND_S = 60.0  # a hang detector, not a speed test: a case that never ends fails here instead of stalling CI
 SQL_LIMITS = SandboxLimits(timeout_s=3.0, memory_mb=256, max_rows=1_000, max_result_mb=8)
 # What must never reach a person: Python class names, tracebacks, reprs, library names.
-_LEAK = re.compile(r"Traceback|\b[A-Z][A-Za-z]*(Error|Exception|Warning)\b|object at 0x|<class |"
+_LEAK = re.compile(r"Traceback|\b[A-Z][A-Za-z]*(Error|Exception|Warning)\b|object at 0x|<class |NoneType|"
+                   r"object is not (iterable|subscriptable|callable)|has no attribute|"
                    r"\bsqlalchemy\b|\bpsycopg\b|\bjinja2\.|\bpolars\.|\bduckdb\.|\bpyarrow\b")
 _LONG_WORD = "abcdefghij" * 4_000  # a 40,000-letter cell: the quadratic regex trace of the attack list
 
@@ -285,6 +286,25 @@ def test_hostile_results_saved_as_data_sets(world: World, sql: str) -> None:
                  [lambda: notebooks.save_as_dataset(world.store, world.ctx, name, {"kind": "sql", "sql": sql})])
 
 
+GROUP_BYS: list[dict[str, Any]] = [
+    {}, {"group_by": "city"}, {"group_by": [None]}, {"group_by": ["nosuch"], "aggregations": [{"op": "COUNT"}]},
+    {"group_by": ["city"], "aggregations": [{"op": "EXPLODE", "field": "price"}]},
+    {"group_by": ["city"], "aggregations": [{"op": "SUM", "field": "name"}]},
+    {"group_by": ["city"], "aggregations": [{"field": "price"}]}, {"group_by": ["city"], "aggregations": "all"},
+    {"group_by": ["city"], "aggregations": [None]}, {"group_by": ["city"] * 1000, "aggregations": [{"op": "COUNT"}]},
+    {"group_by": ["city"], "aggregations": [{"op": "COUNT", "output": "x" * 10_000}]},
+    {"group_by": ["city"], "aggregations": [{"op": "COUNT", "output": "city"}]},
+    {"group_by": ["ci\x00ty"], "aggregations": [{"op": "COUNT"}]},
+    {"group_by": ["city"], "aggregations": [{"op": "CONCAT", "field": "description"}] * 50},
+]
+
+
+@pytest.mark.parametrize("config", GROUP_BYS, ids=[f"group-by-{i}" for i in range(len(GROUP_BYS))])
+def test_hostile_group_by_cells(world: World, config: dict[str, Any]) -> None:
+    full = {"dataset_id": str(world.dataset_id)} | config
+    _run_bounded(f"group by {_label(config)}", [lambda: notebooks.run_group_by(world.store, world.ctx, full)])
+
+
 # --- uploads --------------------------------------------------------------------------------
 
 def _xlsx() -> bytes:
@@ -352,6 +372,13 @@ def test_hostile_uploads(world: World, filename: str, data: bytes) -> None:
     _run_bounded(f"upload {filename[:40]!r}", [lambda: datasets.upload(world.store, world.ctx, filename, data)])
 
 
+@pytest.mark.parametrize(("filename", "data"), UPLOADS[::4], ids=[f"replace-{i}" for i in range(len(UPLOADS[::4]))])
+def test_hostile_replacements(world: World, filename: str, data: bytes) -> None:
+    target = datasets.upload(world.store, world.ctx, "target.csv", b"a\n1\n").id
+    _run_bounded(f"replace with {filename[:40]!r}",
+                 [lambda: datasets.replace(world.store, world.ctx, target, filename, data)])
+
+
 # --- names ----------------------------------------------------------------------------------
 
 NAMES = ["\x00", "a\x00b", "x" * 10_000, "\u202eexe.txt", "\u2066x\u2069", "   ", "", "\t\n", "bell\x07",
@@ -381,5 +408,6 @@ def test_hostile_names(world: World, target: str, name: str) -> None:
 
 
 def test_the_corpus_is_at_least_150_inputs() -> None:
-    total = (len(TEMPLATES) + 7 + len(RULES) + len(RULE_TEXTS) + len(SQL) + 6 + len(UPLOADS) + len(NAMES) * 6)
+    total = (len(TEMPLATES) + 7 + len(RULES) + len(RULE_TEXTS) + len(SQL) + 6 + len(GROUP_BYS) + len(UPLOADS)
+             + len(UPLOADS[::4]) + len(NAMES) * 6)
     assert total >= 150, total
