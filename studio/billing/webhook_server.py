@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import socket
+import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -43,13 +46,30 @@ class _Handler(BaseHTTPRequestHandler):
         self.timeout = self.server.read_timeout_s  # every socket read (request line, headers) times out
         super().setup()
 
+    def handle_one_request(self) -> None:
+        # Per-read timeouts do not stop a client that drips a header line every few seconds: the request
+        # line and headers get one deadline in all, after which the connection is shut.
+        self._headers_deadline = threading.Timer(self.server.read_timeout_s, self._hang_up)
+        self._headers_deadline.daemon = True
+        self._headers_deadline.start()
+        try:
+            super().handle_one_request()
+        finally:
+            self._headers_deadline.cancel()
+
+    def _hang_up(self) -> None:
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
+
     def do_GET(self) -> None:
+        self._headers_deadline.cancel()
         if self.path == "/healthz":
             self._reply(200, "ok")
         else:
             self._reply(404, "not found")
 
     def do_POST(self) -> None:
+        self._headers_deadline.cancel()  # the body has a deadline of its own (_read_body)
         if self.path.split("?")[0] not in PATHS:
             self._reply(404, "not found")
             return
@@ -102,11 +122,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _reply(self, status: int, message: str) -> None:
         data = message.encode("utf-8")
-        self.send_response(status)
-        self.send_header("Content-Type", "text/plain; charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        with contextlib.suppress(OSError):  # a client that hung up (or was hung up on) gets no answer
+            self.send_response(status)
+            self.send_header("Content-Type", "text/plain; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
 
     def log_message(self, format: str, *args: object) -> None:
         log.debug(format, *args)

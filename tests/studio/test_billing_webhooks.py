@@ -211,6 +211,27 @@ def test_a_client_that_never_finishes_its_headers_is_dropped(impatient):
         assert _until_closed(conn) == b""
 
 
+def test_a_client_dripping_a_header_cannot_outlast_the_deadline(impatient):
+    stop = threading.Event()
+    with socket.create_connection(impatient.server_address[:2], timeout=10) as conn:
+        conn.sendall(b"POST /stripe/webhook HTTP/1.1\r\nX-Drip: ")
+
+        def drip() -> None:  # one byte of a header every 50 ms: each read succeeds, the headers never end
+            while not stop.wait(0.05):
+                try:
+                    conn.sendall(b"x")
+                except OSError:
+                    return
+
+        dripper = threading.Thread(target=drip, daemon=True)
+        dripper.start()
+        try:
+            _until_closed(conn)
+        finally:
+            stop.set()
+            dripper.join()
+
+
 @pytest.mark.parametrize(("head", "status"), [
     (_post_head(10 * 1024 * 1024), b"413"),
     (b"POST /stripe/webhook HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n", b"411"),
