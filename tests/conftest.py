@@ -16,7 +16,6 @@ from studio.store import migrate
 from studio.store.session import Store
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = ROOT.parent / "shared" / "data"
 TEST_DATA = ROOT / "tests" / "data"
 # The studio server's embedded-mode loop (workers.embedded) would publish and run system jobs behind the
 # tests' backs; tests that want it start it themselves (the e2e server turns it on).
@@ -100,8 +99,10 @@ def store(request: pytest.FixtureRequest) -> Store:
     return request.getfixturevalue(name)
 
 
-@pytest.fixture()
-def shared_data() -> Path:
-    if not SHARED_DATA.is_dir():
-        pytest.skip("../shared/data is not present")
-    return SHARED_DATA
+@pytest.fixture(scope="session")
+def shared_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample data (products_2k.csv, reddit_threads_sample.csv), built from the repo: never skipped,
+    the same bytes as ../shared/data (tests/sample_data.py), so CI and a fresh clone run the same tests."""
+    from tests.sample_data import sample_dir
+
+    return sample_dir(tmp_path_factory.mktemp("sample-data"))

@@ -34,9 +34,9 @@ from engine.ingest import ingest
 from engine.platforms import get_format
 from engine.rules import parse_rules, prepare_rules
 from engine.templates import compile_template
+from tests.sample_data import products_csv
 
 preview_module = importlib.import_module("engine.generation.preview")  # the name `preview` is the function
-PRODUCTS = Path(__file__).resolve().parents[3] / "shared" / "data" / "products_2k.csv"
 
 
 # -- the per-row reference ------------------------------------------------------------------------
@@ -124,9 +124,7 @@ def con() -> duckdb.DuckDBPyConnection:
 @pytest.fixture(scope="module")
 def products() -> tuple[pl.DataFrame, dict[str, str]]:
     """products_2k.csv through ingest (typed table and column kinds)."""
-    if not PRODUCTS.exists():
-        pytest.skip(f"{PRODUCTS} is not checked out")
-    result = ingest(PRODUCTS.read_bytes(), PRODUCTS.name)
+    result = ingest(products_csv(), "products_2k.csv")  # built in the repo (tests/sample_data.py)
     return result.table, {c.name: c.kind for c in result.columns}
 
 

@@ -7,7 +7,6 @@ import datetime as dt
 import io
 import random
 from collections.abc import Callable
-from pathlib import Path
 
 import polars as pl
 import pytest
@@ -22,19 +21,15 @@ from engine.ingest import (
     NeedsSheetChoice,
     ingest,
 )
-
-SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+from tests.sample_data import products_csv, reddit_threads_csv
 
 # ---------------------------------------------------------------------------------------------
 # Good files
 
 
 def shared(name: str) -> bytes:
-    """A file from ../shared/data, skipping the test where that folder is absent."""
-    path = SHARED_DATA / name
-    if not path.exists():
-        pytest.skip(f"{path} is not here")
-    return path.read_bytes()
+    """A sample file, built from the repo (tests/sample_data.py: the same bytes as ../shared/data)."""
+    return {"products_2k.csv": products_csv, "reddit_threads_sample.csv": reddit_threads_csv}[name]()
 
 
 PRODUCTS_KINDS = {
