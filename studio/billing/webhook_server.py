@@ -43,8 +43,8 @@ class _Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
 
     def setup(self) -> None:
-        self.timeout = self.server.read_timeout_s  # every socket read (request line, headers) times out
         super().setup()
+        self.connection.settimeout(self.server.read_timeout_s)  # every socket read (request line, headers)
 
     def handle_one_request(self) -> None:
         # Per-read timeouts do not stop a client that drips a header line every few seconds: the request
