@@ -27,7 +27,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
 
-from studio.context import Context, Permission
+from studio.context import Context, Permission, Role, allows
 from studio.errors import PermissionDenied
 
 P = ParamSpec("P")
@@ -86,14 +86,25 @@ def _declare(fn: Callable[P, R], decl: Declaration, gate: Callable[[tuple[Any, .
 
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        gate(args, kwargs)
-        if _gates_only.get():
-            return GATE_PASSED  # type: ignore[return-value]
-        return fn(*args, **kwargs)
+        outermost = _roles.get() is None
+        token = _roles.set({}) if outermost else None
+        try:
+            gate(args, kwargs)
+            if _gates_only.get():
+                return GATE_PASSED  # type: ignore[return-value]
+            return fn(*args, **kwargs)
+        finally:
+            if token is not None:
+                _roles.reset(token)
 
     wrapper.__declaration__ = decl  # type: ignore[attr-defined]
     REGISTRY[key] = decl
     return wrapper
+
+
+# The roles read during one outermost service call, so the services it calls (generate → start_run →
+# load_table …) do not read them again; every new call from a page reads them fresh.
+_roles: ContextVar[dict[tuple[Any, Any], Role] | None] = ContextVar("roles", default=None)
 
 
 def check(store: Any, ctx: Any, permission: Permission) -> None:
@@ -104,8 +115,17 @@ def check(store: Any, ctx: Any, permission: Permission) -> None:
         return
     if ctx.user_id is None:
         raise PermissionDenied("Sign in to do this.")
-    with store.session_scope(ctx) as s:  # raises for a non-member; reads the role fresh
-        s.require(permission)
+    seen = _roles.get()
+    key = (ctx.user_id, ctx.workspace_id)
+    role = seen.get(key) if seen is not None else None
+    if role is None:
+        with store.session_scope(ctx) as s:  # raises for a non-member; reads the role fresh
+            role = s.role
+        if seen is not None and role is not None:
+            seen[key] = role
+    if not allows(role, permission):
+        shown = role.value if role else "no role"
+        raise PermissionDenied(f"Your role ({shown}) does not allow you to {permission.value} in this workspace.")
 
 
 def requires(permission: Permission) -> Callable[[Callable[P, R]], Callable[P, R]]:
