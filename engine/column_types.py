@@ -19,6 +19,7 @@ Rules (a column gets a kind only if *every* non-null value fits; blanks are igno
 
 from __future__ import annotations
 
+import decimal
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -245,11 +246,12 @@ def _map_native(series: pl.Series) -> Inferred:
         return Inferred("decimal", series.cast(pl.Float64))
     if dtype == pl.Boolean:
         return Inferred("boolean", series)
-    if dtype == pl.Date or isinstance(dtype, pl.Datetime):
-        _check_years(series)
-        if dtype == pl.Date:
-            return Inferred("date", series)
-        return Inferred("datetime", series.cast(pl.Datetime("us", dtype.time_zone)))  # type: ignore[union-attr]
+    if dtype == pl.Date:
+        _check_years(series, 1)
+        return Inferred("date", series)
+    if isinstance(dtype, pl.Datetime):
+        _check_years(series, _PER_DAY[dtype.time_unit or "us"])
+        return Inferred("datetime", series.cast(pl.Datetime("us", dtype.time_zone)))
     if isinstance(dtype, pl.Duration):
         return Inferred("decimal", _seconds(series), "holds durations, stored as a number of seconds")
     if dtype == pl.Binary:
@@ -287,8 +289,8 @@ def _map_decimal(series: pl.Series, dtype: pl.Decimal) -> Inferred:
     """Whole decimals as integers, short ones as decimals, longer ones as their exact text."""
     scale = dtype.scale or 0
     present = series.drop_nulls()
-    largest = max((abs(value) for value in present.to_list()), default=0)
-    unscaled = int(largest.scaleb(scale)) if largest else 0
+    largest = max((abs(value) for value in present.to_list()), default=decimal.Decimal(0))
+    unscaled = int(largest.scaleb(scale))
     if scale == 0 and unscaled < 2**63:
         return Inferred("integer", series.cast(pl.Int64))
     if scale == 0:
@@ -305,12 +307,14 @@ _FIRST_DAY, _LAST_DAY = -719_162, 2_932_896
 _PER_DAY = {"ns": 86_400_000_000_000, "us": 86_400_000_000, "ms": 86_400_000}
 
 
-def _check_years(series: pl.Series) -> None:
-    """Refuse dates before the year 1 or after 9999 (a database's 'infinity'), naming the column."""
+def _check_years(series: pl.Series, per_day: int) -> None:
+    """Refuse dates before the year 1 or after 9999 (a database's 'infinity'), naming the column.
+
+    ``per_day`` is how many of the column's physical units make a day (1 for dates).
+    """
     physical = series.to_physical().drop_nulls()
     if physical.is_empty():
         return
-    per_day = 1 if series.dtype == pl.Date else _PER_DAY[series.dtype.time_unit]  # type: ignore[union-attr]
     low, high = physical.min(), physical.max()
     assert isinstance(low, int) and isinstance(high, int)
     if low < _FIRST_DAY * per_day or high >= (_LAST_DAY + 1) * per_day:
