@@ -411,3 +411,40 @@ def test_the_corpus_is_at_least_150_inputs() -> None:
     total = (len(TEMPLATES) + 7 + len(RULES) + len(RULE_TEXTS) + len(SQL) + 6 + len(GROUP_BYS) + len(UPLOADS)
              + len(UPLOADS[::4]) + len(NAMES) * 6)
     assert total >= 150, total
+
+
+# --- what a person sees for the cases the attack run reported -------------------------------
+
+def test_a_self_join_in_explore_has_unique_column_names(world: World) -> None:
+    result = notebooks.run_sql(world.store, world.ctx, "SELECT * FROM items p JOIN items q ON p.name = q.name",
+                               limits=SQL_LIMITS)
+    assert result.table.columns[:5] == ["name", "city", "price", "description", "name_2"]
+
+
+def test_saving_an_out_of_range_timestamp_names_the_column(world: World) -> None:
+    with pytest.raises(notebooks.QueryFailed, match="`ts`.*9999"):
+        notebooks.save_as_dataset(world.store, world.ctx, f"inf {uuid.uuid4().hex[:6]}",
+                                  {"kind": "sql", "sql": "SELECT 'infinity'::TIMESTAMP AS ts"})
+
+
+@pytest.mark.parametrize(("name", "fragment"), [
+    ("a\x00b", "NUL"), ("\u202eexe.txt", "U+202E"), ("\ud800", "surrogate"), ("bell\x07", "U+0007")])
+def test_unprintable_names_are_refused_saying_which_character(world: World, name: str, fragment: str) -> None:
+    for target, action in _name_targets(world).items():
+        if target == "cell":  # a cell's text may hold what a name may not; only NUL and surrogates are refused
+            continue
+        with pytest.raises(StudioError, match=re.escape(fragment)):
+            action(name)
+            raise AssertionError(f"{target} accepted {name!r}")
+
+
+def test_a_nul_in_a_cell_is_refused_with_a_message(world: World) -> None:
+    with pytest.raises(StudioError, match="NUL"):
+        notebooks.add_cell(world.store, world.ctx, "sql", source="SELECT 1 \x00")
+
+
+def test_a_long_file_name_still_makes_a_numbered_name_that_fits(world: World) -> None:
+    first = datasets.upload(world.store, world.ctx, "y" * 500 + ".csv", b"a\n1\n")
+    second = datasets.upload(world.store, world.ctx, "y" * 500 + ".csv", b"a\n1\n")
+    assert len(first.name) <= datasets.MAX_NAME and len(second.name) <= datasets.MAX_NAME
+    assert second.name.endswith(" (2)")
