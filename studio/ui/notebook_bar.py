@@ -30,7 +30,7 @@ def choose(store: Store, ctx: Any) -> tuple[uuid.UUID | None, list[NotebookInfo]
         st.session_state[PICK] = wanted
     if st.session_state.get(PICK) not in ids:  # first visit, or the picked one was deleted
         st.session_state[PICK] = str(max(books, key=lambda b: (b.updated_at, b.name)).id)
-    left, right = st.columns([3, 2], vertical_alignment="bottom")
+    left, right = st.columns([1, 1], vertical_alignment="bottom")
     names = {str(b.id): f"{b.name} · {_cells(b.cells)}" for b in books}
     chosen = left.selectbox("Notebook", ids, key=PICK, format_func=names.__getitem__)
     return uuid.UUID(chosen), books, right.container(horizontal=True, horizontal_alignment="right", gap="small")
