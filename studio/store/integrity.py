@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy.exc import DataError, IntegrityError, StatementError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 
 from studio.errors import StudioError, ValidationFailed
 
@@ -67,17 +67,38 @@ def is_unique_violation(exc: IntegrityError) -> bool:
     return code == "23505" or "UNIQUE constraint failed" in str(exc.orig)
 
 
+class DuplicateEntry(ValidationFailed, IntegrityError):
+    """A unique constraint refused a write: a message for the page, and still an IntegrityError for the
+    code that expects one (a retry after a concurrent insert, an idempotent webhook)."""
+
+    def __init__(self, message: str, cause: IntegrityError) -> None:
+        Exception.__init__(self, message)  # not the DBAPIError constructor: the cause's state is copied
+        vars(self).update(vars(cause))
+        self.message = message
+
+
+class TextRefused(ValidationFailed, DataError):
+    """The database refused text (a NUL byte); still a DataError for code that expects one."""
+
+    def __init__(self, message: str, cause: DBAPIError | StatementError) -> None:
+        Exception.__init__(self, message)  # not the DBAPIError constructor: the cause's state is copied
+        vars(self).update(vars(cause))
+        self.message = message
+
+
 def as_message(exc: BaseException) -> StudioError | None:
     """The project's error for a refusal a person caused, or None to let the exception through."""
+    if isinstance(exc, StudioError):
+        return None
     if isinstance(exc, IntegrityError) and is_unique_violation(exc):
         table = _table(exc) or ""
         if table in NAMED:
             noun, column = NAMED[table]
             value = _value(exc, column)
             named = f" named {value!r}" if value is not None else " with this name"
-            return ValidationFailed(f"{noun[0].upper()}{noun[1:]}{named} already exists in this workspace; "
-                                    "pick another name.")
-        return ValidationFailed(MESSAGES.get(table, RACE))
+            return DuplicateEntry(f"{noun[0].upper()}{noun[1:]}{named} already exists in this workspace; "
+                                  "pick another name.", exc)
+        return DuplicateEntry(MESSAGES.get(table, RACE), exc)
     if isinstance(exc, DataError | StatementError) and ("NUL" in str(exc) or "\\x00" in str(exc)):
-        return ValidationFailed("Text cannot contain the NUL character (\\x00); remove it and try again.")
+        return TextRefused("Text cannot contain the NUL character (\\x00); remove it and try again.", exc)
     return None

@@ -255,3 +255,16 @@ def test_concurrent_accepts_of_one_invitation_make_one_member(store):
         t.join()
     assert len(outcomes) == 6 and outcomes.count("joined") >= 1  # every click answered; none a raw DB error
     assert [m.workspace_id for m in tenancy.memberships(store, guest.id)].count(octx.workspace_id) == 1
+
+
+def test_a_racing_duplicate_is_still_an_integrity_error_for_code_that_retries(store):
+    from sqlalchemy.exc import IntegrityError
+
+    from studio.store.campaign_models import Template
+
+    _, octx = _account(store)
+    with store.session_scope(octx) as s:
+        s.add(Template(name="Promo", platform="reddit", format="post", fields={}))
+    with pytest.raises(IntegrityError) as caught, store.session_scope(octx) as s:
+        s.add(Template(name="Promo", platform="reddit", format="post", fields={}))
+    assert isinstance(caught.value, ValidationFailed) and "named 'Promo' already exists" in str(caught.value)
