@@ -164,9 +164,13 @@ def _finish(frame: pl.DataFrame, header: list[str], *, encoding: str | None = No
         raise IngestError("The file has no columns.", field="file")
     if len(header) > MAX_COLUMNS:
         raise IngestError(f"The file has {len(header)} columns; at most {MAX_COLUMNS} are supported.")
+    header = [cell.replace("\x00", "") for cell in header]
     names, name_notes = unique_names(header)
     notes += name_notes
     frame = frame.rename(dict(zip(frame.columns, names, strict=True)))
+    frame, removed = _without_nul(frame)
+    if removed:
+        notes.append(f"Removed the NUL character (\\0) from {removed:,} value(s): no text can hold it.")
     frame = frame.with_columns(blank_to_null(name) for name, dtype in frame.schema.items()
                                if dtype == pl.String)
     if drop_empty_rows:
@@ -193,6 +197,16 @@ def _finish(frame: pl.DataFrame, header: list[str], *, encoding: str | None = No
             notes.append(f"Column '{name}' {inferred.warning}.")
     table = pl.DataFrame(typed)
     return IngestResult(table, tuple(profiles), table.height, encoding, delimiter, tuple(notes))
+
+
+def _without_nul(frame: pl.DataFrame) -> tuple[pl.DataFrame, int]:
+    """The frame with NUL characters taken out of its text (Postgres and most tools refuse them), and how many values had one."""
+    found = [name for name, dtype in frame.schema.items()
+             if dtype == pl.String and frame[name].str.contains("\x00", literal=True).any()]
+    if not found:
+        return frame, 0
+    count = sum(int(frame[name].str.contains("\x00", literal=True).sum()) for name in found)
+    return frame.with_columns(pl.col(name).str.replace_all("\x00", "", literal=True) for name in found), count
 
 
 def _extension(filename: str) -> str:

@@ -213,3 +213,14 @@ def test_a_polars_frame_round_trips_through_parquet_unchanged():
     buffer = io.BytesIO()
     frame.write_parquet(buffer)
     assert ingest(buffer.getvalue(), "round.parquet").table.equals(frame)
+
+
+@pytest.mark.parametrize(("data", "filename"), [
+    (b'[{"na\\u0000me": "x\\u0000y"}, {"na\\u0000me": "z"}]', "nul.json"),
+    (_parquet(**{"na\x00me": pa.array(["x\x00y", "z"])}), "nul.parquet"),
+])
+def test_nul_characters_are_taken_out_of_text_with_a_note(data, filename):
+    result = ingest(data, filename)
+    assert result.table.columns == ["name"] and result.columns[0].original_name == "name"
+    assert result.table["name"].to_list() == ["xy", "z"]
+    assert any("NUL" in note and "1 value" in note for note in result.warnings)
