@@ -43,6 +43,7 @@ with tab_plan:
                 first = min(p.at for p in plan.items)
                 view = st.radio("View", ["Week", "Month"], horizontal=True, key="pp_view")
                 ui.calendar(plan.items, opts.timezone, view, ui.local(first, opts.timezone).date())
+                ui.plan_table(plan.items, opts.timezone)
             if plan.refused:
                 st.dataframe([{"Title": ui.short(t), "Subreddit": f"r/{s}" if s else "", "Why not": r}
                               for t, s, r in plan.refused], hide_index=True, width="stretch")

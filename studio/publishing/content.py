@@ -60,7 +60,5 @@ def problem(kind: str, *, title: str = "", body: str = "", url: str = "", flair_
             continue
         why = check_value(spec, value)
         if why is not None:
-            limit = f"1–{spec.max_chars} characters, not blank" if spec.required and spec.max_chars else ""
-            hint = f" (Reddit takes {limit})" if limit else ""
-            return f"The {spec.label} field is {why}{hint}; edit the variation and plan it again."
+            return f"The {spec.label} field is {why}; edit the variation and plan it again."
     return None

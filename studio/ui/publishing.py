@@ -118,6 +118,20 @@ def calendar(rows: Sequence[queue.QueueRow | PlannedItem], tz: str, view: str, a
     st.altair_chart(chart.properties(height=320), width="stretch")
 
 
+def _flags(item: PlannedItem) -> str:
+    f = item.flags
+    return ", ".join(n for n, on in (("NSFW", f.nsfw), ("spoiler", f.spoiler), ("no inbox replies", not f.send_replies))
+                     if on)
+
+
+def plan_table(items: Sequence[PlannedItem], tz: str) -> None:
+    """What committing would schedule, item by item: when, where, from which account, with which flags."""
+    st.dataframe([{"When": local(p.at, tz).strftime("%a %d %b %H:%M"), "Kind": "reply" if p.parent_key else p.kind,
+                   "Title": short(p.title or p.body), "Subreddit": f"r/{p.subreddit}" if p.subreddit else "(reply)",
+                   "Account": f"u/{p.account}", "Flair": p.flair_text, "Flags": _flags(p)}
+                  for p in sorted(items, key=lambda p: p.at)], hide_index=True, width="stretch")
+
+
 def queue_table(rows: Sequence[queue.QueueRow], tz: str) -> None:
     st.dataframe([{"When": local(r.at, tz).strftime("%a %d %b %H:%M"), "State": LABELS[r.state],
                    "Title": short(r.title), "Subreddit": f"r/{r.subreddit}" if r.subreddit else "(reply)",

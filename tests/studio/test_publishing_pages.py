@@ -107,7 +107,10 @@ def test_the_plan_tab_previews_then_commits(page_pub):
     at.run()
     assert not at.exception, at.exception
     assert "**3** items planned · **1** refused" in _text(at)
-    assert "r/gone does not exist." in set(at.dataframe[0].value["Why not"])
+    planned, refused = at.dataframe[0].value, at.dataframe[1].value
+    assert list(planned["Title"]) == ["Post number 0", "Post number 1", "Post number 2"]
+    assert set(planned["Account"]) == {"u/alice"} and list(planned["Subreddit"]) == ["r/python", "r/cooking", "r/running"]
+    assert "r/gone does not exist." in set(refused["Why not"])
     next(b for b in at.button if b.label == "Schedule 3 items").click()
     at.run()
     assert "Scheduled 3 items." in _text(at), _text(at)
