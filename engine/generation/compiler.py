@@ -28,6 +28,7 @@ from engine.generation.rules_stage import RulesStage
 from engine.generation.schema import ROW, VARIATION, quote, sql_literal
 from engine.platforms import FieldSpec, get_count_method, get_format
 from engine.templates import CompiledTemplate, compile_template
+from engine.templates.sql_guards import output_guard_sql
 
 __all__ = ["compile_plan"]
 
@@ -97,6 +98,12 @@ class _Builder:
         self.udfs.append(udf)
         return udf.call_sql(), compiled.fallback_reason or "outside the SQL subset"
 
+    def _capped(self, source: str, label: str, sql: str, why: str | None) -> str:
+        """A template's SQL refusing output over MAX_OUTPUT_CHARS as its per-row render does (chain.py caps fields)."""
+        if why is not None or not _compile_template(source, self.kinds, label).variables:
+            return sql  # per-row renders check it themselves; a constant is short
+        return output_guard_sql(sql, field=label, row_sql=quote(ROW))
+
     def _sql_template(self, source: str, label: str, fallback_reason: str | None) -> CompiledTemplate | None:
         """The compiled template behind a column compiled to SQL (cached: no second compile)."""
         return None if fallback_reason else _compile_template(source, self.kinds, label)
@@ -163,7 +170,9 @@ class _Builder:
             col.fix_sql = self.truncated(spec, col.rendered())
             col.fix_note = f"truncate to {spec.max_chars} ({spec.count})"
         elif strategy == "fallback" and spec.name in self.config.fallbacks:
-            col.fix_sql, why = self.value(self.config.fallbacks[spec.name], f"{spec.name} (fallback)")
+            label = f"{spec.name} (fallback)"
+            col.fix_sql, why = self.value(self.config.fallbacks[spec.name], label)
+            col.fix_sql = self._capped(self.config.fallbacks[spec.name], label, col.fix_sql, why)
             col.fix_note = "fallback template" + (f" (per-row Jinja2: {why})" if why else "")
             col.fix_reads_data = True
 
@@ -231,7 +240,9 @@ class _Builder:
             exprs = []
             for src in alternatives:
                 if src not in cache:
-                    cache[src] = self.value(src, f"keyword part {p + 1}")[0]
+                    label = f"keyword part {p + 1}"
+                    sql, why = self.value(src, label)
+                    cache[src] = self._capped(src, label, sql, why)
                 exprs.append(cache[src])
             parts.append(exprs)
         return parts

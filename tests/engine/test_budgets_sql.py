@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from engine.budgets import MAX_OUTPUT_CHARS, MAX_STRING_CHARS
-from engine.generation import GenerationConfig, build_plan, preview
+from engine.generation import GenerationConfig, KeywordCombinator, build_plan, preview
 from engine.templates import TemplateError, compile_template
 from engine.templates.sql_guards import sql_refusal
 from tests.engine.test_budgets import in_thread
@@ -103,6 +103,32 @@ def test_a_plan_refuses_the_same_way_on_both_paths(body: str, size: int) -> None
     assert seen[0] == seen[1]
     assert seen[0][1:] == ("body", 1)
     assert re.search(r"more than [\d,]+ characters \(the limit for one", seen[0][0])
+
+
+def _fallback(source: str) -> GenerationConfig:
+    return GenerationConfig("reddit", "thread", {"subreddit": "deals", "title": "{{ name }}"},
+                            constraint_strategy="fallback", fallbacks={"title": source})
+
+
+def _keywords(source: str) -> GenerationConfig:
+    return GenerationConfig("reddit", "thread", {"subreddit": "deals", "title": "t"},
+                            keywords=KeywordCombinator([[source], ["shoes"]]))
+
+
+@pytest.mark.parametrize(("make", "run", "label"), [
+    pytest.param(_fallback, lambda plan: plan.to_arrow(), "title (fallback)", id="fallback template"),
+    pytest.param(_keywords, lambda plan: plan.keywords(), "keyword part 1", id="keyword part"),
+])
+def test_fallback_and_keyword_templates_are_capped_alike(make: Any, run: Any, label: str) -> None:
+    data = pl.DataFrame({"name": ["short", "a" * (MAX_OUTPUT_CHARS // 2 + 1)], "n": [1, 2]})
+    seen = []
+    for source in ("{{ name ~ name }}", "{{ name ~ name }}" + PER_ROW):
+        with build_plan(data, make(source)) as plan:
+            refused = in_thread(lambda plan=plan: run(plan))
+            assert isinstance(refused, TemplateError), refused
+            seen.append((str(refused), refused.field, refused.row))
+    assert seen[0] == seen[1]
+    assert seen[0][1:] == (label, 1)
 
 
 def test_preview_stats_refuse_a_measured_field_like_its_text() -> None:
