@@ -39,6 +39,8 @@ class RunInfo:
     diff: dict[str, Any]
     last_activity: dt.datetime | None = None
 
+    figures: dict[str, Any] = dataclasses.field(default_factory=dict)
+    """What the run generated, counted from its variations: the keys of PreviewStats.figures()."""
     @property
     def fraction(self) -> float:
         return 1.0 if self.rows_total == 0 else min(1.0, self.rows_done / self.rows_total)
@@ -182,7 +184,8 @@ def latest_run(store: Store, ctx: Context, set_id: uuid.UUID) -> RunInfo | None:
             GenerationChunk.run_id == run.id, GenerationChunk.status == "done")) or 0
         last = s.scalar(select(func.max(GenerationChunk.updated_at)).where(GenerationChunk.run_id == run.id))
         return RunInfo(run.id, run.status, run.rows_done, run.rows_total, done, run.chunks_total, run.variations,
-                       run.error, run.seconds, dict(run.diff or {}), max((aware(t) for t in (last, run.started_at) if t is not None), default=None))
+                       run.error, run.seconds, dict(run.diff or {}), max((aware(t) for t in (last, run.started_at) if t is not None), default=None),
+                       figures=dict(run.figures or {}))
 
 
 @requires(Permission.EDIT)

@@ -10,10 +10,12 @@ import uuid
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from rq import Retry
 from sqlalchemy import select
 
 from engine.generation import Plan, build_plan
+from engine.generation.schema import ROW
 from studio import datasets
 from studio.context import Context, WorkspaceId
 from studio.errors import NotFound
@@ -50,12 +52,60 @@ def enqueue_run(settings: Settings, workspace_id: WorkspaceId, run_id: uuid.UUID
                job_id=f"gen-{run_id}-{index}", retry=RETRY)
 
 
-def chunk_table(plan: Plan, start: int, end: int) -> pa.Table:
-    """Exactly the bulk run's variations for rows [start, end): keep-first dedup looks at earlier rows only."""
-    sql = plan.compiled.bulk_sql()
+def chunk_ledger(plan: Plan, start: int, end: int) -> pa.Table:
+    """Every variation of rows [start, end), generated or not (see CompiledPlan.ledger_sql); keep-first
+    dedup looks at earlier rows only, so a prefix decides exactly as the bulk run does."""
+    sql = plan.compiled.ledger_sql()
     if plan.config.dedup_fields:
         return plan.query(f'SELECT * FROM ({sql}) AS chunk WHERE "__row" >= {int(start)}', plan.source.prefix(end))
     return plan.query(sql, plan.source.table.slice(start, end - start))
+
+
+def _kept(ledger: pa.Table) -> pa.Array:
+    return pc.and_(pc.invert(ledger.column("__dropped")), pc.invert(ledger.column("__duplicate")))
+
+
+def chunk_table(plan: Plan, start: int, end: int) -> pa.Table:
+    """Exactly the bulk run's variations for rows [start, end)."""
+    ledger = chunk_ledger(plan, start, end)
+    return ledger.filter(_kept(ledger))
+
+
+def ledger_figures(ledger: pa.Table, rows: int) -> dict[str, Any]:
+    """The figures of a chunk, counted from its variations (the preview's PreviewStats.figures, per chunk)."""
+    kept = _kept(ledger)
+    fields = [n.removeprefix("__why_") for n in ledger.column_names if n.startswith("__why_")]
+
+    def count(mask: pa.Array) -> int:
+        return int(pc.sum(pc.cast(mask, pa.int64())).as_py() or 0)
+
+    def has(name: str) -> pa.Array:
+        return pc.is_valid(ledger.column(name))
+
+    per: dict[str, dict[str, int]] = {"violations": {}, "fixed": {}, "problems": {}}
+    for f in fields:
+        why, left = has(f"__why_{f}"), has(f"__left_{f}")
+        per["violations"][f] = count(why)
+        per["fixed"][f] = count(pc.and_(pc.and_(why, pc.invert(left)), kept))
+        per["problems"][f] = count(left)
+    distinct_rows = len(pc.unique(ledger.column(ROW))) if ledger.num_rows else 0
+    return {"rows": rows, "skipped": rows - distinct_rows, "variations": ledger.num_rows,
+            "over_limit": count(ledger.column("__dropped")), "duplicates": count(ledger.column("__duplicate")),
+            "kept": count(kept), "valid": count(pc.and_(kept, pc.is_null(ledger.column("__violations")))), **per}
+
+
+def add_figures(total: dict[str, Any] | None, part: dict[str, Any]) -> dict[str, Any]:
+    """Run figures plus a chunk's (numbers add; per-field maps add field by field)."""
+    out: dict[str, Any] = dict(total or {})
+    for key, value in part.items():
+        if isinstance(value, dict):
+            into = dict(out.get(key) or {})
+            for name, n in value.items():
+                into[name] = int(into.get(name, 0)) + int(n)
+            out[key] = into
+        else:
+            out[key] = int(out.get(key, 0)) + int(value)
+    return out
 
 
 def run_chunk(workspace_id: str, run_id: str, index: int) -> dict[str, Any]:
@@ -89,11 +139,12 @@ def run_chunk(workspace_id: str, run_id: str, index: int) -> dict[str, Any]:
         return {"error": "dataset deleted"}
     try:
         with build_plan(table, config) as plan:
-            produced = chunk_table(plan, start, end)
+            ledger = chunk_ledger(plan, start, end)
     except Exception as exc:
         _fail_run(store, ctx, rid, f"Generation failed on rows {start + 1:,}–{end:,}: {exc}")
         return {"error": str(exc)}
-    records = _records(produced, set_id)
+    figures = ledger_figures(ledger, end - start)
+    records = _records(ledger.filter(_kept(ledger)), set_id)
     try:
         with store.session_scope(ctx) as s:
             chunk = s.query(GenerationChunk).filter_by(run_id=rid, index=index).with_for_update().one()
@@ -112,6 +163,7 @@ def run_chunk(workspace_id: str, run_id: str, index: int) -> dict[str, Any]:
             run.rows_done += end - start
             run.variations += records.num_rows
             run.diff = {k: int((run.diff or {}).get(k, 0)) + v for k, v in diff.items()}
+            run.figures = add_figures(run.figures, figures)
             remaining = s.query(GenerationChunk).filter(GenerationChunk.run_id == rid, GenerationChunk.status != "done",
                                                         GenerationChunk.index != index).count()
             if remaining == 0:
@@ -162,13 +214,14 @@ def _records(produced: pa.Table, set_id: uuid.UUID) -> pa.Table:
     sub_parts = [f'"{c}"' for c in ("subreddit", "__target_subreddit") if c in produced.column_names]
     subreddit = f"coalesce({', '.join(sub_parts)}, '')" if sub_parts else "''"
     violations = '"__violations"' if "__violations" in produced.column_names else "CAST(NULL AS VARCHAR)"
+    fixes = '"__fixes"' if "__fixes" in produced.column_names else "CAST(NULL AS VARCHAR)"
     h = f"md5('{set_id}:' || \"__row\" || ':' || \"__variation\")"
     uid = (f"substr({h},1,8)||'-'||substr({h},9,4)||'-'||substr({h},13,4)||'-'||substr({h},17,4)||'-'||substr({h},21,12)")
     labels = {k: (f"CAST(to_json(coalesce(\"__{k}\", CAST([] AS VARCHAR[]))) AS VARCHAR)"
                   if f"__{k}" in produced.column_names else "'[]'") for k in ("tags", "groups")}
     sql = (f"SELECT {uid} AS id, \"__row\" AS row_index, \"__variation\" AS variation_index, {fields} AS fields, "
            f"substr({title}, 1, 1000) AS title, substr({subreddit}, 1, 64) AS subreddit, "
-           f"({violations} IS NULL) AS valid, coalesce({violations}, '') AS problems, "
+           f"({violations} IS NULL) AS valid, concat_ws('; ', {violations}, {fixes}) AS problems, "
            f"{labels['tags']} AS tags, {labels['groups']} AS groups FROM produced")
     con = duckdb.connect(config={"enable_external_access": False})
     try:

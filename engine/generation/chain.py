@@ -3,7 +3,10 @@
   __rendered  one expression per output column: compiled template SQL, or a per-row Jinja2 UDF
   __checked   first failing constraint per field (__why_<field>, NULL when fine)
   __fixed     the constraint strategy's replacement value (__o_<field>)
-  __resolved  __dropped (still failing after the strategy) and the __violations report
+  __left      what still fails after the strategy (__left_<field>, NULL when fine)
+  __resolved  __dropped (something still fails), the __violations report (what still fails) and
+              the __fixes report (what the strategy repaired): the one truth that preview figures,
+              the violations panel, cards and the stored `valid` / `problems` all read
 
 The stats run a variant in which columns that need only their length are measured instead of
 rendered (see `CompiledPlan.measured`).
@@ -21,7 +24,14 @@ from engine.templates.sql_guards import output_guard_sql, output_length_guard_sq
 if TYPE_CHECKING:
     from engine.generation.compiled_plan import OutputColumn
 
-__all__ = ["render_chain"]
+__all__ = ["fix_label", "render_chain"]
+
+
+def fix_label(col: OutputColumn) -> str:
+    """How a repaired value reads in the `__fixes` report: "cut to 90", "fallback template"."""
+    if col.fix_note and col.fix_note.startswith("truncate to") and col.spec is not None:
+        return f"cut to {col.spec.max_chars}"
+    return "fallback template"
 
 
 def _capped(c: OutputColumn, sql: str, is_length: bool) -> str:
@@ -64,19 +74,23 @@ def render_chain(cols: list[OutputColumn], keep: str, measured: Mapping[str, str
             f"CASE WHEN {c.why()} IS NULL THEN {c.rendered()} ELSE {c.fix_sql} END")
         finals.append(f"{value} AS {c.final()}")
     ctes.append(("__fixed", f"SELECT *{''.join(', ' + x for x in finals)}\nFROM {quote('__checked')}"))
-    still = []
+    lefts = []
     for c in cols:
         if c.spec is None:
             continue
-        if c.fix_sql is None:
-            still.append(f"{c.why()} IS NOT NULL")
-        else:
-            still.append(f"(CASE WHEN {c.why()} IS NULL THEN NULL ELSE {check_sql(c.spec, c.final())} END)"
-                         " IS NOT NULL")
-    dropped = " OR ".join(still) or "false"
-    report = ", ".join(f"{sql_literal(c.name + ': ')} || {c.why()}" for c in cols if c.spec is not None)
+        left = c.why() if c.fix_sql is None else (
+            f"CASE WHEN {c.why()} IS NULL THEN NULL ELSE {check_sql(c.spec, c.final())} END")
+        lefts.append(f"{left} AS {c.left()}")
+    ctes.append(("__left", f"SELECT *{''.join(', ' + x for x in lefts)}\nFROM {quote('__fixed')}"))
+    checked = [c for c in cols if c.spec is not None]
+    dropped = " OR ".join(f"{c.left()} IS NOT NULL" for c in checked) or "false"
+    report = ", ".join(f"{sql_literal(c.name + ': ')} || {c.left()}" for c in checked)
     violations = f"NULLIF(concat_ws('; ', {report}), '')" if report else "CAST(NULL AS VARCHAR)"
-    resolved = (f"SELECT *, ({dropped}) AS {quote('__dropped')}, {violations} AS {quote('__violations')}\n"
-                f"FROM {quote('__fixed')}")
+    notes = ", ".join(f"CASE WHEN {c.why()} IS NOT NULL AND {c.left()} IS NULL THEN "
+                      f"{sql_literal(c.name + ': ' + fix_label(c) + ' (')} || {c.why()} || ')' END"
+                      for c in checked if c.fix_sql is not None)
+    fixes = f"NULLIF(concat_ws('; ', {notes}), '')" if notes else "CAST(NULL AS VARCHAR)"
+    resolved = (f"SELECT *, ({dropped}) AS {quote('__dropped')}, {violations} AS {quote('__violations')}, "
+                f"{fixes} AS {quote('__fixes')}\nFROM {quote('__left')}")
     ctes.append(("__resolved", resolved))
     return ctes

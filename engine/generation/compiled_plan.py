@@ -59,6 +59,10 @@ class OutputColumn:
         """`__o_<name>`: the value after the constraint strategy."""
         return quote(f"__o_{self.name}")
 
+    def left(self) -> str:
+        """`__left_<name>`: what still fails after the constraint strategy (NULL when the value is fine)."""
+        return quote(f"__left_{self.name}")
+
     @property
     def never_blank(self) -> bool:
         """The rendered value always holds a character above U+0020 (see CompiledTemplate.never_blank)."""
@@ -129,7 +133,7 @@ class CompiledPlan:
         return upto + render_chain(self.columns, "*" if measured else self.keep, measured, value_cap)
 
     def output_select(self, *, trace: bool = False) -> str:
-        """Output column list: row key, generated columns, rule metadata, violation report.
+        """Output column list: row key, generated columns, rule metadata, the problem and fix reports.
 
         `trace` adds `__rules_fired` (the ids of the rules that fired on the row, in order): a
         preview shows it, a bulk run has no use for it, and it costs a sixth of a bulk run.
@@ -137,7 +141,7 @@ class CompiledPlan:
         cols = [quote(ROW), quote(VARIATION)]
         cols += [f"{c.final()} AS {quote(c.name)}" for c in self.columns]
         cols += [quote(m) for m in self.meta_columns if trace or m != TRACE_COLUMN]
-        cols.append(quote("__violations"))
+        cols += [quote("__violations"), quote("__fixes")]
         return ", ".join(cols)
 
     def bulk_sql(self, ctes: list[tuple[str, str]] | None = None, *, trace: bool = False) -> str:
@@ -145,6 +149,32 @@ class CompiledPlan:
         order = f"\nORDER BY {quote(ROW)}, {quote(VARIATION)}" if self.dedup else ""
         return (f"{self.with_clause(ctes=ctes)}\nSELECT {self.output_select(trace=trace)}\nFROM {quote('__final')}\n"
                 f"WHERE NOT {quote('__duplicate')}{order}")
+
+    def duplicate_sql(self) -> str:
+        """SQL over `__resolved`: the variation repeats an earlier kept one on the dedup key (keep first).
+
+        Dropped variations are never duplicates; it is `__final`'s `__duplicate` without its filter.
+        """
+        if not self.dedup:
+            return "false"
+        by_name = {c.name: c for c in self.columns}
+        keys = ", ".join(by_name[n].final() for n in self.dedup)
+        return (f"CASE WHEN {quote('__dropped')} THEN false ELSE row_number() OVER (PARTITION BY "
+                f"{quote('__dropped')}, {keys} ORDER BY {quote(ROW)}, {quote(VARIATION)}) > 1 END")
+
+    def ledger_sql(self) -> str:
+        """Every variation of the kept rows, generated or not, in (__row, __variation) order.
+
+        The bulk query's columns plus `__dropped`, `__duplicate` and each field's `__why_<f>` (as
+        rendered) and `__left_<f>` (after the strategy): a chunk job writes the kept ones and
+        counts the rest from the same columns the preview's figures aggregate.
+        """
+        checked = [c for c in self.columns if c.spec is not None]
+        extra = [quote("__dropped"), f"{self.duplicate_sql()} AS {quote('__duplicate')}"]
+        extra += [f"{c.why()} AS {quote('__why_' + c.name)}" for c in checked]
+        extra += [f"{c.left()} AS {quote('__left_' + c.name)}" for c in checked]
+        return (f"{self.with_clause('__resolved')}\nSELECT {self.output_select()}, {', '.join(extra)}\n"
+                f"FROM {quote('__resolved')}\nORDER BY {quote(ROW)}, {quote(VARIATION)}")
 
     def head_sql(self, limit: int, *, trace: bool = False) -> str:
         """The first `limit` kept variations (the bulk query with a LIMIT)."""

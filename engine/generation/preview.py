@@ -27,12 +27,19 @@ BINS = 10
 
 
 class Violation(NamedTuple):
-    """One variation whose rendered value broke a field's constraint."""
+    """One variation whose rendered value broke a field's constraint (`left`: what still fails after the
+    strategy, None when the strategy repaired it)."""
 
     row: int
     value: str
     reason: str
     variation: int = 0
+    left: str | None = None
+
+    @property
+    def repaired(self) -> bool:
+        """The constraint strategy fixed the value (truncate, fallback)."""
+        return self.left is None
 
 
 @dataclass(frozen=True)
@@ -46,7 +53,14 @@ class HistogramBin:
 
 @dataclass(frozen=True)
 class PreviewStats:
-    """Whole-data-set numbers for a plan; violations count rendered values before the strategy."""
+    """Whole-data-set numbers for a plan, all read from the plan's per-field columns.
+
+    `violations`: values over a limit as rendered (before the strategy); `fixed`: kept variations
+    whose value the strategy repaired; `over_limit`: variations a field still fails after the
+    strategy (they are not generated: `dropped_by_constraints`); `valid`: kept variations with no
+    problem left. A generated set stores exactly `kept` variations, `valid` of them valid, and
+    each repaired field in its `problems` note.
+    """
 
     total_rows: int
     skipped_by_rules: int
@@ -58,6 +72,16 @@ class PreviewStats:
     kept: int
     length_histogram: dict[str, list[HistogramBin]]
     fallback_fields: dict[str, str] = field(default_factory=dict)
+    fixed: dict[str, int] = field(default_factory=dict)
+    over_limit: dict[str, int] = field(default_factory=dict)
+    valid: int = 0
+
+    def figures(self) -> dict[str, object]:
+        """The numbers a generated set can be checked against (see workers.generation's run figures)."""
+        return {"rows": self.total_rows, "skipped": self.skipped_by_rules, "variations": self.variations,
+                "over_limit": self.dropped_by_constraints, "duplicates": self.duplicates, "kept": self.kept,
+                "valid": self.valid, "violations": dict(self.violations), "fixed": dict(self.fixed),
+                "problems": dict(self.over_limit)}
 
 
 @dataclass(frozen=True)
@@ -85,30 +109,31 @@ def stats_sql(compiled: CompiledPlan, *, measure: bool = True) -> str:
     """
     measured = compiled.measured() if measure else {}
     per_row = max(1, compiled.config.variation_count)
-    if compiled.dedup:
-        by_name = {c.name: c for c in compiled.columns}
-        keys = ", ".join(by_name[n].final() for n in compiled.dedup)
-        dup = (f"CASE WHEN {quote('__dropped')} THEN false ELSE row_number() OVER (PARTITION BY "
-               f"{quote('__dropped')}, {keys} ORDER BY {quote(ROW)}, {quote(VARIATION)}) > 1 END")
-    else:
-        dup = "false"
+    dup = compiled.duplicate_sql()
     narrow = [f"CAST({quote(ROW)} AS BIGINT) AS {quote(ROW)}", quote(VARIATION), quote("__dropped"),
-              f"{dup} AS {quote('__dup')}"]
+              f"{dup} AS {quote('__dup')}", f"{quote('__violations')} IS NULL AS {quote('__ok')}"]
     key = f"{quote(ROW)} * {per_row} + {quote(VARIATION)}"
-    aggs = ["count(*) AS n", f"count_if({quote('__dropped')}) AS dropped", f"count_if({quote('__dup')}) AS dups"]
+    kept = f"NOT {quote('__dropped')} AND NOT {quote('__dup')}"
+    # count_if over no rows is NULL, not 0 (every row skipped by the rules)
+    aggs = ["count(*) AS n", f"coalesce(count_if({quote('__dropped')}), 0) AS dropped",
+            f"coalesce(count_if({quote('__dup')}), 0) AS dups",
+            f"coalesce(count_if({kept} AND {quote('__ok')}), 0) AS valid"]
     for i, c in enumerate(compiled.columns):
         narrow.append(f"{_measure(c, c.name in measured)} AS {quote(f'__len{i}')}")
         aggs.append(f"histogram({quote(f'__len{i}')}) AS h{i}")
         if c.spec is None:
             continue
         narrow.append(f"{c.why()} AS {quote(f'__why{i}')}")
+        narrow.append(f"{c.left()} AS {quote(f'__left{i}')}")
         value = c.sample() if c.name in measured else \
             f"CASE WHEN {c.why()} IS NOT NULL THEN left({c.rendered()}, {VALUE_CAP}) END"
         narrow.append(f"{value} AS {quote(f'__val{i}')}")
-        why = quote(f"__why{i}")
+        why, left = quote(f"__why{i}"), quote(f"__left{i}")
         sample = (f"{{'row': {quote(ROW)}, 'variation': {quote(VARIATION)}, 'value': {quote(f'__val{i}')}, "
-                  f"'reason': {why}}}")
-        aggs.append(f"count_if({why} IS NOT NULL) AS v{i}")
+                  f"'reason': {why}, 'left': {left}}}")
+        aggs.append(f"coalesce(count_if({why} IS NOT NULL), 0) AS v{i}")
+        aggs.append(f"coalesce(count_if({why} IS NOT NULL AND {left} IS NULL AND {kept}), 0) AS f{i}")
+        aggs.append(f"coalesce(count_if({left} IS NOT NULL), 0) AS o{i}")
         aggs.append(f"min_by({sample}, {key}, {SAMPLE_CAP}) FILTER (WHERE {why} IS NOT NULL) AS s{i}")
     ctes = compiled.stats_ctes(VALUE_CAP, measured)
     return (f"{compiled.with_clause('__resolved', ctes)},\n{quote('__stat')} AS MATERIALIZED (\n"
@@ -143,13 +168,17 @@ def compute_stats(plan: Plan) -> PreviewStats:
     variations = int(row["n"])
     per_row = max(1, plan.config.variation_count)
     violations: dict[str, int] = {}
+    fixed: dict[str, int] = {}
+    over: dict[str, int] = {}
     samples: dict[str, list[Violation]] = {}
     hist: dict[str, list[HistogramBin]] = {}
     for i, c in enumerate(compiled.columns):
         if c.spec is not None:
             violations[c.name] = int(row[f"v{i}"])
+            fixed[c.name] = int(row[f"f{i}"])
+            over[c.name] = int(row[f"o{i}"])
             found = sorted(row[f"s{i}"] or [], key=lambda s: (s["row"], s["variation"]))
-            samples[c.name] = [Violation(s["row"], s["value"], s["reason"], s["variation"]) for s in found]
+            samples[c.name] = [Violation(s["row"], s["value"], s["reason"], s["variation"], s["left"]) for s in found]
         raw = row[f"h{i}"] or {}
         counts = dict(raw.items()) if isinstance(raw, dict) else dict(raw)
         hist[c.name] = _bins(c, counts)
@@ -165,6 +194,9 @@ def compute_stats(plan: Plan) -> PreviewStats:
         kept=variations - dropped - dups,
         length_histogram=hist,
         fallback_fields=plan.fallback_fields,
+        fixed=fixed,
+        over_limit=over,
+        valid=int(row["valid"]),
     )
 
 

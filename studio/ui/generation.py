@@ -21,21 +21,27 @@ def figures(stats: object) -> None:
     """Whole-data-set numbers: rows, skipped, duplicates, violations, kept."""
     if stats is None:
         return
-    c = st.columns(5)
+    c = st.columns(6)
     c[0].metric("Rows", f"{stats.total_rows:,}")
     c[1].metric("Skipped by rules", f"{stats.skipped_by_rules:,}")
     c[2].metric("Duplicates", f"{stats.duplicates:,}")
-    c[3].metric("Over a limit", f"{stats.dropped_by_constraints:,}")
-    c[4].metric("Variations", f"{stats.kept:,}")
+    c[3].metric("Over a limit", f"{stats.dropped_by_constraints:,}",
+                help="Variations that still break a limit after the strategy: they are not generated.")
+    c[4].metric("Repaired", f"{sum(stats.fixed.values()):,}",
+                help="Values the strategy cut or replaced: those variations are generated, and valid.")
+    c[5].metric("Variations", f"{stats.kept:,}")
     bad = {k: v for k, v in stats.violations.items() if v}
-    if bad:
-        with st.expander(f"Violations in {widgets.plural(len(bad), 'field')}"):
+    if bad:  # the same plan columns as the figures: each value over a limit, then what the strategy made of it
+        with st.expander(f"Values over a limit in {widgets.plural(len(bad), 'field')}"):
             for name, count in bad.items():
-                st.markdown(f"**{name}**: {widgets.plural(count, 'row')}")
+                st.markdown(f"**{name}**: {widgets.plural(count, 'value')} over a limit — "
+                            f"{stats.fixed.get(name, 0):,} repaired in generated variations, "
+                            f"{stats.over_limit.get(name, 0):,} still over (not generated)")
                 sample = stats.violating_rows.get(name, [])[:20]
                 if sample:
-                    st.dataframe(pl.DataFrame([{"row": v[0] + 1, "value": str(v[1])[:120], "why": v[2]} for v in sample]),
-                                 hide_index=True, width="stretch")
+                    st.dataframe(pl.DataFrame([{"row": v.row + 1, "value": str(v.value)[:120], "why": v.reason,
+                                                "outcome": "repaired" if v.repaired else f"not generated: {v.left}"}
+                                               for v in sample]), hide_index=True, width="stretch")
 
 
 def cards(variations: pl.DataFrame | list[dict], fmt: str, rule_names: Mapping[str, str] | None = None, *,
@@ -68,6 +74,8 @@ def cards(variations: pl.DataFrame | list[dict], fmt: str, rule_names: Mapping[s
         if row.get("__violations"):
             st.warning(str(row["__violations"]))
 
+        if row.get("__fixes"):  # what the constraint strategy cut or replaced on this variation
+            st.caption(f"Repaired: {row['__fixes']}")
 
 def _md_escape(text: str) -> str:
     return "".join("\\" + ch if ch in "\\`*_{}[]()#+-.!<>|" else ch for ch in text)

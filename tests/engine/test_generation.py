@@ -98,10 +98,32 @@ def test_constraint_strategies(con: duckdb.DuckDBPyConnection, strategy: str, fa
     ]
 
 
-def test_fixed_rows_carry_their_violation(con: duckdb.DuckDBPyConnection) -> None:
+def test_fixed_rows_are_valid_and_say_what_was_repaired(con: duckdb.DuckDBPyConnection) -> None:
+    """A value the strategy cut is no longer a problem (it is stored valid) but carries a note of the cut."""
     rows = generate(TITLES, thread(constraint_strategy="truncate"), con)
-    assert [r["__violations"] for r in rows] == [
-        None, "title: too long: 301 characters, limit 300", "title: too long: 400 characters, limit 300", None]
+    assert [r["__violations"] for r in rows] == [None, None, None, None]
+    assert [r["__fixes"] for r in rows] == [
+        None, "title: cut to 300 (too long: 301 characters, limit 300)",
+        "title: cut to 300 (too long: 400 characters, limit 300)", None]
+    with build_plan(TITLES, thread(constraint_strategy="truncate"), connection=con) as plan:
+        stats = compute_stats(plan)
+    assert (stats.violations["title"], stats.fixed["title"], stats.over_limit["title"]) == (3, 2, 1)
+    assert (stats.dropped_by_constraints, stats.kept, stats.valid) == (1, 4, 4)
+    assert [v.repaired for v in stats.violating_rows["title"]] == [True, True, False]
+
+
+def test_nothing_kept_is_zero_not_a_crash(con: duckdb.DuckDBPyConnection) -> None:
+    """Every row skipped by a rule: the figures are zeros (count_if over no rows is NULL in DuckDB)."""
+    skip_all = [{"id": "all", "name": "All", "enabled": True, "priority": 1,
+                 "conditions": {"logic": "and", "items": [{"field": "name", "operator": "is_not_empty", "value": None}]},
+                 "actions": [{"type": "skip", "params": {}}]}]
+    data = pl.DataFrame({"name": ["a", "b", "c"]})
+    with build_plan(data, thread(rules=skip_all), connection=con) as plan:
+        result = preview(plan)
+    assert result.stats is not None and result.variations.height == 0
+    assert result.stats.figures()["skipped"] == 3
+    assert (result.stats.variations, result.stats.kept, result.stats.valid, result.stats.dropped_by_constraints,
+            result.stats.duplicates) == (0, 0, 0, 0, 0)
 
 
 def test_reddit_title_over_300_is_flagged(con: duckdb.DuckDBPyConnection) -> None:

@@ -51,7 +51,9 @@ class Reference:
     dropped: int = 0
     duplicates: int = 0
     violations: Counter[str] = field(default_factory=Counter)
-    samples: dict[str, list[tuple[int, str, str, int]]] = field(default_factory=dict)
+    fixed: Counter[str] = field(default_factory=Counter)     # kept variations whose value the strategy repaired
+    over: Counter[str] = field(default_factory=Counter)      # variations a field still fails after the strategy
+    samples: dict[str, list[tuple[int, str, str, int, str | None]]] = field(default_factory=dict)
 
 
 def reference(data: pl.DataFrame, kinds: dict[str, str], cfg: GenerationConfig) -> Reference:
@@ -78,7 +80,7 @@ def reference(data: pl.DataFrame, kinds: dict[str, str], cfg: GenerationConfig) 
             ref.variations += 1
             current = {**base, **combo}
             values = {name: t.render(current) for name, t in templates.items()}
-            dropped, report = False, []
+            dropped, report, notes, repaired = False, [], [], []
             for name in list(values):
                 if name not in fmt.field_names:
                     continue
@@ -87,19 +89,24 @@ def reference(data: pl.DataFrame, kinds: dict[str, str], cfg: GenerationConfig) 
                 if why is None:
                     continue
                 ref.violations[name] += 1
-                found = ref.samples.setdefault(name, [])
-                if len(found) < 100:
-                    found.append((index, values[name][:500], why, variation))
-                report.append(f"{name}: {why}")
-                fixed = None
+                original = values[name]
+                fixed, label = None, ""
                 if cfg.constraint_strategy == "truncate" and fixable_by_truncation(spec):
-                    fixed = truncate_value(spec, values[name])
+                    fixed, label = truncate_value(spec, values[name]), f"cut to {spec.max_chars}"
                 elif cfg.constraint_strategy == "fallback" and name in fallbacks:
-                    fixed = fallbacks[name].render(current)
-                if fixed is None or check_value(spec, fixed) is not None:
+                    fixed, label = fallbacks[name].render(current), "fallback template"
+                left = why if fixed is None else check_value(spec, fixed)
+                if left is not None:
                     dropped = True
+                    ref.over[name] += 1
+                    report.append(f"{name}: {left}")
                 else:
                     values[name] = fixed
+                    repaired.append(name)
+                    notes.append(f"{name}: {label} ({why})")
+                found = ref.samples.setdefault(name, [])
+                if len(found) < 100:
+                    found.append((index, original[:500], why, variation, left))
             if dropped:
                 ref.dropped += 1
                 continue
@@ -109,8 +116,9 @@ def reference(data: pl.DataFrame, kinds: dict[str, str], cfg: GenerationConfig) 
                     ref.duplicates += 1
                     continue
                 seen.add(key)
+            ref.fixed.update(repaired)
             ref.rows.append({"__row": index, "__variation": variation, **values,
-                             "__violations": "; ".join(report) or None})
+                             "__violations": "; ".join(report) or None, "__fixes": "; ".join(notes) or None})
     return ref
 
 
@@ -194,12 +202,15 @@ def test_plan_equals_the_per_row_reference(con: duckdb.DuckDBPyConnection,
     with build_plan(data, cfg, schema=kinds, connection=con) as plan:
         rows = plan.to_arrow().to_pylist()
         stats = compute_stats(plan)
-    columns = ["__row", "__variation", "subreddit", "title", "body", "url", "flair", "__violations"]
+    columns = ["__row", "__variation", "subreddit", "title", "body", "url", "flair", "__violations", "__fixes"]
     assert project(rows, *columns) == project(ref.rows, *columns)
     assert (stats.total_rows, stats.skipped_by_rules, stats.variations) == (
         data.height, ref.skipped_by_rules, ref.variations)
     assert (stats.dropped_by_constraints, stats.duplicates, stats.kept) == (ref.dropped, ref.duplicates, len(ref.rows))
     assert {k: v for k, v in stats.violations.items() if v} == dict(ref.violations)
+    assert {k: v for k, v in stats.fixed.items() if v} == dict(ref.fixed)
+    assert {k: v for k, v in stats.over_limit.items() if v} == dict(ref.over)
+    assert stats.valid == len(ref.rows)
     assert {k: [tuple(v) for v in vs] for k, vs in stats.violating_rows.items() if vs} == ref.samples
     flair_lengths = sum(b.count for b in stats.length_histogram["flair"])
     assert flair_lengths == ref.variations
@@ -279,7 +290,7 @@ def test_random_tables_match_the_reference(con: duckdb.DuckDBPyConnection, rows:
         got = plan.to_arrow().to_pylist()
         head = plan.head(3).to_pylist()
         stats = compute_stats(plan)
-    columns = ["__row", "title", "flair", "__violations"]
+    columns = ["__row", "title", "flair", "__violations", "__fixes"]
     assert project(got, *columns) == project(ref.rows, *columns)
     assert head == got[:3]
     assert (stats.dropped_by_constraints, stats.duplicates, stats.kept) == (ref.dropped, ref.duplicates, len(ref.rows))
