@@ -147,8 +147,8 @@ class _Ids:
             return self.text(value)
         if isinstance(value, list):
             return [self.walk(v) for v in value]
-        if isinstance(value, dict):
-            return {k: self.walk(v) for k, v in value.items()}
+        if isinstance(value, dict):  # keys too: a kept output's inputs are {data set id: version}
+            return {self.text(k) if isinstance(k, str) else k: self.walk(v) for k, v in value.items()}
         return value
 
 
