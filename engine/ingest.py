@@ -18,6 +18,7 @@ from xml.etree import ElementTree
 
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from polars.exceptions import PanicException
 
@@ -270,8 +271,7 @@ def _read_parquet(data: bytes) -> pl.DataFrame:
     try:
         # pyarrow rejects damaged files with exceptions where polars' reader may panic; the schema
         # metadata is dropped because polars panics on metadata that is not UTF-8.
-        _check_parquet_size(pq.ParquetFile(io.BytesIO(data)).metadata)
-        table = pq.read_table(io.BytesIO(data))
+        table = _read_parquet_table(data)
         table.validate(full=True)
         frame = pl.from_arrow(table.replace_schema_metadata(None))
     except (OSError, ValueError, pa.ArrowException, pl.exceptions.PolarsError, PanicException) as exc:
@@ -281,6 +281,32 @@ def _read_parquet(data: bytes) -> pl.DataFrame:
     if frame.width > MAX_COLUMNS:
         raise IngestError(f"The file has {frame.width} columns; at most {MAX_COLUMNS} are supported.")
     return frame.with_columns(pl.col(pl.Categorical, pl.Enum).cast(pl.String))
+
+
+def _read_parquet_table(data: bytes) -> pa.Table:
+    """The Parquet file as Arrow, once its declared and its decoded size are known to be under the cap.
+
+    Text is read dictionary-encoded first: a column repeating one 10 kB value a million times is a
+    few kB on disk and 10 GB decoded, so its decoded size is summed from the dictionary's lengths
+    before anything is expanded.
+    """
+    advice = "Upload fewer rows or columns at a time, or filter the data before exporting it."
+    metadata = pq.ParquetFile(io.BytesIO(data)).metadata
+    _check_parquet_size(metadata)
+    schema = metadata.schema.to_arrow_schema()
+    texts = [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
+             or pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type)]
+    table = pq.ParquetFile(io.BytesIO(data), read_dictionary=texts).read() if texts else pq.read_table(io.BytesIO(data))
+    size = 0
+    for column in table.columns:
+        if not pa.types.is_dictionary(column.type):
+            size += column.nbytes
+            continue
+        for chunk in column.chunks:
+            lengths = pc.binary_length(chunk.dictionary).take(chunk.indices)
+            size += (pc.sum(lengths).as_py() or 0) + len(chunk) * 8
+    _check_unpacked(size, "Parquet file", advice)
+    return table.cast(schema) if texts else table
 
 
 def _check_unpacked(size: int, label: str, advice: str) -> None:

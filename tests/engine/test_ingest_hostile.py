@@ -7,6 +7,7 @@ import decimal
 import importlib
 import io
 import json
+import re
 import struct
 import zipfile
 
@@ -224,3 +225,21 @@ def test_nul_characters_are_taken_out_of_text_with_a_note(data, filename):
     assert result.table.columns == ["name"] and result.columns[0].original_name == "name"
     assert result.table["name"].to_list() == ["xy", "z"]
     assert any("NUL" in note and "1 value" in note for note in result.warnings)
+
+
+def test_a_parquet_dictionary_bomb_is_refused_before_it_is_decoded():
+    # One 10 kB value repeated 200,000 times: a few kB on disk, 2 GB once decoded.
+    column = pa.DictionaryArray.from_arrays(pa.array([0] * 200_000, pa.int32()), pa.array(["v" * 10_000]))
+    buffer = io.BytesIO()
+    pq.write_table(pa.table({"text": column}), buffer, store_schema=False)  # readers would decode it
+    assert len(buffer.getvalue()) < 100_000
+    with pytest.raises(IngestError) as caught:
+        ingest(buffer.getvalue(), "dictionary.parquet")
+    assert "Parquet" in caught.value.message and f"{MAX_UNPACKED_MB} MB" in caught.value.message
+    assert re.search(r"unpack to 1,9\d\d MB", caught.value.message)
+
+
+def test_dictionary_encoded_parquet_text_under_the_cap_is_read_as_text():
+    column = pa.DictionaryArray.from_arrays(pa.array([0, 1, 0], pa.int32()), pa.array(["red", "blue"]))
+    result = ingest(_parquet(colour=column, n=pa.array([1, 2, 3])), "small.parquet")
+    assert result.table["colour"].to_list() == ["red", "blue", "red"] and result.columns[0].kind == "text"
