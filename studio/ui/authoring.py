@@ -124,8 +124,8 @@ def starter_questions(fmt: Format, columns: Sequence[ColumnProfile], answers: di
     first = starters.build(fmt, columns, answers)
     asked = [r for r in starters.ROLE_LABEL if r in first.roles and r in ROLE_QUESTION]
     note = st.empty()
-    cols = st.columns(len(asked)) if asked else []
-    for col, role in zip(cols, asked, strict=True):
+    for role in asked:
+        col = st.container()
         options = [_NONE, *first.candidates[role], _ONE]
         current = answers.get(role)
         value = current if current in options else (_ONE if current and current.startswith(_ONE) else None)

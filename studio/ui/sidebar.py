@@ -30,10 +30,14 @@ def workspace_switcher() -> tenancy.Membership | None:
             wanted = state.take_workspace_request() or st.session_state.get("workspace_picker")
             if wanted not in ids:
                 current = state.workspace_id()
-                wanted = str(current) if current and str(current) in ids else ids[0]
+                remembered = st.query_params.get("ws")  # a reload keeps the workspace it showed
+                wanted = str(current) if current and str(current) in ids else \
+                    remembered if remembered in ids else ids[0]
             st.session_state["workspace_picker"] = wanted
             chosen = st.selectbox("Workspace", ids, format_func=labels.__getitem__, key="workspace_picker")
             state.set_workspace(WorkspaceId(uuid.UUID(chosen)))
+            if len(ids) > 1 and st.query_params.get("ws") != chosen:
+                st.query_params["ws"] = chosen
         ui_auth.password_popover()
         if st.button("Sign out", key="sign_out", width="stretch"):
             ui_auth.sign_out()

@@ -120,3 +120,23 @@ def test_an_invitation_is_listed_as_soon_as_it_is_sent(new_app):
     _button(at, "Send invitation").click().run()
     assert not at.exception, at.exception
     assert any("new.person@example.com" in m.value and "pending" in m.value for m in at.markdown)
+
+
+def test_a_reload_keeps_the_workspace_it_showed(new_app):
+    from tests.pages.conftest import sign_in
+    from tests.pages.test_setup_messages import _member
+
+    owner = new_app()
+    sign_up(owner, name="Olga Owner")
+    member, email = _member(new_app, owner)
+    picker = member.sidebar.selectbox(key="workspace_picker")
+    olga = next(o for o in picker.options if o.startswith("Olga's"))
+    picker.select_index(picker.options.index(olga)).run()
+    chosen = member.session_state["dotoro_workspace_id"]
+    assert member.query_params["ws"] == [chosen] or member.query_params["ws"] == chosen
+
+    again = new_app()  # the same browser reloaded: a new session with the same address
+    again.query_params["ws"] = chosen
+    sign_in(again, email, "s3cret-pass")
+    assert again.session_state["dotoro_workspace_id"] == chosen
+    assert again.sidebar.selectbox(key="workspace_picker").value == chosen
