@@ -16,7 +16,7 @@ if current is None:
     st.stop()
 
 with st.form("rename_ws"):
-    name = st.text_input("Name", value=current.workspace_name, key="ws_name")
+    name = st.text_input("Name", value=current.workspace_name, key=f"ws_name_{current.workspace_id}")  # per workspace: a switch shows its name
     if st.form_submit_button("Rename", disabled=not allows(current.role, Permission.MANAGE_MEMBERS)):
         with widgets.user_errors():
             workspaces.rename(store, ctx, name)

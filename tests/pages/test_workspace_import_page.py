@@ -43,6 +43,7 @@ def test_an_export_is_imported_as_a_new_selected_workspace(new_app):
     assert "Imported 'Olga copy': 1 data set, 1 version" in texts(at) and "You are in it now." in texts(at)
     picker = at.sidebar.selectbox(key="workspace_picker")
     assert picker.format_func(picker.value) == "Olga copy · owner"
+    assert [t.value for t in at.text_input if t.label == "Name"] == ["Olga copy"], "the settings show the new workspace"
     assert not at.file_uploader(key="ws_import_file_1").value, "the uploader is cleared"
     store.dispose()
 
