@@ -1,6 +1,6 @@
 """A local double of Reddit's API (stdlib HTTP on 127.0.0.1, port 0) that the real praw talks to.
 
-It refuses what Reddit refuses, with Reddit's error triples (reddit.com/dev/api, r2's api.py and
+It refuses what Reddit refuses (the checks live in reddit_rules.py), with Reddit's error triples (r2's api.py and
 validator.py): a title blank or over 300 code points (NO_TEXT / TOO_LONG), an unknown `kind`
 (INVALID_OPTION), a link without `url` (NO_URL), a `flair_id` the subreddit does not have
 (BAD_FLAIR_TEMPLATE_ID), too many posts back to back (RATELIMIT, "take a break for N minutes"),
@@ -19,21 +19,19 @@ from __future__ import annotations
 
 import itertools
 import json
-import math
-import re
 import secrets
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from tests import reddit_rules as rules
+from tests.reddit_rules import Subreddit
+
 SCOPE = "identity submit read flair history"
-KINDS = ("link", "self", "image", "video", "videogif")  # POST /api/submit `kind`
-TITLE_MAX, SELFTEXT_MAX, COMMENT_MAX, FLAIR_TEXT_MAX = 300, 40_000, 10_000, 64
-TRUE = ("true", "on", "1", "yes")
 
 
 @dataclass
@@ -44,14 +42,6 @@ class Failure:
     retry_after: int = 30
     accept: bool = True  # hold: store the post before holding the request open
     seconds: float = 5.0
-
-
-@dataclass
-class Subreddit:
-    name: str
-    submission_type: str = "any"
-    flair_required: bool = False
-    flairs: list[tuple[str, str]] = field(default_factory=list)
 
 
 class RedditDouble:
@@ -156,8 +146,8 @@ class RedditDouble:
                 "kind": form["kind"], "selftext": form.get("text", "") if form["kind"] == "self" else "",
                 "url": form.get("url", link) if form["kind"] == "link" else link, "is_self": form["kind"] == "self",
                 "link_flair_template_id": flair_id, "link_flair_text": (form.get("flair_text") or template) if flair_id
-                else None, "over_18": _bool(form, "nsfw", False), "spoiler": _bool(form, "spoiler", False),
-                "send_replies": _bool(form, "sendreplies", True), "params": dict(form),
+                else None, "over_18": rules.form_bool(form, "nsfw", False), "spoiler": rules.form_bool(form, "spoiler", False),
+                "send_replies": rules.form_bool(form, "sendreplies", True), "params": dict(form),
                 "created_utc": time.time(), "score": 1, "upvote_ratio": 1.0, "num_comments": 0,
                 "removed_by_category": None, "permalink": f"/r/{sub.name}/comments/{pid}/"}
         with self.lock:
@@ -181,47 +171,12 @@ class RedditDouble:
 
     def submit_errors(self, form: dict[str, str]) -> list[list[str]]:
         """Reddit's refusals of a submit, in its [code, message, field] form; [] when it would be accepted."""
-        sub = self.subreddits.get(form.get("sr", "").lower())
-        if sub is None:
-            return [["SUBREDDIT_NOEXIST", "that subreddit doesn't exist", "sr"]]
-        kind, title = form.get("kind", ""), form.get("title", "")
-        if kind not in KINDS:
-            return [["INVALID_OPTION", "that option is not valid", "kind"]]
-        if not title.strip():
-            return [["NO_TEXT", "we need something here", "title"]]
-        if len(title) > TITLE_MAX:
-            return [["TOO_LONG", f"this is too long (max: {TITLE_MAX})", "title"]]
-        if kind == "link" and not form.get("url"):
-            return [["NO_URL", "a url is required", "url"]]
-        if kind == "link" and not re.fullmatch(r"https?://[^\s/]+\.[^\s]+", form["url"]):
-            return [["BAD_URL", "you should check that url", "url"]]
-        if kind == "self" and len(form.get("text", "")) > SELFTEXT_MAX:
-            return [["TOO_LONG", f"this is too long (max: {SELFTEXT_MAX})", "text"]]
-        flair_id = form.get("flair_id")
-        if flair_id and flair_id not in dict(sub.flairs):
-            return [["BAD_FLAIR_TEMPLATE_ID", "The flair template ID is not valid.", "flair_id"]]
-        if len(form.get("flair_text", "")) > FLAIR_TEXT_MAX:
-            return [["TOO_LONG", f"this is too long (max: {FLAIR_TEXT_MAX})", "flair_text"]]
-        if sub.flair_required and not flair_id:
-            return [["SUBMIT_VALIDATION_FLAIR_REQUIRED", "Your post must contain post flair.", "flair"]]
-        if sub.submission_type != "any" and kind != sub.submission_type:
-            return [["NO_LINKS" if kind == "link" else "NO_SELFS", "that subreddit doesn't allow this kind of post",
-                     "sr"]]
-        return []
+        return rules.submit_errors(form, self.subreddits.get(form.get("sr", "").lower()))
 
     def comment_errors(self, form: dict[str, str]) -> list[list[str]]:
-        parent, text = form.get("thing_id", ""), form.get("text", "")
         with self.lock:
             known = {p["name"] for p in self.posts} | {c["name"] for c in self.comments}
-        if parent not in known:
-            if parent.startswith("t1_"):
-                return [["DELETED_COMMENT", "that comment has been deleted", "parent"]]
-            return [["DELETED_LINK", "the link you are commenting on has been deleted", "parent"]]
-        if not text.strip():
-            return [["NO_TEXT", "we need something here", "text"]]
-        if len(text) > COMMENT_MAX:
-            return [["TOO_LONG", f"this is too long (max: {COMMENT_MAX})", "text"]]
-        return []
+        return rules.comment_errors(form, known)
 
     def wait_needed(self, kind: str, author: str) -> float:
         """Seconds until `author` may post again under the rate limit of `kind` (0: now)."""
@@ -237,36 +192,6 @@ class RedditDouble:
         cutoff = time.time() - self.listing_delay
         mine = [t for t in things if t["author"] == author and t["created_utc"] <= cutoff]
         return sorted(mine, key=lambda t: -t["created_utc"])[:100]
-
-
-def _bool(form: dict[str, str], name: str, default: bool) -> bool:
-    value = form.get(name)
-    return default if value is None else value.strip().lower() in TRUE
-
-
-def _ratelimit_text(seconds: float) -> str:
-    """Reddit's wording; praw reads the number and unit from it (praw.Reddit._ratelimit_regex)."""
-    if seconds >= 60:
-        minutes = math.ceil(seconds / 60)
-        amount = f"{minutes} minute" + ("s" if minutes != 1 else "")
-    else:
-        whole = max(1, math.ceil(seconds))
-        amount = f"{whole} second" + ("s" if whole != 1 else "")
-    return f"Looks like you've been doing that a lot. Take a break for {amount} before trying again."
-
-
-def _scope_for(path: str) -> str:
-    """The OAuth scope Reddit's API documentation lists for the endpoint."""
-    parts = path.strip("/").split("/")
-    if path == "/api/v1/me":
-        return "identity"
-    if path in ("/api/submit", "/api/comment") or path.endswith("/post_requirements"):
-        return "submit"
-    if parts[-1] == "link_flair_v2":
-        return "flair"
-    if parts[0] == "user":
-        return "history"
-    return "read"
 
 
 def _b36(n: int) -> str:
@@ -345,7 +270,7 @@ def _handler(double: RedditDouble) -> type[BaseHTTPRequestHandler]:
             if user is None:
                 return self._send(401, {"message": "Unauthorized", "error": 401},
                                   {"www-authenticate": 'Bearer realm="reddit", error="invalid_token"'})
-            if _scope_for(path) not in double.token_scopes.get(self._token_of(), frozenset()):
+            if rules.scope_for(path) not in double.token_scopes.get(self._token_of(), frozenset()):
                 return self._send(403, {"message": "Forbidden", "error": 403},
                                   {"www-authenticate": 'Bearer realm="reddit", error="insufficient_scope"'})
             kind = {"/api/submit": "submit", "/api/comment": "comment"}.get(path, "read")
@@ -409,7 +334,7 @@ def _handler(double: RedditDouble) -> type[BaseHTTPRequestHandler]:
                 return self._refuse("/api/submit", errors)
             wait = double.wait_needed("submit", user)
             if wait > 0:
-                return self._refuse("/api/submit", [["RATELIMIT", _ratelimit_text(wait), "ratelimit"]])
+                return self._refuse("/api/submit", [["RATELIMIT", rules.ratelimit_text(wait), "ratelimit"]])
             if failure and failure.mode == "hold" and not failure.accept:
                 double.seen.set()
                 double.release.wait(failure.seconds)
@@ -432,7 +357,7 @@ def _handler(double: RedditDouble) -> type[BaseHTTPRequestHandler]:
                 return self._refuse("/api/comment", errors)
             wait = double.wait_needed("comment", user)
             if wait > 0:
-                return self._refuse("/api/comment", [["RATELIMIT", _ratelimit_text(wait), "ratelimit"]])
+                return self._refuse("/api/comment", [["RATELIMIT", rules.ratelimit_text(wait), "ratelimit"]])
             comment = double.new_comment(user, form)
             double.seen.set()
             if failure and failure.mode == "accept_then_500":
