@@ -22,7 +22,8 @@ def test_preview_rule_generate(studio_url, page):
     expect(page.get_by_text("Open-Back 600 in Toronto — now 274.9")).to_be_visible()
     page.wait_for_timeout(500)
     shot(page, "10-preview")
-    page.get_by_text("Rules (JSON)").click()
+    page.get_by_label("Rules", exact=True).click()  # rule sets come from the Rules page; JSON can be pasted
+    page.get_by_role("option", name="Rules as JSON (paste)").click()
     page.get_by_label("Rules as JSON").fill(RULE)
     page.get_by_label("Rules as JSON").press("Control+Enter")
     expect(skipped).to_contain_text("26")
