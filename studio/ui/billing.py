@@ -90,7 +90,7 @@ def usage_chart(daily: list[DailyUsage], lines: tuple[UsageLine, ...], period: s
             .with_columns(pl.col("amount").cum_sum().alias("used"))
         line = alt.Chart(df).mark_line(interpolate="step-after", point=alt.OverlayMarkDef(size=18)).encode(
             x=alt.X("day:T", title=None, scale=month, axis=alt.Axis(format="%d %b", labelOverlap=True)),
-            y=alt.Y("used:Q", title=None, axis=alt.Axis(minExtent=64, format=",d")),
+            y=alt.Y("used:Q", title=None, axis=alt.Axis(minExtent=64, format=",d", tickMinStep=1)),
             tooltip=[alt.Tooltip("day:T", format="%d %b"), alt.Tooltip("amount:Q", title="that day", format=","),
                      alt.Tooltip("used:Q", title="this month", format=",")])
         chart: alt.Chart | alt.LayerChart = line
