@@ -26,6 +26,7 @@ STRATEGIES = ["skip", "truncate", "fallback"]
 
 left, right = st.columns([2, 3], gap="large")
 with left:
+    authoring.follow_dataset("pv_dataset", list(by_id))
     authoring.seed("pv_dataset", draft.get("dataset_id"), list(by_id))
     ds_key = st.selectbox("Data set", list(by_id), key="pv_dataset",
                           format_func=lambda i: data_ui.dataset_label(by_id[i]))

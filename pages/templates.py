@@ -36,7 +36,8 @@ scope = f"{current.id}_v{current.version}" if current else f"{ui.NEW}_{fmt_key}"
 
 pick_data, pick_row = st.columns([3, 1])
 by_id = {str(d.id): d for d in data}
-authoring.seed("te_dataset", st.session_state.get("selected_dataset"), list(by_id))
+authoring.follow_dataset("te_dataset", list(by_id))
+authoring.seed("te_dataset", None, list(by_id))
 ds = by_id[pick_data.selectbox("Data set for the live rendering", list(by_id), key="te_dataset",
                                format_func=lambda i: data_ui.dataset_label(by_id[i]))]
 if st.session_state.get("te_row", 1) > max(ds.row_count, 1):

@@ -66,6 +66,16 @@ def seed(key: str, value: Any, options: Sequence[Any] | None = None) -> None:
             st.session_state.pop(key, None)
 
 
+def follow_dataset(key: str, options: Sequence[str]) -> None:
+    """Open the data set last uploaded, replaced or opened on Data sources in picker `key`, once per change
+    (afterwards the picker is the user's again)."""
+    chosen = st.session_state.get("selected_dataset")
+    seen = f"{key}_followed"
+    if chosen in options and st.session_state.get(seen) != chosen:
+        st.session_state[key] = chosen
+        st.session_state[seen] = chosen
+
+
 # --- the preview's template source ---------------------------------------------------------------
 
 @dataclass(frozen=True)

@@ -140,3 +140,22 @@ def test_a_reload_keeps_the_workspace_it_showed(new_app):
     sign_in(again, email, "s3cret-pass")
     assert again.session_state["dotoro_workspace_id"] == chosen
     assert again.sidebar.selectbox(key="workspace_picker").value == chosen
+
+
+def test_the_preview_opens_the_data_set_just_uploaded(new_app):
+    at = new_app()
+    sign_up(at)
+    next(b for b in at.button if b.label == "Load the demo data set").click().run()
+    at.switch_page("pages/preview.py").run()
+    assert at.selectbox(key="pv_dataset").value  # the demo, remembered in the draft
+    at.switch_page("pages/data_sources.py").run()
+    _upload(at, "cities.csv", OTHER)
+    at.switch_page("pages/preview.py").run()
+    assert not at.exception, at.exception
+    picker = at.selectbox(key="pv_dataset")
+    assert picker.options[picker.index].startswith("cities")
+    picker.select_index(next(i for i, o in enumerate(picker.options) if o.startswith("Demo"))).run()
+    at.switch_page("pages/home.py").run()
+    at.switch_page("pages/preview.py").run()  # the user's own pick stays
+    picker = at.selectbox(key="pv_dataset")
+    assert picker.options[picker.index].startswith("Demo")
