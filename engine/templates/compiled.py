@@ -2,30 +2,22 @@
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from jinja2 import Template, nodes
-from jinja2.exceptions import (
-    FilterArgumentError,
-    SecurityError,
-    TemplateRuntimeError,
-    TemplateSyntaxError,
-    UndefinedError,
-)
+from jinja2.exceptions import TemplateSyntaxError
 
 from engine.templates.compile_sql import compile_length_sql, compile_sql, never_blank
-from engine.templates.errors import TemplateError
+from engine.templates.errors import TemplateError, describe
 from engine.templates.limits import MAX_OUTPUT_CHARS, output_too_long
 from engine.templates.sandbox import RenderBudget, harden, template_environment
 from engine.templates.sql_values import SCHEMA_KINDS
 from engine.templates.validate import ROW, analyze, raise_first
 
 _UNSET: Any = object()
-_UNSAFE_ATTR = re.compile(r"access to attribute '([^']*)' of '([^']*)' object is unsafe")
 
 
 def _template_line(template: Template, exc: BaseException) -> int | None:
@@ -37,44 +29,6 @@ def _template_line(template: Template, exc: BaseException) -> int | None:
             line = template.get_corresponding_lineno(tb.tb_lineno)
         tb = tb.tb_next
     return line
-
-
-def _friendly(exc: Exception) -> str:
-    """A message a template author can act on."""
-    if isinstance(exc, SecurityError):
-        hit = _UNSAFE_ATTR.search(str(exc))
-        if hit:
-            return f"`{hit.group(1)}` is off limits: templates cannot reach Python internals"
-        return f"not allowed in templates: {exc}"
-    if isinstance(exc, UndefinedError):
-        hit = re.match(r"'([^']*)' is undefined", str(exc))
-        return f"`{hit.group(1)}` has no value in this row" if hit else str(exc)
-    if isinstance(exc, RecursionError):
-        return "the template calls itself too deeply; flatten the macros that call each other"
-    if isinstance(exc, MemoryError):
-        return "the template needs too much memory; make it build less text"
-    if isinstance(exc, ZeroDivisionError):
-        return "division by zero; guard the divisor with `{% if … != 0 %}`"
-    if isinstance(exc, OverflowError):
-        return "a number in the template is too large to compute (numbers with decimals stop near 1.8e308); " \
-               "use smaller numbers"
-    if isinstance(exc, ValueError) and str(exc) == "empty separator":
-        return "`split` needs a separator of at least one character"
-    if isinstance(exc, ValueError) and "integer string conversion" in str(exc):
-        return "a number has too many digits to convert (more than 4,300); use a shorter number"
-    if isinstance(exc, TypeError) and "not supported between instances" in str(exc):
-        return f"cannot compare these values: {exc}"
-    if isinstance(exc, TypeError) and "unsupported operand" in str(exc):
-        return f"these values cannot be combined: {exc}; convert them first, e.g. with `| string` or `| int`"
-    if isinstance(exc, (FilterArgumentError, TemplateRuntimeError)):
-        return f"wrong use of a filter or tag: {exc}"
-    if isinstance(exc, (TypeError, ValueError)):
-        return f"a value of the wrong kind for this operation: {exc}"
-    if isinstance(exc, LookupError):
-        return f"no such item in this row: {exc}"
-    if isinstance(exc, AttributeError):
-        return f"no such attribute: {exc}"
-    return f"the template failed on this row ({exc}); check the expression on this line"
 
 
 @dataclass(frozen=True, eq=False)
@@ -166,7 +120,7 @@ class CompiledTemplate:
         except TemplateError as exc:
             raise exc.at(line=_template_line(t, exc)) from None
         except Exception as exc:  # noqa: BLE001 - untrusted template code: any failure is the author's to fix
-            raise TemplateError(_friendly(exc), line=_template_line(t, exc)) from None
+            raise TemplateError(describe(exc), line=_template_line(t, exc)) from None
 
     def explain(self) -> str:
         """The SQL, or why the field renders per row (for a "show SQL" panel)."""
@@ -196,6 +150,8 @@ def _jinja_template(ast: nodes.Template) -> Template:
         code = env.compile(harden(ast, env))
     except TemplateSyntaxError as exc:
         raise TemplateError(f"syntax error: {exc.message}", line=exc.lineno) from None
+    except Exception as exc:  # noqa: BLE001 - Jinja folds constant parts while compiling, e.g. `'a'['b'] and x`
+        raise TemplateError(f"this expression always fails: {describe(exc)}") from None
     return env.template_class.from_code(env, code, env.make_globals(None), None)
 
 

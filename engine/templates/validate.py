@@ -10,7 +10,7 @@ from typing import Any
 from jinja2 import meta, nodes
 from jinja2.exceptions import TemplateSyntaxError
 
-from engine.templates.errors import TemplateError, where
+from engine.templates.errors import TemplateError, describe, where
 from engine.templates.limits import MAX_VARIABLES, TEMPLATE_MAX_CHARS
 from engine.templates.nesting import check_source_nesting, check_tree_depth
 from engine.templates.positions import Source
@@ -254,6 +254,9 @@ def analyze(source: str, columns: Sequence[str]) -> Analysis:
         undeclared = undeclared_variables(ast, env) if a.plain else meta.find_undeclared_variables(src.parse())
     except TemplateSyntaxError as exc:
         a.fail(f"syntax error: {exc.message}", exc.lineno)
+        return a
+    except Exception as exc:  # noqa: BLE001 - Jinja folds constant parts while analysing, e.g. `'a'['b'] and x`
+        a.fail(f"this expression always fails: {describe(exc)}")
         return a
     known = set(columns)
     free = {n for n in undeclared if n in known or n == ROW}

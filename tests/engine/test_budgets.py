@@ -185,6 +185,7 @@ HOSTILE = [
     "{% macro m() %}{{ m() }}{% endmacro %}{{ m() }}",
     "{{ name < n }}", "{{ n.bit_length(1) }}", "{{ name|truncate(-1) }}", "{{ name|date('%Q') }}",
     "{{ n|filesizeformat(1, 2, 3) }}", "{{ [1, 2]|first(5) }}", "{{ name|replace(1) }}",
+    "{{ '%'['%'] and n }}", "{% for x in n %}{{ 'a'[0]['b'] or x }}{% endfor %}",  # Jinja folds these while compiling
 ]
 
 
