@@ -48,8 +48,14 @@ PAGES = {
         st.Page("pages/usage.py", title="Usage", url_path="usage", icon=":material/monitoring:"),
     ],
 }
-if admin.is_operator(resources.store(), state.signed_in().user_id):  # type: ignore[union-attr]
-    PAGES["Operators"] = [st.Page("pages/admin.py", title="Admin", url_path="admin", icon=":material/admin_panel_settings:")]
+# The Admin page is in the menu for operators only; for anyone else /admin says who may open it (never "Page not found").
+operator = admin.is_operator(resources.store(), state.signed_in().user_id)  # type: ignore[union-attr]
+admin_page = st.Page("pages/admin.py", title="Admin", url_path="admin", icon=":material/admin_panel_settings:",
+                     visibility="visible" if operator else "hidden")
+if operator:
+    PAGES["Operators"] = [admin_page]
+else:
+    PAGES["Workspace"].append(admin_page)
 _page = st.navigation(PAGES)
 try:
     _page.run()
