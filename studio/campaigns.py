@@ -57,10 +57,26 @@ class RunInfo:
 
 
 def validate_config(config: dict[str, Any]) -> GenerationConfig:
+    """The engine's config, or a message saying what to change (a campaign structure only on paid formats)."""
+    from engine.generation.structure import is_paid
+
     try:
-        return GenerationConfig.from_dict(config)
+        cfg = GenerationConfig.from_dict(config)
+        paid = is_paid(cfg.platform, cfg.format)
     except Exception as exc:
         raise ValidationFailed(f"This configuration cannot generate: {exc}") from exc
+    if cfg.structure is not None and not paid:
+        raise ValidationFailed(f"This configuration cannot generate: {cfg.platform}/{cfg.format} is not a paid-ad format, "
+                               "so it has no campaigns or ad groups; remove the campaign structure.")
+    return cfg
+
+
+def structure_defaults(fmt_key: str, columns: list[tuple[str, str]]) -> dict[str, Any] | None:
+    """A starting campaign structure for a paid format from the data's (column, kind) pairs; None otherwise."""
+    from engine.generation.structure import default_structure, is_paid
+
+    platform, name = fmt_key.split("/", 1)
+    return default_structure(fmt_key, columns) if is_paid(platform, name) else None
 
 
 @requires(Permission.EDIT)

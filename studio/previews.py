@@ -13,6 +13,8 @@ import duckdb
 
 from engine.budgets import MAX_VARIATIONS_PER_ROW, over_budget
 from engine.generation import Preview, Source, build_plan, connect, prepare_source, preview
+from engine.generation.preview import structure_of
+from engine.generation.structure import Structure
 from engine.platforms import FieldSpec, get_format, list_formats
 from studio import datasets
 from studio.context import Context, Permission
@@ -26,6 +28,7 @@ class PreviewResult:
     preview: Preview
     sql: str
     fallback_fields: dict[str, str]
+    structure: Structure | None = None  # campaigns → ad groups → ads of a paid format (counts, first branches)
 
 
 def format_choices() -> dict[str, str]:
@@ -84,7 +87,7 @@ def run_preview(store: Store, ctx: Context, dataset_id: uuid.UUID, config: dict[
     try:
         with build_plan(table, config, connection=cache.connection() if cache else None) as plan:
             result = preview(plan, limit=limit, trace=True)
-            out = PreviewResult(result, plan.explain(), plan.fallback_fields)
+            out = PreviewResult(result, plan.explain(), plan.fallback_fields, structure_of(plan))
         _meter(store, ctx)
         return out
     except ValidationFailed:

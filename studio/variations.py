@@ -142,7 +142,7 @@ def export(store: Store, ctx: Context, set_id: uuid.UUID, f: VariationFilter, ki
     if kind == "csv":
         buf = io.StringIO()
         w = csv.writer(buf)
-        w.writerow(headers)
+        w.writerow([safe_cell(h) for h in headers])  # a header can carry a formula too (a hand-edited field name)
         for r in rows:
             w.writerow([safe_cell(_cell(r.get(h, ""))) for h in headers])
         return buf.getvalue().encode("utf-8-sig")
@@ -150,7 +150,7 @@ def export(store: Store, ctx: Context, set_id: uuid.UUID, f: VariationFilter, ki
         import polars as pl
 
         out = io.BytesIO()
-        pl.DataFrame([{h: safe_cell(_cell(r.get(h, ""))) for h in headers} for r in rows]).write_excel(out)
+        pl.DataFrame([{safe_cell(h): safe_cell(_cell(r.get(h, ""))) for h in headers} for r in rows]).write_excel(out)
         return out.getvalue()
     raise ValidationFailed(f"Unknown export format {kind!r}; use csv, json or xlsx.")
 
@@ -174,9 +174,17 @@ def bulk_exports(store: Store, ctx: Context, set_id: uuid.UUID) -> dict[str, str
 
 @requires(Permission.VIEW)
 def export_bulk(store: Store, ctx: Context, set_id: uuid.UUID, export_name: str, f: VariationFilter) -> bytes:
-    """A platform bulk file (Google Ads Editor, Meta) of the filtered view, checked against the limits first."""
+    """A platform bulk file (Google Ads Editor, Meta) of the filtered view with its campaign structure.
+
+    Checked before download: every value against the format's limits, then every row against the
+    columns its row type requires (AD_BULK_FORMATS.md); a file that would be rejected is refused with
+    the reason and the rows concerned. No cell, header included, can start a formula.
+    """
+    from engine.errors import EngineError
     from engine.generation import check_value
+    from engine.generation.structure import structure_input
     from engine.platforms import get_export, get_format
+    from engine.platforms.bulk_files import build_bulk_file
 
     spec = get_export(export_name)
     with store.session_scope(ctx) as s:
@@ -187,6 +195,9 @@ def export_bulk(store: Store, ctx: Context, set_id: uuid.UUID, export_name: str,
         if (spec.platform, spec.format) != (cs.platform, cs.format):
             raise ValidationFailed(f"{spec.label} is for {spec.platform}/{spec.format}; this set makes {cs.platform}/{cs.format}.")
         rows = [(v.row_index, dict(v.fields)) for v in s.scalars(_filtered(set_id, f).order_by(*SORTS["row"]))]
+        structure = (cs.config or {}).get("structure")
+    if not rows:
+        raise ValidationFailed("No variation in this view: there is nothing to export. Clear the filters or generate the set.")
     fmt = get_format(cs.platform, cs.format)
     problems: list[str] = []
     for row, fields in rows:
@@ -198,11 +209,10 @@ def export_bulk(store: Store, ctx: Context, set_id: uuid.UUID, export_name: str,
         more = f" (and {len(problems) - 10:,} more)" if len(problems) > 10 else ""
         raise ValidationFailed(f"{len(problems):,} value(s) break {fmt.label} limits, so the file would be rejected: "
                                + "; ".join(problems[:10]) + more + ". Fix or reject those variations first.")
-    buf = io.StringIO()
-    w = csv.writer(buf, delimiter=spec.delimiter, lineterminator="\r\n")
-    headers = spec.headers()
-    w.writerow(headers)
-    for _, fields in rows:
-        cells = {c.header: (c.value if c.column is None else str(fields.get(c.column, "") or "")) for c in spec.columns}
-        w.writerow([safe_cell(cells.get(h) or "") for h in headers])
-    return buf.getvalue().encode(spec.encoding)
+    try:
+        bulk = build_bulk_file(spec.name, spec.label, [fields for _, fields in rows], structure_input(cs.platform, structure),
+                               encoding=spec.encoding, delimiter=spec.delimiter)
+        bulk.check(cs.platform)
+    except EngineError as exc:
+        raise ValidationFailed(str(exc)) from exc
+    return bulk.to_bytes()

@@ -26,6 +26,7 @@ from engine.generation.constraints import fixable_by_truncation
 from engine.generation.fallback import RowUDF, TruncateUDF
 from engine.generation.rules_stage import RulesStage
 from engine.generation.schema import ROW, VARIATION, quote, sql_literal
+from engine.generation.structure import NAME_SPECS
 from engine.platforms import FieldSpec, get_count_method, get_format
 from engine.templates import CompiledTemplate, compile_template
 from engine.templates.sql_guards import output_guard_sql
@@ -135,7 +136,12 @@ class _Builder:
         cols: list[OutputColumn] = []
         for name, src in (cfg.hierarchy.templates() if cfg.hierarchy else {}).items():
             sql, why = self.value(src, name)
-            cols.append(OutputColumn(name, None, src, sql, why, template=self._sql_template(src, name, why)))
+            # with a campaign structure, parents are referenced by name in bulk files: a name is required
+            spec = NAME_SPECS.get(name) if cfg.structure is not None else None
+            col = OutputColumn(name, spec, src, sql, why, template=self._sql_template(src, name, why))
+            if spec is not None:
+                self._add_fix(col)
+            cols.append(col)
         missing = []
         for spec in self.fmt.fields:
             if spec.name in cfg.templates:
@@ -260,7 +266,7 @@ class _Builder:
                       f"{sep})), '\\s+', ' ', 'g')")
             for m in kw.match_types:
                 items.append(f"{{'i': {len(items)}, 'k': {phrase}, 'm': {sql_literal(m)}}}")
-        hierarchy = [c for c in plan.columns if c.spec is None]
+        hierarchy = [c for c in plan.columns if c.name in ("campaign_name", "ad_group_name", "ad_name")]
         names = ", ".join(f"{c.final()} AS {quote(c.name)}" for c in hierarchy)
         keep = ", ".join([quote(c.name) for c in hierarchy] + [quote("keyword"), quote("match_type")])
         inner = (f"SELECT {quote(ROW)}, {quote(VARIATION)}{', ' + names if names else ''}, "

@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from engine.budgets import MAX_KEYWORDS_PER_ROW, MAX_VARIATIONS_PER_ROW, over_budget
 from engine.errors import EngineError
+from engine.generation.structure import CampaignStructure
 
 __all__ = ["ConstraintStrategy", "GenerationConfig", "Hierarchy", "KeywordCombinator"]
 
@@ -23,10 +24,12 @@ class Hierarchy:
     campaign: str | None = None
     ad_group: str | None = None
     ad: str | None = None
+    keywords: str | None = None  # keyword templates, one keyword a line (from a CampaignStructure)
 
     def templates(self) -> dict[str, str]:
         """Output column → name template, for the levels that are set."""
-        levels = {"campaign_name": self.campaign, "ad_group_name": self.ad_group, "ad_name": self.ad}
+        levels = {"campaign_name": self.campaign, "ad_group_name": self.ad_group, "ad_name": self.ad,
+                  "keywords": self.keywords}
         return {name: src for name, src in levels.items() if src is not None}
 
 
@@ -64,8 +67,14 @@ class GenerationConfig:
     fallbacks: dict[str, str] = field(default_factory=dict)               # field → fallback template
     hierarchy: Hierarchy | None = None
     keywords: KeywordCombinator | None = None
+    structure: CampaignStructure | None = None    # paid formats: names, keywords, negatives, settings
 
     def __post_init__(self) -> None:
+        if self.structure is not None:
+            self.structure.check(self.platform)
+            names = self.structure.templates()
+            self.hierarchy = Hierarchy(campaign=names["campaign_name"], ad_group=names["ad_group_name"],
+                                       ad=self.hierarchy.ad if self.hierarchy else None, keywords=names.get("keywords"))
         if self.constraint_strategy not in STRATEGIES:
             raise EngineError(
                 f"unknown constraint strategy {self.constraint_strategy!r}; use skip, truncate or fallback"
@@ -110,4 +119,6 @@ class GenerationConfig:
             data["hierarchy"] = Hierarchy(**data["hierarchy"])
         if isinstance(data.get("keywords"), Mapping):
             data["keywords"] = KeywordCombinator(**data["keywords"])
+        if isinstance(data.get("structure"), Mapping):
+            data["structure"] = CampaignStructure.from_dict(data["structure"])
         return cls(**data)

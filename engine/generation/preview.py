@@ -14,11 +14,12 @@ from engine.generation.compiled_plan import CompiledPlan, OutputColumn
 from engine.generation.fallback import RowUDF
 from engine.generation.plan import Plan
 from engine.generation.schema import ROW, VARIATION, quote
+from engine.generation.structure import Structure, build_structure
 from engine.platforms import get_count_method
 from engine.templates import sandbox
 
 __all__ = ["SAMPLE_CAP", "HistogramBin", "Preview", "PreviewStats", "Violation", "compute_stats", "preview",
-           "stats_sql"]
+           "stats_sql", "structure_of"]
 
 SAMPLE_CAP = 100      # offending rows kept per field
 MEASURE_FROM = 200_000  # variations; below, planning the length SQL costs more than not rendering saves
@@ -218,3 +219,22 @@ def preview(plan: Plan, limit: int = 50, *, stats: bool = True, trace: bool = Fa
     head = pl.from_arrow(plan.head(limit, trace=trace))
     assert isinstance(head, pl.DataFrame)
     return Preview(head, compute_stats(plan) if stats else None)
+
+
+AD_LABELS = ("headline_1", "headline", "title", "primary_text")
+
+
+def structure_of(plan: Plan) -> Structure | None:
+    """The campaign → ad group → ad tree of every kept variation (None without a campaign structure).
+
+    Reads the same rows a run stores and groups them with the same code the bulk exports use.
+    """
+    structure = plan.config.structure
+    if structure is None:
+        return None
+    names = plan.output_columns
+    label = next((n for n in AD_LABELS if n in names), None)
+    cols = [n for n in ("campaign_name", "ad_group_name", "keywords", label) if n is not None and n in names]
+    sql = (f"SELECT {', '.join(quote(c) for c in cols)} FROM ({plan.compiled.bulk_sql()}) AS v "
+           f"ORDER BY {quote(ROW)}, {quote(VARIATION)}")
+    return build_structure(plan.query(sql).to_pylist(), structure, ad_label=label)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import re
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
@@ -116,8 +117,18 @@ def stored(store: Any, ctx: Context, set_id: uuid.UUID) -> list[Variation]:
                               .order_by(Variation.row_index, Variation.variation_index)))
 
 
-def check_preview_equals_generated(store: Any, ctx: Context, data: bytes, config: dict[str, Any]) -> dict[str, Any]:
-    """Preview, generate, compare; returns the preview's figures."""
+@dataclass(frozen=True)
+class Checked:
+    """What a check previewed and generated."""
+
+    figures: dict[str, Any]
+    dataset_id: uuid.UUID
+    set_id: uuid.UUID
+    structure: Any
+
+
+def check_preview_equals_generated(store: Any, ctx: Context, data: bytes, config: dict[str, Any]) -> Checked:
+    """Preview, generate, compare; returns the preview's figures and what was made."""
     ds = datasets.upload(store, ctx, "cases.csv", data)
     result = previews.run_preview(store, ctx, ds.id, config, limit=CARDS)
     stats = result.preview.stats
@@ -145,7 +156,7 @@ def check_preview_equals_generated(store: Any, ctx: Context, data: bytes, config
 
     # what the run counted from every variation it rendered, generated or not
     assert run.figures == expected
-    return expected
+    return Checked(expected, ds.id, set_id, result.structure)
 
 
 PROFILE = settings(derandomize=True, max_examples=25, deadline=None, database=None,
@@ -176,7 +187,7 @@ PRODUCTS_RSA = {
 def test_truncated_rsa_descriptions_are_valid_in_preview_and_set(embedded, shared_data) -> None:
     """The issue's case: truncate cuts description_1 to 90; preview and stored set agree it is valid."""
     store, ctx = embedded
-    figures = check_preview_equals_generated(store, ctx, (shared_data / "products_2k.csv").read_bytes(), PRODUCTS_RSA)
+    figures = check_preview_equals_generated(store, ctx, (shared_data / "products_2k.csv").read_bytes(), PRODUCTS_RSA).figures
     assert figures["fixed"]["description_1"] > 1000
     assert figures["valid"] == figures["kept"] > 1900
 
@@ -189,5 +200,5 @@ def test_nothing_kept_generates_an_empty_set(embedded) -> None:
     data.write_csv(buf)
     config = {"platform": "reddit", "format": "thread", "templates": {"subreddit": "deals", "title": "{{ a }}"},
               "rules": [SKIP_SHORT]}
-    figures = check_preview_equals_generated(store, ctx, buf.getvalue(), config)
+    figures = check_preview_equals_generated(store, ctx, buf.getvalue(), config).figures
     assert (figures["skipped"], figures["kept"], figures["variations"]) == (2, 0, 0)

@@ -79,9 +79,9 @@ def test_google_ads_editor_file_is_checked_against_limits_first(generated):
     set_id = make({**RSA, "constraint_strategy": "truncate"})
     assert "google_ads_editor_csv" in variations.bulk_exports(store, ctx, set_id)
     data = variations.export_bulk(store, ctx, set_id, "google_ads_editor_csv", VariationFilter())
-    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    rows = [r for r in csv.DictReader(io.StringIO(data.decode("utf-8-sig"))) if r["Ad type"] == "Responsive search ad"]
     assert [r["Headline 1"] for r in rows][1:3] == ["Trail Shoe", "City Boot"]
-    assert all(len(r["Headline 1"]) <= 30 for r in rows)
+    assert all(len(r["Headline 1"]) <= 30 and r["Campaign"] == "Shoes" and r["Ad group"] for r in rows)
     assert rows[0]["Headline 1"].startswith("'=")
     first = variations.page(store, ctx, set_id, VariationFilter()).rows[1]
     with store.session_scope(ctx) as s:  # a stored value over the limit (an edit like this is refused)
