@@ -26,6 +26,7 @@ from engine.column_types import KINDS, blank_to_null, examples, infer_column
 from engine.delimited import read_delimited
 from engine.ingest_errors import IngestError, NeedsSheetChoice
 from engine.ingest_json import read_json
+from engine.ingest_xlsx import decoded_text_size
 
 __all__ = ["KINDS", "MAX_COLUMNS", "SUPPORTED_EXTENSIONS", "ColumnProfile", "IngestError",
            "IngestResult", "NeedsSheetChoice", "ingest", "list_sheets", "snake_case", "unique_names"]
@@ -44,6 +45,7 @@ _MAX_WORKBOOK_XML = 16 * _MB  # The sheet list; a bigger one is a zip bomb, not 
 # from the sizes the file declares before anything is decompressed: a 3 MB workbook padded to 3 GB
 # of sheet XML is refused here instead of exhausting the server's memory.
 MAX_UNPACKED_MB = 512
+_XLSX_ADVICE = "Delete unused sheets, rows or formatting, or save the sheet as CSV and upload that."
 _SHEET_TAG = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}sheet"
 
 
@@ -108,8 +110,7 @@ def list_sheets(data: bytes) -> list[str]:
     _check_xlsx(data)
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            _check_unpacked(sum(member.file_size for member in archive.infolist()), "Excel file",
-                            "Delete unused sheets, rows or formatting, or save the sheet as CSV and upload that.")
+            _check_unpacked(sum(member.file_size for member in archive.infolist()), "Excel file", _XLSX_ADVICE)
             if archive.getinfo("xl/workbook.xml").file_size > _MAX_WORKBOOK_XML:
                 raise zipfile.BadZipFile("workbook.xml is implausibly large")
             workbook = archive.read("xl/workbook.xml")
@@ -248,6 +249,13 @@ def _read_xlsx(data: bytes, sheet: str | None) -> tuple[pl.DataFrame, list[str]]
     elif sheet not in sheets:
         raise IngestError(f"There is no sheet named '{sheet}'. The workbook has: "
                           f"{', '.join(repr(name) for name in sheets)}.", field="sheet")
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            text_size = decoded_text_size(archive)
+    except (zipfile.BadZipFile, ElementTree.ParseError, OSError, EOFError, ValueError):
+        raise IngestError("This Excel file is damaged or is not an .xlsx workbook: open it in "
+                          "Excel and save it again as .xlsx.", field="file") from None
+    _check_unpacked(text_size, "Excel file", _XLSX_ADVICE)
     try:
         frame = pl.read_excel(data, sheet_name=sheet, has_header=False, infer_schema_length=0,
                               raise_if_empty=False)

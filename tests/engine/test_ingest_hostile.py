@@ -243,3 +243,42 @@ def test_dictionary_encoded_parquet_text_under_the_cap_is_read_as_text():
     column = pa.DictionaryArray.from_arrays(pa.array([0, 1, 0], pa.int32()), pa.array(["red", "blue"]))
     result = ingest(_parquet(colour=column, n=pa.array([1, 2, 3])), "small.parquet")
     assert result.table["colour"].to_list() == ["red", "blue", "red"] and result.columns[0].kind == "text"
+
+
+def _shared_string_bomb(cells: int, length: int) -> bytes:
+    """A workbook whose ``cells`` cells all point at one shared string of ``length`` characters."""
+    buffer = io.BytesIO()
+    with xlsxwriter.Workbook(buffer) as book:
+        sheet = book.add_worksheet("Data")
+        sheet.write(0, 0, "text")
+        for row in range(1, cells + 1):
+            sheet.write_string(row, 0, "QQQ")
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as source, zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as out:
+        for item in source.infolist():
+            body = source.read(item.filename)
+            if item.filename == "xl/sharedStrings.xml":
+                body = body.replace(b"QQQ", b"v" * length)
+            out.writestr(item.filename, body)
+    return bomb.getvalue()
+
+
+def test_an_xlsx_whose_shared_strings_multiply_past_the_cap_is_refused(monkeypatch):
+    # Every declared size is small; 3,000 cells × 1,000 characters = 3 MB of text against a 1 MB cap.
+    bomb = _shared_string_bomb(3_000, 1_000)
+    with zipfile.ZipFile(io.BytesIO(bomb)) as archive:
+        assert sum(member.file_size for member in archive.infolist()) < 1024 * 1024
+    monkeypatch.setattr(ingest_module, "MAX_UNPACKED_MB", 1)
+    with pytest.raises(IngestError) as caught:
+        ingest(bomb, "strings.xlsx")
+    assert "Excel" in caught.value.message and "3 MB, over the 1 MB" in caught.value.message
+
+
+def test_shared_string_references_are_counted_across_chunk_boundaries(monkeypatch):
+    xlsx_module = importlib.import_module("engine.ingest_xlsx")
+    bomb = _shared_string_bomb(500, 10)
+    with zipfile.ZipFile(io.BytesIO(bomb)) as archive:
+        whole = xlsx_module.decoded_text_size(archive)
+        monkeypatch.setattr(xlsx_module, "_CHUNK", 37)  # cuts cells in two all along the sheet
+        chunked = xlsx_module.decoded_text_size(archive)
+    assert whole == chunked >= 500 * 10
