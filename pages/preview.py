@@ -14,6 +14,7 @@ from studio import templates as templates_service
 from studio.ui import authoring, resources, state, widgets
 from studio.ui import datasets as data_ui
 from studio.ui import generation as ui_gen
+from studio.ui import structure as ui_structure
 from studio.ui import template_editor as template_ui
 
 ctx = state.page_context("Preview")
@@ -45,10 +46,9 @@ with left:
     options = authoring.sources(fmt, saved, authoring.load(store, ctx, "templates"), ds.name)
     by_choice = {o.choice: o for o in options}
     choice_key = f"pv_tpl_{ds_key}_{fmt_key}"
-    remembered = draft.get("templates", {}).get(f"{ds_key}|{fmt_key}")
-    if remembered not in by_choice:
-        remembered = authoring.default_source(options, detail.columns, extra)
-    authoring.seed(choice_key, remembered, list(by_choice))
+    default = authoring.default_source(options, detail.columns, extra)  # a template just saved wins…
+    remembered = draft.get("templates", {}).get(f"{ds_key}|{fmt_key}")  # …unless the user picked another
+    authoring.seed(choice_key, remembered if remembered in by_choice else default, list(by_choice))
     choice = st.selectbox("Template", list(by_choice), key=choice_key, format_func=lambda c: by_choice[c].label,
                           help="Templates are written on the Templates page; the preview shows a saved version, "
                                "your unsaved draft there, or a starter built from this data set's columns.")
@@ -89,12 +89,13 @@ with left:
     dedup = st.multiselect("Remove duplicates on", list(fields), key="pv_dedup")
     authoring.seed("pv_strategy", draft.get("strategy", "skip"), STRATEGIES)
     strategy = st.radio("When a field breaks a limit", STRATEGIES, horizontal=True, key="pv_strategy")
+    structure = ui_structure.inputs(fmt_key, [(c.name, c.kind) for c in detail.columns], f"pv_st_{ds_key}")
 
 authoring.save(store, ctx, "preview", {
     "dataset_id": ds_key, "format": fmt_key, "rule_set": rule_choice, "rules_json": st.session_state["pv_rules"],
     "sources": sources_text, "dedup": dedup, "strategy": strategy,
     "templates": {k: v for k, v in {**draft.get("templates", {}), f"{ds_key}|{fmt_key}": choice}.items()
-                  if k.split("|", 1)[0] in by_id},
+                  if k.split("|", 1)[0] in by_id and (k != f"{ds_key}|{fmt_key}" or v != default)},
     "answers": {k: v for k, v in {**draft.get("answers", {}), ds_key: answers}.items() if k in by_id},
 })
 
@@ -118,11 +119,14 @@ if isinstance(sources, str):
     st.stop()
 config = {"platform": platform, "format": format_name, "templates": fields, "rules": rules,
           "dedup_fields": dedup, "constraint_strategy": strategy, "variation_sources": sources}
+if structure is not None:  # paid formats: campaigns → ad groups → ads, keywords, settings
+    config["structure"] = structure
 with right:
     result = widgets.attempt(lambda: previews.run_preview(store, ctx, ds.id, config, limit=20, cache=resources.preview_cache()))
     if result is None:
         st.stop()
     ui_gen.figures(result.preview.stats)
+    ui_structure.tree(result.structure)
     with st.form("generate", border=False):
         name_col, go_col = st.columns([3, 1], vertical_alignment="bottom")
         name = name_col.text_input("Campaign set name", value=f"{ds.name} — {formats[fmt_key]}", key="pv_set_name")

@@ -188,6 +188,7 @@ def test_the_preview_draft_resumes_in_a_new_session(new_app):
     at = _with_demo(new_app)
     email = at.session_state["dotoro_account"][1]
     at.switch_page("pages/preview.py").run()
+    next(s for s in at.selectbox if s.key.startswith("pv_tpl_")).set_value("starter").run()  # not the default
     at.selectbox(key="pv_rule_set").set_value("json").run()
     at.text_area(key="pv_rules").input(SKIP_NO_SALE).run()
     at.text_area(key="pv_sources").input("cta: Shop now | Learn more").run()
@@ -201,6 +202,7 @@ def test_the_preview_draft_resumes_in_a_new_session(new_app):
     assert again.selectbox(key="pv_rule_set").value == "json"
     assert again.text_area(key="pv_sources").value == "cta: Shop now | Learn more"
     assert again.radio(key="pv_strategy").value == "truncate"
+    assert next(s for s in again.selectbox if s.key.startswith("pv_tpl_")).value == "starter"
     assert {m.label: m.value for m in again.metric}["Variations"] == "68"
 
 
@@ -222,3 +224,24 @@ def test_unsaved_template_text_reaches_the_preview_and_a_new_session(new_app):
     again.switch_page("pages/templates.py").run()
     title = next(t for t in again.text_area if t.key.startswith("te_f_new_") and t.key.endswith("_title"))
     assert title.value == "Fresh: {{ product_name }}"
+
+
+def test_the_starter_opens_on_templates_and_a_saved_template_comes_back_to_the_preview(new_app):
+    at = new_app()
+    sign_up(at)
+    _upload(at, "shop.csv", OWN)
+    at.switch_page("pages/preview.py").run()
+    next(b for b in at.button if b.label == "Open this starter on Templates").click().run()
+    assert not at.exception, at.exception
+    title = next(t for t in at.text_area if t.key.startswith("te_f_new_reddit/thread") and t.key.endswith("_title"))
+    assert title.value == "{{ item_title }}"  # the starter, ready to edit in the one editor
+    at.switch_page("pages/templates.py")  # AppTest keeps the page it was told, not the one the app switched to
+    title.input("Only {{ item_title }}").run()
+    at.text_input(key="te_name").input("Shop threads")
+    next(b for b in at.button if b.label == "Save template").click().run()
+    assert "Saved 'Shop threads' as version 1." in texts(at).replace("\\\\", "")
+    at.switch_page("pages/preview.py").run()
+    picker = next(s for s in at.selectbox if s.key.startswith("pv_tpl_"))
+    assert picker.options[picker.index] == "Shop threads · version 1"
+    assert any("Only Trail Shoe" in m.value for m in at.markdown)
+    assert not at.error
