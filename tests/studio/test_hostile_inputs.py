@@ -326,6 +326,27 @@ def _xlsx_declaring(size: int) -> bytes:
     return bytes(raw)
 
 
+def _xlsx_shared_string_bomb() -> bytes:
+    """100,000 cells pointing at one 10 kB shared string: half a megabyte on disk, a gigabyte of text."""
+    buffer = io.BytesIO()
+    with xlsxwriter.Workbook(buffer) as book:
+        sheet = book.add_worksheet("Data")
+        for row in range(100_000):
+            sheet.write_string(row, 0, "QQQ")
+    with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as source:
+        members = {item.filename: source.read(item.filename) for item in source.infolist()}
+    members["xl/sharedStrings.xml"] = members["xl/sharedStrings.xml"].replace(b"QQQ", b"v" * 10_000)
+    return _zip(members)
+
+
+def _parquet_dictionary_bomb() -> bytes:
+    """One 10 kB value repeated 200,000 times, dictionary-encoded: about 1 kB on disk, 2 GB decoded."""
+    column = pa.DictionaryArray.from_arrays(pa.array([0] * 200_000, pa.int32()), pa.array(["v" * 10_000]))
+    buffer = io.BytesIO()
+    pq.write_table(pa.table({"text": column}), buffer, store_schema=False)
+    return buffer.getvalue()
+
+
 def _zip(members: dict[str, bytes]) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -361,6 +382,7 @@ UPLOADS: list[tuple[str, bytes]] = [
     ("truncated.parquet", _parquet(a=pa.array([1, 2]))[:40]), ("text.parquet", b"a,b\n1,2\n"),
     ("infinity.parquet", _parquet(ts=pa.array([2**63 - 1], pa.timestamp("us")))),
     ("nested.parquet", _parquet(l=pa.array([[1, 2]]), s=pa.array([{"x": 1}]))),
+    ("strings.xlsx", _xlsx_shared_string_bomb()), ("dictionary.parquet", _parquet_dictionary_bomb()),
     ("program.exe", b"MZ" + bytes(100)), ("noextension", b"a,b\n1,2\n"), ("nul\x00name.csv", b"a\n1\n"),
     ("x" * 10_000 + ".csv", b"a\n1\n"), ("../../etc/passwd.csv", b"a\n1\n"), ("\u202egpj.csv", b"a\n1\n"),
     ("\ud800.csv", b"a\n1\n"),
