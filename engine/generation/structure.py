@@ -31,6 +31,7 @@ __all__ = [
     "is_paid",
     "keyword_lines",
     "normalise_keyword",
+    "parse_keyword_lines",
     "structure_input",
 ]
 
@@ -136,6 +137,21 @@ class CampaignStructure:
         if self.keywords:
             out["keywords"] = "\n".join(self.keywords)
         return out
+
+
+def parse_keyword_lines(text: str, level: str) -> list[dict[str, str]]:
+    """Negative keywords written as in Google Ads: `word` broad, `"words"` phrase, `[words]` exact; one a line."""
+    out = []
+    for line in text.splitlines():
+        item = line.strip()
+        match = "Broad"
+        if len(item) >= 2 and item[0] == "[" and item[-1] == "]":
+            item, match = item[1:-1], "Exact"
+        elif len(item) >= 2 and item[0] == item[-1] == '"':
+            item, match = item[1:-1], "Phrase"
+        if normalise_keyword(item.lstrip("-")):
+            out.append({"keyword": item, "match_type": match, "level": level})
+    return out
 
 
 def default_structure(fmt_key: str, columns: Sequence[tuple[str, str]]) -> dict[str, Any]:

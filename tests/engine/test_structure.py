@@ -196,3 +196,14 @@ def test_tree_of_records_matches_the_plan(con: duckdb.DuckDBPyConnection) -> Non
     from_records = build_structure(records, CampaignStructure.from_dict(STRUCTURE), ad_label="headline_1")
     with build_plan(DATA, rsa(), connection=con) as plan:
         assert structure_of(plan) == from_records
+
+
+def test_negative_lines_use_google_notation() -> None:
+    from engine.generation.structure import parse_keyword_lines
+
+    got = parse_keyword_lines('free\n"used  Shoes"\n[Cheap]\n\n  -refund \n[]', "ad_group")
+    assert [(n["keyword"], n["match_type"]) for n in got] == [
+        ("free", "Broad"), ("used  Shoes", "Phrase"), ("Cheap", "Exact"), ("-refund", "Broad")]
+    cs = CampaignStructure.from_dict({**STRUCTURE, "negatives": got})
+    assert [(n.keyword, n.match_type) for n in cs.negatives] == [
+        ("free", "Broad"), ("used shoes", "Phrase"), ("cheap", "Exact"), ("refund", "Broad")]
