@@ -72,7 +72,9 @@ with left:
     newest = max(rule_sets, key=lambda r: r.updated_at, default=None)
     rs_labels = {"none": "No rules", "json": "Rules as JSON (paste)"} | {
         k: f"{r.name} ({widgets.plural(r.rule_count, 'rule')})" for k, r in rs_by.items()}
-    authoring.seed("pv_rule_set", draft.get("rule_set") or (str(newest.id) if newest else "none"), list(rs_labels))
+    rs_default = str(newest.id) if newest else "none"  # the rule set saved last, unless the user picked another
+    authoring.seed("pv_rule_set", draft.get("rule_set") if draft.get("rule_set") in rs_labels else rs_default,
+                   list(rs_labels))
     rule_choice = st.selectbox("Rules", list(rs_labels), format_func=rs_labels.__getitem__, key="pv_rule_set",
                                help="Rule sets are written and tested on the Rules page.")
     authoring.seed("pv_rules", draft.get("rules_json", "[]"))
@@ -92,7 +94,8 @@ with left:
     structure = ui_structure.inputs(fmt_key, [(c.name, c.kind) for c in detail.columns], f"pv_st_{ds_key}")
 
 authoring.save(store, ctx, "preview", {
-    "dataset_id": ds_key, "format": fmt_key, "rule_set": rule_choice, "rules_json": st.session_state["pv_rules"],
+    "dataset_id": ds_key, "format": fmt_key, "rule_set": None if rule_choice == rs_default else rule_choice,
+    "rules_json": st.session_state["pv_rules"],
     "sources": sources_text, "dedup": dedup, "strategy": strategy,
     "templates": {k: v for k, v in {**draft.get("templates", {}), f"{ds_key}|{fmt_key}": choice}.items()
                   if k.split("|", 1)[0] in by_id and (k != f"{ds_key}|{fmt_key}" or v != default)},
