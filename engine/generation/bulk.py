@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 from engine.errors import EngineError
 from engine.generation.plan import Plan
 from engine.platforms import ExportColumn, ExportSpec, get_export
+from engine.platforms.bulk_files import safe_cell
 
 __all__ = ["generate_to_parquet", "write_export"]
 
@@ -42,7 +43,7 @@ def _cells(columns: Iterable[ExportColumn], headers: list[str], record: dict[str
     for col in columns:
         value = col.value if col.column is None else record.get(col.column)
         by_header[col.header] = "" if value is None else str(value)
-    return [by_header.get(h, "") for h in headers]
+    return [safe_cell(by_header.get(h, "")) for h in headers]  # no cell may start a spreadsheet formula
 
 
 def write_export(plan: Plan, path: str | os.PathLike[str], export: str | ExportSpec, *,
@@ -56,7 +57,7 @@ def write_export(plan: Plan, path: str | os.PathLike[str], export: str | ExportS
     rows = 0
     with open(path, "w", encoding=spec.encoding, newline="") as fh:
         out = csv.writer(fh, delimiter=spec.delimiter, lineterminator="\r\n")
-        out.writerow(headers)
+        out.writerow([safe_cell(h) for h in headers])
         for batch in plan.batches(batch_size):
             for record in pa.Table.from_batches([batch]).to_pylist():
                 out.writerow(_cells(spec.columns, headers, record))

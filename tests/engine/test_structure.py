@@ -207,3 +207,16 @@ def test_negative_lines_use_google_notation() -> None:
     cs = CampaignStructure.from_dict({**STRUCTURE, "negatives": got})
     assert [(n.keyword, n.match_type) for n in cs.negatives] == [
         ("free", "Broad"), ("used shoes", "Phrase"), ("cheap", "Exact"), ("refund", "Broad")]
+
+
+def test_engine_export_neutralises_formula_cells(con: duckdb.DuckDBPyConnection, tmp_path: Any) -> None:
+    from engine.generation import write_export
+
+    data = pl.DataFrame({"name": ["=1+1", "@SUM(A1)"]})
+    cfg = GenerationConfig(platform="meta", format="feed_ad",
+                           templates={"primary_text": "{{ name }}", "headline": "{{ name }}", "link": "https://x.co"})
+    path = tmp_path / "meta.csv"
+    with build_plan(data, cfg, connection=con) as plan:
+        assert write_export(plan, path, "meta_ads_manager_csv") == 2
+    rows = list(csv.DictReader(path.open(encoding="utf-8")))
+    assert [r["Body"] for r in rows] == ["'=1+1", "'@SUM(A1)"]
