@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from studio.context import Context, WorkspaceId
 from studio.permissions import system_only
-from studio.publishing import accounts, content, outbox
+from studio.publishing import accounts, content, outbox, pacing
 from studio.publishing import reddit_client as rc
 from studio.publishing.outbox import aware
 from studio.publishing.outcomes import Outcome, classify
@@ -91,7 +91,13 @@ def publish(store: Store, ws: WorkspaceId, item_id: uuid.UUID, gen: int, *, enqu
         if item.state in ("scheduled", "retry_later") and (aware(item.scheduled_at) or now) > now + EARLY:
             return "not due yet"
         blocked = _blocked(s, item)
-        if blocked is not None:
+        paced = pacing.not_before(s, item, now) if blocked is None and item.state != "unknown" else None
+        if paced is not None:  # due together with another post of the account or subreddit: spaced out here too
+            item.scheduled_at = paced[0]
+            outbox.move(s, item, "retry_later", paced[1], reason=paced[1])
+            later = (outbox.bump(item), paced[0])
+            call = None
+        elif blocked is not None:
             if isinstance(blocked, str) and item.state == "unknown":  # it may exist: never fail it blind
                 item.reason = f"{blocked} It may already be posted; the studio checks once it can."
                 return "cannot reconcile yet: " + blocked
@@ -116,7 +122,7 @@ def publish(store: Store, ws: WorkspaceId, item_id: uuid.UUID, gen: int, *, enqu
                 checkpoint("claimed")
     if later is not None:
         enqueue(item_id, *later)
-        return "waiting for the parent"
+        return "keeping the limits" if paced is not None else "waiting for the parent"
     assert call is not None
     if call.reconcile:
         found = _find(store, ctx, call)

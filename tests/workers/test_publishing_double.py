@@ -7,14 +7,18 @@ import threading
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+from redis import Redis
+from sqlalchemy import select
 
 from studio import review
 from studio.publishing import accounts, queue, schedule
 from studio.publishing.outbox import aware
 from studio.publishing.schedule import PublishOptions
 from studio.store.campaign_models import Variation
+from studio.store.publishing_models import PublishItem
 from tests.studio.test_publishing_support import connect, make_pub, make_set, reddit, rows  # noqa: F401
 from tests.workers.test_publishing import env, items, plan, pub, work  # noqa: F401
+from workers import publishing
 
 
 def _wait(seconds: float) -> None:
@@ -79,18 +83,35 @@ def test_a_grant_without_the_submit_scope_fails_and_asks_to_reconnect(pub):  # n
     assert acc.status == "reconnect_needed"
 
 
-def test_posts_back_to_back_meet_reddits_ratelimit_and_wait_as_told(pub):  # noqa: F811
-    pub.reddit.rate_limits["submit"] = (2, 600.0)
-    set_id = plan(pub, 3, start=dt.datetime.now(dt.UTC) + dt.timedelta(hours=1))
-    for item in items(pub, set_id):
-        queue.publish_now(pub.store, pub.ctx, item.id)
+def test_reddits_ratelimit_is_met_and_waited_out_as_told(pub):  # noqa: F811
+    """alice posted by hand a moment ago (outside the studio); Reddit allows her one post per 10 minutes."""
+    pub.reddit.rate_limits["submit"] = (1, 600.0)
+    set_id = plan(pub)
+    pub.reddit.new_post("alice", {"sr": "cooking", "kind": "self", "title": "Posted by hand"})
     before = dt.datetime.now(dt.UTC)
     work(pub)
-    states = sorted(i.state for i in items(pub, set_id))
-    assert states == ["posted", "posted", "retry_later"] and len(pub.reddit.posts) == 2
-    (waiting,) = [i for i in items(pub, set_id) if i.state == "retry_later"]
-    assert "Take a break for 10 minutes" in waiting.reason  # praw raised RATELIMIT instead of sleeping
-    assert before + dt.timedelta(minutes=9) <= aware(waiting.scheduled_at) <= before + dt.timedelta(minutes=11)
+    (item,) = items(pub, set_id)
+    assert item.state == "retry_later" and len(pub.reddit.posts) == 1
+    assert "Take a break for 10 minutes" in item.reason  # praw raised RATELIMIT instead of sleeping
+    assert before + dt.timedelta(minutes=9) <= aware(item.scheduled_at) <= before + dt.timedelta(minutes=11)
+
+
+def test_items_due_together_are_spaced_by_the_accounts_gap_at_send_time(pub):  # noqa: F811
+    """The workers were down: three of alice's posts, planned 10 minutes apart, are all overdue at once."""
+    set_id = plan(pub, 3, start=dt.datetime.now(dt.UTC) + dt.timedelta(hours=1))
+    overdue = dt.datetime.now(dt.UTC) - dt.timedelta(hours=2)
+    with pub.store.session_scope(pub.ctx) as s:
+        for n, item in enumerate(s.scalars(select(PublishItem).where(PublishItem.campaign_set_id == set_id))):
+            item.scheduled_at = overdue + dt.timedelta(minutes=10 * n)
+    Redis.from_url(pub.store.settings.redis_url).flushdb()  # and their jobs were lost with Redis
+    assert publishing.sweep_workspace(pub.store, pub.ws, now=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)) == 3
+    before = dt.datetime.now(dt.UTC)
+    work(pub)
+    first, *rest = sorted(items(pub, set_id), key=lambda i: i.state)
+    assert first.state == "posted" and len(pub.reddit.posts) == 1 and pub.reddit.count("/api/submit") == 1
+    assert [i.state for i in rest] == ["retry_later", "retry_later"]
+    for i in rest:  # not sent at once: each waits for alice's 10-minute gap after the post that went
+        assert "10 minutes" in i.reason and aware(i.scheduled_at) >= before + dt.timedelta(minutes=9)
 
 
 def test_a_comment_on_a_parent_that_does_not_exist_is_refused(pub):  # noqa: F811
