@@ -213,3 +213,30 @@ def test_internal_building_blocks_stay_behind_the_services():
                     re.search(rf"from {re.escape(package)} import [^\n]*\b{leaf}\b", source):
                 offenders.append(f"{path.relative_to(ROOT)} imports {module}")
     assert not offenders, "\n".join(offenders)
+
+
+RANK = {"public": 0, "internal": 0, "VIEW": 1, "EDIT": 2, "MANAGE_MEMBERS": 3, "MANAGE_INTEGRATIONS": 3,
+        "MANAGE_BILLING": 3, "DELETE_WORKSPACE": 4, "operator": 5, "system": 5}
+
+
+def _need(decl: permissions.Declaration) -> str:
+    return decl.permission.name if decl.kind == "permission" and decl.permission else decl.kind
+
+
+def test_no_declaration_is_weaker_than_the_reviewed_table():
+    """The meta-test above checks that gates keep their declarations; this one that declarations keep their rank."""
+    from tests.studio.permission_table import DECLARED
+
+    changed = []
+    for name, recorded in DECLARED.items():
+        fn = SERVICES.get(name)
+        decl = permissions.declaration(fn) if fn else None
+        if decl is None:
+            continue  # renamed or removed; the walk above still demands a declaration of what exists
+        now = _need(decl)
+        if now != recorded and RANK[now] <= RANK[recorded]:
+            changed.append(f"{name}: declared {now}, reviewed as {recorded}")
+    assert not changed, "Weaker or sideways declarations (update tests/studio/permission_table.py if meant):\n" + \
+        "\n".join(changed)
+    assert DECLARED["studio.audit.apply_retention"] == "system"
+    assert DECLARED["studio.publishing.accounts.client"] == "MANAGE_INTEGRATIONS"
