@@ -15,6 +15,7 @@ from typing import Any
 
 import duckdb
 import polars as pl
+from polars.exceptions import PanicException
 from sqlalchemy import func, select
 
 from engine.ingest import ColumnProfile, IngestResult, ingest, snake_case
@@ -384,7 +385,12 @@ def _frame_parquet(table: pl.DataFrame) -> bytes:
     if not table.width:
         raise ValidationFailed("This result has no columns to save.")
     buf = io.BytesIO()
-    table.write_parquet(buf, compression="zstd")
+    try:
+        table.write_parquet(buf, compression="zstd")
+    # A Rust panic inside polars is a BaseException: caught around this one call, said in plain words.
+    except (pl.exceptions.PolarsError, PanicException):
+        raise ValidationFailed("This result has a column that cannot be saved as a data set: cast unusual "
+                               "columns to text in the query (for example col::VARCHAR) and save again.") from None
     return buf.getvalue()
 
 

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -470,3 +471,9 @@ def test_a_long_file_name_still_makes_a_numbered_name_that_fits(world: World) ->
     second = datasets.upload(world.store, world.ctx, "y" * 500 + ".csv", b"a\n1\n")
     assert len(first.name) <= datasets.MAX_NAME and len(second.name) <= datasets.MAX_NAME
     assert second.name.endswith(" (2)")
+
+
+def test_a_result_polars_cannot_write_is_refused_when_saved(world: World) -> None:
+    odd = pl.DataFrame({"thing": pl.Series([object()], dtype=pl.Object)})
+    with pytest.raises(StudioError, match="cannot be saved as a data set"):
+        datasets.save_derived(world.store, world.ctx, f"odd {uuid.uuid4().hex[:6]}", odd, {"kind": "sql", "sql": "x"})
