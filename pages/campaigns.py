@@ -18,13 +18,16 @@ if not sets:
 
 ids = [str(s.id) for s in sets]
 chosen = st.session_state.get("selected_set")
+# The label holds only what does not change while a run goes: the browser keeps a picked option's label as
+# it was drawn, so a status in it would read 'generating' after the run ended. The status is the caption.
 pick = st.selectbox("Campaign set", range(len(sets)), index=ids.index(chosen) if chosen in ids else 0,
-                    format_func=lambda i: f"{sets[i].name} · {sets[i].status} · {sets[i].variation_count:,} variations", key="cs_pick")
+                    format_func=lambda i: f"{sets[i].name} · {sets[i].platform}/{sets[i].format}", key="cs_pick")
 cs = sets[pick]
 st.session_state["selected_set"] = ids[pick]
+st.caption(f"{cs.status.capitalize()} · {cs.variation_count:,} variation{'s' if cs.variation_count != 1 else ''}")
 if cs.status_reason:
     st.info(cs.status_reason)
-ui_gen.progress(store, ctx, cs.id)
+ui_gen.progress(store, ctx, cs.id, set_status=cs.status)
 
 a, b, c, _ = st.columns([1, 1, 1, 3])
 if a.button("Regenerate", disabled=cs.status in ("generating", "archived")):

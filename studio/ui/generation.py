@@ -21,7 +21,7 @@ def figures(stats: object) -> None:
     """Whole-data-set numbers: rows, skipped, duplicates, violations, kept."""
     if stats is None:
         return
-    c = st.columns(6)
+    c = [*st.columns(3), *st.columns(3)]  # two rows: six figures do not fit one row of the preview's column
     c[0].metric("Rows", f"{stats.total_rows:,}")
     c[1].metric("Skipped by rules", f"{stats.skipped_by_rules:,}")
     c[2].metric("Duplicates", f"{stats.duplicates:,}")
@@ -73,9 +73,9 @@ def cards(variations: pl.DataFrame | list[dict], fmt: str, rule_names: Mapping[s
         st.markdown(ui_cards.card_html(spec, row), unsafe_allow_html=True)
         if row.get("__violations"):
             st.warning(str(row["__violations"]))
-
         if row.get("__fixes"):  # what the constraint strategy cut or replaced on this variation
             st.caption(f"Repaired: {row['__fixes']}")
+
 
 def _md_escape(text: str) -> str:
     return "".join("\\" + ch if ch in "\\`*_{}[]()#+-.!<>|" else ch for ch in text)
@@ -85,11 +85,17 @@ def start(store: Store, ctx: Context, set_id: uuid.UUID) -> None:
     campaigns.generate(store, ctx, set_id)
 
 
-def progress(store: Store, ctx: Context, set_id: uuid.UUID) -> None:
+def progress(store: Store, ctx: Context, set_id: uuid.UUID, *, set_status: str | None = None) -> None:
     """A progress bar that survives navigation and reloads (it reads the run from the store); it refreshes
-    every second while the run is going and stops polling once it has ended."""
+    every second while the run is going and stops polling once it has ended. `set_status`: the status the
+    page drew the set with; a run that ended since reruns the page once, so the set's status and count
+    are not left saying 'generating'."""
     info = campaigns.latest_run(store, ctx, set_id)
     if info is None or info.finished:
+        seen = f"progress_ended_{info.id if info else ''}"
+        if info is not None and set_status == "generating" and not st.session_state.get(seen):
+            st.session_state[seen] = True
+            st.rerun()
         _progress(store, ctx, info)
     else:
         _live_progress(store, ctx, set_id)
