@@ -83,7 +83,7 @@ def tree(structure: Structure | None, *, campaigns_shown: int = 3, groups_shown:
     c[1].metric("Ad groups", f"{structure.ad_groups:,}")
     c[2].metric("Ads", f"{structure.ads:,}")
     c[3].metric("Keywords", f"{structure.keywords:,}")
-    c[4].metric("Negative keywords", f"{structure.negative_keywords:,}")
+    c[4].metric("Negatives", f"{structure.negative_keywords:,}", help="Negative keywords, campaign and ad-group level")
     if not structure.branches:
         st.info("No ad survives the rules and limits, so there are no campaigns yet.")
         return
@@ -95,7 +95,7 @@ def tree(structure: Structure | None, *, campaigns_shown: int = 3, groups_shown:
         for g in branch.ad_groups:
             kws = ", ".join(f"{html.escape(k)} <small>({m})</small>" for k, m in g.keywords[:4])
             more = f" … +{len(g.keywords) - 4:,}" if len(g.keywords) > 4 else ""
-            ads = "; ".join(html.escape(_short(a)) for a in g.first_ads)
+            ads = "; ".join(html.escape(_short(a)) for a in dict.fromkeys(g.first_ads))
             lines.append(f"<li>{_name(g.name)} · {widgets.plural(g.ads, 'ad')}"
                          + (f" — <i>{ads}</i>" if ads else "")
                          + (f"<br><small>keywords:</small> {kws}{more}" if kws else "") + "</li>")

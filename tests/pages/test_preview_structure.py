@@ -34,7 +34,7 @@ def test_rsa_preview_shows_the_campaign_tree_and_generate_keeps_the_structure(ne
     at.multiselect(key=f"{key}_match").set_value(["Phrase", "Exact"]).run()
     assert not at.exception, at.exception
     metrics = {m.label: m.value for m in at.metric}
-    assert int(metrics["Negative keywords"]) == 2 * int(metrics["Campaigns"])
+    assert int(metrics["Negatives"]) == 2 * int(metrics["Campaigns"])
     assert "Demo — headphones" in texts(at)
     next(b for b in at.button if b.label == "Generate").click()
     at.run()
