@@ -156,3 +156,15 @@ def test_reconciliation_looks_again_when_the_listing_lags(pg_store, reddit, env,
     assert item.reddit_id == reddit.posts[0]["id"]
     details = [e.detail for e in queue.history(lagging.store, lagging.ctx, item.id)]
     assert any(d.startswith("not in the account's history yet") for d in details)  # it looked more than once
+
+
+@pytest.mark.parametrize(("seconds", "read"), [(5, 5), (59, 59), (60, 60), (61, 120), (600, 600)])
+def test_the_doubles_ratelimit_wording_reads_the_same_to_praw_and_to_the_studio(seconds, read):
+    import praw
+
+    from studio.publishing.outcomes import wait_from
+    from tests.reddit_rules import ratelimit_text
+
+    text = ratelimit_text(seconds)
+    amount, unit = praw.Reddit._ratelimit_regex.search(text).groups()
+    assert int(amount) * (60 if unit.startswith("minute") else 1) == read == wait_from(text)
