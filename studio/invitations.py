@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from urllib.parse import urlparse
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from studio import audit
 from studio.auth import Account, refuse_control_characters
@@ -82,6 +82,13 @@ def _send(settings: Settings, to: str, workspace: str, url: str) -> bool:
     return True
 
 
+def _one_at_a_time(s: TenantSession) -> None:
+    """Invitations of one workspace are written one after another, so two clicks cannot both pass the
+    'already invited' check: a no-op write of the workspace row takes its lock on Postgres and the write
+    lock on SQLite (whose driver begins the transaction only at the first write)."""
+    s.execute(update(Workspace).where(Workspace.id == s.workspace_id).values(name=Workspace.name))
+
+
 @requires(Permission.MANAGE_MEMBERS)
 def invite(store: Store, ctx: Context, email: str, role: Role) -> InvitationLink:
     refuse_control_characters(email, "email address to invite")
@@ -93,6 +100,7 @@ def invite(store: Store, ctx: Context, email: str, role: Role) -> InvitationLink
         s.require(Permission.MANAGE_MEMBERS)
         if role == Role.OWNER and s.role != Role.OWNER:
             raise PermissionDenied("Only an owner can invite another owner.")
+        _one_at_a_time(s)
         already = s.scalar(select(WorkspaceMember.id).join(User, User.id == WorkspaceMember.user_id)
                            .where(WorkspaceMember.workspace_id == s.workspace_id, User.email == email))
         if already:

@@ -268,3 +268,23 @@ def test_a_racing_duplicate_is_still_an_integrity_error_for_code_that_retries(st
     with pytest.raises(IntegrityError) as caught, store.session_scope(octx) as s:
         s.add(Template(name="Promo", platform="reddit", format="post", fields={}))
     assert isinstance(caught.value, ValidationFailed) and "named 'Promo' already exists" in str(caught.value)
+
+
+def test_concurrent_invites_of_one_address_make_one_invitation(store):
+    _, octx = _account(store)
+    outcomes: list[str] = []
+
+    def click() -> None:
+        try:
+            invitations.invite(store, octx, "twice@example.com", Role.MEMBER)
+            outcomes.append("invited")
+        except ValidationFailed as exc:
+            outcomes.append(str(exc))
+
+    threads = [threading.Thread(target=click) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["invited"] + ["twice@example.com already has a pending invitation; resend it instead."] * 5
+    assert [i.email for i in invitations.list_invitations(store, octx)] == ["twice@example.com"]
