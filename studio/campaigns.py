@@ -165,7 +165,7 @@ def start_run(store: Store, ctx: Context, set_id: uuid.UUID, *, overwrite_edits:
         run.chunks_total = len(starts)
         cs.status, cs.status_reason, cs.updated_at = "generating", "", utcnow()
         audit.record(s, "campaign.generate", object_type="campaign_set", object_id=cs.id,
-                     summary=f"Started generating {cs.name!r} ({total:,} rows in {len(starts)} chunk(s))")
+                     summary=f"Started generating {cs.name!r} ({total:,} rows in {len(starts)} chunk{'' if len(starts) == 1 else 's'})")
         return run.id
 
 

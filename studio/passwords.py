@@ -65,7 +65,7 @@ def change_password(store: Store, user_id: UserId, current: str, new: str, *, ke
         raise AuthError("The current password is not right.")
     ended = _revoke_sessions(store, user_id, keep_token)
     auth.audit_everywhere(store, user_id, "auth.password_changed",
-                           f"Changed the password; signed out {ended} other session(s)", client_address)
+                           f"Changed the password; signed out {ended} other session{'' if ended == 1 else 's'}", client_address)
     return ended
 
 
@@ -160,7 +160,7 @@ def reset_password(store: Store, token: str, new: str, *, client_address: str | 
         raise ValidationFailed(LINK_INVALID)  # used a moment ago, by another click
     ended = _revoke_sessions(store, link.user_id)
     auth.audit_everywhere(store, link.user_id, "auth.password_reset",
-                           f"Set a new password with a reset link; signed out {ended} session(s)", client_address)
+                           f"Set a new password with a reset link; signed out {ended} session{'' if ended == 1 else 's'}", client_address)
     return auth.account_of(store, link.user_id)
 
 

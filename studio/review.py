@@ -182,10 +182,10 @@ def review(store: Store, ctx: Context, set_id: uuid.UUID, changes: Mapping[uuid.
                 out.edited += 1
         if out.edited:
             audit.record(s, "variation.edit", object_type="campaign_set", object_id=set_id,
-                         summary=f"Edited {out.edited:,} variation(s)")
+                         summary=f"Edited {out.edited:,} variation{'' if out.edited == 1 else 's'}")
         if out.statuses:
             audit.record(s, "variation.review", object_type="campaign_set", object_id=set_id,
-                         summary=f"Changed the status of {out.statuses:,} variation(s)")
+                         summary=f"Changed the status of {out.statuses:,} variation{'' if out.statuses == 1 else 's'}")
     return out
 
 
@@ -215,7 +215,7 @@ def set_status(store: Store, ctx: Context, set_id: uuid.UUID, status: str, *, id
         sub = target.with_only_columns(Variation.id).scalar_subquery()
         result = s.execute(update(Variation).where(Variation.id.in_(sub)).values(status=status, updated_at=utcnow()))
         n = int(getattr(result, "rowcount", 0) or 0)
-        audit.record(s, f"variation.{status}", object_type="campaign_set", object_id=set_id, summary=f"Marked {n:,} variation(s) {status}")
+        audit.record(s, f"variation.{status}", object_type="campaign_set", object_id=set_id, summary=f"Marked {n:,} variation{'' if n == 1 else 's'} {status}")
         return n
 
 
@@ -279,7 +279,7 @@ def replace(store: Store, ctx: Context, set_id: uuid.UUID, f: VariationFilter, f
             out.edited += 1
         if out.edited:
             audit.record(s, "variation.replace", object_type="campaign_set", object_id=set_id,
-                         summary=f"Replaced {find!r} with {replacement!r} in {out.edited:,} variation(s)")
+                         summary=f"Replaced {find!r} with {replacement!r} in {out.edited:,} variation{'' if out.edited == 1 else 's'}")
     return out
 
 
@@ -304,5 +304,5 @@ def resolve_conflicts(store: Store, ctx: Context, set_id: uuid.UUID, ids: list[u
             v.updated_at = utcnow()
             n += 1
         audit.record(s, "variation.conflict", object_type="campaign_set", object_id=set_id,
-                     summary=f"{'Kept' if keep_edits else 'Dropped'} {n:,} conflicting edit(s)")
+                     summary=f"{'Kept' if keep_edits else 'Dropped'} {n:,} conflicting edit{'' if n == 1 else 's'}")
         return n

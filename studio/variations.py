@@ -207,7 +207,7 @@ def export_bulk(store: Store, ctx: Context, set_id: uuid.UUID, export_name: str,
                 problems.append(f"row {row + 1}, {spec_field.label}: {reason}")
     if problems:
         more = f" (and {len(problems) - 10:,} more)" if len(problems) > 10 else ""
-        raise ValidationFailed(f"{len(problems):,} value(s) break {fmt.label} limits, so the file would be rejected: "
+        raise ValidationFailed(f"{len(problems):,} {'value breaks' if len(problems) == 1 else 'values break'} {fmt.label} limits, so the file would be rejected: "
                                + "; ".join(problems[:10]) + more + ". Fix or reject those variations first.")
     try:
         bulk = build_bulk_file(spec.name, spec.label, [fields for _, fields in rows], structure_input(cs.platform, structure),

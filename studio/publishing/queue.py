@@ -135,7 +135,7 @@ def cancel(store: Store, ctx: Context, item_id: uuid.UUID) -> int:
             outbox.move(s, it, "cancelled", "cancelled by a member", reason="Cancelled.")
             outbox.bump(it)
         audit.record(s, "publish.cancel", object_type="publish_item", object_id=item.id,
-                     summary=f"Cancelled {len(done)} item(s)")
+                     summary=f"Cancelled {len(done)} item{'' if len(done) == 1 else 's'}")
         return len(done)
 
 

@@ -341,7 +341,8 @@ def commit(store: Store, ctx: Context, set_id: uuid.UUID, options: PublishOption
         jobs = [(row.id, row.job_gen, aware(row.scheduled_at) or utcnow()) for row in ids.values()]
         if result.items:
             audit.record(s, "publish.schedule", object_type="campaign_set", object_id=set_id,
-                         summary=f"Scheduled {len(result.items):,} item(s); {len(result.refused):,} refused")
+                         summary=f"Scheduled {len(result.items):,} item{'' if len(result.items) == 1 else 's'}; "
+                                 f"{len(result.refused):,} refused")
     enqueue(store, ctx, jobs)
     return result
 
