@@ -24,6 +24,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from engine.generation.preview import AD_LABELS
+from engine.generation.structure import CampaignStructure, build_structure
 from engine.platforms import get_format
 from studio import auth, campaigns, datasets, previews
 from studio.context import Context
@@ -84,6 +86,11 @@ def cases(draw: st.DrawFn, strategy: str) -> tuple[bytes, dict[str, Any]]:
         "dedup_fields": draw(st.lists(st.sampled_from(sorted(templates)), max_size=2, unique=True)),
         "rules": [SKIP_SHORT] if draw(st.booleans()) else [],
     }
+    if fmt.content_type == "ads" and draw(st.booleans()):  # a campaign structure: names may be empty or too long
+        config["structure"] = {"campaign": draw(st.sampled_from(["{{ b }}", "All", "{{ a }}{{ a }}"])),
+                               "ad_group": draw(st.sampled_from(["{{ n }}", "{{ b | default('none') }}"])),
+                               "keywords": draw(st.sampled_from([[], ["{{ b }}", "buy {{ a }}"]])),
+                               "match_types": ["Phrase", "Exact"]}
     return buf.getvalue(), config
 
 
@@ -156,6 +163,14 @@ def check_preview_equals_generated(store: Any, ctx: Context, data: bytes, config
 
     # what the run counted from every variation it rendered, generated or not
     assert run.figures == expected
+
+    # the preview's campaign tree is the tree of the stored variations
+    if "structure" in config:
+        names = list(variations[0].fields) if variations else []
+        label = next((n for n in AD_LABELS if n in names), None)
+        stored_tree = build_structure([v.fields for v in variations], CampaignStructure.from_dict(config["structure"]),
+                                      ad_label=label)
+        assert result.structure == stored_tree
     return Checked(expected, ds.id, set_id, result.structure)
 
 
