@@ -39,6 +39,11 @@ DROP_POLICIES = [
 _DEFINER = "LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp"
 
 FUNCTIONS = [
+    # pgcrypto reads bcrypt's `$2a$` prefix only; `$2b$` (Python's default) is the same hash up to 72 bytes.
+    """
+CREATE OR REPLACE FUNCTION auth_2a(h text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+  SELECT CASE WHEN left(h, 4) = '$2b$' THEN '$2a$' || substr(h, 5) ELSE h END
+$$""",
     # Sign-in: the password is compared in the database; concurrent attempts on one account take turns
     # at the row lock, so exactly `p_limit` failures are counted before the lock.
     f"""
@@ -56,7 +61,7 @@ BEGIN
     PERFORM crypt(p_password, gen_salt('bf', p_rounds));
     RETURN QUERY SELECT u.id, 'locked'::text, u.failed_attempts; RETURN;
   END IF;
-  IF crypt(p_password, u.password_hash) = u.password_hash THEN
+  IF crypt(p_password, auth_2a(u.password_hash)) = auth_2a(u.password_hash) THEN
     UPDATE users SET failed_attempts = 0, locked_until = NULL, last_sign_in_at = now() WHERE id = u.id;
     RETURN QUERY SELECT u.id, 'ok'::text, 0; RETURN;
   END IF;
@@ -87,7 +92,7 @@ BEGIN
   SELECT * INTO u FROM users WHERE id = p_user FOR UPDATE;
   IF NOT FOUND THEN RETURN 'unknown'; END IF;
   IF u.locked_until IS NOT NULL AND u.locked_until > now() THEN RETURN 'locked'; END IF;
-  IF crypt(p_current, u.password_hash) <> u.password_hash THEN
+  IF crypt(p_current, auth_2a(u.password_hash)) <> auth_2a(u.password_hash) THEN
     n := CASE WHEN u.locked_until IS NULL THEN u.failed_attempts + 1 ELSE 1 END;
     UPDATE users SET failed_attempts = n,
            locked_until = CASE WHEN n >= p_limit THEN now() + make_interval(mins => p_minutes) END
@@ -123,6 +128,7 @@ END $$""",
 ]
 
 FUNCTION_SIGNATURES = [
+    "auth_2a(text)",
     "auth_sign_in(text, text, int, int, int)",
     "auth_sign_up(text, text, text)",
     "auth_change_password(uuid, text, text, int, int)",

@@ -334,3 +334,17 @@ def test_without_smtp_the_operator_prints_a_link(sqlite_store, monkeypatch, caps
     link = capsys.readouterr().out.strip().splitlines()[-1]
     assert passwords.reset_password(sqlite_store, _token(link), "printed-reset").email == email
     assert passwords.main(["reset-link", "nobody@example.com"]) == 1
+
+
+def test_a_hash_in_bcrypts_2b_form_still_signs_in(store):
+    """Hashes written before migration 0009 (`$2b$`) are read the same by the database's bcrypt."""
+    import bcrypt
+
+    email = _email()
+    auth.sign_up(store, email, "Ann", "longenough")
+    old_style = bcrypt.hashpw(b"longenough", bcrypt.gensalt(rounds=4)).decode()
+    assert old_style.startswith("$2b$")
+    _Owner(store).run(update(User).where(User.email == email).values(password_hash=old_style))
+    assert auth.authenticate(store, email, "longenough").email == email
+    with pytest.raises(AuthError):
+        auth.authenticate(store, email, "longenough!")
