@@ -156,12 +156,15 @@ def parse_keyword_lines(text: str, level: str) -> list[dict[str, str]]:
 
 def default_structure(fmt_key: str, columns: Sequence[tuple[str, str]]) -> dict[str, Any]:
     """A starting structure from the data's columns: campaigns by a grouping column (category, brand…)
-    or the first text column, ad groups by the first other text column, which is also the keyword."""
+    or the first text column; Google ad groups by the first other text column, which is also the
+    keyword; Meta ad sets by another grouping column when there is one."""
     text = [name for name, kind in columns if kind in ("text", "string", "str", "categorical")] or [n for n, _ in columns]
     grouping = next((n for g in _GROUPING for n in text if g in n.lower()), None)
     first = text[0] if text else None
     campaign_col = grouping or first
     group_col = next((n for n in text if n != campaign_col), campaign_col)
+    if fmt_key.startswith("meta/"):  # an ad set carries a budget: one per product would split it a thousand ways
+        group_col = next((n for g in _GROUPING for n in text if g in n.lower() and n != campaign_col), group_col)
     campaign = f"{{{{ {campaign_col} | default('General') }}}}" if campaign_col else "Campaign 1"
     ad_group = f"{{{{ {group_col} | default('General') }}}}" if group_col else "Ad group 1"
     platform = fmt_key.split("/", 1)[0]

@@ -186,7 +186,8 @@ def test_defaults_come_from_the_data_columns() -> None:
     assert got["campaign"] == "{{ category | default('General') }}"
     assert got["ad_group"] == "{{ product_name | default('General') }}"
     assert got["keywords"] == ["{{ product_name }}"]
-    assert default_structure("meta/feed_ad", columns)["keywords"] == []
+    meta = default_structure("meta/feed_ad", columns)
+    assert (meta["ad_group"], meta["keywords"]) == ("{{ brand | default('General') }}", [])
     CampaignStructure.from_dict(got)  # valid as it stands
 
 
