@@ -54,6 +54,8 @@ def change_password(store: Store, user_id: UserId, current: str, new: str, *, ke
                     client_address: str | None = None) -> int:
     """Set a new password; every other session of the account ends. Returns how many were signed out."""
     auth.check_new_password(new)
+    if "\x00" in current or len(current.encode()) > 1024:
+        raise AuthError("The current password is not right.")
     if new == current:
         raise ValidationFailed("The new password is the same as the current one; choose another.")
     outcome = credentials.change_password(store, user_id, current,
