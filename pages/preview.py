@@ -129,8 +129,7 @@ with right:
     if result is None:
         st.stop()
     ui_gen.figures(result.preview.stats)
-    ui_structure.tree(result.structure)
-    with st.form("generate", border=False):
+    with st.form("generate", border=False):  # above the tree and the cards: reachable without scrolling
         name_col, go_col = st.columns([3, 1], vertical_alignment="bottom")
         name = name_col.text_input("Campaign set name", value=f"{ds.name} — {formats[fmt_key]}", key="pv_set_name")
         if go_col.form_submit_button("Generate", type="primary", width="stretch"):
@@ -139,6 +138,7 @@ with right:
                 ui_gen.start(store, ctx, set_id)
                 st.session_state["selected_set"] = str(set_id)
                 st.switch_page("pages/campaigns.py")
+    ui_structure.tree(result.structure)
     with st.expander("Show the engine's SQL"):
         st.code(result.sql, language="sql")
     names = {str(r.get("id")): str(r.get("name") or r.get("id")) for r in rules if isinstance(r, dict)}
