@@ -175,6 +175,9 @@ def _checked(s: TenantSession, item: PublishItem, *, refresh: bool) -> content.F
     (`refresh`; an item that may already be on Reddit keeps what was sent, so its history search matches)."""
     v = s.get(Variation, item.variation_id) if item.variation_id else None
     own = item.kind == "thread" or item.dedupe_key.startswith("comment:")  # not a reply rendered from a template
+    if v is not None and refresh and v.status != "approved":  # rejected or sent back to review after planning
+        return (f"Its variation (row {v.row_index + 1}) is {v.status} now, not approved: approve it and retry, "
+                "or cancel this item.")
     if v is not None and own and refresh:
         fresh = (str(v.fields.get("title") or v.title or ""), str(v.fields.get("body") or ""),
                  str(v.fields.get("url") or "")) if item.kind == "thread" else (item.title, str(v.fields.get("body") or ""),

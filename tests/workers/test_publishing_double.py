@@ -45,6 +45,16 @@ def test_a_variation_changed_after_planning_is_checked_again_at_send(pub, title,
     assert events[-1].to_state == "failed" and events[-1].detail.startswith("refused before sending: ")
 
 
+def test_a_variation_rejected_after_planning_is_not_sent(pub):  # noqa: F811
+    set_id = plan(pub, start=dt.datetime.now(dt.UTC) + dt.timedelta(hours=1))
+    (item,) = items(pub, set_id)
+    review.set_status(pub.store, pub.ctx, set_id, "rejected", ids=[item.variation_id])
+    queue.publish_now(pub.store, pub.ctx, item.id)
+    work(pub)
+    (item,) = items(pub, set_id)
+    assert item.state == "failed" and "is rejected now, not approved" in item.reason and pub.reddit.posts == []
+
+
 def test_a_valid_edit_after_planning_is_what_goes_out(pub):  # noqa: F811
     set_id = plan(pub, start=dt.datetime.now(dt.UTC) + dt.timedelta(hours=1))
     (item,) = items(pub, set_id)
