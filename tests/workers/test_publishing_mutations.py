@@ -17,6 +17,7 @@ from tests.studio.test_publishing_support import reddit  # noqa: F401
 from tests.workers.test_publishing import env, pub  # noqa: F401
 from tests.workers.test_publishing_fields import send_and_compare
 
+pytestmark = pytest.mark.slow  # 12 small scenarios, ~2 s each; `make test` runs it
 SUBMIT = ("sr", "kind", "title", "text", "url", "flair_id", "flair_text", "nsfw", "spoiler", "sendreplies")
 COMMENT = ("thing_id", "text")
 MUTANTS = [("submit", p) for p in SUBMIT] + [("comment", p) for p in COMMENT]
