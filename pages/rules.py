@@ -9,8 +9,8 @@ import streamlit as st
 from engine.errors import EngineError
 from studio import rule_sets
 from studio.errors import StudioError
+from studio.ui import authoring, resources, state, widgets
 from studio.ui import datasets as data_ui
-from studio.ui import resources, state, widgets
 from studio.ui import rule_builder as ui
 from studio.ui import rule_outcomes as outcomes
 from studio.ui import rule_set_bar as bar
@@ -25,7 +25,11 @@ editable = rule_sets.can_edit(store, ctx)
 saved = widgets.attempt(lambda: rule_sets.list_rule_sets(store, ctx)) or []
 left, right = st.columns(2)
 current = bar.rule_set_picker(left, saved)
-ds = right.selectbox("Data set (columns and testing)", data, key="rp_dataset", format_func=data_ui.dataset_label)
+by_id = {str(d.id): d for d in data}
+authoring.follow_dataset("rp_dataset", list(by_id))
+authoring.seed("rp_dataset", None, list(by_id))
+ds = by_id[right.selectbox("Data set (columns and testing)", list(by_id), key="rp_dataset",
+                           format_func=lambda i: data_ui.dataset_label(by_id[i]))]
 schema = widgets.attempt(lambda: rule_sets.schema_of(store, ctx, ds.id))
 if schema is None:
     st.stop()
