@@ -222,6 +222,8 @@ def live_card(fmt: Format, checks: Mapping[str, FieldCheck], row_number: int) ->
         elif body:
             st.markdown(plain(body))
         for name, value in out.items():
+            if fmt.field(name).kind == "bool":  # a flag reads yes/no, whatever the column's spelling
+                value = "yes" if value.strip().lower() in ("true", "1", "yes", "y", "on") else "no"
             st.caption(f"{plain(fmt.field(name).label)}: {plain(value[:300])}")
         if not title and not body and not out:
             st.caption("Write a field to see it rendered here.")

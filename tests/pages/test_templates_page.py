@@ -171,12 +171,13 @@ def test_flags_are_toggles_on_off_or_from_a_column(new_app):
     nsfw = next(g for g in at.button_group if g.key.endswith("_nsfw_mode"))
     assert nsfw.value == "off" and not [t for t in at.text_input if t.key.endswith("_nsfw")]  # no free-text box
     nsfw.set_value("on").run()
-    assert "NSFW: true" in shown(at)
+    assert "NSFW: yes" in shown(at)
     next(g for g in at.button_group if g.key.endswith("_nsfw_mode")).set_value("column").run()
     column = next(s for s in at.selectbox if s.key.endswith("_nsfw_column"))
     assert column.options == ["in_stock"]  # the data set's boolean columns
     assert not at.exception, at.exception
-    assert "NSFW: true" in shown(at).replace("True", "true")  # row 1 is in stock
-    at.number_input(key="te_row").set_value(5).run()
+    assert "NSFW: yes" in shown(at)  # row 1 is in stock
+    at.number_input(key="te_row").set_value(7).run()
+    assert "NSFW: no" in shown(at)  # row 7 is not
     spoiler = next(g for g in at.button_group if g.key.endswith("_spoiler_mode"))
     assert spoiler.value == "off"
