@@ -108,7 +108,8 @@ if unsure:
     st.stop()
 if missing:
     right.info(f"**{fmt.label}** needs {', '.join(missing)}. Write {'it' if len(missing) == 1 else 'them'} on "
-               "*Templates* (**Edit on Templates** on the left), or pick another template.")
+               "*Templates* (the button under the template fields on the left takes you there), or pick another "
+               "template.")
     st.stop()
 try:
     rules = json.loads(rules_text or "[]")
