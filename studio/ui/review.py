@@ -79,7 +79,7 @@ def filters(store: Store, ctx: Context, cs: CampaignSet) -> VariationFilter:
                                    help="Labels given by the rules' add_tag and add_to_group actions")
         tag = None if picked == "any" else picked
         n += 1
-    search = cols[n].text_input("Search", key="v_search", help=f"In the {_title_label(fmt).lower()}")
+    search = cols[n].text_input("Search titles", key="v_search", help=f"Finds text in the {_title_label(fmt).lower()}")
     sort = cols[n + 1].selectbox("Sort by", list(variations.SORTS), format_func=str.capitalize, key="v_sort")
     return VariationFilter(status=None if status == "any" else status, valid=None if valid == "any" else valid == "valid",
                            subreddit=chosen.get("subreddit"), flair=chosen.get("flair"), campaign=chosen.get("campaign"),
