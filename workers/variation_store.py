@@ -5,11 +5,11 @@ from __future__ import annotations
 import io
 import json
 import uuid
-from typing import Any
+from typing import Any, cast
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
-from sqlalchemy import bindparam, case, delete, func, select
+from sqlalchemy import Table, bindparam, case, delete, func, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from studio.store.base import aware, utcnow
@@ -53,7 +53,7 @@ def write_chunk(s: TenantSession, set_id: uuid.UUID, run_id: uuid.UUID, start: i
     if not overwrite_edits:  # kept edits learn what was generated now: a different hash marks a conflict
         kept = [{"vid": uuid.UUID(vid), "h": digest} for vid, digest in new.items() if vid in before and before[vid][1]]
         if kept:
-            table = Variation.__table__
+            table = cast(Table, Variation.__table__)
             s.execute(table.update().where(table.c.id == bindparam("vid")).values(source_hash=bindparam("h")), kept)
     return diff
 
