@@ -122,3 +122,32 @@ def test_admins_only_approval_keeps_a_member_from_approving(new_app):
     assert "Only admins and owners approve or reject in this workspace" in texts(other)
     _edit(other, {0: {"status": "approved", "title": "A member's edit"}})  # the status cell is not theirs to set
     assert [r["status"] for r in _stored(at)[:1]] == ["pending"] and _stored(at)[0]["title"] == "A member's edit"
+
+
+def test_an_edit_whose_source_changed_is_flagged_and_can_be_kept(new_app):
+    from studio import campaigns
+    from studio.store.campaign_models import CampaignSet
+
+    at, _ = _generated(new_app)
+    _edit(at, {0: {"title": "Hand-written title"}})
+    ctx, store = _service(at)
+    set_id = campaigns.list_sets(store, ctx)[0].id
+    with store.session_scope(ctx) as s:  # the template changes: every row's source text changes
+        cs = s.get(CampaignSet, set_id)
+        cs.config = {**cs.config, "templates": {**cs.config["templates"], "title": "NEW {{ product_name }}"}}
+    store.dispose()
+    next(b for b in at.button if b.label == "Regenerate").click()
+    at.run()
+    for _ in range(30):  # the run may finish after this draw; the page reruns itself once it has
+        if "Ready · 60 variations" in texts(at) and "on this page conflict" in texts(at):
+            break
+        at.run()
+    assert any("1 hand edit on this page conflict" in w.value for w in at.warning), [w.value for w in at.warning]
+    grid = _grid(at)
+    assert (grid["title"][0], bool(grid["conflict"][0])) == ("Hand-written title", True)
+    assert grid["title"][1].startswith("NEW ") and not bool(grid["conflict"][1])
+    next(b for b in at.button if b.label == "Keep my edits").click()
+    at.run()
+    assert any(s.value == "Kept 1 edit." for s in at.success), [s.value for s in at.success]
+    assert not bool(_grid(at)["conflict"][0]) and _grid(at)["title"][0] == "Hand-written title"
+    assert not any("conflict" in w.value for w in at.warning)
