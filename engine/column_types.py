@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import polars as pl
+from polars.exceptions import PanicException
 
 from engine.ingest_errors import IngestError
 
@@ -261,7 +262,14 @@ def _map_native(series: pl.Series) -> Inferred:
             hexed = "0x" + series.bin.encode("hex")
             return Inferred("text", hexed, "holds binary values that are not text, shown as hexadecimal (0x…)")
     if dtype.is_nested():
-        values = [None if v is None else json.dumps(v, ensure_ascii=False, default=str) for v in series.to_list()]
+        try:
+            items = series.to_list()
+        # Python cannot hold a nested date past 9999; polars says so with a Rust panic (a BaseException).
+        except (pl.exceptions.PolarsError, PanicException, OverflowError, ValueError):
+            raise IngestError(f"Column '{series.name}' holds lists or records with values Python cannot read, "
+                              "such as dates outside the years 1 to 9999. Correct them and upload the file again.",
+                              field=series.name) from None
+        values = [None if v is None else json.dumps(v, ensure_ascii=False, default=str) for v in items]
         return Inferred("text", pl.Series(series.name, values, dtype=pl.String),
                         "holds lists or records, kept as JSON text")
     if dtype == pl.Null:

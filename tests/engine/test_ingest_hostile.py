@@ -282,3 +282,13 @@ def test_shared_string_references_are_counted_across_chunk_boundaries(monkeypatc
         monkeypatch.setattr(xlsx_module, "_CHUNK", 37)  # cuts cells in two all along the sheet
         chunked = xlsx_module.decoded_text_size(archive)
     assert whole == chunked >= 500 * 10
+
+
+@pytest.mark.parametrize("column", [
+    pa.array([[2**63 - 1]], pa.list_(pa.timestamp("us"))),
+    pa.array([{"when": 2**31 - 1}], pa.struct([("when", pa.date32())])),
+])
+def test_nested_dates_outside_years_1_to_9999_are_refused_by_column(column):
+    with pytest.raises(IngestError) as caught:
+        ingest(_parquet(nested=column), "nested_dates.parquet")
+    assert "'nested'" in caught.value.message and "9999" in caught.value.message
