@@ -201,7 +201,7 @@ def _config(fmt: Format, names: list[str], structure: list[str], can_approve: bo
     }
     for name in names:
         spec = fmt.field(name)
-        label = spec.label + (f" ({spec.max_chars:,})" if spec.max_chars else "") + (" *" if spec.required else "")
+        label = spec.label + (f" (max {spec.max_chars:,})" if spec.max_chars else "") + (" *" if spec.required else "")
         help_text = (f"Limit {spec.max_chars:,} ({spec.count.replace('_', ' ')})" if spec.max_chars else "") + \
             (" · required" if spec.required else "")
         if spec.kind in ("enum", "bool"):
@@ -261,7 +261,9 @@ def grid(store: Store, ctx: Context, cs: CampaignSet, flt: VariationFilter, rows
                 st.rerun()
     st.data_editor(_frame(rows, names, structure), key=key, hide_index=True, width="stretch", num_rows="fixed",
                    disabled=not can_edit and not can_approve,
-                   column_order=["status", "row", *structure, *names, "problems", "edited", "conflict"],
+                   column_order=["status", "row", *(["problems"] if any(r.get("problems") for r in rows) else []),
+                                 *structure, *names, *([] if any(r.get("problems") for r in rows) else ["problems"]),
+                                 "edited", "conflict"],
                    column_config=_config(fmt, names, structure, can_approve))
 
 
