@@ -314,7 +314,10 @@ def _read_parquet_table(data: bytes) -> pa.Table:
             lengths = pc.binary_length(chunk.dictionary).take(chunk.indices)
             size += (pc.sum(lengths).as_py() or 0) + len(chunk) * 8
     _check_unpacked(size, "Parquet file", advice)
-    return table.cast(schema) if texts else table
+    # Decode the text columns read as dictionaries; every other column stays exactly as read.
+    decoded = [pc.cast(column, column.type.value_type) if pa.types.is_dictionary(column.type) else column
+               for column in table.columns]
+    return pa.Table.from_arrays(decoded, names=table.column_names) if texts else table
 
 
 def _check_unpacked(size: int, label: str, advice: str) -> None:
