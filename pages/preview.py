@@ -55,11 +55,13 @@ with left:
     source = by_choice[choice]
     answers = dict(draft.get("answers", {}).get(ds_key, {}))
     unsure: tuple[str, ...] = ()
+    version: int | None = None
     if choice == authoring.STARTER:
         starter = authoring.starter_questions(fmt, detail.columns, answers, f"pv_role_{ds_key}_{fmt_key}")
         fields, unsure = starter.fields, starter.unsure
     else:
-        fields = source.fields
+        version_key = f"pv_ver_{choice}"
+        fields, version = authoring.version_picker(store, ctx, source, draft.get("versions", {}).get(choice), version_key)
     template_ui.summary(fmt, fields, expanded=choice == authoring.STARTER)
     if st.button("Edit on Templates" if source.template else "Open this starter on Templates",
                  icon=":material/edit_note:", key="pv_edit"):
@@ -100,6 +102,7 @@ authoring.save(store, ctx, "preview", {
     "templates": {k: v for k, v in {**draft.get("templates", {}), f"{ds_key}|{fmt_key}": choice}.items()
                   if k.split("|", 1)[0] in by_id and (k != f"{ds_key}|{fmt_key}" or v != default)},
     "answers": {k: v for k, v in {**draft.get("answers", {}), ds_key: answers}.items() if k in by_id},
+    "versions": {k: v for k, v in {**draft.get("versions", {}), choice: version}.items() if v is not None},
 })
 
 missing = [spec.label for spec in fmt.fields if spec.required and not fields.get(spec.name)]

@@ -13,7 +13,7 @@ import streamlit as st
 
 from engine.ingest import ColumnProfile
 from engine.platforms import Format
-from studio import drafts, starters
+from studio import drafts, starters, templates
 from studio.context import Context
 from studio.errors import StudioError
 from studio.store.session import Store
@@ -157,3 +157,23 @@ def starter_questions(fmt: Format, columns: Sequence[ColumnProfile], answers: di
                   f"{' or the '.join(starters.ROLE_LABEL[r] for r in final.unsure)}. Pick it below (or type one "
                   "value for every row); the preview starts as soon as it is set.")
     return final
+
+
+def version_picker(store: Store, ctx: Context, source: Source, remembered: int | None, key: str) -> tuple[dict[str, str], int | None]:
+    """For a saved template with history: which version to preview (the current one unless another is picked).
+    Returns the fields and the picked version when it is not the current one."""
+    t = source.template
+    if t is None or not source.choice.startswith("saved:") or t.version <= 1:
+        return source.fields, None
+    try:
+        history = {v.version: v for v in templates.versions(store, ctx, t.id)}
+    except StudioError:
+        return source.fields, None
+    if len(history) <= 1:
+        return source.fields, None
+    numbers = sorted(history, reverse=True)
+    seed(key, remembered if remembered in history else t.version, numbers)
+    picked = st.selectbox("Version", numbers, key=key, format_func=lambda n: f"version {n}" + (
+        " (current)" if n == t.version else f" · {history[n].note}" if history[n].note else ""),
+        help="Preview an earlier version of this template; generating uses the version shown.")
+    return (dict(history[picked].fields), picked) if picked != t.version else (source.fields, None)

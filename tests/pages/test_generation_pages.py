@@ -248,3 +248,27 @@ def test_the_starter_opens_on_templates_and_a_saved_template_comes_back_to_the_p
     assert picker.options[picker.index] == "Shop threads · version 1"
     assert any("Only Trail Shoe" in m.value for m in at.markdown)
     assert not at.error
+
+
+def test_an_earlier_saved_version_can_be_previewed_and_is_remembered(new_app):
+    from studio import templates
+
+    at = _with_demo(new_app)
+    email = at.session_state["dotoro_account"][1]
+    ctx, store = _ctx_store(at)
+    t = templates.create_template(store, ctx, "Deals", "reddit/thread",
+                                  {"subreddit": "{{ subreddit }}", "title": "First: {{ product_name }}"})
+    templates.save_template(store, ctx, t.id, {"subreddit": "{{ subreddit }}", "title": "Second: {{ product_name }}"},
+                            expected_version=1)
+    store.dispose()
+    at.switch_page("pages/preview.py").run()
+    assert any("Second: Open-Back 600" in m.value for m in at.markdown)  # the current version
+    version = at.selectbox(key=f"pv_ver_saved:{t.id}")
+    assert version.options == ["version 2 (current)", "version 1"]
+    version.select_index(1).run()
+    assert any("First: Open-Back 600" in m.value for m in at.markdown)
+
+    again = new_app()
+    sign_in(again, email, "s3cret-pass")
+    again.switch_page("pages/preview.py").run()
+    assert any("First: Open-Back 600" in m.value for m in again.markdown)
