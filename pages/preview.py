@@ -70,20 +70,7 @@ with left:
         st.switch_page("pages/templates.py")
 
     rule_sets = widgets.attempt(lambda: rule_sets_service.list_rule_sets(store, ctx)) or []
-    rs_by = {str(r.id): r for r in rule_sets}
-    newest = max(rule_sets, key=lambda r: r.updated_at, default=None)
-    rs_labels = {"none": "No rules", "json": "Rules as JSON (paste)"} | {
-        k: f"{r.name} ({widgets.plural(r.rule_count, 'rule')})" for k, r in rs_by.items()}
-    rs_default = str(newest.id) if newest else "none"  # the rule set saved last, unless the user picked another
-    authoring.seed("pv_rule_set", draft.get("rule_set") if draft.get("rule_set") in rs_labels else rs_default,
-                   list(rs_labels))
-    rule_choice = st.selectbox("Rules", list(rs_labels), format_func=rs_labels.__getitem__, key="pv_rule_set",
-                               help="Rule sets are written and tested on the Rules page.")
-    authoring.seed("pv_rules", draft.get("rules_json", "[]"))
-    if rule_choice == "json":
-        st.text_area("Rules as JSON", key="pv_rules", height=140)
-    rules_text = (st.session_state["pv_rules"] if rule_choice == "json"
-                  else json.dumps(rs_by[rule_choice].rules) if rule_choice in rs_by else "[]")
+    rule_choice, rs_default, rules_text = authoring.rules_picker(rule_sets, draft)
     authoring.seed("pv_sources", draft.get("sources", ""))
     sources_text = st.text_area("Variation sources (optional)", key="pv_sources", height=68,
                                 placeholder="cta: Shop now | Learn more\nangle: Value | Quality",

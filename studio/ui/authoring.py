@@ -5,6 +5,7 @@ template source (a saved version, the Templates page's unsaved draft, or a start
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,8 +17,10 @@ from engine.platforms import Format
 from studio import drafts, starters, templates
 from studio.context import Context
 from studio.errors import StudioError
+from studio.rule_sets import RuleSetInfo
 from studio.store.session import Store
 from studio.templates import TemplateInfo
+from studio.ui import widgets
 
 _CACHE = "dr_cache"  # (workspace, kind) → the draft as last read from / written to the store
 STARTER = "starter"
@@ -177,3 +180,21 @@ def version_picker(store: Store, ctx: Context, source: Source, remembered: int |
         " (current)" if n == t.version else f" · {history[n].note}" if history[n].note else ""),
         help="Preview an earlier version of this template; generating uses the version shown.")
     return (dict(history[picked].fields), picked) if picked != t.version else (source.fields, None)
+
+
+def rules_picker(rule_sets: Sequence[RuleSetInfo], draft: Mapping[str, Any]) -> tuple[str, str, str]:
+    """Which rules the preview applies: none, a saved rule set (the one saved last unless the user picked
+    another), or pasted JSON. Returns (the choice, the default choice, the rules as JSON text)."""
+    by_id = {str(r.id): r for r in rule_sets}
+    newest = max(rule_sets, key=lambda r: r.updated_at, default=None)
+    labels = {"none": "No rules", "json": "Rules as JSON (paste)"} | {
+        k: f"{r.name} ({widgets.plural(r.rule_count, 'rule')})" for k, r in by_id.items()}
+    default = str(newest.id) if newest else "none"
+    seed("pv_rule_set", draft.get("rule_set") if draft.get("rule_set") in labels else default, list(labels))
+    choice = st.selectbox("Rules", list(labels), format_func=labels.__getitem__, key="pv_rule_set",
+                          help="Rule sets are written and tested on the Rules page.")
+    seed("pv_rules", draft.get("rules_json", "[]"))
+    if choice == "json":
+        st.text_area("Rules as JSON", key="pv_rules", height=140)
+        return choice, default, st.session_state["pv_rules"]
+    return choice, default, json.dumps(by_id[choice].rules) if choice in by_id else "[]"
