@@ -9,23 +9,20 @@ from typing import Any
 
 import praw
 import requests
-from prawcore.auth import Authorizer
-from prawcore.exceptions import Forbidden, InsufficientScope, NotFound, Redirect
-from prawcore.sessions import FiniteRetryStrategy
+from prawcore import Requestor, Session, const
+from prawcore.exceptions import (
+    Forbidden,
+    InsufficientScope,
+    NotFound,
+    PrawcoreException,
+    Redirect,
+    RequestException,
+    ResponseException,
+)
 
 from studio.settings import Settings
 
 SCOPES = ["identity", "submit", "read", "flair", "history"]
-
-
-@dataclass(frozen=True)
-class NoRetries(FiniteRetryStrategy):
-    """prawcore re-sends a request after a 5xx or a read timeout; a submit must never be sent twice blindly."""
-
-    retries: int = 0
-
-    def _sleep_seconds(self) -> float | None:
-        return None
 
 
 @dataclass(frozen=True)
@@ -89,16 +86,61 @@ class Reading:
     removed: bool
 
 
-class _TimeoutSession(requests.Session):
-    """prawcore hands every request its own 16 s default; REDDIT_TIMEOUT wins here."""
+class Unconfirmed(PrawcoreException):
+    """The connection failed or timed out after the request left: Reddit may or may not have acted on it."""
 
-    def __init__(self, timeout: float) -> None:
-        super().__init__()
-        self.timeout = timeout
+    def __init__(self, original_exception: Exception, request_args: tuple[Any, ...],
+                 request_kwargs: dict[str, Any]) -> None:
+        self.original_exception = original_exception
+        self.request_args = request_args
+        self.request_kwargs = request_kwargs
+        super().__init__(f"error with request {original_exception}")
 
-    def request(self, *args: Any, **kwargs: Any) -> requests.Response:
-        kwargs["timeout"] = self.timeout
-        return super().request(*args, **kwargs)
+
+class StudioRequestor(Requestor):
+    """praw's documented ``requestor_class`` hook: one timeout, no blind re-sends, refresh-token rotation.
+
+    - ``timeout``: prawcore hands every request its own 16 s default; REDDIT_TIMEOUT wins here.
+    - ``resend=False``: prawcore re-sends an API call after a 5xx or a dropped connection; a submit must never be
+      sent twice blindly, so those answers are raised here, as the exceptions prawcore itself raises for them
+      (a 401 still passes through: prawcore refreshes the access token and sends once more, nothing was posted).
+    - ``on_refresh``: Reddit may rotate the refresh token on every refresh; the new one is handed over.
+    """
+
+    def __init__(self, *, resend: bool = True, on_refresh: Callable[[str], None] | None = None,
+                 refresh_token: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.resend = resend
+        self.on_refresh = on_refresh
+        self.refresh_token = refresh_token
+
+    def request(self, *args: Any, timeout: float | None = None, **kwargs: Any) -> requests.Response:
+        url = str(args[1] if len(args) > 1 else kwargs.get("url", ""))
+        try:
+            response = super().request(*args, timeout=self.timeout, **kwargs)
+        except RequestException as exc:
+            if self.resend or not isinstance(exc.original_exception, Session.RETRY_EXCEPTIONS):
+                raise
+            raise Unconfirmed(exc.original_exception, exc.request_args, exc.request_kwargs) from None
+        if url.endswith(const.ACCESS_TOKEN_PATH):
+            self._saw_token(kwargs.get("data"), response)
+        elif not self.resend and url.startswith(self.oauth_url) and response.status_code in Session.RETRY_STATUSES:
+            raise Session.STATUS_EXCEPTIONS.get(response.status_code, ResponseException)(response)
+        return response
+
+    def _saw_token(self, data: Any, response: requests.Response) -> None:
+        if self.on_refresh is None or response.status_code != 200:
+            return
+        if dict(data or []).get("grant_type") != "refresh_token":
+            return
+        try:
+            payload = response.json()
+        except ValueError:
+            return
+        token = payload.get("refresh_token") if isinstance(payload, dict) and "error" not in payload else None
+        if token and token != self.refresh_token:
+            self.refresh_token = token
+            self.on_refresh(str(token))
 
 
 def _timeout(settings: Settings) -> float:
@@ -113,7 +155,8 @@ def _base(settings: Settings) -> dict[str, Any]:
         "check_for_updates": False,
         "check_for_async": False,
         "ratelimit_seconds": 0,  # never sleep inside a job: RATELIMIT becomes retry_later at Reddit's time
-        "requestor_kwargs": {"session": _TimeoutSession(_timeout(settings))},
+        "requestor_class": StudioRequestor,
+        "requestor_kwargs": {"timeout": _timeout(settings)},
     }
 
 
@@ -130,28 +173,16 @@ def app_client(settings: Settings) -> praw.Reddit:
 
 def account_client(settings: Settings, creds: Credentials, *, retries: bool = False,
                    on_refresh: Callable[[str], None] | None = None) -> praw.Reddit:
-    """A client acting as one account; no automatic retries unless asked (see NoRetries)."""
+    """A client acting as one account; no blind re-sends unless asked (see StudioRequestor)."""
+    base = _base(settings)
+    base["requestor_kwargs"] = {**base["requestor_kwargs"], "resend": retries, "on_refresh": on_refresh,
+                                "refresh_token": creds.refresh_token}
     if creds.auth_kind == "script":
-        reddit = praw.Reddit(client_id=creds.client_id, client_secret=creds.client_secret,
-                             username=creds.username, password=creds.password, **_base(settings))
-    else:
-        reddit = praw.Reddit(client_id=creds.client_id or settings.extra.get("REDDIT_CLIENT_ID", ""),
-                             client_secret=creds.client_secret or settings.extra.get("REDDIT_CLIENT_SECRET") or None,
-                             redirect_uri=redirect_uri(settings), refresh_token=creds.refresh_token, **_base(settings))
-    core = reddit._core
-    if core is not None:
-        if not retries:
-            core._retry_strategy_class = NoRetries  # private in prawcore; tests/reddit_double counts every submit
-        authorizer = core.authorizer
-        if on_refresh is not None and isinstance(authorizer, Authorizer):
-            original = authorizer.refresh_token
-
-            def saved(auth: Authorizer) -> None:
-                if auth.refresh_token and auth.refresh_token != original:
-                    on_refresh(auth.refresh_token)
-
-            authorizer._post_refresh_callback = saved  # Reddit may rotate the refresh token on every refresh
-    return reddit
+        return praw.Reddit(client_id=creds.client_id, client_secret=creds.client_secret,
+                           username=creds.username, password=creds.password, **base)
+    return praw.Reddit(client_id=creds.client_id or settings.extra.get("REDDIT_CLIENT_ID", ""),
+                       client_secret=creds.client_secret or settings.extra.get("REDDIT_CLIENT_SECRET") or None,
+                       redirect_uri=redirect_uri(settings), refresh_token=creds.refresh_token, **base)
 
 
 def _attr(thing: Any, name: str, default: Any = None) -> Any:
