@@ -48,6 +48,8 @@ def upload_form(store: Store, ctx: Context) -> None:
         sheet = None
         sheets = st.session_state.get("upload_sheets")
         if file is not None and sheets and st.session_state.get("upload_sheets_for") == file.name:
+            if note := st.session_state.get("upload_sheet_note"):
+                st.info(note)
             sheet = st.selectbox("This workbook has several sheets — which one?", sheets, key="upload_sheet")
         if file is None:
             st.session_state.pop("upload_duplicate", None)
@@ -80,14 +82,15 @@ def upload_form(store: Store, ctx: Context) -> None:
             progress.empty()
             st.session_state["upload_sheets"] = list(exc.sheets)
             st.session_state["upload_sheets_for"] = file.name
-            st.warning(f"{exc} Pick a sheet above and press Upload again.")
-            return
+            st.session_state["upload_sheet_note"] = f"{exc} Pick one, then press Upload again."
+            st.rerun()  # draws the sheet picker above
         except Exception as exc:
             progress.empty()
             _show_error(exc)
             return
         progress.progress(1.0, text="Stored.")
-        st.session_state.pop("upload_sheets", None)
+        for key in ("upload_sheets", "upload_sheet_note", "upload_sheet"):
+            st.session_state.pop(key, None)
         _rotate("upload_file")
         _rotate("upload_name")
         if replace_it:

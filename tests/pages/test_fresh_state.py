@@ -159,3 +159,35 @@ def test_the_preview_opens_the_data_set_just_uploaded(new_app):
     at.switch_page("pages/preview.py").run()  # the user's own pick stays
     picker = at.selectbox(key="pv_dataset")
     assert picker.options[picker.index].startswith("Demo")
+
+
+def test_a_workbook_with_several_sheets_asks_which_then_stores_it(new_app):
+    import io
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.title = "Summary"
+    book.active.append(["Note"])
+    book.active.append(["see Products"])
+    products = book.create_sheet("Products")
+    products.append(["Product Name", "Price"])
+    products.append(["Trail Shoe", 129.9])
+    buf = io.BytesIO()
+    book.save(buf)
+
+    at = new_app()
+    sign_up(at)
+    at.switch_page("pages/data_sources.py").run()
+    at.file_uploader(key=_uploader(at).key).set_value(("book.xlsx", buf.getvalue(),
+                                                       "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))
+    at.run()
+    at.button(key="upload_go").click().run()
+    assert not at.exception, at.exception
+    picker = at.selectbox(key="upload_sheet")  # drawn at once, with what to do
+    assert picker.options == ["Summary", "Products"]
+    assert any("Pick one, then press Upload again." in i.value for i in at.info)
+    picker.select("Products").run()
+    at.button(key="upload_go").click().run()
+    assert "Uploaded 'book': 1 row × 2 columns." in texts(at)
+    assert not [s for s in at.selectbox if s.key == "upload_sheet"]
