@@ -1,19 +1,18 @@
 """Embedded mode (no REDIS_URL): the studio server does the periodic work itself, in one daemon thread.
 
-    publishing sweep   every 30 s      due posts of every workspace go out; stuck ones are reconciled
-    usage metering     every 10 min    unreported usage → Stripe Billing Meters (when billing is on)
-    audit retention    daily           events older than the workspace's plan keeps are deleted
-
-Team mode has a worker pool for this (`workers.publishing`, `workers.periodic`). Here the loop is
-started once per server process (`studio.ui.resources.background_work`), so scheduled posts go out
-whichever page is open, or none. Publishing is safe to run concurrently (a page's own sweep, a
+It runs the same list as the team mode's scheduler, `workers.periodic.PERIODIC` (publishing sweep every
+30 s, usage metering, metrics, token refresh, audit retention; the entries about RQ workers apply to the
+team mode only). The loop is started once per server process (`studio.ui.resources.background_work`),
+so scheduled posts go out whichever page is open, or none. Publishing is safe to run concurrently (a page's own sweep, a
 second server on the same store): every item is locked and moved through its states once.
 
 The loop also starts the embedded worker (`EmbeddedWorkers`): the jobs RQ runs in team mode — a
 generation run's chunks — run on its own thread, handed over through `studio.jobs`. A click that
 starts a run returns at once; the Campaign sets page follows the run's progress in the store, and
 cancel / resume work as in team mode (a chunk checks the run's status; resume queues the unfinished
-chunks again). One thread: SQLite takes one writer at a time, and DuckDB already uses every core.
+chunks again). Chunks waiting in memory are lost when the server stops: when the loop starts it queues
+again the unfinished chunks of every run that was progressing up to STALL_AFTER before
+(`workers.maintenance.resume_unfinished_runs`); a run idle longer shows as stalled, with Resume. One thread: SQLite takes one writer at a time, and DuckDB already uses every core.
 """
 
 from __future__ import annotations
@@ -25,11 +24,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from studio import admin, jobs
-from studio.context import Context
-from studio.publishing import queue
+from studio import jobs
 from studio.store.session import Store
-from workers.periodic import SCHEDULES
+from workers.periodic import PERIODIC
 
 log = logging.getLogger(__name__)
 SWEEP_SECONDS = 30
@@ -121,43 +118,44 @@ class EmbeddedWorkers:
                 return
 
 
-def sweep(store: Store) -> int:
-    """Publish what is due in every workspace; returns how many items were handled."""
-    handled = 0
-    for ws in admin.all_workspaces(store):
-        try:
-            handled += queue.run_due(store, Context.job(ws))
-        except Exception:  # noqa: BLE001 - one workspace's failure must not stop the others' posts
-            log.exception("embedded publishing sweep failed for workspace %s", ws)
-    return handled
-
-
 class EmbeddedLoop(threading.Thread):
-    """A daemon thread: the publishing sweep every SWEEP_SECONDS, the system schedules in their slots;
-    started, it also starts the embedded worker (`self.workers`)."""
+    """A daemon thread running the PERIODIC entries (those at most `every_s` apart on every pass, the others
+    once their interval passed); started, it also starts the embedded worker (`self.workers`)."""
 
     def __init__(self, store: Store, *, every_s: float = SWEEP_SECONDS) -> None:
         super().__init__(name="dotoro-embedded-jobs", daemon=True)
         self.store = store
         self.every_s = every_s
         self._stop_event = threading.Event()
-        self._slots: dict[str, int] = {}
+        self._last: dict[str, float] = {}
         self.workers = EmbeddedWorkers()
 
     def run_once(self, now: float | None = None) -> dict[str, Any]:
-        """One pass: the sweep, then every schedule whose slot has not run in this process yet."""
+        """One pass: every entry that is due (never run in this process, or its interval passed)."""
         at = time.time() if now is None else now
-        done: dict[str, Any] = {"publishing": sweep(self.store)}
-        for schedule in SCHEDULES:
-            slot = int(at // schedule.every_s)
-            if self._slots.get(schedule.name) == slot:
+        done: dict[str, Any] = {}
+        for entry in PERIODIC:
+            if not entry.applies(self.store.settings):
                 continue
-            self._slots[schedule.name] = slot
+            last = self._last.get(entry.name)
+            if last is not None and entry.every_s > self.every_s and at - last < entry.every_s:
+                continue
+            self._last[entry.name] = at
             try:
-                done[schedule.name] = schedule.job()
-            except Exception:  # noqa: BLE001 - retried in the next slot
-                log.exception("embedded periodic job %s failed", schedule.name)
+                done[entry.name] = entry.run(self.store)
+            except Exception:  # noqa: BLE001 - tried again at its next interval
+                log.exception("embedded periodic job %s failed", entry.name)
         return done
+
+    def resume_unfinished(self) -> dict[str, Any]:
+        """Runs the previous server process left unfinished, queued again (see the module's note)."""
+        from studio.campaigns import STALL_AFTER
+        from workers.maintenance import resume_unfinished_runs
+
+        resumed = resume_unfinished_runs(self.store, idle_at_most=STALL_AFTER)
+        if resumed:
+            log.info("resumed %d unfinished run(s) at start: %s", len(resumed), resumed)
+        return resumed
 
     def start(self) -> None:
         """The loop's thread, and the worker thread that runs generation chunks (see the module's note)."""
@@ -165,6 +163,10 @@ class EmbeddedLoop(threading.Thread):
         super().start()
 
     def run(self) -> None:
+        try:
+            self.resume_unfinished()
+        except Exception:  # noqa: BLE001 - the runs stay resumable by hand
+            log.exception("embedded jobs: resuming unfinished runs failed")
         while not self._stop_event.is_set():
             try:
                 self.run_once()

@@ -2,8 +2,8 @@
 
 Every job takes ids, opens its own store and is safe to run twice. Item jobs are scheduled with
 `enqueue_at` under the deterministic id `publish-<item>-<generation>` and `unique=True`, so
-repeated clicks never enqueue twice; a newer generation supersedes an older job. Periodic jobs
-re-schedule themselves (one id per minute / hour / day bucket), started by `ensure_periodic`.
+repeated clicks never enqueue twice; a newer generation supersedes an older job. The sweeper, metrics
+and token refresh run for every workspace from the one periodic list (workers.periodic).
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import datetime as dt
 import functools
 import os
 import uuid
-from typing import Any
 
 from prawcore.exceptions import PrawcoreException
 from rq.exceptions import DuplicateJobError, NoSuchJobError
@@ -20,7 +19,7 @@ from rq.job import Job
 from sqlalchemy import select
 
 from studio.context import Context, WorkspaceId
-from studio.publishing import accounts, execute, metrics, outbox
+from studio.publishing import accounts, execute, outbox
 from studio.publishing import queue as publish_queue
 from studio.settings import Settings, load_settings
 from studio.store.base import utcnow
@@ -105,71 +104,17 @@ def sweep_workspace(store: Store, ws: WorkspaceId, *, now: dt.datetime | None = 
     return revived
 
 
-def sweep(workspace_id: str) -> dict[str, int]:
-    """The periodic job (each minute per workspace): see sweep_workspace."""
-    store = job_store()
-    ws = WorkspaceId(uuid.UUID(workspace_id))
-    try:
-        return {"revived": sweep_workspace(store, ws)}
-    finally:
-        ensure_periodic(store.settings, ws)
-
-
-def sync_metrics(workspace_id: str) -> int:
-    store = job_store()
-    ws = WorkspaceId(uuid.UUID(workspace_id))
-    try:
-        return metrics.sync(store, ws)
-    finally:
-        ensure_periodic(store.settings, ws)
-
-
-def refresh_tokens(workspace_id: str) -> dict[str, int]:
+def refresh_workspace_tokens(store: Store, ws: WorkspaceId) -> dict[str, int]:
     """Refresh every active account's token (saving a rotated one); a revoked grant marks 'reconnect needed'."""
-    store = job_store()
-    ws = WorkspaceId(uuid.UUID(workspace_id))
     ctx = Context.job(ws)
     with store.session_scope(ctx) as s:
         ids = list(s.scalars(select(RedditAccount.id).where(RedditAccount.status == "active")))
     counts = {"ok": 0, "reconnect": 0, "unreachable": 0}
-    try:
-        for account_id in ids:
-            try:
-                result = accounts.validate(store, ctx, account_id)
-            except (PrawcoreException, Exception):
-                counts["unreachable"] += 1
-                continue
-            counts["ok" if result.usable else "reconnect"] += 1
-    finally:
-        ensure_periodic(store.settings, ws)
-    return counts
-
-
-def ensure_periodic(settings: Settings, ws: WorkspaceId | uuid.UUID) -> None:
-    """Keep the workspace's sweeper (each minute), metrics (hourly) and token refresh (daily) scheduled."""
-    if not settings.redis_url:
-        return
-    q = queue(settings, QUEUE)
-    now = utcnow().timestamp()
-    for fn, period in ((sweep, 60), (sync_metrics, 3600), (refresh_tokens, 86_400)):
-        bucket = int(now // period) + 1
-        at = dt.datetime.fromtimestamp(bucket * period, dt.UTC)
+    for account_id in ids:
         try:
-            q.enqueue_at(at, fn, str(ws), job_id=f"{fn.__name__}-{ws}-{bucket}", unique=True,
-                         result_ttl=2 * period, failure_ttl=86_400)
-        except DuplicateJobError:
-            pass
-
-
-def main(argv: Any = None) -> None:
-    """`python -m workers.publishing <workspace-id>`: start a workspace's periodic jobs (idempotent)."""
-    import sys
-
-    args = argv if argv is not None else sys.argv[1:]
-    settings = load_settings()
-    for ws in args:
-        ensure_periodic(settings, WorkspaceId(uuid.UUID(ws)))
-
-
-if __name__ == "__main__":
-    main()
+            result = accounts.validate(store, ctx, account_id)
+        except (PrawcoreException, Exception):
+            counts["unreachable"] += 1
+            continue
+        counts["ok" if result.usable else "reconnect"] += 1
+    return counts

@@ -1,4 +1,4 @@
-"""`make worker`: an RQ worker with the scheduler, listening on every studio queue.
+"""`make worker`: an RQ worker with the scheduler, listening on every studio queue; it outlives Redis outages.
 
     python -m workers.worker                      # every queue, until stopped
     python -m workers.worker --burst generation   # drain one queue, then exit (benchmarks, scripts)
@@ -7,24 +7,97 @@
 Jobs run in the worker's own process by default: its database pool, DuckDB and caches stay warm
 from one job to the next. A forked child per job (RQ's default) isolates a crashing job from the
 worker but pays ~0.9 s per job to start (a 50k-row chunk renders and writes in ~1 s). Either way
-a job killed mid-way loses nothing: chunks are idempotent and `recover_run` re-enqueues them.
+a job killed mid-way loses nothing: chunks are idempotent and the scheduler's run-recovery job
+(workers.maintenance) queues them again once the dead worker's alive key has expired.
+
+RQ's worker ends its loop on any Redis error outside the wait for a job ("unhandled exception,
+quitting"). Here that only ends one round: the process waits for Redis with backoff and starts a
+fresh RQ worker (with a new name; the old one is cleaned from the registry). SIGTERM / SIGINT stop
+it as usual (a busy worker finishes its job first). Every worker also runs the periodic jobs' cron
+(`workers.periodic.CronThread`, one leader at a time) and keeps its alive key fresh (`AliveThread`).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import logging
+import signal
+import threading
+from typing import Any
 
+from redis import Redis
+from redis.exceptions import RedisError
 from rq import SimpleWorker, Worker
 from rq.serializers import JSONSerializer
 
-from studio.settings import load_settings
-from workers.periodic import Ticker
+from studio.settings import Settings, load_settings
+from workers.maintenance import ALIVE_TTL_S, mark_alive
+from workers.periodic import BACKOFF_S, CronThread
 from workers.queues import QUEUE_NAMES, queue, redis_connection
 
+log = logging.getLogger("workers.worker")
 JOB_MODULES = ("workers.generation", "workers.publishing", "workers.maintenance", "workers.periodic")
 """Imported up front, so no job pays for it (the engine, studio and their libraries take ~0.8 s),
 including each forked child with --fork."""
+MAINTENANCE_S = 60
+"""RQ's own upkeep (registries, restarting its scheduler process if it died): every minute, not 10."""
+
+
+class _StopAware:
+    """Remembers that a person (a signal) asked the worker to stop, as opposed to RQ giving up."""
+
+    stop_asked = False
+
+    def request_stop(self, signum: Any, frame: Any) -> None:
+        self.stop_asked = True
+        super().request_stop(signum, frame)  # type: ignore[misc]
+
+
+class StudioSimpleWorker(_StopAware, SimpleWorker):
+    pass
+
+
+class StudioForkWorker(_StopAware, Worker):
+    pass
+
+
+class AliveThread(threading.Thread):
+    """Refreshes the current RQ worker's alive key every ALIVE_TTL_S / 3, also while a job runs."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(name="dotoro-alive", daemon=True)
+        self.settings = settings
+        self.worker_name: str | None = None
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        conn = redis_connection(self.settings)
+        while not self._stop_event.is_set():
+            if self.worker_name:
+                try:
+                    mark_alive(conn, self.worker_name)
+                except RedisError:
+                    pass  # the key expires; once Redis is back the worker starts again under a new name
+            self._stop_event.wait(ALIVE_TTL_S / 3)
+
+    def stop(self) -> None:
+        self._stop_event.set()
+
+
+def wait_for_redis(conn: Redis, stop: threading.Event) -> bool:
+    """Ping with backoff until Redis answers (True) or a stop is asked (False)."""
+    failures = 0
+    while not stop.is_set():
+        try:
+            if conn.ping():
+                return True
+        except RedisError as exc:
+            delay = BACKOFF_S[min(failures, len(BACKOFF_S) - 1)]
+            failures += 1
+            log.warning("Redis unreachable (%s); trying again in %.0f s", exc, delay)
+            stop.wait(delay)
+    return False
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -33,25 +106,51 @@ def main(argv: list[str] | None = None) -> None:
                         help=f"queues to listen on: {', '.join(QUEUE_NAMES)} (default: all)")
     parser.add_argument("--burst", action="store_true", help="exit when the queues are empty")
     parser.add_argument("--fork", action="store_true", help="run each job in a forked child process")
+    parser.add_argument("--no-cron", action="store_true", help="never schedule the periodic jobs (another worker does)")
     args = parser.parse_args(argv)
     unknown = sorted(set(args.queues) - set(QUEUE_NAMES))
     if unknown:
         parser.error(f"unknown queue {unknown[0]!r}; the queues are {', '.join(QUEUE_NAMES)}")
     for name in JOB_MODULES:
         importlib.import_module(name)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = load_settings()
-    conn = redis_connection(settings)
-    queues = [queue(settings, name, connection=conn) for name in args.queues or QUEUE_NAMES]
-    worker_class = Worker if args.fork else SimpleWorker
-    ticker = None if args.burst else Ticker(settings)  # periodic jobs (metering, retention): see workers.periodic
-    if ticker is not None:
-        ticker.start()
+    worker_class = StudioForkWorker if args.fork else StudioSimpleWorker
+    stop = threading.Event()
+    alive = AliveThread(settings)
+    threads: list[CronThread | AliveThread] = [alive]
+    if not (args.burst or args.no_cron):
+        threads.append(CronThread(settings))  # periodic jobs: see workers.periodic
+    for thread in threads:
+        thread.start()
+    rounds = 0
     try:
-        worker_class(queues, connection=conn, serializer=JSONSerializer).work(with_scheduler=not args.burst,
-                                                                              burst=args.burst)
+        while not stop.is_set():
+            conn = redis_connection(settings)
+            if rounds and not wait_for_redis(conn, stop):
+                break
+            rounds += 1
+            asked = False
+            try:
+                worker = worker_class([queue(settings, n, connection=conn) for n in args.queues or QUEUE_NAMES],
+                                      connection=conn, serializer=JSONSerializer, maintenance_interval=MAINTENANCE_S)
+                alive.worker_name = worker.name
+                try:
+                    worker.work(with_scheduler=not args.burst, burst=args.burst)
+                finally:
+                    asked = worker.stop_asked
+            except RedisError as exc:  # RQ's own start-up and teardown write to Redis too
+                log.warning("worker round ended on a Redis error: %s", exc)
+            if args.burst or asked:
+                break
+            # RQ gave up (Redis went away mid-job or between jobs): wait for it and start again, unless stopped
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, lambda *_: stop.set())
+            log.warning("worker stopped on an error; restarting once Redis answers")
+            stop.wait(1.0)
     finally:
-        if ticker is not None:
-            ticker.stop()
+        for thread in threads:
+            thread.stop()
 
 
 if __name__ == "__main__":

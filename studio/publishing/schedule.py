@@ -352,24 +352,23 @@ def enqueue(store: Store, ctx: Context, jobs: list[tuple[uuid.UUID, int, dt.date
     """Hand items to the worker pool at their times (embedded mode: the schedule page runs due items)."""
     if not jobs or not store.settings.redis_url or ctx.workspace_id is None:
         return
-    from workers.publishing import enqueue_item, ensure_periodic
+    from workers.publishing import enqueue_item
 
     for item_id, gen, at in jobs:
         enqueue_item(store.settings, ctx.workspace_id, item_id, gen, at)
-    ensure_periodic(store.settings, ctx.workspace_id)
 
 
 @requires(Permission.VIEW)
 def keep_running(store: Store, ctx: Context) -> bool:
-    """Team mode: the workspace's sweeper, metrics and token jobs stay scheduled; False when Redis is unreachable."""
+    """Team mode: False when Redis (the worker pool's queue) is unreachable. The sweeper, metrics and token
+    jobs need nothing from a page: the workers' scheduler runs them for every workspace (workers.periodic)."""
     if not store.settings.redis_url or ctx.workspace_id is None:
         return True
     from redis.exceptions import RedisError
 
-    from workers.publishing import ensure_periodic
+    from workers.queues import redis_connection
 
     try:
-        ensure_periodic(store.settings, ctx.workspace_id)
+        return bool(redis_connection(store.settings).ping())
     except RedisError:
         return False
-    return True

@@ -11,7 +11,7 @@ from studio.publishing.schedule import PublishOptions
 from studio.settings import SettingsError
 from tests.studio.test_publishing_support import Pub, connect, make_pub, make_set, new_workspace, reddit, rows  # noqa: F401
 from workers import embedded
-from workers.periodic import SCHEDULES
+from workers.periodic import PERIODIC
 
 
 def _due_set(pub: Pub, user: str, n: int = 2) -> None:
@@ -28,10 +28,13 @@ def _states(pub: Pub) -> list[str]:
 
 @pytest.fixture()
 def no_system_jobs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The schedules record that they ran instead of reading the process's settings."""
+    """The periodic entries other than the publishing sweep record that they ran instead of doing their work."""
+    import dataclasses
+
     ran: list[str] = []
-    fakes = tuple(s.__class__(s.name, s.every_s, lambda name=s.name: ran.append(name) or {}) for s in SCHEDULES)
-    monkeypatch.setattr(embedded, "SCHEDULES", fakes)
+    fakes = tuple(p if p.name == "publish-sweep" else
+                  dataclasses.replace(p, run=lambda _store, name=p.name: ran.append(name) or {}) for p in PERIODIC)
+    monkeypatch.setattr(embedded, "PERIODIC", fakes)
     return ran
 
 
@@ -43,7 +46,7 @@ def test_due_posts_of_every_workspace_go_out_once(sqlite_store, reddit, monkeypa
     assert _states(first) == ["scheduled", "scheduled"]
 
     loop = embedded.EmbeddedLoop(sqlite_store)
-    assert loop.run_once()["publishing"] >= 2
+    assert loop.run_once()["publish-sweep"]["done"] >= 2
     for _ in range(3):  # a post spaced behind the first one in its subreddit comes in a later pass
         loop.run_once()
     # the past start became now: alice's second post keeps its 10-minute gap instead of going at once,
@@ -59,15 +62,18 @@ def test_due_posts_of_every_workspace_go_out_once(sqlite_store, reddit, monkeypa
     assert len(reddit.posts) == 2, "a posted item is never sent again"
 
 
-def test_system_schedules_run_once_per_slot(sqlite_store, no_system_jobs):
+def test_the_periodic_list_runs_in_the_embedded_loop_at_its_intervals(sqlite_store, no_system_jobs):
+    """The team mode's list, metrics included; the entries about RQ workers are the team mode's only."""
     loop = embedded.EmbeddedLoop(sqlite_store)
     t = 1_000_000_000.0
-    loop.run_once(now=t)
-    assert sorted(no_system_jobs) == ["audit-retention", "usage-meter"]
-    loop.run_once(now=t + 60)
-    assert sorted(no_system_jobs) == ["audit-retention", "usage-meter"]
+    assert "publish-sweep" in loop.run_once(now=t)
+    assert sorted(no_system_jobs) == ["audit-retention", "metrics-sync", "token-refresh", "usage-meter"]
+    assert "publish-sweep" in loop.run_once(now=t + 60)
+    assert len(no_system_jobs) == 4, "nothing else was due a minute later"
     loop.run_once(now=t + 600)
-    assert sorted(no_system_jobs) == ["audit-retention", "usage-meter", "usage-meter"]
+    assert sorted(no_system_jobs).count("usage-meter") == 2
+    loop.run_once(now=t + 3600)
+    assert sorted(no_system_jobs).count("metrics-sync") == 2 and no_system_jobs.count("token-refresh") == 1
 
 
 def test_the_loop_runs_in_the_background_and_stops(sqlite_store, reddit, monkeypatch, no_system_jobs):  # noqa: F811
@@ -222,3 +228,46 @@ def test_the_server_loop_starts_and_stops_the_worker(sqlite_store, no_system_job
         loop.stop()
         loop.join(10)
     assert jobs.runner() is None
+
+
+def test_a_server_restart_resumes_the_runs_it_left_unfinished(embedded_set, no_system_jobs):
+    """Stop the server while a chunk waits in memory; the next server's loop finishes the run by itself."""
+    import threading
+    import time
+
+    from studio import campaigns, jobs
+
+    store, ctx, set_id = embedded_set
+    held = embedded.EmbeddedWorkers()
+    held.start()
+    gate = threading.Event()
+    held.submit(gate.wait, (60,), "gate")
+    run_id = campaigns.generate(store, ctx, set_id)
+    held.stop(timeout=0)  # the server stopped: the queued chunk is gone with it
+    gate.set()
+    assert jobs.runner() is None and campaigns.latest_run(store, ctx, set_id).status == "queued"
+    loop = embedded.EmbeddedLoop(store, every_s=30)
+    loop.start()
+    try:
+        deadline = time.monotonic() + 120  # the loop queues the chunk from its own thread
+        while campaigns.latest_run(store, ctx, set_id).status != "done" and time.monotonic() < deadline:
+            loop.join(0.1)
+    finally:
+        loop.stop()
+        loop.join(10)
+    info = campaigns.latest_run(store, ctx, set_id)
+    assert (info.id, info.status, info.rows_done, info.variations) == (run_id, "done", 240, 240)
+
+
+def test_a_run_stalled_past_the_threshold_waits_for_resume(embedded_set, no_system_jobs):
+    """A run idle longer than STALL_AFTER when the server starts is left to a person (Campaign sets shows Resume)."""
+    from studio import campaigns
+    from tests.runs import stall_latest_run
+
+    store, ctx, set_id = embedded_set
+    campaigns.generate(store, ctx, set_id)  # no server worker: generates inline
+    stall_latest_run(store, ctx, set_id, campaigns.STALL_AFTER + dt.timedelta(minutes=1))
+    loop = embedded.EmbeddedLoop(store, every_s=30)
+    assert loop.resume_unfinished() == {}
+    info = campaigns.latest_run(store, ctx, set_id)
+    assert info.status == "running" and info.stalled()

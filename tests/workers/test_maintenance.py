@@ -51,11 +51,10 @@ def test_retention_follows_the_plan(pg_settings, monkeypatch):
     store.dispose()
 
 
-def test_workers_enqueue_periodic_jobs_once_per_slot_and_run_them(pg_settings, services, monkeypatch):
-    import threading
-
+def test_workers_enqueue_periodic_jobs_once_per_interval_and_run_them(pg_settings, services, monkeypatch):
     from redis import Redis
     from rq import SimpleWorker
+    from rq.cron import get_cron_job_ids
 
     from workers import periodic, queues
 
@@ -80,23 +79,19 @@ def test_workers_enqueue_periodic_jobs_once_per_slot_and_run_them(pg_settings, s
 
     monkeypatch.setattr(admin, "billed_workspaces", lambda _store: [ws])
 
-    day = 86_400 * 20_000
-    got: list[list[str]] = []
-    ticking = [threading.Thread(target=lambda: got.append(periodic.tick(settings, now=day + 5))) for _ in range(4)]
-    for t in ticking:  # four workers tick at once: each job is enqueued once
-        t.start()
-    for t in ticking:
-        t.join()
-    assert sorted(j for ids in got for j in ids) == [f"periodic-audit-retention-{day // 86_400}",
-                                                     f"periodic-usage-meter-{day // 600}"]
-    assert periodic.tick(settings, now=day + 300) == []                      # same slots: nothing new
-    assert periodic.tick(settings, now=day + 600) == [f"periodic-usage-meter-{day // 600 + 1}"]
-
+    # two workers' cron threads: one leads (a Redis lock), so each periodic job is enqueued once per interval
+    first, second = periodic.CronThread(settings), periodic.CronThread(settings)
+    assert first._lead(conn) and not second._lead(conn)
+    cron = periodic.StudioCron(settings, conn)
+    assert sorted(j.name for j in cron.enqueue_jobs()) == sorted(p.name for p in periodic.PERIODIC)
+    assert cron.enqueue_jobs() == [], "nothing is due again at once"
+    got = {name: get_cron_job_ids(name, conn) for name in ("audit-retention", "usage-meter")}
+    assert all(len(ids) == 1 for ids in got.values())
     q = queues.queue(settings, "default", connection=conn)
     SimpleWorker([q], connection=conn, serializer=q.serializer).work(burst=True)
-    results = {j.id: j.return_value() for j in (q.fetch_job(i) for ids in got for i in ids)}
-    assert results[f"periodic-audit-retention-{day // 86_400}"]["deleted"] >= 1
-    metered = results[f"periodic-usage-meter-{day // 600}"]
+    results = {name: q.fetch_job(ids[0]).return_value() for name, ids in got.items()}
+    assert results["audit-retention"]["deleted"] >= 1
+    metered = results["usage-meter"]
     assert metered["error"] is None and metered["pending"] == 0, metered
     double.close()
     assert _count(store, ws) == before - 1  # the Free plan keeps 90 days
@@ -112,6 +107,7 @@ def test_a_running_worker_enqueues_and_runs_the_periodic_jobs_itself(pg_settings
     from pathlib import Path
 
     from redis import Redis
+    from rq.cron import get_cron_job_ids
 
     from workers import queues
 
@@ -123,12 +119,12 @@ def test_a_running_worker_enqueues_and_runs_the_periodic_jobs_itself(pg_settings
     worker = subprocess.Popen([sys.executable, "-m", "workers.worker", "default"], env=env, cwd=tmp_path,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        slot = int(time.time() // 600)
         q = queues.queue(generation.load_settings({"REDIS_URL": services["REDIS_URL"]}, dotenv=None), "default",
                          connection=conn)
         deadline, job = time.time() + 60, None
         while time.time() < deadline:
-            job = q.fetch_job(f"periodic-usage-meter-{slot}") or q.fetch_job(f"periodic-usage-meter-{slot + 1}")
+            ids = get_cron_job_ids("usage-meter", conn)
+            job = q.fetch_job(ids[0]) if ids else None
             if job is not None and job.get_status(refresh=True) == "finished":
                 break
             time.sleep(0.2)
