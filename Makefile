@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
+HOST ?= 127.0.0.1
 SERVICES_DIR ?= .dotoro/services
 
 .PHONY: run test install install-dev migrate services services-stop worker webhooks lint bench maintenance
@@ -27,24 +28,24 @@ migrate: install
 
 ## run: the studio on the embedded store (SQLite + Parquet under .dotoro/, jobs in-process)
 run: migrate
-	@echo "Dotoro Studio: http://localhost:$(PORT)"
-	$(BIN)/streamlit run app.py --server.port $(PORT) --server.headless true --browser.gatherUsageStats false
+	@echo "Dotoro Studio: http://$(HOST):$(PORT)"
+	$(BIN)/streamlit run app.py --server.address $(HOST) --server.port $(PORT) --server.headless true --browser.gatherUsageStats false
 
 ## test: installs what is missing (Python packages, postgresql, redis-server, chromium), runs everything
 test: install-dev
 	scripts/services.sh install
 	scripts/services.sh run $(BIN)/python -m pytest $(PYTEST_ARGS)
 
-## services: a persistent Postgres + Redis for the team mode; `. .dotoro/services/env` then `make migrate`
+## services: a durable Postgres (fsync, scram passwords) + Redis (AOF) for the team mode; `. .dotoro/services/env` then `make migrate`
 services:
 	WITH_BROWSER=0 scripts/services.sh install
-	scripts/services.sh start $(SERVICES_DIR)
+	DURABLE=1 scripts/services.sh start $(SERVICES_DIR)
 	@echo "now: . $(SERVICES_DIR)/env && export SECRET_KEY=... && make migrate run  (and make worker)"
 
 services-stop:
 	scripts/services.sh stop $(SERVICES_DIR)
 
-## worker: an RQ worker (with the scheduler) on REDIS_URL; start as many as you like
+## worker: an RQ worker (with the scheduler and the periodic jobs) on REDIS_URL; start as many as you like
 worker: install
 	$(BIN)/python -m workers.worker
 
@@ -61,6 +62,6 @@ lint: install-dev
 bench: install-dev
 	$(BIN)/python bench/bench_engine.py
 
-## maintenance: audit retention by plan, now (workers also run it daily by themselves)
+## maintenance: audit retention by plan, now (the workers' scheduler also runs it daily)
 maintenance: install
 	$(BIN)/python -m workers.maintenance

@@ -33,6 +33,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("LOCKOUT_ATTEMPTS", "5", "Failed sign-ins in a row that lock an account."),
     Option("LOCKOUT_MINUTES", "15", "Minutes an account stays locked after too many failed sign-ins."),
     Option("BCRYPT_ROUNDS", "12", "Cost of password hashing (tests lower it; keep 12 or more in production)."),
+    Option("HOST", "127.0.0.1", "Address `make run` binds the studio to (--server.address). 127.0.0.1: this machine only; team mode behind a proxy on another host: 0.0.0.0 or the server's LAN address."),
     Option("PUBLIC_URL", "http://localhost:8501", "Address of the studio, used in links (invitations, OAuth callbacks)."),
     Option("STRIPE_API_KEY", "", "Stripe secret key. Empty: billing is off and no plan limits apply (self-hosted)."),
     Option("STRIPE_WEBHOOK_SECRET", "", "Signing secret of the Stripe webhook endpoint (whsec_…), checked by `make webhooks`."),
