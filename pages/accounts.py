@@ -27,7 +27,7 @@ setup = widgets.attempt(lambda: setup_status.status(store, ctx))
 if setup is None:
     st.stop()
 rows = widgets.attempt(lambda: accounts.list_accounts(store, ctx)) or []
-if not rows and setup.can_configure:
+if not rows and setup.can_configure and setup.reddit_sign_in:  # otherwise the set-up note below says it all
     widgets.empty_state("No Reddit account yet", "Connect one below; posts are spread across every account you connect.")
 elif not rows:
     st.info("**An admin has not connected Reddit yet.**  \nAsk an owner or admin of this workspace to connect a "
@@ -62,9 +62,10 @@ if setup.reddit_sign_in:
         with widgets.user_errors():
             st.session_state["acc_oauth_url"] = accounts.start_oauth(store, ctx)
 else:
-    widgets.needs_setup(True, "", "**Reddit sign-in is not enabled on this studio yet.**  \nWhoever runs the studio "
-                        "enables it once with a Reddit web app (below). Meanwhile, connect an account through a "
-                        "script app with its own credentials.", setup_status.guide("reddit"))
+    widgets.needs_setup(True, "", ("" if rows else "**No Reddit account yet.** ") + "**Reddit sign-in is not "
+                        "enabled on this studio yet.**  \nWhoever runs the studio enables it once with a Reddit web "
+                        "app (below). Meanwhile, connect an account through a script app with its own credentials.",
+                        setup_status.guide("reddit"))
 if url := st.session_state.get("acc_oauth_url"):
     st.link_button("Continue on Reddit →", url)
     st.caption("Reddit asks you to allow: identity, submit, read, flair and history, permanently (until you revoke it).")
