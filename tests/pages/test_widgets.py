@@ -19,3 +19,20 @@ def test_durations_read_as_minutes_and_hours(seconds: float, text: str) -> None:
                                             (5 * 1024**3, "5.0 GB")])
 def test_sizes_read_in_binary_units(size: int, text: str) -> None:
     assert widgets.fmt_bytes(size) == text
+
+
+@pytest.mark.parametrize(("n", "word", "many", "expected"), [
+    (0, "rule", None, "0 rules"),
+    (1, "rule", None, "1 rule"),
+    (2, "version", None, "2 versions"),
+    (1_200, "chunk", None, "1,200 chunks"),
+    (1, "entry", None, "1 entry"),
+    (3, "entry", None, "3 entries"),
+    (2, "match", None, "2 matches"),
+    (2, "person", "people", "2 people"),
+    (1, "person", "people", "1 person"),
+])
+def test_plural_wording(n, word, many, expected):
+    from studio.ui.widgets import plural
+
+    assert plural(n, word, many) == expected
