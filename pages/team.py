@@ -56,7 +56,10 @@ with st.form("invite", clear_on_submit=True):
     if st.form_submit_button("Send invitation", type="primary"):
         link = widgets.attempt(lambda: invitations.invite(store, ctx, email, Role(role)))
         if link:
-            st.success("Invitation emailed." if link.emailed else "No email server is set up: copy this link to the invitee.")
+            if link.problem:
+                st.warning(link.problem)
+            else:
+                st.success("Invitation emailed." if link.emailed else "No email server is set up: copy this link to the invitee.")
             st.code(link.url, language=None)
 
 pending = invitations.list_invitations(store, ctx)

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import secrets
-import smtplib
 import uuid
 from dataclasses import dataclass
-from email.message import EmailMessage
-from urllib.parse import urlparse
 
 from sqlalchemy import select, update
 
-from studio import audit
+from studio import audit, mail
 from studio.auth import Account, refuse_control_characters
 from studio.context import Context, Permission, Role, WorkspaceId
 from studio.errors import NotFound, PermissionDenied, ValidationFailed
@@ -24,6 +22,7 @@ from studio.store.models import Invitation, User, Workspace, WorkspaceMember
 from studio.store.session import Store, TenantSession
 
 VALID_DAYS = 7
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -31,6 +30,7 @@ class InvitationLink:
     invitation_id: uuid.UUID
     url: str
     emailed: bool
+    problem: str = ""  # why the e-mail did not go out although SMTP_URL is set
 
 
 @dataclass(frozen=True)
@@ -64,22 +64,17 @@ def _link(settings: Settings, token: str) -> str:
     return f"{settings.public_url.rstrip('/')}/?invite={token}"
 
 
-def _send(settings: Settings, to: str, workspace: str, url: str) -> bool:
-    """Email the link when SMTP_URL is set (smtp://user:pass@host:port); otherwise the inviter copies it."""
-    smtp_url = settings.extra.get("SMTP_URL")
-    if not smtp_url:
-        return False
-    parsed = urlparse(smtp_url)
-    msg = EmailMessage()
-    msg["Subject"] = f"You are invited to {workspace} on Dotoro Studio"
-    msg["From"] = settings.extra.get("SMTP_FROM", "studio@localhost")
-    msg["To"] = to
-    msg.set_content(f"Join {workspace} on Dotoro Studio: {url}\n\nThe link works once and expires in {VALID_DAYS} days.")
-    with smtplib.SMTP(parsed.hostname or "localhost", parsed.port or 25, timeout=10) as smtp:
-        if parsed.username:
-            smtp.login(parsed.username, parsed.password or "")
-        smtp.send_message(msg)
-    return True
+def _send(settings: Settings, to: str, workspace: str, url: str) -> tuple[bool, str]:
+    """Email the link when SMTP_URL is set; otherwise (or when the server refuses) the inviter copies it."""
+    if not mail.configured(settings):
+        return False, ""
+    try:
+        mail.send(settings, to, f"You are invited to {workspace} on Dotoro Studio",
+                  f"Join {workspace} on Dotoro Studio: {url}\n\nThe link works once and expires in {VALID_DAYS} days.")
+    except mail.MailFailed as exc:
+        log.warning("invitation mail not sent: %s", exc, extra={"event": "mail.failed"})
+        return False, f"The invitation e-mail could not be sent ({exc}): copy this link to the invitee."
+    return True, ""
 
 
 def _one_at_a_time(s: TenantSession) -> None:
@@ -115,7 +110,7 @@ def invite(store: Store, ctx: Context, email: str, role: Role) -> InvitationLink
         ws_name = s.get(Workspace, s.workspace_id).name  # type: ignore[union-attr]
         audit.record(s, "invitation.create", object_type="invitation", object_id=inv.id, summary=f"Invited {email} as {role.value}")
     url = _link(store.settings, token)
-    return InvitationLink(inv.id, url, _send(store.settings, email, ws_name, url))
+    return InvitationLink(inv.id, url, *_send(store.settings, email, ws_name, url))
 
 
 @requires(Permission.MANAGE_MEMBERS)
@@ -133,7 +128,7 @@ def resend(store: Store, ctx: Context, invitation_id: uuid.UUID) -> InvitationLi
         audit.record(s, "invitation.resend", object_type="invitation", object_id=inv.id, summary=f"Resent the invitation to {inv.email}")
         email = inv.email
     url = _link(store.settings, token)
-    return InvitationLink(invitation_id, url, _send(store.settings, email, ws_name, url))
+    return InvitationLink(invitation_id, url, *_send(store.settings, email, ws_name, url))
 
 
 @requires(Permission.MANAGE_MEMBERS)

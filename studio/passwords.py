@@ -11,16 +11,14 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import hashlib
-import smtplib
+import logging
 import uuid
 from dataclasses import dataclass
-from email.message import EmailMessage
-from urllib.parse import urlparse
 
 import jwt
 from sqlalchemy import update
 
-from studio import auth, credentials
+from studio import auth, credentials, mail
 from studio.auth import Account
 from studio.context import UserId
 from studio.credentials import Outcome
@@ -33,6 +31,7 @@ from studio.store.session import Store
 
 RESET_VALID = dt.timedelta(hours=1)
 _PURPOSE = "password-reset"
+log = logging.getLogger(__name__)
 LINK_INVALID = "This reset link has expired or was already used. Ask for a new one from the sign-in page."
 
 
@@ -89,23 +88,15 @@ def reset_link(store: Store, email: str) -> str | None:
 
 
 def mail_configured(settings: Settings) -> bool:
-    return bool(settings.extra.get("SMTP_URL"))
+    return mail.configured(settings)
 
 
 def _send(settings: Settings, to: str, name: str, url: str) -> None:
-    parsed = urlparse(settings.extra["SMTP_URL"])
-    msg = EmailMessage()
-    msg["Subject"] = "Set a new password for Dotoro Studio"
-    msg["From"] = settings.extra.get("SMTP_FROM", "studio@localhost")
-    msg["To"] = to
     minutes = int(RESET_VALID.total_seconds() // 60)
-    msg.set_content(f"Hello {name},\n\nSet a new password here: {url}\n\nThe link works once and expires in "
-                    f"{minutes} minutes. Setting a new password signs you out everywhere else.\n"
-                    "If you did not ask for this, ignore this e-mail; your password stays as it is.")
-    with smtplib.SMTP(parsed.hostname or "localhost", parsed.port or 25, timeout=10) as smtp:
-        if parsed.username:
-            smtp.login(parsed.username, parsed.password or "")
-        smtp.send_message(msg)
+    mail.send(settings, to, "Set a new password for Dotoro Studio",
+              f"Hello {name},\n\nSet a new password here: {url}\n\nThe link works once and expires in "
+              f"{minutes} minutes. Setting a new password signs you out everywhere else.\n"
+              "If you did not ask for this, ignore this e-mail; your password stays as it is.")
 
 
 @public("anyone may ask; the link goes only to the account's own address")
@@ -120,8 +111,9 @@ def request_reset(store: Store, email: str, *, client_address: str | None = None
         try:
             _send(store.settings, email, target.name, _link(store.settings, _token(store.settings, target)))
             summary = "Asked for a password reset link (e-mailed)"
-        except (OSError, smtplib.SMTPException) as exc:
-            summary = f"Asked for a password reset link; the e-mail could not be sent ({type(exc).__name__})"
+        except mail.MailFailed as exc:
+            log.warning("password reset mail not sent: %s", exc, extra={"event": "mail.failed"})
+            summary = "Asked for a password reset link; the e-mail could not be sent (see the studio log)"
         auth.audit_everywhere(store, UserId(target.user_id), "auth.password_reset_requested", summary,
                                client_address)
     minutes = int(RESET_VALID.total_seconds() // 60)

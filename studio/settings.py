@@ -1,11 +1,23 @@
-"""Settings from environment variables (and `.env`): one place, each with a default and a help line."""
+"""Settings from environment variables (and `.env`): one place, each typed, with a default and a help line.
+
+`StudioEnv` declares every setting (pydantic-settings: `.env` read by python-dotenv's rules, values validated
+when the studio, a worker or a command starts); `load_settings` turns it into the `Settings` the code uses.
+`python -m studio.settings` lists them; `python -m studio.settings --markdown` prints the README's table.
+"""
 
 from __future__ import annotations
 
 import os
 import secrets
+import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlparse
+
+from pydantic import BeforeValidator, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 
 class SettingsError(RuntimeError):
@@ -19,55 +31,130 @@ class Option:
     help: str
 
 
-OPTIONS: tuple[Option, ...] = (
-    Option("DOTORO_HOME", ".dotoro", "Folder for the embedded store, uploaded data and the generated secret key."),
-    Option("DATABASE_URL", "", "Store URL. Empty: SQLite under DOTORO_HOME (embedded). postgresql+psycopg://… : team mode (app role, RLS)."),
-    Option("MIGRATION_DATABASE_URL", "", "Postgres URL of the role that owns the schema and runs migrations (team mode; defaults to DATABASE_URL)."),
-    Option("DB_APP_ROLE", "dotoro_app", "Postgres role the studio and workers connect as; migrations grant it table access."),
-    Option("REDIS_URL", "", "Redis URL for the RQ worker pool. Empty: background jobs run in-process (embedded)."),
-    Option("BACKGROUND_JOBS", "on", "Embedded mode: the studio server itself sends due posts, runs the periodic jobs and generates campaign sets on a background thread (off: due posts go out only while the Publish page is open, and a run generates inside the click)."),
-    Option("SECRET_KEY", "", "Signs sign-in cookies and encrypts secrets. Required in team mode; generated once in embedded mode."),
-    Option("MAX_UPLOAD_MB", "200", "Largest data file accepted, in megabytes (keep in line with .streamlit/config.toml)."),
-    Option("STORAGE", "", "Where uploaded data lives: 'file' (DOTORO_HOME, embedded default) or 'database' (team default; every worker can read it)."),
-    Option("COOKIE_EXPIRY_DAYS", "14", "Days a sign-in cookie stays valid."),
-    Option("LOCKOUT_ATTEMPTS", "5", "Failed sign-ins in a row that lock an account."),
-    Option("LOCKOUT_MINUTES", "15", "Minutes an account stays locked after too many failed sign-ins."),
-    Option("BCRYPT_ROUNDS", "12", "Cost of password hashing (tests lower it; keep 12 or more in production)."),
-    Option("HOST", "127.0.0.1", "Address `make run` binds the studio to (--server.address). 127.0.0.1: this machine only; team mode behind a proxy on another host: 0.0.0.0 or the server's LAN address."),
-    Option("PUBLIC_URL", "http://localhost:8501", "Address of the studio, used in links (invitations, OAuth callbacks)."),
-    Option("STRIPE_API_KEY", "", "Stripe secret key. Empty: billing is off and no plan limits apply (self-hosted)."),
-    Option("STRIPE_WEBHOOK_SECRET", "", "Signing secret of the Stripe webhook endpoint (whsec_…), checked by `make webhooks`."),
-    Option("STRIPE_API_BASE", "https://api.stripe.com", "Stripe API address (tests point it at a local double)."),
-    Option("STRIPE_PRICE_STARTER", "", "Stripe Price id of the Starter plan (monthly subscription)."),
-    Option("STRIPE_PRICE_PRO", "", "Stripe Price id of the Pro plan (monthly subscription)."),
-    Option("STRIPE_MAX_NETWORK_RETRIES", "2", "Retries of a failed Stripe call (same idempotency key each time)."),
-    Option("OPERATOR_EMAILS", "", "Comma-separated emails of the studio's operators (admin pages across workspaces)."),
-    Option("REDDIT_CLIENT_ID", "", "Client id of the studio's Reddit web app (OAuth connect); script accounts bring their own."),
-    Option("REDDIT_CLIENT_SECRET", "", "Client secret of the studio's Reddit web app."),
-    Option("REDDIT_REDIRECT_URI", "", "OAuth callback registered with the Reddit app. Empty: PUBLIC_URL + '/accounts'."),
-    Option("REDDIT_OAUTH_URL", "https://oauth.reddit.com", "Reddit API address (tests point it at a local double)."),
-    Option("REDDIT_URL", "https://www.reddit.com", "Reddit address for authorization and tokens (tests point it at a local double)."),
-    Option("REDDIT_USER_AGENT", "python:dotoro-studio:1.0 (self-hosted)", "User-Agent sent to Reddit (Reddit asks for a descriptive one)."),
-    Option("REDDIT_TIMEOUT", "16", "Seconds to wait for Reddit before a request counts as failed (a submit then becomes 'unknown')."),
-    Option("REDDIT_SUBMIT_LEASE_SECONDS", "120", "Seconds a worker owns an item it is submitting; after that the sweeper reconciles it."),
-    Option("REDDIT_RECONCILE_SETTLE_SECONDS", "60", "Seconds to keep looking for an ambiguous post in the account's history before submitting again."),
-    Option("ENCRYPTION_KEYS", "", "Comma-separated Fernet keys, newest first (tokens at rest). Empty: derived from SECRET_KEY."),
+def _on_off(value: Any) -> Any:
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in ("on", "1", "true", "yes"):
+            return True
+        if word in ("off", "0", "false", "no"):
+            return False
+        raise ValueError("must be 'on' or 'off'")
+    return value
+
+
+OnOff = Annotated[bool, BeforeValidator(_on_off)]
+
+# Defaults are shown as an operator writes them in `.env` (on/off, 16 rather than 16.0): see _as_text.
+
+
+class StudioEnv(BaseSettings):
+    """Every setting the studio reads; the field name is the environment variable."""
+
+    model_config = SettingsConfigDict(case_sensitive=True, extra="allow", validate_default=True,
+                                      env_file_encoding="utf-8", frozen=True)
+
+    DOTORO_HOME: str = Field(".dotoro", description="Folder for the embedded store, uploaded data and the generated secret key.")
+    DATABASE_URL: str = Field("", description="Store URL. Empty: SQLite under DOTORO_HOME (embedded). postgresql+psycopg://… : team mode (app role, RLS).")
+    MIGRATION_DATABASE_URL: str = Field("", description="Postgres URL of the role that owns the schema and runs migrations (team mode; defaults to DATABASE_URL).")
+    DB_APP_ROLE: str = Field("dotoro_app", description="Postgres role the studio and workers connect as; migrations grant it table access.")
+    REDIS_URL: str = Field("", description="Redis URL for the RQ worker pool. Empty: background jobs run in-process (embedded).")
+    BACKGROUND_JOBS: OnOff = Field(True, description="Embedded mode: the studio server itself sends due posts, runs the periodic jobs and generates campaign sets on a background thread (off: due posts go out only while the Publish page is open, and a run generates inside the click).")
+    SECRET_KEY: str = Field("", description="Signs sign-in cookies and encrypts secrets. Required in team mode; generated once in embedded mode.")
+    MAX_UPLOAD_MB: int = Field(200, gt=0, description="Largest data file accepted, in megabytes (keep in line with .streamlit/config.toml).")
+    STORAGE: str = Field("", description="Where uploaded data lives: 'file' (DOTORO_HOME, embedded default) or 'database' (team default; every worker can read it).")
+    COOKIE_EXPIRY_DAYS: float = Field(14, gt=0, description="Days a sign-in cookie stays valid.")
+    LOCKOUT_ATTEMPTS: int = Field(5, gt=0, description="Failed sign-ins in a row that lock an account.")
+    LOCKOUT_MINUTES: int = Field(15, ge=0, description="Minutes an account stays locked after too many failed sign-ins.")
+    BCRYPT_ROUNDS: int = Field(12, ge=4, le=31, description="Cost of password hashing, 4 to 31 (tests lower it; keep 12 or more in production).")
+    HOST: str = Field("127.0.0.1", description="Address `make run` binds the studio to (--server.address). 127.0.0.1: this machine only; team mode behind a proxy on another host: 0.0.0.0 or the server's LAN address.")
+    PUBLIC_URL: str = Field("http://localhost:8501", description="Address of the studio, used in links (invitations, OAuth callbacks).")
+    STRIPE_API_KEY: str = Field("", description="Stripe secret key. Empty: billing is off and no plan limits apply (self-hosted).")
+    STRIPE_WEBHOOK_SECRET: str = Field("", description="Signing secret of the Stripe webhook endpoint (whsec_…), checked by `make webhooks`.")
+    STRIPE_API_BASE: str = Field("https://api.stripe.com", description="Stripe API address (tests point it at a local double).")
+    STRIPE_PRICE_STARTER: str = Field("", description="Stripe Price id of the Starter plan (monthly subscription).")
+    STRIPE_PRICE_PRO: str = Field("", description="Stripe Price id of the Pro plan (monthly subscription).")
+    STRIPE_MAX_NETWORK_RETRIES: int = Field(2, ge=0, description="Retries of a failed Stripe call (same idempotency key each time).")
+    OPERATOR_EMAILS: str = Field("", description="Comma-separated emails of the studio's operators (admin pages across workspaces).")
+    REDDIT_CLIENT_ID: str = Field("", description="Client id of the studio's Reddit web app (OAuth connect); script accounts bring their own.")
+    REDDIT_CLIENT_SECRET: str = Field("", description="Client secret of the studio's Reddit web app.")
+    REDDIT_REDIRECT_URI: str = Field("", description="OAuth callback registered with the Reddit app. Empty: PUBLIC_URL + '/accounts'.")
+    REDDIT_OAUTH_URL: str = Field("https://oauth.reddit.com", description="Reddit API address (tests point it at a local double).")
+    REDDIT_URL: str = Field("https://www.reddit.com", description="Reddit address for authorization and tokens (tests point it at a local double).")
+    REDDIT_USER_AGENT: str = Field("python:dotoro-studio:1.0 (self-hosted)", description="User-Agent sent to Reddit (Reddit asks for a descriptive one).")
+    REDDIT_TIMEOUT: float = Field(16, gt=0, description="Seconds to wait for Reddit before a request counts as failed (a submit then becomes 'unknown').")
+    REDDIT_SUBMIT_LEASE_SECONDS: float = Field(120, gt=0, description="Seconds a worker owns an item it is submitting; after that the sweeper reconciles it.")
+    REDDIT_RECONCILE_SETTLE_SECONDS: float = Field(60, ge=0, description="Seconds to keep looking for an ambiguous post in the account's history before submitting again.")
+    REDDIT_RECONCILE_LOOKS: int = Field(2, gt=0, description="Times the sweeper looks through the account's history for an ambiguous post before it submits again.")
+    ENCRYPTION_KEYS: str = Field("", description="Comma-separated Fernet keys, newest first (tokens at rest). Empty: derived from SECRET_KEY.")
+    SMTP_URL: str = Field("", description="Mail server for invitations and password resets: smtp+starttls://user:pass@host:587 (STARTTLS), smtps://user:pass@host:465 (implicit TLS) or smtp://host:25 (unencrypted, a local relay only). Empty: no e-mail; links are copied by hand.")
+    SMTP_FROM: str = Field("studio@localhost", description="Sender address of the studio's e-mails, e.g. 'Dotoro Studio <studio@example.com>'.")
+    SMTP_CA_FILE: str = Field("", description="PEM file of the CA that signed the mail server's certificate, when it is private or self-signed. Empty: the system's trusted CAs.")
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+                                   file_secret_settings: PydanticBaseSettingsSource) -> tuple[PydanticBaseSettingsSource, ...]:
+        # load_settings hands the environment over explicitly (os.environ, or a test's dict), so it wins over
+        # `.env` and a test never sees the machine's variables.
+        return (init_settings, dotenv_settings)
+
+    @field_validator("STORAGE")
+    @classmethod
+    def _storage(cls, value: str) -> str:
+        if value not in ("", "file", "database"):
+            raise ValueError("must be 'file' or 'database'")
+        return value
+
+    @field_validator("DATABASE_URL", "MIGRATION_DATABASE_URL")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite:", "postgresql")):
+            raise ValueError(f"must be empty (embedded SQLite), sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST:PORT/DB "
+                             f"(got {_scheme(value)})")
+        return value
+
+    @field_validator("REDIS_URL")
+    @classmethod
+    def _redis_url(cls, value: str) -> str:
+        if value and _scheme(value) not in ("redis://", "rediss://", "unix://"):
+            raise ValueError(f"must be empty (jobs in-process) or redis://HOST:PORT/DB (got {_scheme(value)})")
+        return value
+
+    @field_validator("SMTP_URL")
+    @classmethod
+    def _smtp_url(cls, value: str) -> str:
+        if value and _scheme(value) not in ("smtp+starttls://", "smtps://", "smtp://"):
+            raise ValueError(f"must start with smtp+starttls://, smtps:// or smtp:// (got {_scheme(value)})")
+        return value
+
+    @field_validator("PUBLIC_URL", "STRIPE_API_BASE", "REDDIT_OAUTH_URL", "REDDIT_URL")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if _scheme(value) not in ("http://", "https://") or not urlparse(value).netloc:
+            raise ValueError(f"must be an address like https://host (got {value!r})")
+        return value
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _scheme(url: str) -> str:
+    return f"{urlparse(url).scheme or 'nothing'}://"
+
+
+OPTIONS: tuple[Option, ...] = tuple(
+    Option(name, _as_text(info.default), info.description or "") for name, info in StudioEnv.model_fields.items()
 )
+# Settings under these prefixes reach the code through Settings.extra (as the strings they were given),
+# undeclared ones too (a test double's knob); the declared ones are validated first.
 EXTRA_PREFIXES = ("STRIPE_", "REDDIT_", "SMTP_", "OPERATOR_", "ENCRYPTION_")
-
-
-def _read_dotenv(path: Path) -> dict[str, str]:
-    """Parse KEY=VALUE lines; comments and blanks ignored; the environment wins over the file."""
-    values: dict[str, str] = {}
-    if not path.is_file():
-        return values
-    for raw in path.read_text(encoding="utf-8").splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        key, _, value = line.partition("=")
-        values[key.strip()] = value.strip().strip('"').strip("'")
-    return values
+# Values never repeated in an error message (they may hold a password or a key).
+_SECRET_WORDS = ("SECRET", "KEY", "PASSWORD", "TOKEN", "_URL")
 
 
 @dataclass(frozen=True)
@@ -101,17 +188,40 @@ class Settings:
         return self.max_upload_mb * 1024 * 1024
 
 
-def load_settings(env: dict[str, str] | None = None, *, dotenv: Path | None = Path(".env")) -> Settings:
-    """Build Settings from the environment; raises SettingsError when team mode lacks a secret."""
-    values = {o.name: o.default for o in OPTIONS}
-    if dotenv is not None:
-        values.update(_read_dotenv(dotenv))
+def read_env(env: Mapping[str, str] | None = None, *, dotenv: Path | None = Path(".env")) -> StudioEnv:
+    """Validate the settings: defaults, then `.env` (python-dotenv's rules), then the environment."""
     source = os.environ if env is None else env
-    values.update({k: v for k, v in source.items() if k in values or k.startswith(EXTRA_PREFIXES)})
-    home = Path(values["DOTORO_HOME"]).expanduser().resolve()
-    database_url = values["DATABASE_URL"] or f"sqlite:///{home / 'studio.db'}"
+    given = {k: v for k, v in source.items() if k in StudioEnv.model_fields or k.startswith(EXTRA_PREFIXES)}
+    try:
+        env_file = dotenv if dotenv is not None and dotenv.is_file() else None
+        return StudioEnv(_env_file=env_file, **given)  # type: ignore[call-arg, arg-type]
+    except ValidationError as exc:
+        raise SettingsError(explain(exc)) from None
+
+
+def explain(exc: ValidationError) -> str:
+    """One sentence per bad variable, naming it and what it accepts."""
+    lines = []
+    for err in exc.errors():
+        name = str(err["loc"][0]) if err["loc"] else "settings"
+        ctx = err.get("ctx") or {}
+        if err["type"] == "value_error" and "error" in ctx:
+            what = f"{name} {ctx['error']}"
+        else:
+            what = f"{name}: {err['msg'][:1].lower()}{err['msg'][1:]}"
+        if not any(word in name for word in _SECRET_WORDS):
+            what += f", got {err.get('input')!r}"
+        lines.append(what + ".")
+    return " ".join(lines) + " Fix it in the environment or in .env (`python -m studio.settings` lists every setting)."
+
+
+def load_settings(env: Mapping[str, str] | None = None, *, dotenv: Path | None = Path(".env")) -> Settings:
+    """Build Settings from the environment (and `.env`); raises SettingsError naming a bad or missing variable."""
+    values = read_env(env, dotenv=dotenv)
+    home = Path(values.DOTORO_HOME).expanduser().resolve()
+    database_url = values.DATABASE_URL or f"sqlite:///{home / 'studio.db'}"
     team = database_url.startswith("postgresql")
-    secret = values["SECRET_KEY"]
+    secret = values.SECRET_KEY
     if not secret:
         if team:
             raise SettingsError(
@@ -119,33 +229,23 @@ def load_settings(env: dict[str, str] | None = None, *, dotenv: Path | None = Pa
                 "Set it to a long random value, e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`."
             )
         secret = _embedded_secret(home)
-    for name in ("MAX_UPLOAD_MB", "COOKIE_EXPIRY_DAYS", "LOCKOUT_ATTEMPTS", "LOCKOUT_MINUTES"):
-        try:
-            float(values[name])
-        except ValueError as exc:
-            raise SettingsError(f"{name} must be a number, got {values[name]!r}.") from exc
-    background = values["BACKGROUND_JOBS"].strip().lower()
-    if background not in ("on", "off", "1", "0", "true", "false", "yes", "no"):
-        raise SettingsError(f"BACKGROUND_JOBS must be 'on' or 'off', got {values['BACKGROUND_JOBS']!r}.")
-    storage = values["STORAGE"] or ("database" if team else "file")
-    if storage not in ("file", "database"):
-        raise SettingsError(f"STORAGE must be 'file' or 'database', got {storage!r}.")
-    extra = {k: v for k, v in values.items() if k.startswith(EXTRA_PREFIXES)}
+    extra = {k: _as_text(v) for k, v in {**values.model_dump(exclude_none=True), **(values.model_extra or {})}.items()
+             if k.startswith(EXTRA_PREFIXES)}
     return Settings(
         home=home,
         database_url=database_url,
-        migration_database_url=values["MIGRATION_DATABASE_URL"] or database_url,
-        db_app_role=values["DB_APP_ROLE"],
-        redis_url=values["REDIS_URL"],
+        migration_database_url=values.MIGRATION_DATABASE_URL or database_url,
+        db_app_role=values.DB_APP_ROLE,
+        redis_url=values.REDIS_URL,
         secret_key=secret,
-        max_upload_mb=int(float(values["MAX_UPLOAD_MB"])),
-        storage=storage,
-        cookie_expiry_days=float(values["COOKIE_EXPIRY_DAYS"]),
-        lockout_attempts=int(float(values["LOCKOUT_ATTEMPTS"])),
-        lockout_minutes=int(float(values["LOCKOUT_MINUTES"])),
-        public_url=values["PUBLIC_URL"],
-        bcrypt_rounds=max(4, int(values["BCRYPT_ROUNDS"])),
-        background_jobs=background in ("on", "1", "true", "yes"),
+        max_upload_mb=values.MAX_UPLOAD_MB,
+        storage=values.STORAGE or ("database" if team else "file"),
+        cookie_expiry_days=values.COOKIE_EXPIRY_DAYS,
+        lockout_attempts=values.LOCKOUT_ATTEMPTS,
+        lockout_minutes=values.LOCKOUT_MINUTES,
+        public_url=values.PUBLIC_URL,
+        bcrypt_rounds=values.BCRYPT_ROUNDS,
+        background_jobs=values.BACKGROUND_JOBS,
         extra=extra,
     )
 
@@ -168,5 +268,11 @@ def describe() -> str:
     return "\n".join(f"{o.name} (default {o.default!r}): {o.help}" for o in OPTIONS)
 
 
+def describe_markdown() -> str:
+    """The README's settings table (`python -m studio.settings --markdown`)."""
+    rows = [f"| `{o.name}` | {f'`{o.default}`' if o.default else '(empty)'} | {o.help.replace('|', '/')} |" for o in OPTIONS]
+    return "\n".join(["| setting | default | what it does |", "|---|---|---|", *rows])
+
+
 if __name__ == "__main__":
-    print(describe())
+    print(describe_markdown() if "--markdown" in sys.argv[1:] else describe())
