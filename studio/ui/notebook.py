@@ -71,7 +71,7 @@ def tables_panel(store: Store, ctx: Context, book: Notebook) -> None:
         _show_flash("tables")
         for t in book.tables:
             cols = ", ".join(f"`{c.name}`" for c in t.columns[:12]) + (" …" if len(t.columns) > 12 else "")
-            st.markdown(f"**`{t.name}`** · {t.dataset_name} · {widgets.fmt_int(t.row_count)} rows  \n{cols}")
+            st.markdown(f"**`{t.name}`** · {t.dataset_name} · {widgets.plural(t.row_count, 'row')}  \n{cols}")
             if t.source is None:
                 continue
             left, right = st.columns([5, 1], vertical_alignment="center")
@@ -81,7 +81,7 @@ def tables_panel(store: Store, ctx: Context, book: Notebook) -> None:
                 with st.spinner(f"Refreshing {t.dataset_name}…"):
                     done = widgets.attempt(functools.partial(notebooks.refresh, store, ctx, t.dataset_id))
                 if done is not None:
-                    _flash("tables", f"Refreshed {done.name!r}: {widgets.fmt_int(done.row_count)} rows "
+                    _flash("tables", f"Refreshed {done.name!r}: {widgets.plural(done.row_count, 'row')} "
                                      f"(version {done.version}).")
 
 
@@ -289,7 +289,7 @@ def _result(store: Store, ctx: Context, book: Notebook, c: Cell, res: CellResult
             with st.spinner("Running the query in full and saving it…"):
                 saved = widgets.attempt(lambda: notebooks.save_as_dataset(store, ctx, name, res.source))
             if saved is not None:
-                _flash(str(c.id), f"Saved {saved.name!r} ({widgets.fmt_int(saved.row_count)} rows): it is now a "
+                _flash(str(c.id), f"Saved {saved.name!r} ({widgets.plural(saved.row_count, 'row')}): it is now a "
                                   "table you can query, and it remembers this query (refresh it from the tables list).")
 
 

@@ -167,7 +167,9 @@ def find_replace(store: Store, ctx: Context, cs: CampaignSet, flt: VariationFilt
 
 def _refused_text(refused: list[str], what: str) -> str:
     more = f" (and {len(refused) - 8:,} more)" if len(refused) > 8 else ""
-    return f"{len(refused):,} change(s) {what} because they break a limit: " + "; ".join(refused[:8]) + more + "."
+    one = len(refused) == 1
+    return (f"{widgets.plural(len(refused), 'change')} {what} because {'it breaks' if one else 'they break'} a limit: "
+            + "; ".join(refused[:8]) + more + ".")
 
 
 def _columns(fmt: Format, rows: list[dict[str, Any]], show_empty: bool) -> list[str]:
