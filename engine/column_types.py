@@ -3,7 +3,8 @@
 Rules (a column gets a kind only if *every* non-null value fits; blanks are ignored):
 
 - integer  ``-12``, ``+7``, ``0`` → Int64. Leading zeros (``00123``, zip codes) and values beyond
-  64 bits stay text. Thousands separators (``1,234``) are ambiguous (1234 or 1.234) → text.
+  64 bits stay text. Thousands separators (``1,234``) → 1234 unless the column proves a decimal
+  comma; currency, percent and grouped numbers follow ``engine.column_formats``.
 - decimal  ``3.5``, ``.5``, ``1e-3`` → Float64. ``1,234.50`` style is accepted only when the
   column shows both marks (some value has a ``,`` group and some value has a ``.`` decimal)
   and every comma sits in a group of three; the European ``1.234,50`` stays text.
@@ -13,6 +14,7 @@ Rules (a column gets a kind only if *every* non-null value fits; blanks are igno
   the same with ``-``) only when the column proves the order (some day > 12); otherwise text.
 - datetime ISO 8601 with a time (``T`` or space), optional fraction; with an offset or ``Z`` the
   column becomes UTC. Naive and offset values mixed in one column → text.
+  Month-name dates (``Jan 15, 2024``, ``15 January 2024``) → date (``engine.column_formats``).
 - url      ``http://`` or ``https://`` followed by a host; email ``name@host.tld``. Both stay String.
 - text     everything else, unchanged.
 """
@@ -27,6 +29,7 @@ from dataclasses import dataclass
 import polars as pl
 from polars.exceptions import PanicException
 
+from engine.column_formats import DAY_FIRST, FORMATTED, MONTH_FIRST, Typed, formatted_number, month_date
 from engine.ingest_errors import IngestError
 
 KINDS = ("integer", "decimal", "boolean", "date", "datetime", "url", "email", "text")
@@ -57,7 +60,7 @@ _DATETIME_TZ = _ISO_DATETIME + r" ?(Z|[+-][0-9]{2}(:?[0-9]{2})?)$"
 _URL = r"(?i)^https?://[^\s/?#]+([/?#]\S*)?$"
 _EMAIL = r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$"
 _SHAPES = (_INTEGER, _DECIMAL, _GROUPED, _DATETIME, _DATETIME_TZ, _URL, _EMAIL,
-           *(pattern for pattern, _ in _DATE_FORMATS))
+           *(pattern for pattern, _ in _DATE_FORMATS), FORMATTED)
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,7 @@ class Inferred:
     kind: str
     values: pl.Series
     warning: str | None = None
+    format: str | None = None  # how the text was written: currency:<code>, percent, grouped, month_date
 
 
 def infer_column(series: pl.Series, *, decimal_comma: bool = False,
@@ -118,7 +122,9 @@ def _plausible(sample: pl.Series, *, decimal_comma: bool) -> bool:
     if sample.str.to_lowercase().is_in(TRUE_WORDS + FALSE_WORDS).all():
         return True
     shapes = (*_SHAPES, _COMMA_DECIMAL) if decimal_comma else _SHAPES
-    return any(sample.str.contains(pattern).all() for pattern in shapes)
+    if any(sample.str.contains(pattern).all() for pattern in shapes):
+        return True
+    return bool((sample.str.contains(MONTH_FIRST) | sample.str.contains(DAY_FIRST)).all())
 
 
 def _parsed_dates(stripped: pl.Series, fmt: str) -> pl.Series | None:
@@ -143,11 +149,20 @@ def _infer_strings(series: pl.Series, *, decimal_comma: bool = False) -> Inferre
         found = detect(stripped, values)
         if found is not None:
             return found
+    for typed in (formatted_number(stripped, values, decimal_comma=decimal_comma), month_date(stripped, values)):
+        if typed is not None:
+            return _from_typed(typed, stripped)
     if _all_match(values, _URL):
         return Inferred("url", stripped)
     if _all_match(values, _EMAIL):
         return Inferred("email", stripped)
     return Inferred("text", series)
+
+
+def _from_typed(typed: Typed, stripped: pl.Series) -> Inferred:
+    if typed.values is None:
+        return Inferred("text", stripped, typed.note)
+    return Inferred(typed.kind, typed.values, typed.note, typed.format)
 
 
 def _as_integer(stripped: pl.Series, values: pl.Series) -> Inferred | None:

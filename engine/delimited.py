@@ -54,16 +54,19 @@ class DelimitedTable:
 
 
 def read_delimited(data: bytes, label: str, *, prefer_tab: bool = False,
-                   max_columns: int = 500) -> DelimitedTable:
-    """Decode, sniff and parse delimited text into all-String columns."""
+                   max_columns: int = 500, has_header: bool = True) -> DelimitedTable:
+    """Decode, sniff and parse delimited text into all-String columns.
+
+    ``has_header=False``: the first line is data; every header cell is "" (named ``column_<n>`` later).
+    """
     body, encoding, verified = _detect_encoding(data, label)
     try:
-        return _parse(body, encoding, label, prefer_tab, max_columns)
+        return _parse(body, encoding, label, prefer_tab, max_columns, has_header)
     except _NotUtf8:
         if verified:
             raise IngestError(f"This {label} file could not be decoded as {encoding}.") from None
         body, encoding = _legacy(body)
-        return _parse(body, encoding, label, prefer_tab, max_columns)
+        return _parse(body, encoding, label, prefer_tab, max_columns, has_header)
 
 
 def decode_text(data: bytes, label: str) -> tuple[str, str]:
@@ -175,7 +178,7 @@ def _reject_binary(data: bytes, label: str) -> None:
 
 
 def _parse(body: bytes, encoding: str, label: str, prefer_tab: bool,
-           max_columns: int) -> DelimitedTable:
+           max_columns: int, has_header: bool = True) -> DelimitedTable:
     """Parse UTF-8 bytes into String columns, naming the line of any ragged row."""
     if b"\r" in body:
         body = body.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
@@ -198,6 +201,8 @@ def _parse(body: bytes, encoding: str, label: str, prefer_tab: bool,
     if header_width > max_columns:
         raise IngestError(f"The file has {header_width} columns; at most {max_columns} are supported.")
     frame, blank_lines = _read_rows(body, delimiter, label, offset)
+    if not has_header:
+        return DelimitedTable(frame, [""] * frame.width, encoding, delimiter, blank_lines)
     header = ["" if cell is None else cell for cell in frame.row(0)]
     rows = frame.slice(1)
     return DelimitedTable(rows, header, encoding, delimiter, blank_lines)

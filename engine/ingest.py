@@ -26,9 +26,10 @@ from engine.column_types import KINDS, blank_to_null, examples, infer_column
 from engine.delimited import read_delimited
 from engine.ingest_errors import IngestError, NeedsSheetChoice
 from engine.ingest_json import read_json
+from engine.ingest_nested import IngestOptions, flatten_frame
 from engine.ingest_xlsx import decoded_text_size
 
-__all__ = ["KINDS", "MAX_COLUMNS", "SUPPORTED_EXTENSIONS", "ColumnProfile", "IngestError",
+__all__ = ["KINDS", "MAX_COLUMNS", "SUPPORTED_EXTENSIONS", "ColumnProfile", "IngestError", "IngestOptions",
            "IngestResult", "NeedsSheetChoice", "ingest", "list_sheets", "snake_case", "unique_names"]
 
 SUPPORTED_EXTENSIONS = (".csv", ".tsv", ".txt", ".xlsx", ".json", ".jsonl", ".ndjson", ".parquet")
@@ -51,13 +52,21 @@ _SHEET_TAG = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}sheet"
 
 @dataclass(frozen=True)
 class ColumnProfile:
-    """One column of an ingested table: its name, where it came from, its kind and a glimpse."""
+    """One column of an ingested table: its name, where it came from, its kind and a glimpse.
+
+    ``format`` says how typed values were written in the file (engine.column_formats):
+    ``currency:<ISO code>``, ``percent`` (values are fractions: 50% → 0.5), ``grouped`` (thousands
+    separators), ``month_date``; None for plain values. ``text_column`` names the column holding the
+    original text when the upload asked to keep it (IngestOptions.keep_text).
+    """
 
     name: str
     original_name: str
     kind: str
     null_count: int
     examples: tuple[str, ...]
+    format: str | None = None
+    text_column: str | None = None
 
 
 @dataclass(frozen=True)
@@ -73,9 +82,13 @@ class IngestResult:
 
 
 def ingest(data: bytes, filename: str, *, sheet: str | None = None,
-           max_bytes: int | None = None) -> IngestResult:
-    """Read an uploaded file into a typed table, or raise IngestError saying what is wrong."""
+           max_bytes: int | None = None, options: IngestOptions | None = None) -> IngestResult:
+    """Read an uploaded file into a typed table, or raise IngestError saying what is wrong.
+
+    ``options``: a header-less file, nested-data flattening, keeping formatted text (IngestOptions).
+    """
     data = bytes(data)
+    options = options or IngestOptions()
     extension = _extension(filename)
     if extension not in SUPPORTED_EXTENSIONS:
         shown = f" ({extension})" if extension else " (it has no extension)"
@@ -89,20 +102,23 @@ def ingest(data: bytes, filename: str, *, sheet: str | None = None,
         raise IngestError("The file is empty (0 bytes).", field="file")
     if extension in (".csv", ".tsv", ".txt"):
         text = read_delimited(data, _LABELS[extension], prefer_tab=extension == ".tsv",
-                              max_columns=MAX_COLUMNS)
+                              max_columns=MAX_COLUMNS, has_header=options.has_header)
         notes = [f"Skipped {text.blank_lines} blank line(s)."] if text.blank_lines else []
-        return _finish(text.frame, text.header, encoding=text.encoding,
+        return _finish(text.frame, text.header, options, encoding=text.encoding,
                        delimiter=text.delimiter, warnings=notes,
                        decimal_comma=text.delimiter == ";")
     if extension == ".xlsx":
-        frame, header = _read_xlsx(data, sheet)
-        return _finish(frame, header, midnight_means_date=True)
+        frame, header = _read_xlsx(data, sheet, has_header=options.has_header)
+        return _finish(frame, header, options, midnight_means_date=True)
     if extension == ".parquet":
-        frame = _read_parquet(data)
-        return _finish(frame, frame.columns, drop_empty_rows=False)
+        columns, header = flatten_frame(_read_parquet(data), options)
+        if len(columns) > MAX_COLUMNS:
+            raise IngestError(f"The file has {len(columns)} columns once nested fields are flattened; at most "
+                              f"{MAX_COLUMNS} are supported. Lower the flattening depth.", field="flatten_depth")
+        return _finish(pl.DataFrame(columns), header, options, drop_empty_rows=False, dotted=True)
     frame, header, encoding, notes = read_json(data, _LABELS[extension], lines=extension != ".json",
-                                               max_columns=MAX_COLUMNS)
-    return _finish(frame, header, encoding=encoding, warnings=notes)
+                                               max_columns=MAX_COLUMNS, options=options)
+    return _finish(frame, header, options, encoding=encoding, warnings=notes, dotted=True)
 
 
 def list_sheets(data: bytes) -> list[str]:
@@ -135,9 +151,18 @@ def snake_case(header: str) -> str:
     return text[:MAX_NAME_LENGTH].rstrip("_")
 
 
-def unique_names(headers: list[str]) -> tuple[list[str], list[str]]:
-    """snake_case names made unique (``name_2``, ``name_3``; blanks → ``column_<n>``), with notes."""
-    bases = [snake_case(header) or f"column_{position}" for position, header in enumerate(headers, 1)]
+def dotted_name(header: str) -> str:
+    """A flattened path as a name: each dotted segment snake_case (``Item.Brand`` → ``item.brand``)."""
+    segments = [name for name in (snake_case(part) for part in header.split(".")) if name]
+    return ".".join(segments)[:MAX_NAME_LENGTH].rstrip("_.")
+
+
+def unique_names(headers: list[str], *, dotted: bool = False) -> tuple[list[str], list[str]]:
+    """snake_case names made unique (``name_2``, ``name_3``; blanks → ``column_<n>``), with notes.
+
+    ``dotted``: names of flattened nested data keep their dots (``item.brand``)."""
+    normal = dotted_name if dotted else snake_case
+    bases = [normal(header) or f"column_{position}" for position, header in enumerate(headers, 1)]
     reserved, taken, names, renamed = set(bases), set(), [], []
     for base in bases:
         name, suffix = base, 2
@@ -147,7 +172,7 @@ def unique_names(headers: list[str]) -> tuple[list[str], list[str]]:
         names.append(name)
         if name != base:
             renamed.append(name)
-    blanks = [name for name, header in zip(names, headers, strict=True) if not snake_case(header)]
+    blanks = [name for name, header in zip(names, headers, strict=True) if not normal(header)]
     notes = []
     if renamed:
         notes.append(f"Duplicate column names were made unique: {', '.join(renamed)}.")
@@ -156,10 +181,10 @@ def unique_names(headers: list[str]) -> tuple[list[str], list[str]]:
     return names, notes
 
 
-def _finish(frame: pl.DataFrame, header: list[str], *, encoding: str | None = None,
+def _finish(frame: pl.DataFrame, header: list[str], options: IngestOptions, *, encoding: str | None = None,
             delimiter: str | None = None, warnings: list[str] | None = None,
             decimal_comma: bool = False, midnight_means_date: bool = False,
-            drop_empty_rows: bool = True) -> IngestResult:
+            drop_empty_rows: bool = True, dotted: bool = False) -> IngestResult:
     """Normalise names, null the blanks, drop empty rows, type every column and profile it."""
     notes = list(warnings or [])
     if not header:
@@ -167,8 +192,8 @@ def _finish(frame: pl.DataFrame, header: list[str], *, encoding: str | None = No
     if len(header) > MAX_COLUMNS:
         raise IngestError(f"The file has {len(header)} columns; at most {MAX_COLUMNS} are supported.")
     header = [cell.replace("\x00", "") for cell in header]
-    names, name_notes = unique_names(header)
-    notes += name_notes
+    names, name_notes = unique_names(header, dotted=dotted)
+    notes += [note for note in name_notes if options.has_header or not note.startswith("Columns without")]
     frame = frame.rename(dict(zip(frame.columns, names, strict=True)))
     frame, removed = _without_nul(frame)
     if removed:
@@ -181,8 +206,10 @@ def _finish(frame: pl.DataFrame, header: list[str], *, encoding: str | None = No
         if frame.height < before:
             notes.append(f"Skipped {before - frame.height} empty row(s).")
     if frame.height == 0:
-        raise IngestError("The file has a header row but no data rows.", field="file")
+        raise IngestError("The file has a header row but no data rows." if options.has_header else
+                          "The file has no rows.", field="file")
     typed, profiles = [], []
+    taken = set(names)
     for name, original in zip(names, header, strict=True):
         try:
             inferred = infer_column(frame[name], decimal_comma=decimal_comma,
@@ -194,11 +221,29 @@ def _finish(frame: pl.DataFrame, header: list[str], *, encoding: str | None = No
             raise IngestError(f"Column '{original}' could not be read: {_first_line(exc)}. Check its values "
                               "for unusual types or dates and upload the file again.", field=name) from None
         typed.append(values)
-        profiles.append(ColumnProfile(name, original, inferred.kind, values.null_count(), shown))
+        text_column = None
+        if options.keep_text and inferred.format and frame[name].dtype == pl.String:
+            text_column = _free_name(f"{name}_text", taken)
+            original_text = frame[name].alias(text_column)
+            typed.append(original_text)
+            profiles.append(ColumnProfile(text_column, f"{original} (as written)", "text", original_text.null_count(),
+                                          examples(original_text, "text")))
+        profiles.insert(len(profiles) - (text_column is not None),
+                        ColumnProfile(name, original, inferred.kind, values.null_count(), shown, inferred.format,
+                                      text_column))
         if inferred.warning:
             notes.append(f"Column '{name}' {inferred.warning}.")
     table = pl.DataFrame(typed)
     return IngestResult(table, tuple(profiles), table.height, encoding, delimiter, tuple(notes))
+
+
+def _free_name(wanted: str, taken: set[str]) -> str:
+    """``wanted``, or ``wanted_2``, ``wanted_3`` … when another column has it; the name is then taken."""
+    name, suffix = wanted, 2
+    while name in taken:
+        name, suffix = f"{wanted}_{suffix}", suffix + 1
+    taken.add(name)
+    return name
 
 
 def _without_nul(frame: pl.DataFrame) -> tuple[pl.DataFrame, int]:
@@ -237,7 +282,7 @@ def _check_xlsx(data: bytes) -> None:
         raise IngestError("This does not look like an Excel (.xlsx) file.", field="file")
 
 
-def _read_xlsx(data: bytes, sheet: str | None) -> tuple[pl.DataFrame, list[str]]:
+def _read_xlsx(data: bytes, sheet: str | None, *, has_header: bool = True) -> tuple[pl.DataFrame, list[str]]:
     """Read one sheet as text; several sheets and no choice → NeedsSheetChoice."""
     sheets = list_sheets(data)
     if not sheets:
@@ -267,6 +312,8 @@ def _read_xlsx(data: bytes, sheet: str | None) -> tuple[pl.DataFrame, list[str]]
     if frame.width > MAX_COLUMNS:
         raise IngestError(f"The sheet has {frame.width} columns; at most {MAX_COLUMNS} are supported.")
     frame = frame.with_columns(pl.all().cast(pl.String))
+    if not has_header:
+        return frame, [""] * frame.width
     header = ["" if cell is None else str(cell) for cell in frame.row(0)]
     return frame.slice(1), header
 

@@ -15,6 +15,7 @@ import polars as pl
 
 from engine.delimited import decode_text
 from engine.ingest_errors import IngestError
+from engine.ingest_nested import IngestOptions, compact_json, flatten_record
 
 MAX_INTEGER_DIGITS = 4_000  # Python refuses to convert more than 4,300 digits; stop clearly before it
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -28,9 +29,13 @@ class _LongInteger(Exception):
         self.digits = digits
 
 
-def read_json(data: bytes, label: str, *, lines: bool,
-              max_columns: int) -> tuple[pl.DataFrame, list[str], str, list[str]]:
-    """An array of objects, or one object per line (NDJSON), as String columns (with notes)."""
+def read_json(data: bytes, label: str, *, lines: bool, max_columns: int,
+              options: IngestOptions | None = None) -> tuple[pl.DataFrame, list[str], str, list[str]]:
+    """An array of objects, or one object per line (NDJSON), as String columns (with notes).
+
+    Nested objects flatten to dotted names and arrays are joined or kept, per ``options``
+    (see engine.ingest_nested)."""
+    options = options or IngestOptions()
     text, encoding = decode_text(data, label)
     if not text.strip():
         raise IngestError("The file is empty: it contains only whitespace.", field="file")
@@ -53,14 +58,17 @@ def read_json(data: bytes, label: str, *, lines: bool,
         if not isinstance(record, dict):
             raise IngestError(f"Item {position} of the JSON array is a {_json_type(record)}, not an "
                               "object: every item must be an object of column values.", row=position)
-    keys = list(dict.fromkeys(key for record in records for key in record))
-    if len(keys) > max_columns:
-        raise IngestError(f"The file has {len(keys)} columns; at most {max_columns} are supported.")
     cells = _Cells()
     try:
-        columns = [[cells.text(record.get(key)) for record in records] for key in keys]
+        flat = [flatten_record(record, options, cells.text) for record in records]
     except RecursionError:
         raise _too_deep(label) from None
+    keys = list(dict.fromkeys(key for record in flat for key in record))
+    if len(keys) > max_columns:
+        raise IngestError(f"The file has {len(keys)} columns; at most {max_columns} are supported."
+                          + (" Lower the flattening depth to keep nested objects as JSON text."
+                             if any("." in key for key in keys) else ""))
+    columns = [[record.get(key) for record in flat] for key in keys]
     header = [cells.text(key) or "" for key in keys]
     frame = pl.DataFrame([pl.Series(f"c{index}", values, dtype=pl.String) for index, values in enumerate(columns)])
     notes = []
@@ -144,7 +152,7 @@ class _Cells:
             return "true" if value else "false"
         if isinstance(value, int | float):
             return repr(value)
-        return self._valid(json.dumps(value, ensure_ascii=False))
+        return self._valid(compact_json(value))
 
     def _valid(self, text: str) -> str:
         """``text`` with every lone surrogate replaced by U+FFFD (UTF-8 cannot hold them)."""

@@ -187,8 +187,8 @@ KIND_CASES = [
     ("decimals", ["1.5", "-0.25", ".5", "3"], "decimal", [1.5, -0.25, 0.5, 3.0]),
     ("scientific", ["1e3", "2.5E-2"], "decimal", [1000.0, 0.025]),
     ("thousands_with_decimals", ["1,234.50", "999", "12,000.00"], "decimal", [1234.5, 999.0, 12000.0]),
-    ("thousands_only_is_ambiguous", ["1,234", "5,678"], "text", None),
-    ("european_decimal_in_csv", ["1.234,50", "2,5"], "text", None),
+    ("thousands_comma_is_a_separator", ["1,234", "5,678"], "integer", [1234, 5678]),
+    ("european_decimal_proven_by_the_column", ["1.234,50", "2,5"], "decimal", [1234.5, 2.5]),
     ("bad_grouping", ["1,23.5", "4.0"], "text", None),
     ("overflowing_float", ["1e999", "1"], "text", None),
     ("nan_is_text", ["nan", "1.5"], "text", None),
@@ -238,7 +238,7 @@ def test_column_kinds(cells: list[str], kind: str, expected: list[object] | None
     (["1,5", "2,25", "3"], "decimal"),
     (["1,234", "5"], "decimal"),
     (["1.5", "2"], "decimal"),
-    (["1.234,5"], "text"),
+    (["1.234,5"], "decimal"),
 ])
 def test_semicolon_files_read_a_comma_as_the_decimal_mark(cells: list[str], kind: str) -> None:
     body = "id;value\n" + "".join(f"{i};{cell}\n" for i, cell in enumerate(cells))

@@ -22,10 +22,10 @@ def test_json_array_of_objects() -> None:
                {"Name": "B", "Price": 2, "Extra": None, "Active": False, "Meta": {"k": "ü"}}]
     result = ingest(json.dumps(records).encode(), "a.json")
     assert {c.name: c.kind for c in result.columns} == {
-        "name": "text", "price": "decimal", "tags": "text", "active": "boolean", "extra": "text", "meta": "text"}
+        "name": "text", "price": "decimal", "tags": "text", "active": "boolean", "extra": "text", "meta.k": "text"}
     assert result.table.row(1, named=True) == {
-        "name": "B", "price": 2.0, "tags": None, "active": False, "extra": None, "meta": '{"k": "ü"}'}
-    assert result.table["tags"][0] == '["x", "y"]'
+        "name": "B", "price": 2.0, "tags": None, "active": False, "extra": None, "meta.k": "ü"}
+    assert result.table["tags"][0] == "x, y"
     assert (result.encoding, result.delimiter) == ("utf-8", None)
 
 

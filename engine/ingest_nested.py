@@ -1,0 +1,168 @@
+"""Nested data → flat columns with dotted names, and the options an upload can choose.
+
+JSON objects (and Parquet structs) flatten to dotted column names: ``{"item": {"brand": "Nike",
+"pricing": {"msrp": 99}}}`` gives ``item.brand`` and ``item.pricing.msrp``. ``flatten_depth`` is
+the most path segments a name may have (default 3, as in Dotoro): an object reached at that depth
+is kept whole as compact JSON text (``{"a":1}``), as is an empty object. ``flatten_depth=1`` keeps
+every nested object as JSON. Arrays are, by choice (``arrays``):
+
+- ``join`` (default): the elements as text joined by ``array_separator`` (default ``", "``); an
+  element that is an object or array is compact JSON, a null is ``null``, booleans ``true``/``false``;
+  an empty array is an empty (null) cell.
+- ``json``: the whole array as compact JSON text.
+- ``first``: the first element only; an object there flattens under the array's name.
+
+Flattened names keep their dots (each segment is made snake_case), so templates, rules and
+group-by address them as ``item.brand`` (templates: ``{{ item.brand }}`` resolves to that column).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+from polars.exceptions import PanicException
+
+from engine.ingest_errors import IngestError
+
+ARRAY_MODES = ("join", "json", "first")
+DEFAULT_DEPTH = 3
+MAX_DEPTH = 10
+MAX_SEPARATOR = 10
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    """Choices an upload can make; the defaults suit most files.
+
+    - ``has_header``: CSV/TSV/TXT/Excel: False when the first line is data (columns ``column_1…N``).
+    - ``flatten_depth``, ``arrays``, ``array_separator``: JSON and Parquet nested data (module doc).
+    - ``keep_text``: a column typed from formatted text (``$1,299.00``, ``50%``, ``Jan 15, 2024``)
+      also keeps its original text as ``<name>_text``, so a template can print it as written.
+    """
+
+    has_header: bool = True
+    flatten_depth: int = DEFAULT_DEPTH
+    arrays: str = "join"
+    array_separator: str = ", "
+    keep_text: bool = False
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.flatten_depth, int) or not 1 <= self.flatten_depth <= MAX_DEPTH:
+            raise IngestError(f"The flattening depth must be a whole number from 1 to {MAX_DEPTH}, "
+                              f"not {self.flatten_depth!r}.", field="flatten_depth")
+        if self.arrays not in ARRAY_MODES:
+            raise IngestError(f"Arrays can be handled as {', '.join(ARRAY_MODES)}; {self.arrays!r} is not one "
+                              "of them.", field="arrays")
+        if not isinstance(self.array_separator, str) or len(self.array_separator) > MAX_SEPARATOR:
+            raise IngestError(f"The array separator may have at most {MAX_SEPARATOR} characters.",
+                              field="array_separator")
+
+
+def compact_json(value: object) -> str:
+    """JSON text as JavaScript's JSON.stringify writes it: no spaces, non-ASCII kept."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_plain)
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    return str(value)
+
+
+def element_text(value: object) -> str:
+    """One array element as joined text: strings as they are, null as ``null``, objects as JSON."""
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, dict | list | tuple):
+        return compact_json(value)
+    return _plain(value)  # type: ignore[return-value]
+
+
+def flatten_record(record: dict[str, Any], options: IngestOptions,
+                   cell: Callable[[object], str | None]) -> dict[str, str | None]:
+    """One JSON object as ``{dotted name: cell text}`` (``cell`` turns a scalar into text)."""
+    out: dict[str, str | None] = {}
+
+    def walk(obj: dict[str, Any], prefix: str, level: int) -> None:
+        for key, value in obj.items():
+            name = f"{prefix}.{key}" if prefix else key
+            here = level + 1
+            if isinstance(value, list):
+                if options.arrays == "json":
+                    out[name] = cell(compact_json(value))
+                elif options.arrays == "join":
+                    out[name] = cell(options.array_separator.join(element_text(v) for v in value)) if value else None
+                elif not value:
+                    out[name] = None
+                elif isinstance(value[0], dict) and value[0] and here < options.flatten_depth:
+                    walk(value[0], name, here)
+                else:
+                    first = value[0]
+                    out[name] = cell(compact_json(first) if isinstance(first, dict | list) else first)
+            elif isinstance(value, dict):
+                if here >= options.flatten_depth or not value:
+                    out[name] = cell(compact_json(value))
+                else:
+                    walk(value, name, here)
+            else:
+                out[name] = cell(value)
+
+    walk(record, "", 0)
+    return out
+
+
+def flatten_frame(frame: pl.DataFrame, options: IngestOptions) -> tuple[list[pl.Series], list[str]]:
+    """Typed (Parquet) columns with structs unnested to dotted names and lists handled per ``arrays``.
+
+    Returns the columns (named ``c0…``, so that equal names cannot clash) and their dotted headers.
+    """
+    columns: list[pl.Series] = []
+    headers: list[str] = []
+
+    def walk(series: pl.Series, name: str, level: int) -> None:
+        dtype = series.dtype
+        if isinstance(dtype, pl.Struct) and dtype.fields and level < options.flatten_depth:
+            for field in dtype.fields:
+                walk(series.struct.field(field.name), f"{name}.{field.name}", level + 1)
+            return
+        if isinstance(dtype, pl.List | pl.Array) and options.arrays != "json":
+            if options.arrays == "first":
+                first = series.list.first() if isinstance(dtype, pl.List) else series.arr.first()
+                walk(first, name, level)
+                return
+            series = _joined(series, options.array_separator)
+        columns.append(series.alias(f"c{len(columns)}"))
+        headers.append(name)
+
+    for name in frame.columns:
+        walk(frame[name], name, 1)
+    return columns, headers
+
+
+def _joined(series: pl.Series, separator: str) -> pl.Series:
+    """A list column as joined text, element by element as the JSON path joins them."""
+    try:
+        items = series.to_list()
+    # Python cannot hold a nested date past 9999; polars says so with a Rust panic (a BaseException).
+    except (pl.exceptions.PolarsError, PanicException, OverflowError, ValueError):
+        raise IngestError(f"Column '{series.name}' holds lists with values Python cannot read, such as dates "
+                          "outside the years 1 to 9999. Correct them and upload the file again.",
+                          field=series.name) from None
+    return pl.Series(series.name, [None if v is None else separator.join(element_text(e) for e in v)
+                                   for v in items], dtype=pl.String)
+
+
+def has_nested(frame: pl.DataFrame) -> bool:
+    """Whether a typed frame holds structs or lists (the upload form then offers the nesting options)."""
+    return any(isinstance(dtype, pl.Struct | pl.List | pl.Array) for dtype in frame.schema.values())
