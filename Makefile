@@ -6,22 +6,31 @@ PORT ?= 8501
 HOST ?= 127.0.0.1
 SERVICES_DIR ?= .dotoro/services
 
-.PHONY: run test install install-dev migrate services services-stop worker webhooks lint bench maintenance
+.PHONY: run test install install-dev lock migrate services services-stop worker webhooks lint bench maintenance
 
-$(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
+# Packages come from uv.lock (the whole tree pinned; direct dependencies live in pyproject.toml): one
+# resolver-free `uv sync` into .venv. uv itself is installed from PyPI when missing, once per version and user
+# (beside uv's own cache, so every clone shares it); UV=uv uses yours.
+# --inexact: packages a developer added by hand stay; everything the lock names is installed at its version.
+UV_VERSION := 0.13.8
+UV_TOOL := $(or $(HOME),.)/.cache/dotoro/uv-$(UV_VERSION)
+UV ?= $(UV_TOOL)/bin/uv
+UV_DEP := $(if $(filter $(UV_TOOL)/bin/uv,$(UV)),$(UV_TOOL)/bin/uv)
+SYNC := $(UV) sync --locked --inexact --python $(PYTHON) --quiet
+export UV_PYTHON_DOWNLOADS ?= never
 
-$(VENV)/.installed: requirements.txt | $(BIN)/python
-	$(BIN)/pip install -q -r requirements.txt
-	touch $@
+$(UV_TOOL)/bin/uv:
+	PIP_ROOT_USER_ACTION=ignore $(PYTHON) -m pip install --quiet --disable-pip-version-check --target $(UV_TOOL) uv==$(UV_VERSION)
 
-$(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
-	$(BIN)/pip install -q -r requirements-dev.txt
-	touch $@
+install: | $(UV_DEP)
+	$(SYNC) --no-dev
+install-dev: | $(UV_DEP)
+	$(SYNC)
 
-install: $(VENV)/.installed
-install-dev: $(VENV)/.installed-dev
+## lock: after changing a dependency in pyproject.toml: re-resolve uv.lock and regenerate requirements.txt from it
+lock: | $(UV_DEP)
+	$(UV) lock
+	$(UV) export --frozen --no-hashes --no-dev --no-emit-project --quiet -o requirements.txt
 
 migrate: install
 	$(BIN)/python -m studio.store.migrate upgrade
@@ -57,7 +66,7 @@ webhooks: install
 
 lint: install-dev
 	$(BIN)/ruff check .
-	$(BIN)/mypy engine studio workers --ignore-missing-imports --exclude studio/ui/
+	$(BIN)/mypy
 
 bench: install-dev
 	$(BIN)/python bench/bench_engine.py

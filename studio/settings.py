@@ -89,6 +89,8 @@ class StudioEnv(BaseSettings):
     SMTP_URL: str = Field("", description="Mail server for invitations and password resets: smtp+starttls://user:pass@host:587 (STARTTLS), smtps://user:pass@host:465 (implicit TLS) or smtp://host:25 (unencrypted, a local relay only). Empty: no e-mail; links are copied by hand.")
     SMTP_FROM: str = Field("studio@localhost", description="Sender address of the studio's e-mails, e.g. 'Dotoro Studio <studio@example.com>'.")
     SMTP_CA_FILE: str = Field("", description="PEM file of the CA that signed the mail server's certificate, when it is private or self-signed. Empty: the system's trusted CAs.")
+    LOG_FORMAT: str = Field("console", description="Log lines on stderr: 'console' (readable) or 'json' (one object a line, for a log collector). Secrets and tokens are masked either way.")
+    LOG_LEVEL: str = Field("INFO", description="Least severe log level written: DEBUG, INFO, WARNING or ERROR.")
 
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
@@ -127,6 +129,20 @@ class StudioEnv(BaseSettings):
             raise ValueError(f"must start with smtp+starttls://, smtps:// or smtp:// (got {_scheme(value)})")
         return value
 
+    @field_validator("LOG_FORMAT")
+    @classmethod
+    def _log_format(cls, value: str) -> str:
+        if value.strip().lower() not in ("console", "json"):
+            raise ValueError(f"must be 'console' or 'json' (got {value!r})")
+        return value.strip().lower()
+
+    @field_validator("LOG_LEVEL")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        if value.strip().upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ValueError(f"must be DEBUG, INFO, WARNING, ERROR or CRITICAL (got {value!r})")
+        return value.strip().upper()
+
     @field_validator("PUBLIC_URL", "STRIPE_API_BASE", "REDDIT_OAUTH_URL", "REDDIT_URL")
     @classmethod
     def _http_url(cls, value: str) -> str:
@@ -152,7 +168,7 @@ OPTIONS: tuple[Option, ...] = tuple(
 )
 # Settings under these prefixes reach the code through Settings.extra (as the strings they were given),
 # undeclared ones too (a test double's knob); the declared ones are validated first.
-EXTRA_PREFIXES = ("STRIPE_", "REDDIT_", "SMTP_", "OPERATOR_", "ENCRYPTION_")
+EXTRA_PREFIXES = ("STRIPE_", "REDDIT_", "SMTP_", "OPERATOR_", "ENCRYPTION_", "LOG_")
 # Values never repeated in an error message (they may hold a password or a key).
 _SECRET_WORDS = ("SECRET", "KEY", "PASSWORD", "TOKEN", "_URL")
 
