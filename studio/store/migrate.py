@@ -9,7 +9,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine, inspect, text
 
-from studio.settings import Settings, load_settings
+from studio.settings import Settings, SettingsError, load_settings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -64,7 +64,10 @@ def main() -> None:
     parser.add_argument("action", choices=["upgrade", "downgrade"], nargs="?", default="upgrade")
     parser.add_argument("revision", nargs="?", default=None)
     args = parser.parse_args()
-    settings = load_settings()
+    try:
+        settings = load_settings()
+    except SettingsError as exc:  # the first command of `make run`: the message alone, no traceback
+        raise SystemExit(f"Cannot start: {exc}") from None
     if args.action == "upgrade":
         upgrade(settings, args.revision or "head")
     else:

@@ -115,3 +115,13 @@ def test_readme_settings_table_matches_the_settings():
     assert table == describe_markdown(), "regenerate it: .venv/bin/python -m studio.settings --markdown"
     for name in StudioEnv.model_fields:
         assert f"| `{name}` |" in table
+
+
+def test_make_run_stops_on_a_bad_value_with_the_message_alone(tmp_path):
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "DOTORO_HOME": str(tmp_path), "BACKGROUND_JOBS": "maybe"}
+    done = subprocess.run([sys.executable, "-m", "studio.store.migrate", "upgrade"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True)
+    assert done.returncode == 1
+    assert done.stderr.strip().startswith("Cannot start: BACKGROUND_JOBS must be 'on' or 'off', got 'maybe'.")
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "studio.db").exists()
