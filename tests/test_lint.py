@@ -1,4 +1,4 @@
-"""The project's lint rules (ruff.toml) hold on every committed file."""
+"""The project's lint rules (pyproject.toml, [tool.ruff]) hold on every committed file."""
 
 from __future__ import annotations
 
