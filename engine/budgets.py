@@ -63,7 +63,7 @@ MAX_VARIATIONS_PER_ROW = 1_000
 MAX_KEYWORDS_PER_ROW = 1_000
 """Most keyword phrases × match types the keyword combinator may make per row."""
 
-MAX_PREVIEW_VARIATIONS = 5_000_000
+MAX_PREVIEW_VARIATIONS = 1_000_000
 """Most rows × variations one preview's whole-data-set figures may cover."""
 
 MAX_RUN_VARIATIONS = 50_000_000
@@ -101,12 +101,12 @@ BUDGETS: tuple[Budget, ...] = (
     Budget("MAX_DECIMALS", MAX_DECIMALS, "decimals", "engine/templates/filters.py check_decimals"),
     Budget("RENDER_SECONDS", RENDER_SECONDS, "seconds", "engine/templates/sandbox.py RenderBudget (cooperative)"),
     Budget("PREVIEW_SECONDS", PREVIEW_SECONDS, "seconds",
-           "engine/generation/fallback.py RowUDF (per preview); studio/templates.py check_field"),
+           "engine/generation/preview.py preview: plan.py interrupts its queries, fallback.py RowUDF its renders"),
     Budget("MAX_VARIATIONS_PER_ROW", MAX_VARIATIONS_PER_ROW, "variations",
            "engine/generation/config.py GenerationConfig; studio/previews.py parse_variation_sources"),
     Budget("MAX_KEYWORDS_PER_ROW", MAX_KEYWORDS_PER_ROW, "keywords", "engine/generation/config.py GenerationConfig"),
     Budget("MAX_PREVIEW_VARIATIONS", MAX_PREVIEW_VARIATIONS, "variations",
-           "engine/generation/preview.py preview (stats)"),
+           "engine/generation/preview.py preview"),
     Budget("MAX_RUN_VARIATIONS", MAX_RUN_VARIATIONS, "variations", "engine/generation/plan.py build_plan"),
 )
 

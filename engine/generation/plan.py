@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import queue
 import threading
+import time
 import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -23,6 +24,7 @@ from engine.generation.fallback import RowUDF, next_udf_prefix
 from engine.generation.rules_stage import SOURCE, build_rules_stage
 from engine.generation.schema import ROW
 from engine.generation.source import Source, column_facts, prepare_source
+from engine.templates.sandbox import preview_note as deadline_note
 from engine.templates.sql_facts import text_facts
 from engine.templates.sql_guards import sql_refusal
 
@@ -66,6 +68,37 @@ def _small_queries() -> Iterator[duckdb.DuckDBPyConnection]:
         _POOL.put(con)
 
 
+@contextmanager
+def _interrupted_at(cur: duckdb.DuckDBPyConnection, deadline: float | None) -> Iterator[None]:
+    """Interrupt the cursor's query from `deadline` on (a preview's PREVIEW_SECONDS), until it ends.
+
+    DuckDB notices an interrupt between two chunks of work, and one sent before the query starts
+    is lost, so it is sent again every 50 ms. Per-row renders stop themselves (RowUDF.deadline).
+    """
+    if deadline is None:
+        yield
+        return
+    if time.monotonic() >= deadline:
+        raise EngineError(deadline_note())
+    done = threading.Event()
+
+    def watch() -> None:
+        if done.wait(max(0.0, deadline - time.monotonic())):
+            return
+        while not done.is_set():
+            with contextlib.suppress(duckdb.Error):
+                cur.interrupt()
+            done.wait(0.05)
+
+    watcher = threading.Thread(target=watch, name="dotoro-preview-deadline", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        done.set()
+        watcher.join()
+
+
 class Plan:
     """Data × rules × templates → variations, as one DuckDB query (see `explain`)."""
 
@@ -80,6 +113,7 @@ class Plan:
         self._lock = threading.Lock()
         self._registered = False
         self._closed = False
+        self.deadline: float | None = None  # time.monotonic() by which queries are interrupted (a preview's)
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -167,10 +201,13 @@ class Plan:
         refusal = sql_refusal(exc)  # a template budget guard in the compiled SQL
         if refusal is not None:
             raise refusal from exc
+        self._raise_udf_errors(exc)
+        raise EngineError(f"generation failed: {str(exc).splitlines()[0]}") from exc
+
+    def _raise_udf_errors(self, exc: Exception) -> None:
         for udf in self.compiled.udfs:
             if isinstance(udf, RowUDF) and udf.errors:
                 raise udf.errors.pop() from exc
-        raise EngineError(f"generation failed: {str(exc).splitlines()[0]}") from exc
 
     def query(self, sql: str, table: pa.Table | None = None) -> pa.Table:
         """Run SQL against the source (or a prefix) and return all rows as Arrow (small results)."""
@@ -181,10 +218,13 @@ class Plan:
         try:
             # execute() binds the SQL once; a relation (cur.sql) binds it twice, which costs
             # more than the extra copy of a small result that duckdb warns about.
-            with warnings.catch_warnings():
+            with warnings.catch_warnings(), _interrupted_at(cur, self.deadline):
                 warnings.filterwarnings("ignore", "Arrow output on a DB-API result", UserWarning)
                 return cur.execute(sql).to_arrow_table()
         except duckdb.Error as exc:
+            if isinstance(exc, duckdb.InterruptException) and self.deadline is not None:
+                self._raise_udf_errors(exc)
+                raise EngineError(deadline_note()) from exc
             self._raise(exc)
             raise
 

@@ -201,18 +201,18 @@ def compute_stats(plan: Plan) -> PreviewStats:
     )
 
 
-def preview(plan: Plan, limit: int = 50, *, stats: bool = True, trace: bool = False,
-            seconds: float | None = None) -> Preview:
+def preview(plan: Plan, limit: int = 50, *, stats: bool = True, trace: bool = False) -> Preview:
     """First `limit` kept variations (exactly as bulk produces them) and, unless told not to, the stats.
 
-    Refused over MAX_PREVIEW_VARIATIONS (rows × variations); per-row renders stop after `seconds`
-    (default: the sandbox's PREVIEW_SECONDS) in all.
+    Refused over MAX_PREVIEW_VARIATIONS (rows × variations); stopped after PREVIEW_SECONDS (its
+    queries interrupted, its per-row renders ended).
     """
     variations = plan.total_rows * max(1, plan.config.variation_count)
     if stats and variations > MAX_PREVIEW_VARIATIONS:
         raise EngineError(over_budget("This preview", variations, MAX_PREVIEW_VARIATIONS, "variations (rows × variations "
                                       "per row)", "Use fewer variation source values or a smaller data set."))
-    stop = time.monotonic() + (seconds if seconds is not None else sandbox.PREVIEW_SECONDS)
+    stop = time.monotonic() + sandbox.PREVIEW_SECONDS
+    plan.deadline = stop
     for udf in plan.compiled.udfs:
         if isinstance(udf, RowUDF):
             udf.deadline = stop

@@ -92,4 +92,5 @@ def output_length_guard_sql(length_sql: str, *, field: str, row_sql: str) -> str
     """A field's measured length (stats), refused over MAX_OUTPUT_CHARS like its text would be."""
     refuse = refusal_sql(output_too_long(), None, field=field, row_sql=row_sql)
     length_sql = locate_refusals(length_sql, field=field, row_sql=row_sql)
-    return f"(CASE WHEN {length_sql} > {MAX_OUTPUT_CHARS} THEN {refuse} ELSE {length_sql} END)"
+    return (f"list_transform([{length_sql}], lambda {_OUT}: CASE WHEN {_OUT} > {MAX_OUTPUT_CHARS} "
+            f"THEN {refuse} ELSE {_OUT} END)[1]")

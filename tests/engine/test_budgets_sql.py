@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 
 from engine.budgets import MAX_OUTPUT_CHARS, MAX_STRING_CHARS
+from engine.errors import EngineError
 from engine.generation import GenerationConfig, KeywordCombinator, build_plan, preview
 from engine.templates import TemplateError, compile_template
 from engine.templates.sql_guards import sql_refusal
@@ -147,3 +148,19 @@ def test_a_preview_deadline_stops_slow_per_row_renders(monkeypatch: pytest.Monke
         result = in_thread(lambda: preview(plan, limit=2000))
     assert isinstance(result, TemplateError), result
     assert "longer than 0.5 seconds in all (the limit for one preview)" in str(result)
+
+
+def test_a_preview_deadline_interrupts_slow_sql(monkeypatch: pytest.MonkeyPatch) -> None:
+    import engine.templates.sandbox as sandbox
+
+    monkeypatch.setattr(sandbox, "PREVIEW_SECONDS", 0.3)
+    cfg = GenerationConfig("reddit", "thread", {
+        "subreddit": "deals", "title": "t",
+        "body": "{{ (name ~ x ~ y)|upper|lower|title|replace('a', 'b')|truncate(50) }} {{ name|title|upper }}"},
+        variation_sources={"x": [str(i) for i in range(10)], "y": [str(i) for i in range(10)]})
+    data = pl.DataFrame({"name": ["ab cd " * 20 + str(i) for i in range(2000)]})  # 200,000 variations in SQL
+    with build_plan(data, cfg) as plan:
+        assert not plan.fallback_fields
+        result = in_thread(lambda: preview(plan, limit=20))
+    assert isinstance(result, EngineError), result
+    assert str(result).startswith("rendering took longer than 0.3 seconds in all (the limit for one preview)")
