@@ -284,7 +284,8 @@ def _map_native(series: pl.Series) -> Inferred:
             raise IngestError(f"Column '{series.name}' holds lists or records with values Python cannot read, "
                               "such as dates outside the years 1 to 9999. Correct them and upload the file again.",
                               field=series.name) from None
-        values = [None if v is None else json.dumps(v, ensure_ascii=False, default=str) for v in items]
+        values = [None if v is None else json.dumps(v, ensure_ascii=False, separators=(",", ":"), default=str)
+                  for v in items]
         return Inferred("text", pl.Series(series.name, values, dtype=pl.String),
                         "holds lists or records, kept as JSON text")
     if dtype == pl.Null:

@@ -64,6 +64,9 @@ def read_json(data: bytes, label: str, *, lines: bool, max_columns: int,
     except RecursionError:
         raise _too_deep(label) from None
     keys = list(dict.fromkeys(key for record in flat for key in record))
+    parents = {key.rsplit(".", 1)[0] for key in keys if "." in key}
+    # {"a": null} in one row and {"a": {"b": 1}} in another: `a` is the parent of a.b, not a column of its own
+    keys = [key for key in keys if key not in parents or any(record.get(key) is not None for record in flat)]
     if len(keys) > max_columns:
         raise IngestError(f"The file has {len(keys)} columns; at most {max_columns} are supported."
                           + (" Lower the flattening depth to keep nested objects as JSON text."

@@ -18,7 +18,6 @@ group-by address them as ``item.brand`` (templates: ``{{ item.brand }}`` resolve
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -68,9 +67,8 @@ def compact_json(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_plain)
 
 
-def _plain(value: object) -> object:
-    if isinstance(value, dt.datetime | dt.date | dt.time):
-        return value.isoformat()
+def _plain(value: object) -> str:
+    """Values JSON has no type for (dates, decimals from Parquet) as their text, as templates print them."""
     return str(value)
 
 
@@ -86,7 +84,7 @@ def element_text(value: object) -> str:
         return repr(value)
     if isinstance(value, dict | list | tuple):
         return compact_json(value)
-    return _plain(value)  # type: ignore[return-value]
+    return _plain(value)
 
 
 def flatten_record(record: dict[str, Any], options: IngestOptions,

@@ -7,6 +7,12 @@ Dotoro syntax:
 - `{sale_price|regular_price}` a fallback: a part that is not a known filter name is
   another column to use when everything before it is empty; `{city|"your area"}` a
   quoted literal fallback. A part with arguments must be a known filter, else an error;
+- `{category.{lang}}` a dynamic key: the inner placeholder is rendered first and the composed
+  text names the column (`category.en`), as Dotoro looks it up as a flat key. It becomes
+  `(row[K] if K in row)` with `K = "category." ~ lang`: a key naming no column prints ''
+  (as in Dotoro), and the field renders per row. Inner placeholders nest up to 5 levels and
+  may carry filters and fallbacks of their own (`{title_{lang|lowercase}}`);
+- `{product.details.color}` a dotted column from flattened JSON (`product.details.color`);
 - `{{` and `}}` a literal `{` and `}`.
 """
 
@@ -15,7 +21,7 @@ from __future__ import annotations
 import re
 
 from engine.templates.errors import TemplateError
-from engine.templates.validate import reference
+from engine.templates.validate import ROW, reference
 
 DOTORO_FILTERS = {
     "uppercase": "upper", "upper": "upper", "lowercase": "lower", "lower": "lower",
@@ -27,6 +33,8 @@ DOTORO_FILTERS = {
 """Dotoro filter name → ours."""
 
 _NUMBER = re.compile(r"-?\d+(\.\d+)?")
+MAX_KEY_NESTING = 5
+"""Dynamic keys (`{a.{b}}`) nest at most this deep, as in Dotoro."""
 _BRACE_OPEN, _BRACE_CLOSE = "{{ '{' }}", "{{ '}' }}"
 
 
@@ -35,17 +43,20 @@ def _quote(text: str) -> str:
 
 
 def _split(text: str, sep: str, line: int, column: int) -> list[str]:
-    """Split on `sep` outside double or single quotes."""
-    parts, buf, quote = [], [], ""
+    """Split on `sep` outside double or single quotes and outside inner `{…}`."""
+    parts, buf, quote, depth = [], [], "", 0
     for ch in text:
         if quote:
             buf.append(ch)
             if ch == quote:
                 quote = ""
-        elif ch in "\"'":
+        elif ch in "{}":
+            depth += 1 if ch == "{" else -1
+            buf.append(ch)
+        elif ch in "\"'" and not depth:
             quote = ch
             buf.append(ch)
-        elif ch == sep:
+        elif ch == sep and not depth:
             parts.append("".join(buf))
             buf = []
         else:
@@ -70,11 +81,55 @@ def _literal(text: str) -> str:
     return _quote(text)
 
 
+def _closing(text: str, start: int, line: int, column: int) -> int:
+    """The index of the `}` closing the `{` at `start` (inner braces counted), on the same line."""
+    depth = 0
+    for index in range(start, len(text)):
+        ch = text[index]
+        if ch == "\n":
+            raise TemplateError("a placeholder cannot span lines", line=line, column=column)
+        if ch == "{":
+            depth += 1
+            if depth > MAX_KEY_NESTING + 1:
+                raise TemplateError(f"placeholders nest more than {MAX_KEY_NESTING} levels deep", line=line,
+                                    column=column)
+        elif ch == "}":
+            depth -= 1
+            if depth == 0:
+                return index
+    raise TemplateError("`{` is never closed (write `{{` for a literal brace)", line=line, column=column)
+
+
+def _dynamic(key: str, line: int, column: int) -> str:
+    """`category.{lang}` → a lookup of the column the composed text names ('' when there is none)."""
+    pieces, i = [], 0
+    while i < len(key):
+        if key[i] == "{":
+            end = _closing(key, i, line, column)
+            pieces.append(f"({_expression(key[i + 1:end], line, column)})")
+            i = end + 1
+        elif key[i] == "}":
+            raise TemplateError(f"unmatched `}}` in `{{{key}}}`", line=line, column=column)
+        else:
+            end = min((j for j in (key.find("{", i), key.find("}", i)) if j >= 0), default=len(key))
+            pieces.append(_quote(key[i:end]))
+            i = end
+    composed = " ~ ".join(pieces)
+    return f"({ROW}[{composed}] if ({composed}) in {ROW})"
+
+
 def _placeholder(inner: str, line: int, column: int) -> str:
+    return "{{ " + _expression(inner, line, column) + " }}"
+
+
+def _expression(inner: str, line: int, column: int) -> str:
     parts = [p.strip() for p in _split(inner, "|", line, column)]
     if not parts[0]:
         raise TemplateError("empty placeholder `{}`", line=line, column=column)
-    expr = _literal(parts[0]) if _is_quoted(parts[0]) else reference(parts[0])
+    if "{" in parts[0] or "}" in parts[0]:
+        expr = _dynamic(parts[0], line, column)
+    else:
+        expr = _literal(parts[0]) if _is_quoted(parts[0]) else reference(parts[0])
     chained = False
     for part in parts[1:]:
         if not part:
@@ -90,8 +145,8 @@ def _placeholder(inner: str, line: int, column: int) -> str:
             raise TemplateError(f"unknown filter `{name}` in `{{{inner}}}` (known filters: {known})",
                                 line=line, column=column)
         else:
-            expr, chained = f"{expr} or {reference(part)}", True
-    return "{{ " + expr + " }}"
+            expr, chained = f"{expr} or {_dynamic(part, line, column) if '{' in part else reference(part)}", True
+    return expr
 
 
 def convert_dotoro(source: str) -> str:
@@ -107,18 +162,9 @@ def convert_dotoro(source: str) -> str:
                 out.append(_BRACE_OPEN)
                 i += 2
                 continue
-            end = source.find("}", i + 1)
-            nested = source.find("{", i + 1)
             column = i - line_start + 1
-            if end < 0:
-                raise TemplateError("`{` is never closed (write `{{` for a literal brace)", line=line, column=column)
-            if 0 <= nested < end:
-                raise TemplateError("`{` inside a placeholder (write `{{` for a literal brace)",
-                                    line=line, column=column)
-            inner = source[i + 1:end]
-            if "\n" in inner:
-                raise TemplateError("a placeholder cannot span lines", line=line, column=column)
-            out.append(_placeholder(inner, line, column))
+            end = _closing(source, i, line, column)
+            out.append(_placeholder(source[i + 1:end], line, column))
             i = end + 1
             continue
         if ch == "}" and source.startswith("}}", i):

@@ -10,6 +10,7 @@ from typing import Any
 from jinja2 import meta, nodes
 from jinja2.exceptions import TemplateSyntaxError
 
+from engine.templates.dotted import resolve_dotted
 from engine.templates.errors import TemplateError, describe, where
 from engine.templates.limits import MAX_VARIABLES, TEMPLATE_MAX_CHARS
 from engine.templates.nesting import check_source_nesting, check_tree_depth
@@ -83,8 +84,9 @@ _RESERVED = frozenset({"and", "or", "not", "in", "is", "if", "else", "elif", "tr
 
 
 def reference(column: str) -> str:
-    """How a template names a column: bare, or `row["…"]`."""
-    if is_identifier(column):
+    """How a template names a column: bare, dotted (`item.brand`, see dotted.py), or `row["…"]`."""
+    if is_identifier(column) or (len(column.split(".")) > 1 and all(
+            is_identifier(part) and not part.startswith("_") for part in column.split("."))):
         return column
     return 'row["' + column.replace("\\", "\\\\").replace('"', '\\"') + '"]'
 
@@ -249,9 +251,11 @@ def analyze(source: str, columns: Sequence[str]) -> Analysis:
     _static_checks(a, src, ast)
     if a.errors:
         return a
+    resolve_dotted(ast, columns)  # `item.brand` → row["item.brand"] when that column exists
     a.plain = is_plain(ast)
     try:  # on a fresh tree: Jinja's optimizer folds constants in the tree it analyses
-        undeclared = undeclared_variables(ast, env) if a.plain else meta.find_undeclared_variables(src.parse())
+        undeclared = undeclared_variables(ast, env) if a.plain else \
+            meta.find_undeclared_variables(resolve_dotted(src.parse(), columns))
     except TemplateSyntaxError as exc:
         a.fail(f"syntax error: {exc.message}", exc.lineno)
         return a

@@ -313,7 +313,8 @@ def test_converted_templates_render() -> None:
 CONVERT_ERRORS = [
     ("{name|shout:3}", ["unknown filter `shout`", "line 1, column 1"]),
     ("ok\nHi {name", ["never closed", "line 2, column 4"]),
-    ("{a{b}}", ["inside a placeholder"]),
+    ("{a.{b}", ["never closed"]),
+    ("{a.{b.{c.{d.{e.{f.{g}}}}}}}", ["nest more than 5"]),
     ("{}", ["empty placeholder"]),
     ("{a||b}", ["empty part"]),
     ('{a|"x}', ["unclosed quote"]),
