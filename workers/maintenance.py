@@ -32,7 +32,7 @@ from workers.queues import QUEUE_NAMES, queue, redis_connection, submit
 log = logging.getLogger(__name__)
 ALIVE_TTL_S = 10
 """A worker's alive key outlives it by at most this; workers refresh it every ALIVE_TTL_S / 3."""
-CLAIM_GRACE = dt.timedelta(seconds=20)
+CLAIM_GRACE = dt.timedelta(seconds=10)
 """A chunk queued or claimed this recently is left alone (its job may be on its way to a worker)."""
 MAX_AUTO_ATTEMPTS = 6
 """A chunk claimed this often is not queued again by itself: the run shows as stalled, a person decides."""
