@@ -126,7 +126,7 @@ def default_source(options: Sequence[Source], columns: Sequence[ColumnProfile], 
 
 
 ROLE_QUESTION = {"title": "Which column holds the title?", "subreddit": "Which column holds the subreddit?",
-                 "link": "Which column holds the link?"}
+                 "link": "Which column holds the link?", "parent": "Which column holds the parent post?"}
 _NONE, _ONE = "", starters.LITERAL
 _LABELS = {_NONE: "— none —", _ONE: "one value for every row…"}
 

@@ -79,9 +79,9 @@ def _columns(data: bytes, name: str = "d.csv"):
     (PRODUCTS, "reddit/thread", {"subreddit": "{{ community }}", "title": "{{ product_name }}",
                                  "body": "{{ notes }}\n\n{{ shop_link }}"}, ()),
     (b"id,description,price\n1,Nice,3\n", "reddit/thread", {"body": "{{ description }}"}, ("subreddit", "title")),
-    (PRODUCTS, "meta/feed_ad", {"headline": "{{ product_name }}", "link": "{{ shop_link }}",
-                                "primary_text": "{{ notes }}"}, ()),
-    (b"id,price\n1,3\n", "meta/feed_ad", {}, ("title", "link")),
+    (PRODUCTS, "meta/feed_ad", {"headline": "{{ product_name | truncate(37) }}", "link": "{{ shop_link }}",
+                                "primary_text": "{{ notes }}"}, ()),  # cut to Meta's 40
+    (b"id,price\n1,3\n", "meta/feed_ad", {"description": "Only {{ price | currency }}"}, ("title", "link")),
 ])
 def test_a_starter_uses_only_the_data_sets_own_columns(data, fmt, expected, unsure):
     s = starters.build(get_format(*fmt.split("/")), _columns(data))
