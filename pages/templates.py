@@ -21,7 +21,10 @@ ui.resume_drafts(authoring.load(store, ctx, "templates"), str(ctx.workspace_id))
 formats = templates.format_choices()
 top_left, top_right = st.columns(2)
 with top_left:
-    current = ui.template_picker(saved, formats)
+    platform = st.session_state.get("te_platform")  # the format picked here before, else the one previewed
+    chosen = st.session_state.get(f"te_format_{platform}") or st.session_state.get("pv_format") \
+        or authoring.load(store, ctx, "preview").get("format")
+    current = ui.template_picker(saved, formats, chosen)
     if not saved:
         st.caption("No saved templates yet: pick a platform and format, write the fields, then save.")
 with top_right:

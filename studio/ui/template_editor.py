@@ -63,10 +63,26 @@ def request_pick(value: str) -> None:
     st.session_state["te_pick_request"] = value
 
 
-def template_picker(saved: Sequence[TemplateInfo], formats: Mapping[str, str]) -> TemplateInfo | None:
-    """The saved template to edit, or None for a new one."""
+def _opening_pick(saved: Sequence[TemplateInfo], chosen_format: str | None) -> str:
+    """What the page opens on: the newest saved template of the chosen format (any format when none is chosen
+    or it has none), unless the user has an unsaved new template of that format; "+ New" when nothing is saved."""
+    drafts = st.session_state.get(DRAFTS, {})
+    if chosen_format and any(str(k).startswith(field_key(f"{NEW}_{chosen_format}", "")) and str(v).strip()
+                             for k, v in drafts.items()):
+        return NEW
+    of_format = [t for t in saved if t.format_key == chosen_format] or list(saved)
+    newest = max(of_format, key=lambda t: t.updated_at, default=None)
+    return str(newest.id) if newest else NEW
+
+
+def template_picker(saved: Sequence[TemplateInfo], formats: Mapping[str, str],
+                    chosen_format: str | None = None) -> TemplateInfo | None:
+    """The saved template to edit, or None for a new one; on a first visit, what `_opening_pick` says."""
     by_id = {str(t.id): t for t in saved}
     wanted = st.session_state.pop("te_pick_request", None)
+    if wanted is None and "te_pick" not in st.session_state:  # a first visit, or back from another page
+        last = st.session_state.get("te_last_pick")
+        wanted = last if last in (NEW, *by_id) else _opening_pick(saved, chosen_format)
     if wanted is not None:
         st.session_state["te_pick"] = wanted
     if st.session_state.get("te_pick") not in (NEW, *by_id):
@@ -74,6 +90,7 @@ def template_picker(saved: Sequence[TemplateInfo], formats: Mapping[str, str]) -
     label = {NEW: "+ New template"} | {k: f"{t.name} · {formats.get(t.format_key, t.format_key)} · v{t.version}"
                                        for k, t in by_id.items()}
     pick = st.selectbox("Template", [NEW, *by_id], format_func=label.__getitem__, key="te_pick")
+    st.session_state["te_last_pick"] = pick  # widget state is dropped on other pages; this is not
     return by_id.get(pick)
 
 

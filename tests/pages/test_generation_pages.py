@@ -213,6 +213,7 @@ def test_unsaved_template_text_reaches_the_preview_and_a_new_session(new_app):
     at = _with_demo(new_app)
     email = at.session_state["dotoro_account"][1]
     at.switch_page("pages/templates.py").run()
+    at.selectbox(key="te_pick").set_value("new").run()  # it opens on the demo's saved template
     title = next(t for t in at.text_area if t.key.startswith("te_f_new_") and t.key.endswith("_title"))
     title.input("Fresh: {{ product_name }}").run()
     next(t for t in at.text_input if t.key.startswith("te_f_new_") and t.key.endswith("_subreddit")).input(

@@ -37,6 +37,11 @@ def _demo(at):
     at.run()
 
 
+def _new(at):
+    """Pick "+ New template" (the page opens on the newest saved one, the demo's here)."""
+    at.selectbox(key="te_pick").set_value("new").run()
+
+
 def _editor(at, field: str):
     return next(t for t in at.text_area if t.key.startswith("te_f_") and t.key.endswith(f"_{field}"))
 
@@ -58,6 +63,7 @@ def test_write_a_title_see_it_rendered_counted_saved_and_versioned(new_app):
     assert not at.exception, at.exception
     pick = at.selectbox(key="te_pick")
     assert [o.split(" · ")[0] for o in pick.options] == ["+ New template", "Demo threads"]
+    _new(at)
     _editor(at, "title").input("{{ product_name }} in {{ city }}").run()
     assert "Open-Back 600 in Toronto" in shown(at)  # the live card, row 1
     assert "24 / 300 characters" in texts(at)
@@ -124,6 +130,7 @@ def test_viewer_reads_but_cannot_save(new_app):
     sign_up(owner, name="Olga Owner")
     _demo(owner)
     owner.switch_page("pages/templates.py").run()
+    _new(owner)
     _editor(owner, "title").input("{{ product_name }}")
     owner.text_input(key="te_name").input("Shared")
     next(b for b in owner.button if b.label == "Save template").click().run()
@@ -181,3 +188,43 @@ def test_flags_are_toggles_on_off_or_from_a_column(new_app):
     assert "NSFW: no" in shown(at)  # row 7 is not
     spoiler = next(g for g in at.button_group if g.key.endswith("_spoiler_mode"))
     assert spoiler.value == "off"
+
+
+def test_the_page_opens_on_the_newest_saved_template_of_the_chosen_format(new_app):
+    import uuid
+
+    from studio import drafts, templates
+    from studio.context import Context
+    from studio.settings import load_settings
+    from studio.store.session import Store
+    from tests.pages.conftest import sign_in
+
+    at = new_app()
+    email = sign_up(at)
+    _demo(at)
+    at.switch_page("pages/templates.py").run()
+    pick = at.selectbox(key="te_pick")
+    assert pick.value != "new" and pick.format_func(pick.value).startswith("Demo threads")  # not "+ New template"
+    assert "{{" in _editor(at, "title").value  # the demo's own title, ready to edit
+
+    who = at.session_state["dotoro_account"]
+    ctx = Context(user_id=uuid.UUID(who[0]), workspace_id=uuid.UUID(at.session_state["dotoro_workspace_id"]))
+    store = Store(load_settings())
+    templates.create_template(store, ctx, "Fresh threads", "reddit/thread",
+                              {"subreddit": "{{ subreddit }}", "title": "Fresh {{ product_name }}"})
+    templates.create_template(store, ctx, "Posts on X", "x/post", {"text": "{{ product_name }}"})
+
+    def opened() -> str:
+        again = new_app()
+        sign_in(again, email, "s3cret-pass")
+        again.switch_page("pages/templates.py").run()
+        assert not again.exception, again.exception
+        p = again.selectbox(key="te_pick")
+        return p.format_func(p.value).split(" · ")[0]
+
+    assert opened() == "Posts on X"  # no format chosen yet: the newest of all
+    drafts.save(store, ctx, "preview", {"format": "reddit/thread"})  # the format last previewed
+    assert opened() == "Fresh threads"
+    drafts.save(store, ctx, "templates", {"te_f_new_reddit/thread_title": "Half-written {{ product_name }}"})
+    assert opened() == "+ New template"  # an unsaved new template of that format is where the user left off
+    store.dispose()
