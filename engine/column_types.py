@@ -181,16 +181,16 @@ def _as_integer(stripped: pl.Series, values: pl.Series) -> Inferred | None:
 def _as_decimal(stripped: pl.Series, values: pl.Series) -> Inferred | None:
     """Float64 from plain decimals, or from ``1,234.50`` when the column makes that unambiguous."""
     if _all_match(values, _DECIMAL):
-        source = stripped
+        source, fmt = stripped, None
     elif (_all_match(values, _GROUPED) and values.str.contains(",", literal=True).any()
           and values.str.contains(".", literal=True).any()):
-        source = stripped.str.replace_all(",", "", literal=True)
+        source, fmt = stripped.str.replace_all(",", "", literal=True), "grouped"
     else:
         return None
     floats = source.cast(pl.Float64, strict=False)
     if floats.null_count() != stripped.null_count() or floats.is_infinite().any():
         return None
-    return Inferred("decimal", floats)
+    return Inferred("decimal", floats, format=fmt)
 
 
 def _as_decimal_comma(stripped: pl.Series, values: pl.Series) -> Inferred | None:

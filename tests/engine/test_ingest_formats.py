@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 import xlsxwriter
 
-from engine.ingest import IngestError, NeedsSheetChoice, ingest, list_sheets
+from engine.ingest import IngestError, IngestOptions, NeedsSheetChoice, ingest, list_sheets
 from tests.engine.test_ingest import delimited
 
 # ---------------------------------------------------------------------------------------------
@@ -162,3 +162,120 @@ def test_corrupt_parquet_is_an_ingest_error(damage: str) -> None:
             data[position] ^= 0xFF
     with pytest.raises(IngestError, match="corrupt or unreadable"):
         ingest(bytes(data), "broken.parquet")
+
+
+# ---------------------------------------------------------------------------------------------
+# Formatted numbers and dates: (id, cells, kind, values, format, note fragment)
+
+FORMATTED_CASES = [
+    ("dollars", ["$1,299.00", "$5", "-$3.50", ""], "decimal", [1299.0, 5.0, -3.5, None], "currency:USD", None),
+    ("dollar_sign_after_minus_or_before", ["$-2", "-$2", "+$2"], "decimal", [-2.0, -2.0, 2.0], "currency:USD", None),
+    ("euro_prefix_grouping_dot", ["€5", "€1.299"], "decimal", [5.0, 1299.0], "currency:EUR", None),
+    ("euro_suffix_decimal_comma", ["1.299,00 €", "5,50 €", "12 €"], "decimal", [1299.0, 5.5, 12.0], "currency:EUR",
+     None),
+    ("pounds_and_yen", ["£3.20", "£1,000"], "decimal", [3.2, 1000.0], "currency:GBP", None),
+    ("iso_code_before", ["USD 12", "USD 1,000.50"], "decimal", [12.0, 1000.5], "currency:USD", None),
+    ("iso_code_after", ["12 EUR", "1.000,50 EUR"], "decimal", [12.0, 1000.5], "currency:EUR", None),
+    ("swiss_apostrophe_grouping", ["CHF 1'234.50", "CHF 5"], "decimal", [1234.5, 5.0], "currency:CHF", None),
+    ("space_grouping_decimal_comma", ["1 234,50 €", "5 €"], "decimal", [1234.5, 5.0], "currency:EUR", None),
+    ("no_break_space_grouping", ["1\u00a0234 €", "7 €"], "decimal", [1234.0, 7.0], "currency:EUR", None),
+    ("percent", ["50%", "12.5 %", "1.1%", "-5%"], "decimal", [0.5, 0.125, 0.011, -0.05], "percent", None),
+    ("percent_decimal_comma", ["12,5 %", "100 %"], "decimal", [0.125, 1.0], "percent", None),
+    ("thousands_separators", ["1,234", "5", "1,234,567"], "integer", [1234, 5, 1234567], "grouped", None),
+    ("thousands_with_decimals", ["1,234.5", "2"], "decimal", [1234.5, 2.0], "grouped", None),
+    ("european_numbers", ["1.234,5", "2,25"], "decimal", [1234.5, 2.25], "grouped", None),
+    ("european_many_groups", ["1.234.567", "12"], "integer", [1234567, 12], "grouped", None),
+    ("month_day_year", ["Jan 15, 2024", "Feb 1, 2023"], "date", [dt.date(2024, 1, 15), dt.date(2023, 2, 1)],
+     "month_date", None),
+    ("day_month_year", ["15 January 2024", "1 Feb 2023"], "date", [dt.date(2024, 1, 15), dt.date(2023, 2, 1)],
+     "month_date", None),
+    ("full_month_no_comma", ["January 15 2024", "december 31 1999"], "date",
+     [dt.date(2024, 1, 15), dt.date(1999, 12, 31)], "month_date", None),
+    ("mixed_orders_and_ordinals", ["Sept 3rd, 2024", "15-Jan-2024", "1st March 2020"], "date",
+     [dt.date(2024, 9, 3), dt.date(2024, 1, 15), dt.date(2020, 3, 1)], "month_date", None),
+    ("impossible_month_date", ["Feb 30, 2024", "Jan 1, 2024"], "text", None, None, "do not exist"),
+    ("not_a_month", ["Foo 15, 2024"], "text", ["Foo 15, 2024"], None, None),
+    ("mixed_currencies", ["$5", "€5"], "text", ["$5", "€5"], None, "mixes currencies (EUR, USD)"),
+    ("currency_and_plain", ["$5", "5"], "text", None, None, "with and without a currency symbol"),
+    ("percent_and_plain", ["50%", "0.5"], "text", None, None, "percentages (%) and plain numbers"),
+    ("percent_and_currency", ["50%", "$5"], "text", None, None, "amounts and percentages"),
+    ("both_decimal_marks_proven", ["1,5", "1.5"], "text", None, None, "decimal mark is unclear"),
+    ("a_comma_group_beside_a_dot_reads_as_1_234_point_5", ["1,299", "1.299"], "decimal", [1299.0, 1.299], "grouped",
+     None),
+    ("ambiguous_groups_with_a_currency", ["$1,299", "$1.299"], "text", None, None, "decimal mark is unclear"),
+    ("version_numbers_stay_text", ["1.2.3", "2.0.1"], "text", ["1.2.3", "2.0.1"], None, None),
+    ("bad_groups_stay_text", ["1,23", "12,3456"], "decimal", [1.23, 12.3456], "grouped", None),
+    ("lists_of_numbers_stay_text", ["1,2,3", "4,5,6"], "text", ["1,2,3", "4,5,6"], None, None),
+]
+
+
+@pytest.mark.parametrize(("cells", "kind", "values", "fmt", "note"),
+                         [pytest.param(*c[1:], id=c[0]) for c in FORMATTED_CASES])
+def test_formatted_numbers_and_dates(cells: list[str], kind: str, values: list[object] | None, fmt: str | None,
+                                     note: str | None) -> None:
+    body = "id,value\n" + "".join(f'{i},"{cell}"\n' for i, cell in enumerate(cells))
+    result = ingest(body.encode(), "formatted.csv")
+    profile = result.columns[1]
+    assert (profile.kind, profile.format) == (kind, fmt)
+    if values is not None:
+        assert result.table["value"].to_list() == values
+    if note is not None:
+        assert any(note in warning and "'value'" in warning for warning in result.warnings), result.warnings
+
+
+def test_a_semicolon_file_reads_a_lone_dot_group_as_thousands_with_a_comma_decimal() -> None:
+    result = ingest("id;price\n1;1.299 €\n2;5,50 €\n".encode(), "eu.csv")
+    assert result.table["price"].to_list() == [1299.0, 5.5]
+
+
+def test_original_text_is_kept_beside_typed_columns_when_asked() -> None:
+    body = "name,price,share,launch\nA,$1,299.00,50%,Jan 15 2024\nB,,5%,15 March 2024\n".replace(
+        "$1,299.00", '"$1,299.00"')
+    plain = ingest(body.encode(), "p.csv")
+    assert [c.name for c in plain.columns] == ["name", "price", "share", "launch"]
+    kept = ingest(body.encode(), "p.csv", options=IngestOptions(keep_text=True))
+    assert [c.name for c in kept.columns] == ["name", "price", "price_text", "share", "share_text", "launch",
+                                              "launch_text"]
+    assert kept.table.columns == [c.name for c in kept.columns]
+    by_name = {c.name: c for c in kept.columns}
+    assert (by_name["price"].text_column, by_name["price_text"].kind) == ("price_text", "text")
+    assert kept.table.row(0, named=True) == {
+        "name": "A", "price": 1299.0, "price_text": "$1,299.00", "share": 0.5, "share_text": "50%",
+        "launch": dt.date(2024, 1, 15), "launch_text": "Jan 15 2024"}
+    assert kept.table["price_text"][1] is None
+    assert by_name["name"].text_column is None
+
+
+def test_kept_text_never_takes_an_existing_name() -> None:
+    body = 'price,price_text\n"$5",x\n'
+    kept = ingest(body.encode(), "p.csv", options=IngestOptions(keep_text=True))
+    assert [c.name for c in kept.columns] == ["price", "price_text_2", "price_text"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Header-less files
+
+@pytest.mark.parametrize(("body", "filename", "rows"), [
+    (b"Nike,99.5,true\nPuma,10,false\n", "a.csv", [("Nike", 99.5, True), ("Puma", 10.0, False)]),
+    (b"a\tb\n", "a.tsv", [("a", "b")]),
+    (b"sep=;\nx;1\ny;2\n", "a.csv", [("x", 1), ("y", 2)]),
+])
+def test_header_less_files_name_columns_by_position(body: bytes, filename: str, rows: list[tuple]) -> None:
+    result = ingest(body, filename, options=IngestOptions(has_header=False))
+    assert [c.name for c in result.columns] == [f"column_{n}" for n in range(1, len(rows[0]) + 1)]
+    assert result.table.rows() == rows
+    assert not any("without a usable header" in note for note in result.warnings)
+
+
+def test_header_less_excel_sheet() -> None:
+    buffer = io.BytesIO()
+    with xlsxwriter.Workbook(buffer) as book:
+        sheet = book.add_worksheet("S")
+        sheet.write_row(0, 0, ["Nike", 3])
+        sheet.write_row(1, 0, ["Puma", 4])
+    result = ingest(buffer.getvalue(), "a.xlsx", options=IngestOptions(has_header=False))
+    assert result.table.to_dicts() == [{"column_1": "Nike", "column_2": 3}, {"column_1": "Puma", "column_2": 4}]
+
+
+def test_a_header_less_file_with_one_line_has_one_row() -> None:
+    assert ingest(b"only,line\n", "a.csv", options=IngestOptions(has_header=False)).row_count == 1
