@@ -2,7 +2,7 @@
 
     publish-sweep     every 30 s   due posts go out (embedded); dead or lost publish jobs get a fresh one (team)
     run-recovery      every 15 s   team: chunks of runs whose worker died are queued again (workers.maintenance)
-    worker-cleanup    every 30 s   team: workers that stopped answering leave RQ's registry
+    worker-cleanup    every 15 s   team: dead workers leave RQ's registry; dead schedulers' locks are released
     usage-meter       every 10 min unreported usage → Stripe Billing Meters (when billing is on)
     metrics-sync      hourly       reads of every posted item (score, comments)
     token-refresh     daily        every active Reddit account's token is refreshed; revoked → reconnect needed
@@ -34,6 +34,7 @@ from rq.serializers import JSONSerializer
 
 from studio import admin
 from studio.context import Context, WorkspaceId
+from studio.logging_setup import logged_job
 from studio.settings import Settings
 from studio.store.session import Store
 from workers.queues import redis_connection
@@ -123,7 +124,7 @@ class Periodic:
 PERIODIC: tuple[Periodic, ...] = (
     Periodic("publish-sweep", 30, publish_sweep),
     Periodic("run-recovery", 15, run_recovery, team_only=True),
-    Periodic("worker-cleanup", 30, worker_cleanup, team_only=True),
+    Periodic("worker-cleanup", 15, worker_cleanup, team_only=True),
     Periodic("usage-meter", 600, usage_meter),
     Periodic("metrics-sync", 3600, metrics_sync, timeout_s=3000),
     Periodic("token-refresh", 86_400, token_refresh, timeout_s=3000),
@@ -132,6 +133,7 @@ PERIODIC: tuple[Periodic, ...] = (
 BY_NAME = {p.name: p for p in PERIODIC}
 
 
+@logged_job("periodic")
 def run_periodic(name: str) -> dict[str, Any]:
     """The RQ job the cron enqueues: one entry of PERIODIC, on the worker's store."""
     from workers.generation import job_store

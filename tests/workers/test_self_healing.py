@@ -3,6 +3,7 @@ finish by themselves (no Resume pressed) with the exact count; the dead worker l
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import signal
 import socket
@@ -120,11 +121,11 @@ def wait_until(predicate, timeout_s: float) -> bool:
 def test_a_killed_worker_and_a_redis_restart_need_no_resume(team, tmp_path):
     store, settings, ctx, ds, redis, env = team
     sets = [campaigns.create(store, ctx, f"Healing {i}", ds.id, CONFIG) for i in range(2)]
-    runs = [start_run(store, settings, ctx, set_id, chunk_rows=100) for set_id in sets]  # 2 × 20 chunks
+    runs = [start_run(store, settings, ctx, set_id, chunk_rows=200) for set_id in sets]  # 2 × 10 chunks
     log = tmp_path / "workers.log"
     workers = [spawn_worker(env, log) for _ in range(2)]
     try:
-        assert wait_until(lambda: campaigns.latest_run(store, ctx, sets[0]).chunks_done >= 2, 60), log.read_text()
+        assert wait_until(lambda: campaigns.latest_run(store, ctx, sets[0]).chunks_done >= 1, 60), log.read_text()
         with store.session_scope(ctx) as s:
             running_before = set(s.scalars(select(GenerationChunk.id).where(GenerationChunk.status == "running")))
         workers[0].send_signal(signal.SIGKILL)  # mid-chunk: both workers render back to back
@@ -160,3 +161,27 @@ def test_a_killed_worker_and_a_redis_restart_need_no_resume(team, tmp_path):
         assert (info.id, info.variations, info.rows_done) == (run_id, expected, 2000)
     with store.session_scope(ctx) as s:
         assert s.scalar(select(func.count()).select_from(GenerationChunk).where(GenerationChunk.status != "done")) == 0
+
+
+def test_a_dead_schedulers_lock_is_released_and_a_live_ones_kept(tmp_path):
+    """RQ keeps a dead scheduler's lock until it expires, then waits up to 2 minutes more: scheduled posts would
+    go out late. Upkeep releases locks whose holder stopped heartbeating, and only those."""
+    from rq.scheduler import RQScheduler
+    from rq.utils import utcformat
+
+    from studio.store.base import utcnow
+    from workers.maintenance import release_dead_scheduler_locks
+
+    redis = PrivateRedis(tmp_path / "redis")
+    try:
+        conn = Redis.from_url(redis.url)
+        conn.set(RQScheduler.get_locking_key("publishing"), "gone", ex=60)  # its process was SIGKILLed
+        conn.hset("rq:scheduler:gone", "last_heartbeat", utcformat(utcnow() - dt.timedelta(seconds=40)))
+        conn.set(RQScheduler.get_locking_key("generation"), "alive", ex=60)
+        conn.hset("rq:scheduler:alive", "last_heartbeat", utcformat(utcnow()))
+        conn.set(RQScheduler.get_locking_key("default"), "never-born", ex=60)
+        assert sorted(release_dead_scheduler_locks(conn)) == ["default", "publishing"]
+        assert conn.get(RQScheduler.get_locking_key("generation")) == b"alive"
+        assert conn.get(RQScheduler.get_locking_key("publishing")) is None
+    finally:
+        redis.stop()
