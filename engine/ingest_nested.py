@@ -18,12 +18,15 @@ group-by address them as ``item.brand`` (templates: ``{{ item.brand }}`` resolve
 
 from __future__ import annotations
 
+import io
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
 from polars.exceptions import PanicException
 
 from engine.ingest_errors import IngestError
@@ -60,6 +63,18 @@ class IngestOptions:
         if not isinstance(self.array_separator, str) or len(self.array_separator) > MAX_SEPARATOR:
             raise IngestError(f"The array separator may have at most {MAX_SEPARATOR} characters.",
                               field="array_separator")
+
+
+    def to_dict(self) -> dict[str, Any]:
+        """The choices that differ from the defaults, JSON-ready (stored with a data set version)."""
+        default = IngestOptions()
+        return {k: v for k, v in asdict(self).items() if v != getattr(default, k)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None) -> IngestOptions:
+        """Options back from `to_dict` (unknown keys ignored)."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in (data or {}).items() if k in known})
 
 
 def compact_json(value: object) -> str:
@@ -161,6 +176,11 @@ def _joined(series: pl.Series, separator: str) -> pl.Series:
                                    for v in items], dtype=pl.String)
 
 
-def has_nested(frame: pl.DataFrame) -> bool:
-    """Whether a typed frame holds structs or lists (the upload form then offers the nesting options)."""
-    return any(isinstance(dtype, pl.Struct | pl.List | pl.Array) for dtype in frame.schema.values())
+def parquet_has_nested(data: bytes) -> bool:
+    """Whether a Parquet file has struct or list columns (read from its footer only; False when unreadable)."""
+    try:
+        schema = pq.read_schema(io.BytesIO(data))
+    except (OSError, ValueError, pa.ArrowException):
+        return False
+    return any(pa.types.is_struct(f.type) or pa.types.is_list(f.type) or pa.types.is_large_list(f.type)
+               or pa.types.is_fixed_size_list(f.type) or pa.types.is_map(f.type) for f in schema)

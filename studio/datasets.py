@@ -18,7 +18,7 @@ import polars as pl
 from polars.exceptions import PanicException
 from sqlalchemy import func, select
 
-from engine.ingest import ColumnProfile, IngestResult, ingest, snake_case
+from engine.ingest import ColumnProfile, IngestOptions, IngestResult, ingest, snake_case
 from studio import audit
 from studio.context import Context, Permission
 from studio.errors import NotFound, ValidationFailed
@@ -27,6 +27,7 @@ from studio.permissions import requires
 from studio.storage import blob_store, local_file
 from studio.store.base import utcnow
 from studio.store.models import Dataset, DatasetVersion
+from studio.store.rerun import per_rerun
 from studio.store.session import Store, TenantSession
 
 MAX_NAME = 120
@@ -91,23 +92,33 @@ def _to_parquet(result: IngestResult) -> bytes:
 def _profiles_json(result: IngestResult) -> list[dict[str, Any]]:
     return [
         {"name": c.name, "original_name": c.original_name, "kind": c.kind, "null_count": c.null_count,
-         "examples": list(c.examples)}
+         "examples": list(c.examples), **({"format": c.format} if c.format else {}),
+         **({"text_column": c.text_column} if c.text_column else {})}
         for c in result.columns
     ]
 
 
-def _ingest(store: Store, filename: str, data: bytes, sheet: str | None) -> IngestResult:
-    return ingest(data, filename, sheet=sheet, max_bytes=store.settings.max_upload_bytes)
+def _column_profile(c: dict[str, Any]) -> ColumnProfile:
+    """A stored column profile (versions stored before formats existed have none)."""
+    return ColumnProfile(c["name"], c["original_name"], c["kind"], c["null_count"], tuple(c["examples"]),
+                         c.get("format"), c.get("text_column"))
+
+
+def _ingest(store: Store, filename: str, data: bytes, sheet: str | None,
+            options: IngestOptions | None = None) -> IngestResult:
+    return ingest(data, filename, sheet=sheet, max_bytes=store.settings.max_upload_bytes, options=options)
 
 
 @requires(Permission.EDIT)
 def upload(store: Store, ctx: Context, filename: str, data: bytes, *, name: str | None = None,
-           sheet: str | None = None) -> DatasetSummary:
-    """Ingest a file into a new data set (version 1). Bad input raises before anything is stored."""
+           sheet: str | None = None, options: IngestOptions | None = None) -> DatasetSummary:
+    """Ingest a file into a new data set (version 1). Bad input raises before anything is stored.
+
+    `options`: a header-less file, nested-data flattening, keeping formatted text (engine IngestOptions)."""
     with store.session_scope(ctx) as s:
         s.require(Permission.EDIT)
     check_printable(name or "", "data set")
-    result = _ingest(store, filename, data, sheet)
+    result = _ingest(store, filename, data, sheet, options)
     blobs = blob_store(store.settings)
     with store.session_scope(ctx) as s:
         s.require(Permission.EDIT)
@@ -115,7 +126,7 @@ def upload(store: Store, ctx: Context, filename: str, data: bytes, *, name: str 
         ds = Dataset(name=_unique_name(s, wanted[:MAX_NAME]), current_version=1, created_by=ctx.user_id)
         s.add(ds)
         s.flush()
-        _add_version(s, blobs, ds, 1, filename, result, ctx, content_hash=content_hash(data))
+        _add_version(s, blobs, ds, 1, filename, result, ctx, content_hash=content_hash(data), options=options)
         audit.record(s, "dataset.upload", object_type="dataset", object_id=ds.id,
                      summary=f"Uploaded {filename!r} as {ds.name!r} ({result.row_count:,} rows)")
         return _summary(ds, s)
@@ -123,12 +134,14 @@ def upload(store: Store, ctx: Context, filename: str, data: bytes, *, name: str 
 
 @requires(Permission.EDIT)
 def replace(store: Store, ctx: Context, dataset_id: uuid.UUID, filename: str, data: bytes, *,
-            sheet: str | None = None) -> DatasetSummary:
-    """Upload a new version; earlier versions are kept."""
+            sheet: str | None = None, options: IngestOptions | None = None) -> DatasetSummary:
+    """Upload a new version; earlier versions are kept. Without `options`, the current version's are reused."""
     with store.session_scope(ctx) as s:
         s.require(Permission.EDIT)
-        _get(s, dataset_id)
-    result = _ingest(store, filename, data, sheet)
+        ds = _get(s, dataset_id)
+        if options is None:
+            options = IngestOptions.from_dict((_current(s, ds).info or {}).get("options"))
+    result = _ingest(store, filename, data, sheet, options)
     blobs = blob_store(store.settings)
     with store.session_scope(ctx) as s:
         s.require(Permission.EDIT)
@@ -136,14 +149,16 @@ def replace(store: Store, ctx: Context, dataset_id: uuid.UUID, filename: str, da
         latest = s.scalar(select(func.max(DatasetVersion.version)).where(DatasetVersion.dataset_id == ds.id)) or 0
         ds.current_version = latest + 1
         ds.updated_at = utcnow()
-        _add_version(s, blobs, ds, ds.current_version, filename, result, ctx, content_hash=content_hash(data))
+        _add_version(s, blobs, ds, ds.current_version, filename, result, ctx, content_hash=content_hash(data),
+                     options=options)
         audit.record(s, "dataset.replace", object_type="dataset", object_id=ds.id,
                      summary=f"Replaced {ds.name!r} with {filename!r} (version {ds.current_version})")
         return _summary(ds, s)
 
 
 def _add_version(s: TenantSession, blobs: Any, ds: Dataset, version: int, filename: str,
-                 result: IngestResult, ctx: Context, *, content_hash: str | None = None) -> None:
+                 result: IngestResult, ctx: Context, *, content_hash: str | None = None,
+                 options: IngestOptions | None = None) -> None:
     content = _to_parquet(result)
     key = f"{ds.id}-v{version}.parquet"
     blobs.put(s, key, content)
@@ -151,7 +166,8 @@ def _add_version(s: TenantSession, blobs: Any, ds: Dataset, version: int, filena
         dataset_id=ds.id, version=version, filename=printable(filename)[:255], row_count=result.row_count,
         size_bytes=len(content), columns=_profiles_json(result), storage_key=key, created_by=ctx.user_id,
         content_hash=content_hash,
-        info={"encoding": result.encoding, "delimiter": result.delimiter, "warnings": list(result.warnings)},
+        info={"encoding": result.encoding, "delimiter": result.delimiter, "warnings": list(result.warnings),
+              **({"options": options.to_dict()} if options is not None and options.to_dict() else {})},
     ))
 
 
@@ -225,6 +241,7 @@ def list_datasets(store: Store, ctx: Context) -> list[DatasetSummary]:
 
 
 @requires(Permission.VIEW)
+@per_rerun  # the page and the preview's cache both ask for it in one rerun (issue 14, item 9)
 def get_dataset(store: Store, ctx: Context, dataset_id: uuid.UUID) -> DatasetDetail:
     with store.session_scope(ctx) as s:
         s.require(Permission.VIEW)
@@ -232,10 +249,11 @@ def get_dataset(store: Store, ctx: Context, dataset_id: uuid.UUID) -> DatasetDet
         v = _current(s, ds)
         versions = s.scalars(select(DatasetVersion).where(DatasetVersion.dataset_id == ds.id)
                              .order_by(DatasetVersion.version.desc())).all()
-        columns = tuple(ColumnProfile(c["name"], c["original_name"], c["kind"], c["null_count"], tuple(c["examples"]))
-                        for c in v.columns)
+        columns = tuple(_column_profile(c) for c in v.columns)
+        summary = DatasetSummary(ds.id, ds.name, v.version, v.filename, v.row_count, len(v.columns), v.size_bytes,
+                                 ds.updated_at)  # from v: _summary would read the same version again
         return DatasetDetail(
-            _summary(ds, s), columns,
+            summary, columns,
             tuple(VersionInfo(x.version, x.filename, x.row_count, x.size_bytes, x.created_at) for x in versions),
             dict(v.info or {}),
         )
@@ -353,8 +371,7 @@ def _sql_tables(s: TenantSession) -> list[tuple[SqlTable, DatasetVersion]]:
         while name in taken:
             name, n = f"{base}_{n}", n + 1
         taken.add(name)
-        columns = tuple(ColumnProfile(c["name"], c["original_name"], c["kind"], c["null_count"], tuple(c["examples"]))
-                        for c in v.columns)
+        columns = tuple(_column_profile(c) for c in v.columns)
         source = (v.info or {}).get("derived")
         out.append((SqlTable(name, ds.id, ds.name, v.version, v.row_count, columns,
                              dict(source) if isinstance(source, dict) else None), v))

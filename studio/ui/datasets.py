@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 import polars as pl
 import streamlit as st
 
-from engine.ingest import SUPPORTED_EXTENSIONS, NeedsSheetChoice
+from engine.ingest import SUPPORTED_EXTENSIONS, IngestOptions, NeedsSheetChoice
+from engine.ingest_nested import ARRAY_MODES, DEFAULT_DEPTH, MAX_DEPTH, parquet_has_nested
 from studio import datasets
 from studio.context import Context
 from studio.store.session import Store
@@ -15,6 +17,10 @@ from studio.ui import widgets
 
 KIND_LABEL = {"integer": "Integer", "decimal": "Decimal", "boolean": "Boolean", "date": "Date",
               "datetime": "Date & time", "url": "URL", "email": "Email", "text": "Text"}
+FORMAT_LABEL = {"percent": "Percent (50% → 0.5)", "grouped": "Thousands separators", "month_date": "Month-name date"}
+ARRAY_LABEL = {"join": "Join the items into one text", "json": "Keep as JSON text", "first": "Keep the first item"}
+_TABLE_EXTENSIONS = (".csv", ".tsv", ".txt", ".xlsx")
+_NESTED_EXTENSIONS = (".json", ".jsonl", ".ndjson")
 
 
 def _uploader_key(base: str) -> str:
@@ -54,6 +60,9 @@ def upload_form(store: Store, ctx: Context) -> None:
         if file is None:
             st.session_state.pop("upload_duplicate", None)
             return
+        options = _ingest_options(file.name, file.getvalue)
+        if options is None:
+            return
         dup = st.session_state.get("upload_duplicate")
         if dup is not None and dup["file"] == file.file_id:
             anyway, replace_it = _duplicate_choice(dup)
@@ -75,9 +84,11 @@ def upload_form(store: Store, ctx: Context) -> None:
             data = file.getvalue()
             progress.progress(0.3, text=f"Detecting types in {widgets.fmt_bytes(len(data))}…")
             if replace_it:
-                summary = datasets.replace(store, ctx, uuid.UUID(dup["id"]), file.name, data, sheet=sheet)
+                summary = datasets.replace(store, ctx, uuid.UUID(dup["id"]), file.name, data, sheet=sheet,
+                                           options=options)
             else:
-                summary = datasets.upload(store, ctx, file.name, data, name=name or None, sheet=sheet)
+                summary = datasets.upload(store, ctx, file.name, data, name=name or None, sheet=sheet,
+                                          options=options)
         except NeedsSheetChoice as exc:
             progress.empty()
             st.session_state["upload_sheets"] = list(exc.sheets)
@@ -98,6 +109,40 @@ def upload_form(store: Store, ctx: Context) -> None:
                  f"({widgets.plural(summary.row_count, 'row')}).", summary.id)
         done(f"Uploaded {summary.name!r}: {widgets.plural(summary.row_count, 'row')} × "
              f"{widgets.plural(summary.column_count, 'column')}.", summary.id)
+
+
+def _ingest_options(filename: str, content: Callable[[], bytes]) -> IngestOptions | None:
+    """The reading options that fit the file: a header row for tables, flattening for nested data
+    (JSON, Parquet with structs or lists), keeping formatted text for all. None (with the error shown)
+    when a choice is not allowed."""
+    extension = "." + filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    choices: dict[str, object] = {}
+    with st.container(border=True):
+        st.caption("Reading options")
+        if extension in _TABLE_EXTENSIONS:
+            choices["has_header"] = st.checkbox(
+                "The first row holds the column names", value=True, key="upload_has_header",
+                help="Untick for a file without a header row: its columns are named column_1, column_2, …")
+        if extension in _NESTED_EXTENSIONS or (extension == ".parquet" and parquet_has_nested(content())):
+            left, mid, right = st.columns([1, 1, 1])
+            choices["flatten_depth"] = int(left.number_input(
+                "Flatten nested objects to depth", min_value=1, max_value=MAX_DEPTH, value=DEFAULT_DEPTH, step=1,
+                key="upload_depth", help="item.pricing.msrp is depth 3. Objects deeper than this stay JSON text; "
+                                         "1 keeps every nested object as JSON."))
+            choices["arrays"] = mid.selectbox("Lists", ARRAY_MODES, format_func=ARRAY_LABEL.__getitem__,
+                                              key="upload_arrays")
+            if choices["arrays"] == "join":
+                choices["array_separator"] = right.text_input("Join list items with", value=", ", max_chars=10,
+                                                              key="upload_separator")
+        choices["keep_text"] = st.checkbox(
+            "Also keep formatted values as written", value=False, key="upload_keep_text",
+            help="Amounts ($1,299.00), percentages (50%) and dates (Jan 15, 2024) are read as numbers and dates; "
+                 "this adds a <name>_text column with the original text, for templates that print it as written.")
+    try:
+        return IngestOptions(**choices)  # type: ignore[arg-type]
+    except Exception as exc:  # noqa: BLE001 - an IngestError naming the option; shown like any upload error
+        _show_error(exc)
+        return None
 
 
 def _duplicate_choice(dup: dict[str, object]) -> tuple[bool, bool]:
@@ -147,12 +192,21 @@ def column_profile(detail: datasets.DatasetDetail) -> None:
         pl.DataFrame({
             "Column": [c.name for c in detail.columns],
             "Type": [KIND_LABEL.get(c.kind, c.kind) for c in detail.columns],
+            "Written as": [_format_label(c.format, c.text_column) for c in detail.columns],
             "Empty": [c.null_count for c in detail.columns],
             "Examples": [" · ".join(e[:40] for e in c.examples) for c in detail.columns],
             "Header in file": [c.original_name for c in detail.columns],
         }),
         hide_index=True, width="stretch",
     )
+
+
+def _format_label(fmt: str | None, text_column: str | None) -> str:
+    """How a typed column was written in the file ("Currency EUR", "Percent …"), and where its text is kept."""
+    if not fmt:
+        return ""
+    label = f"Currency {fmt.split(':', 1)[1]}" if fmt.startswith("currency:") else FORMAT_LABEL.get(fmt, fmt)
+    return f"{label} · text in {text_column}" if text_column else label
 
 
 def preview(table: pl.DataFrame, total: int) -> None:
