@@ -19,7 +19,7 @@ from rq import Worker
 from rq.job import Job, JobStatus
 from rq.registry import DeferredJobRegistry, ScheduledJobRegistry, StartedJobRegistry
 from rq.scheduler import RQScheduler
-from rq.utils import utcparse
+from rq.utils import as_text, utcparse
 from sqlalchemy import select
 
 from studio import admin, audit
@@ -129,8 +129,8 @@ def release_dead_scheduler_locks(conn: Redis, *, now: dt.datetime | None = None)
         holder = conn.get(key)
         if holder is None:
             continue
-        beat = conn.hget(f"rq:scheduler:{holder.decode()}", "last_heartbeat")
-        last = utcparse(beat.decode()).replace(tzinfo=dt.UTC) if beat else None
+        beat = conn.hget(f"rq:scheduler:{as_text(holder)}", "last_heartbeat")
+        last = utcparse(as_text(beat)).replace(tzinfo=dt.UTC) if beat else None
         if last is None or (at - last).total_seconds() > SCHEDULER_SILENT_S:
             with conn.pipeline() as pipe:  # only if the same holder still has it
                 pipe.watch(key)
