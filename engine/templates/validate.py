@@ -92,6 +92,9 @@ def reference(column: str) -> str:
 
 
 def _suggest(name: str, columns: Sequence[str]) -> str | None:
+    fields = [c for c in columns if c.startswith(name + ".")]  # `item` of flattened item.brand, item.price
+    if fields:
+        return fields[0]
     lowered = {c.lower(): c for c in columns}
     close = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
     return lowered[close[0]] if close else None

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from engine.ingest import IngestError, IngestOptions, ingest
 from engine.rules import Action, Condition, ConditionGroup
-from engine.templates import compile_template, convert_dotoro
+from engine.templates import TemplateError, compile_template, convert_dotoro
 from engine.transforms import Aggregation, TransformSpec, group_by
 from tests.engine.test_rules_helpers import one_rule, run_both
 from tests.engine.test_templates_support import frame, row_outputs, sql_outputs
@@ -165,8 +165,13 @@ def test_a_name_declared_in_the_template_is_not_a_column() -> None:
 
 
 def test_an_unknown_dotted_path_is_reported() -> None:
-    with pytest.raises(Exception, match="unknown variable `itm`"):
-        compile_template("{{ itm.brand }}", DOTTED_SCHEMA)
+    with pytest.raises(TemplateError, match="unknown variable `itm`"):
+        compile_template("{{ itm.brand }}", {"item.brand": "text"})
+
+
+def test_a_missing_field_suggests_the_flattened_columns() -> None:
+    with pytest.raises(TemplateError, match="unknown variable `item` — did you mean `item.brand`"):
+        compile_template("{{ item.nope }}", {"item.brand": "text"})
 
 
 DOTTED_TEXT = st.one_of(st.none(), st.sampled_from(["", " ", "Nike", "ß", "Σx", "a.b", "%", "'"]), st.text(max_size=6))
