@@ -204,17 +204,22 @@ def scenarios(page: Any, url: str) -> dict[str, Callable[[int], None]]:
         box.press("Control+Enter")
 
     def next_option(label: str) -> None:
-        """Open a selectbox and take the option after the current one (keyboard, as a person might)."""
-        box = page.get_by_label(label).first
+        """Open a selectbox and take the option after the current one, wrapping to the first after the last
+        (a keyboard ArrowDown on the last option would pick the same one: no rerun, nothing to time)."""
+        box = page.get_by_label(label, exact=True).first
         box.click()
-        box.press("ArrowDown")
-        box.press("Enter")
+        options = page.get_by_role("option")
+        options.first.wait_for()
+        names = options.all_inner_texts()
+        chosen = page.locator("[role=option][aria-selected=true]").all_inner_texts()
+        at = names.index(chosen[0]) if chosen and chosen[0] in names else -1
+        options.nth((at + 1) % len(names)).click()
 
     def rule_operator(i: int) -> None:
         next_option("Operator")
 
     def preview_edit(i: int) -> None:
-        box = page.get_by_label("Variation sources", exact=False).first
+        box = page.get_by_role("textbox", name="Variation sources (optional)").first
         box.fill(f"cta: Shop now | Learn more {i}")
         box.press("Control+Enter")
 
@@ -226,7 +231,7 @@ def scenarios(page: Any, url: str) -> dict[str, Callable[[int], None]]:
 
 
 def pick(page: Any, label: str, option: str) -> None:
-    box = page.get_by_label(label).first
+    box = page.get_by_label(label, exact=True).first
     box.click()
     page.get_by_role("option", name=option).first.click()
     page.wait_for_timeout(2500)

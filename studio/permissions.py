@@ -29,6 +29,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from studio.context import Context, Permission, Role, allows
 from studio.errors import PermissionDenied
+from studio.store import rerun
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -118,6 +119,8 @@ def check(store: Any, ctx: Any, permission: Permission) -> None:
     seen = _roles.get()
     key = (ctx.user_id, ctx.workspace_id)
     role = seen.get(key) if seen is not None else None
+    if role is None and ctx.workspace_id is not None:
+        role = rerun.role(ctx.workspace_id, ctx.user_id)  # read earlier in this page rerun, before any write
     if role is None:
         with store.session_scope(ctx) as s:  # raises for a non-member; reads the role fresh
             role = s.role

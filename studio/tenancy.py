@@ -12,6 +12,7 @@ from studio import audit
 from studio.context import Context, Role, UserId, WorkspaceId
 from studio.errors import ValidationFailed
 from studio.permissions import public
+from studio.store import rerun
 from studio.store.models import Workspace, WorkspaceMember
 from studio.store.session import Store
 
@@ -51,4 +52,6 @@ def memberships(store: Store, user_id: UserId) -> list[Membership]:
             .where(WorkspaceMember.user_id == user_id)
             .order_by(WorkspaceMember.created_at, Workspace.name)
         ).all()
+    for r in rows:  # the gates of this page rerun need not read the role again (studio/store/rerun.py)
+        rerun.remember_role(r[0], user_id, Role(r[2]))
     return [Membership(WorkspaceId(r[0]), r[1], Role(r[2])) for r in rows]

@@ -9,11 +9,12 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, select, text
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
+from sqlalchemy.sql.elements import TextClause
 
 from studio.context import Context, Permission, Role, allows
 from studio.errors import NoWorkspace, PermissionDenied
 from studio.settings import Settings
-from studio.store import integrity
+from studio.store import integrity, rerun
 from studio.store.base import TenantMixin
 from studio.store.models import WorkspaceMember
 
@@ -52,6 +53,18 @@ def _filter_tenant(state: ORMExecuteState) -> None:
         )
 
 
+@event.listens_for(TenantSession, "do_orm_execute")
+def _note_write(state: ORMExecuteState) -> None:
+    if state.is_select or (isinstance(state.statement, TextClause) and state.statement.text.lstrip().lower().startswith("select")):
+        return
+    state.session.info["wrote"] = True
+
+
+@event.listens_for(TenantSession, "after_flush")
+def _note_flush(session: Session, _ctx: Any) -> None:
+    session.info["wrote"] = True
+
+
 @event.listens_for(TenantSession, "before_flush")
 def _stamp_tenant(session: Session, _ctx: Any, _instances: Any) -> None:
     ws = session.info.get("workspace_id")
@@ -85,14 +98,17 @@ class Store:
         info = {"workspace_id": ws, "user_id": ctx.user_id, "system": ctx.system, "ctx": ctx}
         with self._unit_of_work(info) as s:
             if not ctx.system:
-                role = s.scalar(
-                    select(WorkspaceMember.role).where(
-                        WorkspaceMember.workspace_id == ws, WorkspaceMember.user_id == ctx.user_id
+                role = rerun.role(ws, ctx.user_id)  # read once per page rerun (studio/store/rerun.py)
+                if role is None:
+                    role = s.scalar(
+                        select(WorkspaceMember.role).where(
+                            WorkspaceMember.workspace_id == ws, WorkspaceMember.user_id == ctx.user_id
+                        )
                     )
-                )
                 if role is None:
                     raise PermissionDenied("You are not a member of this workspace (any more).")
                 s.info["role"] = Role(role)
+                rerun.remember_role(ws, ctx.user_id, s.info["role"])
             yield s
 
     @contextmanager
@@ -111,6 +127,8 @@ class Store:
                 raise message from exc
             raise
         else:
+            if s.info.get("wrote"):
+                rerun.forget()  # reads remembered for this rerun (roles too) are read again after a write
             for hook in s.info.get("after_commit", []):
                 hook()
         finally:
