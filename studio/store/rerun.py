@@ -102,10 +102,10 @@ def per_rerun(fn: Callable[P, R]) -> Callable[P, R]:
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         run = _active()
-        ctx = args[1] if len(args) > 1 else kwargs.get("ctx")
+        ctx: Any = args[1] if len(args) > 1 else kwargs.get("ctx")
         if run is None or ctx is None or getattr(ctx, "system", False):
             return fn(*args, **kwargs)
-        key = (name, ctx.workspace_id, ctx.user_id, args[2:], tuple(sorted(kwargs.items())))  # type: ignore[union-attr]
+        key = (name, ctx.workspace_id, ctx.user_id, args[2:], tuple(sorted(kwargs.items())))
         try:
             return run.reads[key]  # type: ignore[no-any-return]
         except KeyError:
