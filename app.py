@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+
 import streamlit as st
 
-from studio import admin
+from studio import admin, logging_setup
 from studio.ui import auth as ui_auth
-from studio.ui import invite, resources, sidebar, state, timing
+from studio.ui import invite, logs, resources, sidebar, state, timing
 
 _started = timing.start()
+_log = logging.getLogger("studio.pages")
+logs.configure()
 
 st.set_page_config(page_title="Dotoro Studio", page_icon="✦", layout="wide")
 
@@ -57,8 +61,12 @@ if operator:
 else:
     PAGES["Workspace"].append(admin_page)
 _page = st.navigation(PAGES)
+logging_setup.bind(page=_page.title, url_path=_page.url_path, workspace_id=state.workspace_id(), user_id=state.signed_in().user_id)  # type: ignore[union-attr]
 try:
     _page.run()
+except Exception as exc:  # st.stop / st.rerun are not Exceptions: only real page errors get here
+    logging_setup.event(_log, "page.error", level=logging.ERROR, exc_info=exc, error=type(exc).__name__)
+    raise
 finally:
     timing.finish(_started, _page.url_path)
     resources.freeze_startup_heap()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import re
 import unicodedata
 import uuid
@@ -15,11 +16,14 @@ from studio import audit, credentials, tenancy
 from studio.context import Context, UserId, WorkspaceId
 from studio.credentials import Outcome
 from studio.errors import AuthError, ValidationFailed
+from studio.logging_setup import event
 from studio.permissions import public, system_only
 from studio.settings import Settings
 from studio.store.base import aware, utcnow
 from studio.store.models import AuthSession, User
 from studio.store.session import Store
+
+log = logging.getLogger(__name__)
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD = 8
@@ -97,6 +101,7 @@ def authenticate(store: Store, email: str, password: str, *, client_address: str
     """Check the password; 5 failures in a row lock the account for 15 minutes (settings), counted atomically."""
     email = _normal_email(email)
     if "\x00" in email or "\x00" in password or len(password.encode()) > 1024:
+        event(log, "request.refused", level=logging.WARNING, refused="sign_in", reason="malformed", client=client_address)
         raise AuthError(sign_in_refused(store.settings))
     check = credentials.check_password(store, email, password)
     if check.outcome is Outcome.OK and check.user_id is not None:
@@ -106,6 +111,8 @@ def authenticate(store: Store, email: str, password: str, *, client_address: str
         if check.outcome is Outcome.LOCKED_NOW:
             summary += f"; locked for {store.settings.lockout_minutes} minutes"
         audit_everywhere(store, UserId(check.user_id), "auth.sign_in_failed", summary, client_address)
+    event(log, "request.refused", level=logging.WARNING, refused="sign_in", reason=check.outcome.value, email=email,
+          user_id=str(check.user_id) if check.user_id else None, attempts=check.attempts, client=client_address)
     raise AuthError(sign_in_refused(store.settings))
 
 

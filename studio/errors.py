@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 
 class StudioError(Exception):
     """Base of user-facing application errors."""
@@ -15,7 +17,12 @@ class StudioError(Exception):
 
 
 class PermissionDenied(StudioError):
-    pass
+    """Every refusal is logged where it is raised (with the page, workspace and user bound for this run)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        logging.getLogger("studio.refused").warning("refused: %s", message,
+                                                    extra={"event": "request.refused", "refused": "permission"})
 
 
 class NotFound(StudioError):

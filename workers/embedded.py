@@ -25,6 +25,7 @@ from collections.abc import Callable
 from typing import Any
 
 from studio import jobs
+from studio.logging_setup import logged_job
 from studio.store.session import Store
 from workers.periodic import PERIODIC
 
@@ -142,7 +143,7 @@ class EmbeddedLoop(threading.Thread):
                 continue
             self._last[entry.name] = at
             try:
-                done[entry.name] = entry.run(self.store)
+                done[entry.name] = logged_job(f"periodic:{entry.name}")(entry.run)(self.store)
             except Exception:  # noqa: BLE001 - tried again at its next interval
                 log.exception("embedded periodic job %s failed", entry.name)
         return done

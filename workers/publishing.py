@@ -19,6 +19,7 @@ from rq.job import Job
 from sqlalchemy import select
 
 from studio.context import Context, WorkspaceId
+from studio.logging_setup import logged_job
 from studio.publishing import accounts, execute, outbox
 from studio.publishing import queue as publish_queue
 from studio.settings import Settings, load_settings
@@ -64,6 +65,7 @@ def enqueue_item(settings: Settings, ws: WorkspaceId | uuid.UUID, item_id: uuid.
         pass
 
 
+@logged_job("publish.item")
 def publish_item(workspace_id: str, item_id: str, gen: int) -> str:
     """The RQ job: see studio.publishing.execute.publish."""
     store = job_store()

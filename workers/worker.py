@@ -31,6 +31,7 @@ from redis.exceptions import RedisError
 from rq import SimpleWorker, Worker
 from rq.serializers import JSONSerializer
 
+from studio import logging_setup
 from studio.settings import Settings, load_settings
 from workers.maintenance import ALIVE_TTL_S, mark_alive
 from workers.periodic import BACKOFF_S, CronThread
@@ -113,8 +114,8 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"unknown queue {unknown[0]!r}; the queues are {', '.join(QUEUE_NAMES)}")
     for name in JOB_MODULES:
         importlib.import_module(name)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = load_settings()
+    logging_setup.configure(settings)  # LOG_FORMAT / LOG_LEVEL, secrets masked
     worker_class = StudioForkWorker if args.fork else StudioSimpleWorker
     stop = threading.Event()
     alive = AliveThread(settings)

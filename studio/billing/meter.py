@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import stripe
 from sqlalchemy import func, select, update
 
+from studio import logging_setup
 from studio.billing.accounts import get_account
 from studio.billing.plans import METER_EVENTS, Metric, billing_enabled
 from studio.billing.stripe_gateway import StripeGateway
@@ -126,7 +127,7 @@ def report_all(store: Store) -> MeterReport:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO)
     _store = Store(load_settings())
+    logging_setup.configure(_store.settings)
     print(report_all(_store))
     _store.dispose()

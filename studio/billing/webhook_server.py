@@ -10,6 +10,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from studio import logging_setup
 from studio.billing import webhooks
 from studio.settings import load_settings
 from studio.store.session import Store
@@ -96,7 +97,8 @@ class _Handler(BaseHTTPRequestHandler):
             log.exception("webhook failed")
             self._reply(500, "error; retry")
             return
-        log.info("webhook %s: %s", result.status, result.message)
+        if result.status < 400:
+            logging_setup.event(log, "webhook.handled", status=result.status, detail=result.message)
         self._reply(result.status, result.message)
 
     def _read_body(self, length: int) -> bytes | None:
@@ -121,6 +123,9 @@ class _Handler(BaseHTTPRequestHandler):
         return b"".join(chunks)
 
     def _reply(self, status: int, message: str) -> None:
+        if status >= 400:  # every refused request: bad signature, too big, too slow, wrong path
+            logging_setup.event(log, "request.refused", level=logging.WARNING, refused="webhook", status=status,
+                                reason=message, path=self.path.split("?")[0], client=self.client_address[0])
         data = message.encode("utf-8")
         with contextlib.suppress(OSError):  # a client that hung up (or was hung up on) gets no answer
             self.send_response(status)
@@ -138,8 +143,8 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (put a TLS proxy in front)")
     parser.add_argument("--port", type=int, default=8502)
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     store = Store(load_settings())
+    logging_setup.configure(store.settings)
     server = WebhookServer((args.host, args.port), store)
     log.info("Stripe webhooks on %s", server.url)
     try:

@@ -9,6 +9,8 @@ looks later (one settle apart: Reddit's user listings lag behind its writes), is
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,6 +20,7 @@ from prawcore.exceptions import InvalidToken
 from sqlalchemy import select
 
 from studio.context import Context, WorkspaceId
+from studio.logging_setup import event
 from studio.permissions import system_only
 from studio.publishing import accounts, content, outbox, pacing
 from studio.publishing import reddit_client as rc
@@ -35,6 +38,7 @@ CHECKPOINTS: list[Callable[[str], None]] = []
 CLOCK_SKEW = dt.timedelta(minutes=10)
 MISSED = "not in the account's history yet"
 EARLY = dt.timedelta(seconds=5)
+log = logging.getLogger(__name__)
 
 
 def checkpoint(step: str) -> None:
@@ -127,6 +131,8 @@ def publish(store: Store, ws: WorkspaceId, item_id: uuid.UUID, gen: int, *, enqu
     if call.reconcile:
         found = _find(store, ctx, call)
         if found is not None:
+            event(log, "publish.outcome", item_id=str(item_id), workspace_id=str(ws), kind=call.kind,
+                  account=call.username, subreddit=call.subreddit, outcome="found_in_history", reddit_id=found.fullname)
             return _record(store, ctx, item_id, gen, posted=found, detail="found in the account's history")
         if now < call.since + settle:
             return _defer(store, ctx, item_id, gen, call.since + settle, enqueue)
@@ -136,6 +142,10 @@ def publish(store: Store, ws: WorkspaceId, item_id: uuid.UUID, gen: int, *, enqu
         if not _claim_again(store, ctx, item_id, gen):
             return "state changed meanwhile"
     checkpoint("submitting")
+    where = {"item_id": str(item_id), "workspace_id": str(ws), "kind": call.kind, "account": call.username,
+             "subreddit": call.subreddit, "parent": call.parent or None}
+    event(log, "publish.attempt", **where)
+    began = time.perf_counter()
     try:
         reddit = accounts.client(store, ctx, call.account_id)
         try:
@@ -145,8 +155,13 @@ def publish(store: Store, ws: WorkspaceId, item_id: uuid.UUID, gen: int, *, enqu
     except Exception as exc:
         checkpoint("answered")
         outcome = classify(exc, subreddit=call.subreddit, username=call.username)
+        event(log, "publish.outcome", level=logging.INFO if outcome.kind == "retry_later" else logging.WARNING,
+              **where, outcome=outcome.kind, reason=outcome.reason, error=type(exc).__name__,
+              duration_ms=round((time.perf_counter() - began) * 1000, 1))
         return _record(store, ctx, item_id, gen, outcome=outcome, enqueue=enqueue, settle=settle)
     checkpoint("answered")
+    event(log, "publish.outcome", **where, outcome="posted", reddit_id=posted.fullname,
+          duration_ms=round((time.perf_counter() - began) * 1000, 1))
     result = _record(store, ctx, item_id, gen, posted=posted, detail="Reddit confirmed")
     checkpoint("recorded")
     return result
