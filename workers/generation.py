@@ -19,6 +19,7 @@ from engine.generation.schema import ROW
 from studio import datasets
 from studio.context import Context, WorkspaceId
 from studio.errors import NotFound
+from studio.logging_setup import logged_job
 from studio.settings import Settings, load_settings
 from studio.store.base import utcnow
 from studio.store.campaign_models import CampaignSet, GenerationChunk, GenerationRun
@@ -108,6 +109,7 @@ def add_figures(total: dict[str, Any] | None, part: dict[str, Any]) -> dict[str,
     return out
 
 
+@logged_job("generation.chunk")
 def run_chunk(workspace_id: str, run_id: str, index: int) -> dict[str, Any]:
     """The job: claim the chunk, render it, write it (one transaction), advance the run."""
     store = job_store()
