@@ -17,6 +17,7 @@ server's loop (`workers.embedded.EmbeddedLoop`) runs the same entries in-process
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 import time
@@ -172,6 +173,15 @@ class StudioCron(CronScheduler):
                                                    result_ttl=max(600, 2 * p.every_s), failure_ttl=86_400))
 
 
+    def restore_times(self) -> None:
+        """Each job's last enqueue time from RQ's cron history (kept a year, in Redis): a new leader, or a
+        restarted worker, keeps the intervals instead of running every job at once."""
+        for job in self._cron_jobs:
+            newest = self.connection.zrange(job.job_history_key, 0, 0, desc=True, withscores=True)
+            if newest:
+                job.set_enqueue_time(dt.datetime.fromtimestamp(float(newest[0][1]), dt.UTC))
+
+
 class CronThread(threading.Thread):
     """In each worker: while this process holds the leader lock, RQ's cron enqueues the periodic jobs.
 
@@ -198,7 +208,9 @@ class CronThread(threading.Thread):
         failures = 0
         while not self._stop_event.is_set():
             try:
-                self.leading = self._lead(conn)
+                was_leading, self.leading = self.leading, self._lead(conn)
+                if self.leading and not was_leading:
+                    cron.restore_times()
                 if self.leading:
                     for job in cron.enqueue_jobs():
                         log.info("cron: enqueued %s", job.name)

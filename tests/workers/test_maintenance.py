@@ -85,6 +85,9 @@ def test_workers_enqueue_periodic_jobs_once_per_interval_and_run_them(pg_setting
     cron = periodic.StudioCron(settings, conn)
     assert sorted(j.name for j in cron.enqueue_jobs()) == sorted(p.name for p in periodic.PERIODIC)
     assert cron.enqueue_jobs() == [], "nothing is due again at once"
+    successor = periodic.StudioCron(settings, conn)  # the leader died: the next one reads RQ's cron history
+    successor.restore_times()
+    assert successor.enqueue_jobs() == [], "a new leader keeps the intervals instead of running everything again"
     got = {name: get_cron_job_ids(name, conn) for name in ("audit-retention", "usage-meter")}
     assert all(len(ids) == 1 for ids in got.values())
     q = queues.queue(settings, "default", connection=conn)
