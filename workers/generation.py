@@ -211,7 +211,9 @@ def _records(produced: pa.Table, set_id: uuid.UUID) -> pa.Table:
     names = [n for n in produced.column_names if not n.startswith("__")]
     fields = ("to_json(struct_pack(" + ", ".join(f"{_q(n)} := coalesce(CAST({_q(n)} AS VARCHAR), '')" for n in names)
               + "))" if names else "'{}'")
-    title_src = next((n for n in ("title", "headline", "primary_text", "text", "caption") if n in names), names[0] if names else None)
+    content = [n for n in names if n not in ("campaign_name", "ad_group_name", "ad_name", "keywords")] or names
+    title_src = next((n for n in ("title", "headline", "headline_1", "primary_text", "text", "caption") if n in names),
+                     content[0] if content else None)  # an RSA's title is its first headline, not its campaign's name
     title = f"coalesce(CAST({_q(title_src)} AS VARCHAR), '')" if title_src else "''"
     sub_parts = [f'"{c}"' for c in ("subreddit", "__target_subreddit") if c in produced.column_names]
     subreddit = f"coalesce({', '.join(sub_parts)}, '')" if sub_parts else "''"

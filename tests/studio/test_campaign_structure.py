@@ -126,3 +126,10 @@ def test_structure_is_stored_with_the_set_and_refused_on_organic_formats(product
                                            [(c.name, c.kind) for c in datasets.get_dataset(store, ctx, ds.id).columns])
     assert defaults is not None and defaults["campaign"] == "{{ category | default('General') }}"
     assert campaigns.structure_defaults("reddit/thread", []) is None
+
+
+def test_an_rsa_variation_is_titled_by_its_first_headline_not_its_campaign(products) -> None:
+    store, ctx, data = products
+    checked = check_preview_equals_generated(store, ctx, data, RSA)
+    page = variations.page(store, ctx, checked.set_id, VariationFilter(search="Vintage Poetry"), limit=5)
+    assert page.total > 0 and all(r["headline_1"].startswith("Vintage Poetry") for r in page.rows)
