@@ -74,13 +74,14 @@ def _settings(platform: str, key: str) -> dict[str, dict[str, str]]:
     return values
 
 
-def tree(structure: Structure | None, *, campaigns_shown: int = 3, groups_shown: int = 3) -> None:
+def tree(structure: Structure | None, fmt_key: str = "", *, campaigns_shown: int = 3, groups_shown: int = 3) -> None:
     """The counts of campaigns, ad groups, ads, keywords and negatives, and the first branches."""
     if structure is None:
         return
+    group = _group_word(fmt_key.split("/", 1)[0])
     c = st.columns(5)
     c[0].metric("Campaigns", f"{structure.campaigns:,}")
-    c[1].metric("Ad groups", f"{structure.ad_groups:,}")
+    c[1].metric(f"{group.capitalize()}s", f"{structure.ad_groups:,}")
     c[2].metric("Ads", f"{structure.ads:,}")
     c[3].metric("Keywords", f"{structure.keywords:,}")
     c[4].metric("Negatives", f"{structure.negative_keywords:,}", help="Negative keywords, campaign and ad-group level")
@@ -90,7 +91,7 @@ def tree(structure: Structure | None, *, campaigns_shown: int = 3, groups_shown:
     lines = []
     for branch in structure.first(campaigns_shown, groups_shown):
         full = next(b for b in structure.branches if b.name == branch.name)
-        lines.append(f"<li><b>{_name(branch.name)}</b> · {widgets.plural(len(full.ad_groups), 'ad group')}, "
+        lines.append(f"<li><b>{_name(branch.name)}</b> · {widgets.plural(len(full.ad_groups), group)}, "
                      f"{widgets.plural(full.ads, 'ad')}<ul>")
         for g in branch.ad_groups:
             kws = ", ".join(f"{html.escape(k)} <small>({m})</small>" for k, m in g.keywords[:4])
