@@ -212,9 +212,11 @@ class CronThread(threading.Thread):
                 if self.leading and not was_leading:
                     cron.restore_times()
                 if self.leading:
-                    for job in cron.enqueue_jobs():
+                    enqueued = cron.enqueue_jobs()
+                    for job in enqueued:
                         log.info("cron: enqueued %s", job.name)
-                    cron.save()
+                    if enqueued:
+                        cron.save()  # what rq's own cron loop does: the job times, for `rq cron` monitoring
                     cron.heartbeat()
                 failures = 0
                 wait = self.tick_s
@@ -222,6 +224,10 @@ class CronThread(threading.Thread):
                 wait = BACKOFF_S[min(failures, len(BACKOFF_S) - 1)]
                 failures += 1
                 log.warning("cron: Redis unreachable (%s); trying again in %.0f s", exc, wait)
+            except Exception:  # noqa: BLE001 - a bug in one tick must not end the scheduling for good
+                wait = BACKOFF_S[min(failures, len(BACKOFF_S) - 1)]
+                failures += 1
+                log.exception("cron: tick failed; trying again in %.0f s", wait)
             self._stop_event.wait(wait)
         try:
             if conn.get(LEADER_KEY) == self.owner.encode():
