@@ -9,14 +9,17 @@ Numbers (every non-null value of the column must fit, in one format):
 - grouped   ``1,234`` / ``1,234,567`` / ``1 234`` → integer (decimal with a fraction), format ``grouped``.
 
 The decimal mark is decided by the column as a whole: a value such as ``1,5``, ``1.234,50`` or
-``1.234.567`` proves a decimal comma, ``1.5`` or ``1,234,567.50`` a decimal point. When no value
+``1.234.567`` proves a decimal comma, ``1.5`` or ``1,234,567.50`` a decimal point (plain numbers
+with a decimal comma and no currency or ``%`` also need a ``.`` group somewhere in a comma-delimited
+file: ``1,5`` alone may be a pair of numbers and stays text). When no value
 proves it, a comma is a thousands separator (``1,299`` → 1299, as Dotoro reads it); a lone dot
 followed by three digits is a decimal point, except next to a currency symbol, where ``€1.299``
 means 1299 (amounts rarely have three decimals); a semicolon-delimited file reads the comma as the
 decimal mark. A column that proves both marks, or mixes ``1,299`` and ``1.299`` without proof,
 stays text with a note.
 
-Dates: ``Jan 15, 2024``, ``January 15 2024``, ``15 January 2024``, ``15-Jan-2024``, ``Sept 3rd, 2024``
+Dates: ``Jan 15, 2024``, ``January 15 2024``, ``15 January 2024``, ``15-Jan-2024``, ``Sept 3rd, 2024``,
+``Monday, January 15, 2024``
 (any case; both orders may mix in one column) → date, profile format ``month_date``.
 
 The original text can be kept beside the typed column (``IngestOptions.keep_text``): templates
@@ -46,8 +49,9 @@ _MONTHS = {name: number for number, names in enumerate((
     ("jul", "july"), ("aug", "august"), ("sep", "sept", "september"), ("oct", "october"),
     ("nov", "november"), ("dec", "december")), 1) for name in names}
 _ORDINAL = "(?:st|nd|rd|th)?"
-MONTH_FIRST = rf"(?i)^([a-z]{{3,9}})\.?[\s-]+([0-9]{{1,2}}){_ORDINAL},?[\s-]+([0-9]{{4}})$"
-DAY_FIRST = rf"(?i)^([0-9]{{1,2}}){_ORDINAL}[\s-]+([a-z]{{3,9}})\.?,?[\s-]+([0-9]{{4}})$"
+_WEEKDAY = r"(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]{0,6}\.?,?\s+)?"
+MONTH_FIRST = rf"(?i)^{_WEEKDAY}([a-z]{{3,9}})\.?[\s-]+([0-9]{{1,2}}){_ORDINAL},?[\s-]+([0-9]{{4}})$"
+DAY_FIRST = rf"(?i)^{_WEEKDAY}([0-9]{{1,2}}){_ORDINAL}[\s-]+([a-z]{{3,9}})\.?,?[\s-]+([0-9]{{4}})$"
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,8 @@ def formatted_number(stripped: pl.Series, values: pl.Series, *, decimal_comma: b
     if mark is None:
         return _text("holds numbers whose decimal mark is unclear (both 1,234 and 1.234 style, or both "
                      "marks as decimals), so it is kept as text")
+    if mark == "," and not (codes or has_percent.any() or decimal_comma or numbers.str.contains(".", literal=True).any()):
+        return None  # a lone `1,5` in a comma-delimited file may be a pair of numbers: text, unless `1.234,5` proves it
     group = "," if mark == "." else "."
     plain = numbers.str.replace_all(f"[_{'.' if group == '.' else ','}]", "").str.replace(",", ".", literal=True)
     negative = parts["s1"].str.contains("[-\u2212]") | parts["s2"].str.contains("[-\u2212]")

@@ -204,7 +204,10 @@ FORMATTED_CASES = [
      None),
     ("ambiguous_groups_with_a_currency", ["$1,299", "$1.299"], "text", None, None, "decimal mark is unclear"),
     ("version_numbers_stay_text", ["1.2.3", "2.0.1"], "text", ["1.2.3", "2.0.1"], None, None),
-    ("bad_groups_stay_text", ["1,23", "12,3456"], "decimal", [1.23, 12.3456], "grouped", None),
+    ("a_lone_decimal_comma_stays_text", ["1,23", "12,3456"], "text", ["1,23", "12,3456"], None, None),
+    ("a_decimal_comma_proven_by_a_dot_group", ["1,23", "1.012,3456"], "decimal", [1.23, 1012.3456], "grouped", None),
+    ("weekday_prefix", ["Monday, January 15, 2024", "Tue 16 Jan 2024"], "date",
+     [dt.date(2024, 1, 15), dt.date(2024, 1, 16)], "month_date", None),
     ("lists_of_numbers_stay_text", ["1,2,3", "4,5,6"], "text", ["1,2,3", "4,5,6"], None, None),
 ]
 
