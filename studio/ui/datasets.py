@@ -192,7 +192,7 @@ def column_profile(detail: datasets.DatasetDetail) -> None:
         pl.DataFrame({
             "Column": [c.name for c in detail.columns],
             "Type": [KIND_LABEL.get(c.kind, c.kind) for c in detail.columns],
-            "Written as": [_format_label(c.format, c.text_column) for c in detail.columns],
+            "Written as": [_format_label(c.format) for c in detail.columns],
             "Empty": [c.null_count for c in detail.columns],
             "Examples": [" · ".join(e[:40] for e in c.examples) for c in detail.columns],
             "Header in file": [c.original_name for c in detail.columns],
@@ -201,12 +201,11 @@ def column_profile(detail: datasets.DatasetDetail) -> None:
     )
 
 
-def _format_label(fmt: str | None, text_column: str | None) -> str:
-    """How a typed column was written in the file ("Currency EUR", "Percent …"), and where its text is kept."""
+def _format_label(fmt: str | None) -> str:
+    """How a typed column was written in the file ("Currency EUR", "Percent (50% → 0.5)"); "" for plain values."""
     if not fmt:
         return ""
-    label = f"Currency {fmt.split(':', 1)[1]}" if fmt.startswith("currency:") else FORMAT_LABEL.get(fmt, fmt)
-    return f"{label} · text in {text_column}" if text_column else label
+    return f"Currency {fmt.split(':', 1)[1]}" if fmt.startswith("currency:") else FORMAT_LABEL.get(fmt, fmt)
 
 
 def preview(table: pl.DataFrame, total: int) -> None:
