@@ -6,7 +6,7 @@ PORT ?= 8501
 HOST ?= 127.0.0.1
 SERVICES_DIR ?= .dotoro/services
 
-.PHONY: run test install install-dev lock migrate services services-stop worker webhooks lint bench maintenance
+.PHONY: run test install install-dev lock migrate services services-stop worker lint bench maintenance
 
 # Packages come from uv.lock (the whole tree pinned; direct dependencies live in pyproject.toml): one
 # resolver-free `uv sync` into .venv. uv itself is installed from PyPI when missing, once per version and user
@@ -35,10 +35,11 @@ lock: | $(UV_DEP)
 migrate: install
 	$(BIN)/python -m studio.store.migrate upgrade
 
-## run: the studio on the embedded store (SQLite + Parquet under .dotoro/, jobs in-process)
+## run: the studio on the embedded store (SQLite + Parquet under .dotoro/, jobs in-process); the same port
+## serves POST /stripe/webhook, /oauth/reddit/callback, /healthz and /readyz (server.py)
 run: migrate
 	@echo "Dotoro Studio: http://$(HOST):$(PORT)"
-	$(BIN)/streamlit run app.py --server.address $(HOST) --server.port $(PORT) --server.headless true --browser.gatherUsageStats false
+	$(BIN)/streamlit run server.py --server.address $(HOST) --server.port $(PORT) --server.headless true --browser.gatherUsageStats false
 
 ## test: installs what is missing (Python packages, postgresql, redis-server, chromium), runs everything
 test: install-dev
@@ -57,12 +58,6 @@ services-stop:
 ## worker: an RQ worker (with the scheduler and the periodic jobs) on REDIS_URL; start as many as you like
 worker: install
 	$(BIN)/python -m workers.worker
-
-## webhooks: the Stripe webhook receiver (POST /stripe/webhook) on WEBHOOK_HOST:WEBHOOK_PORT; needs STRIPE_WEBHOOK_SECRET
-WEBHOOK_HOST ?= 127.0.0.1
-WEBHOOK_PORT ?= 8502
-webhooks: install
-	$(BIN)/python -m studio.billing.webhook_server --host $(WEBHOOK_HOST) --port $(WEBHOOK_PORT)
 
 lint: install-dev
 	$(BIN)/ruff check .

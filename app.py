@@ -66,6 +66,7 @@ try:
     _page.run()
 except Exception as exc:  # st.stop / st.rerun are not Exceptions: only real page errors get here
     logging_setup.event(_log, "page.error", level=logging.ERROR, exc_info=exc, error=type(exc).__name__)
+    logs.mark_logged(exc)  # st.App's on_script_error (server.py) sees it next: logged once
     raise
 finally:
     timing.finish(_started, _page.url_path)

@@ -69,7 +69,7 @@ class StudioEnv(BaseSettings):
     HOST: str = Field("127.0.0.1", description="Address `make run` binds the studio to (--server.address). 127.0.0.1: this machine only; team mode behind a proxy on another host: 0.0.0.0 or the server's LAN address.")
     PUBLIC_URL: str = Field("http://localhost:8501", description="Address of the studio, used in links (invitations, OAuth callbacks).")
     STRIPE_API_KEY: str = Field("", description="Stripe secret key. Empty: billing is off and no plan limits apply (self-hosted).")
-    STRIPE_WEBHOOK_SECRET: str = Field("", description="Signing secret of the Stripe webhook endpoint (whsec_…), checked by `make webhooks`.")
+    STRIPE_WEBHOOK_SECRET: str = Field("", description="Signing secret of the Stripe webhook endpoint PUBLIC_URL/stripe/webhook (whsec_…), served on the studio's own port.")
     STRIPE_API_BASE: str = Field("https://api.stripe.com", description="Stripe API address (tests point it at a local double).")
     STRIPE_PRICE_STARTER: str = Field("", description="Stripe Price id of the Starter plan (monthly subscription).")
     STRIPE_PRICE_PRO: str = Field("", description="Stripe Price id of the Pro plan (monthly subscription).")
