@@ -34,6 +34,10 @@ MAX_OUTPUT_CHARS = 100_000
 MAX_STRING_CHARS = 1_000_000
 """Longest string or list a single operation (filter, `~`, `*`, `+`, join, replace) may build."""
 
+MAX_SQL_GROWTH = 8
+"""Most a template's `replace` filters may lengthen text (product of new/old lengths) and stay on the
+SQL path; beyond, it renders per row (DuckDB builds 2,048 rows of each step at once)."""
+
 MAX_RENDER_WORK_CHARS = 20_000_000
 """Characters all operations of one render may build together (the sum of their results)."""
 
@@ -94,6 +98,7 @@ BUDGETS: tuple[Budget, ...] = (
            "engine/templates/compiled.py render; engine/templates/sql_guards.py output_guard (SQL path)"),
     Budget("MAX_STRING_CHARS", MAX_STRING_CHARS, "characters",
            "engine/templates/sandbox.py, filters.py, registry.py; sql_guards.py (SQL `replace` and `~`)"),
+    Budget("MAX_SQL_GROWTH", MAX_SQL_GROWTH, "-fold", "engine/templates/compile_sql.py _check_growth (per row beyond)"),
     Budget("MAX_RENDER_WORK_CHARS", MAX_RENDER_WORK_CHARS, "characters", "engine/templates/sandbox.py charge"),
     Budget("MAX_RANGE_ITEMS", MAX_RANGE_ITEMS, "items", "engine/templates/sandbox.py safe_range"),
     Budget("MAX_STEPS", MAX_STEPS, "steps", "engine/templates/sandbox.py tick"),

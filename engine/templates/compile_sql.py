@@ -15,7 +15,7 @@ from typing import Any
 
 from jinja2 import nodes
 
-from engine.templates.limits import too_big
+from engine.templates.limits import MAX_SQL_GROWTH, too_big
 from engine.templates.registry import FILTERS
 from engine.templates.sql_compare import compare, in_list
 from engine.templates.sql_filters import const_filter
@@ -57,6 +57,27 @@ MAX_SQL_CHARS = 1_000_000
 """Templates whose SQL would be longer than this render per row instead."""
 
 
+def _check_growth(ast: nodes.Template) -> None:
+    """Keep templates whose `replace` filters lengthen text many-fold off the SQL path.
+
+    DuckDB builds each step for a vector of 2,048 rows at once, so a row's MAX_STRING_CHARS is
+    2,048 times that in memory; the per-row render holds one row's. Up to MAX_SQL_GROWTH (the
+    product of new/old lengths over the template's replaces) the SQL needs at most that multiple
+    of the data it reads.
+    """
+    growth = 1.0
+    for node in ast.find_all(nodes.Filter):
+        if node.name != "replace" or len(node.args) < 2:
+            continue
+        old, new = node.args[0], node.args[1]
+        if isinstance(old, nodes.Const) and isinstance(new, nodes.Const) and \
+                isinstance(old.value, str) and isinstance(new.value, str) and len(new.value) > len(old.value) > 0:
+            growth *= len(new.value) / len(old.value)
+    if growth > MAX_SQL_GROWTH:
+        raise Unsupported(f"`replace` that lengthens text {growth:,.0f}-fold (more than {MAX_SQL_GROWTH}-fold "
+                          "in SQL, which builds 2,048 rows at once)")
+
+
 def _describe(node: nodes.Node) -> str:
     return _CONSTRUCTS.get(type(node), f"`{type(node).__name__}`")
 
@@ -77,6 +98,7 @@ class SqlCompiler:
 
     def template(self, ast: nodes.Template) -> str:
         """The whole template as a non-null VARCHAR expression."""
+        _check_growth(ast)
         return self._body(ast.body)
 
     def _body(self, body: list[nodes.Node]) -> str:

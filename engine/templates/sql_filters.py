@@ -83,8 +83,9 @@ def _text_filter(build: Callable[[str, Binder, frozenset[str]], str], keeps_asci
     def sql(scope: SqlScope, value: Val, args: Mapping[str, Val]) -> Val:
         t, binder, facts = text(value), scope.binder, value.facts
         out_facts = facts if keeps_facts else PLAIN_TEXT if ASCII in facts else frozenset()
-        if ASCII in facts:
-            return text_val(build(t, binder, facts), f"strlen({t})", out_facts)
+        if ASCII in facts:  # then bytes are characters; only case maps keep the length (trim does not)
+            built = build(t, binder, facts)
+            return text_val(built, f"strlen({t})" if keeps_ascii_length else f"strlen({built})", out_facts)
         if not keeps_ascii_length:
             return text_val(build(t, binder, facts), facts=out_facts)
         # case mapping never changes the length of ASCII text: no need to build it to measure it

@@ -49,15 +49,15 @@ def in_sql(con: duckdb.DuckDBPyConnection, source: str, row: dict[str, Any]) -> 
         con.unregister("one_row")
 
 
-def _grow(n_a: int, new: int) -> tuple[str, dict[str, Any]]:
-    """`replace('a', <new chars>)` on a cell of `n_a` a's and 10 b's: the result is n_a * new + 10 long."""
-    return "name|replace('a', '" + "a" * new + "')", {"name": "a" * n_a + "b" * 10, "n": 1}
+def _grow(n_a: int) -> tuple[str, dict[str, Any]]:
+    """An 8-fold `replace` (MAX_SQL_GROWTH) on `n_a` a's and 8 b's: the result is n_a * 8 + 8 long."""
+    return "name|replace('a', 'aaaaaaaa')", {"name": "a" * n_a + "b" * 8, "n": 1}
 
 
 HALF = MAX_STRING_CHARS // 2
 EXACT = [
-    pytest.param(*_grow(99_999, 10), id="replace just under the step limit"),  # 999,990 + 10 = 1,000,000
-    pytest.param(*_grow(100_000, 10), id="replace just over the step limit"),
+    pytest.param(*_grow(124_999), id="replace at the step limit"),  # 999,992 + 8 = 1,000,000
+    pytest.param(*_grow(125_000), id="replace just over the step limit"),
     pytest.param("name ~ name", {"name": "x" * HALF, "n": 1}, id="~ at the limit"),
     pytest.param("name ~ name ~ '!'", {"name": "x" * HALF, "n": 1}, id="~ over the limit"),
     pytest.param("(name ~ n) ~ (n ~ name)", {"name": "y" * (HALF - 1), "n": 7}, id="nested ~ over the limit"),
@@ -74,6 +74,13 @@ def test_sql_refuses_a_step_exactly_when_the_per_row_render_does(con: duckdb.Duc
     assert in_sql(con, source, row) == expected
 
 
+def test_replaces_that_lengthen_text_many_fold_render_per_row() -> None:
+    tmpl = compile_template("{{ name|replace('a', 'aaa')|replace('b', 'bbb') }}", SCHEMA)  # 9-fold
+    assert tmpl.sql is None
+    assert "lengthens text 9-fold (more than 8-fold in SQL" in str(tmpl.fallback_reason)
+    assert compile_template("{{ name|replace('a', 'aa')|replace('b', 'bbbb') }}", SCHEMA).sql is not None
+
+
 def test_the_step_cases_cover_both_outcomes(con: duckdb.DuckDBPyConnection) -> None:
     outcomes = {per_row("{{ (" + p.values[0] + ")|truncate(30) }}", p.values[1]).startswith("refused")
                 for p in EXACT}
@@ -87,7 +94,7 @@ def _thread(body: str) -> GenerationConfig:
 PLAN_CASES = [
     pytest.param("{{ name ~ name }}", MAX_OUTPUT_CHARS // 2 + 1, id="output over the field cap"),
     pytest.param("{{ name }}{{ name }}", MAX_OUTPUT_CHARS // 2 + 1, id="output pieces over the field cap"),
-    pytest.param("{{ name|replace('a', '" + "a" * 20 + "') }}", 60_000, id="replace over the step cap"),
+    pytest.param("{{ name|replace('a', 'aaaaaaaa') }}", 130_000, id="replace over the step cap"),
 ]
 
 
