@@ -11,7 +11,9 @@ Semantics shared by both paths: null prints as ''; floats print as Python's repr
 `a if c` without else prints ''. A column is `name` or `row["Any Name"]` (`row` is the whole
 row; a column called "row" is only reachable as `row["row"]`). Filters: see `filters.py`;
 the registry is `registry.FILTERS` (`register_filter` adds one). What compiles to SQL: see
-`compile_sql.py`; the SQL does not enforce MAX_OUTPUT_CHARS (callers check field lengths).
+`compile_sql.py`; the SQL refuses each step over MAX_STRING_CHARS as the per-row render does
+(`sql_guards.py`) and a plan adds the MAX_OUTPUT_CHARS check per field. Every budget, its value
+and where it is enforced: `engine/budgets.py`.
 """
 
 from __future__ import annotations

@@ -36,8 +36,8 @@ class CompiledTemplate:
     """A validated template: `sql` (a DuckDB expression, or None) and `render(row)` per row.
 
     `sql` is a scalar expression over the columns (double-quoted) returning a VARCHAR that is
-    never NULL and byte-identical to `render` for every row. It does not enforce
-    MAX_OUTPUT_CHARS: the caller checks field lengths. When `sql` is None,
+    never NULL and byte-identical to `render` for every row, refusals included, except that
+    MAX_OUTPUT_CHARS is checked by the plan around it (`sql_guards.output_guard_sql`). When `sql` is None,
     `fallback_reason` says which construct keeps the template per row.
 
     A template with SQL generates its Jinja2 code on the first `render` only: a preview
