@@ -136,11 +136,11 @@ class Endpoints:
             try:
                 from workers.queues import redis_connection
 
-                conn = redis_connection(self.settings)
+                redis = redis_connection(self.settings)
                 try:
-                    conn.ping()
+                    redis.ping()
                 finally:
-                    conn.close()
+                    redis.close()
                 checks["redis"] = "ok"
             except Exception as exc:  # noqa: BLE001
                 checks["redis"] = f"unreachable: {type(exc).__name__}"

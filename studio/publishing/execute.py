@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import praw
 from prawcore.exceptions import InvalidToken
@@ -142,7 +143,7 @@ def publish(store: Store, ws: WorkspaceId, item_id: uuid.UUID, gen: int, *, enqu
         if not _claim_again(store, ctx, item_id, gen):
             return "state changed meanwhile"
     checkpoint("submitting")
-    where = {"item_id": str(item_id), "workspace_id": str(ws), "kind": call.kind, "account": call.username,
+    where: dict[str, Any] = {"item_id": str(item_id), "workspace_id": str(ws), "kind": call.kind, "account": call.username,
              "subreddit": call.subreddit, "parent": call.parent or None}
     event(log, "publish.attempt", **where)
     began = time.perf_counter()
