@@ -4,7 +4,7 @@ Numbers (every non-null value of the column must fit, in one format):
 
 - currency  ``$1,299.00``, ``€5``, ``-$5``, ``1.299,00 €``, ``USD 12``, ``CHF 1'234.50`` → decimal, with
   the profile format ``currency:<ISO code>`` (``$`` reads as USD). One currency per column: mixed
-  currencies, or amounts with and without a symbol, stay text with a note.
+  currencies stay text with a note; plain numbers beside amounts (``$5``, ``7``) are amounts too.
 - percent   ``50%``, ``12.5 %`` → the fraction (0.5, 0.125) as decimal, profile format ``percent``.
 - grouped   ``1,234`` / ``1,234,567`` / ``1 234`` → integer (decimal with a fraction), format ``grouped``.
 
@@ -83,8 +83,6 @@ def formatted_number(stripped: pl.Series, values: pl.Series, *, decimal_comma: b
         return None
     if has_currency.any() and has_percent.any():
         return _text("mixes amounts and percentages, so it is kept as text")
-    if has_currency.any() and not has_currency.all():
-        return _text("mixes amounts with and without a currency symbol, so it is kept as text")
     if has_percent.any() and not has_percent.all():
         return _text("mixes percentages (%) and plain numbers, so it is kept as text")
     codes: list[str] = []

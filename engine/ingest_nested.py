@@ -7,8 +7,8 @@ is kept whole as compact JSON text (``{"a":1}``), as is an empty object. ``flatt
 every nested object as JSON. Arrays are, by choice (``arrays``):
 
 - ``join`` (default): the elements as text joined by ``array_separator`` (default ``", "``); an
-  element that is an object or array is compact JSON, a null is ``null``, booleans ``true``/``false``;
-  an empty array is an empty (null) cell.
+  element that is an object or array is compact JSON, a null is ``null``, booleans ``true``/``false``,
+  numbers as JavaScript prints them (``1.0`` → ``1``); an empty array is an empty (null) cell.
 - ``json``: the whole array as compact JSON text.
 - ``first``: the first element only; an object there flattens under the array's name.
 
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any
@@ -78,8 +79,27 @@ class IngestOptions:
 
 
 def compact_json(value: object) -> str:
-    """JSON text as JavaScript's JSON.stringify writes it: no spaces, non-ASCII kept."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_plain)
+    """JSON text as JavaScript's JSON.stringify writes it: no spaces, non-ASCII kept, 1.0 as 1."""
+    return json.dumps(_js_numbers(value), ensure_ascii=False, separators=(",", ":"), default=_plain)
+
+
+def _js_numbers(value: object) -> object:
+    """Whole floats as ints (JavaScript has one number type: 1.0 reads back and prints as 1)."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e21:
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _js_numbers(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_js_numbers(v) for v in value]
+    return value
+
+
+def js_number(value: float) -> str:
+    """A float as JavaScript's String(n) prints it: 1.0 → "1", 1e-07 → "1e-7"."""
+    if value.is_integer() and abs(value) < 1e21:
+        return str(int(value))
+    text = repr(value)
+    return re.sub(r"e([+-])0*(\d)", r"e\1\2", text) if "e" in text else text
 
 
 def _plain(value: object) -> str:
@@ -95,7 +115,9 @@ def element_text(value: object) -> str:
         return value
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int | float):
+    if isinstance(value, float):
+        return js_number(value)
+    if isinstance(value, int):
         return repr(value)
     if isinstance(value, dict | list | tuple):
         return compact_json(value)

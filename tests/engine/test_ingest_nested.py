@@ -49,6 +49,8 @@ FLATTEN_CASES: list[tuple[str, list[dict[str, Any]], IngestOptions, dict[str, An
     ("rows_missing_a_nested_key_are_null", [{"a": {"b": 1}}, {"a": {"c": 2}}, {"a": None}], IngestOptions(),
      {"a.b": 1, "a.c": None}),
     ("a_flat_key_with_a_dot_keeps_it", [{"a.b": "x", "c": 1}], IngestOptions(), {"a.b": "x", "c": 1}),
+    ("numbers_print_as_javascript_does", [{"n": [1.0, 1e-7, 2.5], "o": {"p": {"q": {"r": 2.0}}}}], IngestOptions(),
+     {"n": "1, 1e-7, 2.5", "o.p.q": '{"r":2}'}),
     ("unicode_in_kept_json", [{"m": {"k": {"v": "ü"}}}], IngestOptions(flatten_depth=2), {"m.k": '{"v":"ü"}'}),
 ]
 
