@@ -34,7 +34,8 @@ from workers import generation
 
 CARDS = 12
 CHUNK_ROWS = 7
-FORMATS = ["google/responsive_search_ad", "meta/feed_ad", "reddit/thread", "reddit/link_ad", "instagram/post", "x/post"]
+FORMATS = ["google/responsive_search_ad", "meta/feed_ad", "reddit/thread", "reddit/link_ad", "reddit/comment",
+           "instagram/post", "x/post"]
 FOR_LOOP = "{% for w in (a or '').split(' ')[:3] %}{{ w }}-{% endfor %}"  # outside the SQL subset: per-row Jinja2
 TEXT_TEMPLATES = ["{{ a }}", "{{ b }}", "{{ a }} {{ b }}", "Buy {{ b | default('now') }}", "{{ a | upper }}",
                   "Fixed text", "{{ a }}{{ a }}{{ a }}", "{{ b }} {{ v }}", FOR_LOOP]
@@ -50,6 +51,8 @@ def _choices(spec: Any) -> list[str]:
         return [spec.allowed_values[0], "{{ b }}"]
     if spec.kind == "bool":
         return ["true", "{{ b }}"]
+    if spec.name == "parent":
+        return ["t3_abc123", "{{ b }}", "row 1"]
     if spec.pattern:
         return ["deals", "{{ b }}", "r_{{ b }}"]
     return TEXT_TEMPLATES
