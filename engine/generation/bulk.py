@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 from engine.errors import EngineError
 from engine.generation.plan import Plan
 from engine.platforms import ExportColumn, ExportSpec, get_export
-from engine.platforms.bulk_files import safe_cell
+from engine.platforms.bulk_files import build_bulk_file, safe_cell
 
 __all__ = ["generate_to_parquet", "write_export"]
 
@@ -53,6 +53,8 @@ def write_export(plan: Plan, path: str | os.PathLike[str], export: str | ExportS
     if (spec.platform, spec.format) != (plan.format.platform, plan.format.name):
         raise EngineError(f"export {spec.label!r} is for {spec.platform}/{spec.format}, "
                           f"but the plan makes {plan.format.key}")
+    if plan.config.structure is not None:  # campaign, ad group, keyword and negative rows, checked (bulk_files)
+        return _write_structured(plan, path, spec, batch_size)
     headers = spec.headers()
     rows = 0
     with open(path, "w", encoding=spec.encoding, newline="") as fh:
@@ -67,3 +69,17 @@ def write_export(plan: Plan, path: str | os.PathLike[str], export: str | ExportS
                 out.writerow(_cells(spec.keyword_columns, headers, record))
                 rows += 1
     return rows
+
+
+def _write_structured(plan: Plan, path: str | os.PathLike[str], spec: ExportSpec, batch_size: int) -> int:
+    """The studio's bulk file for a plan with a campaign structure; refused (BulkFileRefused) like a download."""
+    from engine.generation.structure import structure_input
+
+    records = [{k: v for k, v in r.items() if not k.startswith("__")}
+               for batch in plan.batches(batch_size) for r in pa.Table.from_batches([batch]).to_pylist()]
+    bulk = build_bulk_file(spec.name, spec.label, records, structure_input(plan.format.platform, plan.config.structure),
+                           encoding=spec.encoding, delimiter=spec.delimiter)
+    bulk.check(plan.format.platform)
+    with open(path, "wb") as fh:
+        fh.write(bulk.to_bytes())
+    return len(bulk.rows)

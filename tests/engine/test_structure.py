@@ -221,3 +221,17 @@ def test_engine_export_neutralises_formula_cells(con: duckdb.DuckDBPyConnection,
         assert write_export(plan, path, "meta_ads_manager_csv") == 2
     rows = list(csv.DictReader(path.open(encoding="utf-8")))
     assert [r["Body"] for r in rows] == ["'=1+1", "'@SUM(A1)"]
+
+
+def test_engine_export_of_a_structured_plan_is_the_checked_bulk_file(con: duckdb.DuckDBPyConnection, tmp_path: Any) -> None:
+    from engine.generation import write_export
+
+    path = tmp_path / "editor.csv"
+    with build_plan(DATA, rsa(), connection=con) as plan:
+        written = write_export(plan, path, "google_ads_editor_csv")
+    rows = _read(path.read_bytes())
+    assert written == len(rows) == 3 + 3 + 4 + 4 + 16 + 5  # campaigns, their negatives, groups, theirs, keywords, ads
+    meta = {"platform": "meta", "format": "feed_ad", "structure": {"campaign": "All", "ad_group": "{{ name }}"},
+            "templates": {"primary_text": "{{ name }}", "headline": "{{ name }}", "link": "{{ url }}"}}
+    with build_plan(DATA, meta, connection=con) as plan, pytest.raises(BulkFileRefused, match="Link Object ID"):
+        write_export(plan, tmp_path / "meta.csv", "meta_ads_manager_csv")
