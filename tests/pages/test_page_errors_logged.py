@@ -39,3 +39,22 @@ def test_a_page_error_is_logged_with_page_and_workspace(new_app, monkeypatch):
     assert "hunter2hunter2" not in buffer.getvalue()
     assert "hunter2hunter2" not in streamlit_err.getvalue() and "Uncaught app execution" in streamlit_err.getvalue()
     assert at.exception  # Streamlit still shows the error on the page
+
+
+def test_st_apps_hook_logs_errors_outside_a_page_once():
+    from studio.ui import logs
+
+    buffer = io.StringIO()
+    handler = logging_setup.configure(load_settings({"LOG_FORMAT": "json"}, dotenv=None), stream=buffer)
+    try:
+        inside, outside = RuntimeError("already logged by app.py"), ValueError("in a widget callback")
+        logs.mark_logged(inside)
+        for exc in (inside, outside):
+            try:
+                raise exc
+            except Exception as caught:
+                assert logs.on_script_error(caught) is None  # Streamlit still shows its error box
+    finally:
+        logging.getLogger().removeHandler(handler)
+    errors = [json.loads(line) for line in buffer.getvalue().splitlines() if '"page.error"' in line]
+    assert [e["error"] for e in errors] == ["ValueError"] and "in a widget callback" in errors[0]["exc"]
