@@ -91,6 +91,8 @@ def formatted_number(stripped: pl.Series, values: pl.Series, *, decimal_comma: b
         if len(codes) > 1:
             return _text(f"mixes currencies ({', '.join(codes)}), so it is kept as text")
     mark = _decimal_mark(numbers, currency=bool(codes), decimal_comma=decimal_comma)
+    if mark == "":
+        return None
     if mark is None:
         return _text("holds numbers whose decimal mark is unclear (both 1,234 and 1.234 style, or both "
                      "marks as decimals), so it is kept as text")
@@ -118,13 +120,14 @@ def formatted_number(stripped: pl.Series, values: pl.Series, *, decimal_comma: b
 
 
 def _decimal_mark(numbers: pl.Series, *, currency: bool, decimal_comma: bool) -> str | None:
-    """'.' or ',' as the column's decimal mark, or None when the column contradicts itself."""
+    """'.' or ',' as the column's decimal mark, None when the column contradicts itself, "" when these
+    are not numbers (1.2.3)."""
     point = numbers.str.contains(_POINT).all()
     comma = numbers.str.contains(_COMMA).all()
     if point != comma:
         return "." if point else ","
-    if not point:
-        return None
+    if not point:  # each value a number in one style or the other: mixed marks; else not numbers at all
+        return None if (numbers.str.contains(_POINT) | numbers.str.contains(_COMMA)).all() else ""
     if decimal_comma:
         return ","
     has_comma, has_dot = numbers.str.contains(",", literal=True).any(), numbers.str.contains(".", literal=True).any()

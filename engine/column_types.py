@@ -117,14 +117,33 @@ def _all_match(values: pl.Series, pattern: str) -> bool:
     return bool(values.head(_SAMPLE).str.contains(pattern).all() and values.str.contains(pattern).all())
 
 
-def _plausible(sample: pl.Series, *, decimal_comma: bool) -> bool:
-    """Whether the first values could belong to any kind other than text."""
-    if sample.str.to_lowercase().is_in(TRUE_WORDS + FALSE_WORDS).all():
+def _plausible(sample: pl.Series, *, decimal_comma: bool) -> bool | str:
+    """Whether the first values could belong to any kind other than text; a note (str) when each of
+    them has some typed shape but not all the same one (e.g. dates written two ways)."""
+    covered = sample.str.to_lowercase().is_in(TRUE_WORDS + FALSE_WORDS)
+    if covered.all():
         return True
     shapes = (*_SHAPES, _COMMA_DECIMAL) if decimal_comma else _SHAPES
-    if any(sample.str.contains(pattern).all() for pattern in shapes):
+    for pattern in (*shapes, MONTH_FIRST, DAY_FIRST):
+        matched = sample.str.contains(pattern)
+        if matched.all():
+            return True
+        covered = covered | matched
+    if (sample.str.contains(MONTH_FIRST) | sample.str.contains(DAY_FIRST)).all():
         return True
-    return bool((sample.str.contains(MONTH_FIRST) | sample.str.contains(DAY_FIRST)).all())
+    if not covered.all():
+        return False
+    return f"mixes value formats (such as '{_shorten(sample[0])}' and '{_shorten(_other_shape(sample))}'), " \
+        "so it is kept as text"
+
+
+def _other_shape(sample: pl.Series) -> str:
+    """The first value that is not written the way the first one is."""
+    for pattern in (*_SHAPES, MONTH_FIRST, DAY_FIRST):
+        matched = sample.str.contains(pattern)
+        if matched[0] and not matched.all():
+            return str(sample.filter(~matched)[0])
+    return str(sample[-1])
 
 
 def _parsed_dates(stripped: pl.Series, fmt: str) -> pl.Series | None:
@@ -138,8 +157,9 @@ def _infer_strings(series: pl.Series, *, decimal_comma: bool = False) -> Inferre
     sample = series.drop_nulls().head(_SAMPLE).str.strip_chars()
     if sample.is_empty():
         return Inferred("text", series)
-    if not _plausible(sample, decimal_comma=decimal_comma):
-        return Inferred("text", series)  # Most text columns stop here, without a full scan.
+    plausible = _plausible(sample, decimal_comma=decimal_comma)
+    if plausible is not True:  # Most text columns stop here, without a full scan.
+        return Inferred("text", series, plausible or None)
     stripped = series.str.strip_chars()
     values = stripped.drop_nulls()
     detectors: list[Callable[[pl.Series, pl.Series], Inferred | None]] = [_as_integer, _as_decimal]

@@ -205,6 +205,9 @@ FORMATTED_CASES = [
      None),
     ("ambiguous_groups_with_a_currency", ["$1,299", "$1.299"], "text", None, None, "decimal mark is unclear"),
     ("version_numbers_stay_text", ["1.2.3", "2.0.1"], "text", ["1.2.3", "2.0.1"], None, None),
+    ("dates_written_two_ways", ["Jan 15, 2024", "2024-01-15"], "text", None, None,
+     "mixes value formats (such as 'Jan 15, 2024' and '2024-01-15')"),
+    ("numbers_and_words", ["12", "yes"], "text", None, None, "mixes value formats"),
     ("a_lone_decimal_comma_stays_text", ["1,23", "12,3456"], "text", ["1,23", "12,3456"], None, None),
     ("a_decimal_comma_proven_by_a_dot_group", ["1,23", "1.012,3456"], "decimal", [1.23, 1012.3456], "grouped", None),
     ("weekday_prefix", ["Monday, January 15, 2024", "Tue 16 Jan 2024"], "date",
@@ -225,6 +228,8 @@ def test_formatted_numbers_and_dates(cells: list[str], kind: str, values: list[o
         assert result.table["value"].to_list() == values
     if note is not None:
         assert any(note in warning and "'value'" in warning for warning in result.warnings), result.warnings
+    else:
+        assert not any("'value'" in warning for warning in result.warnings), result.warnings
 
 
 def test_a_semicolon_file_reads_a_lone_dot_group_as_thousands_with_a_comma_decimal() -> None:
