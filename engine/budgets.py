@@ -95,7 +95,7 @@ BUDGETS: tuple[Budget, ...] = (
     Budget("MAX_EXPRESSION_DEPTH", MAX_EXPRESSION_DEPTH, "operations",
            "engine/templates/nesting.py (after parsing, before any tree walk)"),
     Budget("MAX_OUTPUT_CHARS", MAX_OUTPUT_CHARS, "characters",
-           "engine/templates/compiled.py render; engine/templates/sql_guards.py output_guard (SQL path)"),
+           "engine/templates/compiled.py render; SQL path: generation/chain.py + compiler.py via sql_guards.py"),
     Budget("MAX_STRING_CHARS", MAX_STRING_CHARS, "characters",
            "engine/templates/sandbox.py, filters.py, registry.py; sql_guards.py (SQL `replace` and `~`)"),
     Budget("MAX_SQL_GROWTH", MAX_SQL_GROWTH, "-fold", "engine/templates/compile_sql.py _check_growth (per row beyond)"),
