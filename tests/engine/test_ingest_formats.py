@@ -10,6 +10,8 @@ import json
 import polars as pl
 import pytest
 import xlsxwriter
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.ingest import IngestError, IngestOptions, NeedsSheetChoice, ingest, list_sheets
 from tests.engine.test_ingest import delimited
@@ -288,3 +290,26 @@ def test_header_less_excel_sheet() -> None:
 
 def test_a_header_less_file_with_one_line_has_one_row() -> None:
     assert ingest(b"only,line\n", "a.csv", options=IngestOptions(has_header=False)).row_count == 1
+
+
+def _grouped(whole: int, group: str) -> str:
+    return f"{whole:,}".replace(",", group)
+
+
+@settings(max_examples=40, deadline=None)
+@given(cents=st.lists(st.integers(-10**11, 10**11), min_size=1, max_size=8),
+       style=st.sampled_from(["us_dollar", "eu_euro_suffix", "eu_euro_prefix", "us_code", "swiss"]))
+def test_any_amount_written_in_one_style_reads_back_exactly(cents: list[int], style: str) -> None:
+    def written(c: int) -> str:
+        sign, whole, frac = "-" if c < 0 else "", abs(c) // 100, f"{abs(c) % 100:02d}"
+        return {"us_dollar": f"{sign}${_grouped(whole, ',')}.{frac}",
+                "eu_euro_suffix": f"{sign}{_grouped(whole, '.')},{frac} €",
+                "eu_euro_prefix": f"{sign}€{_grouped(whole, '.')},{frac}",
+                "us_code": f"USD {sign}{_grouped(whole, ',')}.{frac}",
+                "swiss": f"CHF {sign}{_grouped(whole, chr(39))}.{frac}"}[style]
+    body = "id;amount\n" if style == "eu_euro_prefix" else "id,amount\n"
+    sep = ";" if style == "eu_euro_prefix" else ","
+    body += "".join(f'{i}{sep}"{written(c)}"\n' for i, c in enumerate(cents))
+    result = ingest(body.encode(), "amounts.csv")
+    assert result.columns[1].kind == "decimal", result.warnings
+    assert result.table["amount"].to_list() == [c / 100 for c in cents]
