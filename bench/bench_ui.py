@@ -1,6 +1,6 @@
 """Click-to-idle in a served studio, driven by headless Chromium (issue 14's "speed you can feel").
 
-    .venv/bin/python bench/bench_ui.py [--reps 10] [--warmup 3] [--large 100000] [--baseline]
+    .venv/bin/python bench/bench_ui.py [--reps 10] [--warmup 3] [--large 100000] [--baseline] [--soak 200]
 
 Serves the studio (`streamlit run`, embedded store in a temp folder), seeds an account with a 2k-row and
 a large data set through the services, signs in through the form, then times each action over `--reps`
@@ -11,8 +11,9 @@ message the browser *sends* after arming (Streamlit's rerun request, sent on the
 commit) starts the clock, and the last message *received* before 300 ms of silence stops it. So the
 figure is "user action → the last update the server sends", the click-to-idle a person waits for.
 
-Also printed: the server's script time per rerun (app.py + page, from DOTORO_RERUN_LOG), the server's
-memory before and after all actions, and its CPU while a finished Campaign sets page sits idle.
+Also printed: the server's script time per rerun (from DOTORO_RERUN_LOG: full reruns of app.py + page, and
+page parts rerun alone as st.fragment), the server's memory before and after all actions (with `--soak N`,
+every 25 of N more reruns: does it level off?), and its CPU while a finished Campaign sets page sits idle.
 
 `--baseline` runs everything twice in the same run — once with Streamlit's default post-script garbage
 collection (`runner.postScriptGC=true`, the baseline) and once as configured in .streamlit/config.toml —
@@ -158,10 +159,15 @@ class Server:
         fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
-    def script_ms(self) -> list[float]:
-        if not self.rerun_log.exists():
-            return []
-        return [float(line.split()[-1]) for line in self.rerun_log.read_text().splitlines() if line.strip()]
+    def script_ms(self) -> dict[str, list[float]]:
+        """Script milliseconds of full reruns ("full") and of page parts rerun alone ("part", st.fragment)."""
+        out: dict[str, list[float]] = {"full": [], "part": []}
+        if self.rerun_log.exists():
+            for line in self.rerun_log.read_text().splitlines():
+                if line.strip():
+                    label, ms = line.rsplit(" ", 1)
+                    out["part" if label.startswith("part:") else "full"].append(float(ms))
+        return out
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -251,7 +257,23 @@ def measure(page: Any, action: Callable[[int], None], reps: int, warmup: int) ->
     return out
 
 
-def run_once(browser: Any, home: Path, email: str, post_gc: bool | None, reps: int, warmup: int) -> dict[str, Any]:
+def soak_rss(page: Any, server: Server, acts: dict[str, Callable[[int], None]], reruns: int) -> list[tuple[int, float]]:
+    """RSS (MB) every 25 reruns over a long session: preview edits on 2k rows (each a new configuration, so
+    the figures cache fills to its bound), then page changes."""
+    samples = [(0, server.rss_mb())]
+    go(page, server.url, "preview")
+    pick_preview(page, "products_2k")
+    for i in range(reruns):
+        if i == reruns // 2:
+            go(page, server.url, "")
+        timed(page, lambda i=i: (acts["preview"] if i < reruns // 2 else acts["nav"])(1000 + i))
+        if (i + 1) % 25 == 0:
+            samples.append((i + 1, server.rss_mb()))
+    return samples
+
+
+def run_once(browser: Any, home: Path, email: str, post_gc: bool | None, reps: int, warmup: int,
+             soak: int = 0) -> dict[str, Any]:
     server = Server(home, post_gc)
     result: dict[str, Any] = {}
     try:
@@ -264,6 +286,10 @@ def run_once(browser: Any, home: Path, email: str, post_gc: bool | None, reps: i
         page.get_by_label("Password", exact=True).first.fill(PASSWORD)
         page.get_by_role("button", name="Sign in").click()
         page.get_by_role("heading", name="Home").first.wait_for()
+        for _ in range(200):  # the session cookie is set by a component after sign-in; each page load needs it
+            if any(c["name"] == "dotoro_session" for c in context.cookies()):
+                break
+            page.wait_for_timeout(100)
         page.wait_for_timeout(1500)
         rss0 = server.rss_mb()
         acts = scenarios(page, server.url)
@@ -285,6 +311,8 @@ def run_once(browser: Any, home: Path, email: str, post_gc: bool | None, reps: i
                 result[label] = measure(page, act, reps, warmup)
             except Exception as exc:  # noqa: BLE001 - a scenario the current UI cannot drive is reported
                 result[label] = f"n/a ({type(exc).__name__}: {str(exc).splitlines()[0][:80]})"
+        if soak:
+            result["soak"] = soak_rss(page, server, acts, soak)
         go(page, server.url, "campaigns")
         page.wait_for_timeout(3000)
         cpu0, t0 = server.cpu_seconds(), time.time()
@@ -309,6 +337,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--large", type=int, default=100_000, help="rows of the large data set")
     parser.add_argument("--baseline", action="store_true", help="also run with Streamlit's default postScriptGC=true")
+    parser.add_argument("--soak", type=int, default=0, help="then this many more reruns, printing RSS every 25")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -322,14 +351,15 @@ def main() -> None:
             modes: list[tuple[str, bool | None]] = [("configured", None)]
             if args.baseline:
                 modes.insert(0, ("postScriptGC on", True))
-            runs = {name: run_once(browser, home / ".dotoro", email, gc, args.reps, args.warmup) for name, gc in modes}
+            runs = {name: run_once(browser, home / ".dotoro", email, gc, args.reps, args.warmup, args.soak)
+                    for name, gc in modes}
             browser.close()
         print(f"load average after: {os.getloadavg()[0]:.2f}")
         names = list(runs)
         header = "| action | " + " | ".join(f"{n} p50 / p95 ms" for n in names) + (" | p50 ratio |" if len(names) > 1 else " |")
         print(header)
         print("|" + "---|" * (header.count("|") - 1))
-        for label in [k for k in runs[names[-1]] if k not in ("idle cpu %", "script ms", "rss")]:
+        for label in [k for k in runs[names[-1]] if k not in ("idle cpu %", "script ms", "rss", "soak")]:
             cells, p50s = [], []
             for n in names:
                 v = runs[n][label]
@@ -342,10 +372,13 @@ def main() -> None:
             print(f"| {label} | " + " | ".join(cells) + ratio + " |")
         for n in names:
             r = runs[n]
-            sm = r["script ms"]
-            if sm:
-                print(f"{n}: server script time per rerun p50 {statistics.median(sm):.0f} ms, p95 {pct(sm, 0.95):.0f} ms "
-                      f"over {len(sm)} reruns; RSS {r['rss'][0]:.0f} → {r['rss'][1]:.0f} MB; idle page CPU {r['idle cpu %']:.2f} %")
+            times = "; ".join(f"{kind} reruns p50 {statistics.median(sm):.0f} ms, p95 {pct(sm, 0.95):.0f} ms (n={len(sm)})"
+                              for kind, sm in r["script ms"].items() if sm)
+            print(f"{n}: server script time per rerun: {times or 'n/a'}; RSS {r['rss'][0]:.0f} → {r['rss'][1]:.0f} MB; "
+                  f"idle page CPU {r['idle cpu %']:.2f} %")
+            if r.get("soak"):
+                print(f"{n}: RSS over a long session (reruns: MB): "
+                      + ", ".join(f"{k}: {mb:.0f}" for k, mb in r["soak"]))
     finally:
         shutil.rmtree(home, ignore_errors=True)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from studio import campaigns, variations
+from studio.ui import fragments, resources, state, widgets
 from studio.ui import generation as ui_gen
-from studio.ui import resources, state, widgets
 from studio.ui import review as ui_review
 
 ctx = state.page_context("Campaign sets")
@@ -43,37 +43,43 @@ if c.button("Archive", disabled=cs.status == "archived"):
         campaigns.archive(store, ctx, cs.id)
         st.rerun()
 
-st.subheader("Variations")
-ui_review.show_flash()
-flt = ui_review.filters(store, ctx, cs)
-can_edit, can_approve = ui_review.permissions(store, ctx)
-size = ui_review.PAGE_SIZE
-p1, p2, _ = st.columns([1, 2, 3])
-page_no = p1.number_input("Page", min_value=1, value=1, step=1, key="v_page")
-show_empty = p2.toggle("Show empty optional fields", key="v_show_empty")
-result = widgets.attempt(lambda: variations.page(store, ctx, cs.id, flt, offset=(page_no - 1) * size, limit=size))
-if result is None:
-    st.stop()
-st.caption(f"{result.total:,} variation{'s match' if result.total != 1 else ' matches'} · page {page_no} of {max(1, -(-result.total // size)):,}")
-ui_review.bulk_actions(store, ctx, cs, flt, result.total, can_approve)
-ui_review.find_replace(store, ctx, cs, flt, can_edit)
-if result.rows:
-    ui_review.conflicts(store, ctx, cs, result.rows, can_edit)
-    grid_tab, cards_tab = st.tabs(["Grid", "Cards"])
-    with grid_tab:
-        ui_review.grid(store, ctx, cs, flt, result.rows, can_edit=can_edit, can_approve=can_approve, show_empty=show_empty)
-    with cards_tab:
-        ui_gen.cards(result.rows, f"{cs.platform}/{cs.format}")
-st.subheader("Export this view")
-bulk = variations.bulk_exports(store, ctx, cs.id)
-kinds = {"csv": "CSV", "json": "JSON", "xlsx": "Excel"} | bulk
-kind = st.radio("Format", list(kinds), format_func=kinds.__getitem__, horizontal=True, key="v_export_kind")
-if st.button("Prepare export"):
-    if kind in bulk:
-        data = widgets.attempt(lambda: variations.export_bulk(store, ctx, cs.id, kind, flt))
-        name = f"{cs.name} - {bulk[kind]}.csv"
-    else:
-        data = widgets.attempt(lambda: variations.export(store, ctx, cs.id, flt, kind))
-        name = f"{cs.name}.{kind}"
-    if data is not None:
-        st.download_button(f"Download {kinds[kind]}", data, file_name=name)
+
+@fragments.part  # a filter, a page of the grid or an edit reruns the review, not the set picker and progress
+def review() -> None:
+    st.subheader("Variations")
+    ui_review.show_flash()
+    flt = ui_review.filters(store, ctx, cs)
+    can_edit, can_approve = ui_review.permissions(store, ctx)
+    size = ui_review.PAGE_SIZE
+    p1, p2, _ = st.columns([1, 2, 3])
+    page_no = p1.number_input("Page", min_value=1, value=1, step=1, key="v_page")
+    show_empty = p2.toggle("Show empty optional fields", key="v_show_empty")
+    result = widgets.attempt(lambda: variations.page(store, ctx, cs.id, flt, offset=(page_no - 1) * size, limit=size))
+    if result is None:
+        st.stop()
+    st.caption(f"{result.total:,} variation{'s match' if result.total != 1 else ' matches'} · page {page_no} of {max(1, -(-result.total // size)):,}")
+    ui_review.bulk_actions(store, ctx, cs, flt, result.total, can_approve)
+    ui_review.find_replace(store, ctx, cs, flt, can_edit)
+    if result.rows:
+        ui_review.conflicts(store, ctx, cs, result.rows, can_edit)
+        grid_tab, cards_tab = st.tabs(["Grid", "Cards"])
+        with grid_tab:
+            ui_review.grid(store, ctx, cs, flt, result.rows, can_edit=can_edit, can_approve=can_approve, show_empty=show_empty)
+        with cards_tab:
+            ui_gen.cards(result.rows, f"{cs.platform}/{cs.format}")
+    st.subheader("Export this view")
+    bulk = variations.bulk_exports(store, ctx, cs.id)
+    kinds = {"csv": "CSV", "json": "JSON", "xlsx": "Excel"} | bulk
+    kind = st.radio("Format", list(kinds), format_func=kinds.__getitem__, horizontal=True, key="v_export_kind")
+    if st.button("Prepare export"):
+        if kind in bulk:
+            data = widgets.attempt(lambda: variations.export_bulk(store, ctx, cs.id, kind, flt))
+            name = f"{cs.name} - {bulk[kind]}.csv"
+        else:
+            data = widgets.attempt(lambda: variations.export(store, ctx, cs.id, flt, kind))
+            name = f"{cs.name}.{kind}"
+        if data is not None:
+            st.download_button(f"Download {kinds[kind]}", data, file_name=name)
+
+
+review()

@@ -9,7 +9,7 @@ import streamlit as st
 from engine.errors import EngineError
 from studio import rule_sets
 from studio.errors import StudioError
-from studio.ui import authoring, resources, state, widgets
+from studio.ui import authoring, fragments, resources, state, widgets
 from studio.ui import datasets as data_ui
 from studio.ui import rule_builder as ui
 from studio.ui import rule_outcomes as outcomes
@@ -38,42 +38,48 @@ if not editable:
 elif not saved:
     st.caption("No saved rule sets yet: add rules below, test them on the data, then save them under a name.")
 
-scope = f"{current.id}@{current.updated_at.isoformat()}" if current else "new"  # someone else's save reloads
-d = ui.draft(scope, current.rules if current else [])
-st.caption("Rules fire top to bottom; conditions always look at the original row, actions chain.")
-top = st.container()
-slots = ui.builder(d, schema, editable)
-rules = ui.to_rules(d)
 
-result = None
-try:
-    result = rule_sets.test_on_data(store, ctx, ds.id, rules) if rules else None
-except (EngineError, StudioError) as exc:
-    outcomes.show_error(slots, exc, top)
-if result is not None:
-    outcomes.annotate(slots, result.counts, result.row_count, {r["id"]: r.get("enabled", True) for r in rules})
+@fragments.part  # an operator or value change reruns the builder and its outcomes, not the page
+def builder_and_outcomes() -> None:
+    scope = f"{current.id}@{current.updated_at.isoformat()}" if current else "new"  # someone else's save reloads
+    d = ui.draft(scope, current.rules if current else [])
+    st.caption("Rules fire top to bottom; conditions always look at the original row, actions chain.")
+    top = st.container()
+    slots = ui.builder(d, schema, editable)
+    rules = ui.to_rules(d)
 
-st.divider()
-if editable:
-    bar.save_bar(store, ctx, current, rules)
+    result = None
+    try:
+        result = rule_sets.test_on_data(store, ctx, ds.id, rules) if rules else None
+    except (EngineError, StudioError) as exc:
+        outcomes.show_error(slots, exc, top)
+    if result is not None:
+        outcomes.annotate(slots, result.counts, result.row_count, {r["id"]: r.get("enabled", True) for r in rules})
 
-st.subheader("Test on data")
-if not rules:
-    st.caption("Add a rule to see how many rows it matches.")
-elif result is None:
-    st.caption("Fix the rule marked above to test the rules on the data.")
-else:
-    counts_col, trace_col = st.columns([3, 2], gap="large")
-    with counts_col:
-        st.markdown(f"**Rows matched** in {ds.name} ({widgets.plural(result.row_count, 'row')})")
-        outcomes.match_table(rules, result.counts, result.row_count)
-    with trace_col:
-        if st.session_state.get("rp_trace_row", 1) > max(result.row_count, 1):
-            st.session_state["rp_trace_row"] = 1
-        number = st.number_input("Why does row … look like this?", min_value=1, max_value=max(result.row_count, 1),
-                                 value=1, step=1, key="rp_trace_row")
-        row_trace = widgets.attempt(partial(result.trace, int(number) - 1))
-        if row_trace is not None:
-            outcomes.trace(row_trace)
+    st.divider()
+    if editable:
+        bar.save_bar(store, ctx, current, rules)
 
-bar.import_export(rules, schema, editable, current.name if current else "rules")
+    st.subheader("Test on data")
+    if not rules:
+        st.caption("Add a rule to see how many rows it matches.")
+    elif result is None:
+        st.caption("Fix the rule marked above to test the rules on the data.")
+    else:
+        counts_col, trace_col = st.columns([3, 2], gap="large")
+        with counts_col:
+            st.markdown(f"**Rows matched** in {ds.name} ({widgets.plural(result.row_count, 'row')})")
+            outcomes.match_table(rules, result.counts, result.row_count)
+        with trace_col:
+            if st.session_state.get("rp_trace_row", 1) > max(result.row_count, 1):
+                st.session_state["rp_trace_row"] = 1
+            number = st.number_input("Why does row … look like this?", min_value=1, max_value=max(result.row_count, 1),
+                                     value=1, step=1, key="rp_trace_row")
+            row_trace = widgets.attempt(partial(result.trace, int(number) - 1))
+            if row_trace is not None:
+                outcomes.trace(row_trace)
+
+    bar.import_export(rules, schema, editable, current.name if current else "rules")
+
+
+builder_and_outcomes()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from studio import datasets, templates
-from studio.ui import authoring, resources, state, widgets
+from studio.ui import authoring, fragments, resources, state, widgets
 from studio.ui import datasets as data_ui
 from studio.ui import template_editor as ui
 
@@ -55,24 +55,31 @@ if not editable:
     st.info("You are a viewer in this workspace: you can read templates and see them rendered, "
             "but not save, duplicate or delete them.")
 
-editors, side = st.columns([3, 2], gap="large")
-with side:
-    st.markdown(f"**Live rendering** · {fmt.label}")
-    card = st.container()
-    ui.columns_panel(detail.columns, row, fmt, scope, editable)
-values: dict[str, str] = {}
-checks: dict[str, templates.FieldCheck] = {}
-with editors:
-    for spec in fmt.fields:
-        initial = current.fields.get(spec.name, "") if current else ""
-        values[spec.name], checks[spec.name] = ui.field_editor(spec, scope, initial, detail.columns, row,
-                                                               ds.row_count, editable)
-with card:
-    ui.live_card(fmt, checks, int(row_number))
-authoring.save(store, ctx, "templates", ui.unsaved(saved, current, scope, values))
 
-st.divider()
-if editable:
-    ui.save_bar(store, ctx, current, fmt, values)
+
+@fragments.part  # a field edit reruns the editors, the live card, the draft and the save bar, not the page
+def fields_and_card() -> None:
+    editors, side = st.columns([3, 2], gap="large")
+    with side:
+        st.markdown(f"**Live rendering** · {fmt.label}")
+        card = st.container()
+        ui.columns_panel(detail.columns, row, fmt, scope, editable)
+    values: dict[str, str] = {}
+    checks: dict[str, templates.FieldCheck] = {}
+    with editors:
+        for spec in fmt.fields:
+            initial = current.fields.get(spec.name, "") if current else ""
+            values[spec.name], checks[spec.name] = ui.field_editor(spec, scope, initial, detail.columns, row,
+                                                                   ds.row_count, editable)
+    with card:
+        ui.live_card(fmt, checks, int(row_number))
+    authoring.save(store, ctx, "templates", ui.unsaved(saved, current, scope, values))
+
+    st.divider()
+    if editable:
+        ui.save_bar(store, ctx, current, fmt, values)
+
+
+fields_and_card()
 if current is not None:
     ui.versions_panel(store, ctx, current, editable)

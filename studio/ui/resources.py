@@ -3,18 +3,33 @@
 from __future__ import annotations
 
 import gc
+import os
+from pathlib import Path
 
 import streamlit as st
 
 from studio.previews import PreviewCache
-from studio.settings import Settings, load_settings
+from studio.settings import EXTRA_PREFIXES, Settings, StudioEnv, load_settings
 from studio.store import migrate
 from studio.store.session import Store
 from workers.embedded import EmbeddedLoop
 
 
-def settings() -> Settings:
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _settings(environment: tuple[tuple[str, str], ...], dotenv: tuple[str, int]) -> Settings:
     return load_settings()
+
+
+def settings() -> Settings:
+    """The validated settings, read again only when a variable they use or the `.env` file changes (reading
+    and validating them costs milliseconds, and a rerun asks for them a dozen times)."""
+    env = tuple(sorted((k, v) for k, v in os.environ.items() if k in StudioEnv.model_fields or k.startswith(EXTRA_PREFIXES)))
+    dotenv = Path(".env").resolve()
+    try:
+        stamp = dotenv.stat().st_mtime_ns
+    except OSError:
+        stamp = 0
+    return _settings(env, (str(dotenv), stamp))
 
 
 @st.cache_resource(show_spinner=False)

@@ -60,12 +60,20 @@ def take_workspace_request() -> str | None:
     return st.session_state.pop("dotoro_switch_to", None)
 
 
+_ADDRESS = "dotoro_client_address"
+
+
 def client_address() -> str | None:
+    """The browser's address, read once per browser session (one connection: it does not change, and
+    reading it from Streamlit costs more than the rest of a page's context)."""
+    if _ADDRESS in st.session_state:
+        return st.session_state[_ADDRESS]
     try:
         ip = st.context.ip_address
     except Exception:
-        return None
-    return ip if isinstance(ip, str) else None
+        ip = None
+    st.session_state[_ADDRESS] = ip if isinstance(ip, str) else None
+    return st.session_state[_ADDRESS]
 
 
 def context() -> Context:

@@ -18,22 +18,32 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from studio.store import rerun
 
 
-def _this_run() -> object | None:
+def this_run() -> object | None:
+    """An object that stands for this script run (full or fragment) and no other."""
     run = get_script_run_ctx()
     return getattr(run, "parallel_coordinator", None) if run is not None else None
 
 
 def start() -> float:
-    marker = _this_run()
+    marker = this_run()
     if marker is not None:
-        rerun.begin(lambda: _this_run() is marker)
+        rerun.begin(lambda: this_run() is marker)
+    return time.perf_counter()
+
+
+def start_part() -> float:
     return time.perf_counter()
 
 
 def finish(started: float, page: str) -> None:
     rerun.end_current()
+    log(started, page or "home")
+
+
+def log(started: float, label: str) -> None:
+    """Append "<label> <milliseconds>" to DOTORO_RERUN_LOG when it is set (a full rerun, or a part alone)."""
     path = os.environ.get("DOTORO_RERUN_LOG")
     if not path:
         return
     with open(path, "a", encoding="utf-8") as f:
-        f.write(f"{page or 'home'} {(time.perf_counter() - started) * 1000:.1f}\n")
+        f.write(f"{label} {(time.perf_counter() - started) * 1000:.1f}\n")
