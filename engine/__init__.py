@@ -3,7 +3,8 @@
 The public API (studio/ and workers/ import from here, nothing deeper):
 
 Ingest — uploaded bytes → typed table
-    ingest(data, filename) -> IngestResult(table, columns: ColumnProfile(name, kind, …), …)
+    ingest(data, filename) -> IngestResult(table, columns: ColumnProfile(name, kind, …, format), …)
+    ingest(..., options=IngestOptions(has_header=, flatten_depth=, arrays=, array_separator=, keep_text=))
 Templates — Jinja2 in an immutable sandbox, compiled to SQL when exact
     compile_template(source, schema) -> CompiledTemplate(.sql, .fallback_reason, .variables, .render(row))
     validate_template(source, columns, …) -> TemplateReport;  convert_dotoro(source) -> str
@@ -52,6 +53,7 @@ from engine.generation import (
 from engine.ingest import (
     ColumnProfile,
     IngestError,
+    IngestOptions,
     IngestResult,
     NeedsSheetChoice,
     ingest,
@@ -128,6 +130,7 @@ __all__ = [
     "Hierarchy",
     "HistogramBin",
     "IngestError",
+    "IngestOptions",
     "IngestResult",
     "KeywordCombinator",
     "NeedsSheetChoice",

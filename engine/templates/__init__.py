@@ -9,7 +9,8 @@ Semantics shared by both paths: null prints as ''; floats print as Python's repr
 "True"/"False", dates ISO, datetimes `str(datetime)` (datetime columns are naive timestamps);
 `~` joins nulls as ''; comparing an empty value with `<`/`>` is false (never an error);
 `a if c` without else prints ''. A column is `name` or `row["Any Name"]` (`row` is the whole
-row; a column called "row" is only reachable as `row["row"]`). Filters: see `filters.py`;
+row; a column called "row" is only reachable as `row["row"]`; a dotted column from nested data,
+`item.brand`, is written `item.brand`, see `dotted.py`). Filters: see `filters.py`;
 the registry is `registry.FILTERS` (`register_filter` adds one). What compiles to SQL: see
 `compile_sql.py`; the SQL refuses each step over MAX_STRING_CHARS as the per-row render does
 (`sql_guards.py`) and a plan adds the MAX_OUTPUT_CHARS check per field. Every budget, its value
