@@ -44,14 +44,18 @@ def create_workspace(store: Store, user_id: UserId, name: str, *, client_address
 
 @public("the signed-in person's own memberships")
 def memberships(store: Store, user_id: UserId) -> list[Membership]:
-    """The workspaces a user belongs to, oldest first."""
-    with store.account_scope(user_id) as s:
-        rows = s.execute(
-            select(WorkspaceMember.workspace_id, Workspace.name, WorkspaceMember.role)
-            .join(Workspace, Workspace.id == WorkspaceMember.workspace_id)
-            .where(WorkspaceMember.user_id == user_id)
-            .order_by(WorkspaceMember.created_at, Workspace.name)
-        ).all()
-    for r in rows:  # the gates of this page rerun need not read the role again (studio/store/rerun.py)
-        rerun.remember_role(r[0], user_id, Role(r[2]))
-    return [Membership(WorkspaceId(r[0]), r[1], Role(r[2])) for r in rows]
+    """The workspaces a user belongs to, oldest first (read once per page rerun: the sidebar and the page ask)."""
+
+    def read() -> tuple[Membership, ...]:
+        with store.account_scope(user_id) as s:
+            rows = s.execute(
+                select(WorkspaceMember.workspace_id, Workspace.name, WorkspaceMember.role)
+                .join(Workspace, Workspace.id == WorkspaceMember.workspace_id)
+                .where(WorkspaceMember.user_id == user_id)
+                .order_by(WorkspaceMember.created_at, Workspace.name)
+            ).all()
+        for r in rows:  # the gates of this page rerun need not read the role again (studio/store/rerun.py)
+            rerun.remember_role(r[0], user_id, Role(r[2]))
+        return tuple(Membership(WorkspaceId(r[0]), r[1], Role(r[2])) for r in rows)
+
+    return list(rerun.remembered(("tenancy.memberships", user_id), read))

@@ -93,6 +93,20 @@ def forget() -> None:
         run.reads.clear()
 
 
+def remembered(key: Hashable, compute: Callable[[], R]) -> R:
+    """`compute()`, or what it returned earlier in this rerun (nothing written since); the key must name
+    everything the value depends on (whose, which workspace)."""
+    run = _active()
+    if run is None:
+        return compute()
+    try:
+        return run.reads[key]  # type: ignore[no-any-return]
+    except KeyError:
+        value = compute()
+        run.reads[key] = value
+        return value
+
+
 def per_rerun(fn: Callable[P, R]) -> Callable[P, R]:
     """Remember a read service's result for the rest of the rerun (place it under the permission decorator,
     so the gate still runs on every call). The function takes (store, ctx, *hashable args); its result must
