@@ -46,12 +46,16 @@ def read_json(data: bytes, label: str, *, lines: bool, max_columns: int,
         if exc.msg != "Extra data" or not text.lstrip().startswith("{"):
             raise _json_error(exc, label) from None
         records = _json_lines(text, label)
-    if isinstance(records, dict) and lines:
+    if options.data_path:
+        records = _at_path(records, options.data_path)
+    if isinstance(records, dict) and (lines or options.data_path):
         records = [records]
     if not isinstance(records, list):
         kind = "a single object" if isinstance(records, dict) else f"a {_json_type(records)}"
+        found = _rows_path(records) if isinstance(records, dict) else None
+        hint = f" The rows seem to be under '{found}': give that as the path to the rows." if found else ""
         raise IngestError(f"This JSON file holds {kind}, not an array of objects. Use "
-                          '[{"column": value}, …] or one object per line.', field="file")
+                          '[{"column": value}, …] or one object per line.' + hint, field="file")
     if not records:
         raise IngestError("The JSON array is empty: there are no rows.", field="file")
     for position, record in enumerate(records, 1):
@@ -79,6 +83,32 @@ def read_json(data: bytes, label: str, *, lines: bool, max_columns: int,
         notes.append(f"{cells.replaced:,} value(s) held escaped characters that are not valid text (lone "
                      "surrogates such as \\ud800); each was replaced by �.")
     return frame, header, encoding, notes
+
+
+def _at_path(data: Any, path: str) -> Any:
+    """The value at a dotted path such as ``data.items`` (Dotoro's dataPath), or an IngestError naming the keys."""
+    current = data
+    for depth, key in enumerate(path.split(".")):
+        if not isinstance(current, dict) or key not in current:
+            where = ".".join(path.split(".")[:depth]) or "the top level"
+            keys = ", ".join(f"'{k}'" for k in list(current)[:10]) if isinstance(current, dict) else ""
+            has = f" holds the keys {keys}" if keys else " is not an object"
+            raise IngestError(f"The path '{path}' is not in this JSON file: {where}{has}.", field="data_path")
+        current = current[key]
+    return current
+
+
+def _rows_path(data: dict[str, Any], prefix: str = "", depth: int = 0) -> str | None:
+    """The dotted path of the first list of objects inside ``data`` (three levels at most), for a hint."""
+    for key, value in data.items():
+        path = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value[:10]):
+            return path
+        if isinstance(value, dict) and depth < 2:
+            found = _rows_path(value, path, depth + 1)
+            if found:
+                return found
+    return None
 
 
 def _loads(text: str, label: str, *, line: int | None = None) -> Any:

@@ -44,6 +44,7 @@ class IngestOptions:
 
     - ``has_header``: CSV/TSV/TXT/Excel: False when the first line is data (columns ``column_1…N``).
     - ``flatten_depth``, ``arrays``, ``array_separator``: JSON and Parquet nested data (module doc).
+    - ``data_path``: JSON: where the rows are in the file, as dots (``data.items``); "" for the top level.
     - ``keep_text``: a column typed from formatted text (``$1,299.00``, ``50%``, ``Jan 15, 2024``)
       also keeps its original text as ``<name>_text``, so a template can print it as written.
     """
@@ -53,6 +54,7 @@ class IngestOptions:
     arrays: str = "join"
     array_separator: str = ", "
     keep_text: bool = False
+    data_path: str = ""
 
     def __post_init__(self) -> None:
         if not isinstance(self.flatten_depth, int) or not 1 <= self.flatten_depth <= MAX_DEPTH:
@@ -61,6 +63,10 @@ class IngestOptions:
         if self.arrays not in ARRAY_MODES:
             raise IngestError(f"Arrays can be handled as {', '.join(ARRAY_MODES)}; {self.arrays!r} is not one "
                               "of them.", field="arrays")
+        if not isinstance(self.data_path, str) or len(self.data_path) > 200 or (
+                self.data_path and any(not part.strip() for part in self.data_path.split("."))):
+            raise IngestError(f"The path to the rows must be keys joined by dots (data.items), not {self.data_path!r}.",
+                              field="data_path")
         if not isinstance(self.array_separator, str) or len(self.array_separator) > MAX_SEPARATOR:
             raise IngestError(f"The array separator may have at most {MAX_SEPARATOR} characters.",
                               field="array_separator")

@@ -123,6 +123,11 @@ def _ingest_options(filename: str, content: Callable[[], bytes]) -> IngestOption
             choices["has_header"] = st.checkbox(
                 "The first row holds the column names", value=True, key="upload_has_header",
                 help="Untick for a file without a header row: its columns are named column_1, column_2, …")
+        if extension == ".json":
+            choices["data_path"] = st.text_input(
+                "Rows are under (optional)", key="upload_data_path", placeholder="e.g. data.items", max_chars=200,
+                help="For a file that wraps its rows in an object, such as {\"data\": {\"items\": [...]}}: "
+                     "the keys to the list of rows, joined by dots.").strip()
         if extension in _NESTED_EXTENSIONS or (extension == ".parquet" and parquet_has_nested(content())):
             left, mid, right = st.columns([1, 1, 1])
             choices["flatten_depth"] = int(left.number_input(

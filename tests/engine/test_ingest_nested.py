@@ -63,6 +63,28 @@ def test_json_flattens_to_dotted_columns(records: list[dict[str, Any]], options:
     assert [c.name for c in result.columns] == list(expected)
 
 
+WRAPPED = {"data": {"items": [{"id": 1, "p": {"n": "A"}}, {"id": 2, "p": {"n": "B"}}]}, "meta": {"count": 2}}
+
+
+@pytest.mark.parametrize(("path", "expected"), [
+    ("data.items", [{"id": 1, "p.n": "A"}, {"id": 2, "p.n": "B"}]),
+    ("meta", [{"count": 2}]),  # an object at the path is one row
+])
+def test_rows_under_a_path(path: str, expected: list[dict[str, Any]]) -> None:
+    table = ingest(json.dumps(WRAPPED).encode(), "api.json", options=IngestOptions(data_path=path)).table
+    assert table.to_dicts() == expected
+
+
+@pytest.mark.parametrize(("path", "message"), [
+    ("", "The rows seem to be under 'data.items'"),
+    ("data.nope", "The path 'data.nope' is not in this JSON file: data holds the keys 'items'"),
+    ("meta.count", "holds a number"),
+])
+def test_a_wrong_or_missing_path_says_where_the_rows_are(path: str, message: str) -> None:
+    with pytest.raises(IngestError, match=message):
+        ingest(json.dumps(WRAPPED).encode(), "api.json", options=IngestOptions(data_path=path))
+
+
 def test_ndjson_flattens_the_same_way() -> None:
     body = b'{"item": {"brand": "Nike"}, "tags": ["a", "b"]}\n{"item": {"brand": "Puma"}, "tags": []}\n'
     table = ingest(body, "rows.jsonl").table
@@ -82,7 +104,7 @@ def test_flattened_columns_are_typed_and_profiled_with_their_paths() -> None:
 
 @pytest.mark.parametrize(("options", "message"), [
     (dict(flatten_depth=0), "depth"), (dict(flatten_depth=11), "depth"), (dict(arrays="explode"), "join, json, first"),
-    (dict(array_separator="x" * 11), "separator"),
+    (dict(array_separator="x" * 11), "separator"), (dict(data_path="a..b"), "keys joined by dots"),
 ])
 def test_bad_options_are_refused_with_a_message(options: dict[str, Any], message: str) -> None:
     with pytest.raises(IngestError, match=message):

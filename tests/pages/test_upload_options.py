@@ -42,3 +42,16 @@ def test_nested_json_flattens_with_the_chosen_options(new_app):
     profile = at.dataframe[1].value
     assert list(profile["Column"]) == ["item.brand", "item.pricing", "tags"]
     assert list(profile["Examples"])[2] == "run | road"
+
+
+def test_rows_wrapped_in_an_object_are_read_from_the_path_given(new_app):
+    wrapped = json.dumps({"data": {"items": [{"id": 1, "item": {"brand": "Nike"}}]}}).encode()
+    at = _open_upload(new_app, "api.json", wrapped, "application/json")
+    at.button(key="upload_go").click()
+    at.run()
+    assert any("seem to be under 'data.items'" in e.value for e in at.error)
+    at.text_input(key="upload_data_path").input("data.items")
+    at.button(key="upload_go").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert list(at.dataframe[1].value["Column"]) == ["id", "item.brand"]
