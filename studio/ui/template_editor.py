@@ -172,7 +172,7 @@ def _bool_editor(spec: FieldSpec, key: str, label: str, columns: Sequence[Column
     mode_key = f"{key}_mode"
     if st.session_state.get(mode_key) not in _BOOL_MODES:
         st.session_state[mode_key] = mode
-    a, b = st.columns([2, 3], vertical_alignment="bottom")
+    a = b = st.container()  # one under the other: side by side, the four choices were cut off ("From a colum")
     picked = a.segmented_control(label, list(_BOOL_MODES), format_func=_BOOL_MODES.__getitem__, key=mode_key,
                                  disabled=not editable, help=spec.help or "A yes/no flag for every variation, "
                                  "or one read from a column of the data set.")
