@@ -42,6 +42,8 @@ def resolve_dotted(ast: nodes.Template, columns: Collection[str]) -> nodes.Templ
     declared = {n.name for n in ast.find_all(nodes.Name) if n.ctx != "load"}
     if ROW in declared:
         return ast
+    if any(ast.find_all((nodes.For, nodes.Macro, nodes.CallBlock))):  # names Jinja defines inside them
+        declared |= {"loop", "caller", "varargs", "kwargs"}
 
     def column_of(node: nodes.Node) -> str | None:
         path = _path(node)

@@ -186,6 +186,8 @@ def test_templates_read_dotted_columns_the_same_on_both_paths(con: duckdb.DuckDB
 def test_a_name_declared_in_the_template_is_not_a_column() -> None:
     tmpl = compile_template('{% set item = {"brand": "Own"} %}{{ item.brand }}', DOTTED_SCHEMA)
     assert tmpl.render(ROWS[0]) == "Own"
+    looped = compile_template("{% for x in [1, 2] %}{{ loop.index }}{% endfor %}", {"loop.index": "text"})
+    assert looped.render({"loop.index": "column"}) == "12"
 
 
 def test_an_unknown_dotted_path_is_reported() -> None:
