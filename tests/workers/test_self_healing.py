@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -125,25 +126,38 @@ def test_a_killed_worker_and_a_redis_restart_need_no_resume(team, tmp_path):
     log = tmp_path / "workers.log"
     workers = [spawn_worker(env, log) for _ in range(2)]
     try:
+        conn = Redis.from_url(redis.url)
+        held: list[tuple[uuid.UUID, int]] = []
+
+        def victim_busy() -> bool:  # the chunk the first worker is rendering right now, from RQ's worker list
+            for w in Worker.all(connection=conn):
+                job_id = w.pid == workers[0].pid and w.get_current_job_id()
+                m = re.match(r"gen-([0-9a-f-]{36})-(\d+)", job_id or "")
+                if m:
+                    held[:] = [(uuid.UUID(m.group(1)), int(m.group(2)))]
+                    return True
+            return False
+
         assert wait_until(lambda: campaigns.latest_run(store, ctx, sets[0]).chunks_done >= 1, 60), log.read_text()
-        with store.session_scope(ctx) as s:
-            running_before = set(s.scalars(select(GenerationChunk.id).where(GenerationChunk.status == "running")))
-        workers[0].send_signal(signal.SIGKILL)  # mid-chunk: both workers render back to back
+        assert wait_until(victim_busy, 30), log.read_text()[-4000:]
+        workers[0].send_signal(signal.SIGKILL)  # mid-chunk
         workers[0].wait()
         killed_at = time.monotonic()
+        (run_id, index), = held
+
+        def chunk_status() -> str:
+            with store.session_scope(ctx) as s:
+                return s.scalar(select(GenerationChunk.status).where(GenerationChunk.run_id == run_id,
+                                                                     GenerationChunk.index == index))
+
+        assert chunk_status() != "done", "the kill should land mid-chunk"
         redis.restart(down_s=1.0)  # mid-run: the surviving worker is busy or waiting on Redis
         assert workers[1].poll() is None, "the worker outlived the Redis restart"
-
-        def orphan_done() -> bool:
-            with store.session_scope(ctx) as s:
-                return not set(s.scalars(select(GenerationChunk.id).where(GenerationChunk.id.in_(running_before),
-                                                                         GenerationChunk.status != "done")))
-        assert wait_until(orphan_done, 50), log.read_text()[-4000:]
+        assert wait_until(lambda: chunk_status() == "done", 50), log.read_text()[-4000:]
         healed_s = time.monotonic() - killed_at
         assert wait_until(lambda: all(campaigns.latest_run(store, ctx, s).status == "done" for s in sets), 50), \
             log.read_text()[-4000:]
         assert workers[1].poll() is None
-        conn = Redis.from_url(redis.url)
         assert wait_until(lambda: len(Worker.all(connection=conn)) == 1, 45), \
             f"dead workers stay listed: {[w.name for w in Worker.all(connection=conn)]}"
     finally:
@@ -151,7 +165,8 @@ def test_a_killed_worker_and_a_redis_restart_need_no_resume(team, tmp_path):
             if w.poll() is None:
                 w.terminate()
                 w.wait(timeout=60)
-    print(f"\nchunks of the SIGKILLed worker finished {healed_s:.1f} s after the kill (Redis restarted meanwhile)")
+    print(f"\nthe chunk the SIGKILLed worker was rendering was done {healed_s:.1f} s after the kill "
+          "(Redis restarted meanwhile)")
     with build_plan(datasets.load_table(store, ctx, ds.id), CONFIG) as plan:
         expected = plan.to_arrow().num_rows
     for set_id, run_id in zip(sets, runs, strict=True):
