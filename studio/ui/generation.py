@@ -59,8 +59,7 @@ def cards(variations: pl.DataFrame | list[dict], fmt: str, rule_names: Mapping[s
     st.markdown(ui_cards.CSS, unsafe_allow_html=True)
     for row in rows:
         number = int(row["__row"]) + 1 if row.get("__row") is not None else int(row.get("row") or 0)
-        meta = f"r/{_md_escape(str(row.get('subreddit') or ''))} · row {number}" if platform == "reddit" and "subreddit" in spec.field_names \
-            else f"row {number}"
+        meta = f"row {number}"  # the card itself names the subreddit
         labels = [*(row.get("__tags") or row.get("tags") or []), *(row.get("__groups") or row.get("groups") or [])]
         if labels:  # what the rules' add_tag / add_to_group actions gave this variation
             meta += " · " + " ".join(f"`{_md_escape(str(label))}`" for label in labels)
