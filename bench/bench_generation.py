@@ -1,14 +1,17 @@
-"""Generation end to end (expand + persist) on Postgres + Redis with 1 and 2 RQ workers,
-against a bare psycopg COPY of the same rows (the persist floor), printed side by side.
+"""Generation end to end (expand + persist) on Postgres + Redis with 1 and 2 RQ workers, against a
+strict persist floor: COPY of the same generated rows, as CSV bytes, into an UNLOGGED copy of
+`variations` with only its primary key (no RLS, no other index, no foreign key), timed in the same run.
 
-Run: scripts/services.sh run .venv/bin/python bench/bench_generation.py --rows 100000
+Run: scripts/services.sh run .venv/bin/python bench/bench_generation.py --rows 100000 --profile
 (1M rows: --rows 1000000; the data set is built with ../shared/data/make_products.py).
+Absolute times move with the machine's load; compare the ratios printed by one run.
+--profile: the stages of one warm chunk (run in this process, chunk 2 of a fresh set).
+--page-variations N: time the variations page (count + first page) on a set of N variations.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -28,6 +31,9 @@ CONFIG = {
                "conditions": {"logic": "and", "items": [{"field": "price", "operator": "less_than_or_equal", "value": 100}]},
                "actions": [{"type": "skip", "params": {}}]}],
 }
+STAGES = (("insert", "INSERT into variations"), ("load_table", "load_table (data set for the chunk)"),
+          ("copy_temp", "COPY into the temp table"), ("records", "ids / JSON / md5"),
+          ("render", "build_plan + render + CSV encode"))
 
 
 def dataset(rows: int) -> Path:
@@ -39,14 +45,103 @@ def dataset(rows: int) -> Path:
     return out
 
 
+def load() -> str:
+    return ", ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def strict_floor(owner_url: str, ws: uuid.UUID, set_id: uuid.UUID, columns: tuple[str, ...]) -> tuple[int, float]:
+    """Seconds to COPY the set's rows (as CSV bytes) into an UNLOGGED table with only a primary key (best of 2)."""
+    from sqlalchemy import create_engine
+
+    cols = ", ".join(columns)
+    engine = create_engine(owner_url)
+    try:
+        with engine.begin() as c:
+            cur = c.connection.driver_connection.cursor()
+            cur.execute("select set_config('app.workspace_id', %s, true)", (str(ws),))
+            buf = bytearray()
+            with cur.copy(f"COPY (SELECT {cols} FROM variations WHERE campaign_set_id = %s) TO STDOUT (FORMAT csv)",
+                          (set_id,)) as copy:
+                for block in copy:
+                    buf += block
+            n = cur.execute("select count(*) from variations where campaign_set_id = %s", (set_id,)).fetchone()[0]
+        best = float("inf")
+        for _ in range(2):
+            with engine.begin() as c:
+                cur = c.connection.driver_connection.cursor()
+                cur.execute("DROP TABLE IF EXISTS bench_floor")
+                cur.execute("CREATE UNLOGGED TABLE bench_floor (LIKE variations INCLUDING DEFAULTS)")
+                cur.execute("ALTER TABLE bench_floor ADD PRIMARY KEY (id)")
+            with engine.begin() as c:
+                cur = c.connection.driver_connection.cursor()
+                t0 = time.perf_counter()
+                with cur.copy(f"COPY bench_floor ({cols}) FROM STDIN (FORMAT csv)") as copy:
+                    copy.write(bytes(buf))
+                best = min(best, time.perf_counter() - t0)
+        with engine.begin() as c:
+            c.connection.driver_connection.cursor().execute("DROP TABLE IF EXISTS bench_floor")
+        return n, best
+    finally:
+        engine.dispose()
+
+
+def profile(store, ctx, ds_id, chunk: int) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    """Stages of one warm chunk: chunks 0 and 1 of a fresh set run in this process; chunk 1's are kept."""
+    from studio import campaigns
+    from workers import generation
+
+    set_id = campaigns.create(store, ctx, "bench profile", ds_id, CONFIG)
+    run_id = campaigns.start_run(store, ctx, set_id, chunk_rows=chunk)
+    out: dict[str, float] = {}
+    for index in (0, 1):
+        t0 = time.perf_counter()
+        result = generation.run_chunk(str(ctx.workspace_id), str(run_id), index)
+        out = {**(result.get("stages") or {}), "total": time.perf_counter() - t0, "variations": result.get("variations", 0)}
+    return out
+
+
+def page_timing(settings, store, ctx, ds_id, n: int) -> tuple[float, float, int]:  # type: ignore[no-untyped-def]
+    """A set of `n` variations written in SQL; the variations page's count + first page (best of 3, after 1 warm-up)."""
+    from sqlalchemy import create_engine
+
+    from studio import campaigns, variations
+
+    set_id = campaigns.create(store, ctx, "bench page", ds_id, CONFIG)
+    engine = create_engine(settings.migration_database_url)
+    with engine.begin() as c:
+        cur = c.connection.driver_connection.cursor()
+        cur.execute("select set_config('app.workspace_id', %s, true)", (str(ctx.workspace_id),))
+        cur.execute(
+            "INSERT INTO variations (id, workspace_id, campaign_set_id, row_index, variation_index, fields, title, "
+            "subreddit, status, valid, problems, edited, content_hash, tags, groups, updated_at) "
+            "SELECT md5(%s || g)::uuid, %s, %s, g, 0, json_build_object('title', 'Best thing ' || g), 'Best thing ' || g, "
+            "'deals', 'pending', g %% 7 <> 0, '', false, md5(g::text), '[]', '[]', now() FROM generate_series(0, %s - 1) g",
+            (str(set_id), ctx.workspace_id, set_id, n))
+        cur.execute("ANALYZE variations")
+    engine.dispose()
+    f = variations.VariationFilter()
+    variations.page(store, ctx, set_id, f, offset=0, limit=100)
+    best = float("inf")
+    for _ in range(3):
+        t0 = time.perf_counter()
+        page = variations.page(store, ctx, set_id, f, offset=0, limit=100)
+        best = min(best, time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    variations.page(store, ctx, set_id, f, offset=n - 100, limit=100)
+    last = time.perf_counter() - t0
+    return best, last, page.total
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--chunk", type=int, default=50_000)
+    parser.add_argument("--workers", default="1,2", help="worker counts to run, e.g. 1,2,4")
+    parser.add_argument("--profile", action="store_true", help="print the stages of one warm chunk")
+    parser.add_argument("--page-variations", type=int, default=0, help="time the variations page on a set this big")
     args = parser.parse_args()
     if not os.environ.get("TEST_PG_ADMIN_URL"):
         sys.exit("Run under scripts/services.sh run … (needs the throwaway Postgres and Redis).")
-    from sqlalchemy import create_engine, text
 
     from studio import auth, campaigns, datasets
     from studio.context import Context
@@ -65,11 +160,13 @@ def main() -> None:
     ctx = Context(user_id=account.id, workspace_id=ws)
     t0 = time.perf_counter()
     ds = datasets.upload(store, ctx, "products.csv", dataset(args.rows).read_bytes())
-    print(f"upload+ingest {args.rows:,} rows: {time.perf_counter() - t0:.2f} s")
+    print(f"upload+ingest {args.rows:,} rows: {time.perf_counter() - t0:.2f} s   (load {load()})")
 
-    timings = {}
-    for workers in (1, 2):
+    timings: dict[int, float] = {}
+    first_set = None
+    for workers in (int(w) for w in args.workers.split(",")):
         set_id = campaigns.create(store, ctx, f"bench {workers}", ds.id, CONFIG)
+        first_set = first_set or set_id
         run_id = campaigns.start_run(store, ctx, set_id, chunk_rows=args.chunk)
         info = campaigns.latest_run(store, ctx, set_id)
         generation.enqueue_run(settings, ws, run_id, info.chunks_total)
@@ -83,30 +180,33 @@ def main() -> None:
         timings[workers] = time.perf_counter() - t0
         info = campaigns.latest_run(store, ctx, set_id)
         print(f"{workers} worker(s): {info.variations:,} variations in {timings[workers]:.2f} s "
-              f"({info.variations / timings[workers]:,.0f}/s), status {info.status}")
+              f"({info.variations / timings[workers]:,.0f}/s), status {info.status}   (load {load()})")
 
-    # the floor: COPY the same number of rows of the same shape, nothing else
-    owner = create_engine(settings.database_url)
-    with owner.begin() as c:
-        c.execute(text("select set_config('app.workspace_id', :w, true)"), {"w": str(ws)})
-        sample = c.execute(text("select * from variations where workspace_id = :w limit 1"), {"w": ws}).mappings().one()
-        n = c.execute(text("select count(*) from variations where workspace_id = :w"), {"w": ws}).scalar()
-        raw = c.connection.driver_connection
-        cur = raw.cursor()
-        cur.execute("CREATE TEMP TABLE _floor (LIKE variations) ON COMMIT DROP")
-        row = [sample[k] for k in COLUMNS]
-        row[COLUMNS.index("fields")] = json.dumps(row[COLUMNS.index("fields")])
-        t0 = time.perf_counter()
-        with cur.copy(f"COPY _floor ({', '.join(COLUMNS)}) FROM STDIN") as copy:
-            for i in range(n // 2):
-                row[0] = uuid.uuid4()
-                copy.write_row(row)
-        floor = time.perf_counter() - t0
-    per_set = n // 2
-    print(f"bare COPY of {per_set:,} rows: {floor:.2f} s ({per_set / floor:,.0f}/s)")
+    assert first_set is not None
+    n, floor = strict_floor(settings.migration_database_url, ws, first_set, COLUMNS)
+    print(f"strict floor: COPY of the same {n:,} rows (CSV) into an UNLOGGED table with only its primary key: "
+          f"{floor:.2f} s ({n / floor:,.0f}/s)   (load {load()})")
+    print("\n| workers | end to end s | × strict floor | speed-up vs 1 |\n|---|---|---|---|")
+    one = timings.get(1)
     for w, t in timings.items():
-        print(f"ratio {w} worker(s) end to end / bare COPY: {t / floor:.1f}x")
-    print(f"speed-up 2 workers vs 1: {timings[1] / timings[2]:.2f}x")
+        print(f"| {w} | {t:.2f} | {t / floor:.1f}× | {(one / t if one else float('nan')):.2f}× |")
+
+    if args.profile:
+        stages = profile(store, ctx, ds.id, args.chunk)
+        total = stages.pop("total")
+        nvar = int(stages.pop("variations"))
+        print(f"\nstages of one warm {args.chunk:,}-row chunk ({nvar:,} variations, {total:.2f} s in all)   (load {load()})")
+        print("| stage | s | share |\n|---|---|---|")
+        for key, label in STAGES:
+            if key in stages:
+                print(f"| {label} | {stages[key]:.3f} | {stages[key] / total:.0%} |")
+        rest = total - sum(stages.get(k, 0.0) for k, _ in STAGES)
+        print(f"| rest (claims, counters, commit) | {rest:.3f} | {rest / total:.0%} |")
+
+    if args.page_variations:
+        best, last, total_n = page_timing(settings, store, ctx, ds.id, args.page_variations)
+        print(f"\nvariations page on {total_n:,} variations: count + first page {best * 1000:.0f} ms, "
+              f"last page {last * 1000:.0f} ms   (load {load()})")
 
 
 if __name__ == "__main__":

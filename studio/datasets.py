@@ -24,7 +24,7 @@ from studio.context import Context, Permission
 from studio.errors import NotFound, ValidationFailed
 from studio.naming import check_printable, printable
 from studio.permissions import requires
-from studio.storage import blob_store, local_file
+from studio.storage import blob_store, in_memory, local_file
 from studio.store.base import utcnow
 from studio.store.models import Dataset, DatasetVersion
 from studio.store.rerun import per_rerun
@@ -261,16 +261,20 @@ def get_dataset(store: Store, ctx: Context, dataset_id: uuid.UUID) -> DatasetDet
 
 @requires(Permission.VIEW)
 def load_table(store: Store, ctx: Context, dataset_id: uuid.UUID, *, version: int | None = None,
-               limit: int | None = None, local: bool = False) -> pl.DataFrame:
+               limit: int | None = None, local: bool = False, keep: bool = False) -> pl.DataFrame:
     """The typed table of a data set version (the current one by default).
 
     `local`: read it from a file on this machine (see storage.local_file) instead of the store,
-    for jobs that load the same version again and again (a run's chunks).
+    for jobs that load the same version again and again (a run's chunks). `keep` (with `local`):
+    also keep it in this process for the next call (see storage.in_memory; access is checked first).
     """
     with store.session_scope(ctx) as s:
         s.require(Permission.VIEW)
         ds = _get(s, dataset_id)
         v = _current(s, ds, version)
+        if local and keep and limit is None:
+            with contextlib.suppress(FileNotFoundError):
+                return in_memory(store.settings, s, v.storage_key, pl.read_parquet, lambda df: int(df.estimated_size()))
         if local:
             path = local_file(store.settings, s, v.storage_key)
             with contextlib.suppress(FileNotFoundError):  # evicted meanwhile: read the store instead

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 import time
 import uuid
+from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import delete, select
 
@@ -125,6 +128,48 @@ def _evict(root: Path, *, keep: Path) -> None:
             break
         f.unlink(missing_ok=True)
         total -= size
+
+
+T = TypeVar("T")
+
+MEMORY_ENTRIES = 2
+MEMORY_MAX_BYTES = 1024 ** 3
+"""What one process keeps of read data set versions: at most this many, and this many bytes."""
+
+_memory: OrderedDict[tuple[uuid.UUID, str], tuple[Any, int]] = OrderedDict()
+_memory_lock = threading.Lock()
+
+
+def in_memory(settings: Settings, s: TenantSession, key: str, read: Callable[[Path], T],
+              size: Callable[[T], int] = lambda _: 0) -> T:
+    """`read(local_file(...))`, kept in this process for the next caller of the same version.
+
+    For jobs that read the same version chunk after chunk (a run's chunks on one worker). As with
+    `local_file`, the caller has read the version's row in `s`, so row-level security has just said
+    this workspace may read it: a cached value is only ever handed out after that check, and is
+    keyed by workspace and storage key (a version's bytes never change, so it is never stale).
+    The least recently used values beyond MEMORY_ENTRIES or MEMORY_MAX_BYTES are dropped.
+    """
+    ident = (s.workspace_id, _checked(key))
+    with _memory_lock:
+        if ident in _memory:
+            _memory.move_to_end(ident)
+            return _memory[ident][0]  # type: ignore[no-any-return]
+    value = read(local_file(settings, s, key))
+    nbytes = size(value)
+    with _memory_lock:
+        _memory[ident] = (value, nbytes)
+        _memory.move_to_end(ident)
+        while len(_memory) > 1 and (len(_memory) > MEMORY_ENTRIES
+                                    or sum(b for _, b in _memory.values()) > MEMORY_MAX_BYTES):
+            _memory.popitem(last=False)
+    return value
+
+
+def forget_in_memory() -> None:
+    """Drop every value `in_memory` keeps (tests; a worker that must free memory)."""
+    with _memory_lock:
+        _memory.clear()
 
 
 def blob_store(settings: Settings) -> BlobStore:

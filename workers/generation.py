@@ -7,8 +7,10 @@ import hashlib
 import os
 import time
 import uuid
+import weakref
 from typing import Any
 
+import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 from rq import Retry
@@ -16,6 +18,7 @@ from sqlalchemy import select
 
 from engine.generation import Plan, build_plan
 from engine.generation.schema import ROW
+from engine.generation.source import Source, prepare_source
 from studio import datasets
 from studio.context import Context, WorkspaceId
 from studio.errors import NotFound
@@ -60,6 +63,21 @@ def chunk_ledger(plan: Plan, start: int, end: int) -> pa.Table:
     if plan.config.dedup_fields:
         return plan.query(f'SELECT * FROM ({sql}) AS chunk WHERE "__row" >= {int(start)}', plan.source.prefix(end))
     return plan.query(sql, plan.source.table.slice(start, end - start))
+
+
+_sources: list[tuple[weakref.ref[pl.DataFrame], Source]] = []
+
+
+def _prepared(frame: pl.DataFrame) -> Source:
+    """The frame indexed for plans, once per frame this process keeps (see datasets.load_table's `keep`):
+    the next chunk of the same version reuses it and only slices its own rows. Held while the frame
+    is (weakly), so the store's memory bound is this one's too."""
+    for kept, source in _sources:
+        if kept() is frame:
+            return source
+    source = prepare_source(frame)
+    _sources[:] = [(ref, s) for ref, s in [(weakref.ref(frame), source), *_sources] if ref() is not None][:2]
+    return source
 
 
 def _kept(ledger: pa.Table) -> pa.Array:
@@ -132,13 +150,15 @@ def run_chunk(workspace_id: str, run_id: str, index: int) -> dict[str, Any]:
         set_id, config, dataset_id, version = cs.id, dict(cs.config), cs.dataset_id, cs.dataset_version
         start, end, overwrite = chunk.row_start, chunk.row_end, run.overwrite_edits
     began = time.perf_counter()
+    stages: dict[str, float] = {}  # seconds per stage of this chunk (bench/bench_generation.py --profile)
     try:
         if dataset_id is None:
             raise NotFound("The data set was deleted.")
-        table = datasets.load_table(store, ctx, dataset_id, version=version, local=True)
+        table = _prepared(datasets.load_table(store, ctx, dataset_id, version=version, local=True, keep=True))
     except NotFound:
         _fail_run(store, ctx, rid, "The data set of this campaign set was deleted while it was generating.")
         return {"error": "dataset deleted"}
+    stages["load_table"] = time.perf_counter() - began
     try:
         with build_plan(table, config) as plan:
             ledger = chunk_ledger(plan, start, end)
@@ -146,7 +166,10 @@ def run_chunk(workspace_id: str, run_id: str, index: int) -> dict[str, Any]:
         _fail_run(store, ctx, rid, f"Generation failed on rows {start + 1:,}–{end:,}: {exc}")
         return {"error": str(exc)}
     figures = ledger_figures(ledger, end - start)
+    stages["render"] = time.perf_counter() - began - stages["load_table"]
+    mark = time.perf_counter()
     records = _records(ledger.filter(_kept(ledger)), set_id)
+    stages["records"] = time.perf_counter() - mark
     try:
         with store.session_scope(ctx) as s:
             chunk = s.query(GenerationChunk).filter_by(run_id=rid, index=index).with_for_update().one()
@@ -155,8 +178,9 @@ def run_chunk(workspace_id: str, run_id: str, index: int) -> dict[str, Any]:
             _stop_if_ended(s.scalar(select(GenerationRun.status).where(GenerationRun.id == rid)))
             # the heavy write happens under the chunk's own lock; the run row is locked only for the counters,
             # so workers write chunks in parallel and only queue for the short update below
+            s.info["stages"] = stages
             diff = variation_store.write_chunk(s, set_id, rid, start, end, records, overwrite_edits=overwrite)
-            # FOR NO KEY UPDATE: the variations' foreign keys hold KEY SHARE locks on this row, which a plain
+            # FOR NO KEY UPDATE: foreign keys to the run hold KEY SHARE locks on its row, which a plain
             # FOR UPDATE would wait for (two workers → deadlock); NO KEY UPDATE coexists with them
             run = s.query(GenerationRun).filter_by(id=rid).with_for_update(key_share=True).populate_existing().one()
             _stop_if_ended(run.status)
@@ -175,7 +199,7 @@ def run_chunk(workspace_id: str, run_id: str, index: int) -> dict[str, Any]:
             s.query(GenerationChunk).filter(GenerationChunk.run_id == rid, GenerationChunk.index == index,
                                             GenerationChunk.status != "done").update({"status": "cancelled"})
         return {"skipped": str(ended)}
-    return {"variations": records.num_rows, **diff}
+    return {"variations": records.num_rows, **diff, "stages": {k: round(v, 4) for k, v in stages.items()}}
 
 
 class _RunEnded(Exception):

@@ -112,6 +112,8 @@ class Variation(TenantMixin, Base):
         Index("ix_variation_set_status", "campaign_set_id", "status"),
     )
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    # no foreign key nor index on the tenant (migration 0013): RLS checks it on write, the set's cascade deletes
+    workspace_id: Mapped[uuid.UUID] = mapped_column(nullable=False)
     campaign_set_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("campaign_sets.id", ondelete="CASCADE"))
     row_index: Mapped[int] = mapped_column(BigInteger)
     variation_index: Mapped[int] = mapped_column(Integer)
@@ -128,5 +130,5 @@ class Variation(TenantMixin, Base):
     source_hash: Mapped[str] = mapped_column(String(32), default="", server_default="")
     tags: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=text("'[]'"))      # add_tag rules
     groups: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=text("'[]'"))    # add_to_group rules
-    run_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("generation_runs.id", ondelete="SET NULL"))
+    run_id: Mapped[uuid.UUID | None] = mapped_column()  # provenance only: no foreign key (migration 0013)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
