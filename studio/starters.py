@@ -97,11 +97,16 @@ class _Parts:
 
     def ref(self, role: str, *, cut: int | None = None, fallback: str | None = None, filters: str = "") -> str:
         """`{{ column | filters | default(other column) | truncate(cut) }}`; a literal answer is written as is.
-        The fallback (a role, or "=text") guards a column with empty values: a required field never renders empty."""
+        The fallback (a role, or "=text") guards a column with empty values: a required field never renders empty.
+        A short room (under 300) is always cut to; a roomier one (under 1,000) when the column's examples are long
+        (profiles keep 100 characters of an example: one that long may be any length)."""
         value = self.roles[role] or ""
         if value.startswith(LITERAL):
             text = value[len(LITERAL):]
             return text if cut is None or len(text) <= cut else text[:cut - 3].rstrip() + "..."
+        column = self.columns.get(value)
+        if cut is not None and cut >= 300 and column is not None:
+            cut = cut if cut < 1000 and max((len(e) for e in column.examples), default=0) >= 100 else None
         expr = reference(value) + filters
         other = fallback if fallback and fallback.startswith(LITERAL) else self.roles.get(fallback) if fallback else None
         if other and other != value and self.columns.get(value) and self.columns[value].null_count:
@@ -123,13 +128,16 @@ Recipe = tuple[tuple[str, ...], Callable[[_Parts, FieldSpec], str]]
 
 
 def _cut(spec: FieldSpec, overhead: int = 0) -> int | None:
-    """The characters left for a column in a short field (None: the field is long enough not to cut)."""
-    if spec.max_chars is None or spec.max_chars > 300:
-        return None
-    return max(spec.max_chars - overhead, 4)
+    """The characters a field's limit leaves for a column after `overhead` fixed characters (None: no limit)."""
+    return None if spec.max_chars is None else max(spec.max_chars - overhead, 4)
 
 
-_TITLE: Recipe = (("title",), lambda p, s: p.ref("title", cut=_cut(s) if (s.max_chars or 301) < 300 else None))
+def _framed(before: str, role: str, after: str, **kw: str) -> Callable[[_Parts, FieldSpec], str]:
+    """`before` + the role's column (cut to what the field's limit leaves after the fixed text) + `after`."""
+    return lambda p, s: before + p.ref(role, cut=_cut(s, len(before) + len(after)), **kw) + after
+
+
+_TITLE: Recipe = (("title",), lambda p, s: p.ref("title", cut=_cut(s)))
 _BODY: Recipe = (("body",), lambda p, s: p.ref("body", cut=_cut(s), fallback="title" if s.required else None))
 _LINK: Recipe = (("link",), lambda p, s: p.ref("link"))
 _RECIPES: dict[str, tuple[Recipe, ...]] = {
@@ -144,15 +152,14 @@ _RECIPES: dict[str, tuple[Recipe, ...]] = {
     # Google RSA: three headlines (30) and two descriptions (90), each distinct where the data allows.
     "headline_1": (_TITLE,),
     "headline_2": ((("price",), lambda p, s: "From " + p.money("price")),
-                   (("category",), lambda p, s: "Shop " + p.ref("category", cut=_cut(s, 5), filters=" | title")),
+                   (("category",), _framed("Shop ", "category", "", filters=" | title")),
                    ((), lambda p, s: "Order online today")),
     "headline_3": ((("category", "price"), lambda p, s: p.ref("category", cut=_cut(s), filters=" | title",
                                                              fallback="=See the full range")),
                    ((), lambda p, s: "See the full range")),
     "description_1": ((("body",), lambda p, s: p.ref("body", cut=_cut(s), fallback="title")),
-                      (("title",), lambda p, s: p.ref("title", cut=_cut(s, 20)) + ", ready to order online.")),
-    "description_2": ((("title",), lambda p, s: "Order " + p.ref("title", cut=_cut(s, 40)) + " online today, "
-                       "delivered to your door."),),
+                      (("title",), _framed("", "title", ", ready to order online."))),
+    "description_2": ((("title",), _framed("Order ", "title", " online today, delivered to your door.")),),
     # Meta: a short line under the headline (30)
     "description": ((("price",), lambda p, s: "Only " + p.money("price")),),
     # X: the title, the price when known, and the link (a link counts 23)

@@ -19,12 +19,20 @@ from tests.sample_data import products_csv, reddit_threads_csv
 ANSWERS = {"subreddit": "=deals", "parent": "=t3_abc123"}
 
 
+# every text far over every short limit: the starters' cuts must hold, not the data's shortness
+LONG = ("product_name,description,price,category,url\n" + "".join(
+    f"{'Extraordinarily Durable Handcrafted Item ' * 8}{i},{'Words that go on and on. ' * 40},{i}9.5,"
+    f"{'Kitchen and Outdoor Living Essentials ' * 3},https://shop.example.com/p/{i}\n" for i in range(20))).encode()
+
+
 @functools.cache
 def _data(name: str) -> IngestResult:
-    return ingest(products_csv() if name == "products_2k" else reddit_threads_csv(), f"{name}.csv")
+    data = {"products_2k": products_csv, "demo": reddit_threads_csv, "long": lambda: LONG}[name]()
+    return ingest(data, f"{name}.csv")
 
 
-CASES = [pytest.param(name, f.key, id=f"{name}-{f.key}") for name in ("products_2k", "demo") for f in list_formats()]
+CASES = [pytest.param(name, f.key, id=f"{name}-{f.key}") for name in ("products_2k", "demo", "long")
+         for f in list_formats()]
 
 
 def _fmt(key: str) -> Format:
