@@ -358,4 +358,9 @@ def build_plan(table: Any, config: GenerationConfig | Mapping[str, Any], *, look
         if connection is None:
             con.close()
         raise
+    if connection is not None and any(isinstance(udf, RowUDF) for udf in compiled.udfs):
+        # Per-row Python renders run inside DuckDB's worker threads and hold them while they wait for the GIL
+        # (or the render slot): on a shared database they would queue every other session's queries behind
+        # them. Such a plan gets a one-thread database of its own (~20 ms to open; its renders cost far more).
+        return Plan(source, compiled, connect(threads=1), owns_connection=True)
     return Plan(source, compiled, con, owns_connection=connection is None)

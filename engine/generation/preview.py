@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -11,7 +12,7 @@ import polars as pl
 from engine.budgets import MAX_PREVIEW_VARIATIONS, over_budget
 from engine.errors import EngineError
 from engine.generation.compiled_plan import CompiledPlan, OutputColumn
-from engine.generation.fallback import RowUDF
+from engine.generation.fallback import RowUDF, light_work
 from engine.generation.plan import Plan
 from engine.generation.schema import ROW, VARIATION, quote
 from engine.generation.structure import Structure, build_structure
@@ -216,9 +217,11 @@ def preview(plan: Plan, limit: int = 50, *, stats: bool = True, trace: bool = Fa
     for udf in plan.compiled.udfs:
         if isinstance(udf, RowUDF):
             udf.deadline = stop
-    head = pl.from_arrow(plan.head(limit, trace=trace))
-    assert isinstance(head, pl.DataFrame)
-    return Preview(head, compute_stats(plan) if stats else None)
+    light = not any(isinstance(udf, RowUDF) for udf in plan.compiled.udfs)
+    with light_work() if light else contextlib.nullcontext():  # per-row renders elsewhere make way for it
+        head = pl.from_arrow(plan.head(limit, trace=trace))
+        assert isinstance(head, pl.DataFrame)
+        return Preview(head, compute_stats(plan) if stats else None)
 
 
 AD_LABELS = ("headline_1", "headline", "title", "primary_text")
