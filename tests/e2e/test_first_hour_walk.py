@@ -260,7 +260,7 @@ def test_the_first_hour_on_products_2k(walk_studio, reddit, browser, tmp_path: P
     rows = list(csv.DictReader(io.StringIO(info.value.path().read_bytes().decode("utf-8-sig"))))
     assert len(rows) == kept
     assert {r["subreddit"] for r in rows} <= set(CATEGORIES) and all(r["title"] for r in rows)
-    _step(page, "09-export", show=download)
+    _step(page, "09-export", show=page.get_by_role("button", name="Prepare export"))
 
     # 9. connect a Reddit account: the real OAuth code flow; the double stands in for Reddit's consent screen
     reddit.add_user("wanda_walker")
