@@ -154,10 +154,16 @@ def truncate(value: Any, length: int = 255, suffix: Any = "...") -> str:
     return s[:n].rstrip() + as_text(suffix)
 
 
+EMPTY_REPLACE = ("the text to search for in `replace` is empty (the replacement would go between every character); "
+                 "give the text to replace, e.g. replace(\"-\", \" \")")
+
+
 def replace(value: Any, old: Any, new: Any) -> str:
     """Every `old` replaced by `new`."""
     s, a, b = as_text(value), as_text(old), as_text(new)
-    hits = s.count(a) if a else len(s) + 1
+    if not a:  # Python would put `new` between every character
+        raise TemplateError(EMPTY_REPLACE)
+    hits = s.count(a)
     if len(s) + hits * (len(b) - len(a)) > MAX_STRING_CHARS:
         raise TemplateError(too_big("replace"))
     return s.replace(a, b)

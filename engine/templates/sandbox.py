@@ -21,6 +21,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 from jinja2.visitor import NodeTransformer
 
 from engine.templates.errors import TemplateError
+from engine.templates.filters import EMPTY_REPLACE
 from engine.templates.limits import (
     MAX_INT_BITS,
     MAX_RANGE_ITEMS,
@@ -226,7 +227,9 @@ def _check_call(obj: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None
     if name in _WIDTH_METHODS and args and isinstance(args[0], int):
         refuse_big(args[0], f"`{name}`")
     elif name == "replace" and len(args) >= 2 and isinstance(args[0], str) and isinstance(args[1], str):
-        hits = owner.count(args[0]) if args[0] else len(owner) + 1
+        if not args[0]:
+            raise TemplateError(EMPTY_REPLACE)
+        hits = owner.count(args[0])
         refuse_big(len(owner) + hits * (len(args[1]) - len(args[0])), "`replace`")
 
 

@@ -53,7 +53,6 @@ FILTER_CASES: list[tuple[str, str, Any, str]] = [
     ("truncate(2)", "text", "👍🏽x", "👍🏽..."),
     ("replace('a', 'o')", "text", "banana", "bonono"),
     ("replace(' ', '')", "text", "a b c", "abc"),
-    ("replace('', '-')", "text", "ab", "-a-b-"),
     ("replace('.', ',')", "decimal", 2.5, "2,5"),
     ("default('n/a')", "text", None, "n/a"),
     ("default('n/a')", "text", "", "n/a"),
@@ -154,6 +153,10 @@ RENDER_ERRORS = [
     ("{% if name > 3 %}x{% endif %}", {"name": "a"}, "cannot compare"),
     ("{{ name | truncate(n) }}", {"name": "a", "n": -1}, "truncate needs a whole number"),
     ("{{ 1 / n }}", {"name": "a", "n": 0}, "division by zero"),
+    # issue 16 bug 5: an empty search text put the replacement between every character ("-a-b-")
+    ("{{ name | replace(name, '-') }}", {"name": ""}, "the text to search for in `replace` is empty"),
+    ("{{ 'ab' | replace(name, '-') }}", {"name": ""}, "between every character"),
+    ("{{ 'ab'.replace(name, '-') }}", {"name": ""}, "the text to search for in `replace` is empty"),
 ]
 
 
@@ -206,6 +209,9 @@ INVALID = [
     ("{{ city | truncate(-1) }}", ["truncate needs a whole number"]),
     ("{{ created_at | date('%Q') }}", ["unknown directive %Q"]),
     ("{{ city | truncate(1, 2, 3) }}", ["wrong arguments for `truncate`"]),
+    ("{{ city | replace('', '-') }}", ["line 1, column 11", "the text to search for in `replace` is empty",
+                                       "give the text to replace"]),
+    ("{{ city | replace(old='', new='-') }}", ["the text to search for in `replace` is empty"]),
     ("{{ city | attr('x') }}", ["`attr` is not available"]),
     ("{% include 'x.html' %}", ["line 1, column 1", "`{% include %}` is not allowed"]),
     ("{{ city.__class__ }}", ["line 1, column 9", "`__class__` is off limits"]),

@@ -82,7 +82,6 @@ FALLS_BACK = [
     ("{% if t > 3 %}x{% endif %}", "comparing text with integer"),
     ("{% if i > f %}x{% endif %}", "integer column with a decimal column"),
     ("{{ t|date('%Y') }}", "`date` on text"),
-    ("{{ t|replace('', '-') }}", "empty string"),
     ("{{ row }}", "`row` as a whole"),
     ("{{ t[0] }}", "indexing"),
     ("{{ t.upper() }}", "a call"),
