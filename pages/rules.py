@@ -70,6 +70,8 @@ def builder_and_outcomes() -> None:
         with counts_col:
             st.markdown(f"**Rows matched** in {ds.name} ({widgets.plural(result.row_count, 'row')})")
             outcomes.match_table(rules, result.counts, result.row_count)
+            for note in result.not_numbers:
+                st.caption(note.message())
         with trace_col:
             if st.session_state.get("rp_trace_row", 1) > max(result.row_count, 1):
                 st.session_state["rp_trace_row"] = 1

@@ -14,10 +14,12 @@ from sqlalchemy import select
 
 from engine.rules import (
     FieldChange,
+    NotNumbers,
     Rule,
     RuleError,
     TraceStep,
     apply_rules,
+    not_numbers,
     parse_rules,
     rule_match_counts,
 )
@@ -75,6 +77,7 @@ class RuleTest:
     row_count: int
     schema: dict[str, str]
     table: pl.DataFrame = field(repr=False)
+    not_numbers: list[NotNumbers] = field(default_factory=list)  # numeric comparisons passing over text cells
 
     def trace(self, row_index: int) -> RowTrace:
         """What the rules do to row `row_index` (0-based), rule by rule."""
@@ -271,5 +274,5 @@ def test_on_data(store: Store, ctx: Context, dataset_id: uuid.UUID, rules: Any) 
     parsed = parse_rules(rules, schema=schema)
     table = datasets.load_table(store, ctx, dataset_id)
     counts = rule_match_counts(parsed, table, schema) if parsed else {}
-    return RuleTest(parsed, counts, table.height, schema, table)
+    return RuleTest(parsed, counts, table.height, schema, table, not_numbers(parsed, table, schema))
 

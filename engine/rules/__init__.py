@@ -8,6 +8,7 @@ Public API:
     prepare_rules(rules, schema, lookups) -> PreparedRules        prepare once, .apply(row, trace=)
     compile_rules(rules, schema, lookups) -> RulesSQL             .select_sql(source), .output_schema
     rule_match_counts(rules, data, schema) -> {rule_id: n}        "Test on data"
+    not_numbers(rules, columns, schema) -> [NotNumbers]           rows a numeric comparison passes over
 
 Semantics in one place: enabled rules fire in ascending priority (ties: list order);
 conditions read the original row, actions the modified-so-far row; `skip` ends the row's
@@ -51,15 +52,16 @@ from engine.rules.model import (
     RuleSet,
     rules_to_json,
 )
+from engine.rules.numbers import NotNumbers, not_numbers
 from engine.rules.operators import OPERATORS, OperatorSpec, register_operator
 from engine.rules.plan import parse_rules, validate_rules
 from engine.rules.regex import PatternError, compile_pattern
 
 __all__ = [
     "ACTIONS", "OPERATORS", "Action", "ActionSpec", "Assignment", "CalcError", "Condition", "ConditionGroup",
-    "FieldChange", "NotCompilable", "OperatorSpec", "Param", "PatternError", "PrepareContext", "PreparedAction",
+    "FieldChange", "NotCompilable", "NotNumbers", "OperatorSpec", "Param", "PatternError", "PrepareContext", "PreparedAction",
     "PreparedRules", "RowState", "Rule", "RuleError", "RuleOutcome", "RuleSet", "RulesSQL", "SqlContext",
-    "TraceStep", "apply_rules", "compile_pattern", "compile_rules", "parse_expression", "parse_rules",
+    "TraceStep", "apply_rules", "compile_pattern", "compile_rules", "not_numbers", "parse_expression", "parse_rules",
     "prepare_rules", "register_action", "register_operator", "rule_match_counts", "rules_to_json",
     "validate_rules",
 ]

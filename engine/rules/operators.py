@@ -131,6 +131,7 @@ class OperatorSpec:
     prepare: Callable[[Any, bool], Any]
     evaluate: Callable[[Cell, Any, bool], bool]
     to_sql: Callable[[SqlCell, Any, bool], str]
+    compares_numbers: bool = False  # a number as the value compares numbers; cells that are not numbers never match
 
 
 OPERATORS: dict[str, OperatorSpec] = {}
@@ -221,21 +222,19 @@ def _in_sql(cell: SqlCell, operands: tuple[Operand, ...], cs: bool) -> str:
 
 
 def _ordering(compare: Callable[[Any, Any], bool], symbol: str) -> tuple[Callable[..., bool], Callable[..., str]]:
+    # A number as the value makes the comparison numeric: a cell that is not a number ("N/A", a date) does
+    # not match (it used to be compared as text, so "N/A" > 100). Text values still compare text.
     def evaluate(cell: Cell, operand: Operand, cs: bool) -> bool:
         if cell.blank:
             return False
-        if operand.number is not None and cell.number is not None:
-            return compare(cell.number, operand.number)
+        if operand.number is not None:
+            return cell.number is not None and compare(cell.number, operand.number)
         return compare(_key(cell.text, cs), operand.key)
 
     def to_sql(cell: SqlCell, operand: Operand, cs: bool) -> str:
-        text = f"({_sql_key(cell.text, cs)} {symbol} {sql_str(operand.key)})"
-        if operand.number is not None and cell.number is not None and cell.exact:  # blank = NULL number
-            return f"coalesce({cell.number} {symbol} {sql_num(operand.number)}, false)"
-        if operand.number is not None and cell.number is not None:
-            text = (f"(CASE WHEN {cell.number} IS NOT NULL THEN {cell.number} {symbol} "
-                    f"{sql_num(operand.number)} ELSE {text} END)")
-        return f"(NOT {cell.blank} AND {text})"
+        if operand.number is not None:  # a blank or non-number cell has a NULL number
+            return "false" if cell.number is None else f"coalesce({cell.number} {symbol} {sql_num(operand.number)}, false)"
+        return f"(NOT {cell.blank} AND ({_sql_key(cell.text, cs)} {symbol} {sql_str(operand.key)}))"
 
     return evaluate, to_sql
 
@@ -276,7 +275,7 @@ def _register_builtins() -> None:
             ("less_than_or_equal", "is at most", op.le, "<=")):
         evaluate, to_sql = _ordering(compare, symbol)
         register_operator(OperatorSpec(name, label, ORDERED_KINDS | NUMERIC_KINDS, "scalar", _prepare_text,
-                                       evaluate, to_sql))
+                                       evaluate, to_sql, compares_numbers=True))
     register_operator(OperatorSpec(
         "regex", "matches regex", text_kinds, "pattern", _prepare_pattern,
         lambda cell, pattern, cs: pattern.search(cell.text),

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from engine.rules import OPERATORS, Condition
+from engine.rules import OPERATORS, Action, Condition, ConditionGroup, Rule, not_numbers
 from engine.rules.operators import ALL_KINDS
 from tests.engine.test_rules_helpers import condition_matches
 
@@ -60,14 +60,23 @@ CASES = [
     ("greater_than", 100, "integer", 150, False, True),
     ("greater_than", 100, "integer", 100, False, False),
     ("greater_than", "100", "text", "99", False, False),  # both numbers: 99 < 100
-    ("greater_than", "100", "text", "abc", False, True),  # text order: 'abc' > '100'
+    ("greater_than", "100", "text", "abc", False, False),  # a number compares numbers: 'abc' is not one
+    ("greater_than", 100, "text", "N/A", False, False),  # issue 16 bug 3: "N/A" used to match as text
+    ("greater_than", 100, "text", "150", False, True),
+    ("greater_than", 100, "text", "99.5", False, False),
+    ("less_than", 100, "text", "N/A", False, False),
+    ("less_than_or_equal", "100", "text", "-", False, False),
+    ("greater_than_or_equal", 0, "text", "", False, False),
+    ("greater_than", "abc", "text", "abd", False, True),  # a text value still compares text
+    ("greater_than", 100, "date", D, False, False),  # a date is not a number
+    ("less_than", 100, "url", "https://x.com/1", False, False),
     ("greater_than", 5, "integer", None, False, False),  # blank never compares
     ("greater_than", "2024-01-01", "date", D, False, True),
     ("greater_than", "2024-05-01 09:59:59", "datetime", TS, False, True),
     ("greater_than", "b", "text", "B", False, False),
     ("greater_than", "B", "text", "a", True, True),  # code points: 'a' (97) > 'B' (66)
     ("greater_than", "-5", "decimal", -4.5, False, True),
-    ("greater_than", 1, "boolean", True, False, True),  # 'true' > '1' as text
+    ("greater_than", 1, "boolean", True, False, False),  # a number compares numbers: true is not one
     ("less_than", 100, "integer", None, False, False),
     ("less_than", 10, "text", "9", False, True),
     ("less_than", "10", "text", "9a", False, False),
@@ -137,3 +146,19 @@ def test_registry_entries_describe_themselves(name: str) -> None:
     assert spec.label
     assert spec.kinds <= ALL_KINDS and spec.kinds
     assert spec.value in ("none", "scalar", "list", "pattern")
+
+
+@pytest.mark.parametrize(("condition", "kind", "cells", "expected"), [
+    (Condition("c", "greater_than", 100), "text", ["150", "N/A", "", None, "x"], (2, ((2, "N/A"), (5, "x")))),
+    (Condition("c", "less_than_or_equal", "7.5"), "url", ["a", "7"], (1, ((1, "a"),))),
+    (Condition("c", "greater_than", "abc"), "text", ["N/A"], None),  # a text value compares text
+    (Condition("c", "greater_than", 100), "integer", [1, None], None),  # numbers already
+    (Condition("c", "equals", 100), "text", ["N/A"], None),  # equals compares text when the cell is not a number
+    (Condition("c", "greater_than", 100), "text", ["1", "2"], None),
+])
+def test_not_numbers_names_the_rows_a_numeric_comparison_passes_over(condition: Condition, kind: str,
+                                                                   cells: list, expected: tuple | None) -> None:
+    rule = Rule("r", "Pricey", conditions=ConditionGroup("or", [ConditionGroup("and", [condition])]),
+                actions=[Action("skip", {})])
+    found = not_numbers([rule], {"c": cells}, {"c": kind})
+    assert ((found[0].rows, found[0].examples) if found else None) == expected

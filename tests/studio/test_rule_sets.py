@@ -141,3 +141,18 @@ def test_another_workspace_s_rule_set_and_data_are_not_found(store):
             attempt()
     assert rule_sets.list_rule_sets(store, a) == []
     assert rule_sets.get_rule_set(store, b, theirs.id).rule_count == 1
+
+
+def test_test_on_data_names_the_rows_a_numeric_comparison_passes_over(store):
+    _, ctx = _account(store)
+    data = b"name,price\nTent,150\nShoe,ask us\nCup,99\nHat,call\nMug,\n"
+    ds = datasets.upload(store, ctx, "prices.csv", data, name="Prices").id
+    assert rule_sets.schema_of(store, ctx, ds)["price"] == "text"
+    rule = {"id": "r1", "name": "Pricey", "conditions": {"logic": "and", "items": [
+        {"field": "price", "operator": "greater_than", "value": 100}]}, "actions": [{"type": "skip", "params": {}}]}
+    result = rule_sets.test_on_data(store, ctx, ds, [rule])
+    assert result.counts == {"r1": 1}  # only 150: "ask us" and "call" are not numbers and do not match
+    (note,) = result.not_numbers
+    assert (note.field, note.rows, note.examples) == ("price", 2, ((2, "ask us"), (4, "call")))
+    assert note.message() == ("Rule 'Pricey': 2 rows of 'price' are not a number, so 'is greater than 100' does not "
+                              "match them (row 2: 'ask us', row 4: 'call'). Clean the column or compare text.")
