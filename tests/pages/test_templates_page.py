@@ -228,3 +228,29 @@ def test_the_page_opens_on_the_newest_saved_template_of_the_chosen_format(new_ap
     drafts.save(store, ctx, "templates", {"te_f_new_reddit/thread_title": "Half-written {{ product_name }}"})
     assert opened() == "+ New template"  # an unsaved new template of that format is where the user left off
     store.dispose()
+
+
+def test_the_template_picked_last_is_kept_across_pages(new_app):
+    import uuid
+
+    from studio import templates
+    from studio.context import Context
+    from studio.settings import load_settings
+    from studio.store.session import Store
+
+    at = new_app()
+    sign_up(at)
+    _demo(at)
+    who = at.session_state["dotoro_account"]
+    ctx = Context(user_id=uuid.UUID(who[0]), workspace_id=uuid.UUID(at.session_state["dotoro_workspace_id"]))
+    store = Store(load_settings())
+    templates.create_template(store, ctx, "Fresh threads", "reddit/thread", {"title": "Fresh {{ product_name }}"})
+    store.dispose()
+    at.switch_page("pages/templates.py").run()
+    pick = at.selectbox(key="te_pick")
+    assert pick.format_func(pick.value).startswith("Fresh threads")  # the newest
+    pick.select_index(next(i for i, o in enumerate(pick.options) if o.startswith("Demo threads"))).run()
+    at.switch_page("pages/preview.py").run()
+    at.switch_page("pages/templates.py").run()
+    pick = at.selectbox(key="te_pick")
+    assert pick.format_func(pick.value).startswith("Demo threads")  # where the user left it, not the newest
