@@ -307,8 +307,25 @@ class _Harden(NodeTransformer):
         return self._helper("dotoro_concat", list(node.nodes), node.lineno)
 
 
+class _SelfColumn(NodeTransformer):
+    """`{{ self }}` reads the column named `self`, as the compiled SQL does (issue 16 bug 4).
+
+    Jinja binds `self` to the template itself (`<TemplateReference None>`) whatever the row holds; the
+    other names Jinja provides (`loop`, `range`, …) give way to a row's columns already. Left alone when
+    the template assigns `self` itself.
+    """
+
+    def visit_Name(self, node: nodes.Name) -> nodes.Node:
+        if node.name == "self" and node.ctx == "load":
+            return nodes.Getitem(nodes.Name("row", "load", lineno=node.lineno), nodes.Const("self", lineno=node.lineno),
+                                 "load", lineno=node.lineno)
+        return node
+
+
 def harden(ast: nodes.Template, env: TemplateSandbox) -> nodes.Template:
     """The template tree rewritten for rendering (modifies and returns `ast`)."""
+    if not any(n.name == "self" and n.ctx != "load" for n in ast.find_all(nodes.Name)):
+        ast = _SelfColumn().visit(ast)
     result = _Harden().visit(ast)
     result.set_environment(env)
     return result

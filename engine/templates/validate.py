@@ -233,6 +233,18 @@ def undeclared_variables(ast: nodes.Template, env: Any) -> set[str]:
     return {n.name for n in ast.find_all(nodes.Name) if n.name != "self" and n.name not in env.globals}
 
 
+def _shadowed_names(ast: nodes.Template, columns: Sequence[str]) -> set[str]:
+    """Columns named like a Jinja global (`range`) or `self` that the template reads and never assigns.
+
+    Jinja's own analysis leaves them out (it resolves them to the global or the template), but the
+    renderer reads them from the row, as the SQL does.
+    """
+    names = list(ast.find_all(nodes.Name))
+    assigned = {n.name for n in names if n.ctx != "load"}
+    wanted = set(columns) | {"self"}
+    return {n.name for n in names if n.ctx == "load" and n.name in wanted and n.name not in assigned}
+
+
 def analyze(source: str, columns: Sequence[str]) -> Analysis:
     """Parse and check a template against the data set's columns."""
     a = Analysis()
@@ -257,8 +269,9 @@ def analyze(source: str, columns: Sequence[str]) -> Analysis:
     resolve_dotted(ast, columns)  # `item.brand` → row["item.brand"] when that column exists
     a.plain = is_plain(ast)
     try:  # on a fresh tree: Jinja's optimizer folds constants in the tree it analyses
-        undeclared = undeclared_variables(ast, env) if a.plain else \
-            meta.find_undeclared_variables(resolve_dotted(src.parse(), columns))
+        undeclared = (undeclared_variables(ast, env) if a.plain else
+                      meta.find_undeclared_variables(resolve_dotted(src.parse(), columns))) | \
+            _shadowed_names(ast, columns)
     except TemplateSyntaxError as exc:
         a.fail(f"syntax error: {exc.message}", exc.lineno)
         return a

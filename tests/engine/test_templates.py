@@ -347,3 +347,34 @@ def test_register_filter_is_the_extension_point() -> None:
         del FILTERS["shout"]
         register_filter(FILTERS["upper"])  # rebuilds the environment without `shout`
     assert not validate_template("{{ a | shout }}", ["a"]).ok
+
+
+# ---- names Jinja reserves read the column of that name on both paths (issue 16 bug 4) -----------
+
+JINJA_NAMES = ["self", "loop", "varargs", "kwargs", "caller", "range", "namespace", "dict", "lipsum", "cycler",
+               "joiner", "context", "environment"]
+
+
+@pytest.mark.parametrize("name", JINJA_NAMES)
+@pytest.mark.parametrize("shape", ["{{ %s }}", "{{ %s | upper }}!", "{%% for i in [1, 2] %%}{{ %s }}{%% endfor %%}"])
+def test_a_column_with_a_name_jinja_reserves_renders_its_value_on_both_paths(name: str, shape: str) -> None:
+    import duckdb
+    import polars as pl
+
+    from tests.engine.test_templates_support import row_outputs, sql_outputs
+
+    if name == "loop" and "for" in shape:
+        return  # inside a loop, `loop` is the loop (Jinja's documented meaning); there is no SQL path to differ
+    tmpl = compile_template(shape % name, {name: "text", "other": "text"})
+    assert name in tmpl.variables  # the per-row path is given the column
+    df = pl.DataFrame({name: ["Nike", None], "other": ["x", "y"]})
+    expected = {"{{ %s }}": ["Nike", ""], "{{ %s | upper }}!": ["NIKE!", "!"]}.get(shape, ["NikeNike", ""])
+    assert row_outputs(tmpl, df) == expected
+    if tmpl.sql is not None:
+        assert sql_outputs(duckdb.connect(), tmpl, df) == expected
+
+
+def test_self_without_such_a_column_is_an_unknown_variable_and_a_local_self_is_kept() -> None:
+    with pytest.raises(TemplateError, match="unknown variable `self`"):
+        compile_template("{{ self }}", {"a": "text"})
+    assert compile_template("{% set self = 'me' %}{{ self }}", {"a": "text"}).render({"a": "x"}) == "me"
