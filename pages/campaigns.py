@@ -79,7 +79,7 @@ def review() -> None:
             data = widgets.attempt(lambda: variations.export(store, ctx, cs.id, flt, kind))
             name = f"{cs.name}.{kind}"
         if data is not None:
-            st.download_button(f"Download {kinds[kind]}", data, file_name=name)
+            st.download_button(f"Download {kinds[kind]}", data, file_name=name, on_click="ignore")
 
 
 review()

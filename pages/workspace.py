@@ -56,7 +56,8 @@ st.caption("Everything this workspace owns in one zip with a manifest: data sets
 if st.button("Prepare export", key="ws_export"):
     data = widgets.attempt(lambda: workspace_export.export_zip(store, ctx))
     if data:
-        st.download_button("Download zip", data, file_name=f"{current.workspace_name}.zip", mime="application/zip")
+        st.download_button("Download zip", data, file_name=f"{current.workspace_name}.zip", mime="application/zip",
+                           on_click="ignore")
 
 st.subheader("Delete this workspace")
 st.error("Deleting removes every data set, version, member and event of this workspace. This cannot be undone.")
