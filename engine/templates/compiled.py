@@ -127,6 +127,23 @@ class CompiledTemplate:
         return self.sql if self.sql is not None else f"-- per row: {self.fallback_reason}"
 
 
+def _refuse_case_clash(variables: Iterable[str], schema: Mapping[str, str]) -> None:
+    """A used column whose name differs from another only in ASCII letter case: the SQL (DuckDB folds such
+    identifiers) would read the other one's values, so the two paths would differ (issue 16 bug 2)."""
+    folded: dict[str, list[str]] = {}
+    for name in schema:
+        folded.setdefault(name.translate(_ASCII_LOWER), []).append(name)
+    for name in sorted(variables):
+        same = folded.get(name.translate(_ASCII_LOWER), [])
+        if len(same) > 1:
+            other = next(n for n in same if n != name)
+            raise TemplateError(f"columns {other!r} and {name!r} differ only in letter case, which the compiled "
+                                f"SQL cannot tell apart; rename one, e.g. {name!r} → {name + '_2'!r}")
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
 def compile_template(source: str, schema: Mapping[str, str]) -> CompiledTemplate:
     """Validate a template against a schema (column → kind) and compile both of its forms."""
     for name, kind in schema.items():
@@ -134,6 +151,7 @@ def compile_template(source: str, schema: Mapping[str, str]) -> CompiledTemplate
             raise ValueError(f"column {name!r}: unknown kind {kind!r} (one of {', '.join(SCHEMA_KINDS)})")
     analysis = analyze(source, list(schema))
     raise_first(analysis)
+    _refuse_case_clash(analysis.variables, schema)
     assert analysis.ast is not None
     sql, reason = compile_sql(analysis.ast, schema)
     if sql is not None and analysis.plain:  # no loops, macros or blocks: code generation cannot fail
