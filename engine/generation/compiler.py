@@ -28,6 +28,7 @@ from engine.generation.rules_stage import RulesStage
 from engine.generation.schema import ROW, VARIATION, quote, sql_literal
 from engine.generation.structure import NAME_SPECS
 from engine.platforms import FieldSpec, get_count_method, get_format
+from engine.platforms.counting import CountMethod, shorten
 from engine.templates import CompiledTemplate, compile_template
 from engine.templates.sql_guards import output_guard_sql
 
@@ -41,8 +42,8 @@ through projections by copying in the expressions it reads (here every template,
 for the filter and again for the output) unless the filter can raise an error."""
 
 
-def _cut(truncate: Callable[[str, int], str], limit: int, text: str) -> str:
-    return truncate(text, limit)
+def _cut(method: CountMethod, limit: int, style: str, text: str) -> str:
+    return shorten(method, text, limit, style)
 
 
 def _did_you_mean(name: str, options: list[str]) -> str:
@@ -83,7 +84,7 @@ class _Builder:
             self.kinds[name] = "text"
         self.udfs: list[RowUDF | TruncateUDF] = []
         self._types: dict[str, str] | None = None
-        self._truncators: dict[tuple[str, int], TruncateUDF] = {}
+        self._truncators: dict[tuple[str, int, str], TruncateUDF] = {}
 
     # -- values ---------------------------------------------------------------------------
 
@@ -113,12 +114,13 @@ class _Builder:
         """SQL cutting `expr` to the field's limit (a Python UDF for non-SQL counting methods)."""
         assert spec.max_chars is not None
         method = get_count_method(spec.count)
-        if method.truncate_sql is not None:
+        style = self.config.truncate_style
+        if method.truncate_sql is not None and style == "cut":
             return method.truncate_sql(expr, spec.max_chars)
-        key = (spec.count, spec.max_chars)
+        key = (spec.count, spec.max_chars, style)
         if key not in self._truncators:
             udf = TruncateUDF(f"{self.prefix}_truncate_{len(self.udfs)}",
-                              functools.partial(_cut, method.truncate, spec.max_chars))
+                              functools.partial(_cut, method, spec.max_chars, style))
             self._truncators[key] = udf
             self.udfs.append(udf)
         return self._truncators[key].call_sql(expr)

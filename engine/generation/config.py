@@ -10,6 +10,7 @@ from typing import Any, Literal
 from engine.budgets import MAX_KEYWORDS_PER_ROW, MAX_VARIATIONS_PER_ROW, over_budget
 from engine.errors import EngineError
 from engine.generation.structure import CampaignStructure
+from engine.platforms.counting import TRUNCATE_STYLES
 
 __all__ = ["ConstraintStrategy", "GenerationConfig", "Hierarchy", "KeywordCombinator"]
 
@@ -64,6 +65,7 @@ class GenerationConfig:
     variation_sources: dict[str, list[str]] = field(default_factory=dict)  # name → values (cross product)
     dedup_fields: list[str] = field(default_factory=list)                  # keep the first of each key
     constraint_strategy: ConstraintStrategy = "skip"
+    truncate_style: str = "cut"  # with "truncate": cut, ellipsis or word (engine/platforms/counting.py shorten)
     fallbacks: dict[str, str] = field(default_factory=dict)               # field → fallback template
     hierarchy: Hierarchy | None = None
     keywords: KeywordCombinator | None = None
@@ -79,6 +81,8 @@ class GenerationConfig:
             raise EngineError(
                 f"unknown constraint strategy {self.constraint_strategy!r}; use skip, truncate or fallback"
             )
+        if self.truncate_style not in TRUNCATE_STYLES:
+            raise EngineError(f"unknown truncate style {self.truncate_style!r}; use {', '.join(TRUNCATE_STYLES)}")
         for name, values in self.variation_sources.items():
             if not name.isidentifier() or name.startswith("_"):
                 raise EngineError(f"variation source name {name!r} must be an identifier not starting with '_'")

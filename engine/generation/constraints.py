@@ -11,6 +11,7 @@ import re
 from functools import lru_cache
 
 from engine.platforms import URL_PATTERN, FieldSpec, get_count_method
+from engine.platforms.counting import shorten
 
 __all__ = [
     "EMPTY_PATTERN",
@@ -152,8 +153,8 @@ def length_check_sql(spec: FieldSpec, length: str, *, never_blank: bool) -> str 
             f"'too long: ' || {length} || ' {unit}, limit {spec.max_chars}' ELSE NULL END")
 
 
-def truncate_value(spec: FieldSpec, value: str) -> str:
-    """Cut a value to its field's limit with the field's counting method."""
+def truncate_value(spec: FieldSpec, value: str, style: str = "cut") -> str:
+    """Cut a value to its field's limit with the field's counting method, in `style` (cut, ellipsis, word)."""
     if spec.max_chars is None:
         return value
-    return get_count_method(spec.count).truncate(value, spec.max_chars)
+    return shorten(get_count_method(spec.count), value, spec.max_chars, style)

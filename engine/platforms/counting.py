@@ -56,6 +56,29 @@ def get_count_method(name: str) -> CountMethod:
         raise EngineError(f"unknown count method {name!r}; known: {known}") from None
 
 
+TRUNCATE_STYLES = ("cut", "ellipsis", "word")
+"""How a value over its limit is cut: a hard cut; a cut with an ellipsis within the limit; a cut at the last
+word boundary with an ellipsis (at a character when one word is longer than the limit)."""
+ELLIPSIS = "\u2026"
+
+
+def shorten(method: CountMethod, text: str, limit: int, style: str = "cut") -> str:
+    """`text` within `limit` as `method` counts, cut in `style` (TRUNCATE_STYLES); unchanged when it fits."""
+    if style == "cut" or method.measure(text) <= limit:
+        return method.truncate(text, limit)
+    if style not in TRUNCATE_STYLES:
+        raise EngineError(f"unknown truncate style {style!r}; use {', '.join(TRUNCATE_STYLES)}")
+    room = limit - method.measure(ELLIPSIS)
+    if room <= 0:
+        return method.truncate(text, limit)
+    cut = method.truncate(text, room)
+    if style == "word" and len(cut) < len(text) and not text[len(cut)].isspace():
+        boundary = max((i for i, ch in enumerate(cut) if ch.isspace()), default=-1)
+        if boundary > 0:
+            cut = cut[:boundary]
+    return cut.rstrip() + ELLIPSIS
+
+
 def list_count_methods() -> list[CountMethod]:
     """All registered counting methods, by name."""
     return [_METHODS[k] for k in sorted(_METHODS)]
