@@ -109,7 +109,7 @@ class Variation(TenantMixin, Base):
     __tablename__ = "variations"
     __table_args__ = (
         Index("ix_variation_set_row", "campaign_set_id", "row_index", "variation_index"),
-        Index("ix_variation_set_status", "campaign_set_id", "status"),
+        Index("ix_variation_set_status", "campaign_set_id", "status", "workspace_id"),  # + tenant: RLS from the index
     )
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     # no foreign key nor index on the tenant (migration 0013): RLS checks it on write, the set's cascade deletes

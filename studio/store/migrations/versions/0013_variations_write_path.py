@@ -22,8 +22,12 @@ looks up (and KEY SHARE-locks) the parent row, every index one more B-tree inser
   variations when the set is deleted, and it makes a chunk that races a set's deletion fail instead of
   leaving orphans: that is protection the chunk's transaction alone cannot give without locking the set
   row for the whole write. One lookup per row of the same parent is its cost (cached page).
-- pk_variations, ix_variation_set_row, ix_variation_set_status (kept): idempotent re-runs (the id is
-  derived from set, row and variation), the page's sort and chunk range deletes, the status filter.
+- pk_variations, ix_variation_set_row (kept): idempotent re-runs (the id is derived from set, row
+  and variation), the page's sort and chunk range deletes.
+- ix_variation_set_status (kept, now (campaign_set_id, status, workspace_id)): the status filter, and
+  the page's count. With workspace_id in it, the RLS predicate is answered from the index, so the
+  count of a 1M-variation set is an index-only scan (measured: 114 ms, against 440 ms for the heap
+  scan it needed without; the old single-column tenant index did not help it).
 
 Revision ID: 0013
 Revises: 0012
@@ -43,10 +47,14 @@ def upgrade() -> None:
         batch_op.drop_constraint("fk_variations_workspace_id_workspaces", type_="foreignkey")
         batch_op.drop_constraint("fk_variations_run_id_generation_runs", type_="foreignkey")
         batch_op.drop_index("ix_variations_workspace_id")
+        batch_op.drop_index("ix_variation_set_status")
+        batch_op.create_index("ix_variation_set_status", ["campaign_set_id", "status", "workspace_id"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("variations", schema=None) as batch_op:
+        batch_op.drop_index("ix_variation_set_status")
+        batch_op.create_index("ix_variation_set_status", ["campaign_set_id", "status"], unique=False)
         batch_op.create_index("ix_variations_workspace_id", ["workspace_id"], unique=False)
         batch_op.create_foreign_key("fk_variations_run_id_generation_runs", "generation_runs", ["run_id"], ["id"],
                                     ondelete="SET NULL")
