@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -245,6 +246,9 @@ def _shadowed_names(ast: nodes.Template, columns: Sequence[str]) -> set[str]:
     return {n.name for n in names if n.ctx == "load" and n.name in wanted and n.name not in assigned}
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def analyze(source: str, columns: Sequence[str]) -> Analysis:
     """Parse and check a template against the data set's columns."""
     a = Analysis()
@@ -253,6 +257,13 @@ def analyze(source: str, columns: Sequence[str]) -> Analysis:
         return a
     if len(source) > TEMPLATE_MAX_CHARS:
         a.fail(f"the template is too long: {len(source):,} characters (at most {TEMPLATE_MAX_CHARS:,})")
+        return a
+    surrogate = _SURROGATE.search(source)
+    if surrogate is not None:  # UTF-8 (DuckDB, Postgres, Reddit) cannot carry it: refused here, not in the render
+        at = surrogate.start()
+        a.fail(f"the template holds an invalid character (a lone surrogate, U+{ord(source[at]):04X}) that no text "
+               "can carry; delete it and type the character again", source.count("\n", 0, at) + 1,
+               at - source.rfind("\n", 0, at))
         return a
     env = template_environment()
     a.source = src = Source(env, source)

@@ -216,6 +216,7 @@ INVALID = [
     ("{% include 'x.html' %}", ["line 1, column 1", "`{% include %}` is not allowed"]),
     ("{{ city.__class__ }}", ["line 1, column 9", "`__class__` is off limits"]),
     ("x" * (TEMPLATE_MAX_CHARS + 1), ["too long", "50,000"]),
+    ("ok\n{{ city ~ '\ud800' }}", ["line 2, column 12", "lone surrogate, U+D800", "type the character again"]),
 ]
 
 
