@@ -157,6 +157,11 @@ def parse_variation_sources(text: str) -> dict[str, list[str]] | str:
                     f"(the name a single word like `cta`), got {line!r}.")
         if name in sources:
             return f"Variation sources, line {number}: {name!r} is defined twice."
+        bad = next((c for c in line if c == "\x00" or "\ud800" <= c <= "\udfff"), None)
+        if bad is not None:  # UTF-8 (DuckDB, Postgres, Reddit) cannot carry a lone surrogate; no title may hold NUL
+            what = "a NUL character (\\0)" if bad == "\x00" else f"a lone surrogate (U+{ord(bad):04X})"
+            return (f"Variation sources, line {number}: {name!r} holds {what}, which no title or body may hold; "
+                    "delete it and type the value again.")
         sources[name] = items
     count = math.prod(len(v) for v in sources.values())  # a product of counts: nothing is expanded to check it
     if count > MAX_VARIATIONS_PER_ROW:

@@ -68,6 +68,13 @@ def test_variation_sources_are_refused_before_expansion() -> None:
     assert parse_variation_sources("cta: a | b\ntone: x | y | z") == {"cta": ["a", "b"], "tone": ["x", "y", "z"]}
 
 
+@pytest.mark.parametrize(("text", "what"), [("cta: buy \ud800 | go", "a lone surrogate (U+D800)"),
+                                            ("cta: a\ntone: go\x00now", "a NUL character (\\0)")])
+def test_variation_sources_refuse_characters_no_text_can_carry(text: str, what: str) -> None:
+    message = parse_variation_sources(text)
+    assert isinstance(message, str) and what in message and "line " + str(text.count("\n") + 1) in message
+
+
 def test_a_config_refuses_too_many_variations_without_building_them() -> None:
     huge = {f"v{i}": [str(j) for j in range(100)] for i in range(12)}  # 10**24 rows if anything expanded it
     with pytest.raises(EngineError, match=re.escape("would make 1,000,000,000,000,000,000,000,000 variations per "
