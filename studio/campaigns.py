@@ -21,6 +21,7 @@ from studio.store.session import Store, TenantSession
 
 STATUSES = ("draft", "generating", "ready", "scheduled", "publishing", "active", "paused", "completed", "archived", "error")
 CHUNK_ROWS = 50_000
+EMBEDDED_CHUNK_ROWS = 10_000  # one worker thread: smaller chunks move the progress bar every second or two
 STALL_AFTER = dt.timedelta(minutes=3)
 """A run with unfinished chunks and no chunk started or finished for this long has lost its worker."""
 
@@ -38,9 +39,9 @@ class RunInfo:
     seconds: float
     diff: dict[str, Any]
     last_activity: dt.datetime | None = None
-
     figures: dict[str, Any] = dataclasses.field(default_factory=dict)
     """What the run generated, counted from its variations: the keys of PreviewStats.figures()."""
+
     @property
     def fraction(self) -> float:
         return 1.0 if self.rows_total == 0 else min(1.0, self.rows_done / self.rows_total)
@@ -250,7 +251,8 @@ def generate(store: Store, ctx: Context, set_id: uuid.UUID, *, overwrite_edits: 
         allowance = check_allowance(store, ctx, Metric.VARIATIONS, expected, up_to_allowance=up_to_allowance)
         if allowance.allowed < expected:
             row_limit = cutoff(allowance.allowed)
-    run_id = start_run(store, ctx, set_id, overwrite_edits=overwrite_edits, row_limit=row_limit)
+    chunk_rows = CHUNK_ROWS if store.settings.redis_url else EMBEDDED_CHUNK_ROWS
+    run_id = start_run(store, ctx, set_id, overwrite_edits=overwrite_edits, row_limit=row_limit, chunk_rows=chunk_rows)
     info = latest_run(store, ctx, set_id)
     assert ctx.workspace_id is not None and info is not None
     enqueue_run(store.settings, ctx.workspace_id, run_id, info.chunks_total)
