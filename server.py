@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from studio import logging_setup
+from studio import http_deadline, logging_setup
 from studio.http import Endpoints
 from studio.ui.logs import on_script_error
 
+http_deadline.install()  # before uvicorn starts: a client must send its request head within 10 s
 _endpoints = Endpoints()
 logging_setup.configure(_endpoints.settings)  # before the first page run: the routes log from the start
 app = st.App("app.py", routes=_endpoints.routes(), lifespan=_endpoints.lifespan, on_script_error=on_script_error)

@@ -59,6 +59,9 @@ def test_pages_webhook_and_health_share_one_port(tmp_path):
         assert status == 200 and '"migrations":"ok"' in body
         status, body = _get(base + "/stripe/webhook", data=b"{}")
         assert status == 503 and "STRIPE_API_KEY" in body  # billing is off here; the route answers on this port
+        with socket.create_connection(("127.0.0.1", port)) as idle:  # a slow client is not held forever
+            idle.settimeout(60)
+            assert idle.recv(100) == b""  # closed by studio.http_deadline after its 10 s
     finally:
         proc.terminate()
         proc.wait(timeout=20)
