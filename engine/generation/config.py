@@ -90,6 +90,10 @@ class GenerationConfig:
                 raise EngineError(f"variation source {name!r} needs a non-empty list of values")
             if not all(isinstance(v, str) for v in values):
                 raise EngineError(f"variation source {name!r}: every value must be text")
+            bad = next((c for v in values for c in v if c == "\x00" or "\ud800" <= c <= "\udfff"), None)
+            if bad is not None:  # UTF-8 (DuckDB, Postgres, Reddit) cannot carry a lone surrogate; no post may hold NUL
+                what = "a NUL character (\\0)" if bad == "\x00" else f"a lone surrogate (U+{ord(bad):04X})"
+                raise EngineError(f"variation source {name!r}: a value holds {what}; remove it")
         if self.variation_count > MAX_VARIATIONS_PER_ROW:  # before anything expands them
             raise EngineError(over_budget("Variation sources", self.variation_count, MAX_VARIATIONS_PER_ROW,
                                           "variations per row", "Use fewer sources or fewer values."))

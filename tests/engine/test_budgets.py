@@ -75,6 +75,12 @@ def test_variation_sources_refuse_characters_no_text_can_carry(text: str, what: 
     assert isinstance(message, str) and what in message and "line " + str(text.count("\n") + 1) in message
 
 
+@pytest.mark.parametrize(("value", "what"), [("buy \ud800", "a lone surrogate (U+D800)"), ("go\x00now", "a NUL character (\\0)")])
+def test_a_config_given_sources_directly_refuses_characters_no_text_can_carry(value: str, what: str) -> None:
+    with pytest.raises(EngineError, match=re.escape(f"variation source 'cta': a value holds {what}; remove it")):
+        GenerationConfig("reddit", "thread", {"title": "{{ cta }}"}, variation_sources={"cta": ["ok", value]})
+
+
 def test_a_config_refuses_too_many_variations_without_building_them() -> None:
     huge = {f"v{i}": [str(j) for j in range(100)] for i in range(12)}  # 10**24 rows if anything expanded it
     with pytest.raises(EngineError, match=re.escape("would make 1,000,000,000,000,000,000,000,000 variations per "
