@@ -16,7 +16,7 @@ RULE = ('[{"id": "r1", "name": "No sale", "enabled": true, "priority": 1, "condi
 
 def test_preview_rule_generate(studio_url, page):
     sign_up(page, studio_url, "Pia Preview", demo=True)
-    page.get_by_role("link", name="Preview").click()
+    page.get_by_role("link", name="Preview", exact=True).click()
     skipped = page.locator('[data-testid="stMetric"]').filter(has_text="Skipped by rules")
     expect(skipped).to_contain_text("0")
     expect(page.get_by_text("Open-Back 600 in Toronto — now 274.9")).to_be_visible()

@@ -91,6 +91,10 @@ def test_workers_enqueue_periodic_jobs_once_per_interval_and_run_them(pg_setting
     got = {name: get_cron_job_ids(name, conn) for name in ("audit-retention", "usage-meter")}
     assert all(len(ids) == 1 for ids in got.values())
     q = queues.queue(settings, "default", connection=conn)
+    for job in periodic.PERIODIC:  # the others would walk every workspace earlier tests left in the shared database
+        if job.name not in got:
+            for job_id in get_cron_job_ids(job.name, conn):
+                q.remove(job_id)
     SimpleWorker([q], connection=conn, serializer=q.serializer).work(burst=True)
     results = {name: q.fetch_job(ids[0]).return_value() for name, ids in got.items()}
     assert results["audit-retention"]["deleted"] >= 1
