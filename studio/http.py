@@ -134,7 +134,7 @@ class Endpoints:
             checks["database"] = f"unreachable: {type(exc).__name__}"
         if self.settings.redis_url:
             try:
-                from workers.queues import redis_connection
+                from studio.jobs import redis_connection
 
                 redis = redis_connection(self.settings)
                 try:

@@ -11,7 +11,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from redis import Redis
+
+    from studio.settings import Settings
 
 
 class InProcessRunner(Protocol):
@@ -50,3 +55,13 @@ def run_in_process(fn: Callable[..., Any], args: tuple[Any, ...], job_id: str | 
         fn(*args)
         return True
     return current.submit(fn, args, job_id)
+
+
+def redis_connection(settings: Settings) -> Redis:
+    """Team mode: the Redis that holds the worker pool's queues (pages and routes ping it; workers.queues builds on it)."""
+    from redis import Redis
+
+    if not settings.redis_url:
+        raise RuntimeError("REDIS_URL is not set: the team mode needs Redis (embedded mode runs jobs in-process).")
+    # a dead Redis is noticed in seconds (pages say so; workers wait and reconnect: workers.worker)
+    return Redis.from_url(settings.redis_url, socket_connect_timeout=5, socket_keepalive=True, health_check_interval=30)

@@ -11,16 +11,10 @@ from rq import Queue, Retry
 from rq.serializers import JSONSerializer
 
 from studio import jobs
+from studio.jobs import redis_connection
 from studio.settings import Settings
 
 QUEUE_NAMES = ("default", "generation", "publishing")
-
-
-def redis_connection(settings: Settings) -> Redis:
-    if not settings.redis_url:
-        raise RuntimeError("REDIS_URL is not set: the team mode needs Redis (embedded mode runs jobs in-process).")
-    # a dead Redis is noticed in seconds (pages say so; workers wait and reconnect: workers.worker)
-    return Redis.from_url(settings.redis_url, socket_connect_timeout=5, socket_keepalive=True, health_check_interval=30)
 
 
 def queue(settings: Settings, name: str = "default", *, connection: Redis | None = None) -> Queue:

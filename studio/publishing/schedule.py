@@ -366,7 +366,7 @@ def keep_running(store: Store, ctx: Context) -> bool:
         return True
     from redis.exceptions import RedisError
 
-    from workers.queues import redis_connection
+    from studio.jobs import redis_connection
 
     try:
         return bool(redis_connection(store.settings).ping())
