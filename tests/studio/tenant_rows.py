@@ -87,6 +87,39 @@ def _draft(s: TenantSession) -> None:
     s.add(Draft(user_id=s.info["user_id"], kind="preview", data={"format": "reddit/thread"}))
 
 
+def _events(s: TenantSession) -> None:
+    from studio.store.event_models import (
+        Delivery,
+        DeliveryAttempt,
+        Event,
+        Notification,
+        NotificationPreference,
+        WebhookEndpoint,
+    )
+    user = s.info["user_id"]
+    event = Event(kind="generation.completed", data={"run_id": "r"}, user_id=user)
+    endpoint = WebhookEndpoint(url_enc="x", url_host="example.com", kinds=["generation.completed"], secret_enc="x")
+    s.add_all([event, endpoint])
+    s.flush()
+    s.add(Notification(event_id=event.id, user_id=user, kind=event.kind, title="Run finished"))
+    s.add(NotificationPreference(user_id=user, kind="generation.completed", in_app=True, email=False))
+    delivery = Delivery(event_id=event.id, channel="webhook", target=str(endpoint.id), endpoint_id=endpoint.id)
+    s.add(delivery)
+    s.flush()
+    s.add(DeliveryAttempt(delivery_id=delivery.id, number=1))
+
+
+def _feed(s: TenantSession) -> None:
+    from studio.store.feed_models import FeedFetch, FeedSource
+    ds = Dataset(name=f"feed {uuid.uuid4().hex[:6]}", current_version=1, key_column="id")
+    s.add(ds)
+    s.flush()
+    source = FeedSource(dataset_id=ds.id, url="https://example.com/feed.xml")
+    s.add(source)
+    s.flush()
+    s.add(FeedFetch(source_id=source.id, outcome="failed", error="x"))
+
+
 def _nothing(s: TenantSession) -> None:
     """Sign-up already made the workspace, its owner membership and audit events."""
 
@@ -112,12 +145,20 @@ ROW_MAKERS: dict[str, Callable[[TenantSession], None]] = {
     "notebook_cells": _notebook,
     "notebook_outputs": _notebook,
     "drafts": _draft,
+    "feed_sources": _feed,
+    "feed_fetches": _feed,
     "reddit_accounts": _publishing,
     "reddit_oauth_states": _publishing,
     "publish_settings": _publishing,
     "publish_items": _publishing,
     "publish_events": _publishing,
     "post_metrics": _publishing,
+    "events": _events,
+    "notifications": _events,
+    "notification_preferences": _events,
+    "webhook_endpoints": _events,
+    "deliveries": _events,
+    "delivery_attempts": _events,
 }
 
 
