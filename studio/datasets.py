@@ -19,6 +19,7 @@ from polars.exceptions import PanicException
 from sqlalchemy import func, select
 
 from engine.ingest import ColumnProfile, IngestOptions, IngestResult, ingest, snake_case
+from engine.row_keys import detect_key_column, key_report
 from studio import audit
 from studio.context import Context, Permission
 from studio.errors import NotFound, ValidationFailed
@@ -161,14 +162,23 @@ def _add_version(s: TenantSession, blobs: Any, ds: Dataset, version: int, filena
                  options: IngestOptions | None = None) -> None:
     content = _to_parquet(result)
     key = f"{ds.id}-v{version}.parquet"
+    keys = _key_info(ds, result)
     blobs.put(s, key, content)
     s.add(DatasetVersion(
         dataset_id=ds.id, version=version, filename=printable(filename)[:255], row_count=result.row_count,
         size_bytes=len(content), columns=_profiles_json(result), storage_key=key, created_by=ctx.user_id,
         content_hash=content_hash,
         info={"encoding": result.encoding, "delimiter": result.delimiter, "warnings": list(result.warnings),
-              **({"options": options.to_dict()} if options is not None and options.to_dict() else {})},
+              **({"options": options.to_dict()} if options is not None and options.to_dict() else {}),
+              **({"keys": keys} if keys else {})},
     ))
+
+
+def _key_info(ds: Dataset, result: IngestResult) -> dict[str, Any] | None:
+    """The version's key report (engine.row_keys); the key column is detected again until a person picks one."""
+    if not ds.key_column_chosen:
+        ds.key_column = detect_key_column([c.name for c in result.columns])
+    return key_report(result.table, ds.key_column).to_dict() if ds.key_column else None
 
 
 def content_hash(data: bytes) -> str:

@@ -3,6 +3,7 @@
 from studio.store import (  # noqa: F401
     campaign_models,
     draft_models,
+    feed_models,
     event_models,
     models,
     notebook_models,

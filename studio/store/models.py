@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from studio.store.base import Base, TenantMixin, new_id, utcnow
@@ -67,6 +67,10 @@ class Dataset(TenantMixin, Base):
     created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Row identity (issue 19): the column whose value names a row across versions; detected at upload
+    # (engine.row_keys), changeable; None when no column qualifies. Each version's info["keys"] reports it.
+    key_column: Mapped[str | None] = mapped_column(String(120))
+    key_column_chosen: Mapped[bool] = mapped_column(default=False, server_default=false())  # set by a person: kept
 
 
 class DatasetVersion(TenantMixin, Base):
