@@ -1,4 +1,4 @@
-"""Uploaded bytes (CSV, TSV, TXT, Excel, JSON, Parquet) → a typed polars table with column profiles.
+"""Uploaded bytes (CSV, TSV, TXT, Excel, JSON, Parquet, product feed XML) → a typed polars table with column profiles.
 
 Everything is read as text first (except Parquet, which is typed already), empty and
 whitespace-only cells become null, fully empty rows are dropped (with a warning), headers become
@@ -24,6 +24,7 @@ from polars.exceptions import PanicException
 
 from engine.column_types import KINDS, blank_to_null, examples, infer_column
 from engine.delimited import read_delimited
+from engine.feed_xml import read_product_feed
 from engine.ingest_errors import IngestError, NeedsSheetChoice
 from engine.ingest_json import read_json
 from engine.ingest_nested import IngestOptions, flatten_frame
@@ -32,7 +33,7 @@ from engine.ingest_xlsx import decoded_text_size
 __all__ = ["KINDS", "MAX_COLUMNS", "SUPPORTED_EXTENSIONS", "ColumnProfile", "IngestError", "IngestOptions",
            "IngestResult", "NeedsSheetChoice", "ingest", "list_sheets", "snake_case", "unique_names"]
 
-SUPPORTED_EXTENSIONS = (".csv", ".tsv", ".txt", ".xlsx", ".json", ".jsonl", ".ndjson", ".parquet")
+SUPPORTED_EXTENSIONS = (".csv", ".tsv", ".txt", ".xlsx", ".json", ".jsonl", ".ndjson", ".parquet", ".xml")
 MAX_COLUMNS = 500
 MAX_NAME_LENGTH = 63  # Postgres truncates identifiers beyond this.
 _LABELS = {".csv": "CSV", ".tsv": "TSV", ".txt": "text", ".json": "JSON", ".jsonl": "JSON Lines",
@@ -116,6 +117,9 @@ def ingest(data: bytes, filename: str, *, sheet: str | None = None,
             raise IngestError(f"The file has {len(columns)} columns once nested fields are flattened; at most "
                               f"{MAX_COLUMNS} are supported. Lower the flattening depth.", field="flatten_depth")
         return _finish(pl.DataFrame(columns), header, options, drop_empty_rows=False, dotted=True)
+    if extension == ".xml":  # a product feed (Merchant Center RSS/Atom): engine.feed_xml
+        frame, header, notes = read_product_feed(data)
+        return _finish(frame, header, options, warnings=notes)
     frame, header, encoding, notes = read_json(data, _LABELS[extension], lines=extension != ".json",
                                                max_columns=MAX_COLUMNS, options=options)
     return _finish(frame, header, options, encoding=encoding, warnings=notes, dotted=True)
