@@ -64,6 +64,9 @@ PREVIEW_SECONDS = 30.0
 MAX_VARIATIONS_PER_ROW = 1_000
 """Most variations the variation sources may make per row (the product of their value counts)."""
 
+MAX_INLINE_COMBINATIONS = 10_000
+"""Most combinations the inline `[[…|…]]` blocks of one row's fields may make before dedup and the cap."""
+
 MAX_KEYWORDS_PER_ROW = 1_000
 """Most keyword phrases × match types the keyword combinator may make per row."""
 
@@ -108,7 +111,10 @@ BUDGETS: tuple[Budget, ...] = (
     Budget("PREVIEW_SECONDS", PREVIEW_SECONDS, "seconds",
            "engine/generation/preview.py preview: plan.py interrupts its queries, fallback.py RowUDF its renders"),
     Budget("MAX_VARIATIONS_PER_ROW", MAX_VARIATIONS_PER_ROW, "variations",
-           "engine/generation/config.py GenerationConfig; studio/previews.py parse_variation_sources"),
+           "engine/generation/config.py GenerationConfig (sources × max_inline_variations); "
+           "studio/previews.py parse_variation_sources"),
+    Budget("MAX_INLINE_COMBINATIONS", MAX_INLINE_COMBINATIONS, "combinations",
+           "engine/generation/inline.py expand (per row) and InlineStep (the plan's SQL)"),
     Budget("MAX_KEYWORDS_PER_ROW", MAX_KEYWORDS_PER_ROW, "keywords", "engine/generation/config.py GenerationConfig"),
     Budget("MAX_PREVIEW_VARIATIONS", MAX_PREVIEW_VARIATIONS, "variations",
            "engine/generation/preview.py preview"),

@@ -193,7 +193,9 @@ def ledger_figures(ledger: pa.Table, rows: int) -> dict[str, Any]:
         per["fixed"][f] = count(pc.and_(pc.and_(why, pc.invert(left)), kept))
         per["problems"][f] = count(left)
     distinct_rows = len(pc.unique(ledger.column(ROW))) if ledger.num_rows else 0
-    return {"rows": rows, "skipped": rows - distinct_rows, "variations": ledger.num_rows,
+    inline = {f"inline_{name.removeprefix('__il_')}": int(pc.sum(ledger.column(name)).as_py() or 0)
+              for name in ("__il_possible", "__il_duplicates", "__il_capped") if name in ledger.column_names}
+    return {**inline, "rows": rows, "skipped": rows - distinct_rows, "variations": ledger.num_rows,
             "over_limit": count(ledger.column("__dropped")), "duplicates": count(ledger.column("__duplicate")),
             "kept": count(kept), "valid": count(pc.and_(kept, pc.is_null(ledger.column("__violations")))), **per}
 

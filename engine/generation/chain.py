@@ -1,6 +1,7 @@
 """The steps of a plan after `__expanded`: render, check, fix and resolve each variation.
 
   __rendered  one expression per output column: compiled template SQL, or a per-row Jinja2 UDF
+  __inline    (sets whose fields expand `[[a|b]]` blocks) one variation per kept combination (inline.py)
   __checked   first failing constraint per field (__why_<field>, NULL when fine)
   __fixed     the constraint strategy's replacement value (__o_<field>)
   __left      what still fails after the strategy (__left_<field>, NULL when fine)
@@ -23,6 +24,7 @@ from engine.templates.sql_guards import output_guard_sql, output_length_guard_sq
 
 if TYPE_CHECKING:
     from engine.generation.compiled_plan import OutputColumn
+    from engine.generation.inline import InlineStep
 
 __all__ = ["fix_label", "render_chain"]
 
@@ -43,8 +45,8 @@ def _capped(c: OutputColumn, sql: str, is_length: bool) -> str:
 
 
 def render_chain(cols: list[OutputColumn], keep: str, measured: Mapping[str, str] | None = None,
-                 value_cap: int = 0) -> list[tuple[str, str]]:
-    """__rendered, __checked, __fixed and __resolved over __expanded.
+                 value_cap: int = 0, inline: InlineStep | None = None) -> list[tuple[str, str]]:
+    """__rendered, (the `inline` expansion,) __checked, __fixed and __resolved over __expanded.
 
     `measured` columns (stats only; name → length SQL) are not rendered: __rendered holds their
     length, __checked the first failure from it and __fixed, for failing values only, their
@@ -54,6 +56,8 @@ def render_chain(cols: list[OutputColumn], keep: str, measured: Mapping[str, str
     rendered = [f"{_capped(c, measured[c.name], True)} AS {c.length()}" if c.name in measured
                 else f"{_capped(c, c.value_sql, False)} AS {c.rendered()}" for c in cols]
     ctes = [("__rendered", f"SELECT {keep}, {', '.join(rendered)}\nFROM {quote('__expanded')}")]
+    if inline is not None:  # each rendered value's [[a|b]] blocks become variations of their own
+        ctes += inline.ctes("__rendered")
     checks = []
     for c in cols:
         if c.spec is None:
@@ -63,7 +67,7 @@ def render_chain(cols: list[OutputColumn], keep: str, measured: Mapping[str, str
         else:
             why = check_sql(c.spec, c.checked(), never_blank=c.never_blank)
         checks.append(f"{why} AS {c.why()}")
-    ctes.append(("__checked", f"SELECT *{''.join(', ' + x for x in checks)}\nFROM {quote('__rendered')}"))
+    ctes.append(("__checked", f"SELECT *{''.join(', ' + x for x in checks)}\nFROM {quote(ctes[-1][0])}"))
     finals = []
     for c in cols:
         if c.name in measured:

@@ -14,6 +14,7 @@ from engine.generation.chain import render_chain
 from engine.generation.config import GenerationConfig
 from engine.generation.constraints import length_check_sql
 from engine.generation.fallback import RowUDF, TruncateUDF
+from engine.generation.inline import STAT_COLUMNS, InlineStep
 from engine.generation.rules_stage import RulesStage
 from engine.generation.schema import ROW, VARIATION, quote
 from engine.platforms import FieldSpec, Format
@@ -38,6 +39,7 @@ class OutputColumn:
     fix_note: str | None = None
     fix_reads_data: bool = False
     template: CompiledTemplate | None = field(default=None, repr=False)  # when compiled to SQL
+    expands: bool = False  # its rendered [[a|b]] blocks become variations (engine/generation/inline.py)
 
     def why(self) -> str:
         """`__why_<name>`: the first failing constraint."""
@@ -53,7 +55,7 @@ class OutputColumn:
         DuckDB then folds the check (a regex on a fixed subreddit, say) once at planning
         instead of running it on every row.
         """
-        return self.value_sql if _CONSTANT.fullmatch(self.value_sql) else self.rendered()
+        return self.value_sql if _CONSTANT.fullmatch(self.value_sql) and not self.expands else self.rendered()
 
     def final(self) -> str:
         """`__o_<name>`: the value after the constraint strategy."""
@@ -66,7 +68,7 @@ class OutputColumn:
     @property
     def never_blank(self) -> bool:
         """The rendered value always holds a character above U+0020 (see CompiledTemplate.never_blank)."""
-        return self.template is not None and self.template.never_blank
+        return self.template is not None and self.template.never_blank and not self.expands  # `[[]]` prints nothing
 
     def length(self) -> str:
         """`__len_<name>` (stats): the value's length, when measured without rendering it."""
@@ -90,6 +92,7 @@ class CompiledPlan:
     udfs: list[RowUDF | TruncateUDF] = field(default_factory=list)
     keyword_sql: str | None = None
     keep: str = "*"  # what __rendered carries on besides the generated columns
+    inline: InlineStep | None = None  # the `[[a|b]]` expansion after __rendered, when the set has one
 
     @property
     def dedup(self) -> list[str]:
@@ -115,7 +118,7 @@ class CompiledPlan:
         """
         out = {}
         for c in self.columns:
-            if c.template is None or c.fix_sql is not None or c.name in self.config.dedup_fields:
+            if c.template is None or c.fix_sql is not None or c.name in self.config.dedup_fields or c.expands:
                 continue
             if c.spec is not None and c.spec.count != "code_points":
                 continue
@@ -130,7 +133,7 @@ class CompiledPlan:
         """The CTEs up to `__resolved` for whole-data-set stats (`measured` columns: lengths, not text)."""
         upto = [cte for cte in self.ctes if cte[0] in ("__rules", "__kept", "__expanded")]
         # a failing measured value is rendered after its check, so the data columns ride along
-        return upto + render_chain(self.columns, "*" if measured else self.keep, measured, value_cap)
+        return upto + render_chain(self.columns, "*" if measured else self.keep, measured, value_cap, self.inline)
 
     def output_select(self, *, trace: bool = False) -> str:
         """Output column list: row key, generated columns, rule metadata, the problem and fix reports.
@@ -173,6 +176,8 @@ class CompiledPlan:
         extra = [quote("__dropped"), f"{self.duplicate_sql()} AS {quote('__duplicate')}"]
         extra += [f"{c.why()} AS {quote('__why_' + c.name)}" for c in checked]
         extra += [f"{c.left()} AS {quote('__left_' + c.name)}" for c in checked]
+        if self.inline is not None:  # each (row, source variation)'s inline counts, on its first variation
+            extra += [quote(c) for c in STAT_COLUMNS]
         return (f"{self.with_clause('__resolved')}\nSELECT {self.output_select()}, {', '.join(extra)}\n"
                 f"FROM {quote('__resolved')}\nORDER BY {quote(ROW)}, {quote(VARIATION)}")
 
@@ -197,6 +202,7 @@ class CompiledPlan:
             cols = [c if c.template is None else dataclasses.replace(c, value_sql=f"({c.template.sql_for(facts)})")
                     for c in self.columns]
             if any(a.value_sql != b.value_sql for a, b in zip(cols, self.columns, strict=True)):
-                ctes = ([cte for cte in ctes if cte[0] in ("__kept", "__expanded")] + render_chain(cols, self.keep)
+                ctes = ([cte for cte in ctes if cte[0] in ("__kept", "__expanded")]
+                        + render_chain(cols, self.keep, inline=self.inline)
                         + [cte for cte in ctes if cte[0] == "__final"])
         return f"{self.bulk_sql(ctes, trace=trace)}\nLIMIT {int(limit)}"

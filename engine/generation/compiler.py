@@ -5,6 +5,7 @@ Chain, each step a CTE over the previous one (DuckDB inlines them into one pipel
   __kept      WHERE NOT __skipped
   __expanded  × variation sources (UNNEST keeps row order), adds __variation
   __rendered  one expression per output column: compiled template SQL, or a per-row Jinja2 UDF
+  __inline    × the kept combinations of the fields' `[[a|b]]` blocks (inline.py), __variation renumbered
   __checked   first failing constraint per field (__why_<field>, NULL when fine)
   __fixed     the constraint strategy's replacement value (__o_<field>)
   __resolved  __dropped (still failing after the strategy) and the __violations report
@@ -24,6 +25,7 @@ from engine.generation.compiled_plan import CompiledPlan, OutputColumn
 from engine.generation.config import GenerationConfig
 from engine.generation.constraints import fixable_by_truncation
 from engine.generation.fallback import RowUDF, TruncateUDF
+from engine.generation.inline import InlineStep
 from engine.generation.rules_stage import RulesStage
 from engine.generation.schema import ROW, VARIATION, quote, sql_literal
 from engine.generation.structure import NAME_SPECS
@@ -157,7 +159,8 @@ class _Builder:
             else:
                 continue
             col = OutputColumn(spec.name, spec, src, sql, why,
-                               template=self._sql_template(src, spec.name, why) if src else None)
+                               template=self._sql_template(src, spec.name, why) if src else None,
+                               expands=cfg.inline and spec.name in cfg.templates)
             self._add_fix(col)
             cols.append(col)
         if missing:
@@ -220,10 +223,12 @@ class _Builder:
         # otherwise carry just the row key and rule metadata (less for DuckDB to bind).
         needs_data = keyword_parts is not None or any(c.fix_reads_data for c in cols)
         keep = "*" if needs_data else ", ".join(quote(n) for n in [ROW, VARIATION, *self.rules.meta_columns])
-        ctes += render_chain(cols, keep)
+        expanding = tuple(c.rendered() for c in cols if c.expands)
+        inline = InlineStep(expanding, self.config.max_inline_variations) if expanding else None
+        ctes += render_chain(cols, keep, inline=inline)
         ctes.append(("__final", self._final_cte(cols)))
         plan = CompiledPlan(self.fmt, self.config, cols, list(self.rules.meta_columns), ctes, self.rules, self.udfs,
-                            keep=keep)
+                            keep=keep, inline=inline)
         if keyword_parts is not None:
             plan.keyword_sql = self._keyword_sql(plan, keyword_parts)
         return plan

@@ -9,12 +9,15 @@ from typing import Any, Literal
 
 from engine.budgets import MAX_KEYWORDS_PER_ROW, MAX_VARIATIONS_PER_ROW, over_budget
 from engine.errors import EngineError
+from engine.generation.inline import has_blocks
 from engine.generation.structure import CampaignStructure
 from engine.platforms.counting import TRUNCATE_STYLES
 
 __all__ = ["ConstraintStrategy", "GenerationConfig", "Hierarchy", "KeywordCombinator"]
 
 ConstraintStrategy = Literal["skip", "truncate", "fallback"]
+DEFAULT_INLINE_VARIATIONS = 50
+"""Inline variations kept per row (and source variation) unless a set asks for another maximum."""
 STRATEGIES: frozenset[str] = frozenset({"skip", "truncate", "fallback"})
 
 
@@ -70,6 +73,8 @@ class GenerationConfig:
     hierarchy: Hierarchy | None = None
     keywords: KeywordCombinator | None = None
     structure: CampaignStructure | None = None    # paid formats: names, keywords, negatives, settings
+    inline_variations: bool | None = None  # expand [[a|b]] blocks (engine/generation/inline.py); None: when a template has one
+    max_inline_variations: int = DEFAULT_INLINE_VARIATIONS  # inline combinations kept per row and source variation
 
     def __post_init__(self) -> None:
         if self.structure is not None:
@@ -97,6 +102,15 @@ class GenerationConfig:
         if self.variation_count > MAX_VARIATIONS_PER_ROW:  # before anything expands them
             raise EngineError(over_budget("Variation sources", self.variation_count, MAX_VARIATIONS_PER_ROW,
                                           "variations per row", "Use fewer sources or fewer values."))
+        cap = self.max_inline_variations
+        if isinstance(cap, bool) or not isinstance(cap, int) or not 1 <= cap <= MAX_VARIATIONS_PER_ROW:
+            raise EngineError(f"max_inline_variations must be a whole number from 1 to {MAX_VARIATIONS_PER_ROW:,} "
+                              f"(got {cap!r})")
+        if self.inline and self.variations_per_row > MAX_VARIATIONS_PER_ROW:
+            raise EngineError(over_budget(
+                f"{self.variation_count:,} source variation(s) × up to {cap:,} inline variations",
+                self.variations_per_row, MAX_VARIATIONS_PER_ROW, "variations per row",
+                "Lower the maximum of inline variations per row or use fewer variation source values."))
         if self.keywords is not None:
             if not self.keywords.parts or any(not p for p in self.keywords.parts):
                 raise EngineError("keyword combinator: every part needs at least one alternative")
@@ -111,6 +125,18 @@ class GenerationConfig:
     def variation_count(self) -> int:
         """Variations per surviving row: the product of the variation source sizes."""
         return math.prod(len(values) for values in self.variation_sources.values())
+
+    @property
+    def inline(self) -> bool:
+        """Do the fields' `[[a|b]]` blocks expand (set explicitly, or a template holds one)?"""
+        if self.inline_variations is not None:
+            return bool(self.inline_variations)
+        return any(has_blocks(src) for src in self.templates.values())
+
+    @property
+    def variations_per_row(self) -> int:
+        """The most variations one surviving row can make: sources × the inline maximum when blocks expand."""
+        return self.variation_count * (self.max_inline_variations if self.inline else 1)
 
     def variation_rows(self) -> list[dict[str, str]]:
         """The cross product of the variation sources, in a stable order (first source slowest)."""

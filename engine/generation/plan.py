@@ -161,7 +161,8 @@ class Plan:
         """The SQL of the bulk run, with a header naming each column's path (compiled or fallback)."""
         cfg = self.config
         header = (f"-- plan: {self.format.label} ({self.format.key}), constraint strategy: "
-                  f"{cfg.constraint_strategy}, {cfg.variation_count} variation(s) per row")
+                  f"{cfg.constraint_strategy}, {cfg.variation_count} variation(s) per row"
+                  + (f" × up to {cfg.max_inline_variations} inline [[a|b]] variation(s)" if cfg.inline else ""))
         lines = [header, f"-- source: {SOURCE} ({self.total_rows} rows, {ROW} = row index)"]
         if self.compiled.rules.fallback_reason:
             lines.append(f"-- rules: applied per row in Python before the query ({self.compiled.rules.fallback_reason})")
@@ -237,7 +238,7 @@ class Plan:
         yields `limit` variations or covers the table.
         """
         total = self.total_rows
-        per_row = max(1, self.config.variation_count)
+        per_row = max(1, self.config.variation_count)  # inline variations: unknown until rendered
         size = min(total, max(256, -(-4 * limit // per_row)))
         while True:
             got = self._head_of_prefix(limit, size, trace)
@@ -330,10 +331,11 @@ def build_plan(table: Any, config: GenerationConfig | Mapping[str, Any], *, look
     """
     cfg = config if isinstance(config, GenerationConfig) else GenerationConfig.from_dict(config)
     source = prepare_source(table, schema)
-    variations = source.num_rows * max(1, cfg.variation_count)
+    variations = source.num_rows * max(1, cfg.variations_per_row)
     if variations > MAX_RUN_VARIATIONS:
         raise EngineError(over_budget("This run", variations, MAX_RUN_VARIATIONS, "variations (rows × variations "
-                                      "per row)", "Use fewer variation source values or split the data set."))
+                                      "per row)", "Use fewer variation source values, a lower maximum of inline "
+                                      "variations or split the data set."))
     con = connection if connection is not None else connect()
 
     stage: list[Any] = []

@@ -13,6 +13,7 @@ from engine.budgets import MAX_PREVIEW_VARIATIONS, over_budget
 from engine.errors import EngineError
 from engine.generation.compiled_plan import CompiledPlan, OutputColumn
 from engine.generation.fallback import RowUDF, light_work
+from engine.generation.inline import STAT_COLUMNS
 from engine.generation.plan import Plan
 from engine.generation.schema import ROW, VARIATION, quote
 from engine.generation.structure import Structure, build_structure
@@ -77,10 +78,12 @@ class PreviewStats:
     fixed: dict[str, int] = field(default_factory=dict)
     over_limit: dict[str, int] = field(default_factory=dict)
     valid: int = 0
+    inline: dict[str, int] | None = None  # sets expanding [[a|b]] blocks: possible, duplicates, capped
 
     def figures(self) -> dict[str, object]:
         """The numbers a generated set can be checked against (see workers.generation's run figures)."""
-        return {"rows": self.total_rows, "skipped": self.skipped_by_rules, "variations": self.variations,
+        extra = {} if self.inline is None else {f"inline_{k}": v for k, v in self.inline.items()}
+        return {**extra, "rows": self.total_rows, "skipped": self.skipped_by_rules, "variations": self.variations,
                 "over_limit": self.dropped_by_constraints, "duplicates": self.duplicates, "kept": self.kept,
                 "valid": self.valid, "violations": dict(self.violations), "fixed": dict(self.fixed),
                 "problems": dict(self.over_limit)}
@@ -110,7 +113,7 @@ def stats_sql(compiled: CompiledPlan, *, measure: bool = True) -> str:
     a length are measured without rendering them (`CompiledPlan.measured`).
     """
     measured = compiled.measured() if measure else {}
-    per_row = max(1, compiled.config.variation_count)
+    per_row = max(1, compiled.config.variations_per_row)
     dup = compiled.duplicate_sql()
     narrow = [f"CAST({quote(ROW)} AS BIGINT) AS {quote(ROW)}", quote(VARIATION), quote("__dropped"),
               f"{dup} AS {quote('__dup')}", f"{quote('__violations')} IS NULL AS {quote('__ok')}"]
@@ -120,6 +123,12 @@ def stats_sql(compiled: CompiledPlan, *, measure: bool = True) -> str:
     aggs = ["count(*) AS n", f"coalesce(count_if({quote('__dropped')}), 0) AS dropped",
             f"coalesce(count_if({quote('__dup')}), 0) AS dups",
             f"coalesce(count_if({kept} AND {quote('__ok')}), 0) AS valid"]
+    if compiled.inline is not None:  # counted once per (row, source variation), on its first variation
+        narrow += [quote(c) for c in STAT_COLUMNS]
+        aggs += [f"coalesce(sum({quote('__il_possible')}), 0) AS il_possible",
+                 f"coalesce(sum({quote('__il_duplicates')}), 0) AS il_duplicates",
+                 f"coalesce(sum({quote('__il_capped')}), 0) AS il_capped",
+                 f"coalesce(count_if({quote('__il_first')}), 0) AS il_first"]
     for i, c in enumerate(compiled.columns):
         narrow.append(f"{_measure(c, c.name in measured)} AS {quote(f'__len{i}')}")
         aggs.append(f"histogram({quote(f'__len{i}')}) AS h{i}")
@@ -185,9 +194,15 @@ def compute_stats(plan: Plan) -> PreviewStats:
         counts = dict(raw.items()) if isinstance(raw, dict) else dict(raw)
         hist[c.name] = _bins(c, counts)
     dropped, dups = int(row["dropped"]), int(row["dups"])
+    inline = None
+    rows_kept = variations // per_row
+    if compiled.inline is not None:
+        inline = {"possible": int(row["il_possible"]), "duplicates": int(row["il_duplicates"]),
+                  "capped": int(row["il_capped"])}
+        rows_kept = int(row["il_first"]) // per_row
     return PreviewStats(
         total_rows=plan.total_rows,
-        skipped_by_rules=plan.total_rows - variations // per_row,
+        skipped_by_rules=plan.total_rows - rows_kept,
         variations=variations,
         violations=violations,
         violating_rows=samples,
@@ -199,6 +214,7 @@ def compute_stats(plan: Plan) -> PreviewStats:
         fixed=fixed,
         over_limit=over,
         valid=int(row["valid"]),
+        inline=inline,
     )
 
 
@@ -208,10 +224,11 @@ def preview(plan: Plan, limit: int = 50, *, stats: bool = True, trace: bool = Fa
     Refused over MAX_PREVIEW_VARIATIONS (rows × variations); stopped after PREVIEW_SECONDS (its
     queries interrupted, its per-row renders ended).
     """
-    variations = plan.total_rows * max(1, plan.config.variation_count)
+    variations = plan.total_rows * max(1, plan.config.variations_per_row)
     if stats and variations > MAX_PREVIEW_VARIATIONS:
         raise EngineError(over_budget("This preview", variations, MAX_PREVIEW_VARIATIONS, "variations (rows × variations "
-                                      "per row)", "Use fewer variation source values or a smaller data set."))
+                                      "per row)", "Use fewer variation source values, a lower maximum of inline "
+                                      "variations or a smaller data set."))
     stop = time.monotonic() + sandbox.PREVIEW_SECONDS
     plan.deadline = stop
     for udf in plan.compiled.udfs:

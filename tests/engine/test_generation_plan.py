@@ -29,6 +29,7 @@ from engine.generation import (
     truncate_value,
 )
 from engine.generation.constraints import fixable_by_truncation
+from engine.generation.inline import expand
 from engine.generation.preview import stats_sql
 from engine.ingest import ingest
 from engine.platforms import get_format
@@ -54,6 +55,9 @@ class Reference:
     fixed: Counter[str] = field(default_factory=Counter)     # kept variations whose value the strategy repaired
     over: Counter[str] = field(default_factory=Counter)      # variations a field still fails after the strategy
     samples: dict[str, list[tuple[int, str, str, int, str | None]]] = field(default_factory=dict)
+    inline_possible: int = 0     # sets expanding [[a|b]] blocks (engine/generation/inline.py expand)
+    inline_duplicates: int = 0
+    inline_capped: int = 0
 
 
 def reference(data: pl.DataFrame, kinds: dict[str, str], cfg: GenerationConfig) -> Reference:
@@ -76,50 +80,65 @@ def reference(data: pl.DataFrame, kinds: dict[str, str], cfg: GenerationConfig) 
                 ref.skipped_by_rules += 1
                 continue
             base = outcome.row
-        for variation, combo in enumerate(cfg.variation_rows()):
-            ref.variations += 1
+        for source_variation, combo in enumerate(cfg.variation_rows()):
             current = {**base, **combo}
-            values = {name: t.render(current) for name, t in templates.items()}
-            dropped, report, notes, repaired = False, [], [], []
-            for name in list(values):
-                if name not in fmt.field_names:
+            rendered = {name: t.render(current) for name, t in templates.items()}
+            for variation, values in _inline_variations(cfg, fmt, rendered, source_variation, ref, index):
+                ref.variations += 1
+                dropped, report, notes, repaired = False, [], [], []
+                for name in list(values):
+                    if name not in fmt.field_names:
+                        continue
+                    spec = fmt.field(name)
+                    why = check_value(spec, values[name])
+                    if why is None:
+                        continue
+                    ref.violations[name] += 1
+                    original = values[name]
+                    fixed, label = None, ""
+                    if cfg.constraint_strategy == "truncate" and fixable_by_truncation(spec):
+                        fixed, label = truncate_value(spec, values[name]), f"cut to {spec.max_chars}"
+                    elif cfg.constraint_strategy == "fallback" and name in fallbacks:
+                        fixed, label = fallbacks[name].render(current), "fallback template"
+                    left = why if fixed is None else check_value(spec, fixed)
+                    if left is not None:
+                        dropped = True
+                        ref.over[name] += 1
+                        report.append(f"{name}: {left}")
+                    else:
+                        values[name] = fixed
+                        repaired.append(name)
+                        notes.append(f"{name}: {label} ({why})")
+                    found = ref.samples.setdefault(name, [])
+                    if len(found) < 100:
+                        found.append((index, original[:500], why, variation, left))
+                if dropped:
+                    ref.dropped += 1
                     continue
-                spec = fmt.field(name)
-                why = check_value(spec, values[name])
-                if why is None:
-                    continue
-                ref.violations[name] += 1
-                original = values[name]
-                fixed, label = None, ""
-                if cfg.constraint_strategy == "truncate" and fixable_by_truncation(spec):
-                    fixed, label = truncate_value(spec, values[name]), f"cut to {spec.max_chars}"
-                elif cfg.constraint_strategy == "fallback" and name in fallbacks:
-                    fixed, label = fallbacks[name].render(current), "fallback template"
-                left = why if fixed is None else check_value(spec, fixed)
-                if left is not None:
-                    dropped = True
-                    ref.over[name] += 1
-                    report.append(f"{name}: {left}")
-                else:
-                    values[name] = fixed
-                    repaired.append(name)
-                    notes.append(f"{name}: {label} ({why})")
-                found = ref.samples.setdefault(name, [])
-                if len(found) < 100:
-                    found.append((index, original[:500], why, variation, left))
-            if dropped:
-                ref.dropped += 1
-                continue
-            if cfg.dedup_fields:
-                key = tuple(values[n] for n in cfg.dedup_fields)
-                if key in seen:
-                    ref.duplicates += 1
-                    continue
-                seen.add(key)
-            ref.fixed.update(repaired)
-            ref.rows.append({"__row": index, "__variation": variation, **values,
-                             "__violations": "; ".join(report) or None, "__fixes": "; ".join(notes) or None})
+                if cfg.dedup_fields:
+                    key = tuple(values[n] for n in cfg.dedup_fields)
+                    if key in seen:
+                        ref.duplicates += 1
+                        continue
+                    seen.add(key)
+                ref.fixed.update(repaired)
+                ref.rows.append({"__row": index, "__variation": variation, **values,
+                                 "__violations": "; ".join(report) or None, "__fixes": "; ".join(notes) or None})
     return ref
+
+
+def _inline_variations(cfg: GenerationConfig, fmt: Any, rendered: dict[str, str], source_variation: int,
+                       ref: Reference, row: int) -> list[tuple[int, dict[str, str]]]:
+    """The variations of one row and source variation: its inline combinations when the set expands them."""
+    if not cfg.inline:
+        return [(source_variation, rendered)]
+    fields = [f for f in fmt.field_names if f in cfg.templates]
+    result = expand([rendered[f] for f in fields], cfg.max_inline_variations, row=row)
+    ref.inline_possible += result.possible
+    ref.inline_duplicates += result.duplicates
+    ref.inline_capped += result.capped
+    return [(source_variation * cfg.max_inline_variations + j, {**rendered, **dict(zip(fields, combo, strict=True))})
+            for j, combo in enumerate(result.variations)]
 
 
 # -- fixtures and helpers -------------------------------------------------------------------------
