@@ -48,6 +48,7 @@ PAGES = {
         st.Page("pages/team.py", title="Team", url_path="team", icon=":material/group:"),
         st.Page("pages/audit.py", title="Audit trail", url_path="audit", icon=":material/history:"),
         st.Page("pages/workspace.py", title="Workspace settings", url_path="workspace", icon=":material/settings:"),
+        st.Page("pages/api_keys.py", title="API keys", url_path="api-keys", icon=":material/key:"),
         st.Page("pages/billing.py", title="Billing", url_path="billing", icon=":material/credit_card:"),
         st.Page("pages/usage.py", title="Usage", url_path="usage", icon=":material/monitoring:"),
     ],

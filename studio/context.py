@@ -42,6 +42,16 @@ def allows(role: Role | None, permission: Permission) -> bool:
     return role is not None and role in GRANTS[permission]
 
 
+RANKS: tuple[Role, ...] = (Role.VIEWER, Role.MEMBER, Role.ADMIN, Role.OWNER)
+
+
+def capped(role: Role | None, cap: Role | None) -> Role | None:
+    """The lower of a member's role and a cap (an API key acts with at most its own role)."""
+    if role is None or cap is None:
+        return role
+    return min(role, cap, key=RANKS.index)
+
+
 @dataclass(frozen=True)
 class Context:
     """The actor of one unit of work: a user in a workspace, or a background job (user_id None)."""
@@ -50,6 +60,8 @@ class Context:
     workspace_id: WorkspaceId | None
     client_address: str | None = None
     system: bool = False
+    role_cap: Role | None = None
+    """An API key's role: the member acts with the lower of it and their own (studio.api.keys)."""
 
     @classmethod
     def job(cls, workspace_id: WorkspaceId) -> Context:

@@ -3,6 +3,7 @@
 - ``POST /stripe/webhook``: Stripe's events, verified and applied once (studio.billing.webhooks); a body
   that is too big (413), unsized (411) or too slow (408, the connection closed) is refused unread.
 - ``GET /oauth/reddit/callback``: Reddit's OAuth redirect, handed to the Reddit accounts page.
+- ``/api/v1/…``: the public API (studio.api: a FastAPI app mounted here, with its OpenAPI document and docs).
 - ``GET /healthz``: the process answers.  ``GET /readyz``: Postgres (or SQLite), Redis and the migrations
   are ready; 503 naming what is not.
 """
@@ -19,7 +20,7 @@ from urllib.parse import urlencode
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Mount, Route
 
 from studio.billing import webhooks
 from studio.logging_setup import event
@@ -43,6 +44,7 @@ class Endpoints:
         self._owns_store = store is None
         self.read_timeout_s = read_timeout_s
         self._head_seen = False
+        self._api: Any = None
 
     @property
     def settings(self) -> Settings:
@@ -56,7 +58,18 @@ class Endpoints:
             self._store = Store(self.settings)
         return self._store
 
+    @property
+    def api(self) -> Any:
+        """The public API's FastAPI app (studio.api.app), sharing this store; add routers with api.app.include."""
+        if self._api is None:
+            from studio.api import app as api_app
+
+            self._api = api_app.build(lambda: self.store, lambda: self.settings)
+        return self._api
+
     def close(self) -> None:
+        if self._api is not None:
+            self._api.state.services.close()
         if self._store is not None and self._owns_store:
             self._store.dispose()
             self._store = None
@@ -68,12 +81,13 @@ class Endpoints:
         finally:
             self.close()
 
-    def routes(self) -> list[Route]:
+    def routes(self) -> list[BaseRoute]:
         return [
             *[Route(path, self.stripe_webhook, methods=["POST"]) for path in WEBHOOK_PATHS],
             Route("/oauth/reddit/callback", self.reddit_callback, methods=["GET"]),
             Route("/healthz", self.healthz, methods=["GET"]),
             Route("/readyz", self.readyz, methods=["GET"]),
+            Mount("/api/v1", app=self.api),
         ]
 
     # --- Stripe -------------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
 
-from studio.context import Context, Permission, Role, allows
+from studio.context import Context, Permission, Role, allows, capped
 from studio.errors import PermissionDenied
 from studio.store import rerun
 
@@ -126,6 +126,7 @@ def check(store: Any, ctx: Any, permission: Permission) -> None:
             role = s.role
         if seen is not None and role is not None:
             seen[key] = role
+    role = capped(role, ctx.role_cap)  # an API key acts with at most its own role
     if not allows(role, permission):
         shown = role.value if role else "no role"
         raise PermissionDenied(f"Your role ({shown}) does not allow you to {permission.value} in this workspace.")

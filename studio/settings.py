@@ -168,7 +168,7 @@ OPTIONS: tuple[Option, ...] = tuple(
 )
 # Settings under these prefixes reach the code through Settings.extra (as the strings they were given),
 # undeclared ones too (a test double's knob); the declared ones are validated first.
-EXTRA_PREFIXES = ("STRIPE_", "REDDIT_", "SMTP_", "OPERATOR_", "ENCRYPTION_", "LOG_")
+EXTRA_PREFIXES = ("STRIPE_", "REDDIT_", "SMTP_", "OPERATOR_", "ENCRYPTION_", "LOG_", "API_")
 # Values never repeated in an error message (they may hold a password or a key).
 _SECRET_WORDS = ("SECRET", "KEY", "PASSWORD", "TOKEN", "_URL")
 

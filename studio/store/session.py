@@ -11,7 +11,7 @@ from sqlalchemy import Engine, create_engine, event, select, text
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 from sqlalchemy.sql.elements import TextClause
 
-from studio.context import Context, Permission, Role, allows
+from studio.context import Context, Permission, Role, allows, capped
 from studio.errors import NoWorkspace, PermissionDenied
 from studio.settings import Settings
 from studio.store import integrity, rerun
@@ -108,8 +108,8 @@ class Store:
                     )
                 if role is None:
                     raise PermissionDenied("You are not a member of this workspace (any more).")
-                s.info["role"] = Role(role)
-                rerun.remember_role(ws, ctx.user_id, s.info["role"])
+                rerun.remember_role(ws, ctx.user_id, Role(role))
+                s.info["role"] = capped(Role(role), ctx.role_cap)
             yield s
 
     @contextmanager

@@ -120,6 +120,16 @@ def _feed(s: TenantSession) -> None:
     s.add(FeedFetch(source_id=source.id, outcome="failed", error="x"))
 
 
+def _api(s: TenantSession) -> None:
+    from studio.store.api_models import ApiKey, IdempotencyRecord
+    key = ApiKey(name="k", prefix="dotoro_sk_abcdef", key_hash=uuid.uuid4().hex * 2, scopes=["read"], role="viewer",
+                 created_by=s.info["user_id"])
+    s.add(key)
+    s.flush()
+    s.add(IdempotencyRecord(key_id=key.id, route="POST /templates", idempotency_key="i", body_hash="h", status=201,
+                            headers={}, body=b"{}"))
+
+
 def _nothing(s: TenantSession) -> None:
     """Sign-up already made the workspace, its owner membership and audit events."""
 
@@ -145,6 +155,8 @@ ROW_MAKERS: dict[str, Callable[[TenantSession], None]] = {
     "notebook_cells": _notebook,
     "notebook_outputs": _notebook,
     "drafts": _draft,
+    "api_keys": _api,
+    "api_idempotency": _api,
     "feed_sources": _feed,
     "feed_fetches": _feed,
     "reddit_accounts": _publishing,
