@@ -86,6 +86,12 @@ class StudioEnv(BaseSettings):
     REDDIT_RECONCILE_SETTLE_SECONDS: float = Field(60, ge=0, description="Seconds to keep looking for an ambiguous post in the account's history before submitting again.")
     REDDIT_RECONCILE_LOOKS: int = Field(2, gt=0, description="Times the sweeper looks through the account's history for an ambiguous post before it submits again.")
     ENCRYPTION_KEYS: str = Field("", description="Comma-separated Fernet keys, newest first (tokens at rest). Empty: derived from SECRET_KEY.")
+    REDDIT_ADS_API_URL: str = Field("https://ads-api.reddit.com/api/v3", description="Reddit Ads API v3 address (tests point it at a local double).")
+    REDDIT_ADS_TIMEOUT: float = Field(30, gt=0, description="Seconds to wait for the Reddit Ads API before a call counts as failed (a create is then looked up by name before it is sent again).")
+    REDDIT_ADS_RETRIES: int = Field(4, ge=0, description="Retries of a Reddit Ads call refused with 429 (after its Retry-After) or failed with 5xx (reads and updates; a create is looked up first).")
+    REDDIT_ADS_BACKOFF_SECONDS: float = Field(1, gt=0, description="First wait between Reddit Ads retries; doubles each time, at most 30 s, plus jitter.")
+    REDDIT_ADS_SYNC_LEASE_SECONDS: float = Field(600, ge=0, description="Seconds a worker owns a running Reddit Ads sync; after that (a worker that died) another one resumes it.")
+    REDDIT_ADS_MAX_WAIT_SECONDS: float = Field(120, gt=0, description="Longest Retry-After or rate-limit reset a sync waits for inside one job; longer waits end the job and it resumes later.")
     SMTP_URL: str = Field("", description="Mail server for invitations and password resets: smtp+starttls://user:pass@host:587 (STARTTLS), smtps://user:pass@host:465 (implicit TLS) or smtp://host:25 (unencrypted, a local relay only). Empty: no e-mail; links are copied by hand.")
     SMTP_FROM: str = Field("studio@localhost", description="Sender address of the studio's e-mails, e.g. 'Dotoro Studio <studio@example.com>'.")
     SMTP_CA_FILE: str = Field("", description="PEM file of the CA that signed the mail server's certificate, when it is private or self-signed. Empty: the system's trusted CAs.")
@@ -143,7 +149,7 @@ class StudioEnv(BaseSettings):
             raise ValueError(f"must be DEBUG, INFO, WARNING, ERROR or CRITICAL (got {value!r})")
         return value.strip().upper()
 
-    @field_validator("PUBLIC_URL", "STRIPE_API_BASE", "REDDIT_OAUTH_URL", "REDDIT_URL")
+    @field_validator("PUBLIC_URL", "STRIPE_API_BASE", "REDDIT_OAUTH_URL", "REDDIT_URL", "REDDIT_ADS_API_URL")
     @classmethod
     def _http_url(cls, value: str) -> str:
         if _scheme(value) not in ("http://", "https://") or not urlparse(value).netloc:

@@ -1,6 +1,7 @@
 """The tenant store: every model module is imported here so metadata and migrations see them all."""
 
 from studio.store import (  # noqa: F401
+    ads_models,
     api_models,
     campaign_models,
     draft_models,

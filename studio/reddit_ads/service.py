@@ -1,0 +1,345 @@
+"""Reddit paid ads for people and jobs: request a sync, run it, show its state, pause/resume, resolve
+conflicts, pull performance back in.
+
+A sync request is a row (``ads_syncs``) and one job on the worker pool (embedded: the server's job thread).
+The job builds the plan from the set's **approved, valid** variations and runs studio.reddit_ads.sync; it is
+resumable: run again, it skips what the ledger already holds (a second sync of an unchanged set writes nothing).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+
+from studio import audit
+from studio.context import Context, Permission, WorkspaceId
+from studio.errors import NotFound, ValidationFailed
+from studio.permissions import requires, system_only
+from studio.reddit_ads import client as ac
+from studio.reddit_ads import connections
+from studio.reddit_ads.plan import Plan, PlanError, RedditSettings, build
+from studio.reddit_ads.sync import sync
+from studio.review import require_approver
+from studio.store.ads_models import AdsConnection, AdsEntity, AdsMetric, AdsSync
+from studio.store.base import utcnow
+from studio.store.campaign_models import CampaignSet, Variation
+from studio.store.session import Store
+
+Enqueue = Callable[[uuid.UUID, float], None]
+"""Hand a sync to the background: (sync id, seconds from now)."""
+
+
+@dataclass(frozen=True)
+class SyncInfo:
+    id: uuid.UUID
+    status: str
+    go_live: bool
+    counts: dict[str, Any]
+    error: str
+    created_at: dt.datetime
+    finished_at: dt.datetime | None
+
+
+def _sync_info(r: AdsSync) -> SyncInfo:
+    return SyncInfo(r.id, r.status, r.go_live, dict(r.counts or {}), r.error, r.created_at, r.finished_at)
+
+
+@requires(Permission.EDIT)
+def request_sync(store: Store, ctx: Context, set_id: uuid.UUID, connection_id: uuid.UUID, *, go_live: bool = False,
+                 enqueue: Enqueue) -> SyncInfo:
+    """Queue a sync of the set's approved variations; new entities are created PAUSED unless `go_live`
+    (which needs a member who may approve: it spends money)."""
+    with store.session_scope(ctx) as s:
+        s.require(Permission.EDIT)
+        if go_live:
+            require_approver(s)
+        cs = s.get(CampaignSet, set_id)
+        if cs is None:
+            raise NotFound("This campaign set no longer exists.")
+        if (cs.platform, cs.format) != ("reddit", "link_ad"):
+            raise ValidationFailed(f"Only Reddit link-ad sets sync to Reddit Ads; this set is {cs.platform}/{cs.format}.")
+        c = s.get(AdsConnection, connection_id)
+        if c is None:
+            raise NotFound("This Reddit Ads connection was removed.")
+        if c.status != "active":
+            raise ValidationFailed(f"Reddit Ads u/{c.username} needs reconnecting: {c.status_reason}")
+        if not (c.ad_account_id and c.profile_id):
+            raise ValidationFailed("Pick the ad account and profile of the connection first (Accounts → Reddit Ads).")
+        try:
+            RedditSettings.from_config(cs.config or {})
+        except PlanError as exc:
+            raise ValidationFailed(str(exc)) from exc
+        approved = s.scalar(select(func.count()).select_from(Variation).where(
+            Variation.campaign_set_id == set_id, Variation.status == "approved", Variation.valid.is_(True))) or 0
+        synced = s.scalar(select(func.count()).select_from(AdsEntity).where(
+            AdsEntity.campaign_set_id == set_id, AdsEntity.connection_id == c.id)) or 0
+        if not approved and not synced:  # with nothing approved, a sync of a synced set pauses its ads
+            raise ValidationFailed("No variation of this set is approved yet: only approved variations sync to Reddit "
+                                   "Ads. Approve some on the Review page first.")
+        running = s.scalar(select(AdsSync).where(AdsSync.campaign_set_id == set_id, AdsSync.connection_id == c.id,
+                                                 AdsSync.status.in_(("queued", "running", "waiting"))))
+        if running is not None:
+            return _sync_info(running)  # a double click does not queue twice
+        row = AdsSync(campaign_set_id=set_id, connection_id=c.id, go_live=go_live, requested_by=ctx.user_id)
+        s.add(row)
+        s.flush()
+        audit.record(s, "reddit_ads.sync", object_type="campaign_set", object_id=set_id,
+                     summary=f"Sync to Reddit Ads {c.ad_account_name}" + (" (live)" if go_live else " (paused)"))
+        info = _sync_info(row)
+    enqueue(info.id, 0.0)
+    return info
+
+
+def _variations(store: Store, ctx: Context, set_id: uuid.UUID) -> list[dict[str, Any]]:
+    with store.session_scope(ctx) as s:
+        rows = s.execute(select(Variation.id, Variation.fields).where(
+            Variation.campaign_set_id == set_id, Variation.status == "approved", Variation.valid.is_(True))
+            .order_by(Variation.row_index, Variation.variation_index)).all()
+    return [{"id": r.id, "fields": r.fields} for r in rows]
+
+
+@system_only("the ads sync job runs one queued sync")
+def run_sync(store: Store, ws: WorkspaceId, sync_id: uuid.UUID, *, enqueue: Enqueue) -> str:
+    ctx = Context.job(ws)
+    with store.session_scope(ctx) as s:
+        row = s.get(AdsSync, sync_id, with_for_update=True)
+        if row is None:
+            return "gone"
+        if row.status in ("done", "failed", "reconnect"):
+            return f"nothing to do: {row.status}"
+        lease = dt.timedelta(seconds=float(store.settings.extra.get("REDDIT_ADS_SYNC_LEASE_SECONDS", 600) or 0))
+        started = row.started_at.replace(tzinfo=dt.UTC) if row.started_at and row.started_at.tzinfo is None \
+            else row.started_at
+        if row.status == "running" and started is not None and utcnow() - started < lease:
+            return "another worker is syncing this set"  # a worker that died is taken over after the lease
+        cs = s.get(CampaignSet, row.campaign_set_id)
+        c = s.get(AdsConnection, row.connection_id)
+        if cs is None or c is None:
+            row.status, row.error, row.finished_at = "failed", "The set or the connection was removed.", utcnow()
+            return "failed"
+        row.status, row.attempts, row.started_at = "running", row.attempts + 1, utcnow()
+        set_id, connection_id, go_live, config, set_name = cs.id, c.id, row.go_live, dict(cs.config or {}), cs.name
+        funding, profile = c.funding_instrument_id, c.profile_id
+    try:
+        plan: Plan = build(_variations(store, ctx, set_id), RedditSettings.from_config(config), set_name=set_name,
+                           funding_instrument_id=funding, profile_id=profile)
+        counts = sync(store, ws, set_id, connection_id, plan, go_live=go_live)
+    except ac.ReconnectNeeded as exc:
+        with store.session_scope(ctx) as s:
+            c = s.get(AdsConnection, connection_id, with_for_update=True)
+            if c is not None:
+                connections.mark_reconnect(s, c, exc.message)
+            _finish(s, sync_id, "reconnect", error=f"Reconnect needed: {exc.message}")
+        return "reconnect needed"
+    except ac.RateLimited as exc:
+        with store.session_scope(ctx) as s:
+            _finish(s, sync_id, "waiting", error=f"{exc.message} (resumes in {exc.retry_after:.0f} s)", final=False)
+        enqueue(sync_id, exc.retry_after)
+        return "waiting for the rate limit"
+    except (ac.AdsError, PlanError) as exc:
+        with store.session_scope(ctx) as s:
+            _finish(s, sync_id, "failed", error=getattr(exc, "message", str(exc)))
+        return "failed"
+    with store.session_scope(ctx) as s:
+        status = "failed" if counts.failed else "done"
+        error = f"{len(counts.failed)} entities were refused by Reddit (see the list)." if counts.failed else ""
+        _finish(s, sync_id, status, error=error, counts=counts.as_dict())
+    return f"{status}: {counts.writes()} writes"
+
+
+def _finish(s: Any, sync_id: uuid.UUID, status: str, *, error: str = "", counts: dict[str, Any] | None = None,
+            final: bool = True) -> None:
+    row = s.get(AdsSync, sync_id, with_for_update=True)
+    if row is None:
+        return
+    row.status, row.error = status, error
+    if counts is not None:
+        row.counts = counts
+    if final:
+        row.finished_at = utcnow()
+
+
+@dataclass(frozen=True)
+class SetState:
+    """What the set looks like on Reddit Ads, from the ledger."""
+
+    syncs: list[SyncInfo]
+    by_kind: dict[str, dict[str, int]]  # kind -> state -> count
+    conflicts: list[dict[str, Any]]
+    failed: list[dict[str, Any]]
+    tree: list[dict[str, Any]]  # campaigns with their ad groups (name, platform id, state, paused)
+
+
+@requires(Permission.VIEW)
+def set_state(store: Store, ctx: Context, set_id: uuid.UUID, connection_id: uuid.UUID | None = None) -> SetState:
+    with store.session_scope(ctx) as s:
+        s.require(Permission.VIEW)
+        q = select(AdsSync).where(AdsSync.campaign_set_id == set_id).order_by(AdsSync.created_at.desc()).limit(10)
+        syncs = [_sync_info(r) for r in s.scalars(q)]
+        where = [AdsEntity.campaign_set_id == set_id]
+        if connection_id is not None:
+            where.append(AdsEntity.connection_id == connection_id)
+        by_kind: dict[str, dict[str, int]] = {}
+        for kind, state, n in s.execute(select(AdsEntity.kind, AdsEntity.state, func.count()).where(*where)
+                                        .group_by(AdsEntity.kind, AdsEntity.state)):
+            by_kind.setdefault(kind, {})[state] = n
+        odd = s.scalars(select(AdsEntity).where(*where, AdsEntity.state.in_(("conflict", "failed")))
+                        .order_by(AdsEntity.kind, AdsEntity.name).limit(200)).all()
+        plain = [{"id": e.id, "kind": e.kind, "name": e.name, "platform_id": e.platform_id, "message": e.message,
+                  "state": e.state} for e in odd]
+        levels = s.scalars(select(AdsEntity).where(*where, AdsEntity.kind.in_(("campaign", "ad_group")))
+                           .order_by(AdsEntity.kind, AdsEntity.name)).all()
+        tree = [{"key": c.key, "name": c.name, "platform_id": c.platform_id, "state": c.state, "paused": c.paused,
+                 "ad_groups": [{"key": g.key, "name": g.name, "platform_id": g.platform_id, "state": g.state,
+                                "paused": g.paused} for g in levels if g.kind == "ad_group" and g.parent_key == c.key]}
+                for c in levels if c.kind == "campaign"]
+    return SetState(syncs, by_kind, [p for p in plain if p["state"] == "conflict"],
+                    [p for p in plain if p["state"] == "failed"], tree)
+
+
+@requires(Permission.EDIT)
+def set_paused(store: Store, ctx: Context, set_id: uuid.UUID, connection_id: uuid.UUID, *, paused: bool,
+               key: str | None = None, enqueue: Enqueue) -> int:
+    """Pause or resume the whole set, a campaign (key 'c:…') or an ad group (key 'g:…') with everything under
+    it; Reddit follows on the sync this queues. Resuming spends money: it needs a member who may approve."""
+    with store.session_scope(ctx) as s:
+        s.require(Permission.EDIT)
+        if not paused:
+            require_approver(s)
+        rows = s.scalars(select(AdsEntity).where(AdsEntity.campaign_set_id == set_id,
+                                                 AdsEntity.connection_id == connection_id,
+                                                 AdsEntity.kind != "post").with_for_update()).all()
+        if not rows:
+            raise ValidationFailed("Nothing of this set is on Reddit Ads yet: sync it first.")
+        chosen = _under(rows, key)
+        if key is not None and not chosen:
+            raise NotFound("That campaign or ad group is not part of the set on Reddit Ads.")
+        for r in chosen:
+            if r.state != "removed":
+                r.paused = paused
+        audit.record(s, "reddit_ads.pause" if paused else "reddit_ads.resume", object_type="campaign_set",
+                     object_id=set_id, summary=f"{'Paused' if paused else 'Resumed'} {len(chosen)} Reddit Ads entities")
+        n = len(chosen)
+    request_sync(store, ctx, set_id, connection_id, enqueue=enqueue)
+    return n
+
+
+def _under(rows: list[AdsEntity], key: str | None) -> list[AdsEntity]:
+    if key is None:
+        return list(rows)
+    keys = {key}
+    for kind in ("ad_group", "ad"):
+        keys |= {r.key for r in rows if r.kind == kind and r.parent_key in keys}
+    return [r for r in rows if r.key in keys]
+
+
+@requires(Permission.EDIT)
+def resolve_conflict(store: Store, ctx: Context, entity_id: uuid.UUID, *, keep: str) -> None:
+    """keep="studio": the next sync writes the studio's values over Reddit's; keep="reddit": the studio stops
+    managing the entity (Reddit's edit stays)."""
+    if keep not in ("studio", "reddit"):
+        raise ValidationFailed("Keep either the studio's version or Reddit's.")
+    with store.session_scope(ctx) as s:
+        s.require(Permission.EDIT)
+        e = s.get(AdsEntity, entity_id, with_for_update=True)
+        if e is None or e.state != "conflict":
+            raise NotFound("This conflict was already resolved.")
+        if keep == "studio":
+            e.state, e.sent, e.message = "pending", {}, "The studio's version is written on the next sync."
+        else:
+            e.state, e.message = "detached", "Kept Reddit's version; the studio no longer changes it."
+        audit.record(s, "reddit_ads.conflict", object_type="ads_entity", object_id=e.id,
+                     summary=f"Conflict on {e.kind} '{e.name}': kept {keep}'s version")
+
+
+# --- performance -------------------------------------------------------------------------------------------
+
+@system_only("the metrics job pulls Reddit's daily figures for a connection")
+def pull_metrics(store: Store, ws: WorkspaceId, connection_id: uuid.UUID, *, days: int = 7) -> int:
+    """Reddit's per-ad, per-day figures of the last `days` days into ads_metrics (upserted); rows written."""
+    ctx = Context.job(ws)
+    with store.session_scope(ctx) as s:
+        c = s.get(AdsConnection, connection_id)
+        if c is None or c.status != "active" or not c.ad_account_id:
+            return 0
+        account = c.ad_account_id
+    api = connections.api_client(store, ctx, connection_id)
+    today = utcnow().date()
+    try:
+        answer = api.call("POST", f"/ad_accounts/{account}/reports", data={
+            "starts_at": f"{today - dt.timedelta(days=days)}T00:00:00Z", "ends_at": f"{today}T23:59:59Z",
+            "breakdowns": ["AD_ID", "DATE"], "fields": ["IMPRESSIONS", "CLICKS", "SPEND", "CONVERSIONS"]})
+    except ac.ReconnectNeeded as exc:
+        with store.session_scope(ctx) as s:
+            row = s.get(AdsConnection, connection_id, with_for_update=True)
+            if row is not None:
+                connections.mark_reconnect(s, row, exc.message)
+        return 0
+    finally:
+        api.close()
+    rows = ((answer.get("data") or {}).get("metrics") or [])
+    with store.session_scope(ctx) as s:
+        existing = {(m.ad_id, m.day): m for m in s.scalars(select(AdsMetric).where(
+            AdsMetric.connection_id == connection_id, AdsMetric.day >= today - dt.timedelta(days=days)))}
+        for r in rows:
+            day = dt.date.fromisoformat(str(r["date"])[:10])
+            m = existing.get((str(r["ad_id"]), day))
+            if m is None:
+                m = AdsMetric(connection_id=connection_id, ad_id=str(r["ad_id"]), day=day)
+                s.add(m)
+            m.impressions, m.clicks = int(r.get("impressions", 0)), int(r.get("clicks", 0))
+            m.spend_micro, m.conversions = int(r.get("spend", 0)), int(r.get("conversions", 0))
+            m.updated_at = utcnow()
+    return len(rows)
+
+
+@dataclass(frozen=True)
+class AdPerformance:
+    ad_id: str
+    name: str
+    variation_id: uuid.UUID | None
+    impressions: int
+    clicks: int
+    spend: float  # in the account's currency
+    conversions: int
+
+    @property
+    def ctr(self) -> float:
+        return self.clicks / self.impressions if self.impressions else 0.0
+
+    @property
+    def cpc(self) -> float:
+        return self.spend / self.clicks if self.clicks else 0.0
+
+
+@requires(Permission.VIEW)
+def performance(store: Store, ctx: Context, set_id: uuid.UUID) -> list[AdPerformance]:
+    """Totals per ad of the set (all synced days), best click-through first."""
+    with store.session_scope(ctx) as s:
+        s.require(Permission.VIEW)
+        q = (select(AdsEntity.platform_id, AdsEntity.name, AdsEntity.variation_id,
+                    func.coalesce(func.sum(AdsMetric.impressions), 0), func.coalesce(func.sum(AdsMetric.clicks), 0),
+                    func.coalesce(func.sum(AdsMetric.spend_micro), 0), func.coalesce(func.sum(AdsMetric.conversions), 0))
+             .join(AdsMetric, (AdsMetric.ad_id == AdsEntity.platform_id) & (AdsMetric.connection_id == AdsEntity.connection_id))
+             .where(AdsEntity.campaign_set_id == set_id, AdsEntity.kind == "ad")
+             .group_by(AdsEntity.platform_id, AdsEntity.name, AdsEntity.variation_id))
+        out = [AdPerformance(r[0], r[1], r[2], int(r[3]), int(r[4]), int(r[5]) / 1_000_000, int(r[6])) for r in s.execute(q)]
+    return sorted(out, key=lambda p: (-p.ctr, -p.clicks, p.name))
+
+
+@requires(Permission.VIEW)
+def performance_csv(store: Store, ctx: Context, set_id: uuid.UUID) -> bytes:
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["ad_id", "ad_name", "variation_id", "impressions", "clicks", "ctr", "spend", "cpc", "conversions"])
+    for p in performance(store, ctx, set_id):
+        w.writerow([p.ad_id, p.name, p.variation_id or "", p.impressions, p.clicks, f"{p.ctr:.4f}", f"{p.spend:.2f}",
+                    f"{p.cpc:.2f}", p.conversions])
+    return buf.getvalue().encode()

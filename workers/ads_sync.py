@@ -1,0 +1,46 @@
+"""Reddit Ads jobs: sync a set (resumable; a rate-limit pause re-enqueues it for later) and pull daily metrics."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy import select
+
+from studio.context import Context, WorkspaceId
+from studio.logging_setup import logged_job
+from studio.reddit_ads import service
+from studio.settings import Settings
+from studio.store.ads_models import AdsConnection
+from studio.store.base import utcnow
+from workers.generation import job_store
+from workers.queues import queue, submit
+
+QUEUE = "default"
+
+
+def enqueue_sync(settings: Settings, ws: WorkspaceId | uuid.UUID, sync_id: uuid.UUID, delay: float = 0.0) -> None:
+    """One job per sync id (a double click never queues twice); later when Reddit asked to wait."""
+    if delay > 0 and settings.redis_url:
+        queue(settings, QUEUE).enqueue_at(utcnow() + dt.timedelta(seconds=delay), sync_job, str(ws), str(sync_id),
+                                          job_id=f"ads-sync-{sync_id}-{int(delay)}")
+        return
+    submit(settings, sync_job, str(ws), str(sync_id), queue_name=QUEUE, job_id=f"ads-sync-{sync_id}")
+
+
+@logged_job("reddit_ads.sync")
+def sync_job(workspace_id: str, sync_id: str) -> str:
+    store = job_store()
+    ws = WorkspaceId(uuid.UUID(workspace_id))
+    return service.run_sync(store, ws, uuid.UUID(sync_id),
+                            enqueue=lambda sid, delay: enqueue_sync(store.settings, ws, sid, delay))
+
+
+@logged_job("reddit_ads.metrics")
+def metrics_job(workspace_id: str) -> int:
+    """Every active connection of the workspace: the last 7 days of per-ad figures."""
+    store = job_store()
+    ws = WorkspaceId(uuid.UUID(workspace_id))
+    with store.session_scope(Context.job(ws)) as s:
+        ids = list(s.scalars(select(AdsConnection.id).where(AdsConnection.status == "active")))
+    return sum(service.pull_metrics(store, ws, cid) for cid in ids)
