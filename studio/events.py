@@ -63,23 +63,23 @@ def emit(session: TenantSession, kind: str, data: dict[str, Any], *, user_id: uu
     session.info["wrote"] = True
     hooks = session.info.setdefault("after_commit", [])
     if _nudge not in [getattr(h, "__wrapped_nudge__", None) for h in hooks]:
-        settings, ws = session.info.get("settings"), session.workspace_id
+        store, ws = session.info.get("store"), session.workspace_id
 
         def after_commit() -> None:
-            _nudge(settings, ws)
+            _nudge(store, ws)
 
         after_commit.__wrapped_nudge__ = _nudge  # type: ignore[attr-defined]
         hooks.append(after_commit)
 
 
-def _nudge(settings: Any, workspace_id: uuid.UUID) -> None:
+def _nudge(store: Any, workspace_id: uuid.UUID) -> None:
     """After the commit: ask for a dispatch of this workspace now (never fails the caller's action)."""
-    if settings is None:
+    if store is None:
         return
     try:
         from workers.dispatch import enqueue_dispatch
 
-        enqueue_dispatch(settings, workspace_id)
+        enqueue_dispatch(store, workspace_id)
     except Exception:  # noqa: BLE001 - the periodic dispatch delivers it anyway
         log.warning("events: could not start a dispatch for workspace %s; the periodic one will", workspace_id,
                     exc_info=True)

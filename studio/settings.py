@@ -7,6 +7,7 @@ when the studio, a worker or a command starts); `load_settings` turns it into th
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 import sys
@@ -95,8 +96,16 @@ class StudioEnv(BaseSettings):
     SMTP_URL: str = Field("", description="Mail server for invitations and password resets: smtp+starttls://user:pass@host:587 (STARTTLS), smtps://user:pass@host:465 (implicit TLS) or smtp://host:25 (unencrypted, a local relay only). Empty: no e-mail; links are copied by hand.")
     SMTP_FROM: str = Field("studio@localhost", description="Sender address of the studio's e-mails, e.g. 'Dotoro Studio <studio@example.com>'.")
     SMTP_CA_FILE: str = Field("", description="PEM file of the CA that signed the mail server's certificate, when it is private or self-signed. Empty: the system's trusted CAs.")
+    FEED_ALLOWED_NETWORKS: str = Field("", description="URL data sets: comma-separated addresses or networks (127.0.0.1, 10.0.0.0/8) feeds may reach although private, loopback or link-local; every other non-public address is refused. Empty: public addresses only.")
+    FEED_CONNECT_TIMEOUT_SECONDS: float = Field(10, gt=0, description="URL data sets: seconds to wait for the server to accept a connection.")
+    FEED_READ_TIMEOUT_SECONDS: float = Field(30, gt=0, description="URL data sets: seconds the server may stay silent while sending.")
+    FEED_TIMEOUT_SECONDS: float = Field(120, gt=0, description="URL data sets: the longest a whole fetch may take (the size cap is MAX_UPLOAD_MB).")
     LOG_FORMAT: str = Field("console", description="Log lines on stderr: 'console' (readable) or 'json' (one object a line, for a log collector). Secrets and tokens are masked either way.")
     LOG_LEVEL: str = Field("INFO", description="Least severe log level written: DEBUG, INFO, WARNING or ERROR.")
+    WEBHOOK_ALLOW_PRIVATE: OnOff = Field(False, description="Outgoing webhooks and Slack posts may go to private, loopback and link-local addresses (an operator's choice for a receiver inside the network). Off: such endpoints are refused when saved and when sent.")
+    WEBHOOK_TIMEOUT_SECONDS: float = Field(10, gt=0, description="Seconds an outgoing webhook, Slack post or notification e-mail may take before the try counts as failed (redirects are never followed).")
+    WEBHOOK_RETRY_BASE_SECONDS: float = Field(30, ge=0, description="First wait before a failed delivery is tried again; doubles with each try (at most an hour, jittered) until WEBHOOK_RETRY_HOURS have passed.")
+    WEBHOOK_RETRY_HOURS: float = Field(24, gt=0, description="Hours a failed webhook, Slack post or notification e-mail keeps being retried before it is given up (it can still be replayed by hand).")
 
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
@@ -133,6 +142,17 @@ class StudioEnv(BaseSettings):
     def _smtp_url(cls, value: str) -> str:
         if value and _scheme(value) not in ("smtp+starttls://", "smtps://", "smtp://"):
             raise ValueError(f"must start with smtp+starttls://, smtps:// or smtp:// (got {_scheme(value)})")
+        return value
+
+    @field_validator("FEED_ALLOWED_NETWORKS")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for part in (p.strip() for p in value.split(",")):
+            if part:
+                try:
+                    ipaddress.ip_network(part, strict=False)
+                except ValueError:
+                    raise ValueError(f"must list addresses or networks like 127.0.0.1 or 10.0.0.0/8 (got {part!r})") from None
         return value
 
     @field_validator("LOG_FORMAT")
@@ -174,7 +194,7 @@ OPTIONS: tuple[Option, ...] = tuple(
 )
 # Settings under these prefixes reach the code through Settings.extra (as the strings they were given),
 # undeclared ones too (a test double's knob); the declared ones are validated first.
-EXTRA_PREFIXES = ("STRIPE_", "REDDIT_", "SMTP_", "OPERATOR_", "ENCRYPTION_", "LOG_", "API_")
+EXTRA_PREFIXES = ("STRIPE_", "REDDIT_", "SMTP_", "OPERATOR_", "ENCRYPTION_", "LOG_", "API_", "WEBHOOK_", "FEED_")
 # Values never repeated in an error message (they may hold a password or a key).
 _SECRET_WORDS = ("SECRET", "KEY", "PASSWORD", "TOKEN", "_URL")
 

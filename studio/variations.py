@@ -18,8 +18,10 @@ from studio.permissions import requires
 from studio.store.campaign_models import CampaignSet, Variation
 from studio.store.session import Store
 
-SORTS = {"row": (Variation.row_index, Variation.variation_index), "title": (Variation.title,),
-         "status": (Variation.status, Variation.row_index)}
+SORTS = {"row": (Variation.row_index, Variation.variation_index, Variation.id),
+         "title": (Variation.title, Variation.row_index, Variation.variation_index, Variation.id),
+         "status": (Variation.status, Variation.row_index, Variation.variation_index, Variation.id)}
+"""Each a total order (ties broken down to the id), so a page is the same read from either end."""
 
 
 @dataclass(frozen=True)
@@ -113,7 +115,15 @@ def page(store: Store, ctx: Context, set_id: uuid.UUID, f: VariationFilter, *, o
         s.require(Permission.VIEW)
         stmt = _filtered(set_id, f)
         total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-        rows = s.scalars(stmt.order_by(*SORTS.get(f.sort, SORTS["row"])).offset(offset).limit(min(limit, 1000))).all()
+        order = SORTS.get(f.sort, SORTS["row"])
+        offset, end = max(0, offset), min(total, max(0, offset) + min(limit, 1000))
+        if offset > total // 2 and end > offset:
+            # the back half read from the end: the last page skips nothing instead of scanning the whole set
+            # (each sort is a total order, so the reversed rows are exactly the page)
+            back = stmt.order_by(*(c.desc() for c in order)).offset(total - end).limit(end - offset)
+            rows = list(reversed(s.scalars(back).all()))
+        else:
+            rows = list(s.scalars(stmt.order_by(*order).offset(offset).limit(min(limit, 1000))).all())
         return Page([_plain(v) for v in rows], total)
 
 

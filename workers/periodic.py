@@ -1,10 +1,12 @@
 """The studio's periodic work, in one list (`PERIODIC`) that both modes run.
 
     publish-sweep     every 30 s   due posts go out (embedded); dead or lost publish jobs get a fresh one (team)
+    events-dispatch   every 10 s   events fan out to notifications, e-mail, Slack, webhooks; due retries are sent
     run-recovery      every 15 s   team: chunks of runs whose worker died are queued again (workers.maintenance)
     worker-cleanup    every 15 s   team: dead workers leave RQ's registry; dead schedulers' locks are released
     usage-meter       every 10 min unreported usage → Stripe Billing Meters (when billing is on)
     metrics-sync      hourly       reads of every posted item (score, comments)
+    feed-sweep        every 60 s   URL data sets whose schedule is due get one fetch job each (workers.feeds)
     token-refresh     daily        every active Reddit account's token is refreshed; revoked → reconnect needed
     audit-retention   daily        events older than the workspace's plan keeps are deleted
 
@@ -91,6 +93,19 @@ def usage_meter(store: Store) -> dict[str, Any]:
     return {"sent": r.sent, "pending": r.pending, "error": r.error}
 
 
+def events_dispatch(store: Store) -> dict[str, Any]:
+    """New events fanned out and due deliveries (retries, a dead worker's) queued (workers.dispatch)."""
+    from workers.dispatch import sweep_workspace
+
+    return _each_workspace(store, "events-dispatch", lambda ws: sweep_workspace(store, ws))
+
+
+def feed_sweep(store: Store) -> dict[str, Any]:
+    from workers.feeds import sweep
+
+    return sweep(store)
+
+
 def audit_retention(store: Store) -> dict[str, Any]:
     from workers.maintenance import apply_audit_retention
 
@@ -124,9 +139,11 @@ class Periodic:
 
 PERIODIC: tuple[Periodic, ...] = (
     Periodic("publish-sweep", 30, publish_sweep),
+    Periodic("events-dispatch", 10, events_dispatch),
     Periodic("run-recovery", 15, run_recovery, team_only=True),
     Periodic("worker-cleanup", 15, worker_cleanup, team_only=True),
     Periodic("usage-meter", 600, usage_meter),
+    Periodic("feed-sweep", 60, feed_sweep),
     Periodic("metrics-sync", 3600, metrics_sync, timeout_s=3000),
     Periodic("token-refresh", 86_400, token_refresh, timeout_s=3000),
     Periodic("audit-retention", 86_400, audit_retention, timeout_s=3000),

@@ -32,6 +32,7 @@ from engine.generation.structure import NAME_SPECS
 from engine.platforms import FieldSpec, get_count_method, get_format
 from engine.platforms.counting import CountMethod, shorten
 from engine.templates import CompiledTemplate, compile_template
+from engine.templates.sql_aliases import case_aliases, fold
 from engine.templates.sql_guards import output_guard_sql
 
 __all__ = ["compile_plan"]
@@ -79,11 +80,15 @@ class _Builder:
         self.prefix = udf_prefix
         self.describe = describe
         self.kinds = dict(rules.output_kinds)
-        for name in config.variation_sources:
-            if name in self.kinds:
-                raise EngineError(f"variation source {name!r} has the same name as a column; rename it",
-                                  field=name)
+        columns = {fold(c): c for c in reversed(list(self.kinds))}  # a source and a column equal but for case
+        for name in config.variation_sources:                       # would read one SQL name
+            column = columns.get(fold(name))
+            if column is not None:
+                what = "a column" if name in self.kinds else f"column {column!r} but for letter case"
+                raise EngineError(f"variation source {name!r} has the same name as {what}; rename it", field=name)
             self.kinds[name] = "text"
+        # columns whose names are equal but for letter case: the SQL names the templates compile them to
+        self.aliases = case_aliases(self.kinds)
         self.udfs: list[RowUDF | TruncateUDF] = []
         self._types: dict[str, str] | None = None
         self._truncators: dict[tuple[str, int, str], TruncateUDF] = {}
@@ -97,8 +102,10 @@ class _Builder:
             return f"({compiled.sql})", None
         if self._types is None:
             self._types = self.describe(self.with_clause_expanded())
-        columns = [(c, self._types[c]) for c in sorted(compiled.variables) if c in self._types]
-        udf = RowUDF(f"{self.prefix}_render_{len(self.udfs)}", label, compiled, columns)
+        sql_name = self.aliases.get
+        columns = [(c, self._types[sql_name(c, c)]) for c in sorted(compiled.variables) if sql_name(c, c) in self._types]
+        udf = RowUDF(f"{self.prefix}_render_{len(self.udfs)}", label, compiled, columns,
+                     {c: self.aliases[c] for c, _ in columns if c in self.aliases})
         self.udfs.append(udf)
         return udf.call_sql(), compiled.fallback_reason or "outside the SQL subset"
 

@@ -79,16 +79,18 @@ class RowUDF:
     label: str
     template: Renderable
     columns: Sequence[tuple[str, str]]  # (column name, DuckDB type)
+    sql_names: Mapping[str, str] = field(default_factory=dict)  # column → its SQL name (sql_aliases.py)
     errors: list[EngineError] = field(default_factory=list)
     deadline: float | None = None  # time.monotonic() by which a preview's renders must end (PREVIEW_SECONDS)
 
     def call_sql(self) -> str:
         """The SQL call of this UDF on the current row."""
-        fields = ", ".join(f"{quote(c)} := {quote(c)}" for c in [ROW, *(c for c, _ in self.columns)])
+        names = [self.sql_names.get(c, c) for c in [ROW, *(c for c, _ in self.columns)]]
+        fields = ", ".join(f"{quote(c)} := {quote(c)}" for c in names)
         return f"{quote(self.name)}(struct_pack({fields}))"
 
     def _struct_type(self) -> str:
-        fields = ", ".join(f"{quote(c)} {t}" for c, t in [(ROW, "BIGINT"), *self.columns])
+        fields = ", ".join(f"{quote(self.sql_names.get(c, c))} {t}" for c, t in [(ROW, "BIGINT"), *self.columns])
         return f"STRUCT({fields})"
 
     def register(self, con: duckdb.DuckDBPyConnection) -> None:
@@ -98,7 +100,10 @@ class RowUDF:
 
     def _call(self, rows: pa.Array) -> pa.Array:
         out: list[str] = []
+        names = {sql: name for name, sql in self.sql_names.items()}
         for row in rows.to_pylist():
+            if names:
+                row = {names.get(k, k): v for k, v in row.items()}
             row_index = row.pop(ROW)
             try:
                 with _RENDER_SLOT:

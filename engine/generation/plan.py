@@ -190,7 +190,7 @@ class Plan:
     def cursor(self, table: pa.Table | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
         """A cursor with the source (or a prefix of it) registered as "__source"."""
         self._ensure_udfs()
-        rows = self.compiled.rules.transform(self.source.table if table is None else table, whole=table is None)
+        rows = self.compiled.rules.registered(self.source.table if table is None else table, whole=table is None)
         cur = self._con.cursor()
         try:
             cur.register(SOURCE, rows)
@@ -269,6 +269,8 @@ class Plan:
         """The rules' output for the first `size` rows, and what its text columns hold (small prefixes)."""
         ruled = self.query(self.compiled.rules_sql(), self.source.prefix(size))
         facts = column_facts(ruled) if size <= SMALL_QUERY_ROWS else {}
+        sql_names = {alias: name for name, alias in self.compiled.rules.aliases.items()}
+        facts = {sql_names.get(name, name): f for name, f in facts.items()}  # templates name columns as the data does
         return ruled, facts
 
     def _variation_facts(self) -> dict[str, frozenset[str]]:
@@ -344,7 +346,7 @@ def build_plan(table: Any, config: GenerationConfig | Mapping[str, Any], *, look
         cur = con.cursor()
         try:
             empty = source.prefix(0)
-            cur.register(SOURCE, stage[0].transform(empty, whole=False) if stage else empty)
+            cur.register(SOURCE, stage[0].registered(empty, whole=False) if stage else empty)
             rel = cur.sql(sql)
             return {name: str(t) for name, t in zip(rel.columns, rel.types, strict=True)}
         except duckdb.Error as exc:

@@ -28,6 +28,7 @@ from engine.rules import (
     parse_rules,
     prepare_rules,
 )
+from engine.templates.sql_aliases import alias_table, case_aliases
 
 __all__ = ["ROW_ALIAS", "SOURCE", "RulesStage", "build_rules_stage"]
 
@@ -46,8 +47,13 @@ class RulesStage:
     meta_columns: list[str] = field(default_factory=list)
     prepared: PreparedRules | None = None  # set when the rules run per row
     fallback_reason: str | None = None
+    aliases: dict[str, str] = field(default_factory=dict)  # column → its SQL name (sql_aliases.case_aliases)
     _full: pa.Table | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def registered(self, table: pa.Table, *, whole: bool) -> pa.Table:
+        """What the plan registers as "__source": `transform`'s table with its columns under their SQL names."""
+        return alias_table(self.transform(table, whole=whole), self.aliases)
 
     def transform(self, table: pa.Table, *, whole: bool) -> pa.Table:
         """The source as the SQL sees it: unchanged, or the per-row rules' output."""
@@ -133,7 +139,8 @@ def _compile(parsed: list[Rule], kinds: dict[str, str], lookups: Any) -> tuple[s
 def build_rules_stage(rules: Any, kinds: Mapping[str, str], *, lookups: Any = None) -> RulesStage:
     """Compile the rules (if any) against the source columns (cached per rule set and schema)."""
     if not rules:
-        return RulesStage(f"SELECT *, false AS {quote('__skipped')} FROM {quote(SOURCE)}", dict(kinds))
+        return RulesStage(f"SELECT *, false AS {quote('__skipped')} FROM {quote(SOURCE)}", dict(kinds),
+                          aliases=case_aliases(kinds))
     if ROW_ALIAS in kinds:
         raise EngineError(f"column {ROW_ALIAS!r} is reserved; rename it", field=ROW_ALIAS)
     key = _rules_key(rules) if lookups is None else None
@@ -147,5 +154,5 @@ def build_rules_stage(rules: Any, kinds: Mapping[str, str], *, lookups: Any = No
         prepared = prepare_rules(parsed, dict(kinds), lookups)
         meta = ["__tags", "__groups", *_target_keys(parsed), "__rules_fired"]
         return RulesStage(f"SELECT * FROM {quote(SOURCE)}", dict(prepared.output_schema), meta, prepared,
-                          exc.message)
-    return RulesStage(sql, dict(out_kinds), list(meta))
+                          exc.message, aliases=case_aliases(prepared.output_schema))
+    return RulesStage(sql, dict(out_kinds), list(meta), aliases=case_aliases(out_kinds))

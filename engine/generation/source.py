@@ -13,7 +13,6 @@ import pyarrow as pa
 
 from engine.errors import EngineError
 from engine.generation.schema import ROW, kinds_of
-from engine.rules.plan import case_clash, clash_message
 from engine.templates.sql_facts import number_facts, text_facts
 
 __all__ = ["Source", "column_facts", "prepare_source"]
@@ -84,9 +83,6 @@ def prepare_source(table: Any, schema: Mapping[str, str] | None = None) -> Sourc
     if reserved:
         raise EngineError(f"column {reserved[0]!r}: names starting with '__' are reserved; rename it",
                           field=reserved[0])
-    clash = case_clash(table.columns)
-    if clash:
-        raise EngineError(clash_message(clash), field=clash[1])
     arrow = table.with_row_index(ROW).to_arrow(compat_level=pl.CompatLevel.newest())
     # DuckDB scans an Arrow table one record batch per task: one big batch runs on one thread
     arrow = pa.Table.from_batches(arrow.to_batches(max_chunksize=SCAN_BATCH_ROWS), arrow.schema)

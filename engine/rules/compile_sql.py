@@ -23,8 +23,9 @@ Fallback: when a template value is outside the SQL subset, `compile_rules` raise
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +45,7 @@ from engine.rules.plan import (
     validate_rules,
 )
 from engine.rules.values import quote_ident, sql_coerce, sql_str, sql_type
+from engine.templates.sql_aliases import alias_table, case_aliases, fold
 
 _META_INIT = (("__skipped", "false"), ("__tags", "CAST([] AS VARCHAR[])"), ("__groups", "CAST([] AS VARCHAR[])"))
 
@@ -66,12 +68,16 @@ class RulesSQL:
     _layers: tuple[tuple[_Step, ...], ...]
     _final: tuple[str, ...]
     _ordered: bool = False  # a layer joins: number the rows first and restore their order
+    aliases: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    """Columns the SQL reads and writes under another name (engine.templates.sql_aliases): rename the
+    source's columns so (`alias_table`) before running it, and read its output under the same names."""
 
     def select_sql(self, source: str) -> str:
         """The SELECT over `source` (inserted verbatim after FROM)."""
         sql = f"SELECT {', '.join(self._first)} FROM {source}"
         for number, layer in enumerate(self._layers, start=1):
-            replaced = ", ".join(f"{step.expr} AS {quote_ident(step.column)}" for step in layer)
+            replaced = ", ".join(f"{step.expr} AS {quote_ident(self.aliases.get(step.column, step.column))}"
+                                 for step in layer)
             join = layer[0].join
             if join is None:
                 sql = f"SELECT * REPLACE ({replaced}) FROM ({sql}) AS __layer{number}"
@@ -86,18 +92,18 @@ class RulesSQL:
         return self.select_sql("source")
 
 
-def group_sql(group: PreparedGroup) -> str:
-    """A non-NULL boolean SQL expression for a prepared condition group."""
+def group_sql(group: PreparedGroup, ident: Callable[[str], str] = quote_ident) -> str:
+    """A non-NULL boolean SQL expression for a prepared condition group (`ident`: a column's SQL name)."""
     if not group.items:
         return "true"
     joiner = " AND " if group.logic == "and" else " OR "
-    return "(" + joiner.join(_item_sql(item) for item in group.items) + ")"
+    return "(" + joiner.join(_item_sql(item, ident) for item in group.items) + ")"
 
 
-def _item_sql(item: PreparedCondition | PreparedGroup) -> str:
+def _item_sql(item: PreparedCondition | PreparedGroup, ident: Callable[[str], str]) -> str:
     if isinstance(item, PreparedGroup):
-        return group_sql(item)
-    cell = sql_cell(quote_ident(item.condition.field), item.kind)
+        return group_sql(item, ident)
+    cell = sql_cell(ident(item.condition.field), item.kind)
     return item.spec.to_sql(cell, item.value, item.condition.case_sensitive)
 
 
@@ -105,8 +111,13 @@ def compile_rules(rules: RulesInput, schema: Mapping[str, str],
                   lookups: Mapping[str, Mapping[str, str]] | None = None) -> RulesSQL:
     """Compile to DuckDB SQL; raises RuleError for invalid rules, NotCompilable for the fallback."""
     plan = prepare_plan(rules, schema, lookups or {})
+    aliases = case_aliases(plan.kinds)
+
+    def ident(column: str) -> str:
+        return quote_ident(aliases.get(column, column))
+
     names = itertools.count(1)
-    ctx = SqlContext(quote_ident, plan.kinds, lambda prefix: f"{prefix}_{next(names)}")
+    ctx = SqlContext(ident, plan.kinds, lambda prefix: f"{prefix}_{next(names)}")
     flags: list[str] = []
     steps: list[_Step] = []
     targets: list[str] = []
@@ -119,7 +130,7 @@ def compile_rules(rules: RulesInput, schema: Mapping[str, str],
 
     for number, prepared in enumerate(plan.prepared.values(), start=1):
         rule, flag = prepared.rule, f"__m_{number}"
-        flags.append(f"{group_sql(prepared.group)} AS {flag}")
+        flags.append(f"{group_sql(prepared.group, ident)} AS {flag}")
         record(ListEvent("__rules_fired", "add", rule.id), flag)
         for index, (action, runnable) in enumerate(prepared.actions, start=1):
             try:
@@ -133,14 +144,14 @@ def compile_rules(rules: RulesInput, schema: Mapping[str, str],
                     continue
                 if a.column.startswith(TARGET_PREFIX) and a.column not in targets:
                     targets.append(a.column)
-                column = quote_ident(a.column)
+                column = ident(a.column)
                 reads = None if a.reads is None else a.reads | {flag, "__skipped", a.column}
                 guard = f"{flag} AND NOT __skipped"
                 steps.append(_Step(a.column, f"CASE WHEN {guard} THEN {a.expr} ELSE {column} END", reads, a.join))
-    converted = [f"{sql_coerce(quote_ident(c), plan.schema[c], k)} AS {quote_ident(c)}"
+    converted = [f"{sql_coerce(ident(c), plan.schema[c], k)} AS {ident(c)}"
                  for c, k in plan.kinds.items() if c in plan.schema and plan.schema[c] != k]
     first = ["*" + (f" REPLACE ({', '.join(converted)})" if converted else "")]
-    first += [f"CAST(NULL AS {sql_type(k)}) AS {quote_ident(c)}" for c, k in plan.kinds.items() if c not in plan.schema]
+    first += [f"CAST(NULL AS {sql_type(k)}) AS {ident(c)}" for c, k in plan.kinds.items() if c not in plan.schema]
     first += [f"{init} AS {name}" for name, init in _META_INIT]
     first += [f"CAST(NULL AS VARCHAR) AS {quote_ident(t)}" for t in targets]
     first += ["CAST([] AS VARCHAR[]) AS __rules_fired", *flags, *(f"false AS {column}" for _, column in events)]
@@ -153,7 +164,8 @@ def compile_rules(rules: RulesInput, schema: Mapping[str, str],
              if any(event.list == name for event, _ in events)]
     final = "*" + (f" EXCLUDE ({', '.join(hidden)})" if hidden else "") + (
         f" REPLACE ({', '.join(lists)})" if lists else "")
-    return RulesSQL(dict(plan.kinds), tuple(targets), tuple(first), _layers(steps), (final,), ordered_rows)
+    return RulesSQL(dict(plan.kinds), tuple(targets), tuple(first), _layers(steps), (final,), ordered_rows,
+                    aliases)
 
 
 def _list_sql(events: list[tuple[ListEvent, str]], name: str) -> str:
@@ -211,11 +223,21 @@ def rule_match_counts(rules: RulesInput, data: Any, schema: Mapping[str, str], *
     rule_order = ordered(rule_list)
     if not rule_order:
         return {}
-    counts = ", ".join(f"count_if({group_sql(prepare_conditions(rule, schema))})" for rule in rule_order)
+    aliases = case_aliases(schema)
+
+    def ident(column: str) -> str:
+        return quote_ident(aliases.get(column, column))
+
+    counts = ", ".join(f"count_if({group_sql(prepare_conditions(rule, schema), ident)})" for rule in rule_order)
 
     def sql(source: str) -> str:
         return f"SELECT {counts} FROM {source}"
 
+    if aliases and isinstance(data, (duckdb.DuckDBPyConnection, duckdb.DuckDBPyRelation)):
+        other = next(iter(aliases))
+        first = next(n for n in schema if fold(n) == fold(other))
+        raise RuleError(f"columns {first!r} and {other!r} differ only in letter case, which a DuckDB table cannot "
+                        "hold; pass the data as a polars DataFrame or an Arrow table", field=other)
     if isinstance(data, duckdb.DuckDBPyConnection):
         if source is None:
             raise RuleError("rule_match_counts needs `source` when given a DuckDB connection")
@@ -227,7 +249,7 @@ def rule_match_counts(rules: RulesInput, data: Any, schema: Mapping[str, str], *
     else:
         con = duckdb.connect()
         try:
-            con.register("__rules_data", data)
+            con.register("__rules_data", alias_table(data, aliases))
             row = con.execute(sql("__rules_data")).fetchall()[0]
         finally:
             con.close()

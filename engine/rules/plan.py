@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import string
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,30 +91,9 @@ def _as_list(rules: RulesInput | Any) -> list[Rule]:
     return rules_from_data(rules)
 
 
-_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)  # DuckDB folds ASCII letters only
-
-
-def case_clash(names: Iterable[str]) -> tuple[str, str] | None:
-    """Two names that differ only in letter case, if any: DuckDB reads identifiers case-insensitively, so the
-    compiled SQL would read one column for both (issue 16 bug 2) while the per-row path tells them apart."""
-    seen: dict[str, str] = {}
-    for name in names:
-        other = seen.setdefault(name.translate(_ASCII_LOWER), name)
-        if other != name:
-            return other, name
-    return None
-
-
-def clash_message(pair: tuple[str, str]) -> str:
-    return (f"columns {pair[0]!r} and {pair[1]!r} differ only in letter case, which the compiled SQL cannot tell "
-            f"apart (their values would mix); rename one, e.g. {pair[1]!r} → {pair[1] + '_2'!r}")
-
-
 def check_schema(schema: Mapping[str, str]) -> dict[str, str]:
-    """A column → kind mapping with known kinds, no reserved names and no names differing only in case."""
-    clash = case_clash(schema)
-    if clash:
-        raise RuleError(clash_message(clash), field=clash[1])
+    """A column → kind mapping with known kinds and no reserved names (names differing only in letter case are
+    told apart: the SQL reads them under engine.templates.sql_aliases names)."""
     for column, kind in schema.items():
         if kind not in KINDS:
             raise RuleError(f"column {column!r} has unknown kind {kind!r} (kinds: {', '.join(KINDS)})", field=column)
@@ -227,11 +205,6 @@ def output_kinds(rules: Sequence[Rule], schema: Mapping[str, str]) -> dict[str, 
             if column not in schema and column not in created:
                 raise _fail(rule, f"action {number} ({spec.name}) writes unknown column {column!r}"
                                   f"{_did_you_mean(column, list(schema))}", field=column)
-            clash = case_clash([*schema, *(c for c in writes if c not in schema), column]) \
-                if column not in schema and column not in writes else None
-            if clash:
-                raise _fail(rule, f"action {number} ({spec.name}) writes {column!r}: {clash_message(clash)}",
-                            field=column)
             writes.setdefault(column, set()).add(spec.writes_kind)
     kinds = dict(schema)
     for column, effects in writes.items():

@@ -4,7 +4,8 @@ Supported: text, `{{ expressions }}`, columns (`name`, `row["Name"]`), literals,
 have an SQL form (with literal arguments), `~`, `or`/`and`/`not`, `a if c else b`,
 `{% if %}/{% elif %}/{% else %}` on comparisons (== != < <= > >=, `in [literals]`,
 `is none`, `is defined`) and truthiness. Anything else raises `Unsupported`, and the
-template renders per row instead.
+template renders per row instead. A column whose name differs from an earlier one of the
+schema only in letter case is read under its `sql_aliases.case_aliases` name.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from jinja2 import nodes
 
 from engine.templates.limits import MAX_SQL_GROWTH, too_big
 from engine.templates.registry import FILTERS
+from engine.templates.sql_aliases import case_aliases
 from engine.templates.sql_compare import compare, in_list
 from engine.templates.sql_filters import const_filter
 from engine.templates.sql_guards import bind_all, string_guard
@@ -87,12 +89,13 @@ class SqlCompiler:
 
     def __init__(self, schema: Mapping[str, str], facts: Mapping[str, frozenset[str]] | None = None) -> None:
         self.kinds = {name: SCHEMA_KINDS[kind] for name, kind in schema.items()}
+        self.aliases = case_aliases(schema)  # names equal but for case read distinct columns (sql_aliases.py)
         self.facts = facts or {}
         self.binder = Binder(schema)
         self.line: int | None = None
 
     def _column(self, name: str) -> Val:
-        return column(name, self.kinds[name], self.facts.get(name, frozenset()))
+        return column(self.aliases.get(name, name), self.kinds[name], self.facts.get(name, frozenset()))
 
     # ---- statements ----------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from engine.templates.compile_sql import compile_length_sql, compile_sql, never_
 from engine.templates.errors import TemplateError, describe
 from engine.templates.limits import MAX_OUTPUT_CHARS, output_too_long
 from engine.templates.sandbox import RenderBudget, harden, template_environment
+from engine.templates.sql_aliases import case_aliases
 from engine.templates.sql_values import SCHEMA_KINDS
 from engine.templates.validate import ROW, analyze, raise_first
 
@@ -35,7 +36,8 @@ def _template_line(template: Template, exc: BaseException) -> int | None:
 class CompiledTemplate:
     """A validated template: `sql` (a DuckDB expression, or None) and `render(row)` per row.
 
-    `sql` is a scalar expression over the columns (double-quoted) returning a VARCHAR that is
+    `sql` is a scalar expression over the columns (double-quoted; a name equal to an earlier one of
+    the schema but for letter case under its `aliases` name, see sql_aliases.py) returning a VARCHAR that is
     never NULL and byte-identical to `render` for every row, refusals included, except that
     MAX_OUTPUT_CHARS is checked by the plan around it (`sql_guards.output_guard_sql`). When `sql` is None,
     `fallback_reason` says which construct keeps the template per row.
@@ -58,6 +60,11 @@ class CompiledTemplate:
     _specialized: dict[Any, str] = field(default_factory=dict, repr=False)
 
     SPECIALIZED_ENTRIES = 8
+
+    @property
+    def aliases(self) -> dict[str, str]:
+        """Columns `sql` reads under another name: rename a table's columns so before running it (`alias_table`)."""
+        return case_aliases(self.schema)
 
     def sql_for(self, facts: Mapping[str, frozenset[str]]) -> str | None:
         """`sql` for rows where `facts` (column → sql_values.text_facts) hold: shorter when they rule
@@ -127,23 +134,6 @@ class CompiledTemplate:
         return self.sql if self.sql is not None else f"-- per row: {self.fallback_reason}"
 
 
-def _refuse_case_clash(variables: Iterable[str], schema: Mapping[str, str]) -> None:
-    """A used column whose name differs from another only in ASCII letter case: the SQL (DuckDB folds such
-    identifiers) would read the other one's values, so the two paths would differ (issue 16 bug 2)."""
-    folded: dict[str, list[str]] = {}
-    for name in schema:
-        folded.setdefault(name.translate(_ASCII_LOWER), []).append(name)
-    for name in sorted(variables):
-        same = folded.get(name.translate(_ASCII_LOWER), [])
-        if len(same) > 1:
-            other = next(n for n in same if n != name)
-            raise TemplateError(f"columns {other!r} and {name!r} differ only in letter case, which the compiled "
-                                f"SQL cannot tell apart; rename one, e.g. {name!r} → {name + '_2'!r}")
-
-
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
-
-
 def compile_template(source: str, schema: Mapping[str, str]) -> CompiledTemplate:
     """Validate a template against a schema (column → kind) and compile both of its forms."""
     for name, kind in schema.items():
@@ -151,7 +141,6 @@ def compile_template(source: str, schema: Mapping[str, str]) -> CompiledTemplate
             raise ValueError(f"column {name!r}: unknown kind {kind!r} (one of {', '.join(SCHEMA_KINDS)})")
     analysis = analyze(source, list(schema))
     raise_first(analysis)
-    _refuse_case_clash(analysis.variables, schema)
     assert analysis.ast is not None
     sql, reason = compile_sql(analysis.ast, schema)
     if sql is not None and analysis.plain:  # no loops, macros or blocks: code generation cannot fail

@@ -2,11 +2,12 @@
 
 from studio.store import (  # noqa: F401
     ads_models,
+    ads_models,
     api_models,
     campaign_models,
     draft_models,
-    feed_models,
     event_models,
+    feed_models,
     models,
     notebook_models,
     operator_models,

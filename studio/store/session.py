@@ -95,8 +95,7 @@ class Store:
         if ctx.workspace_id is None:
             raise NoWorkspace("This action needs a workspace, and none is selected.")
         ws = ctx.workspace_id
-        info = {"workspace_id": ws, "user_id": ctx.user_id, "system": ctx.system, "ctx": ctx,
-                "settings": self.settings}
+        info = {"workspace_id": ws, "user_id": ctx.user_id, "system": ctx.system, "ctx": ctx, "store": self}
         with self._unit_of_work(info) as s:
             if not ctx.system:
                 role = rerun.role(ws, ctx.user_id)  # read once per page rerun (studio/store/rerun.py)

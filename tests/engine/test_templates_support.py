@@ -10,6 +10,7 @@ import duckdb
 import polars as pl
 
 from engine.templates import CompiledTemplate
+from engine.templates.sql_aliases import alias_table
 
 SCHEMA = {"t": "text", "u": "text", "i": "integer", "j": "integer", "f": "decimal", "g": "decimal",
           "b": "boolean", "d": "date", "ts": "datetime", "Product Name": "text", "url": "url"}
@@ -49,7 +50,7 @@ def sql_outputs(con: duckdb.DuckDBPyConnection, tmpl: CompiledTemplate, df: pl.D
                 sql: str | None = None) -> list[str]:
     """Run the template's SQL (or `sql`, e.g. specialised to the frame) over the frame, in row order."""
     assert tmpl.sql is not None, tmpl.fallback_reason
-    con.register("t_rows", df.with_row_index("__row"))
+    con.register("t_rows", alias_table(df.with_row_index("__row"), tmpl.aliases))  # names equal but for case
     try:
         return [r[0] for r in con.execute(f"SELECT {sql or tmpl.sql} FROM t_rows ORDER BY __row").fetchall()]
     finally:

@@ -40,3 +40,66 @@ def test_an_unknown_kind_is_refused(store):
     ctx = _member(store)
     with pytest.raises(events.UnknownEventKind, match="known kinds"), store.session_scope(ctx) as s:
         events.emit(s, "run.done", {})
+
+
+def test_two_concurrent_dispatchers_fan_each_event_out_exactly_once(pg_store):
+    """Many events, two dispatchers racing on Postgres (SKIP LOCKED + a conditional claim): every member gets
+    each notification once and each endpoint each delivery once."""
+    import threading
+
+    from sqlalchemy import func
+
+    from studio import notifications
+    from studio.store.event_models import Delivery, Notification, WebhookEndpoint
+
+    owner = _member(pg_store)
+    with pg_store.session_scope(owner) as s:
+        s.add(WebhookEndpoint(url_enc="x", url_host="example.com", kinds=["generation.failed"], secret_enc="x"))
+    with pg_store.session_scope(owner) as s:
+        for i in range(300):
+            events.emit(s, "generation.failed", {"set_name": f"set {i}"})
+    barrier = threading.Barrier(2)
+    counts: list[int] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            barrier.wait(10)
+            total = 0
+            while (done := notifications.dispatch(pg_store, owner.workspace_id, limit=25).events):
+                total += done
+            counts.append(total)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors and sum(counts) == 300
+    with pg_store.session_scope(Context.job(owner.workspace_id)) as s:
+        assert s.scalar(select(func.count()).select_from(Notification)) == 300
+        assert s.scalar(select(func.count(func.distinct(Notification.event_id))).select_from(Notification)) == 300
+        assert s.scalar(select(func.count()).select_from(Delivery)) == 300
+        assert s.scalar(select(func.count()).select_from(Event).where(Event.dispatched_at.is_(None))) == 0
+
+
+def test_a_dispatched_event_is_not_fanned_out_again(store):
+    from studio import notifications
+
+    ctx = _member(store)
+    with store.session_scope(ctx) as s:
+        events.emit(s, "generation.failed", {"set_name": "once"})
+    first = notifications.dispatch(store, ctx.workspace_id)  # the nudge may have dispatched it already (inline)
+    second = notifications.dispatch(store, ctx.workspace_id)
+    assert second.events == 0
+    assert notifications.unread_count(store, ctx) == 1
+    assert first.events in (0, 1)
+
+
+def test_the_periodic_list_dispatches_events_in_both_modes():
+    from workers.periodic import BY_NAME
+
+    entry = BY_NAME["events-dispatch"]
+    assert entry.every_s <= 15 and not entry.team_only

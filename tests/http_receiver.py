@@ -1,0 +1,76 @@
+"""A local HTTP receiver for outgoing webhooks and Slack posts: records every request, answers as scripted."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass(frozen=True)
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class Receiver:
+    """`statuses`: the answers to give, in order (the last one repeats); `hold`: requests wait until it is set."""
+
+    url: str = ""
+    statuses: list[int] = field(default_factory=lambda: [200])
+    requests: list[Received] = field(default_factory=list)
+    hold: threading.Event | None = None
+    arrived: threading.Event = field(default_factory=threading.Event)
+    headers_out: dict[str, str] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def answer(self, req: Received) -> int:
+        with self._lock:
+            self.requests.append(req)
+            index = len(self.requests) - 1
+            self.arrived.set()
+        if self.hold is not None:
+            self.hold.wait(30)
+        return self.statuses[min(index, len(self.statuses) - 1)]
+
+
+@contextmanager
+def receiver(statuses: list[int] | None = None, *, hold: threading.Event | None = None,
+             headers: dict[str, str] | None = None) -> Iterator[Receiver]:
+    rec = Receiver(statuses=statuses or [200], hold=hold, headers_out=headers or {})
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length)
+            status = rec.answer(Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+            payload = b"ok" if status < 300 else b"nope"
+            try:
+                self.send_response(status)
+                for k, v in rec.headers_out.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+            except OSError:  # the client went away (a killed worker)
+                pass
+
+        def log_message(self, *_args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    rec.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield rec
+    finally:
+        if rec.hold is not None:
+            rec.hold.set()
+        server.shutdown()
+        server.server_close()
