@@ -6,9 +6,10 @@ import uuid
 
 import streamlit as st
 
-from studio import datasets
+from studio import datasets, feeds
 from studio.ui import authoring, resources, state, widgets
 from studio.ui import datasets as ui
+from studio.ui import feeds as feeds_ui
 
 ctx = state.page_context("Data sources")
 store = resources.store()
@@ -16,12 +17,14 @@ if flash := st.session_state.pop("flash", None):
     st.success(flash)
 
 ui.upload_form(store, ctx)
+feeds_ui.url_form(store, ctx)
 
 items = widgets.attempt(lambda: datasets.list_datasets(store, ctx))
 if items is None:
     st.stop()
 if not items:
-    widgets.empty_state("No data sets yet", "Upload a CSV, TSV, Excel, JSON or Parquet file above to get started.")
+    widgets.empty_state("No data sets yet", "Upload a CSV, TSV, Excel, JSON or Parquet file above, or fetch one "
+                                            "from a URL, to get started.")
     st.stop()
 
 st.subheader(f"Data sets ({len(items)})")
@@ -45,8 +48,11 @@ st.caption(f"Version {s.version} · {s.filename} · {widgets.plural(s.row_count,
 for warning in detail.info.get("warnings", []):
     st.warning(warning)
 
-columns_tab, rows_tab, versions_tab, manage_tab = st.tabs(["Columns", "Rows", "Versions", "Manage"])
+feed = widgets.attempt(lambda: feeds.feed_status(store, ctx, dataset_id))
+tab_names = ["Columns", "Rows", "Versions", "Manage", *(["Feed"] if feed is not None else [])]
+columns_tab, rows_tab, versions_tab, manage_tab, *feed_tab = st.tabs(tab_names)
 with columns_tab:
+    feeds_ui.key_panel(store, ctx, dataset_id)
     ui.column_profile(detail)
 with rows_tab:
     table = widgets.attempt(lambda: datasets.load_table(store, ctx, dataset_id, limit=100))
@@ -57,3 +63,6 @@ with versions_tab:
         st.markdown(f"- **v{v.version}** · {v.filename} · {widgets.plural(v.row_count, 'row')} · {widgets.fmt_when(v.created_at)}")
 with manage_tab:
     ui.manage(store, ctx, detail)
+if feed is not None:
+    with feed_tab[0]:
+        feeds_ui.feed_panel(store, ctx, feed)
