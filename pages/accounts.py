@@ -8,6 +8,7 @@ import streamlit as st
 
 from studio import setup_status
 from studio.publishing import accounts
+from studio.ui import reddit_ads as ui_ads
 from studio.ui import resources, state, widgets
 
 ctx = state.page_context("Reddit accounts")
@@ -15,7 +16,9 @@ store = resources.store()
 
 params = st.query_params
 if "state" in params and ("code" in params or "error" in params):
-    if "error" in params:
+    if ui_ads.finish_callback(store, ctx, params):  # a Reddit Ads connection, not an organic account
+        pass
+    elif "error" in params:
         st.error(f"Reddit did not grant access ({params['error']}). Nothing was connected.")
     else:
         with widgets.user_errors():
@@ -52,6 +55,9 @@ for a in rows:
                 accounts.disconnect(store, ctx, a.id)
                 st.rerun()
 
+ui_ads.connections_section(store, ctx, setup.can_configure)
+st.divider()
+st.subheader("Reddit accounts for posts")
 if not setup.can_configure:
     if rows:
         st.caption("Owners and admins connect and disconnect Reddit accounts; ask one of them for another account.")

@@ -7,6 +7,7 @@ import streamlit as st
 from studio import campaigns, variations
 from studio.ui import fragments, resources, state, widgets
 from studio.ui import generation as ui_gen
+from studio.ui import reddit_ads as ui_ads
 from studio.ui import review as ui_review
 
 ctx = state.page_context("Campaign sets")
@@ -83,3 +84,5 @@ def review() -> None:
 
 
 review()
+if (cs.platform, cs.format) == ("reddit", "link_ad"):
+    ui_ads.set_panel(store, ctx, cs)

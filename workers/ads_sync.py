@@ -9,10 +9,11 @@ from sqlalchemy import select
 
 from studio.context import Context, WorkspaceId
 from studio.logging_setup import logged_job
-from studio.reddit_ads import service
+from studio.reddit_ads import performance, service
 from studio.settings import Settings
 from studio.store.ads_models import AdsConnection
 from studio.store.base import utcnow
+from studio.store.session import Store
 from workers.generation import job_store
 from workers.queues import queue, submit
 
@@ -36,11 +37,18 @@ def sync_job(workspace_id: str, sync_id: str) -> str:
                             enqueue=lambda sid, delay: enqueue_sync(store.settings, ws, sid, delay))
 
 
+def follow_workspace(store: Store, ws: WorkspaceId) -> int:
+    return service.follow(store, ws, enqueue=lambda sid, delay: enqueue_sync(store.settings, ws, sid, delay))
+
+
+def metrics_workspace(store: Store, ws: WorkspaceId) -> int:
+    with store.session_scope(Context.job(ws)) as s:
+        ids = list(s.scalars(select(AdsConnection.id).where(AdsConnection.status == "active",
+                                                            AdsConnection.ad_account_id != "")))
+    return sum(performance.pull_metrics(store, ws, cid) for cid in ids)
+
+
 @logged_job("reddit_ads.metrics")
 def metrics_job(workspace_id: str) -> int:
     """Every active connection of the workspace: the last 7 days of per-ad figures."""
-    store = job_store()
-    ws = WorkspaceId(uuid.UUID(workspace_id))
-    with store.session_scope(Context.job(ws)) as s:
-        ids = list(s.scalars(select(AdsConnection.id).where(AdsConnection.status == "active")))
-    return sum(service.pull_metrics(store, ws, cid) for cid in ids)
+    return metrics_workspace(job_store(), WorkspaceId(uuid.UUID(workspace_id)))

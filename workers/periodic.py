@@ -7,6 +7,8 @@
     usage-meter       every 10 min unreported usage → Stripe Billing Meters (when billing is on)
     metrics-sync      hourly       reads of every posted item (score, comments)
     feed-sweep        every 60 s   URL data sets whose schedule is due get one fetch job each (workers.feeds)
+    ads-follow        every 60 s   synced Reddit Ads sets whose variations changed sync again; lost syncs resume
+    ads-metrics       hourly       Reddit Ads per-ad daily figures (impressions, clicks, spend) of every connection
     token-refresh     daily        every active Reddit account's token is refreshed; revoked → reconnect needed
     audit-retention   daily        events older than the workspace's plan keeps are deleted
 
@@ -106,6 +108,18 @@ def feed_sweep(store: Store) -> dict[str, Any]:
     return sweep(store)
 
 
+def ads_follow(store: Store) -> dict[str, Any]:
+    from workers.ads_sync import follow_workspace
+
+    return _each_workspace(store, "ads-follow", lambda ws: follow_workspace(store, ws))
+
+
+def ads_metrics(store: Store) -> dict[str, Any]:
+    from workers.ads_sync import metrics_workspace
+
+    return _each_workspace(store, "ads-metrics", lambda ws: metrics_workspace(store, ws))
+
+
 def audit_retention(store: Store) -> dict[str, Any]:
     from workers.maintenance import apply_audit_retention
 
@@ -145,6 +159,8 @@ PERIODIC: tuple[Periodic, ...] = (
     Periodic("usage-meter", 600, usage_meter),
     Periodic("feed-sweep", 60, feed_sweep),
     Periodic("metrics-sync", 3600, metrics_sync, timeout_s=3000),
+    Periodic("ads-follow", 60, ads_follow),
+    Periodic("ads-metrics", 3600, ads_metrics, timeout_s=3000),
     Periodic("token-refresh", 86_400, token_refresh, timeout_s=3000),
     Periodic("audit-retention", 86_400, audit_retention, timeout_s=3000),
 )

@@ -8,9 +8,7 @@ resumable: run again, it skips what the ledger already holds (a second sync of a
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,7 +25,7 @@ from studio.reddit_ads import connections
 from studio.reddit_ads.plan import Plan, PlanError, RedditSettings, build
 from studio.reddit_ads.sync import sync
 from studio.review import require_approver
-from studio.store.ads_models import AdsConnection, AdsEntity, AdsMetric, AdsSync
+from studio.store.ads_models import AdsConnection, AdsEntity, AdsSync
 from studio.store.base import utcnow
 from studio.store.campaign_models import CampaignSet, Variation
 from studio.store.session import Store
@@ -259,87 +257,58 @@ def resolve_conflict(store: Store, ctx: Context, entity_id: uuid.UUID, *, keep: 
                      summary=f"Conflict on {e.kind} '{e.name}': kept {keep}'s version")
 
 
-# --- performance -------------------------------------------------------------------------------------------
+# --- following the set -------------------------------------------------------------------------------------
 
-@system_only("the metrics job pulls Reddit's daily figures for a connection")
-def pull_metrics(store: Store, ws: WorkspaceId, connection_id: uuid.UUID, *, days: int = 7) -> int:
-    """Reddit's per-ad, per-day figures of the last `days` days into ads_metrics (upserted); rows written."""
+def background(settings: Any, ws: Any) -> Enqueue:
+    """Where the studio's pages send a sync: the worker pool (team) or the server's job thread (embedded)."""
+    def enqueue(sync_id: uuid.UUID, delay: float) -> None:
+        from workers.ads_sync import enqueue_sync
+
+        enqueue_sync(settings, ws, sync_id, delay)
+
+    return enqueue
+
+
+STALE_QUEUED = dt.timedelta(minutes=2)
+
+
+@system_only("the periodic ads job keeps synced sets following their variations")
+def follow(store: Store, ws: WorkspaceId, *, enqueue: Enqueue) -> int:
+    """Sets synced before whose variations changed since (a regenerate, a feed diff applied, approvals) get a
+    sync; syncs whose worker died (running past the lease) or whose job was lost (queued for minutes) are
+    queued again. Returns how many syncs were queued."""
     ctx = Context.job(ws)
+    now = utcnow()
+    lease = dt.timedelta(seconds=float(store.settings.extra.get("REDDIT_ADS_SYNC_LEASE_SECONDS", 600) or 0))
+    queued: list[uuid.UUID] = []
     with store.session_scope(ctx) as s:
-        c = s.get(AdsConnection, connection_id)
-        if c is None or c.status != "active" or not c.ad_account_id:
-            return 0
-        account = c.ad_account_id
-    api = connections.api_client(store, ctx, connection_id)
-    today = utcnow().date()
-    try:
-        answer = api.call("POST", f"/ad_accounts/{account}/reports", data={
-            "starts_at": f"{today - dt.timedelta(days=days)}T00:00:00Z", "ends_at": f"{today}T23:59:59Z",
-            "breakdowns": ["AD_ID", "DATE"], "fields": ["IMPRESSIONS", "CLICKS", "SPEND", "CONVERSIONS"]})
-    except ac.ReconnectNeeded as exc:
-        with store.session_scope(ctx) as s:
-            row = s.get(AdsConnection, connection_id, with_for_update=True)
-            if row is not None:
-                connections.mark_reconnect(s, row, exc.message)
-        return 0
-    finally:
-        api.close()
-    rows = ((answer.get("data") or {}).get("metrics") or [])
-    with store.session_scope(ctx) as s:
-        existing = {(m.ad_id, m.day): m for m in s.scalars(select(AdsMetric).where(
-            AdsMetric.connection_id == connection_id, AdsMetric.day >= today - dt.timedelta(days=days)))}
-        for r in rows:
-            day = dt.date.fromisoformat(str(r["date"])[:10])
-            m = existing.get((str(r["ad_id"]), day))
-            if m is None:
-                m = AdsMetric(connection_id=connection_id, ad_id=str(r["ad_id"]), day=day)
-                s.add(m)
-            m.impressions, m.clicks = int(r.get("impressions", 0)), int(r.get("clicks", 0))
-            m.spend_micro, m.conversions = int(r.get("spend", 0)), int(r.get("conversions", 0))
-            m.updated_at = utcnow()
-    return len(rows)
+        latest: dict[tuple[uuid.UUID, uuid.UUID], AdsSync] = {}
+        for r in s.scalars(select(AdsSync).order_by(AdsSync.created_at)):
+            latest[(r.campaign_set_id, r.connection_id)] = r
+        for (set_id, conn_id), r in latest.items():
+            started = _aware(r.started_at or r.created_at)
+            if (r.status == "queued" and now - _aware(r.created_at) > STALE_QUEUED) or \
+                    (r.status == "running" and now - started > lease):
+                queued.append(r.id)
+                continue
+            if r.status not in ("done", "failed"):
+                continue
+            c = s.get(AdsConnection, conn_id)
+            if c is None or c.status != "active":
+                continue
+            changed = s.scalar(select(Variation.id).where(Variation.campaign_set_id == set_id,
+                                                          Variation.updated_at > started).limit(1))
+            if changed is not None:
+                row = AdsSync(campaign_set_id=set_id, connection_id=conn_id, go_live=False)
+                s.add(row)
+                s.flush()
+                audit.record(s, "reddit_ads.follow", object_type="campaign_set", object_id=set_id,
+                             summary="Variations changed since the last Reddit Ads sync: syncing again")
+                queued.append(row.id)
+    for sync_id in queued:
+        enqueue(sync_id, 0.0)
+    return len(queued)
 
 
-@dataclass(frozen=True)
-class AdPerformance:
-    ad_id: str
-    name: str
-    variation_id: uuid.UUID | None
-    impressions: int
-    clicks: int
-    spend: float  # in the account's currency
-    conversions: int
-
-    @property
-    def ctr(self) -> float:
-        return self.clicks / self.impressions if self.impressions else 0.0
-
-    @property
-    def cpc(self) -> float:
-        return self.spend / self.clicks if self.clicks else 0.0
-
-
-@requires(Permission.VIEW)
-def performance(store: Store, ctx: Context, set_id: uuid.UUID) -> list[AdPerformance]:
-    """Totals per ad of the set (all synced days), best click-through first."""
-    with store.session_scope(ctx) as s:
-        s.require(Permission.VIEW)
-        q = (select(AdsEntity.platform_id, AdsEntity.name, AdsEntity.variation_id,
-                    func.coalesce(func.sum(AdsMetric.impressions), 0), func.coalesce(func.sum(AdsMetric.clicks), 0),
-                    func.coalesce(func.sum(AdsMetric.spend_micro), 0), func.coalesce(func.sum(AdsMetric.conversions), 0))
-             .join(AdsMetric, (AdsMetric.ad_id == AdsEntity.platform_id) & (AdsMetric.connection_id == AdsEntity.connection_id))
-             .where(AdsEntity.campaign_set_id == set_id, AdsEntity.kind == "ad")
-             .group_by(AdsEntity.platform_id, AdsEntity.name, AdsEntity.variation_id))
-        out = [AdPerformance(r[0], r[1], r[2], int(r[3]), int(r[4]), int(r[5]) / 1_000_000, int(r[6])) for r in s.execute(q)]
-    return sorted(out, key=lambda p: (-p.ctr, -p.clicks, p.name))
-
-
-@requires(Permission.VIEW)
-def performance_csv(store: Store, ctx: Context, set_id: uuid.UUID) -> bytes:
-    buf = io.StringIO()
-    w = csv.writer(buf)
-    w.writerow(["ad_id", "ad_name", "variation_id", "impressions", "clicks", "ctr", "spend", "cpc", "conversions"])
-    for p in performance(store, ctx, set_id):
-        w.writerow([p.ad_id, p.name, p.variation_id or "", p.impressions, p.clicks, f"{p.ctr:.4f}", f"{p.spend:.2f}",
-                    f"{p.cpc:.2f}", p.conversions])
-    return buf.getvalue().encode()
+def _aware(at: dt.datetime) -> dt.datetime:
+    return at.replace(tzinfo=dt.UTC) if at.tzinfo is None else at

@@ -235,3 +235,48 @@ def test_bad_money_is_refused_with_a_message(bad):
 def test_manual_bidding_needs_a_bid():
     with pytest.raises(PlanError, match="bid"):
         RedditSettings.from_config({"structure": {"settings": {"reddit": {"bid_strategy": "MANUAL_BIDDING"}}}})
+
+
+def test_a_changed_variation_is_followed_new_creative_and_the_ad_points_at_it(a):
+    from sqlalchemy import update
+
+    from studio.store.base import utcnow
+    from studio.store.campaign_models import Variation
+
+    conn = connect(a)
+    set_id = make_set(a, link_ads(3, campaigns=1, groups=1))
+    sync(a, set_id, conn)
+    assert service.follow(a.store, a.ws, enqueue=a.enqueue) == 0  # nothing changed: nothing queued
+    fields = {**link_ads(3, campaigns=1, groups=1)[1], "headline": "A brand new headline"}
+    with a.store.session_scope(a.ctx) as s:
+        s.execute(update(Variation).where(Variation.campaign_set_id == set_id, Variation.row_index == 1)
+                  .values(fields=fields, updated_at=utcnow()))
+    assert service.follow(a.store, a.ws, enqueue=a.enqueue) == 1
+    a.drain()
+    new_post = next(p for p in a.double.of("post") if p["headline"] == "A brand new headline")
+    assert len(a.double.of("ad")) == 3 and sum(ad["post_id"] == new_post["id"] for ad in a.double.of("ad")) == 1
+    last = service.set_state(a.store, a.ctx, set_id).syncs[0]
+    assert last.counts["created"]["post"] == 1 and last.counts["updated"]["ad"] == 1 and last.counts["writes"] == 2
+
+
+def test_performance_comes_back_per_ad_and_exports(a):
+    from studio.reddit_ads import performance
+    from studio.store.base import utcnow
+
+    conn = connect(a)
+    set_id = make_set(a, link_ads(2, campaigns=1, groups=1))
+    sync(a, set_id, conn)
+    today = utcnow().date()
+    first, second = sorted(a.double.of("ad"), key=lambda ad: ad["name"])
+    a.double.metrics[(first["id"], str(today))] = {"impressions": 1000, "clicks": 50, "spend": 12_500_000, "conversions": 2}
+    a.double.metrics[(first["id"], str(today - __import__("datetime").timedelta(days=1)))] = {
+        "impressions": 1000, "clicks": 30, "spend": 7_500_000, "conversions": 1}
+    a.double.metrics[(second["id"], str(today))] = {"impressions": 500, "clicks": 5, "spend": 1_000_000, "conversions": 0}
+    assert performance.pull_metrics(a.store, a.ws, conn.id) == 3
+    assert performance.pull_metrics(a.store, a.ws, conn.id) == 3  # pulled again: updated, not doubled
+    best, other = performance.performance(a.store, a.ctx, set_id)
+    assert (best.ad_id, best.impressions, best.clicks, best.spend, best.conversions) == (first["id"], 2000, 80, 20.0, 3)
+    assert round(best.ctr, 4) == 0.04 and best.cpc == 0.25
+    assert (other.clicks, other.spend) == (5, 1.0)
+    lines = performance.performance_csv(a.store, a.ctx, set_id).decode().splitlines()
+    assert lines[0].startswith("ad_id,ad_name") and lines[1].split(",")[3:6] == ["2000", "80", "0.0400"]
