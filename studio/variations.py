@@ -182,6 +182,43 @@ def bulk_exports(store: Store, ctx: Context, set_id: uuid.UUID) -> dict[str, str
         return {e.name: e.label for e in list_exports(cs.platform, cs.format)}
 
 
+def _removed_by_dedup(s: Any, set_id: uuid.UUID, f: VariationFilter) -> list[dict[str, Any]]:
+    """The rows of the ads the latest finished run's dedup removed (their ad groups stay, empty), for a view
+    of the whole set or of one campaign / ad group; none for views filtered otherwise."""
+    from engine.platforms.ad_tree import DEDUP_FIGURE, skeleton_records
+    from studio.store.campaign_models import GenerationRun
+
+    if any(getattr(f, name) is not None for name in ("status", "valid", "subreddit", "search", "tag", "flair", "edits")):
+        return []
+    figures = s.scalar(select(GenerationRun.figures).where(GenerationRun.campaign_set_id == set_id,
+                                                           GenerationRun.status == "done")
+                       .order_by(GenerationRun.started_at.desc()).limit(1)) or {}
+    return [r for r in skeleton_records(figures.get(DEDUP_FIGURE))
+            if (f.campaign is None or r["campaign_name"] == f.campaign) and (f.ad_group is None or r["ad_group_name"] == f.ad_group)]
+
+
+@requires(Permission.VIEW)
+def set_structure(store: Store, ctx: Context, set_id: uuid.UUID) -> Any:
+    """The campaign → ad group → ad tree of a generated paid set (engine Structure; None without a structure):
+    its stored variations plus the ad groups its run's dedup emptied — what its preview showed."""
+    from engine.generation.preview import AD_LABELS
+    from engine.generation.structure import CampaignStructure, build_structure
+
+    with store.session_scope(ctx) as s:
+        s.require(Permission.VIEW)
+        cs = s.scalar(select(CampaignSet).where(CampaignSet.id == set_id))
+        if cs is None:
+            raise NotFound("This campaign set does not exist (any more).")
+        structure = (cs.config or {}).get("structure")
+        if structure is None:
+            return None
+        records = [dict(v.fields) for v in s.scalars(select(Variation).where(Variation.campaign_set_id == set_id)
+                                                     .order_by(*SORTS["row"]))]
+        removed = _removed_by_dedup(s, set_id, VariationFilter())
+    label = next((n for n in AD_LABELS if records and n in records[0]), None)
+    return build_structure(records, CampaignStructure.from_dict(structure), ad_label=label, duplicates=removed)
+
+
 @requires(Permission.VIEW)
 def export_bulk(store: Store, ctx: Context, set_id: uuid.UUID, export_name: str, f: VariationFilter) -> bytes:
     """A platform bulk file (Google Ads Editor, Meta) of the filtered view with its campaign structure.
@@ -206,6 +243,7 @@ def export_bulk(store: Store, ctx: Context, set_id: uuid.UUID, export_name: str,
             raise ValidationFailed(f"{spec.label} is for {spec.platform}/{spec.format}; this set makes {cs.platform}/{cs.format}.")
         rows = [(v.row_index, dict(v.fields)) for v in s.scalars(_filtered(set_id, f).order_by(*SORTS["row"]))]
         structure = (cs.config or {}).get("structure")
+        removed = _removed_by_dedup(s, set_id, f) if structure is not None else []
     if not rows:
         raise ValidationFailed("No variation in this view: there is nothing to export. Clear the filters or generate the set.")
     fmt = get_format(cs.platform, cs.format)
@@ -221,7 +259,7 @@ def export_bulk(store: Store, ctx: Context, set_id: uuid.UUID, export_name: str,
                                + "; ".join(problems[:10]) + more + ". Fix or reject those variations first.")
     try:
         bulk = build_bulk_file(spec.name, spec.label, [fields for _, fields in rows], structure_input(cs.platform, structure),
-                               encoding=spec.encoding, delimiter=spec.delimiter)
+                               duplicates=removed, encoding=spec.encoding, delimiter=spec.delimiter)
         bulk.check(cs.platform)
     except EngineError as exc:
         raise ValidationFailed(str(exc)) from exc

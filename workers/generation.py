@@ -19,6 +19,7 @@ from sqlalchemy import select
 from engine.generation import Plan, build_plan
 from engine.generation.schema import ROW
 from engine.generation.source import Source, prepare_source
+from engine.platforms.ad_tree import DEDUP_FIGURE, duplicate_skeleton
 from studio import datasets
 from studio.context import Context, WorkspaceId
 from studio.errors import NotFound
@@ -200,6 +201,18 @@ def ledger_figures(ledger: pa.Table, rows: int) -> dict[str, Any]:
             "kept": count(kept), "valid": count(pc.and_(kept, pc.is_null(ledger.column("__violations")))), **per}
 
 
+def dedup_figures(ledger: pa.Table) -> dict[str, Any]:
+    """A paid set's ads that dedup removed are not stored, but their ad groups stay: the run records their
+    skeleton (campaign, ad group, keywords → how many; engine/platforms/ad_tree.py), none when nothing was removed."""
+    if "ad_group_name" not in ledger.column_names or not ledger.num_rows:
+        return {}
+    removed = ledger.filter(pc.and_(pc.invert(ledger.column("__dropped")), ledger.column("__duplicate")))
+    if not removed.num_rows:
+        return {}
+    names = [n for n in ("campaign_name", "ad_group_name", "keywords") if n in ledger.column_names]
+    return {DEDUP_FIGURE: duplicate_skeleton(removed.select(names).to_pylist())}
+
+
 def add_figures(total: dict[str, Any] | None, part: dict[str, Any]) -> dict[str, Any]:
     """Run figures plus a chunk's (numbers add; per-field maps add field by field)."""
     out: dict[str, Any] = dict(total or {})
@@ -252,7 +265,7 @@ def run_chunk(workspace_id: str, run_id: str, index: int) -> dict[str, Any]:
     except Exception as exc:
         _fail_run(store, ctx, rid, f"Generation failed on rows {start + 1:,}–{end:,}: {exc}")
         return {"error": str(exc)}
-    figures = ledger_figures(ledger, end - start)
+    figures = {**ledger_figures(ledger, end - start), **dedup_figures(ledger)}
     stages["render"] = time.perf_counter() - began - stages["load_table"]
     mark = time.perf_counter()
     records = _records(ledger.filter(_kept(ledger)), set_id)

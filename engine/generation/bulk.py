@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 
 from engine.errors import EngineError
 from engine.generation.plan import Plan
+from engine.generation.schema import quote
 from engine.platforms import ExportColumn, ExportSpec, get_export
 from engine.platforms.bulk_files import build_bulk_file, safe_cell
 
@@ -74,11 +75,18 @@ def write_export(plan: Plan, path: str | os.PathLike[str], export: str | ExportS
 def _write_structured(plan: Plan, path: str | os.PathLike[str], spec: ExportSpec, batch_size: int) -> int:
     """The studio's bulk file for a plan with a campaign structure; refused (BulkFileRefused) like a download."""
     from engine.generation.structure import structure_input
+    from engine.platforms.ad_tree import duplicate_skeleton, skeleton_records
 
     records = [{k: v for k, v in r.items() if not k.startswith("__")}
                for batch in plan.batches(batch_size) for r in pa.Table.from_batches([batch]).to_pylist()]
+    removed = []  # ads dedup removed: their ad groups stay (empty) with their keywords
+    if plan.config.dedup_fields:
+        cols = [c for c in ("campaign_name", "ad_group_name", "keywords") if c in plan.output_columns]
+        sql = (f"SELECT {', '.join(quote(c) for c in cols)} FROM ({plan.compiled.ledger_sql()}) AS v "
+               f"WHERE NOT {quote('__dropped')} AND {quote('__duplicate')}")
+        removed = skeleton_records(duplicate_skeleton(plan.query(sql).to_pylist()))
     bulk = build_bulk_file(spec.name, spec.label, records, structure_input(plan.format.platform, plan.config.structure),
-                           encoding=spec.encoding, delimiter=spec.delimiter)
+                           duplicates=removed, encoding=spec.encoding, delimiter=spec.delimiter)
     bulk.check(plan.format.platform)
     with open(path, "wb") as fh:
         fh.write(bulk.to_bytes())

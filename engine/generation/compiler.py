@@ -28,7 +28,7 @@ from engine.generation.fallback import RowUDF, TruncateUDF
 from engine.generation.inline import InlineStep
 from engine.generation.rules_stage import RulesStage
 from engine.generation.schema import ROW, VARIATION, quote, sql_literal
-from engine.generation.structure import NAME_SPECS
+from engine.generation.structure import AD_SLOT, NAME_SPECS, STRUCTURE_COLUMNS
 from engine.platforms import FieldSpec, get_count_method, get_format
 from engine.platforms.counting import CountMethod, shorten
 from engine.templates import CompiledTemplate, compile_template
@@ -144,6 +144,8 @@ class _Builder:
             if name not in names:
                 raise EngineError(f"{self.fmt.label} has no field {name!r}{_did_you_mean(name, names)}",
                                   field=name)
+        if cfg.structure is not None:
+            return self._check_dedup(self.structure_columns(names))
         cols: list[OutputColumn] = []
         for name, src in (cfg.hierarchy.templates() if cfg.hierarchy else {}).items():
             sql, why = self.value(src, name)
@@ -173,11 +175,68 @@ class _Builder:
         if missing:
             raise EngineError(f"{self.fmt.label} needs a template for required field(s): {', '.join(missing)}",
                               field=missing[0])
+        return self._check_dedup(cols)
+
+    def _check_dedup(self, cols: list[OutputColumn]) -> list[OutputColumn]:
         outputs = [c.name for c in cols]
-        for name in cfg.dedup_fields:
+        for name in self.config.dedup_fields:
             if name not in outputs:
                 raise EngineError(f"dedup field {name!r} is not a generated column{_did_you_mean(name, outputs)}",
                                   field=name)
+        return cols
+
+    def structure_columns(self, names: list[str]) -> list[OutputColumn]:
+        """A campaign structure's columns: each a template per ad slot (one CASE on the slot when they differ)."""
+        cs = self.config.structure
+        assert cs is not None
+        per_slot = cs.slot_templates(self.config.templates)
+        ad_name = self.config.hierarchy.ad if self.config.hierarchy is not None else None
+        if ad_name is not None and "ad_name" not in per_slot[0]:
+            per_slot = [{"ad_name": ad_name, **t} for t in per_slot]
+        for slot, templates in enumerate(per_slot):
+            for name in templates:
+                if name not in names and name not in STRUCTURE_COLUMNS:
+                    raise EngineError(f"campaign structure, {cs.slot_label(slot)}: {self.fmt.label} has no field "
+                                      f"{name!r}{_did_you_mean(name, names)}", field=name)
+        order = [n for n in STRUCTURE_COLUMNS if n in per_slot[0]]
+        targets = {s.name for s in self.fmt.fields if f"__target_{s.name}" in self.rules.meta_columns}
+        order += [s.name for s in self.fmt.fields if s.name in targets or any(s.name in t for t in per_slot)]
+        cols: list[OutputColumn] = []
+        for name in order:
+            spec = NAME_SPECS.get(name) if name in STRUCTURE_COLUMNS else self.fmt.field(name)
+            sources = [t.get(name) for t in per_slot]
+            if name in targets and all(src is None for src in sources):  # a rule sets it
+                col = OutputColumn(name, spec, "", f"coalesce({quote('__target_' + name)}, '')", None)
+                self._add_fix(col)
+                cols.append(col)
+                continue
+            if None in sources:
+                missing = [cs.slot_label(i) for i, src in enumerate(sources) if src is None]
+                if spec is not None and spec.required:
+                    raise EngineError(f"{self.fmt.label} needs a template for {name!r} in {', '.join(missing)} "
+                                      "(or a set template every ad uses)", field=name)
+                sources = [src or "" for src in sources]
+            distinct = list(dict.fromkeys(s for s in sources if s is not None))
+            if len(distinct) == 1:
+                src = distinct[0]
+                sql, why = self.value(src, name)
+                col = OutputColumn(name, spec, src, sql, why, template=self._sql_template(src, name, why))
+            else:  # the slot picks the template; each branch capped as its per-row render is
+                branches, reasons = [], []
+                for src in distinct:
+                    sql, why = self.value(src, name)
+                    slots = ", ".join(str(i) for i, s in enumerate(sources) if s == src)
+                    branches.append(f"WHEN {quote(AD_SLOT)} IN ({slots}) THEN {self._capped(src, name, sql, why)}")
+                    reasons += [why] if why else []
+                sql = f"(CASE {' '.join(branches)} END)"
+                col = OutputColumn(name, spec, " | ".join(distinct), sql, reasons[0] if reasons else None)
+            if spec is not None:
+                self._add_fix(col)
+            cols.append(col)
+        missing_fields = [s.name for s in self.fmt.fields if s.required and s.name not in order]
+        if missing_fields:
+            raise EngineError(f"{self.fmt.label} needs a template for required field(s): {', '.join(missing_fields)}",
+                              field=missing_fields[0])
         return cols
 
     def _add_fix(self, col: OutputColumn) -> None:
@@ -207,12 +266,17 @@ class _Builder:
         ctes = [("__rules", self.rules.select_sql),
                 ("__kept", f"SELECT * FROM {quote('__rules')} WHERE NOT {quote('__skipped')}")]
         rows = self.config.variation_rows()
-        if self.config.variation_sources:
+        ads = self.config.structure.ads_per_row if self.config.structure is not None else 1
+        if self.config.variation_sources or ads > 1:
+            # a structure's ad slots: __variation = source combination × ads per row + slot (stable ids, see structure.py)
             names = list(self.config.variation_sources)
             structs = ", ".join(
-                "{" + ", ".join([f"'i': {i}"] + [f"'v{j}': {sql_literal(r[n])}" for j, n in enumerate(names)]) + "}"
-                for i, r in enumerate(rows))
-            picks = ", ".join(f"struct_extract({quote('__vs')}, 'v{j}') AS {quote(n)}" for j, n in enumerate(names))
+                "{" + ", ".join([f"'i': {i * ads + a}", *([f"'a': {a}"] if ads > 1 else [])]
+                                + [f"'v{j}': {sql_literal(r[n])}" for j, n in enumerate(names)]) + "}"
+                for i, r in enumerate(rows) for a in range(ads))
+            picks = ", ".join([*(f"struct_extract({quote('__vs')}, 'v{j}') AS {quote(n)}" for j, n in enumerate(names)),
+                               *([f"CAST(struct_extract({quote('__vs')}, 'a') AS INTEGER) AS {quote(AD_SLOT)}"]
+                                 if ads > 1 else [])])
             expanded = (f"SELECT * EXCLUDE ({quote('__vs')}), CAST(struct_extract({quote('__vs')}, 'i') AS INTEGER)"
                         f" AS {quote(VARIATION)}, {picks}\nFROM (SELECT *, unnest([{structs}]) AS {quote('__vs')}"
                         f" FROM {quote('__kept')})")

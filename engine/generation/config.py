@@ -123,8 +123,9 @@ class GenerationConfig:
 
     @property
     def variation_count(self) -> int:
-        """Variations per surviving row: the product of the variation source sizes."""
-        return math.prod(len(values) for values in self.variation_sources.values())
+        """Variations per surviving row: the product of the variation source sizes (× a structure's ads per row)."""
+        ads = self.structure.ads_per_row if self.structure is not None else 1
+        return math.prod(len(values) for values in self.variation_sources.values()) * ads
 
     @property
     def inline(self) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import time
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import polars as pl
 
@@ -18,6 +18,7 @@ from engine.generation.plan import Plan
 from engine.generation.schema import ROW, VARIATION, quote
 from engine.generation.structure import Structure, build_structure
 from engine.platforms import get_count_method
+from engine.platforms.ad_tree import duplicate_skeleton, skeleton_records
 from engine.templates import sandbox
 
 __all__ = ["SAMPLE_CAP", "HistogramBin", "Preview", "PreviewStats", "Violation", "compute_stats", "preview",
@@ -245,9 +246,11 @@ AD_LABELS = ("headline_1", "headline", "title", "primary_text")
 
 
 def structure_of(plan: Plan) -> Structure | None:
-    """The campaign → ad group → ad tree of every kept variation (None without a campaign structure).
+    """The campaign → ad group → ad tree of every kept variation and of the ads dedup removed (None
+    without a campaign structure).
 
-    Reads the same rows a run stores and groups them with the same code the bulk exports use.
+    Reads the same rows a run stores (and those it records as duplicates) and groups them with the
+    same code the bulk exports use.
     """
     structure = plan.config.structure
     if structure is None:
@@ -255,6 +258,12 @@ def structure_of(plan: Plan) -> Structure | None:
     names = plan.output_columns
     label = next((n for n in AD_LABELS if n in names), None)
     cols = [n for n in ("campaign_name", "ad_group_name", "keywords", label) if n is not None and n in names]
-    sql = (f"SELECT {', '.join(quote(c) for c in cols)} FROM ({plan.compiled.bulk_sql()}) AS v "
-           f"ORDER BY {quote(ROW)}, {quote(VARIATION)}")
-    return build_structure(plan.query(sql).to_pylist(), structure, ad_label=label)
+    dup = quote("__duplicate")
+    sql = (f"SELECT {', '.join(quote(c) for c in cols)}, {dup} FROM ({plan.compiled.ledger_sql()}) AS v "
+           f"WHERE NOT {quote('__dropped')} ORDER BY {quote(ROW)}, {quote(VARIATION)}")
+    kept: list[dict[str, Any]] = []
+    removed: list[dict[str, Any]] = []
+    for r in plan.query(sql).to_pylist():
+        (removed if r.pop("__duplicate") else kept).append(r)
+    duplicates = skeleton_records(duplicate_skeleton(removed))  # as a run records them (workers/generation.py)
+    return build_structure(kept, structure, ad_label=label, duplicates=duplicates)

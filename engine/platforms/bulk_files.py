@@ -3,20 +3,23 @@
 Google Ads Editor CSV: one flat sheet, one entity per row — campaign, negative keyword, ad group,
 keyword and responsive search ad rows, each naming its parents (AD_BULK_FORMATS.md §1, minimal
 example). Meta Ads Manager import: one row per ad with its campaign and ad set columns repeated
-(§2). `check_rows` refuses a file that would leave a column its row type requires empty, naming
-the column, the rows of the file and what to set. Every cell written goes through `safe_cell`.
+(§2). Layouts read the ad tree (engine/platforms/ad_tree.py), the one grouping the preview uses
+too, so an ad group that dedup emptied is written (Google: its ad-group and keyword rows) or named
+in the file's `notes` when the format cannot hold it (Meta makes ad sets only from ad rows).
+`check_rows` refuses a file that would leave a column its row type requires empty, naming the
+column, the rows of the file and what to set. Every cell written goes through `safe_cell`.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from engine.errors import EngineError
+from engine.platforms.ad_tree import AdTree, build_tree, keyword_lines, normalise_keyword
 from engine.platforms.bulk_settings import resolved_settings, settings_for
 
 __all__ = [
@@ -25,6 +28,7 @@ __all__ = [
     "BulkFileRefused",
     "BulkRow",
     "MissingColumn",
+    "StructureInput",
     "build_bulk_file",
     "check_rows",
     "get_layout",
@@ -35,17 +39,6 @@ __all__ = [
 ]
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_SPACES = re.compile(r"[\t\n\f\r ]+")
-
-
-def normalise_keyword(text: str) -> str:
-    """Trimmed, runs of spaces collapsed to one, lower-cased (what the platforms compare)."""
-    return _SPACES.sub(" ", text).strip(" ").lower()
-
-
-def keyword_lines(text: str) -> list[str]:
-    """The normalised, non-empty keywords of a rendered `keywords` value (one a line)."""
-    return [k for k in (normalise_keyword(line) for line in text.splitlines()) if k]
 
 
 def safe_cell(value: Any) -> str:
@@ -151,6 +144,7 @@ class BulkFile:
     rows: tuple[BulkRow, ...]
     encoding: str = "utf-8-sig"
     delimiter: str = ","
+    notes: tuple[str, ...] = ()  # what the file leaves out and why (e.g. ad sets without an ad)
 
     def check(self, platform: str) -> None:
         """Refuse (BulkFileRefused) when a required column would be empty."""
@@ -168,20 +162,27 @@ class BulkFile:
         return buf.getvalue().encode(self.encoding)
 
 
-Layout = Callable[[Sequence[Mapping[str, Any]], "StructureInput"], list[BulkRow]]
+Layout = Callable[[AdTree, "StructureInput"], tuple[list[BulkRow], list[str]]]
 
 
 @dataclass(frozen=True)
 class StructureInput:
-    """What a layout needs besides the variations: match types, negatives and per-level settings."""
+    """What a layout needs besides the variations: match types, negatives, per-level settings, keyword case."""
 
     platform: str
-    match_types: tuple[str, ...] = ("Phrase",)
-    negatives: tuple[tuple[str, str, str], ...] = ()  # (keyword, match type, level), normalised
+    match_types: tuple[str, ...] = ("Phrase",)  # for keyword lines without a match-type lead (older sets)
+    negatives: tuple[tuple[str, str, str], ...] = ()  # (keyword, match type, level), normalised, fixed text
     settings: Mapping[str, Mapping[str, str]] | None = None
+    keep_case: bool = False
 
     def resolved(self) -> dict[str, dict[str, str]]:
         return resolved_settings(self.platform, self.settings)
+
+    def tree(self, records: Iterable[Mapping[str, Any]], duplicates: Iterable[Mapping[str, Any]] = ()) -> AdTree:
+        """The ad tree of kept variations and the rows of the ads dedup removed."""
+        return build_tree(records, duplicates, match_types=self.match_types, keep_case=self.keep_case,
+                          campaign_negatives=[(k, m) for k, m, level in self.negatives if level == "campaign"],
+                          group_negatives=[(k, m) for k, m, level in self.negatives if level == "ad_group"])
 
 
 _LAYOUTS: dict[str, tuple[tuple[str, ...], Layout]] = {}
@@ -200,22 +201,22 @@ def get_layout(export: str) -> tuple[tuple[str, ...], Layout]:
 
 
 def build_bulk_file(export: str, label: str, records: Iterable[Mapping[str, Any]], structure: StructureInput, *,
-                    encoding: str = "utf-8-sig", delimiter: str = ",") -> BulkFile:
-    """The rows of `export` for generated variations (plain dicts of their fields and structure columns)."""
+                    duplicates: Iterable[Mapping[str, Any]] = (), encoding: str = "utf-8-sig",
+                    delimiter: str = ",") -> BulkFile:
+    """The rows of `export` for generated variations (plain dicts of their fields and structure columns) and
+    the rows of the ads dedup removed (ad_tree.skeleton_records), so emptied ad groups are kept."""
     headers, layout = get_layout(export)
-    rows = layout([dict(r) for r in records], structure)
-    return BulkFile(export, label, headers, tuple(rows), encoding, delimiter)
-
-
-def _groups(records: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, list[Mapping[str, Any]]]]:
-    tree: dict[str, dict[str, list[Mapping[str, Any]]]] = {}
-    for r in records:
-        tree.setdefault(str(r.get("campaign_name") or ""), {}).setdefault(str(r.get("ad_group_name") or ""), []).append(r)
-    return tree
+    rows, notes = layout(structure.tree([dict(r) for r in records], duplicates), structure)
+    return BulkFile(export, label, headers, tuple(rows), encoding, delimiter, tuple(notes))
 
 
 def _text(value: Any) -> str:
     return "" if value is None else str(value)
+
+
+def _names(pairs: Sequence[tuple[str, str]], limit: int = 3) -> str:
+    shown = ", ".join(f"{c or '(no name)'} / {g or '(no name)'}" for c, g in pairs[:limit])
+    return shown + (f" and {len(pairs) - limit:,} more" if len(pairs) > limit else "")
 
 
 # -- Google Ads Editor ------------------------------------------------------------------------------
@@ -228,34 +229,31 @@ GOOGLE_HEADERS: tuple[str, ...] = (
 )
 
 
-def _google(records: Sequence[Mapping[str, Any]], structure: StructureInput) -> list[BulkRow]:
+def _google(tree: AdTree, structure: StructureInput) -> tuple[list[BulkRow], list[str]]:
     s = structure.resolved()
     c, g, a = s["campaign"], s["ad_group"], s["ad"]
     rows: list[BulkRow] = []
-    for campaign, groups in _groups(records).items():
+    empty: list[tuple[str, str]] = []
+    for campaign, node in tree.campaigns.items():
         rows.append(BulkRow("campaign", {
             "Campaign": campaign, "Campaign type": c.get("campaign_type", ""), "Budget": c.get("budget", ""),
             "Budget type": c.get("budget_type", ""), "Networks": c.get("networks", ""),
             "Languages": c.get("languages", ""), "Bid Strategy Type": c.get("bid_strategy", ""),
             "Campaign Status": c.get("status", "")}))
-        for kw, match, level in structure.negatives:
-            if level == "campaign":
-                rows.append(BulkRow("campaign negative keyword", {"Campaign": campaign, "Keyword": kw,
-                                                                  "Criterion Type": f"Negative {match}"}))
-        for group, ads in groups.items():
+        for kw, match in tree.campaign_negatives:
+            rows.append(BulkRow("campaign negative keyword", {"Campaign": campaign, "Keyword": kw,
+                                                              "Criterion Type": f"Negative {match}"}))
+        for group, branch in node.groups.items():
+            ads = branch.ads
+            if not ads:
+                empty.append((campaign, group))
             rows.append(BulkRow("ad group", {"Campaign": campaign, "Ad group": group, "Max CPC": g.get("max_cpc", ""),
                                              "Ad group status": g.get("status", "")}))
-            for kw, match, level in structure.negatives:
-                if level == "ad_group":
-                    rows.append(BulkRow("ad group negative keyword", {"Campaign": campaign, "Ad group": group,
-                                                                      "Keyword": kw, "Criterion Type": f"Negative {match}"}))
-            seen: dict[tuple[str, str], None] = {}
-            for ad in ads:
-                for kw in keyword_lines(_text(ad.get("keywords"))):
-                    for match in structure.match_types:
-                        seen.setdefault((kw, match), None)
+            for kw, match in branch.negatives:
+                rows.append(BulkRow("ad group negative keyword", {"Campaign": campaign, "Ad group": group,
+                                                                  "Keyword": kw, "Criterion Type": f"Negative {match}"}))
             url = next((_text(ad.get("final_url")) for ad in ads if ad.get("final_url")), "")
-            for kw, match in seen:
+            for kw, match in branch.keywords:
                 rows.append(BulkRow("keyword", {"Campaign": campaign, "Ad group": group, "Keyword": kw,
                                                 "Criterion Type": match, "Final URL": url, "Status": a.get("status", "")}))
             for ad in ads:
@@ -265,7 +263,9 @@ def _google(records: Sequence[Mapping[str, Any]], structure: StructureInput) -> 
                 cells.update({f"Headline {i}": _text(ad.get(f"headline_{i}")) for i in range(1, 16)})
                 cells.update({f"Description {i}": _text(ad.get(f"description_{i}")) for i in range(1, 5)})
                 rows.append(BulkRow("ad", cells))
-    return rows
+    notes = [f"{len(empty):,} ad group(s) have no ad left after dedup ({_names(empty)}); they are in the file with "
+             "their keywords, and Google Ads will not serve them until they get an ad."] if empty else []
+    return rows, notes
 
 
 # -- Meta Ads Manager -------------------------------------------------------------------------------
@@ -277,13 +277,16 @@ META_HEADERS: tuple[str, ...] = (
 )
 
 
-def _meta(records: Sequence[Mapping[str, Any]], structure: StructureInput) -> list[BulkRow]:
+def _meta(tree: AdTree, structure: StructureInput) -> tuple[list[BulkRow], list[str]]:
     s = structure.resolved()
     c, g, a = s["campaign"], s["ad_group"], s["ad"]
     rows: list[BulkRow] = []
-    for campaign, groups in _groups(records).items():
-        for group, ads in groups.items():
-            for n, ad in enumerate(ads, start=1):
+    empty: list[tuple[str, str]] = []
+    for campaign, node in tree.campaigns.items():
+        for group, branch in node.groups.items():
+            if not branch.ads:
+                empty.append((campaign, group))
+            for n, ad in enumerate(branch.ads, start=1):
                 name = _text(ad.get("ad_name")) or (f"{group} — ad {n}" if group else "")
                 rows.append(BulkRow("ad", {
                     "Campaign Name": campaign, "Campaign Objective": c.get("objective", ""),
@@ -296,7 +299,9 @@ def _meta(records: Sequence[Mapping[str, Any]], structure: StructureInput) -> li
                     "Link Description": _text(ad.get("description")), "Link": _text(ad.get("link")),
                     "Call to Action": _text(ad.get("call_to_action")) or a.get("call_to_action", ""),
                     "Image File Name": a.get("image_file_name", ""), "Image Hash": a.get("image_hash", "")}))
-    return rows
+    notes = [f"{len(empty):,} ad set(s) have no ad left after dedup ({_names(empty)}); Meta's import makes ad sets "
+             "only from ad rows, so they are not in the file."] if empty else []
+    return rows, notes
 
 
 register_layout("google_ads_editor_csv", GOOGLE_HEADERS, _google)

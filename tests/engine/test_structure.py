@@ -83,7 +83,7 @@ def test_plan_renders_names_and_keywords_and_requires_names(con: duckdb.DuckDBPy
         result = preview(plan, 10)
     rows = result.variations.to_dicts()
     assert [r["campaign_name"] for r in rows] == ["shoes", "shoes", "tents", "shoes"]
-    assert rows[0]["keywords"] == "Runner\nbuy Runner"
+    assert rows[0]["keywords"] == "phrase: Runner\nexact: Runner\nphrase: buy Runner\nexact: buy Runner"
     assert result.stats is not None and result.stats.over_limit["campaign_name"] == 1  # a nameless ad is not generated
 
 
@@ -184,10 +184,11 @@ def test_defaults_come_from_the_data_columns() -> None:
     columns = [("id", "integer"), ("product_name", "text"), ("brand", "text"), ("category", "text")]
     got = default_structure("google/responsive_search_ad", columns)
     assert got["campaign"] == "{{ category | default('General') }}"
-    assert got["ad_group"] == "{{ product_name | default('General') }}"
-    assert got["keywords"] == ["{{ product_name }}"]
-    meta = default_structure("meta/feed_ad", columns)
-    assert (meta["ad_group"], meta["keywords"]) == ("{{ brand | default('General') }}", [])
+    group = got["ad_groups"][0]
+    assert group["name"] == "{{ product_name | default('General') }}"
+    assert group["keywords"] == ["{{ product_name }}"] and group["ads"] == [{"name": "", "templates": {}}]
+    meta = default_structure("meta/feed_ad", columns)["ad_groups"][0]
+    assert (meta["name"], meta["keywords"]) == ("{{ brand | default('General') }}", [])
     CampaignStructure.from_dict(got)  # valid as it stands
 
 

@@ -133,3 +133,45 @@ def test_an_rsa_variation_is_titled_by_its_first_headline_not_its_campaign(produ
     checked = check_preview_equals_generated(store, ctx, data, RSA)
     page = variations.page(store, ctx, checked.set_id, VariationFilter(search="Vintage Poetry"), limit=5)
     assert page.total > 0 and all(r["headline_1"].startswith("Vintage Poetry") for r in page.rows)
+
+
+MULTI = {
+    "platform": "google", "format": "responsive_search_ad", "constraint_strategy": "truncate",
+    "dedup_fields": ["headline_2"],
+    "templates": {"headline_1": "{{ product_name }}", "headline_2": "{{ brand | default('Top brands') }} deals",
+                  "headline_3": "Free returns", "description_1": "{{ description }}", "description_2": "Order today.",
+                  "final_url": "{{ url }}"},
+    "structure": {"campaign": "Shop — {{ category | default('General') }}", "keep_case": False,
+                  "ad_groups": [
+                      {"name": "{{ brand | default('Other') }}", "keywords": ["{{ product_name }}", "{{ brand }}  deals"],
+                       "match_types": ["Phrase", "Exact"], "negatives": [{"keyword": "used {{ brand }}"}],
+                       "ads": [{}, {"templates": {"headline_1": "Buy {{ product_name | truncate(20) }}",
+                                                  "headline_2": "{{ category }} from {{ brand | default('us') }}"}}]},
+                      {"name": "{{ city | default('Online') }}", "keywords": ["{{ category }} {{ city }}"],
+                       "match_types": ["Broad"], "ads": [{"templates": {"headline_2": "Near {{ city | default('you') }}"}}]}],
+                  "negatives": [{"keyword": "free", "match_type": "Phrase", "level": "campaign"}],
+                  "settings": {"campaign": {"budget": "25.00"}, "ad_group": {"max_cpc": "0.80"}}},
+}
+
+
+def test_several_ad_groups_and_ads_per_row_preview_generate_and_export_the_same_tree(products) -> None:
+    """Three ads a row in two ad groups; dedup on headline 2 empties most ad groups, which survive everywhere."""
+    store, ctx, data = products
+    small = b"\n".join(data.splitlines()[:301]) + b"\n"  # 300 rows: 900 variations
+    checked = check_preview_equals_generated(store, ctx, small, MULTI)  # preview tree == the stored set's tree
+    tree = checked.structure
+    assert tree.ads_before == 900 - checked.figures["over_limit"] and tree.ads == checked.figures["kept"] < 300
+    assert tree.empty_ad_groups > 0 and tree.ad_groups > tree.empty_ad_groups
+    assert tree.keywords_before > tree.keywords > 0
+    data_out = variations.export_bulk(store, ctx, checked.set_id, "google_ads_editor_csv", VariationFilter())
+    assert _required_empty("google_ads_editor_csv", data_out) == []
+    rows = list(csv.DictReader(io.StringIO(data_out.decode("utf-8-sig"))))
+    kinds = [_kind("google_ads_editor_csv", r) for r in rows]
+    assert (kinds.count("campaign"), kinds.count("ad group"), kinds.count("ad"), kinds.count("keyword")) == (
+        tree.campaigns, tree.ad_groups, tree.ads, tree.keywords)
+    assert kinds.count("campaign negative keyword") + kinds.count("ad group negative keyword") == tree.negative_keywords
+    empty = {(c.name, g.name) for c in tree.branches for g in c.ad_groups if g.empty}
+    with_ads = {(r["Campaign"], r["Ad group"]) for r in rows if _kind("google_ads_editor_csv", r) == "ad"}
+    written = {(r["Campaign"], r["Ad group"]) for r in rows if _kind("google_ads_editor_csv", r) == "ad group"}
+    assert empty <= written and not empty & with_ads  # emptied ad groups are in the file, without ads
+    assert all(r["Keyword"] == r["Keyword"].lower() for r in rows if r["Keyword"])
