@@ -103,9 +103,9 @@ def render(kind: str, data: dict[str, Any]) -> Message:
     facts = []
     if "variations" in data:
         facts.append(f"{int(data['variations']):,} variations")
-    for key, label in (("added", "added"), ("removed", "removed"), ("changed", "changed"), ("rows", "rows")):
-        if key in data and isinstance(data[key], int):
-            facts.append(f"{data[key]:,} {label}")
+    for key in ("added", "removed", "changed", "rows"):
+        if isinstance(data.get(key), int) and (data[key] or key == "rows"):
+            facts.append(f"{data[key]:,} {key}")
     if data.get("version"):
         facts.append(f"version {data['version']}")
     if data.get("url"):

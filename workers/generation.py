@@ -20,7 +20,7 @@ from engine.generation import Plan, build_plan
 from engine.generation.schema import ROW
 from engine.generation.source import Source, prepare_source
 from engine.platforms.ad_tree import DEDUP_FIGURE, duplicate_skeleton
-from studio import datasets
+from studio import datasets, event_sources
 from studio.context import Context, WorkspaceId
 from studio.errors import NotFound
 from studio.logging_setup import logged_job
@@ -317,6 +317,7 @@ def _fail_run(store: Store, ctx: Context, run_id: uuid.UUID, reason: str) -> Non
         if run is None or run.status in ("done", "cancelled", "error"):
             return
         run.status, run.error, run.finished_at = "error", reason, utcnow()
+        event_sources.run_ended(s, run, error=reason)
         s.query(GenerationChunk).filter(GenerationChunk.run_id == run_id, GenerationChunk.status.in_(("queued", "running", "failed"))).update(
             {"status": "cancelled"}, synchronize_session=False)
         cs = s.get(CampaignSet, run.campaign_set_id)

@@ -13,6 +13,7 @@ import pyarrow.csv as pacsv
 from sqlalchemy import Table, bindparam, case, delete, func, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from studio import event_sources
 from studio.store.base import aware, utcnow
 from studio.store.campaign_models import CampaignSet, GenerationRun, Variation
 from studio.store.session import TenantSession
@@ -152,6 +153,7 @@ def finish_run(s: TenantSession, run: GenerationRun) -> None:
     from studio.billing import Metric, record_usage
 
     record_usage(s, Metric.VARIATIONS, run.variations, f"generation-run:{run.id}")
+    event_sources.run_ended(s, run)
 
 
 __all__ = ["COLUMNS", "finish_run", "write_chunk"]

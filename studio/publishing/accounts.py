@@ -12,7 +12,7 @@ import praw
 from prawcore.exceptions import PrawcoreException
 from sqlalchemy import delete, select
 
-from studio import audit
+from studio import audit, event_sources
 from studio.context import Context, Permission
 from studio.errors import NotFound, ValidationFailed
 from studio.permissions import requires
@@ -160,6 +160,7 @@ def mark_reconnect(s: TenantSession, a: RedditAccount, reason: str) -> None:
     if a.status != RECONNECT:
         audit.record(s, "reddit.reconnect_needed", object_type="reddit_account", object_id=a.id,
                      summary=f"u/{a.username} needs reconnecting: {reason}")
+        event_sources.reconnect_needed(s, a, reason)
     a.status, a.status_reason, a.updated_at = RECONNECT, reason, utcnow()
 
 

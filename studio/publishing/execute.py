@@ -20,6 +20,7 @@ import praw
 from prawcore.exceptions import InvalidToken
 from sqlalchemy import select
 
+from studio import event_sources
 from studio.context import Context, WorkspaceId
 from studio.logging_setup import event
 from studio.permissions import system_only
@@ -295,6 +296,7 @@ def _record(store: Store, ctx: Context, item_id: uuid.UUID, gen: int, *, posted:
         if posted is not None:
             outbox.move(s, item, "posted", detail, reason="")
             item.reddit_id, item.reddit_url, item.posted_at = posted.id, posted.url, utcnow()
+            event_sources.post_moved(s, item, "posted", None)
             return "posted"
         assert outcome is not None
         if outcome.kind in ("revoked", "reauth"):

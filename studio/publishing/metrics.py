@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from studio import event_sources
 from studio.audit import safe_cell
 from studio.context import Context, Permission, WorkspaceId
 from studio.permissions import requires, system_only
@@ -70,6 +71,7 @@ def sync(store: Store, ws: WorkspaceId) -> int:
                     item = s.get(PublishItem, item_id)
                     if item is not None and not item.removed:
                         item.removed, item.reason = True, "Removed from Reddit (by moderators or Reddit's filters)."
+                        event_sources.post_removed(s, item)
                 stored += 1
     return stored
 

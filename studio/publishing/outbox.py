@@ -60,6 +60,10 @@ def move(s: TenantSession, item: PublishItem, to: str, detail: str = "", *, reas
     item.state, item.updated_at = to, utcnow()
     if reason is not None:
         item.reason = reason[:2000]
+    if to == "failed":
+        from studio import event_sources
+
+        event_sources.post_moved(s, item, to, reason)
 
 
 def bump(item: PublishItem) -> int:

@@ -2,7 +2,6 @@
 
 from studio.store import (  # noqa: F401
     ads_models,
-    ads_models,
     api_models,
     campaign_models,
     draft_models,
