@@ -14,19 +14,22 @@ from studio.settings import Settings
 from studio.store.ads_models import AdsConnection
 from studio.store.base import utcnow
 from studio.store.session import Store
-from workers.generation import job_store
+from workers.publishing import job_store  # keyed by the settings too: a changed Reddit address is a new store
 from workers.queues import queue, submit
 
 QUEUE = "default"
 
 
 def enqueue_sync(settings: Settings, ws: WorkspaceId | uuid.UUID, sync_id: uuid.UUID, delay: float = 0.0) -> None:
-    """One job per sync id (a double click never queues twice); later when Reddit asked to wait."""
+    """A job for the sync, now or after `delay` seconds (Reddit asked to wait). Every call gets its own job id:
+    a sync that is already running or finished makes a second job return at once (run_sync checks its row
+    under a lock), and a job whose worker died must not block the one that resumes it."""
+    job_id = f"ads-sync-{sync_id}-{uuid.uuid4().hex[:8]}"
     if delay > 0 and settings.redis_url:
         queue(settings, QUEUE).enqueue_at(utcnow() + dt.timedelta(seconds=delay), sync_job, str(ws), str(sync_id),
-                                          job_id=f"ads-sync-{sync_id}-{int(delay)}")
+                                          job_id=job_id)
         return
-    submit(settings, sync_job, str(ws), str(sync_id), queue_name=QUEUE, job_id=f"ads-sync-{sync_id}")
+    submit(settings, sync_job, str(ws), str(sync_id), queue_name=QUEUE, job_id=job_id)
 
 
 @logged_job("reddit_ads.sync")
