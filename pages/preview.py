@@ -5,6 +5,7 @@ Every choice autosaves as the user's draft and comes back after a reload or on a
 from __future__ import annotations
 
 import json
+import math
 
 import streamlit as st
 
@@ -14,6 +15,7 @@ from studio import templates as templates_service
 from studio.ui import authoring, fragments, resources, state, widgets
 from studio.ui import datasets as data_ui
 from studio.ui import generation as ui_gen
+from studio.ui import inline as ui_inline
 from studio.ui import structure as ui_structure
 from studio.ui import template_editor as template_ui
 
@@ -84,12 +86,14 @@ def preview() -> None:
         dedup = st.multiselect("Remove duplicates on", list(fields), key="pv_dedup")
         authoring.seed("pv_strategy", draft.get("strategy", "skip"), STRATEGIES)
         strategy = st.radio("When a field breaks a limit", STRATEGIES, horizontal=True, key="pv_strategy")
+        combos = math.prod(len(v) for v in sources_now.values()) if isinstance(sources_now, dict) else 1
+        inline_max = ui_inline.maximum(fields, draft.get("inline_max"), "pv_inline_max", sources=combos)
         structure = ui_structure.inputs(fmt_key, [(c.name, c.kind) for c in detail.columns], f"pv_st_{ds_key}")
 
     authoring.save(store, ctx, "preview", {
         "dataset_id": ds_key, "format": fmt_key, "rule_set": None if rule_choice == rs_default else rule_choice,
         "rules_json": st.session_state["pv_rules"],
-        "sources": sources_text, "dedup": dedup, "strategy": strategy,
+        "sources": sources_text, "dedup": dedup, "strategy": strategy, "inline_max": inline_max,
         "templates": {k: v for k, v in {**draft.get("templates", {}), f"{ds_key}|{fmt_key}": choice}.items()
                       if k.split("|", 1)[0] in by_id and (k != f"{ds_key}|{fmt_key}" or v != default)},
         "answers": {k: v for k, v in {**draft.get("answers", {}), ds_key: answers}.items() if k in by_id},
@@ -117,6 +121,8 @@ def preview() -> None:
         st.stop()
     config = {"platform": platform, "format": format_name, "templates": fields, "rules": rules,
               "dedup_fields": dedup, "constraint_strategy": strategy, "variation_sources": sources}
+    if inline_max is not None:  # [[a|b]] blocks: combinations kept per row
+        config["max_inline_variations"] = inline_max
     if structure is not None:  # paid formats: campaigns → ad groups → ads, keywords, settings
         config["structure"] = structure
     with right:
@@ -124,6 +130,7 @@ def preview() -> None:
         if result is None:
             st.stop()
         ui_gen.figures(result.preview.stats)
+        ui_inline.figures(result.preview.stats)
         with st.form("generate", border=False):  # above the tree and the cards: reachable without scrolling
             name_col, go_col = st.columns([3, 1], vertical_alignment="bottom")
             name = name_col.text_input("Campaign set name", value=f"{ds.name} — {formats[fmt_key]}", key="pv_set_name")

@@ -7,6 +7,7 @@ import streamlit as st
 from studio import datasets, templates
 from studio.ui import authoring, fragments, resources, state, widgets
 from studio.ui import datasets as data_ui
+from studio.ui import inline as ui_inline
 from studio.ui import template_editor as ui
 
 ctx = state.page_context("Templates")
@@ -73,6 +74,8 @@ def fields_and_card() -> None:
                                                                    ds.row_count, editable)
     with card:
         ui.live_card(fmt, checks, int(row_number))
+    with editors:
+        ui_inline.hint(values)  # [[a|b]] blocks: how many variations each row makes
     authoring.save(store, ctx, "templates", ui.unsaved(saved, current, scope, values))
 
     st.divider()

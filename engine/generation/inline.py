@@ -26,7 +26,7 @@ from engine.generation.schema import ROW, VARIATION, quote, sql_literal
 from engine.templates.sql_guards import refusal_sql
 
 __all__ = ["BLOCK", "STAT_COLUMNS", "InlineResult", "InlineStep", "expand", "field_options", "has_blocks",
-           "too_many_message"]
+           "template_options", "too_many_message"]
 
 BLOCK = re.compile(r"\[\[([^\[\]]*)\]\]")
 """An innermost block: `[[`, anything but brackets, `]]` (Dotoro's VARIATION_PATTERN)."""
@@ -44,6 +44,16 @@ STAT_COLUMNS = ("__il_possible", "__il_duplicates", "__il_capped", "__il_first")
 def has_blocks(text: str) -> bool:
     """Does the text hold an inline block (as a template source: the literal `[[…]]` form)?"""
     return BLOCK.search(text) is not None
+
+
+_EXPRESSION = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
+
+
+def template_options(source: str) -> list[int]:
+    """How many options each block of a template's own text offers (before rendering: a `|` inside
+    `{{ … }}` is a filter, not an option; blocks that come from the data are not known yet)."""
+    text = _EXPRESSION.sub("x", source)
+    return [len(m.group(1).split("|")) for m in BLOCK.finditer(text)]
 
 
 def field_options(value: str) -> list[str]:

@@ -228,3 +228,34 @@ def test_nothing_kept_generates_an_empty_set(embedded) -> None:
               "rules": [SKIP_SHORT]}
     figures = check_preview_equals_generated(store, ctx, buf.getvalue(), config).figures
     assert (figures["skipped"], figures["kept"], figures["variations"]) == (2, 0, 0)
+
+
+INLINE_CASES = [  # inline variations [[a|b]]: the preview's figures (possible, duplicates, capped) are the run's
+    ("reddit/thread", {"subreddit": "deals", "title": "[[Buy|Get|Buy]] {{ a }} [[now|today]]",
+                       "body": "[[{{ b }}|{{ a }}]] {{ v }}"},
+     {"max_inline_variations": 3, "dedup_fields": ["title"], "variation_sources": {"v": ["one", "two"]},
+      "rules": [SKIP_SHORT]}),
+    ("google/responsive_search_ad", {"headline_1": "[[{{ a }}|Shop {{ b }}]]", "headline_2": "[[Fast|Free]] delivery",
+                                     "headline_3": "Deals", "description_1": "{{ a }} [[today|now|today]]",
+                                     "description_2": "Order now.", "final_url": "https://x.co/{{ b }}"},
+     {"constraint_strategy": "truncate"}),
+    ("x/post", {"text": "{{ a }} [[#deal|#sale|]]"}, {"constraint_strategy": "skip", "max_inline_variations": 2}),
+]
+
+
+@pytest.mark.parametrize(("key", "templates", "extra"), INLINE_CASES)
+def test_inline_variations_preview_equals_the_generated_set(embedded, key: str, templates: dict[str, str],
+                                                            extra: dict[str, Any]) -> None:
+    store, ctx = embedded
+    data = pl.DataFrame({"a": ["tent " * 20, "kayak", "Zz [[p|q]]", "t", "stove"], "b": ["x", "y|z", "", "x", "[[]]"],
+                         "n": [5, 5, 5, 1, 5]})
+    buf = io.BytesIO()
+    data.write_csv(buf)
+    platform, name = key.split("/")
+    config = {"platform": platform, "format": name, "templates": templates, **extra}
+    checked = check_preview_equals_generated(store, ctx, buf.getvalue(), config)
+    figures = checked.figures
+    assert figures["inline_possible"] > figures["variations"] > 0
+    assert figures["inline_duplicates"] + figures["inline_capped"] > 0
+    indexes = [(v.row_index, v.variation_index) for v in stored(store, ctx, checked.set_id)]
+    assert len(set(indexes)) == len(indexes)  # one id per (set, row, variation)
