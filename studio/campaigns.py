@@ -22,6 +22,7 @@ from studio.store.session import Store, TenantSession
 STATUSES = ("draft", "generating", "ready", "scheduled", "publishing", "active", "paused", "completed", "archived", "error")
 CHUNK_ROWS = 50_000
 EMBEDDED_CHUNK_ROWS = 10_000  # one worker thread: smaller chunks move the progress bar every second or two
+FOLLOW_MODES = ("review", "auto", "off")
 STALL_AFTER = dt.timedelta(minutes=3)
 """A run with unfinished chunks and no chunk started or finished for this long has lost its worker."""
 
@@ -81,9 +82,18 @@ def structure_defaults(fmt_key: str, columns: list[tuple[str, str]]) -> dict[str
 
 
 @requires(Permission.EDIT)
-def create(store: Store, ctx: Context, name: str, dataset_id: uuid.UUID, config: dict[str, Any]) -> uuid.UUID:
-    """A draft campaign set, frozen on the data set's current version."""
+def create(store: Store, ctx: Context, name: str, dataset_id: uuid.UUID, config: dict[str, Any], *,
+           follow_mode: str = "review", start_paused: bool = False) -> uuid.UUID:
+    """A draft campaign set, frozen on the data set's current version.
+
+    It follows its data set (issue 19): each new version brings a diff, applied after review or
+    automatically (`follow_mode` review/auto; off: only a Regenerate moves it). Its variations are
+    named by the data set's key column when it has one (frozen here). `start_paused`: nothing of the
+    set publishes until a member approves it (studio.set_follow.release).
+    """
     cfg = validate_config(config)
+    if follow_mode not in FOLLOW_MODES:
+        raise ValidationFailed(f"Follow mode must be one of {', '.join(FOLLOW_MODES)}, not {follow_mode!r}.")
     if not name.strip():
         raise ValidationFailed("Give the campaign set a name.")
     with store.session_scope(ctx) as s:
@@ -92,7 +102,8 @@ def create(store: Store, ctx: Context, name: str, dataset_id: uuid.UUID, config:
         if ds is None:
             raise NotFound("That data set does not exist in this workspace.")
         cs = CampaignSet(name=name.strip()[:120], dataset_id=ds.id, dataset_version=ds.current_version,
-                         platform=cfg.platform, format=cfg.format, config=config, status="draft", created_by=ctx.user_id)
+                         platform=cfg.platform, format=cfg.format, config=config, status="draft", created_by=ctx.user_id,
+                         key_column=getattr(ds, "key_column", None), follow_mode=follow_mode, held=start_paused)
         s.add(cs)
         s.flush()
         audit.record(s, "campaign.create", object_type="campaign_set", object_id=cs.id, summary=f"Created campaign set {cs.name!r}")
@@ -123,7 +134,8 @@ def duplicate(store: Store, ctx: Context, set_id: uuid.UUID) -> uuid.UUID:
         s.require(Permission.EDIT)
         cs = get(s, set_id)
         copy = CampaignSet(name=f"{cs.name} (copy)"[:120], dataset_id=cs.dataset_id, dataset_version=cs.dataset_version,
-                           platform=cs.platform, format=cs.format, config=dict(cs.config), status="draft", created_by=ctx.user_id)
+                           platform=cs.platform, format=cs.format, config=dict(cs.config), status="draft", created_by=ctx.user_id,
+                           key_column=cs.key_column, follow_mode=cs.follow_mode, held=cs.held)
         s.add(copy)
         s.flush()
         audit.record(s, "campaign.duplicate", object_type="campaign_set", object_id=copy.id, summary=f"Duplicated {cs.name!r}")

@@ -154,7 +154,11 @@ def replace(store: Store, ctx: Context, dataset_id: uuid.UUID, filename: str, da
                      options=options)
         audit.record(s, "dataset.replace", object_type="dataset", object_id=ds.id,
                      summary=f"Replaced {ds.name!r} with {filename!r} (version {ds.current_version})")
-        return _summary(ds, s)
+        summary = _summary(ds, s)
+    from studio import set_follow
+
+    set_follow.version_added(store, ctx, dataset_id)  # campaign sets following it get a diff (issue 19)
+    return summary
 
 
 def _add_version(s: TenantSession, blobs: Any, ds: Dataset, version: int, filename: str,

@@ -19,7 +19,7 @@ from studio.store.campaign_models import CampaignSet, GenerationRun, Variation
 from studio.store.session import TenantSession
 
 COLUMNS = ("id", "workspace_id", "campaign_set_id", "row_index", "variation_index", "fields", "title", "subreddit",
-           "status", "valid", "problems", "edited", "content_hash", "tags", "groups", "run_id", "updated_at")
+           "status", "valid", "problems", "edited", "content_hash", "tags", "groups", "run_id", "updated_at", "row_key")
 
 
 def write_chunk(s: TenantSession, set_id: uuid.UUID, run_id: uuid.UUID, start: int, end: int, records: pa.Table, *,
@@ -71,7 +71,7 @@ def _write(s: TenantSession, set_id: uuid.UUID, run_id: uuid.UUID, records: pa.T
 
 
 VARYING = ("id", "row_index", "variation_index", "fields", "title", "subreddit", "valid", "problems", "tags", "groups",
-           "content_hash")
+           "content_hash", "row_key")
 """The columns a chunk's records carry; the rest are the same for every row and travel as parameters."""
 
 
@@ -113,7 +113,7 @@ def _copy(s: TenantSession, set_id: uuid.UUID, run_id: uuid.UUID, records: pa.Ta
             into + select_rows + " ON CONFLICT (id) DO UPDATE SET "
             "fields = EXCLUDED.fields, title = EXCLUDED.title, subreddit = EXCLUDED.subreddit, valid = EXCLUDED.valid, "
             "problems = EXCLUDED.problems, run_id = EXCLUDED.run_id, updated_at = EXCLUDED.updated_at, edited = false, "
-            "tags = EXCLUDED.tags, groups = EXCLUDED.groups, "
+            "tags = EXCLUDED.tags, groups = EXCLUDED.groups, row_index = EXCLUDED.row_index, row_key = EXCLUDED.row_key, "
             "status = CASE WHEN variations.content_hash = EXCLUDED.content_hash THEN variations.status ELSE 'pending' END, "
             f"content_hash = EXCLUDED.content_hash {guard}", params)
     stages["insert"] = time.perf_counter() - mark
@@ -132,7 +132,7 @@ def _sqlite_upsert(s: TenantSession, set_id: uuid.UUID, run_id: uuid.UUID, recor
     ex = stmt.excluded
     update = {
         "fields": ex.fields, "title": ex.title, "subreddit": ex.subreddit, "valid": ex.valid, "problems": ex.problems,
-        "tags": ex.tags, "groups": ex.groups,
+        "tags": ex.tags, "groups": ex.groups, "row_index": ex.row_index, "row_key": ex.row_key,
         "run_id": ex.run_id, "updated_at": ex.updated_at, "edited": False,
         "status": case((Variation.content_hash == ex.content_hash, Variation.status), else_="pending"),
         "content_hash": ex.content_hash,

@@ -20,7 +20,7 @@ import praw
 from prawcore.exceptions import InvalidToken
 from sqlalchemy import select
 
-from studio import event_sources
+from studio import event_sources, set_follow
 from studio.context import Context, WorkspaceId
 from studio.logging_setup import event
 from studio.permissions import system_only
@@ -40,6 +40,8 @@ CHECKPOINTS: list[Callable[[str], None]] = []
 CLOCK_SKEW = dt.timedelta(minutes=10)
 MISSED = "not in the account's history yet"
 EARLY = dt.timedelta(seconds=5)
+HELD_RECHECK = dt.timedelta(minutes=10)
+HELD_REASON = set_follow.HELD_REASON
 log = logging.getLogger(__name__)
 
 
@@ -97,8 +99,15 @@ def publish(store: Store, ws: WorkspaceId, item_id: uuid.UUID, gen: int, *, enqu
         if item.state in ("scheduled", "retry_later") and (aware(item.scheduled_at) or now) > now + EARLY:
             return "not due yet"
         blocked = _blocked(s, item)
-        paced = pacing.not_before(s, item, now) if blocked is None and item.state != "unknown" else None
-        if paced is not None:  # due together with another post of the account or subreddit: spaced out here too
+        waiting = item.state in ("scheduled", "retry_later")
+        on_hold = waiting and set_follow.held(s, item.campaign_set_id)  # made paused: waits for its approval
+        paced = pacing.not_before(s, item, now) if blocked is None and not on_hold and item.state != "unknown" else None
+        if on_hold:
+            item.scheduled_at = now + HELD_RECHECK
+            outbox.move(s, item, "retry_later", "its campaign set is paused until approved", reason=HELD_REASON)
+            later = (outbox.bump(item), item.scheduled_at)
+            call = None
+        elif paced is not None:  # due together with another post of the account or subreddit: spaced out here too
             item.scheduled_at = paced[0]
             outbox.move(s, item, "retry_later", paced[1], reason=paced[1])
             later = (outbox.bump(item), paced[0])
@@ -128,7 +137,7 @@ def publish(store: Store, ws: WorkspaceId, item_id: uuid.UUID, gen: int, *, enqu
                 checkpoint("claimed")
     if later is not None:
         enqueue(item_id, *later)
-        return "keeping the limits" if paced is not None else "waiting for the parent"
+        return "held" if on_hold else "keeping the limits" if paced is not None else "waiting for the parent"
     assert call is not None
     if call.reconcile:
         found = _find(store, ctx, call)

@@ -7,6 +7,7 @@ from studio.store import (  # noqa: F401
     draft_models,
     event_models,
     feed_models,
+    follow_models,
     models,
     notebook_models,
     operator_models,

@@ -66,6 +66,11 @@ class CampaignSet(TenantMixin, Base):
     created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Following the data (issue 19, migration 0015). key_column is frozen when the set is made: its variations'
+    # ids derive from (set, key, variation) instead of (set, row, variation); None keeps row identity.
+    key_column: Mapped[str | None] = mapped_column(String(120))
+    follow_mode: Mapped[str] = mapped_column(String(16), default="review", server_default="review")  # off/review/auto
+    held: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))  # nothing publishes yet
 
 
 class GenerationRun(TenantMixin, Base):
@@ -131,4 +136,5 @@ class Variation(TenantMixin, Base):
     tags: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=text("'[]'"))      # add_tag rules
     groups: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=text("'[]'"))    # add_to_group rules
     run_id: Mapped[uuid.UUID | None] = mapped_column()  # provenance only: no foreign key (migration 0013)
+    row_key: Mapped[str | None] = mapped_column(Text)  # the row's key of a keyed set (migration 0015)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

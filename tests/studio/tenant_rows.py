@@ -130,6 +130,20 @@ def _api(s: TenantSession) -> None:
                             headers={}, body=b"{}"))
 
 
+def _follow(s: TenantSession) -> None:
+    from studio.store.campaign_models import CampaignSet
+    from studio.store.follow_models import FeedApplyChunk, FeedDiff, FollowConflict
+    cs = CampaignSet(name="following", dataset_version=1, platform="reddit", format="thread", config={}, key_column="id")
+    s.add(cs)
+    s.flush()
+    diff = FeedDiff(campaign_set_id=cs.id, from_version=1, to_version=2, key_column="id", counts={"added": 1})
+    s.add(diff)
+    s.flush()
+    s.add(FeedApplyChunk(diff_id=diff.id, index=0, row_start=0, row_end=1))
+    s.add(FollowConflict(diff_id=diff.id, campaign_set_id=cs.id, variation_id=uuid.uuid4(), row_key="a",
+                         fields={"title": "x"}, content_hash="h"))
+
+
 def _nothing(s: TenantSession) -> None:
     """Sign-up already made the workspace, its owner membership and audit events."""
 
@@ -184,6 +198,9 @@ ROW_MAKERS: dict[str, Callable[[TenantSession], None]] = {
     "api_keys": _api,
     "api_idempotency": _api,
     "feed_sources": _feed,
+    "feed_diffs": _follow,
+    "feed_apply_chunks": _follow,
+    "follow_conflicts": _follow,
     "ads_connections": _ads,
     "ads_oauth_states": _ads,
     "ads_entities": _ads,
