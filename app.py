@@ -9,6 +9,7 @@ import streamlit as st
 from studio import admin, logging_setup
 from studio.ui import auth as ui_auth
 from studio.ui import invite, logs, resources, sidebar, state, timing
+from studio.ui import notifications as ui_notifications
 
 _started = timing.start()
 _log = logging.getLogger("studio.pages")
@@ -45,9 +46,12 @@ PAGES = {
         st.Page("pages/accounts.py", title="Reddit accounts", url_path="accounts", icon=":material/manage_accounts:"),
     ],
     "Workspace": [
+        st.Page("pages/notifications.py", title="Notifications", url_path="notifications",
+                icon=":material/notifications:"),
         st.Page("pages/team.py", title="Team", url_path="team", icon=":material/group:"),
         st.Page("pages/audit.py", title="Audit trail", url_path="audit", icon=":material/history:"),
         st.Page("pages/workspace.py", title="Workspace settings", url_path="workspace", icon=":material/settings:"),
+        st.Page("pages/webhooks.py", title="Webhooks & Slack", url_path="webhooks", icon=":material/webhook:"),
         st.Page("pages/api_keys.py", title="API keys", url_path="api-keys", icon=":material/key:"),
         st.Page("pages/billing.py", title="Billing", url_path="billing", icon=":material/credit_card:"),
         st.Page("pages/usage.py", title="Usage", url_path="usage", icon=":material/monitoring:"),
@@ -62,6 +66,7 @@ if operator:
 else:
     PAGES["Workspace"].append(admin_page)
 _page = st.navigation(PAGES)
+ui_notifications.sidebar_link(resources.store(), state.context())  # the unread count, under the menu
 logging_setup.bind(page=_page.title, url_path=_page.url_path, workspace_id=state.workspace_id(), user_id=state.signed_in().user_id)  # type: ignore[union-attr]
 try:
     _page.run()

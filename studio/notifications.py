@@ -98,6 +98,7 @@ def render(kind: str, data: dict[str, Any]) -> Message:
         "feed.paused": f"Feed paused: {name}",
         "diff.ready": f"Changes to review: {name}",
         "account.reconnect_needed": f"Reconnect account: {name}",
+        "webhook.test": "A test from Dotoro Studio",
     }
     title = titles.get(kind, KINDS[kind].label if kind in KINDS else kind).rstrip(": ")
     facts = []
