@@ -353,4 +353,8 @@ def _record(store: Store, ctx: Context, dataset_id: uuid.UUID, *, trigger: str, 
                "unchanged": "The data has not changed: no new version.",
                "not_modified": "The server says nothing changed (304): no new version.",
                "failed": f"The fetch failed: {error}"}[outcome]
+    if version is not None:  # campaign sets following the data set get a diff (studio.set_follow)
+        from studio import set_follow
+
+        set_follow.version_added(store, ctx, dataset_id)
     return FetchResult(outcome, version, error, message)
