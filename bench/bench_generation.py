@@ -7,6 +7,9 @@ Run: scripts/services.sh run .venv/bin/python bench/bench_generation.py --rows 1
 Absolute times move with the machine's load; compare the ratios printed by one run.
 --profile: the stages of one warm chunk (run in this process, chunk 2 of a fresh set).
 --page-variations N: time the variations page (count + first page) on a set of N variations.
+Each worker count also prints the CPU seconds our workers and our Postgres used, what everything else
+on the machine used meanwhile, and what the app's Postgres backends waited on (bench/machine.py):
+on a shared 2-core machine that says whether more workers had cores left to use.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench.machine import CpuMeter, WaitSampler  # noqa: E402
 
 CONFIG = {
     "platform": "reddit", "format": "thread",
@@ -61,22 +66,36 @@ def load() -> str:
     return ", ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
-def strict_floor(owner_url: str, ws: uuid.UUID, set_id: uuid.UUID, columns: tuple[str, ...]) -> tuple[int, float]:
-    """Seconds to COPY the set's rows (as CSV bytes) into an UNLOGGED table with only a primary key (best of 2)."""
+def strict_floor(owner_url: str, ws: uuid.UUID, set_id: uuid.UUID, columns: tuple[str, ...],
+                 parallel: int = 1) -> tuple[int, float]:
+    """Seconds to COPY the set's rows (as CSV bytes) into an UNLOGGED table with only a primary key (best of 2);
+    with `parallel` > 1, that many connections COPY a share each at the same time (what the machine's
+    Postgres gives to that many writers)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from sqlalchemy import create_engine
 
     cols = ", ".join(columns)
-    engine = create_engine(owner_url)
+    engine = create_engine(owner_url, pool_size=parallel + 1)
     try:
+        shares: list[bytes] = []
         with engine.begin() as c:
             cur = c.connection.driver_connection.cursor()
             cur.execute("select set_config('app.workspace_id', %s, true)", (str(ws),))
-            buf = bytearray()
-            with cur.copy(f"COPY (SELECT {cols} FROM variations WHERE campaign_set_id = %s) TO STDOUT (FORMAT csv)",
-                          (set_id,)) as copy:
-                for block in copy:
-                    buf += block
+            for part in range(parallel):
+                buf = bytearray()
+                with cur.copy(f"COPY (SELECT {cols} FROM variations WHERE campaign_set_id = %s AND row_index %% %s = %s) "
+                              "TO STDOUT (FORMAT csv)", (set_id, parallel, part)) as copy:
+                    for block in copy:
+                        buf += block
+                shares.append(bytes(buf))
             n = cur.execute("select count(*) from variations where campaign_set_id = %s", (set_id,)).fetchone()[0]
+
+        def copy_in(data: bytes) -> None:
+            with engine.begin() as c, c.connection.driver_connection.cursor().copy(
+                    f"COPY bench_floor ({cols}) FROM STDIN (FORMAT csv)") as copy:
+                copy.write(data)
+
         best = float("inf")
         for _ in range(2):
             with engine.begin() as c:
@@ -84,11 +103,9 @@ def strict_floor(owner_url: str, ws: uuid.UUID, set_id: uuid.UUID, columns: tupl
                 cur.execute("DROP TABLE IF EXISTS bench_floor")
                 cur.execute("CREATE UNLOGGED TABLE bench_floor (LIKE variations INCLUDING DEFAULTS)")
                 cur.execute("ALTER TABLE bench_floor ADD PRIMARY KEY (id)")
-            with engine.begin() as c:
-                cur = c.connection.driver_connection.cursor()
+            with ThreadPoolExecutor(parallel) as pool:
                 t0 = time.perf_counter()
-                with cur.copy(f"COPY bench_floor ({cols}) FROM STDIN (FORMAT csv)") as copy:
-                    copy.write(bytes(buf))
+                list(pool.map(copy_in, shares))
                 best = min(best, time.perf_counter() - t0)
         with engine.begin() as c:
             c.connection.driver_connection.cursor().execute("DROP TABLE IF EXISTS bench_floor")
@@ -158,9 +175,11 @@ def page_timing(settings, store, ctx, ds_id, n: int) -> dict[str, float]:  # typ
     return out
 
 
-def print_runs(n: int, floor: float, timings: dict[int, float], boots: dict[int, float]) -> None:
+def print_runs(n: int, floor: float, timings: dict[int, float], boots: dict[int, float], floor2: float = 0.0) -> None:
     print(f"strict floor: COPY of the same {n:,} rows (CSV) into an UNLOGGED table with only its primary key: "
           f"{floor:.2f} s ({n / floor:,.0f}/s)   (load {load()})")
+    if floor2:
+        print(f"the same with 2 connections COPYing half each at once: {floor2:.2f} s ({floor / floor2:.2f}× one)")
     print("\n| workers | end to end s | × strict floor | speed-up vs 1 | without worker start-up: s | × floor |"
           "\n|---|---|---|---|---|---|")
     one = timings.get(1)
@@ -215,20 +234,27 @@ def main() -> None:
                                   env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL,
                                   stderr=open(log, "w"))
                  for log in logs]
-        for p in procs:
-            p.wait()
+        cpu = CpuMeter().start()
+        worker_cpu = 0.0
+        with WaitSampler(os.environ["TEST_PG_ADMIN_URL"]) as waits:
+            for p in procs:  # wait4: the worker's CPU seconds (its DuckDB threads included)
+                _, status, usage = os.wait4(p.pid, 0)
+                p.returncode = os.waitstatus_to_exitcode(status)
+                worker_cpu += usage.ru_utime + usage.ru_stime
         timings[workers] = time.perf_counter() - t0
+        cpu.stop(worker_cpu)
         boots[workers] = first_job(logs, wall0)
         info = campaigns.latest_run(store, ctx, set_id)
         print(f"{workers} worker(s): {info.variations:,} variations in {timings[workers]:.2f} s "
               f"({info.variations / timings[workers]:,.0f}/s; first job began {boots[workers]:.1f} s after the "
-              f"workers were started), status {info.status}   (load {load()})")
+              f"workers were started), status {info.status}   (load {load()})\n    {cpu.line()}\n    {waits.line()}")
 
     if first_set is None:
         args.profile = False
     n, floor = (0, 0.0) if first_set is None else strict_floor(settings.migration_database_url, ws, first_set, COLUMNS)
     if first_set is not None:
-        print_runs(n, floor, timings, boots)
+        floor2 = strict_floor(settings.migration_database_url, ws, first_set, COLUMNS, parallel=2)[1] if len(timings) > 1 else 0.0
+        print_runs(n, floor, timings, boots, floor2)
 
     if args.profile:
         stages = profile(store, ctx, ds.id, args.chunk)
