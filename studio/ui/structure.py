@@ -71,15 +71,14 @@ def inputs(fmt_key: str, columns: Sequence[tuple[str, str]], key_prefix: str) ->
                 item: dict[str, Any] = {"name": name, "keywords": [], "match_types": ["Phrase"], "negatives": [],
                                         "ads": []}
                 if platform == "google":
-                    kw = st.columns([3, 2])
-                    text = kw[0].text_area("Keywords (one template a line)", height=68, key=f"{gk}_keywords",
+                    text = st.text_area("Keywords (one template a line)", height=68, key=f"{gk}_keywords",
                                            value="\n".join(first["keywords"]) if n == 1 else "",
                                            help="Each line renders one keyword per row, e.g. {{ product_name }} or buy "
                                                 "{{ brand }}. Trimmed, spaces collapsed, lower-cased unless you keep "
                                                 "case; duplicates in the ad group removed.")
                     item["keywords"] = [line for line in text.splitlines() if line.strip()]
-                    item["match_types"] = kw[1].multiselect("Match types", list(MATCH_TYPES), default=["Phrase"],
-                                                            key=f"{gk}_match")
+                    item["match_types"] = st.multiselect("Match types", list(MATCH_TYPES), default=["Phrase"],
+                                                         key=f"{gk}_match")
                 item["ads"] = _ads(fmt, gk, platform)
                 out["ad_groups"].append(item)
         if len(group_ids) < MAX_GROUPS:
@@ -160,10 +159,9 @@ def tree(structure: Structure | None, fmt_key: str = "", *, campaigns_shown: int
     c[0].metric("Campaigns", f"{structure.campaigns:,}",
                 help=f"{structure.empty_campaigns:,} left without an ad by dedup" if structure.empty_campaigns else None)
     c[1].metric(f"{group.capitalize()}s", f"{structure.ad_groups:,}",
-                delta=f"{structure.empty_ad_groups:,} empty" if structure.empty_ad_groups else None, delta_color="off")
+                help=f"{structure.empty_ad_groups:,} left without an ad by dedup" if structure.empty_ad_groups else None)
     removed = structure.ads_before - structure.ads
-    c[2].metric("Ads", f"{structure.ads:,}", delta=f"−{removed:,} duplicates" if removed else None, delta_color="off",
-                help=f"{structure.ads_before:,} before dedup")
+    c[2].metric("Ads", f"{structure.ads:,}", help=f"{structure.ads_before:,} before dedup")
     c[3].metric("Keywords", f"{structure.keywords:,}",
                 help=f"{structure.keywords_before:,} rendered (keyword × match type) before normalising and removing "
                      f"repeats within each {group}")
@@ -171,10 +169,18 @@ def tree(structure: Structure | None, fmt_key: str = "", *, campaigns_shown: int
     if not structure.branches:
         st.info("No ad survives the rules and limits, so there are no campaigns yet.")
         return
+    if removed or structure.keywords_before != structure.keywords:
+        empty = (f", {widgets.plural(structure.empty_ad_groups, group)} of them empty"
+                 + (f" (and {widgets.plural(structure.empty_campaigns, 'campaign')})" if structure.empty_campaigns else "")
+                 if structure.empty_ad_groups else "")
+        st.caption(f"Before dedup: {widgets.plural(structure.ads_before, 'ad')} and "
+                   f"{widgets.plural(structure.keywords_before, 'keyword')} as rendered. After: "
+                   f"{widgets.plural(structure.ads, 'ad')} in {widgets.plural(structure.ad_groups, group)}{empty}, "
+                   f"{widgets.plural(structure.keywords, 'distinct keyword')}.")
     if structure.empty_ad_groups:
         st.caption(f"{widgets.plural(structure.empty_ad_groups, group)} lost every ad to dedup; they stay (marked "
-                   "*empty*) with their keywords. Google's file writes them; Meta's import cannot hold an ad set "
-                   "without an ad.")
+                   "**empty**) with their keywords. Google's file writes them; Meta's import cannot hold an ad set "
+                   "without an ad, so its file leaves them out and says so.")
     lines = []
     for branch in structure.first(campaigns_shown, groups_shown):
         full = next(b for b in structure.branches if b.name == branch.name)
@@ -195,7 +201,10 @@ def tree(structure: Structure | None, fmt_key: str = "", *, campaigns_shown: int
                          + (f"<br><small>keywords:</small> {kws}{more}" if kws else "")
                          + (f"<ul>{ads}{more_ads}</ul>" if ads else "") + "</li>")
         if len(full.ad_groups) > len(branch.ad_groups):
-            lines.append(f"<li><small>… {len(full.ad_groups) - len(branch.ad_groups):,} more</small></li>")
+            hidden = full.ad_groups[len(branch.ad_groups):]
+            empty = sum(1 for g in hidden if g.empty)
+            lines.append(f"<li><small>… {len(hidden):,} more" + (f", {empty:,} of them <b>empty</b>" if empty else "")
+                         + "</small></li>")
         lines.append("</ul></li>")
     rest = structure.campaigns - min(campaigns_shown, structure.campaigns)
     if rest:
