@@ -64,4 +64,4 @@ def figures(stats: Any) -> None:
         return
     st.caption(f"Inline options: {inline['possible']:,} combinations possible over the data set · "
                f"{inline['duplicates']:,} duplicates removed · {inline['capped']:,} over the maximum per row "
-               f"(not generated) · {stats.variations:,} variations checked against the limits.")
+               "(not generated).", help=SYNTAX)
