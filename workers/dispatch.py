@@ -33,7 +33,7 @@ def enqueue_dispatch(store: Store, workspace_id: uuid.UUID) -> None:
         jobs.run_in_process(dispatch_in_process, (store, workspace_id), f"events-dispatch:{workspace_id}")
         return
     conn = redis_connection(settings)
-    if conn.set(NUDGE_KEY.format(workspace_id), "1", nx=True, px=1500):
+    if conn.set(NUDGE_KEY.format(workspace_id), "1", nx=True, ex=60):  # one queued dispatch per workspace
         queue(settings, "default", connection=conn).enqueue(dispatch_job, str(workspace_id), **KEEP)
 
 
@@ -87,7 +87,12 @@ def deliver_in_process(store: Store, workspace_id: uuid.UUID, delivery_id: uuid.
 def dispatch_job(workspace_id: str) -> int:
     from workers.generation import job_store
 
-    return dispatch_workspace(job_store(), uuid.UUID(workspace_id))
+    store = job_store()
+    try:  # from here on a new event needs a new job: this one may have read the events already
+        redis_connection(store.settings).delete(NUDGE_KEY.format(workspace_id))
+    except Exception:  # noqa: BLE001 - the key expires by itself
+        pass
+    return dispatch_workspace(store, uuid.UUID(workspace_id))
 
 
 @logged_job("events.deliver")
