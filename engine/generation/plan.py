@@ -24,6 +24,7 @@ from engine.generation.fallback import RowUDF, next_udf_prefix
 from engine.generation.rules_stage import SOURCE, build_rules_stage
 from engine.generation.schema import ROW
 from engine.generation.source import Source, column_facts, prepare_source
+from engine.platforms.counting import register_sql_functions
 from engine.templates.sandbox import preview_note as deadline_note
 from engine.templates.sql_facts import text_facts
 from engine.templates.sql_guards import sql_refusal
@@ -44,7 +45,9 @@ def connect(*, threads: int | None = None) -> duckdb.DuckDBPyConnection:
                               "autoload_known_extensions": False}
     if threads is not None:
         config["threads"] = threads
-    return duckdb.connect(config=config)
+    con = duckdb.connect(config=config)
+    register_sql_functions(con)  # counting methods whose SQL calls Python (X's weighted length)
+    return con
 
 
 @contextmanager
@@ -182,6 +185,7 @@ class Plan:
             if self._closed:
                 raise EngineError("this plan is closed; build a new one")
             if not self._registered:
+                register_sql_functions(self._con)  # a connection from elsewhere than connect()
                 for udf in self.compiled.udfs:
                     udf.register(self._con)
                 self._registered = True

@@ -8,8 +8,17 @@ and a SQL form where one is simple enough.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
+
+import duckdb
+import pyarrow as pa
+from twitter_text import extract_emojis_with_indices, extract_urls_with_indices
+from twitter_text.config import config as x_config
+from twitter_text.parse_tweet import convert_line_ending
+from twitter_text.regexp.emoji import emoji as x_emoji
+from twitter_text.regexp.emoji import emoji_list as x_emoji_list
 
 from engine.errors import EngineError
 
@@ -18,6 +27,7 @@ __all__ = [
     "get_count_method",
     "list_count_methods",
     "register_count_method",
+    "register_sql_functions",
 ]
 
 
@@ -34,6 +44,8 @@ class CountMethod:
     truncate: Callable[[str, int], str]
     truncate_sql: Callable[[str, int], str] | None = None
     per_byte: int = 1  # measure(s) <= per_byte * len(s.encode()): lets SQL skip measuring short values
+    sql_functions: tuple[tuple[str, Callable[[pa.Array], pa.Array], str], ...] = ()
+    """Python UDFs (name, vectorised function VARCHAR → return type) the SQL forms call."""
 
 
 _METHODS: dict[str, CountMethod] = {}
@@ -79,6 +91,20 @@ def shorten(method: CountMethod, text: str, limit: int, style: str = "cut") -> s
     return cut.rstrip() + ELLIPSIS
 
 
+def register_sql_functions(con: duckdb.DuckDBPyConnection) -> None:
+    """Add the Python UDFs the counting methods' SQL calls to a DuckDB database (once; they are pure)."""
+    have = {r[0] for r in con.execute("SELECT function_name FROM duckdb_functions() WHERE function_name LIKE "
+                                      "'dotoro\\_%' ESCAPE '\\'").fetchall()}
+    for method in _METHODS.values():
+        for name, func, returns in method.sql_functions:
+            if name not in have:
+                try:
+                    con.create_function(name, func, [duckdb.sqltype("VARCHAR")],  # type: ignore[call-overload]
+                                        duckdb.sqltype(returns), type="arrow", null_handling="special")
+                except duckdb.NotImplementedException:  # another thread registered it meanwhile
+                    pass
+
+
 def list_count_methods() -> list[CountMethod]:
     """All registered counting methods, by name."""
     return [_METHODS[k] for k in sorted(_METHODS)]
@@ -120,65 +146,119 @@ register_count_method(CountMethod(
 ))
 
 
-# --- X weighted length (twitter-text config v3) ---------------------------------------------
+# --- X weighted length: twitter-text (the `twitter-text-parser` package) ------------------
 
-_X_LIGHT = ((0x0000, 0x10FF), (0x2000, 0x200D), (0x2010, 0x201F), (0x2032, 0x2037))
-_X_URL_LEN = 23
-_X_URL = r"(?i)https?://[^\x00-\x20]+"
-_X_URL_RE = re.compile(_X_URL)
-_X_LIGHT_RE = re.compile(f"[{_py_class(_X_LIGHT)}]")
+X_SQL_FUNCTION = "dotoro_x_weighted_length"
+"""The DuckDB function (a Python UDF, see `register_sql_functions`) giving X's weighted length."""
+
+# Every emoji sequence twitter-text knows starts with its first code point and holds a non-ASCII one (a
+# keycap is "#" + U+FE0F + U+20E3): from its own list, so its emoji regex is only tried where it may match.
+_X_EMOJI_PARTS = frozenset(chr(int(cp, 16)) for e in x_emoji_list for cp in e.codepoint.split() if int(cp, 16) >= 0x80)
+_X_EMOJI_FIRST = frozenset(chr(int(e.codepoint.split()[0], 16)) for e in x_emoji_list)
+_X_KEYCAP_NEXT = frozenset("\ufe0f\u20e3")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_X = x_config["defaults"]
+_X_RANGES = [(re.compile(f"[{re.escape(chr(r['start']))}-{re.escape(chr(r['end']))}]"), r["weight"] - _X["default_weight"])
+             for r in _X["ranges"]]
 
 
-def _x_weight(ch: str) -> int:
-    cp = ord(ch)
-    return 1 if any(lo <= cp <= hi for lo, hi in _X_LIGHT) else 2
+def _x_plain(text: str) -> bool:
+    """ASCII without '.' and CR: no URL (a domain needs a dot), no emoji, NFC and line endings change
+    nothing, every character weighs 1, so the length is the weighted length (twitter-text agrees)."""
+    return text.isascii() and "." not in text and "\r" not in text
+
+
+def _x_weights(text: str) -> int:
+    """Sum of twitter-text's per-character weights (its config's ranges and default), scaled."""
+    total = _X["default_weight"] * len(text)
+    for pattern, extra in _X_RANGES:
+        total += extra * (len(text) - len(pattern.sub("", text)))
+    return total
+
+
+def _x_emojis(text: str) -> dict[int, int]:
+    """twitter-text's emoji matches (start → end), as `extract_emojis_with_indices` finds them."""
+    found: dict[int, int] = {}
+    if _X_EMOJI_PARTS.isdisjoint(text):
+        return found
+    pos = 0
+    for i, ch in enumerate(text):
+        if i < pos or ch not in _X_EMOJI_FIRST or (ch.isascii() and text[i + 1:i + 2] not in _X_KEYCAP_NEXT):
+            continue
+        match = x_emoji.match(text, i)
+        if match and match.end() > i:
+            found[i] = pos = match.end()
+    return found
 
 
 def _x_measure(text: str) -> int:
-    urls = len(_X_URL_RE.findall(text))
-    rest = _X_URL_RE.sub("", text)
-    return urls * _X_URL_LEN + len(rest) + len(_X_LIGHT_RE.sub("", rest))
+    """twitter-text's `parse_tweet(text).weightedLength`: the same walk over its URLs, emoji and weights.
+
+    `parse_tweet` itself runs its emoji regex at every position (about 1 ms for a 170-character post);
+    here that regex runs only where an emoji can start. tests/engine/test_counting_x.py holds the two equal.
+    """
+    if _x_plain(text):
+        return len(text)
+    normal = convert_line_ending(unicodedata.normalize("NFC", _SURROGATE.sub("\ufffd", text)))
+    urls = {u["indices"][0]: u["indices"][0] + len(u["url"]) for u in extract_urls_with_indices(normal)}
+    emojis = _x_emojis(normal)
+    total, pos = 0, 0
+    for start in sorted(urls.keys() | emojis.keys()):
+        if start < pos:
+            continue
+        total += _x_weights(normal[pos:start])
+        if start in urls:  # a URL wins over an emoji starting at the same place, as in parse_tweet
+            total, pos = total + _X["transformed_url_length"] * _X["scale"], urls[start]
+        else:
+            total, pos = total + _X["default_weight"], emojis[start]
+    return int((total + _x_weights(normal[pos:])) / _X["scale"])
 
 
 def _x_measure_sql(expr: str) -> str:
-    rest = f"regexp_replace({expr}, '{_X_URL}', '', 'g')"
-    heavy = f"regexp_replace({rest}, '[{_sql_class(_X_LIGHT)}]', '', 'g')"
-    urls = f"len(regexp_extract_all({expr}, '{_X_URL}'))"
-    return f"({urls} * {_X_URL_LEN} + length({rest}) + length({heavy}))"
+    plain = f"(strlen({expr}) = length({expr}) AND NOT contains({expr}, '.') AND NOT contains({expr}, chr(13)))"
+    return f"(CASE WHEN {plain} THEN length({expr}) ELSE {X_SQL_FUNCTION}({expr}) END)"
+
+
+def _x_boundaries(text: str) -> list[int]:
+    """Where a cut may fall: between characters, never inside a URL or an emoji sequence."""
+    inside: set[int] = set()
+    for entity in [*extract_urls_with_indices(text), *extract_emojis_with_indices(text)]:
+        start, end = entity["indices"]
+        inside.update(range(start + 1, end))
+    return [i for i in range(len(text) + 1) if i not in inside]
 
 
 def _x_truncate(text: str, limit: int) -> str:
+    """The longest prefix (cut between entities, trailing spaces dropped) twitter-text counts within `limit`."""
     if _x_measure(text) <= limit:
         return text
-    out: list[str] = []
-    used = 0
-    pos = 0
-    for m in _X_URL_RE.finditer(text):
-        head = text[pos:m.start()]
-        clipped = _clip(head, limit - used, _x_weight)
-        out.append(clipped)
-        if clipped != head:
-            return "".join(out).rstrip(" ")
-        used += sum(_x_weight(c) for c in head)
-        if used + _X_URL_LEN > limit:
-            return "".join(out).rstrip(" ")
-        out.append(m.group())
-        used += _X_URL_LEN
-        pos = m.end()
-    out.append(_clip(text[pos:], limit - used, _x_weight))
-    return "".join(out).rstrip(" ")
+    cuts = _x_boundaries(text)
+    lo, hi = 0, len(cuts) - 1  # cuts[lo] always fits (the empty text)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if _x_measure(text[:cuts[mid]].rstrip(" ")) <= limit:
+            lo = mid
+        else:
+            hi = mid - 1
+    return text[:cuts[lo]].rstrip(" ")
+
+
+def _x_lengths(values: pa.Array) -> pa.Array:
+    return pa.array([None if v is None else _x_measure(v) for v in values.to_pylist()], pa.int64())
 
 
 register_count_method(CountMethod(
     name="x_weighted",
     unit="weighted characters",
-    description="X weighted length: Latin-range code points 1, others (CJK, emoji…) 2, each URL 23",
-    source="PLATFORM_LIMITS.md §6: twitter/twitter-text config/v3.json (official); "
-           "emoji sequences and NFC normalisation not applied (unconfirmed rules)",
+    description=f"X weighted length (twitter-text): Latin-range characters 1, others (CJK…) 2, an emoji "
+                f"sequence 2, each URL {x_config['defaults']['transformed_url_length']}",
+    source="PLATFORM_LIMITS.md §6: twitter/twitter-text config/v3.json (official), counted by the "
+           "twitter-text-parser package (NFC, emoji sequences and URLs as twitter-text parses them)",
     measure=_x_measure,
     measure_sql=_x_measure_sql,
     truncate=_x_truncate,
-    per_byte=3,  # a URL counts 23 and may be as short as 8 bytes ("http://x")
+    per_byte=6,  # a URL counts 23 and may be as short as 4 bytes ("a.co"); anything else at most 2 per byte
+    sql_functions=((X_SQL_FUNCTION, _x_lengths, "BIGINT"),),
 ))
 
 

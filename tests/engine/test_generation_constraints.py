@@ -12,6 +12,7 @@ from engine.generation.constraints import (
     truncate_value,
 )
 from engine.platforms import FieldSpec, get_format
+from engine.platforms.counting import register_sql_functions
 
 THREAD = get_format("reddit", "thread")
 LINK_AD = get_format("reddit", "link_ad")
@@ -64,7 +65,9 @@ CASES = [
 
 @pytest.fixture(scope="module")
 def con() -> duckdb.DuckDBPyConnection:
-    return duckdb.connect()
+    con = duckdb.connect()
+    register_sql_functions(con)  # X's weighted length is a Python UDF
+    return con
 
 
 @pytest.mark.parametrize(("spec", "value", "reason"), CASES, ids=lambda v: v.name if isinstance(v, FieldSpec) else None)

@@ -25,6 +25,7 @@ from engine.platforms import (
     register_format,
 )
 from engine.platforms import registry as registry_module
+from engine.platforms.counting import register_sql_functions
 
 DOCS = Path(__file__).resolve().parents[3] / "shared"
 
@@ -175,7 +176,9 @@ STRINGS = ["", "hello", "こんにちは世界", "see https://example.com/very/l
 
 @pytest.fixture(scope="module")
 def con() -> duckdb.DuckDBPyConnection:
-    return duckdb.connect()
+    con = duckdb.connect()
+    register_sql_functions(con)
+    return con
 
 
 @pytest.mark.parametrize("method", [m.name for m in list_count_methods()])
