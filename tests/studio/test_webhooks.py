@@ -241,3 +241,19 @@ def test_a_worker_killed_mid_delivery_neither_loses_nor_doubles_the_delivery(est
     assert [(d.state, d.attempts) for d in rows] == [("succeeded", 2)]
     assert [(a.number, a.ok, a.error == deliveries.LOST_TRY) for a in tries] == [(1, False, True), (2, True, False)]
     assert len(rec.requests) == 2
+
+
+def test_the_readme_verification_snippet_accepts_our_signature_and_refuses_a_forged_one():
+    """Docs and code agree: the README's receiver code verifies what deliveries.signature_header makes."""
+    import re
+    import time
+    from pathlib import Path
+
+    readme = (Path(ROOT) / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### Notifications, Slack and outgoing webhooks"):]
+    snippet = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    body, now = b'{"type":"diff.ready"}', int(time.time())
+    for secrets, expected in ((["whsec_new", "whsec_old"], True), (["whsec_forged"], False)):
+        scope = {"header": deliveries.signature_header(secrets, now, body), "body": body, "secret": "whsec_old"}
+        exec(snippet, scope)  # noqa: S102 - the README's own code
+        assert scope["ok"] is expected
