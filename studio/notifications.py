@@ -76,7 +76,7 @@ class Message:
 
 
 def _name(data: dict[str, Any]) -> str:
-    for key in ("set_name", "name", "title", "dataset_name", "username"):
+    for key in ("set_name", "name", "title", "dataset", "dataset_name", "username"):
         if data.get(key):
             text = str(data[key])
             return text if len(text) <= 120 else text[:119] + "…"

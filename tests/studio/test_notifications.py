@@ -180,3 +180,26 @@ def test_notifications_stay_in_their_workspace(estore, held):  # noqa: F811 (fix
     with estore.session_scope(b) as s:
         assert s.scalar(select(func.count()).select_from(Notification)) == 0
     assert uuid.UUID(str(mine))
+
+
+@pytest.mark.parametrize("kind, data, title, body, link", [
+    ("generation.completed", {"set_name": "Spring", "variations": 1200, "added": 3, "removed": 0}, "Run finished: Spring",
+     "1,200 variations · 3 added", "campaigns"),
+    ("generation.failed", {"set_name": "Spring", "message": "rows 1–50: boom"}, "Run failed: Spring", "rows 1–50: boom",
+     "campaigns"),
+    ("post.published", {"title": "Boots", "url": "https://reddit.com/r/x/1"}, "Posted: Boots",
+     "https://reddit.com/r/x/1", "publish"),
+    ("post.failed", {"title": "Boots", "message": "r/x is private"}, "Post failed: Boots", "r/x is private", "publish"),
+    ("dataset.refreshed", {"dataset": "Shop feed", "version": 4, "rows": 2000}, "New data: Shop feed",
+     "2,000 rows · version 4", "data"),
+    ("feed.paused", {"dataset": "Shop feed", "failures": 3, "message": "HTTP 500"}, "Feed paused: Shop feed",
+     "HTTP 500", "data"),
+    ("diff.ready", {"name": "Winter set", "added": 2, "removed": 1, "changed": 0, "unchanged": 9},
+     "Changes to review: Winter set", "2 added · 1 removed", "campaigns"),
+    ("account.reconnect_needed", {"username": "u/shopbot", "message": "token revoked"},
+     "Reconnect account: u/shopbot", "token revoked", "accounts"),
+    ("post.removed", {}, "Post removed", "", "publish"),
+    ("generation.completed", {"set_name": "x" * 300}, "Run finished: " + "x" * 119 + "…", "", "campaigns"),
+])
+def test_what_people_read_for_each_kind(kind, data, title, body, link):
+    assert notifications.render(kind, data) == notifications.Message(title, body, link)
