@@ -14,7 +14,7 @@ from studio.ui import feeds as feeds_ui
 ctx = state.page_context("Data sources")
 store = resources.store()
 if flash := st.session_state.pop("flash", None):
-    st.success(flash)
+    (st.error if st.session_state.pop("flash_failed", False) else st.success)(flash)
 
 ui.upload_form(store, ctx)
 feeds_ui.url_form(store, ctx)

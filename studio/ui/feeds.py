@@ -32,16 +32,26 @@ def _schedule_label(minutes: int | None) -> str:
     return f"Every {minutes} minutes" if minutes < 60 else f"Every {minutes / 60:g} hours"
 
 
+def _key(base: str) -> str:
+    """A field's key, renewed after each save so the fields (the secret above all) come back empty."""
+    n = st.session_state.get("feed_form_gen", 0)
+    return base if n == 0 else f"{base}_{n}"
+
+
+def _clear_fields() -> None:
+    st.session_state["feed_form_gen"] = st.session_state.get("feed_form_gen", 0) + 1
+
+
 def _credential_inputs(prefix: str) -> tuple[str, str, str]:
     kind = st.radio("Credentials", list(AUTH_LABEL), format_func=AUTH_LABEL.__getitem__, horizontal=True,
-                    key=f"{prefix}_auth")
+                    key=_key(f"{prefix}_auth"))
     username = secret = ""
     if kind != "none":
         left, right = st.columns(2)
-        username = left.text_input("User name" if kind == "basic" else "Header name", key=f"{prefix}_user",
+        username = left.text_input("User name" if kind == "basic" else "Header name", key=_key(f"{prefix}_user"),
                                    placeholder="" if kind == "basic" else "X-Api-Key", max_chars=200)
         secret = right.text_input("Password" if kind == "basic" else "Header value", type="password",
-                                  key=f"{prefix}_secret", help="Stored encrypted; never shown again.")
+                                  key=_key(f"{prefix}_secret"), help="Stored encrypted; never shown again.")
     return kind, username, secret
 
 
@@ -52,9 +62,9 @@ def url_form(store: Store, ctx: Context) -> None:
                    "http(s) address. A Google Sheet: File → Share → Anyone with the link, then use "
                    "…/export?format=csv. Up to "
                    f"{store.settings.max_upload_mb} MB; a new version is stored only when the data changed.")
-        url = st.text_input("Address", key="feed_url", placeholder="https://shop.example/feed.xml", max_chars=2000)
+        url = st.text_input("Address", key=_key("feed_url"), placeholder="https://shop.example/feed.xml", max_chars=2000)
         left, mid, right = st.columns([2, 2, 2])
-        name = left.text_input("Name (optional)", key="feed_name", placeholder="defaults to the file name")
+        name = left.text_input("Name (optional)", key=_key("feed_name"), placeholder="defaults to the file name")
         fmt = mid.selectbox("Format", FORMATS, format_func=FORMAT_LABEL.__getitem__, key="feed_format")
         schedule = right.selectbox("Fetch again", list(feeds.INTERVALS), index=2, key="feed_schedule",
                                    format_func=str.capitalize)
@@ -64,8 +74,7 @@ def url_form(store: Store, ctx: Context) -> None:
                 status = feeds.create_from_url(store, ctx, url, name=name or None, fmt=fmt, auth_kind=kind,
                                                username=username, secret=secret,
                                                interval_minutes=feeds.INTERVALS[schedule])
-                for key in ("feed_url", "feed_name", "feed_secret", "feed_user"):
-                    st.session_state.pop(key, None)
+                _clear_fields()
                 done("Fetched the address into a new data set.", status.dataset_id)
 
 
@@ -82,11 +91,12 @@ def feed_panel(store: Store, ctx: Context, status: feeds.FeedStatus) -> None:
              f"Credentials: {status.auth_label or 'none'}"]
     st.caption(" · ".join(facts))
     a, b, c = st.columns(3)
-    a.metric("Last fetch", _when(status.last_fetch_at), OUTCOME_LABEL.get(status.last_outcome or ""),
-             delta_color="off")
-    b.metric("Last change", _when(status.last_change_at))
-    b_next = "Paused" if status.paused else _when(status.next_fetch_at, "Not scheduled")
-    c.metric("Next fetch", b_next)
+    last = _when(status.last_fetch_at)
+    if status.last_outcome:
+        last += f" · {OUTCOME_LABEL.get(status.last_outcome, status.last_outcome)}"
+    _fact(a, "Last fetch", last)
+    _fact(b, "Last change", _when(status.last_change_at))
+    _fact(c, "Next fetch", "Paused" if status.paused else _when(status.next_fetch_at, "Not scheduled"))
     if status.paused:
         st.warning(status.paused_reason or "The schedule is paused.")
         if st.button("Resume the schedule", key=f"feed_resume_{status.dataset_id}", type="primary"):
@@ -99,6 +109,7 @@ def feed_panel(store: Store, ctx: Context, status: feeds.FeedStatus) -> None:
     if st.button("Fetch now", key=f"feed_now_{status.dataset_id}"):
         with widgets.user_errors(), st.spinner("Fetching…"):
             result = feeds.refresh(store, ctx, status.dataset_id)
+            st.session_state["flash_failed"] = result.outcome == "failed"  # the page shows it as an error
             done(result.message, status.dataset_id)
     with st.expander("Change the address, format, schedule or credentials"):
         _settings_form(store, ctx, status)
@@ -113,6 +124,11 @@ def feed_panel(store: Store, ctx: Context, status: feeds.FeedStatus) -> None:
             "Version": [str(f.version or "") for f in status.fetches],
             "Reason": [f.error or "" for f in status.fetches],
         }), hide_index=True, width="stretch")
+
+
+def _fact(column: object, label: str, value: str) -> None:
+    column.caption(label)  # type: ignore[attr-defined]
+    column.markdown(f"**{value}**")  # type: ignore[attr-defined]
 
 
 def _settings_form(store: Store, ctx: Context, status: feeds.FeedStatus) -> None:
@@ -132,7 +148,7 @@ def _settings_form(store: Store, ctx: Context, status: feeds.FeedStatus) -> None
             feeds.update_source(store, ctx, status.dataset_id, url=url, fmt=fmt,
                                 interval_minutes=feeds.INTERVALS[schedule],
                                 auth_kind=kind if change_login else None, username=username, secret=secret)
-            st.session_state.pop(f"{prefix}_secret", None)
+            _clear_fields()
             done("Saved the feed's settings.", status.dataset_id)
 
 
@@ -158,5 +174,5 @@ def key_panel(store: Store, ctx: Context, dataset_id: uuid.UUID) -> None:
                 "identifies a row.")
     elif status.report is not None:
         r = status.report
-        (st.success if r.clean else st.warning)(
-            f"{r.summary()}" + ("" if status.chosen else " (detected from the column names)"))
+        detected = "" if status.chosen else " The key was detected from the column names; pick another if it is not."
+        (st.success if r.clean else st.warning)(r.summary() + detected)

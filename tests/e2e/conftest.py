@@ -40,6 +40,7 @@ def studio_url(studio_home: Path) -> Iterator[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "MIGRATION_DATABASE_URL", "REDIS_URL")}
     env["DOTORO_HOME"] = str(home / ".dotoro")
     env["BACKGROUND_JOBS"] = "on"  # as users run it: the server sends due posts itself
+    env["FEED_ALLOWED_NETWORKS"] = "127.0.0.1"  # URL data sets from the tests' local feed server (issue 19)
     env["WEBHOOK_ALLOW_PRIVATE"] = "on"  # outgoing webhooks and Slack posts to the tests' local receivers
     log = open(home / "streamlit.log", "wb")  # noqa: SIM115 - closed at teardown
     proc = subprocess.Popen(

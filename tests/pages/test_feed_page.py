@@ -36,7 +36,7 @@ def test_a_url_data_set_is_created_fetched_and_keyed_from_the_page(new_app, serv
     shown = texts(at)
     assert "Fetched the address into a new data set." in shown
     assert "tok-999" not in shown and "Credentials: header X-Api-Key" in shown
-    assert "Every row has its own 'id'. (detected from the column names)" in shown
+    assert "Every row has its own 'id'. The key was detected" in shown
     fetch_now = next(b for b in at.button if b.label == "Fetch now")
     fetch_now.click()
     at.run()
