@@ -95,7 +95,7 @@ def build(open_store: Callable[[], Store], settings: Callable[[], Settings], *,
                     "usage of one workspace, with an API key created under Settings → API keys. Errors are RFC 9457 "
                     "problem details; lists are cursor-paginated; POSTs honour `Idempotency-Key`.",
         openapi_url="/openapi.json", docs_url="/docs", redoc_url=None, responses=problems.RESPONSES,
-        servers=[{"url": PREFIX}],
+        servers=[{"url": PREFIX}], generate_unique_id_function=lambda route: route.name,
     )
     app.state.services = Services(open_store, settings, limiter)
     problems.install(app)

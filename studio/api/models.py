@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 T = TypeVar("T")
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    """Times are sent with their zone (RFC 3339); the embedded store keeps them naive, in UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+Time = Annotated[dt.datetime, AfterValidator(_utc)]
 
 Name = Field(min_length=1, max_length=120)
 
@@ -34,7 +42,7 @@ class Dataset(BaseModel):
     row_count: int
     column_count: int
     size_bytes: int
-    updated_at: dt.datetime
+    updated_at: Time
 
 
 class DatasetVersion(BaseModel):
@@ -42,7 +50,7 @@ class DatasetVersion(BaseModel):
     filename: str
     row_count: int
     size_bytes: int
-    created_at: dt.datetime
+    created_at: Time
 
 
 class Column(BaseModel):
@@ -62,7 +70,7 @@ class Template(BaseModel):
     format: str = Field(description="platform/format, e.g. reddit/thread")
     fields: dict[str, str]
     version: int
-    updated_at: dt.datetime
+    updated_at: Time
 
 
 class TemplateCreate(Strict):
@@ -81,7 +89,7 @@ class TemplateUpdate(Strict):
 class TemplateVersion(BaseModel):
     version: int
     fields: dict[str, str]
-    saved_at: dt.datetime | None
+    saved_at: Time | None
     saved_by: str
     note: str
 
@@ -90,7 +98,7 @@ class RuleSet(BaseModel):
     id: uuid.UUID
     name: str
     rules: list[dict[str, Any]]
-    updated_at: dt.datetime
+    updated_at: Time
 
 
 class RuleSetCreate(Strict):
@@ -126,8 +134,8 @@ class CampaignSet(BaseModel):
     status: str
     status_reason: str
     variation_count: int
-    created_at: dt.datetime
-    updated_at: dt.datetime
+    created_at: Time
+    updated_at: Time
 
 
 class CampaignSetCreate(Strict):
@@ -209,7 +217,7 @@ class PlannedItem(BaseModel):
     title: str
     subreddit: str
     account: str
-    at: dt.datetime
+    at: Time
 
 
 class Refusal(BaseModel):
@@ -232,11 +240,11 @@ class PublishItem(BaseModel):
     title: str
     subreddit: str
     account: str
-    at: dt.datetime
+    at: Time
     reason: str
     attempts: int
     reddit_url: str
-    posted_at: dt.datetime | None
+    posted_at: Time | None
 
 
 class UsageLine(BaseModel):

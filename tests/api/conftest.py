@@ -58,8 +58,23 @@ def client(endpoints: Endpoints) -> Iterator[TestClient]:
         yield c
 
 
+def point_jobs_at(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Generation jobs open their own store from the environment: the test's store."""
+    settings = store.settings
+    monkeypatch.setenv("DOTORO_HOME", str(settings.home))
+    monkeypatch.setenv("SECRET_KEY", "test-secret")
+    for name, value in (("DATABASE_URL", settings.database_url if store.is_postgres else None),
+                        ("MIGRATION_DATABASE_URL", settings.migration_database_url if store.is_postgres else None),
+                        ("REDIS_URL", settings.redis_url or None)):
+        if value:
+            monkeypatch.setenv(name, value)
+        else:
+            monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture()
-def ws(store: Store) -> Workspace:
+def ws(store: Store, monkeypatch: pytest.MonkeyPatch) -> Workspace:
+    point_jobs_at(store, monkeypatch)
     return new_workspace(store)
 
 

@@ -20,7 +20,7 @@ def _dataset(d: datasets.DatasetSummary) -> m.Dataset:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Upload a data set (CSV, TSV, Excel, JSON, Parquet)")
-def upload(who: Write, file: Annotated[UploadFile, File(description="the file; its name tells the format")],
+def upload_dataset(who: Write, file: Annotated[UploadFile, File(description="the file; its name tells the format")],
            name: Annotated[str | None, Form(max_length=120)] = None,
            sheet: Annotated[str | None, Form(max_length=120)] = None) -> m.Dataset:
     data = file.file.read()
@@ -39,7 +39,7 @@ def get_dataset(who: Read, dataset_id: uuid.UUID) -> m.Dataset:
 
 
 @router.get("/{dataset_id}/versions", summary="Versions of a data set, newest first")
-def versions(who: Read, dataset_id: uuid.UUID, cursor: Cursor = None, limit: Limit = 100) -> m.ListOf[m.DatasetVersion]:
+def dataset_versions(who: Read, dataset_id: uuid.UUID, cursor: Cursor = None, limit: Limit = 100) -> m.ListOf[m.DatasetVersion]:
     detail = datasets.get_dataset(who.store, who.ctx, dataset_id)
     items, after = page_of(sorted(detail.versions, key=lambda v: -v.version), cursor, limit)
     return m.ListOf[m.DatasetVersion](items=[m.DatasetVersion(version=v.version, filename=v.filename, row_count=v.row_count,
@@ -48,14 +48,14 @@ def versions(who: Read, dataset_id: uuid.UUID, cursor: Cursor = None, limit: Lim
 
 
 @router.post("/{dataset_id}/versions", status_code=status.HTTP_201_CREATED, summary="Upload a new version")
-def new_version(who: Write, dataset_id: uuid.UUID, file: Annotated[UploadFile, File()],
+def upload_version(who: Write, dataset_id: uuid.UUID, file: Annotated[UploadFile, File()],
                 sheet: Annotated[str | None, Form(max_length=120)] = None) -> m.Dataset:
     data = file.file.read()
     return _dataset(datasets.replace(who.store, who.ctx, dataset_id, file.filename or "upload.csv", data, sheet=sheet))
 
 
 @router.get("/{dataset_id}/columns", summary="Columns of the current version: name, kind, nulls, examples")
-def columns(who: Read, dataset_id: uuid.UUID) -> list[m.Column]:
+def dataset_columns(who: Read, dataset_id: uuid.UUID) -> list[m.Column]:
     detail = datasets.get_dataset(who.store, who.ctx, dataset_id)
     return [m.Column(name=c.name, original_name=c.original_name, kind=c.kind, null_count=c.null_count,
                      examples=[_plain(x) for x in c.examples], format=c.format) for c in detail.columns]

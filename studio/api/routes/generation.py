@@ -16,7 +16,7 @@ router = APIRouter()
 
 
 @router.post("/preview", tags=["preview"], summary="The first N variations and whole-data-set figures of a configuration")
-def preview(who: Read, body: m.PreviewRequest) -> m.PreviewResponse:
+def preview_configuration(who: Read, body: m.PreviewRequest) -> m.PreviewResponse:
     result = previews.run_preview(who.store, who.ctx, body.dataset_id, body.config, limit=body.limit,
                                   cache=who.services.preview_cache)
     table = result.preview.variations
@@ -75,7 +75,7 @@ def _job(set_id: uuid.UUID, run: campaigns.RunInfo) -> m.Job:
 
 
 @router.get("/jobs/{job_id}", tags=["jobs"], summary="A job's status and progress")
-def job(who: Read, job_id: uuid.UUID) -> m.Job:
+def get_job(who: Read, job_id: uuid.UUID) -> m.Job:
     return _job(*lookups.run(who.store, who.ctx, job_id))
 
 

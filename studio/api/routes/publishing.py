@@ -19,11 +19,13 @@ States = Annotated[list[str] | None, Query(max_length=10, description="e.g. sche
 
 @router.post("/campaign-sets/{set_id}/publishing/plan",
              summary="Plan the set's posts over its accounts and hours; with commit=true, schedule them")
-def plan(who: Publish, set_id: uuid.UUID, body: m.PublishPlanRequest) -> m.PublishPlan:
+def plan_publishing(who: Publish, set_id: uuid.UUID, body: m.PublishPlanRequest) -> m.PublishPlan:
     lookups.campaign_set(who.store, who.ctx, set_id)
     options = schedule.PublishOptions.from_dict(body.options)
-    run = schedule.commit if body.commit else schedule.preview
-    result = run(who.store, who.ctx, set_id, options)
+    if body.commit:
+        result = schedule.commit(who.store, who.ctx, set_id, options)
+    else:
+        result = schedule.preview(who.store, who.ctx, set_id, options)
     return m.PublishPlan(committed=body.commit,
                          items=[m.PlannedItem(key=i.key, variation_id=i.variation_id, kind=i.kind, title=i.title,
                                               subreddit=i.subreddit, account=i.account, at=i.at) for i in result.items],
@@ -31,7 +33,7 @@ def plan(who: Publish, set_id: uuid.UUID, body: m.PublishPlanRequest) -> m.Publi
 
 
 @router.get("/publishing/items", summary="Publishing items with their state, soonest first")
-def items(who: Read, cursor: Cursor = None, limit: Limit = 100, campaign_set_id: uuid.UUID | None = None,
+def list_items(who: Read, cursor: Cursor = None, limit: Limit = 100, campaign_set_id: uuid.UUID | None = None,
           state: States = None) -> m.ListOf[m.PublishItem]:
     if campaign_set_id is not None:
         lookups.campaign_set(who.store, who.ctx, campaign_set_id)
@@ -44,5 +46,5 @@ def items(who: Read, cursor: Cursor = None, limit: Limit = 100, campaign_set_id:
 
 
 @router.post("/publishing/items/{item_id}/cancel", summary="Cancel a scheduled item (and the comments that follow it)")
-def cancel(who: Publish, item_id: uuid.UUID) -> m.Changed:
+def cancel_item(who: Publish, item_id: uuid.UUID) -> m.Changed:
     return m.Changed(changed=queue.cancel(who.store, who.ctx, item_id))

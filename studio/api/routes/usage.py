@@ -12,7 +12,7 @@ router = APIRouter(tags=["usage"])
 
 
 @router.get("/usage", summary="This month's variations, posts and API calls against the plan's limits")
-def usage(who: Read) -> m.Usage:
+def get_usage(who: Read) -> m.Usage:
     view = subscriptions.overview(who.store, who.ctx)
     return m.Usage(period=view.period, plan=view.plan.name, billing_enabled=view.enabled,
                    usage=[m.UsageLine(metric=line.metric.value, used=line.used, limit=line.limit) for line in view.usage],

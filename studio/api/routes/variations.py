@@ -27,7 +27,7 @@ def _filter(status: str | None, valid: bool | None, search: str | None, tag: str
 
 
 @router.get("/campaign-sets/{set_id}/variations", summary="A page of variations, filtered")
-def page(who: Read, set_id: uuid.UUID, cursor: Cursor = None, limit: Limit = 100,
+def list_variations(who: Read, set_id: uuid.UUID, cursor: Cursor = None, limit: Limit = 100,
          status: Literal["pending", "approved", "rejected"] | None = None, valid: bool | None = None,
          search: Text = None, tag: Text = None, sort: Literal["row", "title", "status"] = "row") -> m.ListOf[m.Variation]:
     lookups.campaign_set(who.store, who.ctx, set_id)
@@ -40,7 +40,7 @@ def page(who: Read, set_id: uuid.UUID, cursor: Cursor = None, limit: Limit = 100
 
 @router.patch("/variations/{variation_id}", status_code=status.HTTP_204_NO_CONTENT,
               summary="Edit a variation's fields by hand (checked against the format's limits)")
-def edit(who: Write, variation_id: uuid.UUID, body: m.VariationEdit) -> Response:
+def edit_variation(who: Write, variation_id: uuid.UUID, body: m.VariationEdit) -> Response:
     review.edit(who.store, who.ctx, variation_id, body.fields)
     return Response(status_code=204)
 
@@ -70,7 +70,7 @@ def export_formats(who: Read, set_id: uuid.UUID) -> list[m.ExportFormat]:
 
 @router.get("/campaign-sets/{set_id}/export", summary="Download the (filtered) variations in one export format",
             response_class=Response, responses={200: {"content": {"application/octet-stream": {}, "text/csv": {}}}})
-def export(who: Read, set_id: uuid.UUID, format: Annotated[str, Query(min_length=1, max_length=80)] = "csv",
+def export_variations(who: Read, set_id: uuid.UUID, format: Annotated[str, Query(min_length=1, max_length=80)] = "csv",
            status: Literal["pending", "approved", "rejected"] | None = None, valid: bool | None = None,
            search: Text = None, tag: Text = None) -> Response:
     info = lookups.campaign_set(who.store, who.ctx, set_id)
