@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-ENGINE_ALLOWED = {"polars", "duckdb", "pyarrow", "jinja2", "markupsafe", "re2", "defusedxml", "engine"}
+ENGINE_ALLOWED = {"polars", "duckdb", "pyarrow", "jinja2", "markupsafe", "re2", "defusedxml", "twitter_text", "engine"}
 STREAMLIT_OK = ("app.py", "server.py", "pages/", "studio/ui/")
 
 
