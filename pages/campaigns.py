@@ -74,7 +74,10 @@ def review() -> None:
     kind = st.radio("Format", list(kinds), format_func=kinds.__getitem__, horizontal=True, key="v_export_kind")
     if st.button("Prepare export"):
         if kind in bulk:
-            data = widgets.attempt(lambda: variations.export_bulk(store, ctx, cs.id, kind, flt))
+            noted = widgets.attempt(lambda: variations.export_bulk_noted(store, ctx, cs.id, kind, flt))
+            data = noted[0] if noted is not None else None
+            for note in noted[1] if noted is not None else []:
+                st.info(note, icon=":material/info:")
             name = f"{cs.name} - {bulk[kind]}.csv"
         else:
             data = widgets.attempt(lambda: variations.export(store, ctx, cs.id, flt, kind))

@@ -221,7 +221,16 @@ def set_structure(store: Store, ctx: Context, set_id: uuid.UUID) -> Any:
 
 @requires(Permission.VIEW)
 def export_bulk(store: Store, ctx: Context, set_id: uuid.UUID, export_name: str, f: VariationFilter) -> bytes:
-    """A platform bulk file (Google Ads Editor, Meta) of the filtered view with its campaign structure.
+    """A platform bulk file (Google Ads Editor, Meta) of the filtered view with its campaign structure
+    (see `export_bulk_noted`, which also says what the file leaves out)."""
+    return export_bulk_noted(store, ctx, set_id, export_name, f)[0]
+
+
+@requires(Permission.VIEW)
+def export_bulk_noted(store: Store, ctx: Context, set_id: uuid.UUID, export_name: str,
+                      f: VariationFilter) -> tuple[bytes, list[str]]:
+    """A platform bulk file of the filtered view and notes on what it leaves out and why (e.g. Meta ad sets
+    that dedup left without an ad).
 
     Checked before download: every value against the format's limits, then every row against the
     columns its row type requires (AD_BULK_FORMATS.md); a file that would be rejected is refused with
@@ -263,4 +272,4 @@ def export_bulk(store: Store, ctx: Context, set_id: uuid.UUID, export_name: str,
         bulk.check(cs.platform)
     except EngineError as exc:
         raise ValidationFailed(str(exc)) from exc
-    return bulk.to_bytes()
+    return bulk.to_bytes(), list(bulk.notes)

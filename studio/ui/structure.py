@@ -79,6 +79,11 @@ def inputs(fmt_key: str, columns: Sequence[tuple[str, str]], key_prefix: str) ->
                     item["keywords"] = [line for line in text.splitlines() if line.strip()]
                     item["match_types"] = st.multiselect("Match types", list(MATCH_TYPES), default=["Phrase"],
                                                          key=f"{gk}_match")
+                    negatives = st.text_area(f"Negative keywords: this {group}", height=68, key=f"{gk}_neg",
+                                             help='One a line, templates allowed: used {{ brand }} (broad), "free '
+                                                  '{{ category }}" (phrase), [cheap] (exact). Rendered per row.')
+                    item["negatives"] = [{"keyword": n["keyword"], "match_type": n["match_type"]}
+                                         for n in parse_keyword_lines(negatives, "ad_group")]
                 item["ads"] = _ads(fmt, gk, platform)
                 out["ad_groups"].append(item)
         if len(group_ids) < MAX_GROUPS:

@@ -31,14 +31,25 @@ def test_rsa_preview_shows_the_campaign_tree_and_generate_keeps_the_structure(ne
     at.text_input(key=prefix).input("Demo — {{ category }}").run()
     key = prefix.removesuffix("_campaign")
     at.text_area(key=f"{key}_neg_c").input('free\n[cheap]').run()
-    at.multiselect(key=f"{key}_match").set_value(["Phrase", "Exact"]).run()
+    at.multiselect(key=f"{key}_g0_match").set_value(["Phrase", "Exact"]).run()
     assert not at.exception, at.exception
     metrics = {m.label: m.value for m in at.metric}
     assert int(metrics["Negatives"]) == 2 * int(metrics["Campaigns"])
     assert "Demo — headphones" in texts(at)
+    ads = int(metrics["Ads"].replace(",", ""))
+    next(b for b in at.button if b.label == "Add ad group").click()  # a second ad group per row: twice the ads
+    at.run()
+    at.text_input(key=f"{key}_g1_name").input("{{ city | default('Online') }}").run()
+    next(b for b in at.button if b.key == f"{key}_g0_add_ad").click()
+    at.run()
+    assert not at.exception, at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert int(metrics["Ads"].replace(",", "")) == 3 * ads
     next(b for b in at.button if b.label == "Generate").click()
     at.run()
     assert not at.exception, at.exception
     made = [s for s in campaigns.list_sets(store, ctx) if s.platform == "google"]
     assert made and made[0].config["structure"]["campaign"] == "Demo — {{ category }}"
     assert [n["keyword"] for n in made[0].config["structure"]["negatives"]] == ["free", "cheap"]
+    groups = made[0].config["structure"]["ad_groups"]
+    assert [len(g["ads"]) for g in groups] == [2, 1] and groups[1]["name"] == "{{ city | default('Online') }}"

@@ -175,3 +175,20 @@ def test_several_ad_groups_and_ads_per_row_preview_generate_and_export_the_same_
     written = {(r["Campaign"], r["Ad group"]) for r in rows if _kind("google_ads_editor_csv", r) == "ad group"}
     assert empty <= written and not empty & with_ads  # emptied ad groups are in the file, without ads
     assert all(r["Keyword"] == r["Keyword"].lower() for r in rows if r["Keyword"])
+
+
+def test_a_meta_export_says_which_ad_sets_dedup_left_out(products) -> None:
+    """Meta makes ad sets only from ad rows: an ad set whose ads were all duplicates is named in the export's notes."""
+    store, ctx, data = products
+    small = b"\n".join(data.splitlines()[:61]) + b"\n"
+    config = {**META, "dedup_fields": ["headline"], "templates": {**META["templates"], "headline": "{{ category | default('Misc') }}"},
+              "structure": {"campaign": "All", "settings": META["structure"]["settings"],
+                            "ad_groups": [{"name": "{{ city | default('Everywhere') }}", "ads": [{}, {"name": "B {{ city }}"}]}]}}
+    checked = check_preview_equals_generated(store, ctx, small, config)
+    tree = checked.structure
+    assert tree.empty_ad_groups > 0
+    data_out, notes = variations.export_bulk_noted(store, ctx, checked.set_id, "meta_ads_manager_csv", VariationFilter())
+    rows = list(csv.DictReader(io.StringIO(data_out.decode("utf-8-sig"))))
+    assert len(rows) == tree.ads and len({r["Ad Set Name"] for r in rows}) == tree.ad_groups - tree.empty_ad_groups
+    assert len(notes) == 1 and notes[0].startswith(f"{tree.empty_ad_groups:,} ad set(s) have no ad left after dedup (All / ")
+    assert "not in the file" in notes[0]
