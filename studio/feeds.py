@@ -28,7 +28,7 @@ from studio import audit, feed_secrets
 from studio.context import Context, Permission
 from studio.datasets import MAX_NAME, _add_version, _current, _default_name, _get, _unique_name, content_hash
 from studio.errors import NotFound, ValidationFailed
-from studio.feed_fetch import FORMATS, FetchFailed, Policy, entered_login, check_url, detect_format, fetch
+from studio.feed_fetch import FORMATS, FetchFailed, Policy, check_url, detect_format, entered_login, fetch
 from studio.naming import check_printable
 from studio.permissions import requires, system_only
 from studio.storage import blob_store
@@ -229,15 +229,6 @@ def feed_status(store: Store, ctx: Context, dataset_id: uuid.UUID) -> FeedStatus
         s.require(Permission.VIEW)
         src = s.scalar(select(FeedSource).where(FeedSource.dataset_id == dataset_id))
         return _status(s, src) if src is not None else None
-
-
-@requires(Permission.VIEW)
-def fed_datasets(store: Store, ctx: Context) -> dict[uuid.UUID, str | None]:
-    """Data set id → its feed's last outcome, for every data set fed from a URL (the list marks them)."""
-    with store.session_scope(ctx) as s:
-        s.require(Permission.VIEW)
-        return {d: ("paused" if p else o) for d, o, p in
-                s.execute(select(FeedSource.dataset_id, FeedSource.last_outcome, FeedSource.paused)).all()}
 
 
 @system_only("the feed sweep (workers.feeds) hands due fetches of one workspace to the workers")
