@@ -32,7 +32,7 @@ def run_fetch(store: Store, workspace_id: str, dataset_id: str) -> str:
 @logged_job("feed.fetch")
 def fetch_feed(workspace_id: str, dataset_id: str) -> str:
     """The RQ job: one scheduled fetch (studio.feeds.refresh records its outcome, failures included)."""
-    from workers.generation import job_store
+    from workers.publishing import job_store  # keyed by every setting, FEED_* included
 
     return run_fetch(job_store(), workspace_id, dataset_id)
 
