@@ -61,6 +61,9 @@ def request_sync(store: Store, ctx: Context, set_id: uuid.UUID, connection_id: u
         cs = s.get(CampaignSet, set_id)
         if cs is None:
             raise NotFound("This campaign set no longer exists.")
+        if go_live and cs.held:
+            raise ValidationFailed("This set was made paused: approve it for publishing first (Campaign sets → "
+                                   "Follow the data), then go live.")
         if (cs.platform, cs.format) != ("reddit", "link_ad"):
             raise ValidationFailed(f"Only Reddit link-ad sets sync to Reddit Ads; this set is {cs.platform}/{cs.format}.")
         c = s.get(AdsConnection, connection_id)
@@ -123,7 +126,8 @@ def run_sync(store: Store, ws: WorkspaceId, sync_id: uuid.UUID, *, enqueue: Enqu
             row.status, row.error, row.finished_at = "failed", "The set or the connection was removed.", utcnow()
             return "failed"
         row.status, row.attempts, row.started_at = "running", row.attempts + 1, utcnow()
-        set_id, connection_id, go_live, config, set_name = cs.id, c.id, row.go_live, dict(cs.config or {}), cs.name
+        set_id, connection_id, config, set_name = cs.id, c.id, dict(cs.config or {}), cs.name
+        go_live = row.go_live and not cs.held  # made paused since it was asked: nothing goes live
         funding, profile = c.funding_instrument_id, c.profile_id
     try:
         plan: Plan = build(_variations(store, ctx, set_id), RedditSettings.from_config(config), set_name=set_name,
@@ -211,6 +215,9 @@ def set_paused(store: Store, ctx: Context, set_id: uuid.UUID, connection_id: uui
         s.require(Permission.EDIT)
         if not paused:
             require_approver(s)
+            cs = s.get(CampaignSet, set_id)
+            if cs is not None and cs.held:
+                raise ValidationFailed("This set was made paused: approve it for publishing first, then resume.")
         rows = s.scalars(select(AdsEntity).where(AdsEntity.campaign_set_id == set_id,
                                                  AdsEntity.connection_id == connection_id,
                                                  AdsEntity.kind != "post").with_for_update()).all()

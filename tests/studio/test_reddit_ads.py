@@ -280,3 +280,20 @@ def test_performance_comes_back_per_ad_and_exports(a):
     assert (other.clicks, other.spend) == (5, 1.0)
     lines = performance.performance_csv(a.store, a.ctx, set_id).decode().splitlines()
     assert lines[0].startswith("ad_id,ad_name") and lines[1].split(",")[3:6] == ["2000", "80", "0.0400"]
+
+
+def test_a_set_made_paused_never_goes_live_on_reddit(a):
+    from sqlalchemy import update
+
+    from studio.store.campaign_models import CampaignSet
+
+    conn = connect(a)
+    set_id = make_set(a, link_ads(2, campaigns=1, groups=1))
+    with a.store.session_scope(a.ctx) as s:
+        s.execute(update(CampaignSet).where(CampaignSet.id == set_id).values(held=True))
+    with pytest.raises(ValidationFailed, match="made paused"):
+        service.request_sync(a.store, a.ctx, set_id, conn.id, go_live=True, enqueue=a.enqueue)
+    sync(a, set_id, conn)
+    assert {e["configured_status"] for e in a.double.of("ad")} == {"PAUSED"}
+    with pytest.raises(ValidationFailed, match="made paused"):
+        service.set_paused(a.store, a.ctx, set_id, conn.id, paused=False, enqueue=a.enqueue)
