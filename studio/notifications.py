@@ -25,7 +25,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, exists, func, select, update
 
 from studio import mail
 from studio.context import Context, Permission, Role, WorkspaceId
@@ -290,3 +290,19 @@ def email_of(s: TenantSession, user_id: uuid.UUID) -> str | None:
     """A member's address (None when they left the workspace)."""
     return s.scalar(select(User.email).join(WorkspaceMember, WorkspaceMember.user_id == User.id)
                     .where(User.id == user_id))
+
+
+KEEP_DAYS = 90
+
+
+@system_only("the daily events-retention job (workers.periodic)")
+def prune(store: Store, workspace_id: WorkspaceId, *, keep_days: int = KEEP_DAYS, now: dt.datetime | None = None
+          ) -> int:
+    """Events older than `keep_days` go, with their notifications and delivery logs, unless a delivery of
+    theirs is still being tried; how many events."""
+    cutoff = (now or utcnow()) - dt.timedelta(days=keep_days)
+    with store.session_scope(Context.job(workspace_id)) as s:
+        busy = exists().where(Delivery.event_id == Event.id, Delivery.state.in_(("pending", "delivering")))
+        result = s.execute(delete(Event).where(Event.created_at < cutoff, Event.dispatched_at.is_not(None), ~busy)
+                           .execution_options(synchronize_session=False))
+        return int(result.rowcount)  # type: ignore[attr-defined]

@@ -11,6 +11,7 @@
     ads-metrics       hourly       Reddit Ads per-ad daily figures (impressions, clicks, spend) of every connection
     token-refresh     daily        every active Reddit account's token is refreshed; revoked → reconnect needed
     audit-retention   daily        events older than the workspace's plan keeps are deleted
+    events-retention  daily        notifications, events and delivery logs older than 90 days are deleted
 
 Each job loops over the workspaces that need it: nothing is started per workspace, nothing re-schedules
 itself. Team mode: RQ's cron (`rq.cron.CronScheduler`) enqueues them on the default queue; every
@@ -120,6 +121,13 @@ def ads_metrics(store: Store) -> dict[str, Any]:
     return _each_workspace(store, "ads-metrics", lambda ws: metrics_workspace(store, ws))
 
 
+def events_retention(store: Store) -> dict[str, Any]:
+    """Events older than 90 days go, with their notifications and delivery logs (studio.notifications.prune)."""
+    from studio.notifications import prune
+
+    return _each_workspace(store, "events-retention", lambda ws: prune(store, ws))
+
+
 def audit_retention(store: Store) -> dict[str, Any]:
     from workers.maintenance import apply_audit_retention
 
@@ -163,6 +171,7 @@ PERIODIC: tuple[Periodic, ...] = (
     Periodic("ads-metrics", 3600, ads_metrics, timeout_s=3000),
     Periodic("token-refresh", 86_400, token_refresh, timeout_s=3000),
     Periodic("audit-retention", 86_400, audit_retention, timeout_s=3000),
+    Periodic("events-retention", 86_400, events_retention, timeout_s=3000),
 )
 BY_NAME = {p.name: p for p in PERIODIC}
 

@@ -103,3 +103,28 @@ def test_the_periodic_list_dispatches_events_in_both_modes():
 
     entry = BY_NAME["events-dispatch"]
     assert entry.every_s <= 15 and not entry.team_only
+
+
+def test_old_events_go_with_their_notifications_unless_a_delivery_is_still_tried(store):
+    import datetime as dt
+
+    from sqlalchemy import func, update
+
+    from studio import notifications
+    from studio.store.event_models import Delivery, Notification
+
+    ctx = _member(store)
+    for name in ("old and done", "old but retrying", "recent"):
+        with store.session_scope(ctx) as s:
+            events.emit(s, "generation.failed", {"set_name": name})
+    notifications.dispatch(store, ctx.workspace_id)
+    long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(days=120)
+    with store.session_scope(Context.job(ctx.workspace_id)) as s:
+        by_name = {e.data["set_name"]: e for e in s.scalars(select(Event))}
+        for name in ("old and done", "old but retrying"):
+            s.execute(update(Event).where(Event.id == by_name[name].id).values(created_at=long_ago))
+        s.add(Delivery(event_id=by_name["old but retrying"].id, channel="webhook", target="t", state="pending"))
+    assert notifications.prune(store, ctx.workspace_id) == 1
+    with store.session_scope(Context.job(ctx.workspace_id)) as s:
+        assert sorted(e.data["set_name"] for e in s.scalars(select(Event))) == ["old but retrying", "recent"]
+        assert s.scalar(select(func.count()).select_from(Notification)) == 2
