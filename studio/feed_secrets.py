@@ -8,9 +8,16 @@ from __future__ import annotations
 
 import json
 
+from cryptography.fernet import InvalidToken
+from sqlalchemy import select
+
+from studio.context import Context
 from studio.feed_fetch import Credentials, FetchFailed
+from studio.permissions import system_only
 from studio.publishing import crypto
 from studio.settings import Settings
+from studio.store.feed_models import FeedSource
+from studio.store.session import Store
 
 
 def seal(settings: Settings, creds: Credentials | None) -> str | None:
@@ -37,3 +44,21 @@ def label(creds: Credentials | None) -> str:
     if creds is None:
         return ""
     return f"basic auth as {creds.username}" if creds.kind == "basic" else f"header {creds.username}"
+
+
+@system_only("an operator command (python -m studio.publishing.crypto rotate) re-encrypts every secret")
+def rotate(store: Store) -> crypto.Rotation:
+    """Re-encrypt every URL data set's credentials with the newest key (each workspace in its own session)."""
+    from studio.admin import all_workspaces
+
+    mf = crypto.cipher(store.settings)
+    changed = unreadable = 0
+    for ws in all_workspaces(store):
+        with store.session_scope(Context.job(ws)) as s:
+            for src in s.scalars(select(FeedSource).where(FeedSource.credentials_enc.is_not(None)).with_for_update()):
+                try:
+                    src.credentials_enc = mf.rotate(str(src.credentials_enc).encode()).decode()
+                    changed += 1
+                except InvalidToken:
+                    unreadable += 1
+    return crypto.Rotation(changed, unreadable)

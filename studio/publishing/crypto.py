@@ -106,7 +106,11 @@ def main() -> None:
         return
     store = Store(load_settings())
     try:
+        from studio import feed_secrets
+
         done = rotate(store)
+        feeds_done = feed_secrets.rotate(store)  # URL data sets' credentials (issue 19)
+        done = Rotation(done.changed + feeds_done.changed, done.unreadable + feeds_done.unreadable)
         print(f"re-encrypted {done.changed} secret(s) with the newest key")
         if done.unreadable:
             print(f"{done.unreadable} secret(s) could not be decrypted with any configured key; "

@@ -200,3 +200,27 @@ def test_the_sweep_fetches_each_due_feed_once_and_is_bounded(fstore, server):
         assert len(server.requests) - before == 2
         assert [feeds.feed_status(fstore, ctx, d).fetches[0].trigger for d in (a, b)] == ["schedule", "schedule"]
         assert feeds.feed_status(fstore, ctx, manual).fetches[0].trigger == "create"
+
+
+def test_credentials_follow_a_key_rotation(fstore, server):
+    from cryptography.fernet import Fernet
+
+    from studio import feed_secrets
+
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+
+    def with_keys(keys: str) -> Store:
+        return Store(dataclasses.replace(fstore.settings, extra={**fstore.settings.extra, "ENCRYPTION_KEYS": keys}))
+
+    ctx = _account(fstore)
+    server.routes["/p.csv"] = Route(V1, etag=False, require={"Authorization": "Basic dTpw"})
+    before = with_keys(old)
+    ds_id = feeds.create_from_url(before, ctx, server.url("/p.csv"), auth_kind="basic", username="u", secret="p").dataset_id
+    both = with_keys(f"{new},{old}")
+    assert feed_secrets.rotate(both).changed >= 1
+    after = with_keys(new)  # the old key is gone: the rotated credentials still open
+    assert feeds.refresh(after, ctx, ds_id).outcome == "unchanged"
+    gone = with_keys(Fernet.generate_key().decode())
+    assert "cannot be decrypted" in feeds.refresh(gone, ctx, ds_id).error
+    for s in (before, both, after, gone):
+        s.dispose()
