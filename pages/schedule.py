@@ -10,6 +10,7 @@ import streamlit as st
 from studio import campaigns
 from studio.publishing import accounts, metrics, queue, schedule
 from studio.ui import publishing as ui
+from studio.ui import reddit_ads as ui_ads
 from studio.ui import resources, state, widgets
 
 ctx = state.page_context("Publish")
@@ -73,3 +74,4 @@ with tab_queue:
 
 with tab_eng:
     ui.engagement(widgets.attempt(lambda: metrics.history(store, ctx)) or [])
+    ui_ads.engagement(store, ctx)

@@ -101,3 +101,50 @@ def performance_csv(store: Store, ctx: Context, set_id: uuid.UUID) -> bytes:
         w.writerow([p.ad_id, p.name, p.variation_id or "", p.impressions, p.clicks, f"{p.ctr:.4f}", f"{p.spend:.2f}",
                     f"{p.cpc:.2f}", p.conversions])
     return buf.getvalue().encode()
+
+
+@dataclass(frozen=True)
+class SetPerformance:
+    """One set's Reddit Ads totals and its daily series (for the Publish page's Engagement, beside organic)."""
+
+    set_id: uuid.UUID
+    set_name: str
+    impressions: int
+    clicks: int
+    spend: float
+    conversions: int
+    daily: tuple[tuple[dt.date, int, int, float], ...]  # (day, impressions, clicks, spend)
+
+    @property
+    def ctr(self) -> float:
+        return self.clicks / self.impressions if self.impressions else 0.0
+
+    @property
+    def cpc(self) -> float:
+        return self.spend / self.clicks if self.clicks else 0.0
+
+
+@requires(Permission.VIEW)
+def by_set(store: Store, ctx: Context) -> list[SetPerformance]:
+    """Every set with Reddit Ads figures in the workspace, most spend first."""
+    from studio.store.campaign_models import CampaignSet
+
+    with store.session_scope(ctx) as s:
+        s.require(Permission.VIEW)
+        q = (select(AdsEntity.campaign_set_id, CampaignSet.name, AdsMetric.day, func.sum(AdsMetric.impressions),
+                    func.sum(AdsMetric.clicks), func.sum(AdsMetric.spend_micro), func.sum(AdsMetric.conversions))
+             .join(AdsMetric, (AdsMetric.ad_id == AdsEntity.platform_id) & (AdsMetric.connection_id == AdsEntity.connection_id))
+             .join(CampaignSet, CampaignSet.id == AdsEntity.campaign_set_id)
+             .where(AdsEntity.kind == "ad")
+             .group_by(AdsEntity.campaign_set_id, CampaignSet.name, AdsMetric.day).order_by(AdsMetric.day))
+        rows = s.execute(q).all()
+    names: dict[uuid.UUID, str] = {}
+    daily: dict[uuid.UUID, list[tuple[dt.date, int, int, float]]] = {}
+    conversions: dict[uuid.UUID, int] = {}
+    for set_id, name, day, imp, clicks, spend, conv in rows:
+        names[set_id] = name
+        daily.setdefault(set_id, []).append((day, int(imp or 0), int(clicks or 0), int(spend or 0) / 1_000_000))
+        conversions[set_id] = conversions.get(set_id, 0) + int(conv or 0)
+    out = [SetPerformance(set_id, names[set_id], sum(d[1] for d in days), sum(d[2] for d in days),
+                          sum(d[3] for d in days), conversions[set_id], tuple(days)) for set_id, days in daily.items()]
+    return sorted(out, key=lambda p: (-p.spend, p.set_name))

@@ -170,3 +170,26 @@ def _performance(store: Any, ctx: Any, cs: Any) -> None:
     data = widgets.attempt(lambda: performance.performance_csv(store, ctx, cs.id))
     if data is not None:
         st.download_button("Download performance (CSV)", data, file_name=f"{cs.name} - reddit ads.csv", on_click="ignore")
+
+
+def engagement(store: Any, ctx: Any) -> None:
+    """Paid results beside the organic engagement (Publish → Engagement): totals, clicks per day, per set."""
+    rows = widgets.attempt(lambda: performance.by_set(store, ctx)) or []
+    if not rows:
+        return
+    import altair as alt
+
+    st.subheader("Reddit Ads (paid)")
+    k1, k2, k3, k4 = st.columns(4)
+    imp, clicks, spend = sum(r.impressions for r in rows), sum(r.clicks for r in rows), sum(r.spend for r in rows)
+    k1.metric("Impressions", widgets.fmt_int(imp))
+    k2.metric("Clicks", widgets.fmt_int(clicks))
+    k3.metric("CTR", f"{clicks / imp:.2%}" if imp else "–")
+    k4.metric("Spend", f"{spend:,.2f}")
+    series = [{"day": d.isoformat(), "clicks": c, "set": r.set_name} for r in rows for d, _, c, _ in r.daily]
+    st.altair_chart(alt.Chart(alt.Data(values=series)).mark_line(point=True).encode(
+        x=alt.X("day:T", title=None), y=alt.Y("clicks:Q", title="Clicks"), color=alt.Color("set:N", title="Set")),
+        width="stretch")
+    st.dataframe([{"Set": r.set_name, "Impressions": r.impressions, "Clicks": r.clicks, "CTR": f"{r.ctr:.2%}",
+                   "Spend": f"{r.spend:,.2f}", "CPC": f"{r.cpc:,.2f}", "Conversions": r.conversions} for r in rows],
+                 hide_index=True, width="stretch")

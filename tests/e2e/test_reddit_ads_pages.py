@@ -131,6 +131,12 @@ def test_connect_sync_and_see_reddit_ads(ads_studio, double, page, monkeypatch):
     expect(grid).to_contain_text("4200")
     expect(page.locator('[data-testid="stException"]')).to_have_count(0)
     shot(page, "71-reddit-ads-synced")
+    page.get_by_role("link", name="Publish").click()
+    page.get_by_role("tab", name="Engagement").click()
+    expect(page.get_by_role("heading", name="Reddit Ads (paid)")).to_be_visible()
+    expect(page.get_by_text("4,200").first).to_be_visible()
+    expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+    shot(page, "72-reddit-ads-engagement")
 
 
 def _connections(store, ctx):

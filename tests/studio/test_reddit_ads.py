@@ -278,6 +278,9 @@ def test_performance_comes_back_per_ad_and_exports(a):
     assert (best.ad_id, best.impressions, best.clicks, best.spend, best.conversions) == (first["id"], 2000, 80, 20.0, 3)
     assert round(best.ctr, 4) == 0.04 and best.cpc == 0.25
     assert (other.clicks, other.spend) == (5, 1.0)
+    (whole,) = performance.by_set(a.store, a.ctx)  # the Publish page's Engagement, beside organic
+    assert (whole.set_id, whole.impressions, whole.clicks, whole.spend, whole.conversions) == (set_id, 2500, 85, 21.0, 3)
+    assert [d[2] for d in whole.daily] == [30, 55]  # clicks per day, oldest first
     lines = performance.performance_csv(a.store, a.ctx, set_id).decode().splitlines()
     assert lines[0].startswith("ad_id,ad_name") and lines[1].split(",")[3:6] == ["2000", "80", "0.0400"]
 
