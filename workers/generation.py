@@ -285,6 +285,10 @@ def run_chunk(workspace_id: str, run_id: str, index: int) -> dict[str, Any]:
             if chunk.status == "done":
                 return {"skipped": "already done"}
             _stop_if_ended(s.scalar(select(GenerationRun.status).where(GenerationRun.id == rid)))
+            # the set's row, KEY SHARE-locked once for the chunk (no per-row foreign key: migration 0018): a set
+            # deleted before this writes nothing; one deleted after waits for this commit, then takes its rows
+            if s.scalar(select(CampaignSet.id).where(CampaignSet.id == set_id).with_for_update(read=True, key_share=True)) is None:
+                raise _RunEnded("the campaign set was deleted")
             # the heavy write happens under the chunk's own lock; the run row is locked only for the counters,
             # so workers write chunks in parallel and only queue for the short update below
             s.info["stages"] = stages

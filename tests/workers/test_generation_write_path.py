@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from sqlalchemy import create_engine, text
+import threading
+import time
+
+from sqlalchemy import create_engine, delete, text
 
 from studio import campaigns, workspaces
+from studio.store.campaign_models import CampaignSet
 from studio.store.models import Workspace
 from tests.workers.test_generation import CONFIG, _start, _stored, _work, env, workspace  # noqa: F401
+from workers import variation_store
 
 
 def _left(settings, ws) -> int:
@@ -35,3 +40,41 @@ def test_a_rerun_over_written_rows_upserts_and_a_deleted_workspace_leaves_no_var
         name = s.get(Workspace, ctx.workspace_id).name
     workspaces.delete_workspace(pg_store, ctx, name)
     assert _left(env, ctx.workspace_id) == 0  # the set's cascade took them, without a tenant foreign key
+
+
+def test_a_deleted_set_takes_its_variations_without_a_per_row_foreign_key(env, pg_store, workspace):  # noqa: F811
+    ctx, ds = workspace
+    keep = campaigns.create(pg_store, ctx, "Kept", ds.id, CONFIG)
+    gone = campaigns.create(pg_store, ctx, "Deleted", ds.id, CONFIG)
+    for set_id in (keep, gone):
+        _start(pg_store, env, ctx, set_id)
+    _work(env)
+    kept = _stored(pg_store, ctx, keep)
+    assert kept and _left(env, ctx.workspace_id) == 2 * len(kept)
+    with pg_store.session_scope(ctx) as s:  # a tenant deleting a set: the statement trigger of migration 0018
+        s.delete(s.get(CampaignSet, gone))
+    assert _left(env, ctx.workspace_id) == len(kept) and _stored(pg_store, ctx, keep) == kept
+
+
+def test_a_set_deleted_while_a_chunk_writes_leaves_no_variation_behind(env, pg_store, workspace, monkeypatch):  # noqa: F811
+    ctx, ds = workspace
+    set_id = campaigns.create(pg_store, ctx, "Racing", ds.id, CONFIG)
+    _start(pg_store, env, ctx, set_id, chunk_rows=5_000)  # one chunk
+    real, deleting = variation_store.write_chunk, []
+
+    def delete_set() -> None:
+        with pg_store.session_scope(ctx) as s:
+            s.execute(delete(CampaignSet).where(CampaignSet.id == set_id))
+
+    def write_then_race(*args, **kwargs):
+        diff = real(*args, **kwargs)  # written, not committed: the deletion has to wait for the commit
+        deleting.append(threading.Thread(target=delete_set))
+        deleting[0].start()
+        time.sleep(0.5)
+        return diff
+
+    monkeypatch.setattr(variation_store, "write_chunk", write_then_race)
+    _work(env)
+    deleting[0].join(timeout=60)
+    assert not deleting[0].is_alive()
+    assert _left(env, ctx.workspace_id) == 0
