@@ -125,6 +125,13 @@ def set_panel(store: Any, ctx: Any, cs: Any) -> None:
 def _tree(store: Any, ctx: Any, cs: Any, conn_id: Any, tree: list[dict[str, Any]], enqueue: Any) -> None:
     if not tree:
         return
+    left, right, _ = st.columns([1, 1, 3])
+    for col, paused, label in ((left, True, "Pause the whole set"), (right, False, "Resume the whole set")):
+        if col.button(label, key=f"ads_all_{paused}"):
+            with widgets.user_errors():
+                n = service.set_paused(store, ctx, cs.id, conn_id, paused=paused, enqueue=enqueue)
+                st.toast(f"{'Pausing' if paused else 'Resuming'} {n} campaigns, ad groups and ads on Reddit…")
+                st.rerun()
     with st.expander(f"Campaigns on Reddit ({len(tree)})", expanded=len(tree) <= 3):
         for c in tree[:50]:
             row = st.columns([4, 1])

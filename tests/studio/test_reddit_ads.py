@@ -300,3 +300,16 @@ def test_a_set_made_paused_never_goes_live_on_reddit(a):
     assert {e["configured_status"] for e in a.double.of("ad")} == {"PAUSED"}
     with pytest.raises(ValidationFailed, match="made paused"):
         service.set_paused(a.store, a.ctx, set_id, conn.id, paused=False, enqueue=a.enqueue)
+
+
+def test_pausing_the_whole_set_pauses_every_campaign_group_and_ad(a):
+    conn = connect(a)
+    set_id = make_set(a, link_ads(4, campaigns=2, groups=2))
+    sync(a, set_id, conn, go_live=True)
+    n = service.set_paused(a.store, a.ctx, set_id, conn.id, paused=True, enqueue=a.enqueue)
+    a.drain()
+    assert n == 2 + 4 + 4
+    assert {e["configured_status"] for k in ("campaign", "ad_group", "ad") for e in a.double.of(k)} == {"PAUSED"}
+    service.set_paused(a.store, a.ctx, set_id, conn.id, paused=False, enqueue=a.enqueue)
+    a.drain()
+    assert {e["configured_status"] for k in ("campaign", "ad_group", "ad") for e in a.double.of(k)} == {"ACTIVE"}
