@@ -22,7 +22,8 @@ def create_form(role: Role, create: Callable[[str, list[str], Role, dt.datetime 
         name = st.text_input("Name", placeholder="n8n production", max_chars=100,
                              help="Where the key is used, so you know which one to revoke.")
         c1, c2, c3 = st.columns([2, 1, 1])
-        scopes = c1.multiselect("Scopes", list(SCOPES), default=["read"], format_func=lambda s: f"{s}: {SCOPES[s]}")
+        scopes = c1.multiselect("Scopes", list(SCOPES), default=["read"],
+                                help="  \n".join(f"**{name}**: {what}" for name, what in SCOPES.items()))
         key_role = c2.selectbox("Acts as", allowed, index=min(1, len(allowed) - 1), format_func=lambda r: r.value,
                                 help="The role the key acts with; never above yours.")
         expiry = c3.selectbox("Expires", list(EXPIRY), index=2)
@@ -44,23 +45,24 @@ def show_created() -> None:
 
 
 def _state(k: KeyInfo) -> str:
-    return {"active": "🟢 active", "revoked": "⛔ revoked", "expired": "⌛ expired"}[k.state()]
+    return {"active": ":green[active]", "revoked": ":red[revoked]", "expired": ":gray[expired]"}[k.state()]
 
 
 def key_list(keys: list[KeyInfo], revoke: Callable[[KeyInfo], object]) -> None:
     if not keys:
         widgets.empty_state("No API keys yet", "Create one above to connect n8n, Zapier or your own scripts.")
         return
-    head = st.columns([3, 2, 2, 3, 2, 3, 1])
+    widths = [3, 2.4, 1.2, 2, 2, 2.4, 1.3]
+    head = st.columns(widths)
     for col, label in zip(head, ("Name", "Key", "Acts as", "Scopes", "State", "Last used", ""), strict=True):
         col.caption(label)
     for k in keys:
-        row = st.columns([3, 2, 2, 3, 2, 3, 1], vertical_alignment="center")
+        row = st.columns(widths, vertical_alignment="center")
         row[0].write(k.name if len(k.name) <= 40 else k.name[:39] + "…")
-        row[1].code(k.prefix + "…", language=None)
+        row[1].markdown(f"`{k.prefix}…`")
         row[2].write(k.role.value)
         row[3].write(", ".join(k.scopes))
-        row[4].write(_state(k) + (f"  \nuntil {widgets.fmt_when(k.expires_at)}" if k.expires_at and k.state() == "active" else ""))
+        row[4].write(_state(k) + (f"  \nuntil {k.expires_at:%Y-%m-%d}" if k.expires_at and k.state() == "active" else ""))
         row[5].write(f"{widgets.fmt_when(k.last_used_at)} UTC  \nfrom {k.last_used_address or '?'}" if k.last_used_at
                      else "never")
         if k.state() == "active" and row[6].button("Revoke", key=f"api_key_revoke_{k.id}"):
