@@ -25,7 +25,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, exists, func, select, update
+from sqlalchemy import delete, exists, func, insert, select, update
 
 from studio import mail
 from studio.context import Context, Permission, Role, WorkspaceId
@@ -148,34 +148,43 @@ def dispatch(store: Store, workspace_id: WorkspaceId, *, limit: int = 200) -> Di
         endpoints = s.scalars(select(WebhookEndpoint).where(WebhookEndpoint.enabled.is_(True))).all()
         mail_on = mail.configured(store.settings)
         now = utcnow()
+        # one UPDATE claims the batch; RETURNING says which this dispatcher won (SQLite has no SKIP LOCKED)
+        won = set(s.scalars(update(Event).where(Event.id.in_([e.id for e in pending]), Event.dispatched_at.is_(None))
+                            .values(dispatched_at=now).returning(Event.id)
+                            .execution_options(synchronize_session=False)))
+        notes: list[dict[str, Any]] = []
+        sends: list[dict[str, Any]] = []
         for event in pending:
-            claimed = s.execute(update(Event).where(Event.id == event.id, Event.dispatched_at.is_(None))
-                                .values(dispatched_at=now).execution_options(synchronize_session=False))
-            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            if event.id not in won:
                 continue  # another dispatcher fanned it out
             out.events += 1
             message = render(event.kind, event.data)
             for user_id, role in members.items():
                 in_app, email = wanted(event.kind, role, user_id == event.user_id, prefs.get((user_id, event.kind)))
                 if in_app:
-                    s.add(Notification(event_id=event.id, user_id=user_id, kind=event.kind, title=message.title,
-                                       body=message.body, link=message.link, created_at=event.created_at))
-                    out.notifications += 1
+                    notes.append({"id": uuid.uuid4(), "workspace_id": workspace_id, "event_id": event.id,
+                                  "user_id": user_id, "kind": event.kind, "title": message.title,
+                                  "body": message.body, "link": message.link, "created_at": event.created_at})
                 if email and mail_on:
-                    out.deliveries.append(_delivery(s, event, "email", str(user_id), None, now))
+                    sends.append(_delivery(workspace_id, event, "email", str(user_id), None, now))
             for endpoint in endpoints:
                 if event.kind in (endpoint.kinds or []):
                     channel = "slack" if endpoint.format == "slack" else "webhook"
-                    out.deliveries.append(_delivery(s, event, channel, str(endpoint.id), endpoint.id, now))
+                    sends.append(_delivery(workspace_id, event, channel, str(endpoint.id), endpoint.id, now))
+        if notes:
+            s.execute(insert(Notification), notes)
+        if sends:
+            s.execute(insert(Delivery), sends)
+        out.notifications = len(notes)
+        out.deliveries = [row["id"] for row in sends]
     return out
 
 
-def _delivery(s: TenantSession, event: Event, channel: str, target: str, endpoint_id: uuid.UUID | None,
-              now: dt.datetime) -> uuid.UUID:
-    row = Delivery(id=uuid.uuid4(), event_id=event.id, channel=channel, target=target, endpoint_id=endpoint_id,
-                   state="pending", attempts=0, next_attempt_at=now, created_at=now)
-    s.add(row)
-    return row.id
+def _delivery(workspace_id: WorkspaceId, event: Event, channel: str, target: str, endpoint_id: uuid.UUID | None,
+              now: dt.datetime) -> dict[str, Any]:
+    return {"id": uuid.uuid4(), "workspace_id": workspace_id, "event_id": event.id, "channel": channel,
+            "target": target, "endpoint_id": endpoint_id, "state": "pending", "attempts": 0, "next_attempt_at": now,
+            "created_at": now, "last_error": ""}
 
 
 # ---- the member's inbox -------------------------------------------------------------------------------------
