@@ -102,8 +102,9 @@ def _filename(url: str, ext: str) -> str:
     parts = urlsplit(url)
     leaf = parts.path.rstrip("/").rsplit("/", 1)[-1]
     stem = leaf.rsplit(".", 1)[0] if "." in leaf else leaf
-    if not stem or stem in ("export", "pub"):
-        stem = parts.hostname or "feed"
+    if not stem or stem in ("export", "pub", "edit", "feed", "api"):
+        host = parts.hostname or "feed"
+        stem = "Google Sheet" if host == "docs.google.com" else f"{host} {stem}".strip()
     return f"{stem[:200]}{ext}"
 
 

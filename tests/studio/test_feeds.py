@@ -224,3 +224,22 @@ def test_credentials_follow_a_key_rotation(fstore, server):
     assert "cannot be decrypted" in feeds.refresh(gone, ctx, ds_id).error
     for s in (before, both, after, gone):
         s.dispose()
+
+
+@pytest.mark.parametrize(("path", "ctype", "body"), [
+    ("/spreadsheets/d/abc/export?format=csv", "text/csv; charset=utf-8", b"sku,title\nS1,Mug\nS2,Cup\n"),
+    ("/api/items", "application/json", b'[{"sku": "S1", "title": "Mug"}, {"sku": "S2", "title": "Cup"}]'),
+    ("/items.tsv", "application/octet-stream", b"sku\ttitle\nS1\tMug\nS2\tCup\n"),
+])
+def test_sheets_json_and_tsv_addresses_become_data_sets_and_deleting_removes_the_feed(fstore, server, path, ctype,
+                                                                                      body):
+    ctx = _account(fstore)
+    server.routes[path.split("?")[0]] = Route(body, content_type=ctype)
+    ds_id = feeds.create_from_url(fstore, ctx, server.url(path), interval_minutes=60).dataset_id
+    table = datasets.load_table(fstore, ctx, ds_id)
+    assert table["sku"].to_list() == ["S1", "S2"] and table["title"].to_list() == ["Mug", "Cup"]
+    assert dataset_keys.key_status(fstore, ctx, ds_id).column == "sku"
+    datasets.delete(fstore, ctx, ds_id)
+    assert feeds.feed_status(fstore, ctx, ds_id) is None
+    with fstore.session_scope(ctx) as s:
+        assert s.scalar(select(FeedSource).where(FeedSource.dataset_id == ds_id)) is None
