@@ -36,6 +36,7 @@ CARDS = 12
 CHUNK_ROWS = 7
 FORMATS = ["google/responsive_search_ad", "meta/feed_ad", "reddit/thread", "reddit/link_ad", "reddit/comment",
            "instagram/post", "x/post"]
+PAID = [f for f in FORMATS if f.startswith(("google/", "meta/"))] + ["reddit/link_ad"]
 FOR_LOOP = "{% for w in (a or '').split(' ')[:3] %}{{ w }}-{% endfor %}"  # outside the SQL subset: per-row Jinja2
 TEXT_TEMPLATES = ["{{ a }}", "{{ b }}", "{{ a }} {{ b }}", "Buy {{ b | default('now') }}", "{{ a | upper }}",
                   "Fixed text", "{{ a }}{{ a }}{{ a }}", "{{ b }} {{ v }}", FOR_LOOP]
@@ -59,7 +60,7 @@ def _choices(spec: Any) -> list[str]:
 
 
 @st.composite
-def cases(draw: st.DrawFn, strategy: str) -> tuple[bytes, dict[str, Any]]:
+def cases(draw: st.DrawFn, strategy: str, hierarchy: bool = False) -> tuple[bytes, dict[str, Any]]:
     rows = draw(st.integers(1, 24))
     # values around every limit: short, a headline's 30, a description's 90, wide characters, long text
     stem = st.sampled_from(["", "x", "word " * 7, "é日" * 12, "long text " * 10, "Zz " * 50])
@@ -71,7 +72,7 @@ def cases(draw: st.DrawFn, strategy: str) -> tuple[bytes, dict[str, Any]]:
     })
     buf = io.BytesIO()
     data.write_csv(buf)
-    key = draw(st.sampled_from(FORMATS))
+    key = draw(st.sampled_from(PAID if hierarchy else FORMATS))
     platform, name = key.split("/")
     fmt = get_format(platform, name)
     templates: dict[str, str] = {}
@@ -89,12 +90,12 @@ def cases(draw: st.DrawFn, strategy: str) -> tuple[bytes, dict[str, Any]]:
         "dedup_fields": draw(st.lists(st.sampled_from(sorted(templates)), max_size=2, unique=True)),
         "rules": [SKIP_SHORT] if draw(st.booleans()) else [],
     }
-    if fmt.content_type == "ads" and draw(st.booleans()):  # a campaign structure: names may be empty or too long
+    if fmt.content_type == "ads" and (hierarchy or draw(st.booleans())):  # a structure: names may be empty or too long
         config["structure"] = {"campaign": draw(st.sampled_from(["{{ b }}", "All", "{{ a }}{{ a }}"])),
                                "ad_group": draw(st.sampled_from(["{{ n }}", "{{ b | default('none') }}"])),
                                "keywords": draw(st.sampled_from([[], ["{{ b }}", "buy {{ a }}"]])),
                                "match_types": ["Phrase", "Exact"]}
-        if draw(st.booleans()):  # several ad groups per row, several ads per ad group, names that merge rows
+        if hierarchy or draw(st.booleans()):  # several ad groups per row, several ads per ad group, names that merge rows
             field = sorted(templates)[0]
             config["structure"] = {
                 "campaign": config["structure"]["campaign"], "keep_case": draw(st.booleans()),
@@ -196,6 +197,20 @@ def test_preview_figures_and_cards_equal_the_generated_set(embedded, strategy: s
 
     @PROFILE
     @given(case=cases(strategy))
+    def check(case: tuple[bytes, dict[str, Any]]) -> None:
+        check_preview_equals_generated(store, ctx, *case)
+
+    check()
+
+
+@pytest.mark.parametrize("strategy", ["skip", "truncate"])
+def test_paid_sets_with_several_ad_groups_and_ads_per_row_preview_as_generated(embedded, strategy: str) -> None:
+    """Paid formats only, each with several ad groups and ads per row (dedup may empty ad groups): same figures,
+    cards and campaign tree from the preview and from the stored set."""
+    store, ctx = embedded
+
+    @settings(PROFILE, max_examples=10)
+    @given(case=cases(strategy, hierarchy=True))
     def check(case: tuple[bytes, dict[str, Any]]) -> None:
         check_preview_equals_generated(store, ctx, *case)
 
