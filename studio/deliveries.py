@@ -139,8 +139,9 @@ class TryResult:
     outcome: Outcome
 
 
-def _request(settings: Settings, s: object, d: Delivery, event: Event, now: dt.datetime) -> Request | str:
-    """The request for one try, or why there is none (endpoint deleted, member left)."""
+def _request(settings: Settings, s: object, d: Delivery, event: Event, now: dt.datetime, manual: bool
+             ) -> Request | str:
+    """The request for one try, or why there is none (endpoint deleted or disabled, member left)."""
     if d.channel == "email":
         to = email_of(s, uuid.UUID(d.target))  # type: ignore[arg-type]
         if not to:
@@ -153,6 +154,8 @@ def _request(settings: Settings, s: object, d: Delivery, event: Event, now: dt.d
     endpoint = s.get(WebhookEndpoint, d.endpoint_id) if d.endpoint_id else None  # type: ignore[attr-defined]
     if endpoint is None:
         return "The endpoint was deleted."
+    if not endpoint.enabled and not manual:
+        return "The endpoint is disabled; replay this delivery after enabling it."
     url = endpoint_secrets.url(settings, endpoint)
     if d.channel == "slack":
         return Request("slack", url=url, body=slack_payload(settings, event),
@@ -219,7 +222,7 @@ def deliver(store: Store, workspace_id: WorkspaceId, delivery_id: uuid.UUID, *, 
         before = d.state
         event = s.get(Event, d.event_id)
         assert event is not None
-        req = _request(settings, s, d, event, at)
+        req = _request(settings, s, d, event, at, manual)
         d.attempts += 1
         number = d.attempts
         if isinstance(req, str):  # nothing to send any more: give up at once, saying why

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import func, select
 
 from studio import audit, deliveries, net_guard
-from studio.context import Context, Permission
+from studio.context import Context, Permission, WorkspaceId
 from studio.errors import NotFound, ValidationFailed
 from studio.events import WEBHOOK_KINDS
 from studio.notifications import AUDIENCE
@@ -134,7 +134,7 @@ def list_endpoints(store: Store, ctx: Context, *, fmt: str = "signed") -> list[E
     with store.session_scope(ctx) as s:
         rows = s.scalars(select(WebhookEndpoint).where(WebhookEndpoint.format == fmt)
                          .order_by(WebhookEndpoint.created_at)).all()
-        counts: dict[tuple[uuid.UUID, str], int] = {
+        counts: dict[tuple[uuid.UUID | None, str], int] = {
             (eid, state): n for eid, state, n in s.execute(
                 select(Delivery.endpoint_id, Delivery.state, func.count()).where(Delivery.endpoint_id.is_not(None))
                 .group_by(Delivery.endpoint_id, Delivery.state))}
@@ -209,7 +209,7 @@ def test_send(store: Store, ctx: Context, endpoint_id: uuid.UUID) -> deliveries.
                             target=str(row.id), endpoint_id=row.id, state="pending", attempts=0,
                             next_attempt_at=now, created_at=now)
         s.add(delivery)
-        ws = s.workspace_id
+        ws = WorkspaceId(s.workspace_id)
     result = deliveries.deliver(store, ws, delivery.id, manual=True)
     assert result is not None
     return result
@@ -223,7 +223,7 @@ def replay(store: Store, ctx: Context, delivery_id: uuid.UUID) -> deliveries.Try
         if row is None or row.workspace_id != s.workspace_id or row.channel == "email":
             raise NotFound("That delivery does not exist (any more).")
         audit.record(s, "webhook.replay", object_type="delivery", object_id=row.id, summary="Delivery replayed")
-        ws = s.workspace_id
+        ws = WorkspaceId(s.workspace_id)
     result = deliveries.deliver(store, ws, delivery_id, manual=True)
     if result is None:
         raise NotFound("That delivery does not exist (any more).")

@@ -257,3 +257,24 @@ def test_the_readme_verification_snippet_accepts_our_signature_and_refuses_a_for
         scope = {"header": deliveries.signature_header(secrets, now, body), "body": body, "secret": "whsec_old"}
         exec(snippet, scope)  # noqa: S102 - the README's own code
         assert scope["ok"] is expected
+
+
+def test_a_disabled_endpoint_gets_nothing_until_enabled_and_replayed(estore, held):  # noqa: F811 (fixtures)
+    o = owner(estore)
+    with receiver() as rec:
+        endpoint, _ = webhooks.create_endpoint(estore, o, rec.url, ["generation.completed"])
+        _emit(estore, o)
+        held.run()  # delivered while enabled
+        webhooks.update_endpoint(estore, o, endpoint, enabled=False)
+        _emit(estore, o)  # no new delivery for a disabled endpoint
+        held.run()
+        with estore.session_scope(o) as s:  # one made before the switch, still waiting
+            s.execute(update(Delivery).values(state="pending", attempts=1, next_attempt_at=utcnow()))
+        sweep_workspace(estore, o.workspace_id)
+        held.run()
+        assert len(rec.requests) == 1
+        log = webhooks.delivery_log(estore, o, endpoint)
+        assert [d.state for d in log] == ["failed"] and "disabled" in log[0].last_error
+        webhooks.update_endpoint(estore, o, endpoint, enabled=True)
+        assert webhooks.replay(estore, o, log[0].id).state == "succeeded"
+    assert len(rec.requests) == 2
