@@ -46,6 +46,7 @@ from studio.store.session import Store
 SIGNATURE_HEADER = "Dotoro-Signature"
 MAX_BACKOFF_S = 3600.0
 USER_AGENT = "DotoroStudio-Webhooks/1.0"
+ANSWER_BYTES = 4096
 LOST_TRY = "No response recorded: the worker stopped during this try (it is tried again)."
 
 
@@ -184,22 +185,27 @@ def send(settings: Settings, req: Request) -> Outcome:
         return Outcome(True, None, took(), "")
     try:
         net_guard.check_url(req.url, allow_private(settings))
-        with httpx.Client(timeout=timeout_s(settings), follow_redirects=False) as client:
-            response = client.post(req.url, content=req.body, headers=list(req.headers))
+        with httpx.Client(timeout=timeout_s(settings), follow_redirects=False) as client, \
+                client.stream("POST", req.url, content=req.body, headers=list(req.headers)) as response:
+            status, where = response.status_code, response.headers.get("location", "another address")
+            head = b""
+            if not 200 <= status < 400:  # a few bytes of the answer for the log, never a whole large body
+                for chunk in response.iter_bytes():
+                    head += chunk
+                    if len(head) >= ANSWER_BYTES:
+                        break
     except net_guard.UnsafeUrl as exc:
         return Outcome(False, None, took(), exc.message)
     except httpx.TimeoutException:
         return Outcome(False, None, took(), f"No response within {timeout_s(settings):g} s.")
     except httpx.HTTPError as exc:
         return Outcome(False, None, took(), f"Could not connect: {exc}"[:1000])
-    status = response.status_code
     if 200 <= status < 300:
         return Outcome(True, status, took(), "")
     if 300 <= status < 400:
-        where = response.headers.get("location", "another address")
         return Outcome(False, status, took(), f"Redirected to {where[:200]}; redirects are not followed, "
                                                "use the final address.")
-    return Outcome(False, status, took(), f"HTTP {status}: {response.text[:300]}")
+    return Outcome(False, status, took(), f"HTTP {status}: {head[:300].decode('utf-8', 'replace')}")
 
 
 @system_only("delivery jobs (workers.dispatch) and the replay of studio.webhooks, after its own gate")
