@@ -217,10 +217,12 @@ class _Builder:
                                       "(or a set template every ad uses)", field=name)
                 sources = [src or "" for src in sources]
             distinct = list(dict.fromkeys(s for s in sources if s is not None))
+            expands = self.config.inline and name not in STRUCTURE_COLUMNS  # names are never expanded
             if len(distinct) == 1:
                 src = distinct[0]
                 sql, why = self.value(src, name)
-                col = OutputColumn(name, spec, src, sql, why, template=self._sql_template(src, name, why))
+                col = OutputColumn(name, spec, src, sql, why, template=self._sql_template(src, name, why),
+                                   expands=expands)
             else:  # the slot picks the template; each branch capped as its per-row render is
                 branches, reasons = [], []
                 for src in distinct:
@@ -229,7 +231,8 @@ class _Builder:
                     branches.append(f"WHEN {quote(AD_SLOT)} IN ({slots}) THEN {self._capped(src, name, sql, why)}")
                     reasons += [why] if why else []
                 sql = f"(CASE {' '.join(branches)} END)"
-                col = OutputColumn(name, spec, " | ".join(distinct), sql, reasons[0] if reasons else None)
+                col = OutputColumn(name, spec, " | ".join(distinct), sql, reasons[0] if reasons else None,
+                                   expands=expands)
             if spec is not None:
                 self._add_fix(col)
             cols.append(col)

@@ -132,7 +132,8 @@ class GenerationConfig:
         """Do the fields' `[[a|b]]` blocks expand (set explicitly, or a template holds one)?"""
         if self.inline_variations is not None:
             return bool(self.inline_variations)
-        return any(has_blocks(src) for src in self.templates.values())
+        ads = [t for g in self.structure.ad_groups for a in g.ads for t in a.templates.values()] if self.structure else []
+        return any(has_blocks(src) for src in [*self.templates.values(), *ads])
 
     @property
     def variations_per_row(self) -> int:

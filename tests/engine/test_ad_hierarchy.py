@@ -283,3 +283,17 @@ def test_the_csv_of_a_multi_ad_structure_reads_back_per_level(con: duckdb.DuckDB
     negatives = [(r["Ad group"], r["Keyword"], r["Criterion Type"]) for r in read if r["Criterion Type"].startswith("Negative")]
     assert negatives[:2] == [("", "free", "Negative Phrase"), ("Runner", "used runner", "Negative Exact")]
     _ = preview  # the same plan the preview reads (structure_of)
+
+
+def test_inline_variations_in_an_ads_own_template_expand_that_ad_only(con: duckdb.DuckDBPyConnection) -> None:
+    """`[[a|b]]` in ad 2's headline makes two ads of that slot per row; ad 1 and the names stay single."""
+    structure = {"campaign": "{{ category }}", "ad_groups": [{"name": "[[x|y]] {{ name }}", "ads": [
+        {}, {"templates": {"headline_1": "[[Buy|Get]] {{ name }}"}}]}]}
+    rows = _rows(con, rsa(structure))
+    first = [(r["ad_group_name"], r["headline_1"]) for r in rows if r["__row"] == 0]
+    assert first == [("[[x|y]] Runner", "Runner"), ("[[x|y]] Runner", "Buy Runner"), ("[[x|y]] Runner", "Get Runner")]
+    assert len({(r["__row"], r["__variation"]) for r in rows}) == len(rows) == 4 * 3
+    with build_plan(DATA, rsa(structure), connection=con) as plan:
+        tree = structure_of(plan)
+        stats = preview(plan, 50).stats
+    assert tree is not None and stats is not None and tree.ads == stats.kept == 12
