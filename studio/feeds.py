@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import delete, func, select
 
-from engine.ingest import IngestError, IngestOptions, ingest
+from engine.ingest import IngestError, IngestOptions, IngestResult, ingest
 from studio import audit, feed_secrets
 from studio.context import Context, Permission
 from studio.datasets import MAX_NAME, _add_version, _current, _default_name, _get, _unique_name, content_hash
@@ -108,7 +108,8 @@ def _filename(url: str, ext: str) -> str:
     return f"{stem[:200]}{ext}"
 
 
-def _ingest(store: Store, url: str, fmt: str, content_type: str, body: bytes, options: IngestOptions | None):
+def _ingest(store: Store, url: str, fmt: str, content_type: str, body: bytes,
+            options: IngestOptions | None) -> tuple[str, IngestResult]:
     ext = detect_format(fmt, url, content_type, body)
     filename = _filename(url, ext)
     return filename, ingest(body, filename, max_bytes=store.settings.max_upload_bytes, options=options)
@@ -117,12 +118,13 @@ def _ingest(store: Store, url: str, fmt: str, content_type: str, body: bytes, op
 def _status(s: TenantSession, src: FeedSource) -> FeedStatus:
     rows = s.scalars(select(FeedFetch).where(FeedFetch.source_id == src.id)
                      .order_by(FeedFetch.finished_at.desc()).limit(20)).all()
+    def at(value: dt.datetime | None) -> dt.datetime | None:
+        return aware(value) if value else None
+
     return FeedStatus(
-        src.dataset_id, src.id, src.url, src.format, src.auth_label, src.interval_minutes,
-        aware(src.next_fetch_at) if src.next_fetch_at else None, src.paused, src.paused_reason,
-        src.consecutive_failures, *(aware(t) if t else None for t in (src.last_fetch_at, src.last_success_at,
-                                                                       src.last_change_at)),
-        src.last_outcome, src.last_error,
+        src.dataset_id, src.id, src.url, src.format, src.auth_label, src.interval_minutes, at(src.next_fetch_at),
+        src.paused, src.paused_reason, src.consecutive_failures, at(src.last_fetch_at), at(src.last_success_at),
+        at(src.last_change_at), src.last_outcome, src.last_error,
         tuple(FetchEntry(aware(f.finished_at), f.trigger, f.outcome, f.http_status, f.size_bytes, f.version, f.error)
               for f in rows))
 
@@ -268,7 +270,8 @@ def refresh(store: Store, ctx: Context, dataset_id: uuid.UUID, *, trigger: str =
     status: int | None = None
     error: str | None = None
     got = None
-    result = filename = None
+    result: IngestResult | None = None
+    filename: str | None = None
     try:
         creds = feed_secrets.unseal(store.settings, token)
         got = fetch(url, Policy.from_settings(store.settings), credentials=creds, etag=etag, last_modified=modified)
@@ -286,7 +289,7 @@ def refresh(store: Store, ctx: Context, dataset_id: uuid.UUID, *, trigger: str =
 
 def _record(store: Store, ctx: Context, dataset_id: uuid.UUID, *, trigger: str, started: dt.datetime,
             status: int | None, error: str | None, body: bytes | None, etag: str | None, modified: str | None,
-            filename: str | None, result, options: IngestOptions | None) -> FetchResult:
+            filename: str | None, result: IngestResult | None, options: IngestOptions | None) -> FetchResult:
     from studio import events  # the outbox (studio/events.py); imported here to keep this module's imports light
 
     blobs = blob_store(store.settings)
