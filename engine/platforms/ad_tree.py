@@ -61,9 +61,17 @@ def keyword_lines(text: str) -> list[str]:
     return [k for k in (normalise_keyword(line) for line in text.splitlines()) if k]
 
 
+_STRIPS_AFTER = ("-}}", "-%}", "-#}")
+
+
 def keyword_line(match_type: str, template: str, *, negative: bool = False) -> str:
-    """One line of the `keywords` column: ``phrase: {{ name }}`` or ``-exact: cheap``."""
-    return f"{'-' if negative else ''}{match_type.lower()}: {template}"
+    """One line of the `keywords` column: ``phrase: {{ name }}`` or ``-exact: cheap``.
+
+    A pattern ending in Jinja's whitespace control (`-}}`) would strip the line break after it and glue the
+    next line on; an empty expression after it keeps the break (a `{{-` at a pattern's start only strips the
+    space after the lead, which the reader allows)."""
+    guard = "{{ '' }}" if template.rstrip().endswith(_STRIPS_AFTER) else ""
+    return f"{'-' if negative else ''}{match_type.lower()}: {template}{guard}"
 
 
 def parse_keywords(value: str, default_match_types: Sequence[str] = ("Phrase",), *,

@@ -297,3 +297,15 @@ def test_inline_variations_in_an_ads_own_template_expand_that_ad_only(con: duckd
         tree = structure_of(plan)
         stats = preview(plan, 50).stats
     assert tree is not None and stats is not None and tree.ads == stats.kept == 12
+
+
+@pytest.mark.parametrize("pattern", ["{{ name -}}", "{% if name %}{{ name }}{% endif -%}", "{{- name }}"])
+def test_whitespace_control_in_a_keyword_pattern_keeps_one_keyword_a_line(con: duckdb.DuckDBPyConnection,
+                                                                          pattern: str) -> None:
+    structure = {"campaign": "c", "ad_groups": [{"name": "g", "keywords": [pattern, "buy {{ name }}"],
+                                                 "match_types": ["Phrase", "Exact"]}]}
+    with build_plan(DATA.head(1), rsa(structure), connection=con) as plan:
+        tree = structure_of(plan)
+    assert tree is not None
+    assert list(tree.branches[0].ad_groups[0].keywords) == [
+        ("runner", "Phrase"), ("runner", "Exact"), ("buy runner", "Phrase"), ("buy runner", "Exact")]
