@@ -227,7 +227,7 @@ def _read(response: httpx.Response, policy: Policy, began: float) -> Fetched:
     headers = response.headers
     if status == 304:
         return Fetched(304, None, "", headers.get("etag"), headers.get("last-modified"), str(response.url))
-    if status >= 400 or status < 200 or status >= 300:
+    if not 200 <= status < 300:
         hint = {401: " Check the credentials.", 403: " Check the credentials or the share settings.",
                 404: " Check the address.", 429: " The server asks to fetch less often."}.get(status, "")
         raise FetchFailed(f"The server answered {status} {response.reason_phrase}.{hint}", status=status)

@@ -60,3 +60,10 @@ def test_a_failed_first_fetch_says_why_and_duplicates_keys_are_reported(new_app,
     at.run()
     assert not at.exception, at.exception
     assert any("'A' ×2" in w.value for w in at.warning)
+    picker = next(s for s in at.selectbox if s.label == "Key column")
+    picker.set_value("name")
+    at.run()
+    assert not at.exception, at.exception
+    assert "Key column: name." in texts(at)
+    assert "Every row has its own 'name'." in texts(at)  # chosen: no "detected" note
+    assert "detected from the column names" not in texts(at)
