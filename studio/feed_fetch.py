@@ -107,11 +107,24 @@ class Policy:
             ip = ip.ipv4_mapped
         if any(ip in net for net in self.allowed):
             return
-        if not ip.is_global or ip.is_multicast:
+        if not ip.is_global or ip.is_multicast or any(not v4.is_global for v4 in _embedded_v4(ip)):
             shown = host if host == str(ip) else f"{host} ({ip})"
             raise AddressRefused(f"{shown} is a private, local or reserved address, which feeds may not reach. "
                                  "Use the data's public address (an operator can allow a network with "
                                  "FEED_ALLOWED_NETWORKS).")
+
+
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def _embedded_v4(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """IPv4 addresses an IPv6 address leads to (6to4, Teredo, NAT64): a private one there is private too."""
+    if not isinstance(ip, ipaddress.IPv6Address):
+        return []
+    found = [v for v in (ip.sixtofour, *(ip.teredo or ())) if v is not None]
+    if ip in _NAT64:
+        found.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    return found
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,7 @@ def test_loopback_is_refused_unless_the_operator_allows_it(server):
     "http://10.0.0.1/feed.csv", "http://169.254.169.254/latest/meta-data/", "http://[::1]/feed.csv",
     "http://[::ffff:10.0.0.1]/x", "http://0.0.0.0/x", "http://100.64.0.1/x", "http://[fe80::1]/x",
     "http://2130706434/x",  # 127.0.0.2 spelled as one number: not in the allowed 127.0.0.1
+    "http://[64:ff9b::a9fe:a9fe]/x", "http://[2002:a00:1::1]/x",  # NAT64 / 6to4 forms of private IPv4
 ])
 def test_a_redirect_to_a_private_address_is_refused(server, target):
     server.routes["/feed.csv"] = Route(location=target)
