@@ -258,8 +258,35 @@ def run_size(n: int, repeat: int, con: Any) -> dict[str, Any]:
         r["identical"] = got == r.pop("expected") and kept == r.pop("naive_kept")
         r["stats"] = median(lambda: compute_stats(plan), repeat)
         r["fallbacks"] = len(plan.fallback_fields)
+    r.update(x_cost(source, con, repeat))
     r.update(end_to_end(path, cfg, con, repeat, naive_repeat=1 if big else repeat))
     return r
+
+
+X_TEXT = TITLE + " — order at {{ url }}"
+"""An X post: the title plus a URL, so every value has a dot and is measured by twitter-text (a DuckDB UDF)."""
+
+
+def x_cost(source: Any, con: Any, repeat: int) -> dict[str, Timing]:
+    """X's weighted length (twitter-text) against code points, same text, same rules: bulk and stats."""
+    x_cfg = GenerationConfig(platform="x", format="post", rules=RULES, templates={"text": X_TEXT})
+    cp_cfg = GenerationConfig(platform="reddit", format="thread", rules=RULES,
+                              templates={"subreddit": "deals", "title": X_TEXT})
+
+    def bulk(cfg: GenerationConfig) -> Callable[[], int]:
+        def run() -> int:
+            with build_plan(source, cfg, connection=con) as plan:
+                return sum(b.num_rows for b in plan.batches())
+        return run
+
+    def stats(cfg: GenerationConfig) -> Callable[[], Any]:
+        def run() -> Any:
+            with build_plan(source, cfg, connection=con) as plan:
+                return compute_stats(plan)
+        return run
+
+    xb, cb, xs, cs = alternate([bulk(x_cfg), bulk(cp_cfg), stats(x_cfg), stats(cp_cfg)], max(repeat, 3))
+    return {"x_bulk": xb, "cp_bulk": cb, "x_stats": xs, "cp_stats": cs}
 
 
 def end_to_end(path: Path, cfg: GenerationConfig, con: Any, repeat: int, naive_repeat: int) -> dict[str, Timing]:
@@ -330,6 +357,11 @@ def report(results: list[dict[str, Any]]) -> None:
     row("ratio (target ≤2×)", ratio("plan50", "naive50"))
     print("-- whole-data-set statistics --")
     row("compute_stats (target ≤0.3 s at 1M)", secs("stats"))
+    print("-- X weighted length (twitter-text UDF) vs code points, title + URL --")
+    row("bulk: X post text", secs("x_bulk"))
+    row("bulk: same text counted in code points", secs("cp_bulk"))
+    row("X / code points (bulk)", ratio("x_bulk", "cp_bulk"))
+    row("compute_stats: X / code points", ratio("x_stats", "cp_stats"))
     print("-- CSV → rendered → file, end to end --")
     row("naive: DictReader + Jinja2 + JSONL", secs("e2e_naive", digits=2))
     row("plan: read_csv + plan + Parquet", secs("e2e_plan", digits=2))

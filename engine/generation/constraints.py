@@ -109,9 +109,11 @@ def check_sql(spec: FieldSpec, expr: str, *, never_blank: bool = False) -> str:
         n = method.measure_sql(expr)
         unit = method.unit
         # strlen() is free (byte length is stored); measuring is not, so short values skip it.
-        bound = f"strlen({expr})" if method.per_byte == 1 else f"strlen({expr}) * {method.per_byte}"
+        bound = method.bound_sql(expr) if method.bound_sql is not None else \
+            f"strlen({expr})" if method.per_byte == 1 else f"strlen({expr}) * {method.per_byte}"
         branches.append(
-            f"WHEN {bound} > {spec.max_chars} AND {n} > {spec.max_chars} THEN "
+            # a CASE, not AND: DuckDB may reorder AND's sides, measuring (a Python UDF for X) every value
+            f"WHEN (CASE WHEN {bound} > {spec.max_chars} THEN {n} ELSE 0 END) > {spec.max_chars} THEN "
             f"'too long: ' || {n} || ' {unit}, limit {spec.max_chars}'"
         )
     if spec.max_items is not None and spec.item_pattern:

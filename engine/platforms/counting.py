@@ -44,6 +44,7 @@ class CountMethod:
     truncate: Callable[[str, int], str]
     truncate_sql: Callable[[str, int], str] | None = None
     per_byte: int = 1  # measure(s) <= per_byte * len(s.encode()): lets SQL skip measuring short values
+    bound_sql: Callable[[str], str] | None = None  # a cheap SQL upper bound of measure (default: per_byte × bytes)
     sql_functions: tuple[tuple[str, Callable[[pa.Array], pa.Array], str], ...] = ()
     """Python UDFs (name, vectorised function VARCHAR → return type) the SQL forms call."""
 
@@ -219,6 +220,58 @@ def _x_measure_sql(expr: str) -> str:
     return f"(CASE WHEN {plain} THEN length({expr}) ELSE {X_SQL_FUNCTION}({expr}) END)"
 
 
+def _x_char_weight(ch: str) -> int:
+    cp = ord(ch)
+    weight = next((r["weight"] for r in _X["ranges"] if r["start"] <= cp <= r["end"]), _X["default_weight"])
+    return int(weight // _X["scale"])
+
+
+def _sql_chars(chars: str) -> str:
+    return "".join(f"\\x{{{ord(c):x}}}" for c in chars)
+
+
+# Characters NFC makes heavier (a few turn into 2 or 3 characters, a few into a heavier one), by Python's
+# Unicode tables as twitter-text normalises; and single-character emoji twitter-text weighs more than the
+# character (© ®).
+_X_HEAVIER = "".join(chr(c) for c in range(0x80, 0x110000) if not 0xD800 <= c <= 0xDFFF and sum(
+    _x_char_weight(x) for x in unicodedata.normalize("NFC", chr(c))) > _x_char_weight(chr(c)))
+_X_LIGHT_EMOJI = {int(e.codepoint, 16) for e in x_emoji_list if " " not in e.codepoint
+                  and _x_char_weight(chr(int(e.codepoint, 16))) * _X["scale"] < _X["default_weight"]}
+
+
+def _light_sql() -> str:
+    """The weight-1 ranges as an RE2 class, less the single-character emoji in them (those weigh 2)."""
+    parts = []
+    for r in _X["ranges"]:
+        if r["weight"] != _X["scale"]:
+            continue
+        start = r["start"]
+        for cp in sorted(c for c in _X_LIGHT_EMOJI if r["start"] <= c <= r["end"]) + [r["end"] + 1]:
+            if start < cp:
+                parts.append(f"\\x{{{start:x}}}-\\x{{{cp - 1:x}}}")
+            start = cp + 1
+    return "".join(parts)
+
+
+_X_LIGHT_SQL = _light_sql()
+
+
+def _x_bound_sql(expr: str) -> str:
+    """An upper bound of the weighted length, so checks measure (call Python) only values that may be over.
+
+    Each character weighs as twitter-text's ranges say (1 Latin, else 2); NFC makes `_X_HEAVIER` heavier (by
+    at most 5: one heavy character turning into three) and merges others (never heavier); an emoji sequence
+    weighs 2 in all (a single © or ® is counted heavy); a URL counts 23 for 4 or more characters that
+    hold a dot (at most 19 more, one URL per dot).
+    """
+    dots = f"(length({expr}) - length(replace({expr}, '.', '')))"
+    # counted as what removing them takes away: replacing every light character instead is ~100× slower
+    heavy = f"(length({expr}) - length(regexp_replace({expr}, '[^{_X_LIGHT_SQL}]', '', 'g')))"
+    heavier = f"(length({expr}) - length(regexp_replace({expr}, '[{_sql_chars(_X_HEAVIER)}]', '', 'g')))"
+    return (f"(CASE WHEN strlen({expr}) = length({expr}) THEN length({expr}) + 19 * {dots} "
+            f"ELSE length({expr}) + {heavy} + 19 * {dots} + 5 * {heavier} END)")
+
+
 def _x_boundaries(text: str) -> list[int]:
     """Where a cut may fall: between characters, never inside a URL or an emoji sequence."""
     inside: set[int] = set()
@@ -258,6 +311,7 @@ register_count_method(CountMethod(
     measure_sql=_x_measure_sql,
     truncate=_x_truncate,
     per_byte=6,  # a URL counts 23 and may be as short as 4 bytes ("a.co"); anything else at most 2 per byte
+    bound_sql=_x_bound_sql,
     sql_functions=((X_SQL_FUNCTION, _x_lengths, "BIGINT"),),
 ))
 

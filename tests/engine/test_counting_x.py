@@ -68,7 +68,8 @@ def test_weighted_lengths(con: duckdb.DuckDBPyConnection, text: str, expected: i
 PIECES = st.sampled_from(["a", "word", " ", ".", ":", "/", "\r", "\n", "#", "1", "*", "é", "e\u0301", "—", "ü",
                           "日本", "ＡＢ", "😀", "👍🏽", "🏽", "☺", "\ufe0f", "\u20e3", "\u200d", "👨‍👩‍👧", "🇯🇵",
                           "©", "https://example.com/x", "a.co", "x.co/日本", "http://日本.jp/p", "ﾊ", "\u2028",
-                          "@user", "#tag", "$CASH"])
+                          "@user", "#tag", "$CASH", "\u0958", "\u0344", "한", "\u1100\u1161", "\u212b", "Å",
+                          "\u0301", "\u0316", "\U0001d15e", "\u2adc", "\uf900"])
 TEXTS = st.lists(PIECES, max_size=40).map("".join)
 
 
@@ -125,3 +126,14 @@ def test_a_plan_reports_the_same_lengths_as_check_value() -> None:
     kept = result.variations["__row"].to_list()
     assert kept == [i for i, t in enumerate(texts) if check_value(POST, t) is None] == [0, 3]
     assert result.stats is not None and result.stats.over_limit == {"text": 4}
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(texts=st.lists(TEXTS, min_size=1, max_size=8))
+def test_the_sql_bound_never_undercounts(texts: list[str]) -> None:
+    """Checks skip measuring values under the bound: it must never be below the weighted length."""
+    assert X.bound_sql is not None
+    con = duckdb.connect()
+    got = con.execute(f"SELECT {X.bound_sql('t')} FROM (SELECT unnest($1) AS t, generate_subscripts($1, 1) AS i) "
+                      "ORDER BY i", [texts]).fetchall()
+    assert all(bound >= X.measure(t) for (bound,), t in zip(got, texts, strict=True))
