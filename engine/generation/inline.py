@@ -34,8 +34,6 @@ BLOCK = re.compile(r"\[\[([^\[\]]*)\]\]")
 # JavaScript's String.prototype.trim: WhiteSpace and LineTerminator code points
 _JS_SPACE = "\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a" \
             "\u2028\u2029\u202f\u205f\u3000\ufeff"
-_SQL_SPACE = "".join(f"\\x{{{ord(c):x}}}" for c in _JS_SPACE)
-_SQL_TRIM = f"^[{_SQL_SPACE}]+|[{_SQL_SPACE}]+$"
 
 STAT_COLUMNS = ("__il_possible", "__il_duplicates", "__il_capped", "__il_first")
 """Per (row, source variation), carried on its first variation (`__il_first`) and 0 on the others."""
@@ -116,77 +114,84 @@ _PATTERN = sql_literal(BLOCK.pattern)
 _WHOLE = sql_literal(r"\[\[[^\[\]]*\]\]")
 
 
-def _prod(list_sql: str) -> str:
-    """The product of a list of BIGINTs (1 for an empty list)."""
-    return f"list_reduce({list_sql}, lambda a, b: a * b, CAST(1 AS BIGINT))"
-
-
 @dataclass(frozen=True)
 class InlineStep:
-    """The `__inline` step: each (row, source variation) of `__rendered` becomes its kept combinations."""
+    """The `__inline` step: each (row, source variation) of `__rendered` becomes its kept combinations.
+
+    Per row: each field's blocks and literal pieces (`__il_o<n>`, `__il_p<n>`; a field without `[[` skips
+    the regexes), the texts the field expands to (`__il_v<n>`, `__il_c<n>` of them), then the kept
+    combinations as 0-based indexes `k` into the cross product (first field slowest; field n's text is
+    `v<n>[k // stride % count]`).
+    When no field repeats a text every combination differs, so only the first `cap` are built; otherwise
+    all of them are, and equal ones keep their first (a sort of (combination, index) pairs).
+    """
 
     fields: tuple[str, ...]   # rendered columns (quoted identifiers) that expand, first varies slowest
     cap: int
 
     def ctes(self, source: str) -> list[tuple[str, str]]:
-        """`__inline_parts` (blocks split into options) and `__inline` over the CTE named `source`."""
+        """`__inline_parts`, `_counted`, `_listed`, `_kept` and `__inline` over the CTE named `source`."""
+        q = quote
+        o, p, v, c = ([q(f"__il_{x}{n}") for n in range(len(self.fields))] for x in "opvc")
         parts = []
         for n, f in enumerate(self.fields):
-            opts = (f"list_transform(regexp_extract_all({f}, {_PATTERN}, 1), lambda b: list_transform("
-                    f"string_split(b, '|'), lambda o: regexp_replace(o, {sql_literal(_SQL_TRIM)}, '', 'g')))")
-            parts.append(f"{opts} AS {quote(f'__il_o{n}')}")
-            parts.append(f"regexp_split_to_array({f}, {_WHOLE}) AS {quote(f'__il_p{n}')}")
-        counts = [f"list_transform({quote(f'__il_o{n}')}, lambda o: CAST(len(o) AS BIGINT))"
-                  for n in range(len(self.fields))]
-        # DOUBLE: a product of many blocks may pass BIGINT before it is refused
-        totals = [f"list_reduce(list_transform({quote(f'__il_o{n}')}, lambda o: CAST(len(o) AS DOUBLE)), "
-                  f"lambda a, b: a * b, CAST(1 AS DOUBLE))" for n in range(len(self.fields))]
-        parts.append(f"{' * '.join(totals) or 'CAST(1 AS DOUBLE)'} AS {quote('__il_total')}")
-        for n, c in enumerate(counts):
-            parts.append(f"{_prod(c)} AS {quote(f'__il_n{n}')}")
-        split = f"SELECT *, {', '.join(parts)}\nFROM {quote(source)}"
+            plain = f"strpos({f}, '[[') = 0"
+            parts.append(f"CASE WHEN {plain} THEN []::VARCHAR[][] ELSE list_transform(regexp_extract_all({f}, "
+                         f"{_PATTERN}, 1), lambda b: list_transform(string_split(b, '|'), lambda o: "
+                         f"trim(o, {sql_literal(_JS_SPACE)}))) END AS {o[n]}")
+            parts.append(f"CASE WHEN {plain} THEN [{f}] ELSE regexp_split_to_array({f}, {_WHOLE}) END AS {p[n]}")
+        split = f"SELECT *, {', '.join(parts)}\nFROM {q(source)}"
 
-        def field_text(n: int, k: str) -> str:
-            """Field n's text for combination k of the row."""
-            o, p = quote(f"__il_o{n}"), quote(f"__il_p{n}")
-            later = "".join(f" * {quote(f'__il_n{m}')}" for m in range(n + 1, len(self.fields)))
-            kf = f"(({k} // (CAST(1 AS BIGINT){later})) % {quote(f'__il_n{n}')})"
-            stride = _prod(f"list_transform(list_slice({o}, i + 2, len({o})), lambda o2: CAST(len(o2) AS BIGINT))")
-            pick = f"{o}[i + 1][(({kf} // {stride}) % len({o}[i + 1])) + 1]"
-            return (f"({p}[1] || array_to_string(list_transform(range(len({o})), lambda i: {pick} || {p}[i + 2]), "
-                    f"''))")
+        totals = [f"list_reduce(list_transform({o[n]}, lambda x: CAST(len(x) AS DOUBLE)), lambda a, b: a * b, "
+                  f"CAST(1 AS DOUBLE))" for n in range(len(self.fields))]
+        counted = (f"SELECT *, {' * '.join(totals) or 'CAST(1 AS DOUBLE)'} AS {q('__il_total')}\n"
+                   f"FROM {q('__inline_parts')}")
 
-        k = "__il_k"
-        combos = (f"list_transform(range(CAST({quote('__il_total')} AS BIGINT)), lambda {k}: "
-                  f"[{', '.join(field_text(n, k) for n in range(len(self.fields)))}])")
-        refuse = refusal_sql(too_many_message(), None, row_sql=quote(ROW))
-        guarded = (f"CASE WHEN {quote('__il_total')} > {MAX_INLINE_COMBINATIONS} THEN {refuse} "
-                   f"ELSE {combos} END")
-        # keep the first of equal combinations: sort (combination, index) pairs, keep each run's first index
-        pairs = f"list_sort(list_transform({quote('__il_all')}, lambda c, i: {{'c': c, 'i': i}}))"
-        firsts = (f"list_sort(list_transform(list_filter({quote('__il_pairs')}, lambda p, i: i = 1 OR "
-                  f"{quote('__il_pairs')}[i - 1].c <> p.c), lambda p: p.i))")
-        listed = (f"SELECT * EXCLUDE ({', '.join(quote(f'__il_{x}{n}') for n in range(len(self.fields)) for x in 'opn')}), "
-                  f"{guarded} AS {quote('__il_all')}\nFROM {quote('__inline_parts')}")
-        paired = f"SELECT *, {pairs} AS {quote('__il_pairs')}\nFROM {quote('__inline_listed')}"
-        uniq = (f"SELECT * EXCLUDE ({quote('__il_pairs')}), {firsts} AS {quote('__il_uniq')}\n"
-                f"FROM {quote('__inline_paired')}")
-        pick = (f"unnest(list_transform({quote('__il_uniq')}[1:{self.cap}], lambda u, j: "
-                f"{{'j': j - 1, 'c': {quote('__il_all')}[u]}})) AS {quote('__il')}")
-        values = ", ".join(f"struct_extract({quote('__il')}, 'c')[{n + 1}] AS {f}" for n, f in enumerate(self.fields))
-        first = f"struct_extract({quote('__il')}, 'j') = 0"
-        stats = [f"CASE WHEN {first} THEN CAST({quote('__il_total')} AS BIGINT) ELSE 0 END AS {quote('__il_possible')}",
-                 f"CASE WHEN {first} THEN len({quote('__il_all')}) - len({quote('__il_uniq')}) ELSE 0 END "
-                 f"AS {quote('__il_duplicates')}",
-                 f"CASE WHEN {first} THEN greatest(len({quote('__il_uniq')}) - {self.cap}, 0) ELSE 0 END "
-                 f"AS {quote('__il_capped')}",
-                 f"{first} AS {quote('__il_first')}"]
-        variation = (f"CAST({quote(VARIATION)} * {self.cap} + struct_extract({quote('__il')}, 'j') AS INTEGER) "
-                     f"AS {quote(VARIATION)}")
-        drop = ", ".join([*self.fields, quote(VARIATION), quote("__il"), quote("__il_all"), quote("__il_uniq"),
-                          quote("__il_total")])
-        expanded = (f"SELECT * EXCLUDE ({drop}), {variation}, {values}, {', '.join(stats)}\n"
-                    f"FROM (SELECT *, {pick} FROM {quote('__inline_uniq')})")
-        return [("__inline_parts", split), ("__inline_listed", listed), ("__inline_paired", paired),
-                ("__inline_uniq", uniq), ("__inline", expanded)]
+        values = []
+        for n in range(len(self.fields)):
+            # block by block: every text so far × each option of the block, then the literal piece after it
+            expand = (f"list_reduce(list_zip({o[n]}, {p[n]}[2:]), lambda acc, z: flatten(list_transform(acc, "
+                      f"lambda a: list_transform(z[1], lambda x: a || x || z[2]))), [{p[n]}[1]])")
+            values.append(f"CASE WHEN {q('__il_total')} > {MAX_INLINE_COMBINATIONS} THEN NULL "
+                          f"WHEN len({o[n]}) = 0 THEN {p[n]} ELSE {expand} END AS {v[n]}")
+        refuse = refusal_sql(too_many_message(), None, row_sql=q(ROW))
+        guard = f"CASE WHEN {q('__il_total')} > {MAX_INLINE_COMBINATIONS} THEN {refuse} ELSE {q('__il_total')} END"
+        listed = (f"SELECT * EXCLUDE ({', '.join([*o, *p])}), {', '.join(values)}, "
+                  f"CAST({guard} AS BIGINT) AS {q('__il_n')}\nFROM {q('__inline_counted')}")
+        listed = f"SELECT *, {', '.join(f'len({v[n]}) AS {c[n]}' for n in range(len(self.fields)))}\nFROM ({listed})"
 
+        def combo(k: str) -> list[str]:
+            """Each field's text for combination `k` (0-based)."""
+            out = []
+            for n in range(len(self.fields)):
+                later = "".join(f" * {c[m]}" for m in range(n + 1, len(self.fields)))
+                out.append(f"{v[n]}[(({k} // (CAST(1 AS BIGINT){later})) % {c[n]}) + 1]")
+            return out
+
+        distinct = " AND ".join(f"len(list_distinct({v[n]})) = len({v[n]})" for n in range(len(self.fields)))
+        every = f"list_transform(range({q('__il_n')}), lambda k: [{', '.join(combo('k'))}])"
+        pairs = f"list_sort(list_transform({every}, lambda x, i: {{'c': x, 'i': i - 1}}))"
+        firsts = ("list_sort(list_transform(list_filter(ps, lambda x, i: i = 1 OR ps[i - 1].c <> x.c), "
+                  "lambda x: x.i))")
+        unique = f"list_transform([{pairs}], lambda ps: {firsts})[1]"
+        # texts distinct within each field: every combination differs, build only the kept ones
+        kept = (f"CASE WHEN {distinct} THEN range(least({q('__il_n')}, {self.cap})) "
+                f"ELSE {unique} END")
+        keep = (f"SELECT *, {kept} AS {q('__il_keep')}\nFROM {q('__inline_listed')}")
+        count_unique = (f"CASE WHEN {distinct} THEN {q('__il_n')} ELSE len({q('__il_keep')}) END")
+        first = f"struct_extract({q('__il')}, 'j') = 0"
+        k = f"struct_extract({q('__il')}, 'k')"
+        stats = [f"CASE WHEN {first} THEN {q('__il_n')} ELSE 0 END AS {q('__il_possible')}",
+                 f"CASE WHEN {first} THEN {q('__il_n')} - {count_unique} ELSE 0 END AS {q('__il_duplicates')}",
+                 f"CASE WHEN {first} THEN greatest({count_unique} - {self.cap}, 0) ELSE 0 END AS {q('__il_capped')}",
+                 f"{first} AS {q('__il_first')}"]
+        variation = f"CAST({q(VARIATION)} * {self.cap} + struct_extract({q('__il')}, 'j') AS INTEGER) AS {q(VARIATION)}"
+        texts_out = ", ".join(f"{t} AS {f}" for t, f in zip(combo(k), self.fields, strict=True))
+        drop = ", ".join([*self.fields, q(VARIATION), q("__il"), q("__il_keep"), q("__il_n"), q("__il_total"),
+                          *v, *c])
+        pick = (f"unnest(list_transform({q('__il_keep')}[1:{self.cap}], lambda x, j: {{'j': j - 1, 'k': x}})) "
+                f"AS {q('__il')}")
+        expanded = (f"SELECT * EXCLUDE ({drop}), {variation}, {texts_out}, {', '.join(stats)}\n"
+                    f"FROM (SELECT *, {pick} FROM {q('__inline_kept')})")
+        return [("__inline_parts", split), ("__inline_counted", counted), ("__inline_listed", listed),
+                ("__inline_kept", keep), ("__inline", expanded)]
