@@ -3,17 +3,18 @@ trail, the plan's usage) and keep or replay idempotent responses. Only studio.ap
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import delete, select, text
 from sqlalchemy.exc import IntegrityError
 
 from studio import audit
 from studio.api.keys import TOKEN_PREFIX, hash_token
 from studio.context import Context, Role, WorkspaceId, capped
-from studio.errors import AuthError
+from studio.errors import AuthError, StudioError
 from studio.permissions import internal, public
 from studio.store.api_models import ApiKey, IdempotencyRecord
 from studio.store.base import aware, utcnow
@@ -101,33 +102,51 @@ def within_allowance(store: Store, who: Principal) -> str | None:
 
 @dataclass(frozen=True)
 class Replay:
+    """A response kept for an Idempotency-Key (and the SHA-256 of the request body it answered)."""
+
     body_hash: str
     status: int
     headers: dict[str, Any]
     body: bytes
 
 
-@internal("the API app replays the stored response of an idempotent POST for the key that made it")
-def stored_response(store: Store, who: Principal, route: str, idempotency_key: str) -> Replay | None:
+PENDING = 0  # the status of a claimed Idempotency-Key whose request is still running
+KEEP_RECORDS = dt.timedelta(hours=24)
+
+
+@internal("the API app claims an Idempotency-Key for the key that sends it")
+def claim(store: Store, who: Principal, route: str, idempotency_key: str, body_hash: str) -> Replay | None:
+    """None when this request may run (the key is now claimed); else what was recorded first: a finished
+    response to replay (status > 0) or a request still running (status PENDING)."""
+    ctx = Context.job(who.workspace_id)
+    try:
+        with store.session_scope(ctx) as s:
+            s.execute(delete(IdempotencyRecord).where(IdempotencyRecord.key_id == who.key_id,
+                                                      IdempotencyRecord.created_at < utcnow() - KEEP_RECORDS))
+            s.add(IdempotencyRecord(key_id=who.key_id, route=route, idempotency_key=idempotency_key,
+                                    body_hash=body_hash, status=PENDING, headers={}, body=b""))
+        return None
+    except (IntegrityError, StudioError):  # integrity.as_message turns the unique violation into a StudioError
+        pass
+    with store.session_scope(ctx) as s:
+        rec = s.scalar(select(IdempotencyRecord).where(IdempotencyRecord.key_id == who.key_id,
+                                                       IdempotencyRecord.route == route,
+                                                       IdempotencyRecord.idempotency_key == idempotency_key))
+        if rec is None:  # released meanwhile (the first try failed): run this one
+            return claim(store, who, route, idempotency_key, body_hash)
+        return Replay(rec.body_hash, rec.status, dict(rec.headers), bytes(rec.body))
+
+
+@internal("the API app records the response of an idempotent POST it claimed")
+def finish(store: Store, who: Principal, route: str, idempotency_key: str, replay: Replay | None) -> None:
+    """Keep the response for replays, or (None: a server error) release the key so a retry can run."""
     with store.session_scope(Context.job(who.workspace_id)) as s:
         rec = s.scalar(select(IdempotencyRecord).where(IdempotencyRecord.key_id == who.key_id,
                                                        IdempotencyRecord.route == route,
                                                        IdempotencyRecord.idempotency_key == idempotency_key))
-        return None if rec is None else Replay(rec.body_hash, rec.status, dict(rec.headers), bytes(rec.body))
-
-
-@internal("the API app keeps the response of an idempotent POST for the key that made it")
-def store_response(store: Store, who: Principal, route: str, idempotency_key: str, replay: Replay) -> None:
-    """Keep the first response; a concurrent duplicate that finished first wins (nothing is overwritten)."""
-    try:
-        with store.session_scope(Context.job(who.workspace_id)) as s:
-            s.add(IdempotencyRecord(key_id=who.key_id, route=route, idempotency_key=idempotency_key,
-                                    body_hash=replay.body_hash, status=replay.status, headers=replay.headers,
-                                    body=replay.body))
-    except IntegrityError:
-        pass
-    except Exception as exc:  # integrity.as_message turns a unique violation into a StudioError
-        from studio.errors import StudioError
-
-        if not isinstance(exc, StudioError):
-            raise
+        if rec is None:
+            return
+        if replay is None:
+            s.delete(rec)
+        else:
+            rec.status, rec.headers, rec.body = replay.status, replay.headers, replay.body

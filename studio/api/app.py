@@ -6,8 +6,9 @@ Every request but the OpenAPI document and the docs page passes the guard first,
 3. the plan's monthly API calls → 402;
 4. the body: at most MAX_JSON_BODY (uploads: the studio's upload limit) → 413, and all of it within
    READ_TIMEOUT_S → 408 (request heads have their own deadline: studio.http_deadline);
-5. `Idempotency-Key` on a POST: the stored response of the same key + route is replayed; the same
-   Idempotency-Key with another body → 422.
+5. `Idempotency-Key` on a POST: claimed before the route runs; the stored response of the same key + route
+   is replayed, the same Idempotency-Key with another body → 422, and while the first is running → 409
+   (a server error releases the key so a retry runs again). Records are kept 24 h.
 After the route ran, the call is recorded: the key's last use (time, address), an audit event and one
 API call of the plan's usage. Routes only translate HTTP to the studio's services, with a Context built
 from the key (its creator, capped at the key's role), so every role check is the services' own.
@@ -187,32 +188,45 @@ class Guard:
             if not idem or len(idem) > IDEMPOTENCY_KEY_MAX:
                 await refuse(400, f"An Idempotency-Key is 1 to {IDEMPOTENCY_KEY_MAX} characters.")
                 return
-            kept = await run_in_threadpool(access.stored_response, store, who, route, idem)
+            kept = await run_in_threadpool(access.claim, store, who, route, idem, digest)
+            if kept is not None and kept.body_hash != digest:
+                await refuse(422, f"The Idempotency-Key {idem!r} was used for this route with another body; "
+                                  "use a new key for a new request.")
+                return
+            if kept is not None and kept.status == access.PENDING:
+                await refuse(409, f"A request with the Idempotency-Key {idem!r} is still running; retry in a "
+                                  "moment to get its answer.", {"Retry-After": "1"})
+                return
             if kept is not None:
-                if kept.body_hash != digest:
-                    await refuse(422, f"The Idempotency-Key {idem!r} was used for this route with another body; "
-                                      "use a new key for a new request.")
-                    return
                 replayed = True
                 await _send_stored(send, kept)
                 status_box["status"] = kept.status
 
-        if not replayed:
-            await self.app(scope, _replay(body), _capture(send, status_box, keep=idem is not None))
-            if idem is not None and status_box["status"] < 500:
-                data = b"".join(status_box["chunks"])
-                if len(data) <= MAX_STORED_RESPONSE:
-                    kept_headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in status_box["headers"]
-                                    if k.lower() in (b"content-type", b"location", b"content-disposition")}
-                    await run_in_threadpool(access.store_response, store, who, route, idem,
-                                            access.Replay(digest, status_box["status"], kept_headers, data))
         try:
-            # the preview counts itself in the plan's usage (studio.previews); every other call counts here
-            await run_in_threadpool(lambda: access.record_call(store, who, method=method, path=scope["path"],
-                                                               status=status_box["status"], address=address,
-                                                               count_usage=path != "/preview" or replayed))
-        except Exception:  # noqa: BLE001 - the caller has its answer; a failed bookkeeping write is logged
-            log.exception("recording an API call failed")
+            if not replayed:
+                await self._run(scope, body, send, status_box, store, who, route, idem, digest)
+        finally:  # also when the route raised (a 500 was sent): the call is recorded either way
+            try:
+                # the preview counts itself in the plan's usage (studio.previews); every other call counts here
+                await run_in_threadpool(lambda: access.record_call(
+                    store, who, method=method, path=scope["path"], status=status_box["status"], address=address,
+                    count_usage=path != "/preview" or replayed))
+            except Exception:  # noqa: BLE001 - the caller has its answer; a failed bookkeeping write is logged
+                log.exception("recording an API call failed")
+
+    async def _run(self, scope: Scope, body: bytes, send: Send, box: dict[str, Any], store: Store,
+                   who: access.Principal, route: str, idem: str | None, digest: str) -> None:
+        """The route itself; with an Idempotency-Key its response is kept (or, after a 5xx, the key released)."""
+        try:
+            await self.app(scope, _replay(body), _capture(send, box, keep=idem is not None))
+        finally:
+            if idem is not None:
+                data = b"".join(box["chunks"])
+                keep = box["status"] < 500 and len(data) <= MAX_STORED_RESPONSE
+                kept_headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in box["headers"]
+                                if k.lower() in (b"content-type", b"location", b"content-disposition")}
+                await run_in_threadpool(access.finish, store, who, route, idem,
+                                        access.Replay(digest, box["status"], kept_headers, data) if keep else None)
 
 
 class _TooLarge(Exception):

@@ -161,3 +161,43 @@ def test_bodies_are_capped(client, ws):
     answer = client.post("/api/v1/templates", content=b"{" + b" " * (1024 * 1024 + 10) + b"}",
                          headers={**bearer(ws.key()), "Content-Type": "application/json"})
     assert answer.status_code == 413 and answer.headers["content-type"] == "application/problem+json"
+
+
+def test_an_idempotency_key_still_running_is_409_and_a_server_error_releases_it(client, store, ws):
+    from studio.api import access
+
+    secret = ws.key()
+    who = access.authenticate(store, secret)
+    route, body = "POST /templates", b'{"name": "x"}'
+    assert access.claim(store, who, route, "busy", hashlib.sha256(body).hexdigest()) is None  # another request runs
+    answer = client.post("/api/v1/templates", content=body, headers={**bearer(secret), "Idempotency-Key": "busy",
+                                                                      "Content-Type": "application/json"})
+    assert answer.status_code == 409 and answer.headers["retry-after"] == "1"
+    access.finish(store, who, route, "busy", None)  # it failed with a server error: the key is free again
+    answer = client.post("/api/v1/templates", json=TEMPLATE, headers={**bearer(secret), "Idempotency-Key": "busy"})
+    assert answer.status_code == 201
+
+
+def test_a_body_that_does_not_arrive_in_time_is_408(endpoints, ws):
+    import asyncio
+
+    from starlette.applications import Starlette
+
+    endpoints.api.state.services.read_timeout_s = 0.3
+    app = Starlette(routes=endpoints.routes())
+    sent: list[dict] = []
+
+    async def dripping() -> dict:  # announces 100 bytes, sends none
+        await asyncio.sleep(3600)
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/api/v1/templates", "raw_path": b"/api/v1/templates",
+             "root_path": "", "query_string": b"", "scheme": "http", "http_version": "1.1",
+             "client": ("127.0.0.1", 5000), "server": ("testserver", 80),
+             "headers": [(b"authorization", f"Bearer {ws.key()}".encode()), (b"content-type", b"application/json"),
+                         (b"content-length", b"100")]}
+    asyncio.run(asyncio.wait_for(app(scope, dripping, send), 30))
+    assert sent[0]["status"] == 408 and (b"connection", b"close") in sent[0]["headers"]
