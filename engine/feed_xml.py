@@ -14,6 +14,7 @@ refused, so a feed cannot read local files or expand into gigabytes (XXE, billio
 
 from __future__ import annotations
 
+import functools
 from xml.etree.ElementTree import Element, ParseError
 
 import defusedxml
@@ -28,8 +29,9 @@ JOIN = ", "
 _ATOM_ALIASES = {"summary": "description"}
 
 
+@functools.lru_cache(maxsize=1024)
 def _split(tag: str) -> tuple[str, str]:
-    """(namespace, local name) of an ElementTree tag such as ``{ns}local``."""
+    """(namespace, local name) of an ElementTree tag such as ``{ns}local`` (feeds repeat a few tags: cached)."""
     if tag.startswith("{"):
         ns, _, local = tag[1:].partition("}")
         return ns, local
@@ -37,7 +39,7 @@ def _split(tag: str) -> tuple[str, str]:
 
 
 def _text(el: Element) -> str | None:
-    text = "".join(el.itertext()).strip()
+    text = ("".join(el.itertext()) if len(el) else (el.text or "")).strip()
     if not text and el.get("href"):
         text = str(el.get("href")).strip()
     return text or None
@@ -65,7 +67,7 @@ def _fields(item: Element, atom: bool) -> dict[str, list[str]]:
             continue
         if atom and rank and local in _ATOM_ALIASES:
             local, rank = _ATOM_ALIASES[local], 2
-        nested = [c for c in child if isinstance(c.tag, str)]
+        nested = [c for c in child if isinstance(c.tag, str)] if len(child) else None
         if nested:
             for sub in nested:
                 put(f"{local}_{_split(sub.tag)[1]}", rank, _text(sub))
