@@ -170,6 +170,7 @@ COLLECTIONS = {"campaigns": "campaign", "ad_groups": "ad_group", "ads": "ad"}
 def _handler(double: RedditAdsDouble) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # keep-alive on loopback: no 40 ms delayed-ACK stalls
 
         def log_message(self, *_args: Any) -> None:
             pass

@@ -211,6 +211,7 @@ def _listing(kind: str, things: list[dict[str, Any]]) -> dict[str, Any]:
 def _handler(double: RedditDouble) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # keep-alive on loopback: no 40 ms delayed-ACK stalls
 
         def log_message(self, *_args: Any) -> None:
             pass
