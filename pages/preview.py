@@ -18,6 +18,7 @@ from studio.ui import generation as ui_gen
 from studio.ui import inline as ui_inline
 from studio.ui import structure as ui_structure
 from studio.ui import template_editor as template_ui
+from studio.ui import truncation as ui_truncation
 
 ctx = state.page_context("Preview")
 store = resources.store()
@@ -86,6 +87,7 @@ def preview() -> None:
         dedup = st.multiselect("Remove duplicates on", list(fields), key="pv_dedup")
         authoring.seed("pv_strategy", draft.get("strategy", "skip"), STRATEGIES)
         strategy = st.radio("When a field breaks a limit", STRATEGIES, horizontal=True, key="pv_strategy")
+        truncate_style = ui_truncation.style_picker(strategy, draft.get("truncate_style"), "pv_truncate_style")
         combos = math.prod(len(v) for v in sources_now.values()) if isinstance(sources_now, dict) else 1
         inline_max = ui_inline.maximum(fields, draft.get("inline_max"), "pv_inline_max", sources=combos)
         structure = ui_structure.inputs(fmt_key, [(c.name, c.kind) for c in detail.columns], f"pv_st_{ds_key}")
@@ -94,6 +96,7 @@ def preview() -> None:
         "dataset_id": ds_key, "format": fmt_key, "rule_set": None if rule_choice == rs_default else rule_choice,
         "rules_json": st.session_state["pv_rules"],
         "sources": sources_text, "dedup": dedup, "strategy": strategy, "inline_max": inline_max,
+        "truncate_style": truncate_style or draft.get("truncate_style"),
         "templates": {k: v for k, v in {**draft.get("templates", {}), f"{ds_key}|{fmt_key}": choice}.items()
                       if k.split("|", 1)[0] in by_id and (k != f"{ds_key}|{fmt_key}" or v != default)},
         "answers": {k: v for k, v in {**draft.get("answers", {}), ds_key: answers}.items() if k in by_id},
@@ -121,6 +124,8 @@ def preview() -> None:
         st.stop()
     config = {"platform": platform, "format": format_name, "templates": fields, "rules": rules,
               "dedup_fields": dedup, "constraint_strategy": strategy, "variation_sources": sources}
+    if truncate_style is not None:  # with "truncate": cut, ellipsis or word
+        config["truncate_style"] = truncate_style
     if inline_max is not None:  # [[a|b]] blocks: combinations kept per row
         config["max_inline_variations"] = inline_max
     if structure is not None:  # paid formats: campaigns → ad groups → ads, keywords, settings
