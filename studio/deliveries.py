@@ -28,6 +28,8 @@ import random
 import time
 import uuid
 from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 from sqlalchemy import or_, select
@@ -170,6 +172,19 @@ def _request(settings: Settings, s: object, d: Delivery, event: Event, now: dt.d
     return Request("webhook", url=url, body=body, headers=headers)
 
 
+def pinned(checked: net_guard.CheckedUrl) -> tuple[str, str, dict[str, Any]]:
+    """The URL with its host replaced by the address that was checked, the Host header and the TLS name:
+    the request goes where the guard looked, even if the name resolves elsewhere a moment later."""
+    parts = urlsplit(checked.url)
+    address = checked.addresses[0]
+    ip = f"[{address}]" if ":" in address else address
+    port = f":{parts.port}" if parts.port else ""
+    host = parts.hostname or ""
+    host_header = (f"[{host}]" if ":" in host else host) + port
+    extensions: dict[str, Any] = {"sni_hostname": host} if parts.scheme == "https" else {}
+    return urlunsplit((parts.scheme, ip + port, parts.path or "/", parts.query, "")), host_header, extensions
+
+
 def send(settings: Settings, req: Request) -> Outcome:
     """One try, outside any transaction; never raises for the receiver's faults."""
     began = time.perf_counter()
@@ -184,9 +199,11 @@ def send(settings: Settings, req: Request) -> Outcome:
             return Outcome(False, None, took(), getattr(exc, "message", str(exc))[:1000])
         return Outcome(True, None, took(), "")
     try:
-        net_guard.check_url(req.url, allow_private(settings))
+        checked = net_guard.check_url(req.url, allow_private(settings))
+        url, host_header, extensions = pinned(checked)
         with httpx.Client(timeout=timeout_s(settings), follow_redirects=False) as client, \
-                client.stream("POST", req.url, content=req.body, headers=list(req.headers)) as response:
+                client.stream("POST", url, content=req.body, headers=[("Host", host_header), *req.headers],
+                              extensions=extensions) as response:
             status, where = response.status_code, response.headers.get("location", "another address")
             head = b""
             if not 200 <= status < 400:  # a few bytes of the answer for the log, never a whole large body

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -40,7 +41,8 @@ class Receiver:
 
 @contextmanager
 def receiver(statuses: list[int] | None = None, *, hold: threading.Event | None = None,
-             headers: dict[str, str] | None = None) -> Iterator[Receiver]:
+             headers: dict[str, str] | None = None, tls: tuple[str, str] | None = None) -> Iterator[Receiver]:
+    """A receiver on 127.0.0.1 (`tls`: (certificate, key) files to serve https://localhost:<port>/hook)."""
     rec = Receiver(statuses=statuses or [200], hold=hold, headers_out=headers or {})
 
     class Handler(BaseHTTPRequestHandler):
@@ -65,6 +67,11 @@ def receiver(statuses: list[int] | None = None, *, hold: threading.Event | None 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     rec.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+    if tls is not None:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(*tls)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        rec.url = f"https://localhost:{server.server_address[1]}/hook"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -278,3 +278,64 @@ def test_a_disabled_endpoint_gets_nothing_until_enabled_and_replayed(estore, hel
         webhooks.update_endpoint(estore, o, endpoint, enabled=True)
         assert webhooks.replay(estore, o, log[0].id).state == "succeeded"
     assert len(rec.requests) == 2
+
+
+@pytest.fixture(scope="module")
+def localhost_cert(tmp_path_factory):
+    """A self-signed certificate for the name localhost only (not for 127.0.0.1)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    folder = tmp_path_factory.mktemp("webhook-tls")
+    cert_file, key_file = folder / "cert.pem", folder / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return str(cert_file), str(key_file)
+
+
+def test_https_goes_to_the_checked_address_with_the_name_verified(sqlite_store, localhost_cert, monkeypatch):
+    """The request is sent to the address the guard resolved (no second DNS lookup to rebind), while the
+    Host header and the certificate check still use the endpoint's name."""
+    monkeypatch.setenv("SSL_CERT_FILE", localhost_cert[0])  # httpx trusts it like a system CA
+    store = with_settings(sqlite_store, WEBHOOK_ALLOW_PRIVATE="on")
+    o = owner(store)
+    with receiver(tls=localhost_cert) as rec:
+        endpoint, secret = webhooks.create_endpoint(store, o, rec.url, ["diff.ready"])
+        result = webhooks.test_send(store, o, endpoint)
+        assert result.outcome.ok, result.outcome.error
+        port = rec.url.split(":")[2].split("/")[0]
+        assert rec.requests[0].headers["host"] == f"localhost:{port}"
+        assert deliveries.verify(secret, rec.requests[0].headers["dotoro-signature"], rec.requests[0].body)
+        wrong_name, _ = webhooks.create_endpoint(store, o, rec.url.replace("localhost", "127.0.0.1"), ["diff.ready"])
+        refused = webhooks.test_send(store, o, wrong_name)
+    assert not refused.outcome.ok and "certificate" in refused.outcome.error.lower()
+    store.dispose()
+
+
+@pytest.mark.parametrize("addresses, url, expected", [
+    (("93.184.216.34",), "https://hooks.example.com/x?a=1", ("https://93.184.216.34/x?a=1", "hooks.example.com",
+                                                             {"sni_hostname": "hooks.example.com"})),
+    (("2606:2800:220:1::1",), "http://hooks.example.com:8080", ("http://[2606:2800:220:1::1]:8080/",
+                                                                "hooks.example.com:8080", {})),
+])
+def test_the_pinned_request_keeps_the_name(addresses, url, expected):
+    checked = net_guard.CheckedUrl(url, urlsplit_host(url), addresses)
+    assert deliveries.pinned(checked) == expected
+
+
+def urlsplit_host(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).hostname or ""
