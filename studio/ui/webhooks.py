@@ -74,7 +74,12 @@ def endpoint_list(store: Store, ctx: Context) -> None:
                          expanded=len(endpoints) == 1):
             if e.description:
                 st.caption(e.description)
-            st.write("Events: " + ", ".join(f"`{k}`" for k in e.kinds))
+            chosen = st.multiselect("Events", list(WEBHOOK_KINDS), default=list(e.kinds), format_func=_label,
+                                    key=f"wh_kinds_{e.id}")
+            if sorted(chosen) != sorted(e.kinds) and st.button("Save events", key=f"wh_kinds_save_{e.id}"):
+                with widgets.user_errors():
+                    webhooks.update_endpoint(store, ctx, e.id, kinds=chosen)
+                    st.rerun()
             if e.rotating_until:
                 st.info(f"The previous secret still signs (a second `v1`) until {widgets.fmt_when(e.rotating_until)} UTC.")
             _endpoint_actions(store, ctx, e)

@@ -36,3 +36,18 @@ def test_a_private_address_is_refused_with_a_message(new_app):
     next(t for t in at.text_input if t.label == "Endpoint URL").input("http://10.0.0.5/hook")
     next(b for b in at.button if b.label == "Add endpoint").click().run()
     assert any("private or local address" in e.value for e in at.error)
+
+
+def test_an_endpoints_events_can_be_changed(new_app, monkeypatch):
+    monkeypatch.setenv("WEBHOOK_ALLOW_PRIVATE", "on")
+    at = new_app()
+    sign_up(at, name="Olga Owner")
+    at.switch_page("pages/webhooks.py").run()
+    next(t for t in at.text_input if t.label == "Endpoint URL").input("http://127.0.0.1:9/hook")
+    next(b for b in at.button if b.label == "Add endpoint").click().run()
+    kinds = next(m for m in at.multiselect if m.key and m.key.startswith("wh_kinds_"))
+    kinds.set_value(["diff.ready"]).run()
+    next(b for b in at.button if b.label == "Save events").click().run()
+    assert not at.exception, at.exception
+    assert next(m for m in at.multiselect if m.key and m.key.startswith("wh_kinds_")).value == ["diff.ready"]
+    assert not [b for b in at.button if b.label == "Save events"]
