@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from studio import campaigns, variations
+from studio.ui import diff as ui_diff
 from studio.ui import fragments, resources, state, widgets
 from studio.ui import generation as ui_gen
 from studio.ui import reddit_ads as ui_ads
@@ -43,6 +44,8 @@ if c.button("Archive", disabled=cs.status == "archived"):
     with widgets.user_errors():
         campaigns.archive(store, ctx, cs.id)
         st.rerun()
+
+ui_diff.panel(store, ctx, cs.id, can_edit=ui_review.permissions(store, ctx)[0])
 
 
 @fragments.part  # a filter, a page of the grid or an edit reruns the review, not the set picker and progress

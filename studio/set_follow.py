@@ -33,6 +33,10 @@ from studio.store.session import Store, TenantSession
 APPLY_CHUNK_ROWS = 20_000
 HELD_REASON = "Its campaign set was made paused: nothing of it publishes until a member approves the set."
 OPEN = ("review", "applying")
+# A conflict is open while its variation is still the edit it was about: settled elsewhere (the review
+# grid's Keep/Drop, a later diff) it is not listed again.
+_STILL_OPEN = (Variation, (Variation.id == FollowConflict.variation_id) & Variation.edited.is_(True)
+               & (Variation.source_hash == FollowConflict.content_hash))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,6 +60,22 @@ class DiffInfo:
     automatic: bool
     created_at: dt.datetime
     conflicts_open: int
+
+
+@dataclasses.dataclass(frozen=True)
+class FollowStatus:
+    """How a set follows its data set: its mode, whether it waits for approval, and how far behind it is."""
+
+    mode: str
+    held: bool
+    key_column: str | None
+    set_version: int
+    data_version: int | None  # None: the data set was deleted
+    dataset_name: str
+
+    @property
+    def behind(self) -> bool:
+        return self.data_version is not None and self.data_version > self.set_version
 
 
 @dataclasses.dataclass(frozen=True)
@@ -174,12 +194,22 @@ def prepare(store: Store, ctx: Context, set_id: uuid.UUID) -> uuid.UUID | None:
 def _info(s: TenantSession, d: FeedDiff) -> DiffInfo:
     done = s.scalar(select(func.count()).select_from(FeedApplyChunk).where(
         FeedApplyChunk.diff_id == d.id, FeedApplyChunk.status == "done")) or 0
-    open_conflicts = s.scalar(select(func.count()).select_from(FollowConflict).where(
+    open_conflicts = s.scalar(select(func.count()).select_from(FollowConflict).join(*_STILL_OPEN).where(
         FollowConflict.diff_id == d.id, FollowConflict.resolution == "")) or 0
     return DiffInfo(d.id, d.campaign_set_id, d.from_version, d.to_version, d.key_column, d.status, dict(d.counts or {}),
                     dict(d.by_field or {}), dict(d.samples or {}), list(d.columns or []),
                     {k: int(v) for k, v in (d.result or {}).items()}, d.chunks_total, done, d.error, d.automatic,
                     d.created_at, open_conflicts)
+
+
+@requires(Permission.VIEW)
+def follow_status(store: Store, ctx: Context, set_id: uuid.UUID) -> FollowStatus:
+    with store.session_scope(ctx) as s:
+        s.require(Permission.VIEW)
+        cs = campaigns.get(s, set_id)
+        ds = s.scalar(select(Dataset).where(Dataset.id == cs.dataset_id)) if cs.dataset_id else None
+        return FollowStatus(cs.follow_mode, cs.held, cs.key_column, cs.dataset_version,
+                            ds.current_version if ds else None, ds.name if ds else "")
 
 
 @requires(Permission.VIEW)
@@ -278,7 +308,7 @@ def conflicts(store: Store, ctx: Context, set_id: uuid.UUID, *, limit: int = 200
     """Open conflicts of the set: a hand edit (mine) against what the new data generates (new)."""
     with store.session_scope(ctx) as s:
         s.require(Permission.VIEW)
-        rows = s.execute(select(FollowConflict, Variation).join(Variation, Variation.id == FollowConflict.variation_id)
+        rows = s.execute(select(FollowConflict, Variation).join(*_STILL_OPEN)
                          .where(FollowConflict.campaign_set_id == set_id, FollowConflict.resolution == "")
                          .order_by(Variation.row_index, Variation.variation_index).limit(limit)).all()
         return [ConflictInfo(c.id, v.id, c.row_key, dict(v.fields), dict(c.fields)) for c, v in rows]
@@ -290,7 +320,7 @@ def resolve(store: Store, ctx: Context, set_id: uuid.UUID, conflict_ids: list[uu
     replaces the edit). Returns how many were settled."""
     with store.session_scope(ctx) as s:
         s.require(Permission.EDIT)
-        rows = s.execute(select(FollowConflict, Variation).join(Variation, Variation.id == FollowConflict.variation_id)
+        rows = s.execute(select(FollowConflict, Variation).join(*_STILL_OPEN)
                          .where(FollowConflict.campaign_set_id == set_id, FollowConflict.id.in_(conflict_ids),
                                 FollowConflict.resolution == "").with_for_update()).all()
         for c, v in rows:

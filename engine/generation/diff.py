@@ -96,8 +96,9 @@ def _side(frame: pl.DataFrame, keys: pl.Series, columns: Sequence[str]) -> pa.Ta
             continue
         s = frame[c]
         if s.dtype.is_numeric():  # 4 and 4.0 are one value when a version's column was read as decimals
-            s = s.cast(pl.Float64, strict=False)
-        data[c] = s.cast(pl.String, strict=False).to_arrow()
+            data[c] = s.cast(pl.Float64, strict=False).cast(pl.String).str.replace(r"\.0$", "").to_arrow()
+        else:
+            data[c] = s.cast(pl.String, strict=False).to_arrow()
     return pa.table(data)
 
 

@@ -63,7 +63,8 @@ def filters(store: Store, ctx: Context, cs: CampaignSet) -> VariationFilter:
     if options.ad_groups:
         specific.append(("ad_group", "Ad group", options.ad_groups))
     cols = st.columns(5 + len(specific) + (1 if tags else 0))
-    status = cols[0].selectbox("Status", ["any", *review.STATUSES], key="v_status")
+    status = cols[0].selectbox("Status", ["any", *review.STATUSES, "paused"], key="v_status",
+                               help="paused: its data row left the data set (a set following its data)")
     valid = cols[1].selectbox("Validation", ["any", "valid", "invalid"], key="v_valid")
     edits = cols[2].selectbox("Edits", ["any", "edited", "conflict"], key="v_edits",
                               format_func={"any": "any", "edited": "edited by hand", "conflict": "conflicts"}.__getitem__,
@@ -191,7 +192,7 @@ def _frame(rows: list[dict[str, Any]], names: list[str], structure: list[str]) -
 def _config(fmt: Format, names: list[str], structure: list[str], can_approve: bool) -> dict[str, Any]:
     cc = st.column_config
     config: dict[str, Any] = {
-        "status": cc.SelectboxColumn("Status", options=list(review.STATUSES), required=True, disabled=not can_approve,
+        "status": cc.SelectboxColumn("Status", options=[*review.STATUSES, "paused"], required=True, disabled=not can_approve,
                                      help="Approve or reject this variation" if can_approve else
                                      "Only admins and owners approve in this workspace"),
         "row": cc.NumberColumn("Row", disabled=True, format="%d"),
