@@ -76,6 +76,11 @@ MAX_PREVIEW_VARIATIONS = 1_000_000
 MAX_RUN_VARIATIONS = 50_000_000
 """Most rows × variations one generation run may produce."""
 
+# --- ingest ------------------------------------------------------------------------------
+
+MAX_EXPANDED_ROWS = 1_000_000
+"""Most rows nested lists may expand a file into (upload option "one row per item")."""
+
 # --- rules: no budget needed. Rule regexes run on RE2 on both paths (engine/rules/regex.py),
 # whose time is linear in the text and whose memory is capped by RE2 itself.
 
@@ -119,6 +124,8 @@ BUDGETS: tuple[Budget, ...] = (
     Budget("MAX_PREVIEW_VARIATIONS", MAX_PREVIEW_VARIATIONS, "variations",
            "engine/generation/preview.py preview"),
     Budget("MAX_RUN_VARIATIONS", MAX_RUN_VARIATIONS, "variations", "engine/generation/plan.py build_plan"),
+    Budget("MAX_EXPANDED_ROWS", MAX_EXPANDED_ROWS, "rows",
+           "engine/ingest_nested.py expand_records (counted before expanding) and explode_frame"),
 )
 
 

@@ -27,7 +27,7 @@ from engine.delimited import read_delimited
 from engine.feed_xml import read_product_feed
 from engine.ingest_errors import IngestError, NeedsSheetChoice
 from engine.ingest_json import read_json
-from engine.ingest_nested import IngestOptions, flatten_frame
+from engine.ingest_nested import IngestOptions, explode_frame, flatten_frame
 from engine.ingest_xlsx import decoded_text_size
 
 __all__ = ["KINDS", "MAX_COLUMNS", "SUPPORTED_EXTENSIONS", "ColumnProfile", "IngestError", "IngestOptions",
@@ -112,11 +112,14 @@ def ingest(data: bytes, filename: str, *, sheet: str | None = None,
         frame, header = _read_xlsx(data, sheet, has_header=options.has_header)
         return _finish(frame, header, options, midnight_means_date=True)
     if extension == ".parquet":
-        columns, header = flatten_frame(_read_parquet(data), options)
+        raw, grown = _read_parquet(data), []
+        if options.arrays == "expand":  # one row per list item
+            raw, grown = explode_frame(raw, options)
+        columns, header = flatten_frame(raw, options)
         if len(columns) > MAX_COLUMNS:
             raise IngestError(f"The file has {len(columns)} columns once nested fields are flattened; at most "
                               f"{MAX_COLUMNS} are supported. Lower the flattening depth.", field="flatten_depth")
-        return _finish(pl.DataFrame(columns), header, options, drop_empty_rows=False, dotted=True)
+        return _finish(pl.DataFrame(columns), header, options, drop_empty_rows=False, dotted=True, warnings=grown)
     if extension == ".xml":  # a product feed (Merchant Center RSS/Atom): engine.feed_xml
         frame, header, notes = read_product_feed(data)
         return _finish(frame, header, options, warnings=notes)

@@ -15,7 +15,7 @@ import polars as pl
 
 from engine.delimited import decode_text
 from engine.ingest_errors import IngestError
-from engine.ingest_nested import IngestOptions, compact_json, flatten_record
+from engine.ingest_nested import IngestOptions, compact_json, expand_records, flatten_record
 
 MAX_INTEGER_DIGITS = 4_000  # Python refuses to convert more than 4,300 digits; stop clearly before it
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -64,7 +64,10 @@ def read_json(data: bytes, label: str, *, lines: bool, max_columns: int,
                               "object: every item must be an object of column values.", row=position)
     cells = _Cells()
     try:
-        flat = [flatten_record(record, options, cells.text) for record in records]
+        if options.arrays == "expand":  # one row per list item, growth reported
+            flat, grown = expand_records(records, options, cells.text)
+        else:
+            flat, grown = [flatten_record(record, options, cells.text) for record in records], []
     except RecursionError:
         raise _too_deep(label) from None
     keys = list(dict.fromkeys(key for record in flat for key in record))
@@ -78,7 +81,7 @@ def read_json(data: bytes, label: str, *, lines: bool, max_columns: int,
     columns = [[record.get(key) for record in flat] for key in keys]
     header = [cells.text(key) or "" for key in keys]
     frame = pl.DataFrame([pl.Series(f"c{index}", values, dtype=pl.String) for index, values in enumerate(columns)])
-    notes = []
+    notes = list(grown)
     if cells.replaced:
         notes.append(f"{cells.replaced:,} value(s) held escaped characters that are not valid text (lone "
                      "surrogates such as \\ud800); each was replaced by �.")

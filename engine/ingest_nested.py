@@ -11,6 +11,10 @@ every nested object as JSON. Arrays are, by choice (``arrays``):
   numbers as JavaScript prints them (``1.0`` → ``1``); an empty array is an empty (null) cell.
 - ``json``: the whole array as compact JSON text.
 - ``first``: the first element only; an object there flattens under the array's name.
+- ``expand``: one row per element (an object there flattens under the array's name, as with ``first``);
+  several arrays in a record give every combination, an empty array one row with an empty cell. The rows
+  a file expands into are bounded by ``MAX_EXPANDED_ROWS`` (engine/budgets.py), checked before expanding,
+  and the growth is reported ("12 records became 40 rows").
 
 Flattened names keep their dots (each segment is made snake_case), so templates, rules and
 group-by address them as ``item.brand`` (templates: ``{{ item.brand }}`` resolves to that column).
@@ -30,9 +34,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from polars.exceptions import PanicException
 
+from engine.budgets import MAX_EXPANDED_ROWS
 from engine.ingest_errors import IngestError
 
-ARRAY_MODES = ("join", "json", "first")
+ARRAY_MODES = ("join", "json", "first", "expand")
 DEFAULT_DEPTH = 3
 MAX_DEPTH = 10
 MAX_SEPARATOR = 10
@@ -161,6 +166,90 @@ def flatten_record(record: dict[str, Any], options: IngestOptions,
 
     walk(record, "", 0)
     return out
+
+
+def _expand_refused(rows: int, where: str) -> IngestError:
+    return IngestError(f"Expanding the lists into one row per item would make more than {rows:,} rows ({where}); "
+                       f"the limit is {MAX_EXPANDED_ROWS:,}. Choose to join the items or keep the first one, or "
+                       "split the file.", field="arrays")
+
+
+def _expanded_count(obj: dict[str, Any], level: int, depth: int) -> int:
+    """Rows one object expands into (capped just above the budget, so a hostile file stays cheap to count)."""
+    total = 1
+    for value in obj.values():
+        if isinstance(value, list) and value:
+            total *= sum(_expanded_count(v, level + 1, depth) if isinstance(v, dict) and v and level + 1 < depth
+                         else 1 for v in value)
+        elif isinstance(value, dict) and value and level + 1 < depth:
+            total *= _expanded_count(value, level + 1, depth)
+        if total > MAX_EXPANDED_ROWS:
+            return MAX_EXPANDED_ROWS + 1
+    return total
+
+
+def expand_records(records: list[dict[str, Any]], options: IngestOptions,
+                   cell: Callable[[object], str | None]) -> tuple[list[dict[str, str | None]], list[str]]:
+    """Records as rows with every array expanded to one row per element (``arrays="expand"``), with a note."""
+    total = 0
+    for position, record in enumerate(records, 1):
+        total += _expanded_count(record, 0, options.flatten_depth)
+        if total > MAX_EXPANDED_ROWS:
+            raise _expand_refused(MAX_EXPANDED_ROWS, f"reached at record {position:,}")
+    rows = [row for record in records for row in _expand(record, "", 0, [{}], options, cell)]
+    notes = [f"Lists were expanded to one row per item: {len(records):,} records became {len(rows):,} rows."] \
+        if len(rows) != len(records) else []
+    return rows, notes
+
+
+def _expand(obj: dict[str, Any], prefix: str, level: int, rows: list[dict[str, str | None]],
+            options: IngestOptions, cell: Callable[[object], str | None]) -> list[dict[str, str | None]]:
+    for key, value in obj.items():
+        name = f"{prefix}.{key}" if prefix else key
+        here = level + 1
+        if isinstance(value, list) and value:
+            grown: list[dict[str, str | None]] = []
+            for row in rows:
+                for element in value:
+                    if isinstance(element, dict) and element and here < options.flatten_depth:
+                        grown.extend(_expand(element, name, here, [dict(row)], options, cell))
+                    else:
+                        text = cell(compact_json(element) if isinstance(element, dict | list) else element)
+                        grown.append({**row, name: text})
+            rows = grown
+        elif isinstance(value, dict) and value and here < options.flatten_depth:
+            rows = _expand(value, name, here, rows, options, cell)
+        else:
+            text = None if isinstance(value, list) else cell(compact_json(value) if isinstance(value, dict) else value)
+            for row in rows:
+                row[name] = text
+    return rows
+
+
+def explode_frame(frame: pl.DataFrame, options: IngestOptions) -> tuple[pl.DataFrame, list[str]]:
+    """Typed (Parquet) data with list columns exploded to one row per item (``arrays="expand"``), with a note.
+
+    Structs are unnested first (dotted names, up to the flattening depth) so lists inside them explode too.
+    """
+    height = frame.height
+    while True:
+        struct = next((c for c in frame.columns if isinstance(frame[c].dtype, pl.Struct) and frame[c].dtype.fields
+                       and c.count(".") + 1 < options.flatten_depth), None)
+        if struct is not None:
+            fields = frame[struct].struct.unnest()
+            frame = frame.drop(struct).hstack(fields.rename({f: f"{struct}.{f}" for f in fields.columns}))
+            continue
+        listed = next((c for c in frame.columns if isinstance(frame[c].dtype, pl.List | pl.Array)), None)
+        if listed is None:
+            break
+        column = frame[listed] if isinstance(frame[listed].dtype, pl.List) else frame[listed].arr.to_list()
+        grown = int(column.list.len().fill_null(0).clip(lower_bound=1).sum())
+        if grown > MAX_EXPANDED_ROWS:
+            raise _expand_refused(grown, f"at the list column '{listed}'")
+        frame = frame.with_columns(column).explode(listed, empty_as_null=True, keep_nulls=True)
+    notes = [f"Lists were expanded to one row per item: {height:,} records became {frame.height:,} rows."] \
+        if frame.height != height else []
+    return frame, notes
 
 
 def flatten_frame(frame: pl.DataFrame, options: IngestOptions) -> tuple[list[pl.Series], list[str]]:

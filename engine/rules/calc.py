@@ -1,6 +1,7 @@
 """Arithmetic for the `calculate` action: parsed with `ast`, whitelisted, never `eval`-ed.
 
-Grammar: numbers, column names (or `row["Any Name"]`), `+ - * / %`, unary `-`/`+`,
+Grammar: numbers, column names (dotted ones too: `item.pricing.msrp`; or `row["Any Name"]`),
+`+ - * / %`, unary `-`/`+`,
 parentheses, `abs(x)`, `round(x)` / `round(x, n)` (n a literal 0–10), `min(a, b, ...)`,
 `max(a, b, ...)`. Anything else (`**`, attributes, calls to other names, lambdas,
 comparisons, strings…) is refused with a message before anything runs.
@@ -75,7 +76,7 @@ _BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Mod: "%"
 _REFUSED = {
     ast.Pow: "`**` (power) is not supported",
     ast.FloorDiv: "`//` is not supported; use round(a / b)",
-    ast.Attribute: "attribute access (`.name`) is not allowed",
+    ast.Attribute: "attribute access (`.name`) is not allowed (a dotted column is written item.brand)",
     ast.Lambda: "lambda is not allowed",
     ast.Compare: "comparisons are not allowed in a calculation; use a rule condition",
     ast.BoolOp: "and/or are not allowed in a calculation; use a rule condition",
@@ -137,6 +138,11 @@ def _convert(node: ast.AST, kinds: Mapping[str, str]) -> Expr:
         return Num(number)
     if isinstance(node, ast.Name):
         return _column(node.id, kinds)
+    if isinstance(node, ast.Attribute):
+        name = _dotted(node)
+        if name not in kinds and not any("." in column for column in kinds):
+            raise CalcError(f"{_REFUSED[ast.Attribute]}; {_ALLOWED_HINT}")
+        return _column(name, kinds)
     if isinstance(node, ast.Subscript):
         if (isinstance(node.value, ast.Name) and node.value.id == "row" and isinstance(node.slice, ast.Constant)
                 and isinstance(node.slice.value, str)):
@@ -155,6 +161,20 @@ def _convert(node: ast.AST, kinds: Mapping[str, str]) -> Expr:
         return _call(node, kinds)
     reason = _REFUSED.get(type(node), f"{type(node).__name__} is not allowed")
     raise CalcError(f"{reason}; {_ALLOWED_HINT}")
+
+
+def _dotted(node: ast.Attribute) -> str:
+    """`item.pricing.msrp` (a flattened JSON column) as its name; `row.item.brand` reads `item.brand` too."""
+    parts: list[str] = []
+    current: ast.AST = node
+    while isinstance(current, ast.Attribute):
+        parts.append(current.attr)
+        current = current.value
+    if not isinstance(current, ast.Name):
+        raise CalcError(f"{_REFUSED[ast.Attribute]}; {_ALLOWED_HINT}")
+    parts.append(current.id)
+    path = parts[::-1]
+    return ".".join(path[1:] if path[0] == "row" and len(path) > 2 else path)  # as templates read it
 
 
 def _column(name: str, kinds: Mapping[str, str]) -> Col:

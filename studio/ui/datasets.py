@@ -18,7 +18,8 @@ from studio.ui import widgets
 KIND_LABEL = {"integer": "Integer", "decimal": "Decimal", "boolean": "Boolean", "date": "Date",
               "datetime": "Date & time", "url": "URL", "email": "Email", "text": "Text"}
 FORMAT_LABEL = {"percent": "Percent (50% → 0.5)", "grouped": "Thousands separators", "month_date": "Month-name date"}
-ARRAY_LABEL = {"join": "Join the items into one text", "json": "Keep as JSON text", "first": "Keep the first item"}
+ARRAY_LABEL = {"join": "Join the items into one text", "json": "Keep as JSON text", "first": "Keep the first item",
+               "expand": "One row per item"}
 _TABLE_EXTENSIONS = (".csv", ".tsv", ".txt", ".xlsx")
 _NESTED_EXTENSIONS = (".json", ".jsonl", ".ndjson")
 
