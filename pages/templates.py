@@ -75,7 +75,8 @@ def fields_and_card() -> None:
     with card:
         ui.live_card(fmt, checks, int(row_number))
     with editors:
-        ui_inline.hint(values)  # [[a|b]] blocks: how many variations each row makes
+        ui_inline.hint(values, note="The live rendering shows the row before its blocks expand; Preview shows "
+                                    "each variation.")  # [[a|b]] blocks: how many variations each row makes
     authoring.save(store, ctx, "templates", ui.unsaved(saved, current, scope, values))
 
     st.divider()

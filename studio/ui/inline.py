@@ -30,7 +30,7 @@ def per_row(fields: Mapping[str, str]) -> tuple[int, list[str]]:
     return total, parts
 
 
-def hint(fields: Mapping[str, str], cap: int | None = None) -> None:
+def hint(fields: Mapping[str, str], cap: int | None = None, note: str = "") -> None:
     """One line under the fields: "[[…]] options: title 3 × 2 → 6 variations per row; at most 50 kept"."""
     total, parts = per_row(fields)
     if not parts:
@@ -38,7 +38,7 @@ def hint(fields: Mapping[str, str], cap: int | None = None) -> None:
     kept = "" if cap is None else (f"; at most {cap:,} kept per row (the preview's maximum)" if total > cap
                                    else f"; up to {cap:,} kept per row")
     st.caption(f"Inline options `[[…|…]]`: {', '.join(parts)} → {widgets.plural(total, 'variation')} per row "
-               f"before duplicates{kept}.", help=SYNTAX)
+               f"before duplicates{kept}.{' ' + note if note else ''}", help=SYNTAX)
 
 
 def maximum(fields: Mapping[str, str], default: int | None, key: str, sources: int = 1) -> int | None:

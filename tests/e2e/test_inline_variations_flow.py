@@ -40,3 +40,8 @@ def test_inline_variations_hint_maximum_and_figures(studio_home, studio_url, pag
     expect(cards.nth(2)).to_contain_text(re.compile(r"Buy .* now"))
     page.wait_for_timeout(800)
     shot(page, "47-inline-variations-preview")
+
+    page.get_by_role("button", name="Edit on Templates").click()
+    expect(page.get_by_text(re.compile(r"Inline options .*title 2 × 3, body 2 → 12 variations per row"))).to_be_visible()
+    page.wait_for_timeout(800)
+    shot(page, "47b-inline-variations-templates")
