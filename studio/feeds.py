@@ -73,6 +73,7 @@ class FeedStatus:
     last_outcome: str | None
     last_error: str | None
     fetches: tuple[FetchEntry, ...]
+    queued_at: dt.datetime | None = None  # a scheduled fetch handed to the workers, not run yet
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,7 @@ def _status(s: TenantSession, src: FeedSource) -> FeedStatus:
         src.paused, src.paused_reason, src.consecutive_failures, at(src.last_fetch_at), at(src.last_success_at),
         at(src.last_change_at), src.last_outcome, src.last_error,
         tuple(FetchEntry(aware(f.finished_at), f.trigger, f.outcome, f.http_status, f.size_bytes, f.version, f.error)
-              for f in rows))
+              for f in rows), at(src.queued_at))
 
 
 def _source(s: TenantSession, dataset_id: uuid.UUID, *, lock: bool = False) -> FeedSource:

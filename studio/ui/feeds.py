@@ -96,7 +96,8 @@ def feed_panel(store: Store, ctx: Context, status: feeds.FeedStatus) -> None:
         last += f" · {OUTCOME_LABEL.get(status.last_outcome, status.last_outcome)}"
     _fact(a, "Last fetch", last)
     _fact(b, "Last change", _when(status.last_change_at))
-    _fact(c, "Next fetch", "Paused" if status.paused else _when(status.next_fetch_at, "Not scheduled"))
+    _fact(c, "Next fetch", "Paused" if status.paused else
+          "Queued now" if status.queued_at else _when(status.next_fetch_at, "Not scheduled"))
     if status.paused:
         st.warning(status.paused_reason or "The schedule is paused.")
         if st.button("Resume the schedule", key=f"feed_resume_{status.dataset_id}", type="primary"):

@@ -111,7 +111,9 @@ def test_three_failures_in_a_row_pause_the_schedule_until_resumed(fstore, server
     status = feeds.resume(fstore, ctx, ds_id)
     assert not status.paused and status.consecutive_failures == 0
     assert feeds.claim_due(fstore, Context.job(ctx.workspace_id), limit=10) == [ds_id]
+    assert feeds.feed_status(fstore, ctx, ds_id).queued_at is not None  # the page says "Queued now"
     assert feeds.refresh(fstore, ctx, ds_id, trigger="schedule").outcome == "new_version"
+    assert feeds.feed_status(fstore, ctx, ds_id).queued_at is None
 
 
 def test_oversized_and_private_redirects_fail_with_the_reason(fstore, server):
