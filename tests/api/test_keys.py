@@ -201,3 +201,33 @@ def test_a_body_that_does_not_arrive_in_time_is_408(endpoints, ws):
                          (b"content-length", b"100")]}
     asyncio.run(asyncio.wait_for(app(scope, dripping, send), 30))
     assert sent[0]["status"] == 408 and (b"connection", b"close") in sent[0]["headers"]
+
+
+def test_calls_over_the_plans_monthly_allowance_are_402(tmp_path, monkeypatch):
+    from starlette.applications import Starlette
+    from starlette.testclient import TestClient
+
+    from studio.billing import record_usage
+    from studio.http import Endpoints
+    from studio.store import migrate
+    from studio.store.session import Store
+    from tests.api.conftest import new_workspace
+    from tests.conftest import make_settings
+
+    settings = make_settings(tmp_path / "home", STRIPE_API_KEY="sk_test_dummy")  # billing on: the Free plan's limits
+    migrate.upgrade(settings)
+    store = Store(settings)
+    ws = new_workspace(store)
+    secret = ws.key()
+    endpoints = Endpoints(store=store)
+    try:
+        with TestClient(Starlette(routes=endpoints.routes())) as client:
+            assert client.get("/api/v1/templates", headers=bearer(secret)).status_code == 200
+            with store.session_scope(Context.job(ws.owner.workspace_id)) as s:
+                record_usage(s, Metric.API_CALLS, 999, "test:spent")  # 1 (the call above) + 999 = Free's 1,000
+            answer = client.get("/api/v1/templates", headers=bearer(secret))
+            assert answer.status_code == 402 and answer.headers["content-type"] == "application/problem+json"
+            assert "1,000" in answer.json()["detail"], answer.json()
+    finally:
+        endpoints.close()
+        store.dispose()
