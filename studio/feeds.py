@@ -6,7 +6,8 @@ conditional) ends in one of four outcomes, written to the fetch log (`FeedFetch`
 - ``new_version``  the bytes differ from the current version's (content hash): ingested as the next version;
 - ``unchanged``    the same bytes again (a server without validators): no version;
 - ``not_modified`` the server answered 304 to our ETag / Last-Modified: no version;
-- ``failed``       with the reason; three failures in a row pause the schedule until a person resumes it.
+- ``failed``       with the reason; three failures in a row pause the schedule until a person resumes it
+                   (or a Fetch now that works again).
 
 Events (studio.events): ``dataset.refreshed`` for a new version, ``feed.refresh_failed`` for a failure,
 ``feed.paused`` when the schedule pauses. The schedule is swept by workers.feeds (the PERIODIC list):
@@ -316,6 +317,10 @@ def _record(store: Store, ctx: Context, dataset_id: uuid.UUID, *, trigger: str, 
                             user_id=src.created_by)
         else:
             src.consecutive_failures, src.last_error, src.last_success_at = 0, None, now
+            if src.paused:  # a fetch that works again (Fetch now after fixing the feed) ends the pause
+                src.paused, src.paused_reason = False, None
+                if src.interval_minutes:
+                    src.next_fetch_at = now + dt.timedelta(minutes=src.interval_minutes)
             if etag or modified:
                 src.etag, src.last_modified = etag, modified
             digest = content_hash(body) if body is not None else None

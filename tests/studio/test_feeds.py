@@ -245,3 +245,17 @@ def test_sheets_json_and_tsv_addresses_become_data_sets_and_deleting_removes_the
     assert feeds.feed_status(fstore, ctx, ds_id) is None
     with fstore.session_scope(ctx) as s:
         assert s.scalar(select(FeedSource).where(FeedSource.dataset_id == ds_id)) is None
+
+
+def test_a_fetch_that_works_again_ends_the_pause(fstore, server):
+    ctx = _account(fstore)
+    server.routes["/feed.csv"] = Route(V1)
+    ds_id = feeds.create_from_url(fstore, ctx, server.url("/feed.csv"), interval_minutes=60).dataset_id
+    server.routes["/feed.csv"] = Route(status=503)
+    for _ in range(3):
+        feeds.refresh(fstore, ctx, ds_id)
+    assert feeds.feed_status(fstore, ctx, ds_id).paused
+    server.routes["/feed.csv"] = Route(V2)
+    assert feeds.refresh(fstore, ctx, ds_id).outcome == "new_version"
+    status = feeds.feed_status(fstore, ctx, ds_id)
+    assert not status.paused and status.paused_reason is None and status.next_fetch_at > utcnow()
