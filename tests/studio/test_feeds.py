@@ -232,10 +232,21 @@ def test_credentials_follow_a_key_rotation(fstore, server):
     ("/spreadsheets/d/abc/export?format=csv", "text/csv; charset=utf-8", b"sku,title\nS1,Mug\nS2,Cup\n"),
     ("/api/items", "application/json", b'[{"sku": "S1", "title": "Mug"}, {"sku": "S2", "title": "Cup"}]'),
     ("/items.tsv", "application/octet-stream", b"sku\ttitle\nS1\tMug\nS2\tCup\n"),
+    ("/download", "application/octet-stream", "parquet"),
+    ("/download", "application/octet-stream", "xlsx"),
 ])
 def test_sheets_json_and_tsv_addresses_become_data_sets_and_deleting_removes_the_feed(fstore, server, path, ctype,
                                                                                       body):
     ctx = _account(fstore)
+    if body in ("parquet", "xlsx"):  # binary formats, detected from their magic bytes
+        import io
+
+        import polars as pl
+
+        buf = io.BytesIO()
+        frame = pl.DataFrame({"sku": ["S1", "S2"], "title": ["Mug", "Cup"]})
+        frame.write_parquet(buf) if body == "parquet" else frame.write_excel(buf)
+        body = buf.getvalue()
     server.routes[path.split("?")[0]] = Route(body, content_type=ctype)
     ds_id = feeds.create_from_url(fstore, ctx, server.url(path), interval_minutes=60).dataset_id
     table = datasets.load_table(fstore, ctx, ds_id)
