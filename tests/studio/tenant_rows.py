@@ -161,19 +161,6 @@ def _ads(s: TenantSession) -> None:
     s.add(AdsMetric(connection_id=conn.id, ad_id="ad1", day=dt.date(2026, 1, 1)))
 
 
-def _ads(s: TenantSession) -> None:
-    from studio.store.ads_models import AdsConnection, AdsEntity, AdsMetric, AdsOAuthState, AdsSync
-    from studio.store.campaign_models import CampaignSet
-    cs = CampaignSet(name="ads set", dataset_version=1, platform="reddit", format="link_ad", config={})
-    conn = AdsConnection(username=f"ads{uuid.uuid4().hex[:6]}", scopes="adsread adsedit")
-    s.add_all([cs, conn])
-    s.flush()
-    s.add(AdsOAuthState(state_hash=uuid.uuid4().hex * 2, expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=10)))
-    s.add(AdsEntity(campaign_set_id=cs.id, connection_id=conn.id, kind="campaign", key="c:x", name="x"))
-    s.add(AdsSync(campaign_set_id=cs.id, connection_id=conn.id))
-    s.add(AdsMetric(connection_id=conn.id, ad_id="ad1", day=dt.date(2026, 1, 1)))
-
-
 ROW_MAKERS: dict[str, Callable[[TenantSession], None]] = {
     "workspaces": _nothing,
     "workspace_members": _nothing,
@@ -201,11 +188,6 @@ ROW_MAKERS: dict[str, Callable[[TenantSession], None]] = {
     "feed_diffs": _follow,
     "feed_apply_chunks": _follow,
     "follow_conflicts": _follow,
-    "ads_connections": _ads,
-    "ads_oauth_states": _ads,
-    "ads_entities": _ads,
-    "ads_syncs": _ads,
-    "ads_metrics": _ads,
     "feed_fetches": _feed,
     "reddit_accounts": _publishing,
     "reddit_oauth_states": _publishing,
