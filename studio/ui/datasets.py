@@ -49,7 +49,7 @@ def upload_form(store: Store, ctx: Context) -> None:
     with st.expander("Upload a data set", expanded=True):
         file = st.file_uploader(
             "Data file", type=[e.lstrip(".") for e in SUPPORTED_EXTENSIONS], key=_uploader_key("upload_file"),
-            help=f"Up to {store.settings.max_upload_mb} MB. CSV/TSV in UTF-8, UTF-16 or Latin-1; Excel .xlsx; JSON; Parquet.",
+            help=f"Up to {store.settings.max_upload_mb} MB. CSV/TSV in UTF-8, UTF-16 or Latin-1; Excel .xlsx; JSON; Parquet; a Merchant Center product feed (RSS/Atom XML).",
         )
         name = st.text_input("Name (optional)", key=_uploader_key("upload_name"), placeholder="defaults to the file name")
         sheet = None
