@@ -14,7 +14,7 @@ from typing import Any
 from jinja2 import filters as jinja_filters
 from jinja2.utils import pass_eval_context
 
-from engine.templates import filters, sql_filters
+from engine.templates import filters, hygiene, sql_filters
 from engine.templates.limits import refuse_big, weight
 from engine.templates.sql_filters import SqlFilter
 
@@ -102,6 +102,9 @@ def _builtins() -> None:
         FilterSpec("percent", filters.percent, sql_filters.sql_percent),
         FilterSpec("date", filters.date_, sql_filters.sql_date),
         FilterSpec("slug", filters.slug, None, "`slug` folds Unicode (NFKD), which DuckDB cannot do exactly"),
+        FilterSpec("dedupe_words", hygiene.dedupe_words, hygiene.sql_dedupe_words),
+        FilterSpec("stopwords", hygiene.stopwords, hygiene.sql_stopwords),
+        FilterSpec("part", hygiene.part, None, "`part` wraps words into pieces per row"),
         FilterSpec("join", _join, None),
         FilterSpec("string", _string, None),
     ]
