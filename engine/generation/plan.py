@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 
 from engine.budgets import MAX_RUN_VARIATIONS, over_budget
 from engine.errors import EngineError
+from engine.generation.aggregates import with_aggregates
 from engine.generation.compiled_plan import CompiledPlan
 from engine.generation.compiler import compile_plan
 from engine.generation.config import GenerationConfig
@@ -24,6 +25,7 @@ from engine.generation.fallback import RowUDF, next_udf_prefix
 from engine.generation.rules_stage import SOURCE, build_rules_stage
 from engine.generation.schema import ROW
 from engine.generation.source import Source, column_facts, prepare_source
+from engine.platforms import get_count_method
 from engine.platforms.counting import register_sql_functions
 from engine.templates.sandbox import preview_note as deadline_note
 from engine.templates.sql_facts import text_facts
@@ -167,6 +169,8 @@ class Plan:
                   f"{cfg.constraint_strategy}, {cfg.variation_count} variation(s) per row"
                   + (f" × up to {cfg.max_inline_variations} inline [[a|b]] variation(s)" if cfg.inline else ""))
         lines = [header, f"-- source: {SOURCE} ({self.total_rows} rows, {ROW} = row index)"]
+        for a in cfg.aggregates:  # computed once over every row before the plan (engine/generation/aggregates.py)
+            lines.append(f"-- aggregate column {a.name} = {a.describe()} (a window over all rows, before the rules)")
         if self.compiled.rules.fallback_reason:
             lines.append(f"-- rules: applied per row in Python before the query ({self.compiled.rules.fallback_reason})")
         for c in self.compiled.columns:
@@ -185,10 +189,16 @@ class Plan:
             if self._closed:
                 raise EngineError("this plan is closed; build a new one")
             if not self._registered:
-                register_sql_functions(self._con)  # a connection from elsewhere than connect()
+                if self._counts_in_python():  # a connection from elsewhere than connect() lacks them
+                    register_sql_functions(self._con)
                 for udf in self.compiled.udfs:
                     udf.register(self._con)
                 self._registered = True
+
+    def _counts_in_python(self) -> bool:
+        """Does a field count with a method whose SQL calls Python (X's weighted length)? Looking the UDFs up
+        on the connection costs ~20 ms, a preview's whole budget for a template edit, so only then."""
+        return any(get_count_method(c.spec.count).sql_functions for c in self.compiled.columns if c.spec is not None)
 
     @contextmanager
     def cursor(self, table: pa.Table | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -336,7 +346,8 @@ def build_plan(table: Any, config: GenerationConfig | Mapping[str, Any], *, look
     (from `connect()`) to avoid opening a DuckDB database per plan.
     """
     cfg = config if isinstance(config, GenerationConfig) else GenerationConfig.from_dict(config)
-    source = prepare_source(table, schema)
+    # aggregates over every row become columns of the source: prefixes and chunks of it keep the whole-set figures
+    source = with_aggregates(prepare_source(table, schema), cfg.aggregates, connection)
     variations = source.num_rows * max(1, cfg.variations_per_row)
     if variations > MAX_RUN_VARIATIONS:
         raise EngineError(over_budget("This run", variations, MAX_RUN_VARIATIONS, "variations (rows × variations "
