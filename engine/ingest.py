@@ -112,7 +112,7 @@ def ingest(data: bytes, filename: str, *, sheet: str | None = None,
         frame, header = _read_xlsx(data, sheet, has_header=options.has_header)
         return _finish(frame, header, options, midnight_means_date=True)
     if extension == ".parquet":
-        raw, grown = _read_parquet(data), []
+        raw, grown = _read_parquet(data), list[str]()
         if options.arrays == "expand":  # one row per list item
             raw, grown = explode_frame(raw, options)
         columns, header = flatten_frame(raw, options)

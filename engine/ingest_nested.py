@@ -226,6 +226,10 @@ def _expand(obj: dict[str, Any], prefix: str, level: int, rows: list[dict[str, s
     return rows
 
 
+def _has_fields(dtype: pl.DataType) -> bool:
+    return isinstance(dtype, pl.Struct) and bool(dtype.fields)
+
+
 def explode_frame(frame: pl.DataFrame, options: IngestOptions) -> tuple[pl.DataFrame, list[str]]:
     """Typed (Parquet) data with list columns exploded to one row per item (``arrays="expand"``), with a note.
 
@@ -233,7 +237,7 @@ def explode_frame(frame: pl.DataFrame, options: IngestOptions) -> tuple[pl.DataF
     """
     height = frame.height
     while True:
-        struct = next((c for c in frame.columns if isinstance(frame[c].dtype, pl.Struct) and frame[c].dtype.fields
+        struct = next((c for c in frame.columns if _has_fields(frame[c].dtype)
                        and c.count(".") + 1 < options.flatten_depth), None)
         if struct is not None:
             fields = frame[struct].struct.unnest()

@@ -2,7 +2,10 @@
 
 Each method has a Python measure and an equivalent DuckDB SQL expression; the two must agree
 on every string (tests check them side by side). Truncation has a Python form for all methods
-and a SQL form where one is simple enough.
+and a SQL form where one is simple enough. X's weighted length is twitter-text's (the
+twitter-text-parser package): its SQL calls a Python UDF (`register_sql_functions` adds it to a
+database; engine.generation.plan does for every plan), guarded by a cheap SQL upper bound
+(`bound_sql`) so checks call Python only for values that may be over the limit.
 """
 
 from __future__ import annotations
