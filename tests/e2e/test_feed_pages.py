@@ -36,7 +36,7 @@ def test_url_data_set_status_pause_and_resume(studio_url, page, server):
     page.get_by_role("button", name="Create and fetch now").click()
     expect(page.get_by_text("Fetched the address into a new data set.")).to_be_visible()
     expect(page.get_by_text("Every row has its own 'id'.")).to_be_visible()
-    page.wait_for_timeout(500)
+    page.wait_for_timeout(1500)  # the data grids draw after the text
     shot(page, "feed-columns-key")
     page.get_by_role("tab", name="Feed").click()
     page.get_by_role("button", name="Fetch now").click()
