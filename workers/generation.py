@@ -10,6 +10,7 @@ import uuid
 import weakref
 from typing import Any
 
+import duckdb
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -277,7 +278,8 @@ def run_chunk(workspace_id: str, run_id: str, index: int) -> dict[str, Any]:
         keys = table.memo(("row_keys", key_column), lambda: row_keys(_key_frame(table, key_column), key_column))
         ledger = attach_keys(ledger, keys)
     # built in parts while earlier parts are written (the wait for them is added to stages["records"])
-    records = variation_store.Records(ledger.filter(_kept(ledger)), functools.partial(_records, set_id=set_id))
+    builder = duckdb.connect(config={"enable_external_access": False})  # closed with its last reference
+    records = variation_store.Records(ledger.filter(_kept(ledger)), functools.partial(_records, set_id=set_id, con=builder))
     stages["records"] = time.perf_counter() - mark
     try:
         with store.session_scope(ctx) as s:
@@ -349,8 +351,11 @@ def _key_frame(source: Source, key_column: str) -> pl.DataFrame:
     return pl.DataFrame({ROW: source.table.column(ROW)})
 
 
-def _records(produced: pa.Table, set_id: uuid.UUID) -> pa.Table:
-    """Store-ready columns, computed in DuckDB over Arrow (no per-row Python): ids, JSON, hashes."""
+def _records(produced: pa.Table, set_id: uuid.UUID, con: Any = None) -> pa.Table:
+    """Store-ready columns, computed in DuckDB over Arrow (no per-row Python): ids, JSON, hashes.
+
+    `con`: a DuckDB connection to take a cursor of (the parts of one chunk share one database instance
+    and its thread pool instead of starting one each); a private one without it."""
     import duckdb
 
     names = [n for n in produced.column_names if not n.startswith("__")]
@@ -375,7 +380,7 @@ def _records(produced: pa.Table, set_id: uuid.UUID) -> pa.Table:
            f"substr({title}, 1, 1000) AS title, substr({subreddit}, 1, 64) AS subreddit, "
            f"({violations} IS NULL) AS valid, concat_ws('; ', {violations}, {fixes}) AS problems, "
            f"{labels['tags']} AS tags, {labels['groups']} AS groups, {row_key} AS row_key FROM produced")
-    con = duckdb.connect(config={"enable_external_access": False})
+    con = duckdb.connect(config={"enable_external_access": False}) if con is None else con.cursor()
     try:
         con.register("produced", produced)
         out = con.sql(f"SELECT *, md5(CAST(fields AS VARCHAR)) AS content_hash FROM ({sql})").to_arrow_table()
