@@ -1,4 +1,4 @@
-"""Settings → API keys: owners and admins create keys for the public API (/api/v1), see their use, revoke them."""
+"""Workspace → API keys: owners and admins create keys for the public API (/api/v1), see their use, revoke them."""
 
 from __future__ import annotations
 

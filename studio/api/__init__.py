@@ -9,5 +9,5 @@ mounts beside the studio's other routes on the one port (studio/http.py) with no
 
 - ``app``: the FastAPI application, its middleware (key, rate limit, body cap, idempotency, audit, usage)
   and problem details; ``routers``: one module a resource; ``keys``: creating, listing and revoking keys
-  (the Settings → API keys page); ``access``: authenticating a key and recording its use.
+  (the Workspace → API keys page); ``access``: authenticating a key and recording its use.
 """

@@ -43,7 +43,7 @@ def authenticate(store: Store, token: str | None) -> Principal:
     """The key behind a bearer token, or AuthError (401) saying what is wrong."""
     if not token or not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         raise AuthError("Send an API key as 'Authorization: Bearer dotoro_sk_…' (create one under "
-                        "Settings → API keys).")
+                        "Workspace → API keys).")
     digest = hash_token(token)
     with store.account_scope() as s:
         if store.is_postgres:  # the one row readable by its hash before the workspace is known (migration 0017)
@@ -55,10 +55,10 @@ def authenticate(store: Store, token: str | None) -> Principal:
         raise AuthError("This API key is not valid. Check that it was copied whole, or create a new one.")
     key_id, name, ws, creator, role, scopes, revoked, expires = found
     if revoked is not None:
-        raise AuthError(f"The API key {name!r} was revoked; create a new one under Settings → API keys.")
+        raise AuthError(f"The API key {name!r} was revoked; create a new one under Workspace → API keys.")
     if expires is not None and aware(expires) <= utcnow():
         raise AuthError(f"The API key {name!r} expired on {aware(expires):%Y-%m-%d %H:%M} UTC; create a new one.")
-    with store.session_scope(Context.job(ws)) as s:
+    with store.session_scope(Context.job(WorkspaceId(ws))) as s:
         member_role = s.scalar(select(WorkspaceMember.role).where(WorkspaceMember.user_id == creator))
     if member_role is None:
         raise AuthError(f"The member who created the API key {name!r} has left the workspace; the key no "

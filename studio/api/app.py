@@ -93,7 +93,7 @@ def build(open_store: Callable[[], Store], settings: Callable[[], Settings], *,
     app = FastAPI(
         title="Dotoro Studio API", version="1.0.0", root_path_in_servers=False,
         description="Data sets, templates, rule sets, preview, campaign sets, jobs, variations, publishing and "
-                    "usage of one workspace, with an API key created under Settings → API keys. Errors are RFC 9457 "
+                    "usage of one workspace, with an API key created under Workspace → API keys. Errors are RFC 9457 "
                     "problem details; lists are cursor-paginated; POSTs honour `Idempotency-Key`.",
         openapi_url="/openapi.json", docs_url="/docs", redoc_url=None, responses=problems.RESPONSES,
         servers=[{"url": PREFIX}], generate_unique_id_function=lambda route: route.name,

@@ -1,4 +1,4 @@
-"""Settings → API keys: the form that creates a key, the once-shown secret, the list with revoke buttons."""
+"""Workspace → API keys: the form that creates a key, the once-shown secret, the list with revoke buttons."""
 
 from __future__ import annotations
 

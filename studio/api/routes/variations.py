@@ -33,7 +33,7 @@ def list_variations(who: Read, set_id: uuid.UUID, cursor: Cursor = None, limit: 
     lookups.campaign_set(who.store, who.ctx, set_id)
     offset = decode_cursor(cursor)
     got = variations.page(who.store, who.ctx, set_id, _filter(status, valid, search, tag, sort), offset=offset, limit=limit)
-    rows = [m.Variation(**{k: (str(v) if k == "id" else v) for k, v in r.items()}) for r in got.rows]
+    rows = [m.Variation.model_validate(r) for r in got.rows]
     more = offset + limit < got.total
     return m.ListOf[m.Variation](items=rows, next_cursor=encode_cursor(offset + limit) if more else None)
 
