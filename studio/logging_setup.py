@@ -197,6 +197,8 @@ def configure(settings: Settings | None = None, *, stream: IO[str] | None = None
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    # httpx logs every request's full URL at INFO; feed addresses and Slack/webhook URLs may carry tokens
+    logging.getLogger("httpx").setLevel(max(level, logging.WARNING))
     _guard_other_handlers(handler.filters[-1])  # type: ignore[arg-type]
     return handler
 

@@ -113,3 +113,19 @@ def test_a_web_page_is_not_data():
     with pytest.raises(FetchFailed, match="web page.*Anyone with the link"):
         detect_format("auto", "https://docs.google.com/spreadsheets/d/abc/edit", "text/html",
                       b"<!DOCTYPE html><html><head>")
+
+
+def test_a_token_in_the_address_is_not_logged(server, caplog, tmp_path):
+    import logging
+
+    from studio import logging_setup
+    from tests.conftest import make_settings
+
+    handler = logging_setup.configure(make_settings(tmp_path))
+    try:
+        server.routes["/feed.csv"] = Route(b"id\n1\n")
+        with caplog.at_level(logging.DEBUG):
+            fetch(server.url("/feed.csv?token=sekrit-123"), _policy())
+        assert "sekrit-123" not in caplog.text
+    finally:
+        logging.getLogger().removeHandler(handler)
