@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from engine.budgets import MAX_KEYWORDS_PER_ROW, MAX_VARIATIONS_PER_ROW, over_budget
 from engine.errors import EngineError
+from engine.generation.aggregates import parse_aggregates
 from engine.generation.inline import has_blocks
 from engine.generation.structure import CampaignStructure
 from engine.platforms.counting import TRUNCATE_STYLES
@@ -75,8 +76,10 @@ class GenerationConfig:
     structure: CampaignStructure | None = None    # paid formats: names, keywords, negatives, settings
     inline_variations: bool | None = None  # expand [[a|b]] blocks (engine/generation/inline.py); None: when a template has one
     max_inline_variations: int = DEFAULT_INLINE_VARIATIONS  # inline combinations kept per row and source variation
+    aggregates: Any = field(default_factory=tuple)  # derived columns over the whole data set (engine/generation/aggregates.py)
 
     def __post_init__(self) -> None:
+        self.aggregates = parse_aggregates(self.aggregates)  # a tuple of Aggregate; columns checked in build_plan
         if self.structure is not None:
             self.structure.check(self.platform)
             names = self.structure.templates()
