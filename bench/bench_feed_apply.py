@@ -3,8 +3,8 @@ written, against a full Regenerate of the same set on the same new version, in t
 
 Run: scripts/services.sh run .venv/bin/python bench/bench_feed_apply.py --rows 100000 --changed 0.01
 The data set is ../shared/data/make_products.py's (key column `id`); v2 raises the price of every
-1/changed-th row (the title uses the price, so each such row re-renders). Rows written are counted by
-Postgres itself (n_tup_ins + n_tup_upd of `variations`, pg_stat). Jobs run on one in-process RQ worker.
+1/changed-th row (the title uses the price, so each such row re-renders). Rows written are the
+variations whose updated_at moved (every write path sets it). Jobs run on one in-process RQ worker.
 Absolute times move with the machine's load; compare the ratios printed by one run.
 """
 
@@ -24,16 +24,14 @@ sys.path.insert(0, str(ROOT))
 from bench.bench_generation import CONFIG, dataset, load  # noqa: E402
 
 
-def written(admin_url: str) -> int:
-    """Rows inserted or updated in `variations` so far (pg_stat, flushed first)."""
-    import psycopg
+def written(store, ctx, since) -> int:  # type: ignore[no-untyped-def]
+    """Variation rows inserted or updated since `since` (every write path sets updated_at)."""
+    from sqlalchemy import func, select
 
-    with psycopg.connect(admin_url, autocommit=True) as con:
-        con.execute("SELECT pg_stat_force_next_flush()")
-        time.sleep(0.6)  # the statistics collector's own flush
-        row = con.execute("SELECT coalesce(sum(n_tup_ins + n_tup_upd), 0) FROM pg_stat_all_tables "
-                          "WHERE relname = 'variations'").fetchone()
-    return int(row[0]) if row else 0
+    from studio.store.campaign_models import Variation
+
+    with store.session_scope(ctx) as s:
+        return int(s.scalar(select(func.count()).select_from(Variation).where(Variation.updated_at >= since)) or 0)
 
 
 def main() -> None:
@@ -53,6 +51,7 @@ def main() -> None:
     from studio.context import Context
     from studio.settings import load_settings
     from studio.store import migrate
+    from studio.store.base import utcnow
     from studio.store.campaign_models import CampaignSet
     from studio.store.session import Store
     from workers import generation, queues
@@ -101,26 +100,34 @@ def main() -> None:
     print(f"v2 upload+ingest {upload_s:.2f} s; diff {diff_s:.2f} s: " + ", ".join(f"{k} {v:,}" for k, v in d.counts.items())
           + f"; by field {d.by_field}")
 
-    before = written(admin)
+    since = utcnow()
     t0 = time.perf_counter()
     chunks = set_follow.apply(store, ctx, diff_id)
-    work()
+    worker = SimpleWorker([q], connection=conn, serializer=q.serializer)
+    jobs = q.job_ids
+    worker.work(burst=True)
     apply_s = time.perf_counter() - t0
-    apply_rows = written(admin) - before
+    apply_rows = written(store, ctx, since)
     d = set_follow.get_diff(store, ctx, diff_id)
     assert d.status == "applied", d
-    print(f"apply ({chunks} chunks): {apply_s:.2f} s, {apply_rows:,} variation rows written (pg_stat); "
-          f"result {d.result}   (load {load()})")
+    stages: dict[str, float] = {}
+    for job_id in jobs:
+        got = q.fetch_job(job_id)
+        for k, v in ((got.return_value() or {}).get("seconds") or {}).items() if got is not None else ():
+            stages[k] = stages.get(k, 0.0) + v
+    print(f"apply ({chunks} chunks): {apply_s:.2f} s, {apply_rows:,} variation rows written (updated_at); "
+          f"result {d.result}; seconds per stage, all chunks: {({k: round(v, 2) for k, v in stages.items()})}   "
+          f"(load {load()})")
 
     with store.session_scope(ctx) as s:  # the old way: Regenerate the whole set on the new version
         s.get(CampaignSet, regen).dataset_version = 2
-    before = written(admin)
+    since = utcnow()
     t0 = time.perf_counter()
     run_id = campaigns.start_run(store, ctx, regen)
     generation.enqueue_run(settings, ws, run_id, campaigns.latest_run(store, ctx, regen).chunks_total)
     work()
     regen_s = time.perf_counter() - t0
-    regen_rows = written(admin) - before
+    regen_rows = written(store, ctx, since)
     print(f"full regenerate on v2: {regen_s:.2f} s, {regen_rows:,} variation rows written   (load {load()})")
     print(f"\n| | seconds | rows written |\n|---|---|---|\n| diff | {diff_s:.2f} | 0 |\n"
           f"| apply | {apply_s:.2f} | {apply_rows:,} |\n| diff + apply | {diff_s + apply_s:.2f} | {apply_rows:,} |\n"

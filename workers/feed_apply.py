@@ -10,18 +10,22 @@ and pauses of variations the new data no longer produces. Applying twice writes 
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any, cast
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from rq import Retry
-from sqlalchemy import Table, bindparam, func, select
+from sqlalchemy import Table, Text, any_, bindparam, func, select
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from engine.generation import build_plan
-from engine.generation.diff import attach_keys, row_keys
+from engine.generation.diff import attach_keys, render_plan, row_keys
 from studio import datasets, set_follow
 from studio.context import Context, WorkspaceId
 from studio.errors import NotFound
@@ -116,28 +120,46 @@ def apply_chunk(workspace_id: str, diff_id: str, index: int) -> dict[str, Any]:
         cs = s.get(CampaignSet, d.campaign_set_id)
         assert cs is not None
         set_id, config, key_column, dataset_id = cs.id, dict(cs.config), cs.key_column, d.dataset_id
-        version, start, end = d.to_version, chunk.row_start, chunk.row_end
+        version, old_version, start, end = d.to_version, d.from_version, chunk.row_start, chunk.row_end
+    marks = [time.perf_counter()]  # load, render, records, write: seconds of each (the bench prints them)
     try:
         if dataset_id is None:
             raise NotFound("The data set was deleted.")
-        source = _prepared(datasets.load_table(store, ctx, dataset_id, version=version, local=True, keep=True))
+        frame = datasets.load_table(store, ctx, dataset_id, version=version, local=True, keep=True)
+        source = _prepared(frame)
+        keys = (source.memo(("row_keys", key_column), lambda: row_keys(_key_frame(source, key_column), key_column))
+                if key_column else None)
+        moves: tuple[list[str], list[int]] = ([], [])
+        if rows_independent(config):  # only the rows whose values changed are rendered again
+            old = datasets.load_table(store, ctx, dataset_id, version=old_version, local=True, keep=True)
+            plan_rows = source.memo(("render_plan", old_version, key_column), lambda: render_plan(old, frame, key_column))
+            rows = plan_rows.render_in(start, end)
+            moves = plan_rows.moved_in(start, end) if key_column else ([], [])
+            table = _rows_of(source.table, rows.to_pylist())
+        else:  # a row's text may depend on other rows (dedup keeps the first): the chunk's rows, all of them
+            rows = pa.array(range(start, end), pa.int64())
+            table = source.table.slice(start, end - start)
+        marks.append(time.perf_counter())
         with build_plan(source, config) as plan:
-            ledger = chunk_ledger(plan, start, end)
-        keys = row_keys(_key_frame(source, key_column), key_column) if key_column else None
+            ledger = (chunk_ledger(plan, start, end) if not rows_independent(config)
+                      else plan.query(plan.compiled.ledger_sql(), table))
+        marks.append(time.perf_counter())
         if keys is not None:
             ledger = attach_keys(ledger, keys)
         records = _records(ledger.filter(_kept(ledger)), set_id)
+        marks.append(time.perf_counter())
     except Exception as exc:
         _fail(store, ctx, did, f"Applying failed on rows {start + 1:,}–{end:,}: {exc}")
         return {"error": str(exc)}
-    chunk_keys = keys.slice(start, end - start).to_list() if keys is not None else None
+    chunk_keys = pc.take(keys.to_arrow(), rows).to_pylist() if keys is not None else None
     with store.session_scope(ctx) as s:
         chunk = s.scalar(select(FeedApplyChunk).where(FeedApplyChunk.diff_id == did, FeedApplyChunk.index == index)
                          .with_for_update())
         assert chunk is not None
         if chunk.status == "done":
             return {"skipped": "already done"}
-        written = apply_records(s, set_id, did, records, start=start, end=end, chunk_keys=chunk_keys)
+        written = apply_records(s, set_id, did, records, rows=rows.to_pylist(), chunk_keys=chunk_keys)
+        written["moved"] += move(s, set_id, *moves)
         checkpoint("written")
         d = s.scalar(select(FeedDiff).where(FeedDiff.id == did).with_for_update().execution_options(populate_existing=True))
         assert d is not None
@@ -150,18 +172,27 @@ def apply_chunk(workspace_id: str, diff_id: str, index: int) -> dict[str, Any]:
             FeedApplyChunk.diff_id == did, FeedApplyChunk.status != "done", FeedApplyChunk.index != index)) or 0
         if remaining == 0:
             finish(s, d)
-    return {"written": written}
+    marks.append(time.perf_counter())
+    stages = dict(zip(("load", "render", "records", "write"), (round(b - a, 3) for a, b in itertools.pairwise(marks))))
+    return {"written": written, "seconds": stages}
 
 
-def _stored(s: TenantSession, set_id: uuid.UUID, *, start: int, end: int,
+def _stored(s: TenantSession, set_id: uuid.UUID, *, rows: list[int],
             chunk_keys: list[str] | None) -> dict[str, tuple[Any, ...]]:
-    """The stored variations of the chunk's rows: by key (keyed sets) or by position."""
+    """The stored variations of the rendered rows: by key (keyed sets) or by position."""
     cols = (Variation.id, Variation.row_index, Variation.content_hash, Variation.edited, Variation.status,
             Variation.source_hash)
     out: dict[str, tuple[Any, ...]] = {}
+    if not rows:
+        return out
     if chunk_keys is None:
-        rows = s.execute(select(*cols).where(Variation.campaign_set_id == set_id, Variation.row_index >= start,
-                                             Variation.row_index < end, Variation.row_key.is_(None))).all()
+        found = s.execute(select(*cols).where(Variation.campaign_set_id == set_id, Variation.row_index >= rows[0],
+                                              Variation.row_index <= rows[-1], Variation.row_key.is_(None))).all()
+        wanted = set(rows)
+        return {str(r[0]): tuple(r) for r in found if r[1] in wanted}
+    if s.get_bind().dialect.name == "postgresql":  # one scan of the set's rows against a hashed array of keys
+        keys = bindparam("keys", chunk_keys, type_=ARRAY(Text()))
+        rows = s.execute(select(*cols).where(Variation.campaign_set_id == set_id, Variation.row_key == any_(keys))).all()
         return {str(r[0]): tuple(r) for r in rows}
     for i in range(0, len(chunk_keys), 2000):
         rows = s.execute(select(*cols).where(Variation.campaign_set_id == set_id,
@@ -170,10 +201,11 @@ def _stored(s: TenantSession, set_id: uuid.UUID, *, start: int, end: int,
     return out
 
 
-def apply_records(s: TenantSession, set_id: uuid.UUID, diff_id: uuid.UUID, records: pa.Table, *, start: int, end: int,
+def apply_records(s: TenantSession, set_id: uuid.UUID, diff_id: uuid.UUID, records: pa.Table, *, rows: list[int],
                   chunk_keys: list[str] | None) -> dict[str, int]:
-    """Write what differs between the chunk's fresh `records` and the store; returns counts per kind."""
-    stored = _stored(s, set_id, start=start, end=end, chunk_keys=chunk_keys)
+    """Write what differs between the fresh `records` of the rendered `rows` (ascending positions in the
+    new version; `chunk_keys` their keys, None for a set without a key) and the store; counts per kind."""
+    stored = _stored(s, set_id, rows=rows, chunk_keys=chunk_keys)
     ids = records.column("id").to_pylist()
     hashes = records.column("content_hash").to_pylist()
     rows = records.column("row_index").to_pylist()
@@ -229,6 +261,38 @@ def apply_records(s: TenantSession, set_id: uuid.UUID, diff_id: uuid.UUID, recor
     n["paused"] += paused
     n["cancelled_items"] += cancelled
     return n
+
+
+def _rows_of(table: pa.Table, rows: list[int]) -> pa.Table:
+    """The given ascending rows, as zero-copy slices of runs (take has no kernel for string views)."""
+    parts: list[pa.Table] = []
+    i = 0
+    while i < len(rows):
+        j = i
+        while j + 1 < len(rows) and rows[j + 1] == rows[j] + 1:
+            j += 1
+        parts.append(table.slice(rows[i], j - i + 1))
+        i = j + 1
+    return pa.concat_tables(parts) if parts else table.slice(0, 0)
+
+
+def rows_independent(config: dict[str, Any]) -> bool:
+    """Each row's variations depend on that row only, so unchanged rows need no render: no dedup across
+    rows (keep-first looks at earlier rows) and nothing computed over the whole data set."""
+    from engine.generation.diff import _strings
+
+    return not config.get("dedup_fields") and not any("aggregate" in text for text in _strings(config))
+
+
+def move(s: TenantSession, set_id: uuid.UUID, keys: list[str], rows: list[int]) -> int:
+    """Unchanged rows at a new position: their variations' row_index follows (a keyed set's only write)."""
+    if not keys:
+        return 0
+    table = cast(Table, Variation.__table__)
+    stmt = table.update().where(table.c.campaign_set_id == set_id, table.c.row_key == bindparam("k"),
+                                table.c.row_index != bindparam("r")).values(row_index=bindparam("r"))
+    s.execute(stmt, [{"k": k, "r": r} for k, r in zip(keys, rows, strict=True)])
+    return len(keys)
 
 
 def pause(s: TenantSession, variation_ids: list[uuid.UUID]) -> tuple[int, int]:

@@ -9,9 +9,8 @@ the ones the set's templates and rules name (`used_columns`): a change elsewhere
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,19 +29,16 @@ KINDS = ("added", "removed", "changed", "unchanged")
 def row_keys(frame: pl.DataFrame, key_column: str | None) -> pl.Series:
     """Each row's identity as text: its key, trimmed; the n-th repeat of a key gets ``key#n``; a row
     without a key (or every row, without a key column) is named by its position, ``#row:<index>``."""
-    n = frame.height
-    position = pl.Series(KEY, [f"#row:{i}" for i in range(n)], dtype=pl.String)
+    position = pl.format("#row:{}", pl.int_range(pl.len()))
     if key_column is None or key_column not in frame.columns:
-        return position
-    values = frame[key_column].cast(pl.String, strict=False).str.strip_chars()
-    df = pl.DataFrame({"k": values, "p": position})
-    occurrence = df.select(pl.int_range(pl.len()).over("k").alias("n"))["n"]
-    df = df.with_columns(occurrence.alias("n"))
-    out = df.select(
-        pl.when(pl.col("k").is_null() | (pl.col("k") == "")).then(pl.col("p"))
-        .when(pl.col("n") == 0).then(pl.col("k"))
-        .otherwise(pl.col("k") + "#" + (pl.col("n") + 1).cast(pl.String)).alias(KEY))
-    return out[KEY]
+        return frame.select(position.alias(KEY)).to_series()
+    k = pl.col(key_column).cast(pl.String, strict=False).str.strip_chars()
+    blank = k.is_null() | (k == "")
+    if not frame.select((k.is_duplicated() & ~blank).any()).item():  # the usual case: every key once
+        return frame.select(pl.when(blank).then(position).otherwise(k).alias(KEY)).to_series()
+    n = pl.int_range(pl.len()).over(k)
+    return frame.select(pl.when(blank).then(position).when(n == 0).then(k)
+                        .otherwise(pl.format("{}#{}", k, n + 1)).alias(KEY)).to_series()
 
 
 def attach_keys(ledger: pa.Table, keys: pl.Series) -> pa.Table:
@@ -53,14 +49,26 @@ def attach_keys(ledger: pa.Table, keys: pl.Series) -> pa.Table:
     return ledger.append_column(KEY, pc.cast(taken, pa.string()))
 
 
+def _strings(value: Any) -> Iterator[str]:
+    """Every string in a configuration, keys left out ('id', 'name' … are the configuration's own words)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, Mapping):
+        for v in value.values():
+            yield from _strings(v)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            yield from _strings(v)
+
+
 def used_columns(config: Mapping[str, Any], columns: Iterable[str]) -> list[str]:
     """The data's columns that the configuration (templates, rules, structure, …) names anywhere.
 
-    A name counts when it appears as a whole word in the configuration's text, so a column used in a
-    template, a rule condition or a campaign-structure field counts; all columns when none is named.
+    A name counts when it appears as a whole word in one of the configuration's texts, so a column used
+    in a template, a rule condition or a campaign-structure field counts; all columns when none is named.
     """
-    text = json.dumps(dict(config), ensure_ascii=False, default=str)
-    names = [c for c in columns if not c.startswith("__")]
+    text = "\n".join(_strings(dict(config)))
+    names = list(dict.fromkeys(c for c in columns if not c.startswith("__")))
     found = [c for c in names if re.search(r"(?<![A-Za-z0-9_])" + re.escape(c) + r"(?![A-Za-z0-9_])", text)]
     return found or names
 
@@ -87,35 +95,37 @@ def _text(name: str, present: set[str]) -> str:
     return f"CAST({_q(name)} AS VARCHAR)" if name in present else "CAST(NULL AS VARCHAR)"
 
 
-def _side(frame: pl.DataFrame, keys: pl.Series, columns: Sequence[str]) -> pa.Table:
+def _texts(frame: pl.DataFrame, columns: Sequence[str]) -> pl.DataFrame:
+    """The compared columns as text (4 and 4.0 one value: a version may read a column as decimals)."""
     present = set(frame.columns)
-    data = {KEY: keys.to_arrow(), ROW: pa.array(range(frame.height), pa.int64())}
+    out = []
     for c in columns:
         if c not in present:
-            data[c] = pa.nulls(frame.height, pa.string())
-            continue
-        s = frame[c]
-        if s.dtype.is_numeric():  # 4 and 4.0 are one value when a version's column was read as decimals
-            data[c] = s.cast(pl.Float64, strict=False).cast(pl.String).str.replace(r"\.0$", "").to_arrow()
+            out.append(pl.lit(None, pl.String).alias(c))
+        elif frame.schema[c].is_numeric():
+            out.append(pl.col(c).cast(pl.Float64, strict=False).cast(pl.String).str.replace(r"\.0$", "").alias(c))
         else:
-            data[c] = s.cast(pl.String, strict=False).to_arrow()
-    return pa.table(data)
+            out.append(pl.col(c).cast(pl.String, strict=False).alias(c))
+    return frame.select(out) if out else pl.DataFrame({"__none": [None] * frame.height}, schema={"__none": pl.String})
+
+
+def _narrow(frame: pl.DataFrame, keys: pl.Series, texts: pl.DataFrame) -> pa.Table:
+    return pa.table({KEY: keys.to_arrow(), ROW: pa.array(range(frame.height), pa.int64()),
+                     "__h": texts.hash_rows(seed=7).to_arrow()})
 
 
 def diff_versions(old: pl.DataFrame, new: pl.DataFrame, *, key_column: str | None, columns: Sequence[str],
                   samples: int = SAMPLES) -> VersionDiff:
-    """Compare two versions by key over `columns` (see the module note); vectorised, no per-row Python."""
+    """Compare two versions by key over `columns` (see the module note); vectorised, no per-row Python.
+
+    Rows are hashed in polars; DuckDB joins the narrow (key, row, hash) tables; only the changed rows'
+    values are compared column by column (for the counts by field)."""
     cols = list(dict.fromkeys(columns))
-    a = _side(old, row_keys(old, key_column), cols)
-    b = _side(new, row_keys(new, key_column), cols)
-    sep = "chr(31)"
-    digest = (f"md5(concat_ws({sep}, " + ", ".join(f"coalesce({_q(c)}, chr(0))" for c in cols) + "))") if cols else "''"
+    ta, tb = _texts(old, cols), _texts(new, cols)
     con = duckdb.connect(config={"enable_external_access": False, "threads": 2})
     try:
-        con.register("a_in", a)
-        con.register("b_in", b)
-        con.execute(f"CREATE TEMP TABLE a AS SELECT *, {digest} AS __h FROM a_in")
-        con.execute(f"CREATE TEMP TABLE b AS SELECT *, {digest} AS __h FROM b_in")
+        con.register("a", _narrow(old, row_keys(old, key_column), ta))
+        con.register("b", _narrow(new, row_keys(new, key_column), tb))
         con.execute(
             "CREATE TEMP TABLE j AS SELECT coalesce(b.__key, a.__key) AS k, a.__row AS old_row, b.__row AS new_row, "
             "CASE WHEN a.__key IS NULL THEN 'added' WHEN b.__key IS NULL THEN 'removed' "
@@ -124,32 +134,60 @@ def diff_versions(old: pl.DataFrame, new: pl.DataFrame, *, key_column: str | Non
         counts = {k: 0 for k in KINDS}
         for kind, n in con.execute("SELECT kind, count(*) FROM j GROUP BY kind").fetchall():
             counts[str(kind)] = int(n)
-        counts["moved"] = int(con.execute("SELECT count(*) FROM j WHERE old_row <> new_row").fetchone()[0])  # type: ignore[index]
-        by_field: dict[str, int] = {}
-        if cols and counts["changed"]:
-            sums = ", ".join(f"sum(CASE WHEN a.{_q(c)} IS DISTINCT FROM b.{_q(c)} THEN 1 ELSE 0 END)" for c in cols)
-            row = con.execute(f"SELECT {sums} FROM j JOIN a ON a.__key = j.k JOIN b ON b.__key = j.k "
-                              "WHERE j.kind = 'changed'").fetchone()
-            by_field = {c: int(v or 0) for c, v in zip(cols, row or (), strict=True) if v}
-        out: dict[str, list[dict[str, Any]]] = {}
-        for kind, side, row_col in (("added", "b", "new_row"), ("removed", "a", "old_row"), ("unchanged", "b", "new_row")):
-            rows = con.execute(f"SELECT j.k, j.{row_col}, {', '.join(f'{side}.{_q(c)}' for c in cols) or 'NULL'} FROM j "
-                               f"JOIN {side} ON {side}.__key = j.k WHERE j.kind = '{kind}' ORDER BY j.{row_col} "
-                               f"LIMIT {int(samples)}").fetchall()
-            out[kind] = [{"key": r[0], "row": int(r[1]), "values": dict(zip(cols, r[2:], strict=False))} for r in rows]
-        changed = con.execute(
-            f"SELECT j.k, j.old_row, j.new_row, {', '.join(f'a.{_q(c)}' for c in cols) or 'NULL'}, "
-            f"{', '.join(f'b.{_q(c)}' for c in cols) or 'NULL'} FROM j JOIN a ON a.__key = j.k JOIN b ON b.__key = j.k "
-            f"WHERE j.kind = 'changed' ORDER BY j.new_row LIMIT {int(samples)}").fetchall()
-        n = len(cols)
-        out["changed"] = [{"key": r[0], "old_row": int(r[1]), "row": int(r[2]),
-                           "fields": {c: [r[3 + i], r[3 + n + i]] for i, c in enumerate(cols) if r[3 + i] != r[3 + n + i]}}
-                          for r in changed]
+        counts["moved"] = int(con.execute("SELECT count(*) FROM j WHERE old_row <> new_row").fetchall()[0][0])
+        changed = con.sql("SELECT k, old_row, new_row FROM j WHERE kind = 'changed' ORDER BY new_row").to_arrow_table()
+        picks = {kind: con.execute(f"SELECT k, {'old_row' if kind == 'removed' else 'new_row'} FROM j WHERE kind = "
+                                   f"'{kind}' ORDER BY 2 LIMIT {int(samples)}").fetchall()
+                 for kind in ("added", "removed", "unchanged")}
         removed = [(str(k), int(r)) for k, r in con.execute(
             "SELECT k, old_row FROM j WHERE kind = 'removed' ORDER BY old_row").fetchall()]
     finally:
         con.close()
+    before = ta[changed.column("old_row").to_pylist()] if changed.num_rows else ta.clear()
+    after = tb[changed.column("new_row").to_pylist()] if changed.num_rows else tb.clear()
+    by_field = {c: int((before[c].ne_missing(after[c])).sum()) for c in cols if c in before.columns}
+    by_field = {c: n for c, n in by_field.items() if n}
+    out: dict[str, list[dict[str, Any]]] = {}
+    for kind, rows in picks.items():
+        side = ta if kind == "removed" else tb
+        out[kind] = [{"key": k, "row": int(r), "values": {c: side[int(r), c] for c in cols}} for k, r in rows]
+    keys, olds, news = (changed.column(n).to_pylist()[:samples] for n in ("k", "old_row", "new_row"))
+    out["changed"] = [{"key": k, "old_row": int(o), "row": int(r),
+                       "fields": {c: [ta[int(o), c], tb[int(r), c]] for c in cols if ta[int(o), c] != tb[int(r), c]}}
+                      for k, o, r in zip(keys, olds, news, strict=True)]
     return VersionDiff(counts, by_field, out, cols, removed)
 
 
-__all__ = ["KEY", "KINDS", "VersionDiff", "attach_keys", "diff_versions", "row_keys", "used_columns"]
+@dataclass(frozen=True)
+class RenderPlan:
+    """Which rows of the new version must be rendered again when each row's text depends on that row only:
+    those whose key is new or whose values (any column) differ; and the rows that only moved."""
+
+    render: pa.Array  # int64 positions in the new version, ascending
+    moved_keys: pa.Array  # string keys of unchanged rows at a new position
+    moved_rows: pa.Array  # int64: their new positions
+
+    def render_in(self, start: int, end: int) -> pa.Array:
+        mask = pc.and_(pc.greater_equal(self.render, start), pc.less(self.render, end))
+        return self.render.filter(mask)
+
+    def moved_in(self, start: int, end: int) -> tuple[list[str], list[int]]:
+        mask = pc.and_(pc.greater_equal(self.moved_rows, start), pc.less(self.moved_rows, end))
+        return self.moved_keys.filter(mask).to_pylist(), self.moved_rows.filter(mask).to_pylist()
+
+
+def render_plan(old: pl.DataFrame, new: pl.DataFrame, key_column: str | None) -> RenderPlan:
+    """The rows to render again and the rows that moved (see RenderPlan), over every column of both."""
+    cols = list(dict.fromkeys([*old.columns, *new.columns]))
+    a = pl.DataFrame({"k": row_keys(old, key_column), "old_row": pl.int_range(old.height, eager=True, dtype=pl.Int64),
+                      "old_h": _texts(old, cols).hash_rows(seed=7)})
+    b = pl.DataFrame({"k": row_keys(new, key_column), "row": pl.int_range(new.height, eager=True, dtype=pl.Int64),
+                      "h": _texts(new, cols).hash_rows(seed=7)})
+    j = b.join(a, on="k", how="left", maintain_order="left")
+    again = j.filter(pl.col("old_h").is_null() | (pl.col("old_h") != pl.col("h")))
+    moved = j.filter((pl.col("old_h") == pl.col("h")) & (pl.col("old_row") != pl.col("row")))
+    return RenderPlan(again["row"].to_arrow(), moved["k"].cast(pl.String).to_arrow(), moved["row"].to_arrow())
+
+
+__all__ = ["KEY", "KINDS", "RenderPlan", "VersionDiff", "attach_keys", "diff_versions", "render_plan", "row_keys",
+           "used_columns"]

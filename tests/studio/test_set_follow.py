@@ -208,7 +208,8 @@ def test_auto_mode_applies_without_review(pg_store, env, team):  # noqa: F811
     set_id = following_set(pg_store, env, ctx, ds_id, follow_mode="auto")
     new_version(pg_store, env, ctx, ds_id, v2_rows())
     [d] = set_follow.diffs(pg_store, ctx, set_id)
-    assert (d.status, d.automatic, d.result["inserted"], d.result["paused"]) == ("applied", True, 2, 2)
+    assert d.status == "applied", d.error
+    assert (d.automatic, d.result["inserted"], d.result["paused"]) == (True, 2, 2)
     fresh = campaigns.create(pg_store, ctx, "Fresh", ds_id, CONFIG, follow_mode="off")
     generated(pg_store, env, ctx, fresh)
     assert stored(pg_store, ctx, set_id) == stored(pg_store, ctx, fresh)
@@ -332,3 +333,39 @@ def test_a_set_made_paused_publishes_nothing_until_approved(pg_store, env, team)
     set_follow.release(pg_store, ctx, set_id)
     # approved: it goes on to its ordinary checks (this one has no account, so it fails with that reason)
     assert execute.publish(pg_store, job.workspace_id, item_id, gen, enqueue=lambda *a: None).startswith("failed")
+
+
+def test_the_embedded_mode_follows_too(sqlite_store, sqlite_settings, monkeypatch):
+    """SQLite, no Redis: the diff and its apply run in process when the new version is stored (auto mode)."""
+    monkeypatch.setenv("DOTORO_HOME", str(sqlite_settings.home))
+    monkeypatch.setenv("SECRET_KEY", "test-secret")
+    for var in ("DATABASE_URL", "MIGRATION_DATABASE_URL", "REDIS_URL"):
+        monkeypatch.delenv(var, raising=False)
+    account, ws = auth.sign_up(sqlite_store, f"e{uuid.uuid4().hex[:8]}@example.com", "Embedded", "longenough")
+    ctx = Context(user_id=account.id, workspace_id=ws)
+    ds = datasets.upload(sqlite_store, ctx, "feed.csv", csv(V1))
+    set_id = campaigns.create(sqlite_store, ctx, "Embedded follower", ds.id, CONFIG, follow_mode="auto")
+    campaigns.generate(sqlite_store, ctx, set_id)
+    datasets.replace(sqlite_store, ctx, ds.id, "feed.csv", csv(v2_rows()))
+    [d] = set_follow.diffs(sqlite_store, ctx, set_id)
+    assert (d.status, d.result["inserted"], d.result["rewritten"], d.result["paused"]) == ("applied", 2, 2, 2)
+    fresh = campaigns.create(sqlite_store, ctx, "Fresh", ds.id, CONFIG, follow_mode="off")
+    campaigns.generate(sqlite_store, ctx, fresh)
+    assert stored(sqlite_store, ctx, set_id) == stored(sqlite_store, ctx, fresh)
+
+
+def test_with_dedup_across_rows_every_row_is_rendered_and_the_result_is_exact(pg_store, env, team):  # noqa: F811
+    """Keep-first dedup makes a row's variation depend on earlier rows: apply renders whole chunks."""
+    ctx, ds_id = team
+    config = {**CONFIG, "templates": {**CONFIG["templates"], "title": "Deal in {{ category }}"}, "dedup_fields": ["title"]}
+    set_id = campaigns.create(pg_store, ctx, "Dedup follower", ds_id, config, follow_mode="auto")
+    generated(pg_store, env, ctx, set_id)
+    assert len(stored(pg_store, ctx, set_id)) == 3  # one per category
+    rows = [r for r in v2_rows() if not r.startswith("s00")]  # the first cat0 row leaves: another takes its place
+    new_version(pg_store, env, ctx, ds_id, rows)
+    [d] = set_follow.diffs(pg_store, ctx, set_id)
+    assert d.status == "applied", d.error
+    fresh = campaigns.create(pg_store, ctx, "Fresh", ds_id, config, follow_mode="off")
+    generated(pg_store, env, ctx, fresh)
+    assert stored(pg_store, ctx, set_id) == stored(pg_store, ctx, fresh)
+    assert variation(pg_store, ctx, set_id, "s00").status == "paused"
