@@ -12,6 +12,7 @@ import streamlit as st
 from studio import campaigns, datasets, previews
 from studio import rule_sets as rule_sets_service
 from studio import templates as templates_service
+from studio.ui import aggregates as ui_aggregates
 from studio.ui import authoring, fragments, resources, state, widgets
 from studio.ui import datasets as data_ui
 from studio.ui import generation as ui_gen
@@ -78,6 +79,7 @@ def preview() -> None:
 
         rule_sets = widgets.attempt(lambda: rule_sets_service.list_rule_sets(store, ctx)) or []
         rule_choice, rs_default, rules_text = authoring.rules_picker(rule_sets, draft)
+        aggregates = ui_aggregates.editor(draft.get("aggregates"), [(c.name, c.kind) for c in detail.columns], "pv_aggs")
         authoring.seed("pv_sources", draft.get("sources", ""))
         sources_text = st.text_area("Variation sources (optional)", key="pv_sources", height=68,
                                     placeholder="cta: Shop now | Learn more\nangle: Value | Quality",
@@ -94,7 +96,7 @@ def preview() -> None:
 
     authoring.save(store, ctx, "preview", {
         "dataset_id": ds_key, "format": fmt_key, "rule_set": None if rule_choice == rs_default else rule_choice,
-        "rules_json": st.session_state["pv_rules"],
+        "rules_json": st.session_state["pv_rules"], "aggregates": aggregates,
         "sources": sources_text, "dedup": dedup, "strategy": strategy, "inline_max": inline_max,
         "truncate_style": truncate_style or draft.get("truncate_style"),
         "templates": {k: v for k, v in {**draft.get("templates", {}), f"{ds_key}|{fmt_key}": choice}.items()
@@ -130,6 +132,8 @@ def preview() -> None:
         config["max_inline_variations"] = inline_max
     if structure is not None:  # paid formats: campaigns → ad groups → ads, keywords, settings
         config["structure"] = structure
+    if aggregates:  # derived columns over every row (engine/generation/aggregates.py)
+        config["aggregates"] = aggregates
     with right:
         result = widgets.attempt(lambda: previews.run_preview(store, ctx, ds.id, config, limit=20, cache=resources.preview_cache()))
         if result is None:

@@ -9,6 +9,7 @@ import streamlit as st
 from engine.errors import EngineError
 from studio import rule_sets
 from studio.errors import StudioError
+from studio.ui import aggregates as ui_aggregates
 from studio.ui import authoring, fragments, resources, state, widgets
 from studio.ui import datasets as data_ui
 from studio.ui import rule_builder as ui
@@ -37,6 +38,10 @@ if not editable:
     st.info("You are a viewer in this workspace: you can read rules and test them on data, but not change or save them.")
 elif not saved:
     st.caption("No saved rule sets yet: add rules below, test them on the data, then save them under a name.")
+aggregates = authoring.load(store, ctx, "preview").get("aggregates") or []
+derived = ui_aggregates.rule_columns(aggregates, schema)  # the builder offers them like columns
+aggregates = aggregates if derived else []
+schema = {**schema, **derived}
 
 
 @fragments.part  # an operator or value change reruns the builder and its outcomes, not the page
@@ -50,7 +55,7 @@ def builder_and_outcomes() -> None:
 
     result = None
     try:
-        result = rule_sets.test_on_data(store, ctx, ds.id, rules) if rules else None
+        result = rule_sets.test_on_data(store, ctx, ds.id, rules, aggregates) if rules else None
     except (EngineError, StudioError) as exc:
         outcomes.show_error(slots, exc, top)
     if result is not None:

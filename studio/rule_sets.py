@@ -268,11 +268,19 @@ def schema_of(store: Store, ctx: Context, dataset_id: uuid.UUID) -> dict[str, st
 
 
 @requires(Permission.VIEW)
-def test_on_data(store: Store, ctx: Context, dataset_id: uuid.UUID, rules: Any) -> RuleTest:
-    """Validate `rules` against a data set, count the rows each rule's conditions match (viewers may test)."""
-    schema = schema_of(store, ctx, dataset_id)
+def test_on_data(store: Store, ctx: Context, dataset_id: uuid.UUID, rules: Any, aggregates: Any = ()) -> RuleTest:
+    """Validate `rules` against a data set, count the rows each rule's conditions match (viewers may test).
+
+    `aggregates` (a set's derived columns over the whole data set, engine/generation/aggregates.py) are added
+    to every row first, so conditions on them count as the generation will."""
+    from engine.generation.aggregates import add_aggregates, aggregate_kinds, parse_aggregates
+
+    columns = schema_of(store, ctx, dataset_id)
+    schema = {**columns, **aggregate_kinds(parse_aggregates(aggregates), columns)}  # refused before loading
     parsed = parse_rules(rules, schema=schema)
     table = datasets.load_table(store, ctx, dataset_id)
+    if aggregates:
+        table, schema = add_aggregates(table, columns, aggregates)
     counts = rule_match_counts(parsed, table, schema) if parsed else {}
     return RuleTest(parsed, counts, table.height, schema, table, not_numbers(parsed, table, schema))
 

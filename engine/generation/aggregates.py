@@ -30,15 +30,17 @@ from dataclasses import dataclass
 from typing import Any
 
 import duckdb
+import polars as pl
 import pyarrow as pa
 
 from engine.errors import EngineError
 from engine.generation.schema import ROW, quote
-from engine.generation.source import SCAN_BATCH_ROWS, Source
+from engine.generation.source import SCAN_BATCH_ROWS, Source, prepare_source
 from engine.rules.values import NUMERIC_KINDS, TEXT_KINDS, sql_is_blank, sql_text_or_empty
 from engine.templates.sql_aliases import alias_table, case_aliases, fold
 
-__all__ = ["AGGS", "MAX_AGGREGATES", "Aggregate", "aggregate_kinds", "parse_aggregates", "with_aggregates"]
+__all__ = ["AGGS", "MAX_AGGREGATES", "Aggregate", "add_aggregates", "aggregate_kinds", "parse_aggregates",
+           "with_aggregates"]
 
 AGGS = ("count", "min", "max", "avg", "sum")
 MAX_AGGREGATES = 20
@@ -236,3 +238,15 @@ def _build(source: Source, aggregates: tuple[Aggregate, ...], out_kinds: dict[st
         table = table.append_column(name, derived.column(name))
     table = pa.Table.from_batches(table.to_batches(max_chunksize=SCAN_BATCH_ROWS), table.schema)
     return Source(table, {**source.kinds, **out_kinds})
+
+
+def add_aggregates(frame: pl.DataFrame, kinds: Mapping[str, str], aggregates: Any) -> tuple[pl.DataFrame, dict[str, str]]:
+    """A data set's frame and kinds with the aggregate columns added (testing rules on the whole data set)."""
+    parsed = parse_aggregates(aggregates)
+    if not parsed:
+        return frame, dict(kinds)
+    source = with_aggregates(prepare_source(frame, kinds), parsed)
+    table = source.table.drop_columns([ROW])
+    out = pl.from_arrow(table)
+    assert isinstance(out, pl.DataFrame)
+    return out, {c: source.kinds[c] for c in table.column_names}
