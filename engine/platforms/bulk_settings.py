@@ -78,7 +78,26 @@ _META: tuple[SettingSpec, ...] = (
     SettingSpec("ad", "image_hash", "Image hash", "Image Hash", "", hint="the hash of an image in the ad account library"),
 )
 
-_SETTINGS: dict[str, tuple[SettingSpec, ...]] = {"google": _GOOGLE, "meta": _META}
+# Reddit has no bulk file: these are the Ads API v3 fields a sync sends (AD_BULK_FORMATS.md §3); `header` is the
+# API field. Money in dollars here, sent in micro-currency (studio/reddit_ads/plan.py).
+_REDDIT: tuple[SettingSpec, ...] = (
+    SettingSpec("campaign", "objective", "Objective", "objective", "CLICKS",
+                ("CLICKS", "CONVERSIONS", "IMPRESSIONS", "VIDEO_VIEWABLE_IMPRESSIONS", "APP_INSTALLS", "CATALOG_SALES",
+                 "LEAD_GENERATION"), required=True),
+    SettingSpec("ad_group", "daily_budget", "Ad group daily budget", "goal_value", "20.00", pattern=_MONEY,
+                hint="an amount like 20.00", required=True),
+    SettingSpec("ad_group", "goal_type", "Budget type", "goal_type", "DAILY_SPEND", ("DAILY_SPEND", "LIFETIME_SPEND"),
+                required=True),
+    SettingSpec("ad_group", "bid_strategy", "Bid strategy", "bid_strategy", "MAXIMIZE_VOLUME",
+                ("MAXIMIZE_VOLUME", "MANUAL_BIDDING", "TARGET_CPX", "BIDLESS"), required=True),
+    SettingSpec("ad_group", "bid", "Bid (manual bidding)", "bid_value", "", pattern=_MONEY,
+                hint="an amount like 0.75 (needed with manual bidding)"),
+    SettingSpec("ad_group", "communities", "Communities", "targeting.communities", "",
+                pattern=r"(?:r/)?[A-Za-z0-9][A-Za-z0-9_]{2,20}(?:\s*,\s*(?:r/)?[A-Za-z0-9][A-Za-z0-9_]{2,20})*",
+                hint="subreddit names separated by commas, e.g. running, trailrunning"),
+)
+
+_SETTINGS: dict[str, tuple[SettingSpec, ...]] = {"google": _GOOGLE, "meta": _META, "reddit": _REDDIT}
 
 
 def settings_for(platform: str) -> tuple[SettingSpec, ...]:

@@ -53,18 +53,22 @@ class RedditSettings:
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> RedditSettings:
-        raw = ((config.get("structure") or {}).get("settings") or {}).get("reddit") or {}
-        if not isinstance(raw, Mapping):
-            raise PlanError("The Reddit settings must be a mapping of setting → value.")
-        communities = raw.get("communities") or ()
-        if isinstance(communities, str):
-            communities = [c for c in re.split(r"[,\s]+", communities) if c]
-        s = cls(objective=str(raw.get("objective") or cls.objective).upper(),
-                daily_budget=str(raw.get("daily_budget") or cls.daily_budget),
-                goal_type=str(raw.get("goal_type") or cls.goal_type).upper(),
-                bid_strategy=str(raw.get("bid_strategy") or cls.bid_strategy).upper(),
-                bid=str(raw.get("bid") or ""),
-                communities=tuple(str(c).removeprefix("r/").strip() for c in communities))
+        """From the set's campaign structure settings (engine.platforms.bulk_settings, platform "reddit")."""
+        from engine.errors import EngineError
+        from engine.platforms.bulk_settings import check_settings, resolved_settings
+
+        given = (config.get("structure") or {}).get("settings") or {}
+        try:
+            check_settings("reddit", given)
+        except EngineError as exc:
+            raise PlanError(str(exc)) from exc
+        values = resolved_settings("reddit", given)
+        campaign, group = values["campaign"], values["ad_group"]
+        communities = [c.strip().removeprefix("r/") for c in re.split(r",", group.get("communities", "")) if c.strip()]
+        s = cls(objective=campaign.get("objective") or cls.objective, daily_budget=group.get("daily_budget") or
+                cls.daily_budget, goal_type=group.get("goal_type") or cls.goal_type,
+                bid_strategy=group.get("bid_strategy") or cls.bid_strategy, bid=group.get("bid", ""),
+                communities=tuple(communities))
         s.check()
         return s
 

@@ -117,7 +117,7 @@ def test_an_edit_made_on_reddit_is_a_conflict_not_overwritten_and_can_be_resolve
 
         from studio.store.campaign_models import CampaignSet
         s.execute(update(CampaignSet).where(CampaignSet.id == set_id).values(
-            config={"structure": {"settings": {"reddit": {"objective": "IMPRESSIONS"}}}}))
+            config={"structure": {"settings": {"campaign": {"objective": "IMPRESSIONS"}}}}))
     done, _ = sync(a, set_id, conn)
     assert done.counts["conflict_count"] == 1
     assert a.double.entities[campaign["id"]]["name"] == "Renamed on Reddit"
@@ -180,8 +180,8 @@ def test_refusals_are_clear(a):
     pending = make_set(a, link_ads(2), status="pending")
     with pytest.raises(ValidationFailed, match="approved"):
         service.request_sync(a.store, a.ctx, pending, conn.id, enqueue=a.enqueue)
-    bad = make_set(a, link_ads(1), config={"structure": {"settings": {"reddit": {"objective": "FAME"}}}})
-    with pytest.raises(ValidationFailed, match="Objective 'FAME'"):
+    bad = make_set(a, link_ads(1), config={"structure": {"settings": {"campaign": {"objective": "FAME"}}}})
+    with pytest.raises(ValidationFailed, match="FAME"):
         service.request_sync(a.store, a.ctx, bad, conn.id, enqueue=a.enqueue)
 
 
@@ -234,7 +234,7 @@ def test_bad_money_is_refused_with_a_message(bad):
 
 def test_manual_bidding_needs_a_bid():
     with pytest.raises(PlanError, match="bid"):
-        RedditSettings.from_config({"structure": {"settings": {"reddit": {"bid_strategy": "MANUAL_BIDDING"}}}})
+        RedditSettings.from_config({"structure": {"settings": {"ad_group": {"bid_strategy": "MANUAL_BIDDING"}}}})
 
 
 def test_a_changed_variation_is_followed_new_creative_and_the_ad_points_at_it(a):
