@@ -156,8 +156,9 @@ def prepare(store: Store, ctx: Context, set_id: uuid.UUID) -> uuid.UUID | None:
             cs.dataset_version, cs.updated_at = to_version, utcnow()
             return None
         dataset_id, key_column, config, mode = cs.dataset_id, cs.key_column, dict(cs.config), cs.follow_mode
-    old = datasets.load_table(store, ctx, dataset_id, version=from_version)
-    new = datasets.load_table(store, ctx, dataset_id, version=to_version)
+    # local and kept: a worker that diffs then applies reads each version once
+    old = datasets.load_table(store, ctx, dataset_id, version=from_version, local=True, keep=True)
+    new = datasets.load_table(store, ctx, dataset_id, version=to_version, local=True, keep=True)
     found = diff_versions(old, new, key_column=key_column, columns=used_columns(config, [*old.columns, *new.columns]))
     with store.session_scope(ctx) as s:
         s.require(Permission.EDIT)
@@ -264,9 +265,14 @@ def dismiss(store: Store, ctx: Context, diff_id: uuid.UUID) -> None:
 
 
 @requires(Permission.EDIT)
-def apply(store: Store, ctx: Context, diff_id: uuid.UUID, *, chunk_rows: int = APPLY_CHUNK_ROWS) -> int:
+def apply(store: Store, ctx: Context, diff_id: uuid.UUID, *, chunk_rows: int | None = None) -> int:
     """Start applying a diff: its chunks go to the worker pool (in process without Redis). Returns the
-    number of chunks. Applying a diff that is already applying queues its unfinished chunks again."""
+    number of chunks. Applying a diff that is already applying queues its unfinished chunks again.
+
+    `chunk_rows`: rows of the new version per chunk. By default APPLY_CHUNK_ROWS rows *rendered* per
+    chunk: when each row renders alone only new and changed rows are rendered, so a small diff of a big
+    feed is one chunk (a chunk has fixed costs: loading both versions, building the plan)."""
+    from engine.generation.diff import rows_independent
     from workers.feed_apply import enqueue_apply
 
     with store.session_scope(ctx) as s:
@@ -287,9 +293,15 @@ def apply(store: Store, ctx: Context, diff_id: uuid.UUID, *, chunk_rows: int = A
                                                       DatasetVersion.version == d.to_version))
             if v is None:
                 raise ValidationFailed(f"Version {d.to_version} of the data set was deleted; nothing to apply.")
-            starts = list(range(0, max(v.row_count, 1), max(1, chunk_rows)))
+            if chunk_rows is None:
+                chunk_rows = APPLY_CHUNK_ROWS
+                if rows_independent(cs.config):
+                    rendered = int(d.counts.get("added", 0)) + int(d.counts.get("changed", 0))
+                    chunk_rows = max(chunk_rows, -(-v.row_count * APPLY_CHUNK_ROWS // max(1, rendered)))
+            size = max(1, chunk_rows)
+            starts = list(range(0, max(v.row_count, 1), size))
             for i, start in enumerate(starts):
-                s.add(FeedApplyChunk(diff_id=d.id, index=i, row_start=start, row_end=min(v.row_count, start + chunk_rows)))
+                s.add(FeedApplyChunk(diff_id=d.id, index=i, row_start=start, row_end=min(v.row_count, start + size)))
             d.status, d.chunks_total, d.decided_by, d.decided_at = "applying", len(starts), ctx.user_id, utcnow()
             chunks = len(starts)
             cs.status, cs.status_reason, cs.updated_at = "generating", f"Applying version {d.to_version} of its data.", utcnow()

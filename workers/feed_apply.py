@@ -21,11 +21,11 @@ from typing import Any, cast
 import pyarrow as pa
 import pyarrow.compute as pc
 from rq import Retry
-from sqlalchemy import Table, Text, any_, bindparam, func, select
+from sqlalchemy import CursorResult, Table, Text, any_, bindparam, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from engine.generation import build_plan
-from engine.generation.diff import attach_keys, render_plan, row_keys
+from engine.generation.diff import attach_keys, render_plan, row_keys, rows_independent
 from studio import datasets, set_follow
 from studio.context import Context, WorkspaceId
 from studio.errors import NotFound
@@ -192,12 +192,12 @@ def _stored(s: TenantSession, set_id: uuid.UUID, *, rows: list[int],
         return {str(r[0]): tuple(r) for r in found if r[1] in wanted}
     if s.get_bind().dialect.name == "postgresql":  # one scan of the set's rows against a hashed array of keys
         keys = bindparam("keys", chunk_keys, type_=ARRAY(Text()))
-        rows = s.execute(select(*cols).where(Variation.campaign_set_id == set_id, Variation.row_key == any_(keys))).all()
-        return {str(r[0]): tuple(r) for r in rows}
+        found = s.execute(select(*cols).where(Variation.campaign_set_id == set_id, Variation.row_key == any_(keys))).all()
+        return {str(r[0]): tuple(r) for r in found}
     for i in range(0, len(chunk_keys), 2000):
-        rows = s.execute(select(*cols).where(Variation.campaign_set_id == set_id,
-                                             Variation.row_key.in_(chunk_keys[i:i + 2000]))).all()
-        out.update({str(r[0]): tuple(r) for r in rows})
+        found = s.execute(select(*cols).where(Variation.campaign_set_id == set_id,
+                                              Variation.row_key.in_(chunk_keys[i:i + 2000]))).all()
+        out.update({str(r[0]): tuple(r) for r in found})
     return out
 
 
@@ -276,14 +276,6 @@ def _rows_of(table: pa.Table, rows: list[int]) -> pa.Table:
     return pa.concat_tables(parts) if parts else table.slice(0, 0)
 
 
-def rows_independent(config: dict[str, Any]) -> bool:
-    """Each row's variations depend on that row only, so unchanged rows need no render: no dedup across
-    rows (keep-first looks at earlier rows) and nothing computed over the whole data set."""
-    from engine.generation.diff import _strings
-
-    return not config.get("dedup_fields") and not any("aggregate" in text for text in _strings(config))
-
-
 def move(s: TenantSession, set_id: uuid.UUID, keys: list[str], rows: list[int]) -> int:
     """Unchanged rows at a new position: their variations' row_index follows (a keyed set's only write)."""
     if not keys:
@@ -303,8 +295,9 @@ def pause(s: TenantSession, variation_ids: list[uuid.UUID]) -> tuple[int, int]:
     paused = cancelled = 0
     for i in range(0, len(variation_ids), 1000):
         part = variation_ids[i:i + 1000]
-        paused += s.execute(table.update().where(table.c.id.in_(part), table.c.status != "paused")
-                            .values(status="paused", updated_at=utcnow())).rowcount or 0
+        done = cast(CursorResult[Any], s.execute(table.update().where(table.c.id.in_(part), table.c.status != "paused")
+                                                 .values(status="paused", updated_at=utcnow())))
+        paused += done.rowcount or 0
         items = s.scalars(select(PublishItem).where(PublishItem.variation_id.in_(part), PublishItem.state.in_(WAITING))
                           .with_for_update()).all()
         for item in items:

@@ -158,6 +158,12 @@ def diff_versions(old: pl.DataFrame, new: pl.DataFrame, *, key_column: str | Non
     return VersionDiff(counts, by_field, out, cols, removed)
 
 
+def rows_independent(config: Mapping[str, Any]) -> bool:
+    """Each row's variations depend on that row only, so unchanged rows need no render: no dedup across
+    rows (keep-first looks at earlier rows) and nothing computed over the whole data set."""
+    return not config.get("dedup_fields") and not any("aggregate" in text for text in _strings(dict(config)))
+
+
 @dataclass(frozen=True)
 class RenderPlan:
     """Which rows of the new version must be rendered again when each row's text depends on that row only:
@@ -190,4 +196,4 @@ def render_plan(old: pl.DataFrame, new: pl.DataFrame, key_column: str | None) ->
 
 
 __all__ = ["KEY", "KINDS", "RenderPlan", "VersionDiff", "attach_keys", "diff_versions", "render_plan", "row_keys",
-           "used_columns"]
+           "rows_independent", "used_columns"]

@@ -369,3 +369,35 @@ def test_with_dedup_across_rows_every_row_is_rendered_and_the_result_is_exact(pg
     generated(pg_store, env, ctx, fresh)
     assert stored(pg_store, ctx, set_id) == stored(pg_store, ctx, fresh)
     assert variation(pg_store, ctx, set_id, "s00").status == "paused"
+
+
+def test_a_feed_refresh_brings_the_diff_of_the_new_version(pg_settings, env):  # noqa: F811
+    """A URL data set refreshed with rows added, removed and changed: the following set's diff, then applied."""
+    import dataclasses
+
+    from studio import feeds
+    from studio.store.session import Store
+    from tests.feed_server import FeedServer, Route
+
+    server = FeedServer().start()
+    store = Store(dataclasses.replace(pg_settings, extra={**pg_settings.extra, "FEED_ALLOWED_NETWORKS": "127.0.0.1"}),
+                  pool_size=2)
+    try:
+        account, ws = auth.sign_up(store, f"u{uuid.uuid4().hex[:8]}@example.com", "Feed Follower", "longenough")
+        ctx = Context(user_id=account.id, workspace_id=ws)
+        server.routes["/feed.csv"] = Route(csv(V1), etag=False)
+        ds_id = feeds.create_from_url(store, ctx, server.url("/feed.csv"), interval_minutes=60).dataset_id
+        set_id = campaigns.create(store, ctx, "Feed follower", ds_id, CONFIG)
+        generated(store, env, ctx, set_id)
+        server.routes["/feed.csv"] = Route(csv(v2_rows()), etag=False)
+        assert feeds.refresh(store, ctx, ds_id).outcome == "new_version"
+        work(env)
+        [d] = set_follow.diffs(store, ctx, set_id)
+        assert (d.key_column, d.counts["added"], d.counts["removed"], d.counts["changed"]) == ("sku", 2, 2, 2)
+        set_follow.apply(store, ctx, d.id)
+        work(env)
+        assert set_follow.get_diff(store, ctx, d.id).status == "applied"
+        assert {v[0] for v in stored(store, ctx, set_id)} == {f"s{i:02d}" for i in range(12)} - {"s03", "s07"} | {"n1", "n2"}
+    finally:
+        store.dispose()
+        server.stop()
