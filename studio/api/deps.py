@@ -58,6 +58,7 @@ Write = Annotated[Caller, Depends(need("write"))]
 Publish = Annotated[Caller, Depends(need("publish"))]
 
 MAX_LIMIT = 500
+MAX_OFFSET = 2**31  # a cursor past this was not made by us (and would overflow the database's OFFSET)
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="items per page")]
 Cursor = Annotated[str | None, Query(max_length=200, description="`next_cursor` of the previous page")]
 
@@ -72,9 +73,9 @@ def decode_cursor(cursor: str | None) -> int:
     try:
         raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         offset = int(raw["o"])
-    except (ValueError, KeyError, TypeError, binascii.Error, json.JSONDecodeError):
+    except (ValueError, KeyError, TypeError, OverflowError, binascii.Error, json.JSONDecodeError):
         raise ApiProblem(400, "This cursor is not valid; pass the `next_cursor` of a previous page, or none.") from None
-    if offset < 0:
+    if not 0 <= offset <= MAX_OFFSET:
         raise ApiProblem(400, "This cursor is not valid; pass the `next_cursor` of a previous page, or none.")
     return offset
 
