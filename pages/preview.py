@@ -50,6 +50,7 @@ def preview() -> None:
 
         sources_now = previews.parse_variation_sources(st.session_state.get("pv_sources", draft.get("sources", "")))
         extra = list(sources_now) if isinstance(sources_now, dict) else []
+        extra += ui_aggregates.names(draft.get("aggregates"))  # templates may read them like columns
         saved = widgets.attempt(lambda: templates_service.list_templates(store, ctx, format_key=fmt_key)) or []
         options = authoring.sources(fmt, saved, authoring.load(store, ctx, "templates"), ds.name)
         by_choice = {o.choice: o for o in options}

@@ -11,10 +11,10 @@ import streamlit as st
 from engine.errors import EngineError
 from engine.generation.aggregates import AGGS, MAX_AGGREGATES, aggregate_kinds, parse_aggregates
 
-EXPLAIN = ("Figures over **every row** of the data set, computed before any rule runs, that rules and templates use "
-           "like columns. Example: name `category_count`, count, by `category` → a rule *category_count less than 3 → "
-           "skip*; name `category_min_price`, min of `price` by `category` → `{{ category_min_price }}` in a template. "
-           "Empty values are skipped; no *by* column means the whole data set.")
+EXPLAIN = ("Figures over **every row** of the data set, computed before any rule runs, used like columns. E.g. "
+           "`category_count` = count by `category` → a rule *category_count less than 3 → skip*; `category_min_price`"
+           " = min of `price` by `category` → `{{ category_min_price }}`. Empty values are skipped; no *by*: the whole "
+           "data set.")
 _COLUMNS = ["name", "agg", "of", "by"]
 
 
@@ -52,13 +52,13 @@ def editor(saved: Any, columns: Sequence[tuple[str, str]], key: str) -> list[dic
         edited = st.data_editor(
             _frame(base), key=key, num_rows="dynamic", hide_index=True, width="stretch",
             column_config={
-                "name": st.column_config.TextColumn("Name", help="How rules and templates call it, e.g. "
+                "name": st.column_config.TextColumn("Name", width=112, help="How rules and templates call it, e.g. "
                                                     "category_min_price", required=True, max_chars=60),
-                "agg": st.column_config.SelectboxColumn("Aggregate", options=list(AGGS), default="count",
+                "agg": st.column_config.SelectboxColumn("Agg", width=56, options=list(AGGS), default="count",
                                                         required=True, help="count, min, max, avg or sum"),
-                "of": st.column_config.SelectboxColumn("Of column", options=names,
+                "of": st.column_config.SelectboxColumn("Of", width=60, options=names,
                                                        help="The column it reads (count without one counts rows)"),
-                "by": st.column_config.MultiselectColumn("Per group of", options=names, default=[],
+                "by": st.column_config.MultiselectColumn("By", width=84, options=names, default=[],
                                                          help="Rows with equal values here form a group; none: "
                                                               "the whole data set"),
             })
@@ -69,10 +69,16 @@ def editor(saved: Any, columns: Sequence[tuple[str, str]], key: str) -> list[dic
         if problem:
             st.error(problem)
         elif rows:
-            kinds = aggregate_kinds(parse_aggregates(rows), dict(columns))
-            st.caption("Use them as " + ", ".join(f"`{{{{ {n} }}}}` ({k})" for n, k in kinds.items())
-                       + " and in rules on the Rules page.")
+            parsed = parse_aggregates(rows)
+            kinds = aggregate_kinds(parsed, dict(columns))
+            st.caption("Use them as " + "; ".join(f"`{{{{ {a.name} }}}}` = {a.describe()} ({kinds[a.name]})"
+                                                  for a in parsed) + ", and in rules on the Rules page.")
     return rows
+
+
+def names(aggregates: Any) -> list[str]:
+    """The names of drafted aggregates (whatever their state), for the columns a template may read."""
+    return [str(a["name"]) for a in aggregates or [] if isinstance(a, Mapping) and a.get("name")]
 
 
 def check(aggregates: Any, kinds: Mapping[str, str]) -> str | None:
