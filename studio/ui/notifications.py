@@ -48,6 +48,14 @@ def ago(at: dt.datetime, now: dt.datetime | None = None) -> str:
 
 
 def inbox(store: Store, ctx: Context) -> None:
+_MARKUP = set("\\`*_[]()<>!#|~$")  # links, images, HTML, directives (:red[…]), LaTeX, emphasis
+
+
+def _as_text(text: str) -> str:
+    """A title or line holding names people chose, shown by st.markdown as the very text (no link, no image)."""
+    return "".join("\\" + ch if ch in _MARKUP else ch for ch in text).replace("\n", " ")
+
+
     """The member's notifications, newest first, with mark read / mark all read and a link to the thing."""
     unread = widgets.attempt(lambda: notifications.unread_count(store, ctx)) or 0
     left, right = st.columns([3, 1], vertical_alignment="center")
@@ -67,10 +75,10 @@ def inbox(store: Store, ctx: Context) -> None:
         with st.container(border=True):
             head, act = st.columns([5, 2], vertical_alignment="top")
             marker = "" if n.read else ":blue[●] "
-            head.markdown(f"{marker}**{n.title}**")
+            head.markdown(f"{marker}**{_as_text(n.title)}**")
             head.caption(f"{KINDS[n.kind].label if n.kind in KINDS else n.kind} · {ago(n.created_at)}")
             if n.body:
-                head.write(n.body if len(n.body) <= 400 else n.body[:399] + "…")
+                head.markdown(_as_text(n.body if len(n.body) <= 400 else n.body[:399] + "…"))
             page = PAGES.get(n.link)
             if page:
                 act.page_link(page, label="Open", icon=ICONS.get(n.kind, ":material/open_in_new:"))
