@@ -47,7 +47,6 @@ def ago(at: dt.datetime, now: dt.datetime | None = None) -> str:
     return widgets.fmt_when(at)
 
 
-def inbox(store: Store, ctx: Context) -> None:
 _MARKUP = set("\\`*_[]()<>!#|~$")  # links, images, HTML, directives (:red[…]), LaTeX, emphasis
 
 
@@ -57,6 +56,7 @@ def _as_text(text: str) -> str:
 
 
     """The member's notifications, newest first, with mark read / mark all read and a link to the thing."""
+def inbox(store: Store, ctx: Context) -> None:
     unread = widgets.attempt(lambda: notifications.unread_count(store, ctx)) or 0
     left, right = st.columns([3, 1], vertical_alignment="center")
     only_unread = left.toggle("Unread only", key="notes_unread_only", value=False)
