@@ -10,18 +10,15 @@ database; engine.generation.plan does for every plan), guarded by a cheap SQL up
 
 from __future__ import annotations
 
+import functools
 import re
+import types
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import duckdb
 import pyarrow as pa
-from twitter_text import extract_emojis_with_indices, extract_urls_with_indices
-from twitter_text.config import config as x_config
-from twitter_text.parse_tweet import convert_line_ending
-from twitter_text.regexp.emoji import emoji as x_emoji
-from twitter_text.regexp.emoji import emoji_list as x_emoji_list
 
 from engine.errors import EngineError
 
@@ -155,15 +152,39 @@ register_count_method(CountMethod(
 X_SQL_FUNCTION = "dotoro_x_weighted_length"
 """The DuckDB function (a Python UDF, see `register_sql_functions`) giving X's weighted length."""
 
-# Every emoji sequence twitter-text knows starts with its first code point and holds a non-ASCII one (a
-# keycap is "#" + U+FE0F + U+20E3): from its own list, so its emoji regex is only tried where it may match.
-_X_EMOJI_PARTS = frozenset(chr(int(cp, 16)) for e in x_emoji_list for cp in e.codepoint.split() if int(cp, 16) >= 0x80)
-_X_EMOJI_FIRST = frozenset(chr(int(e.codepoint.split()[0], 16)) for e in x_emoji_list)
-_X_KEYCAP_NEXT = frozenset("\ufe0f\u20e3")
 _SURROGATE = re.compile("[\ud800-\udfff]")
-_X = x_config["defaults"]
-_X_RANGES = [(re.compile(f"[{re.escape(chr(r['start']))}-{re.escape(chr(r['end']))}]"), r["weight"] - _X["default_weight"])
-             for r in _X["ranges"]]
+_X_KEYCAP_NEXT = frozenset("\ufe0f\u20e3")
+
+
+@functools.cache
+def _tt() -> types.SimpleNamespace:
+    """twitter-text and what is derived from it, loaded on first use: importing it and deriving the tables
+    costs ~2 s of CPU, which every process (pages, workers, commands) would pay at import otherwise."""
+    from twitter_text import extract_emojis_with_indices, extract_urls_with_indices
+    from twitter_text.config import config
+    from twitter_text.parse_tweet import convert_line_ending
+    from twitter_text.regexp.emoji import emoji, emoji_list
+
+    x = config["defaults"]
+    t = types.SimpleNamespace(
+        X=x, emoji=emoji, urls=extract_urls_with_indices, emojis=extract_emojis_with_indices,
+        line_endings=convert_line_ending,
+        # Every emoji sequence twitter-text knows starts with its first code point and holds a non-ASCII one (a
+        # keycap is "#" + U+FE0F + U+20E3): from its own list, so its emoji regex is only tried where it may match.
+        emoji_parts=frozenset(chr(int(cp, 16)) for e in emoji_list for cp in e.codepoint.split() if int(cp, 16) >= 0x80),
+        emoji_first=frozenset(chr(int(e.codepoint.split()[0], 16)) for e in emoji_list),
+        ranges=[(re.compile(f"[{re.escape(chr(r['start']))}-{re.escape(chr(r['end']))}]"),
+                 r["weight"] - x["default_weight"]) for r in x["ranges"]],
+    )
+    # Characters NFC makes heavier (a few turn into 2 or 3 characters, a few into a heavier one), by Python's
+    # Unicode tables as twitter-text normalises; and single-character emoji twitter-text weighs more than the
+    # character (© ®).
+    t.heavier = "".join(chr(c) for c in range(0x80, 0x110000) if not 0xD800 <= c <= 0xDFFF and sum(
+        _x_char_weight(ch, x) for ch in unicodedata.normalize("NFC", chr(c))) > _x_char_weight(chr(c), x))
+    t.light_emoji = {int(e.codepoint, 16) for e in emoji_list if " " not in e.codepoint
+                     and _x_char_weight(chr(int(e.codepoint, 16)), x) * x["scale"] < x["default_weight"]}
+    t.light_sql = _light_sql(x, t.light_emoji)
+    return t
 
 
 def _x_plain(text: str) -> bool:
@@ -174,8 +195,9 @@ def _x_plain(text: str) -> bool:
 
 def _x_weights(text: str) -> int:
     """Sum of twitter-text's per-character weights (its config's ranges and default), scaled."""
-    total = _X["default_weight"] * len(text)
-    for pattern, extra in _X_RANGES:
+    t = _tt()
+    total = t.X["default_weight"] * len(text)
+    for pattern, extra in t.ranges:
         total += extra * (len(text) - len(pattern.sub("", text)))
     return total
 
@@ -183,13 +205,14 @@ def _x_weights(text: str) -> int:
 def _x_emojis(text: str) -> dict[int, int]:
     """twitter-text's emoji matches (start → end), as `extract_emojis_with_indices` finds them."""
     found: dict[int, int] = {}
-    if _X_EMOJI_PARTS.isdisjoint(text):
+    t = _tt()
+    if t.emoji_parts.isdisjoint(text):
         return found
     pos = 0
     for i, ch in enumerate(text):
-        if i < pos or ch not in _X_EMOJI_FIRST or (ch.isascii() and text[i + 1:i + 2] not in _X_KEYCAP_NEXT):
+        if i < pos or ch not in t.emoji_first or (ch.isascii() and text[i + 1:i + 2] not in _X_KEYCAP_NEXT):
             continue
-        match = x_emoji.match(text, i)
+        match = t.emoji.match(text, i)
         if match and match.end() > i:
             found[i] = pos = match.end()
     return found
@@ -203,8 +226,9 @@ def _x_measure(text: str) -> int:
     """
     if _x_plain(text):
         return len(text)
-    normal = convert_line_ending(unicodedata.normalize("NFC", _SURROGATE.sub("\ufffd", text)))
-    urls = {u["indices"][0]: u["indices"][0] + len(u["url"]) for u in extract_urls_with_indices(normal)}
+    t = _tt()
+    normal = t.line_endings(unicodedata.normalize("NFC", _SURROGATE.sub("\ufffd", text)))
+    urls = {u["indices"][0]: u["indices"][0] + len(u["url"]) for u in t.urls(normal)}
     emojis = _x_emojis(normal)
     total, pos = 0, 0
     for start in sorted(urls.keys() | emojis.keys()):
@@ -212,10 +236,10 @@ def _x_measure(text: str) -> int:
             continue
         total += _x_weights(normal[pos:start])
         if start in urls:  # a URL wins over an emoji starting at the same place, as in parse_tweet
-            total, pos = total + _X["transformed_url_length"] * _X["scale"], urls[start]
+            total, pos = total + t.X["transformed_url_length"] * t.X["scale"], urls[start]
         else:
-            total, pos = total + _X["default_weight"], emojis[start]
-    return int((total + _x_weights(normal[pos:])) / _X["scale"])
+            total, pos = total + t.X["default_weight"], emojis[start]
+    return int((total + _x_weights(normal[pos:])) / t.X["scale"])
 
 
 def _x_measure_sql(expr: str) -> str:
@@ -223,54 +247,43 @@ def _x_measure_sql(expr: str) -> str:
     return f"(CASE WHEN {plain} THEN length({expr}) ELSE {X_SQL_FUNCTION}({expr}) END)"
 
 
-def _x_char_weight(ch: str) -> int:
+def _x_char_weight(ch: str, x: dict) -> int:
     cp = ord(ch)
-    weight = next((r["weight"] for r in _X["ranges"] if r["start"] <= cp <= r["end"]), _X["default_weight"])
-    return int(weight // _X["scale"])
+    weight = next((r["weight"] for r in x["ranges"] if r["start"] <= cp <= r["end"]), x["default_weight"])
+    return int(weight // x["scale"])
 
 
 def _sql_chars(chars: str) -> str:
     return "".join(f"\\x{{{ord(c):x}}}" for c in chars)
 
 
-# Characters NFC makes heavier (a few turn into 2 or 3 characters, a few into a heavier one), by Python's
-# Unicode tables as twitter-text normalises; and single-character emoji twitter-text weighs more than the
-# character (© ®).
-_X_HEAVIER = "".join(chr(c) for c in range(0x80, 0x110000) if not 0xD800 <= c <= 0xDFFF and sum(
-    _x_char_weight(x) for x in unicodedata.normalize("NFC", chr(c))) > _x_char_weight(chr(c)))
-_X_LIGHT_EMOJI = {int(e.codepoint, 16) for e in x_emoji_list if " " not in e.codepoint
-                  and _x_char_weight(chr(int(e.codepoint, 16))) * _X["scale"] < _X["default_weight"]}
-
-
-def _light_sql() -> str:
+def _light_sql(x: dict, light_emoji: set[int]) -> str:
     """The weight-1 ranges as an RE2 class, less the single-character emoji in them (those weigh 2)."""
     parts = []
-    for r in _X["ranges"]:
-        if r["weight"] != _X["scale"]:
+    for r in x["ranges"]:
+        if r["weight"] != x["scale"]:
             continue
         start = r["start"]
-        for cp in sorted(c for c in _X_LIGHT_EMOJI if r["start"] <= c <= r["end"]) + [r["end"] + 1]:
+        for cp in sorted(c for c in light_emoji if r["start"] <= c <= r["end"]) + [r["end"] + 1]:
             if start < cp:
                 parts.append(f"\\x{{{start:x}}}-\\x{{{cp - 1:x}}}")
             start = cp + 1
     return "".join(parts)
 
 
-_X_LIGHT_SQL = _light_sql()
-
-
 def _x_bound_sql(expr: str) -> str:
     """An upper bound of the weighted length, so checks measure (call Python) only values that may be over.
 
-    Each character weighs as twitter-text's ranges say (1 Latin, else 2); NFC makes `_X_HEAVIER` heavier (by
+    Each character weighs as twitter-text's ranges say (1 Latin, else 2); NFC makes `heavier` ones heavier (by
     at most 5: one heavy character turning into three) and merges others (never heavier); an emoji sequence
     weighs 2 in all (a single © or ® is counted heavy); a URL counts 23 for 4 or more characters that
     hold a dot (at most 19 more, one URL per dot).
     """
     dots = f"(length({expr}) - length(replace({expr}, '.', '')))"
     # counted as what removing them takes away: replacing every light character instead is ~100× slower
-    heavy = f"(length({expr}) - length(regexp_replace({expr}, '[^{_X_LIGHT_SQL}]', '', 'g')))"
-    heavier = f"(length({expr}) - length(regexp_replace({expr}, '[{_sql_chars(_X_HEAVIER)}]', '', 'g')))"
+    t = _tt()
+    heavy = f"(length({expr}) - length(regexp_replace({expr}, '[^{t.light_sql}]', '', 'g')))"
+    heavier = f"(length({expr}) - length(regexp_replace({expr}, '[{_sql_chars(t.heavier)}]', '', 'g')))"
     return (f"(CASE WHEN strlen({expr}) = length({expr}) THEN length({expr}) + 19 * {dots} "
             f"ELSE length({expr}) + {heavy} + 19 * {dots} + 5 * {heavier} END)")
 
@@ -278,7 +291,8 @@ def _x_bound_sql(expr: str) -> str:
 def _x_boundaries(text: str) -> list[int]:
     """Where a cut may fall: between characters, never inside a URL or an emoji sequence."""
     inside: set[int] = set()
-    for entity in [*extract_urls_with_indices(text), *extract_emojis_with_indices(text)]:
+    t = _tt()
+    for entity in [*t.urls(text), *t.emojis(text)]:
         start, end = entity["indices"]
         inside.update(range(start + 1, end))
     return [i for i in range(len(text) + 1) if i not in inside]
@@ -306,8 +320,8 @@ def _x_lengths(values: pa.Array) -> pa.Array:
 register_count_method(CountMethod(
     name="x_weighted",
     unit="weighted characters",
-    description=f"X weighted length (twitter-text): Latin-range characters 1, others (CJK…) 2, an emoji "
-                f"sequence 2, each URL {x_config['defaults']['transformed_url_length']}",
+    description="X weighted length (twitter-text): Latin-range characters 1, others (CJK…) 2, an emoji "
+                "sequence 2, each URL 23 (its config's transformed_url_length)",
     source="PLATFORM_LIMITS.md §6: twitter/twitter-text config/v3.json (official), counted by the "
            "twitter-text-parser package (NFC, emoji sequences and URLs as twitter-text parses them)",
     measure=_x_measure,
