@@ -161,7 +161,8 @@ def diff_versions(old: pl.DataFrame, new: pl.DataFrame, *, key_column: str | Non
 def rows_independent(config: Mapping[str, Any]) -> bool:
     """Each row's variations depend on that row only, so unchanged rows need no render: no dedup across
     rows (keep-first looks at earlier rows) and nothing computed over the whole data set."""
-    return not config.get("dedup_fields") and not any("aggregate" in text for text in _strings(dict(config)))
+    return (not config.get("dedup_fields") and not config.get("aggregates")  # engine/generation/aggregates.py
+            and not any("aggregate" in text for text in _strings(dict(config))))
 
 
 @dataclass(frozen=True)

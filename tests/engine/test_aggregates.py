@@ -253,3 +253,12 @@ def test_random_aggregates_match_the_reference(con: duckdb.DuckDBPyConnection, r
     assert project(got, "__row", "title") == project(ref.rows, "__row", "title")
     assert head == got[:2]
     assert (stats.skipped_by_rules, stats.kept) == (ref.skipped_by_rules, len(ref.rows))
+
+
+def test_a_set_with_aggregates_renders_every_row_when_its_feed_changes() -> None:
+    """One changed price can change the category minimum in other rows' text: a followed set re-renders them all."""
+    from engine.generation.diff import rows_independent
+
+    base = {"platform": "reddit", "format": "thread", "templates": {"title": "{{ name }}"}}
+    assert rows_independent(base)
+    assert not rows_independent({**base, "aggregates": AGGS})
