@@ -34,6 +34,8 @@ def is_private(address: IPAddress) -> bool:
     """True for every address that is not on the public internet."""
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address) and address.sixtofour is not None and is_private(address.sixtofour):
+        return True  # 6to4 (2002::/16) tunnels to the IPv4 address inside it (NAT64 and Teredo are not global)
     return (address.is_private or address.is_loopback or address.is_link_local or address.is_multicast
             or address.is_reserved or address.is_unspecified or not address.is_global)
 
