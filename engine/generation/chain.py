@@ -2,7 +2,8 @@
 
   __rendered  one expression per output column: compiled template SQL, or a per-row Jinja2 UDF
   __inline    (sets whose fields expand `[[a|b]]` blocks) one variation per kept combination (inline.py)
-  __checked   first failing constraint per field (__why_<field>, NULL when fine)
+  __clean     (sets with text hygiene options or a word list) each rendered value cleaned (hygiene_step.py)
+  __checked   first failing constraint per field (__why_<field>, NULL when fine; a refused word first)
   __fixed     the constraint strategy's replacement value (__o_<field>)
   __left      what still fails after the strategy (__left_<field>, NULL when fine)
   __resolved  __dropped (something still fails), the __violations report (what still fails) and
@@ -44,6 +45,11 @@ def _capped(c: OutputColumn, sql: str, is_length: bool) -> str:
     return guard(sql, field=c.name, row_sql=quote(ROW))
 
 
+def _screened(c: OutputColumn, value: str, check: str) -> str:
+    """The field's check, a refused word (workspace word list) first."""
+    return check if c.screen is None else f"coalesce({quote(c.screen)}({value}), {check})"
+
+
 def render_chain(cols: list[OutputColumn], keep: str, measured: Mapping[str, str] | None = None,
                  value_cap: int = 0, inline: InlineStep | None = None) -> list[tuple[str, str]]:
     """__rendered, (the `inline` expansion,) __checked, __fixed and __resolved over __expanded.
@@ -58,6 +64,10 @@ def render_chain(cols: list[OutputColumn], keep: str, measured: Mapping[str, str
     ctes = [("__rendered", f"SELECT {keep}, {', '.join(rendered)}\nFROM {quote('__expanded')}")]
     if inline is not None:  # each rendered value's [[a|b]] blocks become variations of their own
         ctes += inline.ctes("__rendered")
+    cleaned = [f"{quote(c.clean)}({c.rendered()}) AS {c.rendered()}" for c in cols
+               if c.clean is not None and c.name not in measured]
+    if cleaned:  # the set's text hygiene, after any [[a|b]] expansion and before the checks
+        ctes.append(("__clean", f"SELECT * REPLACE ({', '.join(cleaned)})\nFROM {quote(ctes[-1][0])}"))
     checks = []
     for c in cols:
         if c.spec is None:
@@ -65,7 +75,7 @@ def render_chain(cols: list[OutputColumn], keep: str, measured: Mapping[str, str
         if c.name in measured:
             why = length_check_sql(c.spec, c.length(), never_blank=c.never_blank)
         else:
-            why = check_sql(c.spec, c.checked(), never_blank=c.never_blank)
+            why = _screened(c, c.checked(), check_sql(c.spec, c.checked(), never_blank=c.never_blank))
         checks.append(f"{why} AS {c.why()}")
     ctes.append(("__checked", f"SELECT *{''.join(', ' + x for x in checks)}\nFROM {quote(ctes[-1][0])}"))
     finals = []
@@ -74,8 +84,9 @@ def render_chain(cols: list[OutputColumn], keep: str, measured: Mapping[str, str
             if c.spec is not None:
                 finals.append(f"CASE WHEN {c.why()} IS NOT NULL THEN left({c.value_sql}, {value_cap}) END AS {c.sample()}")
             continue
+        fix = c.fix_sql if c.clean is None or not c.fix_reads_data else f"{quote(c.clean)}({c.fix_sql})"
         value = c.rendered() if c.fix_sql is None else (
-            f"CASE WHEN {c.why()} IS NULL THEN {c.rendered()} ELSE {c.fix_sql} END")
+            f"CASE WHEN {c.why()} IS NULL THEN {c.rendered()} ELSE {fix} END")
         finals.append(f"{value} AS {c.final()}")
     ctes.append(("__fixed", f"SELECT *{''.join(', ' + x for x in finals)}\nFROM {quote('__checked')}"))
     lefts = []
@@ -83,7 +94,7 @@ def render_chain(cols: list[OutputColumn], keep: str, measured: Mapping[str, str
         if c.spec is None:
             continue
         left = c.why() if c.fix_sql is None else (
-            f"CASE WHEN {c.why()} IS NULL THEN NULL ELSE {check_sql(c.spec, c.final())} END")
+            f"CASE WHEN {c.why()} IS NULL THEN NULL ELSE {_screened(c, c.final(), check_sql(c.spec, c.final()))} END")
         lefts.append(f"{left} AS {c.left()}")
     ctes.append(("__left", f"SELECT *{''.join(', ' + x for x in lefts)}\nFROM {quote('__fixed')}"))
     checked = [c for c in cols if c.spec is not None]

@@ -40,6 +40,8 @@ class OutputColumn:
     fix_reads_data: bool = False
     template: CompiledTemplate | None = field(default=None, repr=False)  # when compiled to SQL
     expands: bool = False  # its rendered [[a|b]] blocks become variations (engine/generation/inline.py)
+    clean: str | None = None   # SQL name of the set's text hygiene step on the rendered value (hygiene_step.py)
+    screen: str | None = None  # SQL name of the word-list check: why the cleaned value is refused, or NULL
 
     def why(self) -> str:
         """`__why_<name>`: the first failing constraint."""
@@ -55,7 +57,8 @@ class OutputColumn:
         DuckDB then folds the check (a regex on a fixed subreddit, say) once at planning
         instead of running it on every row.
         """
-        return self.value_sql if _CONSTANT.fullmatch(self.value_sql) and not self.expands else self.rendered()
+        constant = _CONSTANT.fullmatch(self.value_sql) and not self.expands and self.clean is None
+        return self.value_sql if constant else self.rendered()
 
     def final(self) -> str:
         """`__o_<name>`: the value after the constraint strategy."""
@@ -119,6 +122,8 @@ class CompiledPlan:
         out = {}
         for c in self.columns:
             if c.template is None or c.fix_sql is not None or c.name in self.config.dedup_fields or c.expands:
+                continue
+            if c.clean is not None or c.screen is not None:  # the text hygiene step changes or checks the text
                 continue
             if c.spec is not None and c.spec.count != "code_points":
                 continue

@@ -92,6 +92,7 @@ class _Builder:
         self.udfs: list[RowUDF | TruncateUDF] = []
         self._types: dict[str, str] | None = None
         self._truncators: dict[tuple[str, int, str], TruncateUDF] = {}
+        self._keyword_clean: str | None = None  # the text hygiene step for combinator keywords
 
     # -- values ---------------------------------------------------------------------------
 
@@ -288,9 +289,28 @@ class _Builder:
             ctes.append(("__expanded", f"SELECT *, CAST(0 AS INTEGER) AS {quote(VARIATION)} FROM {quote('__kept')}"))
         return ctes
 
+    def _hygiene(self, cols: list[OutputColumn]) -> None:
+        """Attach the set's text hygiene step (one UDF for fields, one for keywords, one for the check)."""
+        hygiene = self.config.hygiene
+        if not hygiene.cleans and not hygiene.screens and not hygiene.keyword_stopwords:
+            return
+        clean = TruncateUDF(f"{self.prefix}_clean_{len(self.udfs)}", hygiene.clean)
+        keywords = TruncateUDF(f"{self.prefix}_clean_keywords_{len(self.udfs)}", hygiene.clean_keywords)
+        screen = TruncateUDF(f"{self.prefix}_screen_{len(self.udfs)}", hygiene.problem)
+        self.udfs += [clean, keywords, screen]
+        for col in cols:
+            if col.name == "keywords":
+                col.clean = keywords.name
+            elif hygiene.cleans:
+                col.clean = clean.name
+            if hygiene.screens and col.spec is not None and col.name != "keywords":
+                col.screen = screen.name
+        self._keyword_clean = keywords.name
+
     def build(self) -> CompiledPlan:
         """Compile every template and assemble the CTE chain."""
         cols = self.columns()
+        self._hygiene(cols)
         keyword_parts = self._keyword_parts()
         ctes = self.ctes_until_expanded()
         # Later steps need the data columns only for fallback-strategy templates and keywords;
@@ -345,6 +365,8 @@ class _Builder:
         for c in combos:
             phrase = (f"regexp_replace(trim(array_to_string(list_filter([{', '.join(c)}], lambda x: trim(x) <> ''), "
                       f"{sep})), '\\s+', ' ', 'g')")
+            if self._keyword_clean is not None:
+                phrase = f"{quote(self._keyword_clean)}({phrase})"
             for m in kw.match_types:
                 items.append(f"{{'i': {len(items)}, 'k': {phrase}, 'm': {sql_literal(m)}}}")
         hierarchy = [c for c in plan.columns if c.name in ("campaign_name", "ad_group_name", "ad_name")]

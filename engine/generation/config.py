@@ -10,6 +10,7 @@ from typing import Any, Literal
 from engine.budgets import MAX_KEYWORDS_PER_ROW, MAX_VARIATIONS_PER_ROW, over_budget
 from engine.errors import EngineError
 from engine.generation.aggregates import parse_aggregates
+from engine.generation.hygiene_step import TextHygiene, parse_word_list
 from engine.generation.inline import has_blocks
 from engine.generation.structure import CampaignStructure
 from engine.platforms.counting import TRUNCATE_STYLES
@@ -77,9 +78,16 @@ class GenerationConfig:
     inline_variations: bool | None = None  # expand [[a|b]] blocks (engine/generation/inline.py); None: when a template has one
     max_inline_variations: int = DEFAULT_INLINE_VARIATIONS  # inline combinations kept per row and source variation
     aggregates: Any = field(default_factory=tuple)  # derived columns over the whole data set (engine/generation/aggregates.py)
+    dedupe_words: bool = False      # every text field: a word repeated right after itself is dropped
+    keyword_stopwords: bool = False  # keywords: English stop words stripped
+    word_list: Any = None  # the workspace's banned words / brand spellings (engine/generation/hygiene_step.py)
 
     def __post_init__(self) -> None:
         self.aggregates = parse_aggregates(self.aggregates)  # a tuple of Aggregate; columns checked in build_plan
+        self.word_list = parse_word_list(self.word_list)
+        for option in ("dedupe_words", "keyword_stopwords"):
+            if not isinstance(getattr(self, option), bool):
+                raise EngineError(f"{option} is an on/off option (true or false), not {getattr(self, option)!r}")
         if self.structure is not None:
             self.structure.check(self.platform)
             names = self.structure.templates()
@@ -123,6 +131,11 @@ class GenerationConfig:
             if keywords > MAX_KEYWORDS_PER_ROW:
                 raise EngineError(over_budget("The keyword combinator", keywords, MAX_KEYWORDS_PER_ROW,
                                               "keywords per row", "Use fewer alternatives or match types."))
+
+    @property
+    def hygiene(self) -> TextHygiene:
+        """The set-level text hygiene options (applied after rendering, before the checks)."""
+        return TextHygiene(self.dedupe_words, self.keyword_stopwords, self.word_list)
 
     @property
     def variation_count(self) -> int:

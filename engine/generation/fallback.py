@@ -124,7 +124,7 @@ class TruncateUDF:
     """Cut text with a Python counting method: `name(value) → VARCHAR`."""
 
     name: str
-    truncate: Callable[[str], str]
+    truncate: Callable[[str], str | None]  # None: NULL (a check that finds nothing)
 
     def call_sql(self, expr: str) -> str:
         """The SQL call of this UDF on an expression."""
