@@ -73,6 +73,19 @@ def validate_config(config: dict[str, Any]) -> GenerationConfig:
     return cfg
 
 
+def _check_aggregates(store: Store, ctx: Context, dataset_id: uuid.UUID, cfg: GenerationConfig) -> None:
+    """The configuration's aggregates fit the data set's columns (engine/generation/aggregates.py)."""
+    from engine.errors import EngineError
+    from engine.generation.aggregates import aggregate_kinds
+    from studio import datasets
+
+    columns = {c.name: c.kind for c in datasets.get_dataset(store, ctx, dataset_id).columns}
+    try:
+        aggregate_kinds(cfg.aggregates, columns)
+    except EngineError as exc:
+        raise ValidationFailed(f"This configuration cannot generate: {exc}") from exc
+
+
 def structure_defaults(fmt_key: str, columns: list[tuple[str, str]]) -> dict[str, Any] | None:
     """A starting campaign structure for a paid format from the data's (column, kind) pairs; None otherwise."""
     from engine.generation.structure import default_structure, is_paid
@@ -92,6 +105,8 @@ def create(store: Store, ctx: Context, name: str, dataset_id: uuid.UUID, config:
     set publishes until a member approves it (studio.set_follow.release).
     """
     cfg = validate_config(config)
+    if cfg.aggregates:  # refused now, in words, rather than as a failed run
+        _check_aggregates(store, ctx, dataset_id, cfg)
     if follow_mode not in FOLLOW_MODES:
         raise ValidationFailed(f"Follow mode must be one of {', '.join(FOLLOW_MODES)}, not {follow_mode!r}.")
     if not name.strip():

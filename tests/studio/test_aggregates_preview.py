@@ -79,3 +79,17 @@ def test_bad_aggregates_are_refused_in_words(embedded, aggregates: list[dict[str
     with pytest.raises(Exception, match=message) as caught:
         previews.run_preview(store, ctx, ds.id, {**CONFIG, "rules": [], "aggregates": aggregates})
     assert not isinstance(caught.value, ValidationFailed) or "failed" not in str(caught.value)
+
+
+def test_a_set_whose_aggregates_do_not_fit_its_data_is_refused_at_creation(embedded) -> None:  # noqa: F811
+    from studio import campaigns
+
+    store, ctx = embedded
+    ds = datasets.upload(store, ctx, "feed.csv", feed()[0])
+    bad = {**CONFIG, "aggregates": [{"name": "x", "agg": "min", "of": "prices"}]}
+    with pytest.raises(ValidationFailed, match="reads column 'prices', which the data set does not have; did you mean "
+                                               "'price'"):
+        campaigns.create(store, ctx, "bad", ds.id, bad)
+    with pytest.raises(ValidationFailed, match="unknown aggregate 'median'"):
+        campaigns.create(store, ctx, "bad", ds.id, {**CONFIG, "aggregates": [{"name": "x", "agg": "median"}]})
+    assert campaigns.create(store, ctx, "good", ds.id, CONFIG)
