@@ -88,8 +88,9 @@ def _items(root: Element) -> tuple[list[Element], bool]:
                       "(Atom). Use a Google Merchant Center feed, or export the data as CSV.", field="file")
 
 
-def read_product_feed(data: bytes) -> tuple[pl.DataFrame, list[str], list[str]]:
-    """A table of text (one column per element), its header, and notes for the person who loaded it."""
+def read_product_feed(data: bytes, *, max_columns: int = 500) -> tuple[pl.DataFrame, list[str], list[str]]:
+    """A table of text (one column per element), its header, and notes for the person who loaded it; more than
+    `max_columns` distinct elements are refused while reading (each item may add new ones)."""
     try:
         root = safe_xml.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except defusedxml.DefusedXmlException:
@@ -114,6 +115,10 @@ def read_product_feed(data: bytes) -> tuple[pl.DataFrame, list[str], list[str]]:
             header.setdefault(name, None)
             if len(values) > 1:
                 repeated.add(name)
+        if len(header) > max_columns:
+            raise IngestError(f"The feed's items hold more than {max_columns} different elements (columns); at most "
+                              f"{max_columns} are supported. Check that the address serves a product feed.",
+                              field="file")
     names = list(header)
     frame = pl.DataFrame({name: [JOIN.join(r[name]) if name in r else None for r in rows] for name in names},
                          schema=dict.fromkeys(names, pl.String))

@@ -121,7 +121,7 @@ def ingest(data: bytes, filename: str, *, sheet: str | None = None,
                               f"{MAX_COLUMNS} are supported. Lower the flattening depth.", field="flatten_depth")
         return _finish(pl.DataFrame(columns), header, options, drop_empty_rows=False, dotted=True, warnings=grown)
     if extension == ".xml":  # a product feed (Merchant Center RSS/Atom): engine.feed_xml
-        frame, header, notes = read_product_feed(data)
+        frame, header, notes = read_product_feed(data, max_columns=MAX_COLUMNS)
         return _finish(frame, header, options, warnings=notes)
     frame, header, encoding, notes = read_json(data, _LABELS[extension], lines=extension != ".json",
                                                max_columns=MAX_COLUMNS, options=options)

@@ -18,3 +18,16 @@ def test_a_webhook_address_cannot_tunnel_to_a_private_ipv4(host):
 
 def test_a_public_6to4_address_is_still_accepted():
     assert net_guard.check_url("http://[2002:808:808::1]/hook", allow_private=False).addresses == ("2002:808:808::1",)
+
+
+def test_a_feed_with_endlessly_many_distinct_elements_is_refused_while_it_is_read():
+    """Each <item> may bring new elements: 20,000 items with one new element each would build a table of
+    20,000 × 20,000 cells before any column limit looked at it (a few MB of XML filling a worker's memory)."""
+    from engine.feed_xml import read_product_feed
+    from engine.ingest import MAX_COLUMNS
+    from engine.ingest_errors import IngestError
+
+    items = "".join(f"<item><id>{i}</id><f{i}>x</f{i}></item>" for i in range(20_000))
+    body = f'<rss version="2.0"><channel>{items}</channel></rss>'.encode()
+    with pytest.raises(IngestError, match=f"at most {MAX_COLUMNS}"):
+        read_product_feed(body)
