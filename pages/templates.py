@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import streamlit as st
 
-from studio import datasets, templates
+from studio import aggregates, datasets, templates
 from studio.ui import authoring, fragments, resources, state, widgets
 from studio.ui import datasets as data_ui
 from studio.ui import inline as ui_inline
@@ -52,6 +54,12 @@ detail = widgets.attempt(lambda: datasets.get_dataset(store, ctx, ds.id))
 if detail is None:
     st.stop()
 row = widgets.attempt(lambda: templates.sample_row(store, ctx, ds.id, int(row_number) - 1)) if ds.row_count else None
+# aggregates over the whole data set set on Preview: templates may read them like columns
+derived = widgets.attempt(lambda: aggregates.for_row(store, ctx, ds.id, int(row_number) - 1,
+                                                     authoring.load(store, ctx, "preview").get("aggregates"))) or ([], {})
+if derived[0]:
+    detail = dataclasses.replace(detail, columns=[*detail.columns, *derived[0]])
+    row = {**row, **derived[1]} if row is not None else None
 if not editable:
     st.info("You are a viewer in this workspace: you can read templates and see them rendered, "
             "but not save, duplicate or delete them.")

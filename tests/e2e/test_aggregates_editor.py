@@ -49,3 +49,11 @@ def test_aggregates_on_preview_and_rules(studio_home, studio_url, page, shared_d
     expect(page.get_by_text(re.compile(r"\b28\b")).first).to_be_visible()  # Test on data counts with the aggregates
     page.wait_for_timeout(800)
     shot(page, "aggregates-rules")
+
+    page.get_by_role("link", name="Templates", exact=True).click()
+    page.get_by_role("combobox", name="Template").click()
+    page.get_by_role("option", name=re.compile("^From the lowest price")).click()
+    expect(page.get_by_text(re.compile(r"Vintage Poetry Collection: books from \$\d+\.\d+")).first).to_be_visible()
+    expect(page.get_by_text(re.compile(r"unknown|does not render", re.IGNORECASE))).to_have_count(0)
+    page.wait_for_timeout(800)
+    shot(page, "aggregates-templates")
