@@ -30,6 +30,7 @@ if state.signed_in() is None:
     st.stop()
 
 ui_auth.write_pending_cookie()
+_notes_slot = st.sidebar.container()  # Notifications sits right under the menu, above who is signed in
 sidebar.workspace_switcher()
 invite.panel_for_signed_in()
 
@@ -46,8 +47,8 @@ PAGES = {
         st.Page("pages/accounts.py", title="Reddit accounts", url_path="accounts", icon=":material/manage_accounts:"),
     ],
     "Workspace": [
-        st.Page("pages/notifications.py", title="Notifications", url_path="notifications",
-                icon=":material/notifications:"),
+        st.Page("pages/notifications.py", title="Notifications", url_path="notifications",  # linked with its
+                icon=":material/notifications:", visibility="hidden"),  # unread count under the menu instead
         st.Page("pages/team.py", title="Team", url_path="team", icon=":material/group:"),
         st.Page("pages/audit.py", title="Audit trail", url_path="audit", icon=":material/history:"),
         st.Page("pages/workspace.py", title="Workspace settings", url_path="workspace", icon=":material/settings:"),
@@ -66,7 +67,7 @@ if operator:
 else:
     PAGES["Workspace"].append(admin_page)
 _page = st.navigation(PAGES)
-ui_notifications.sidebar_link(resources.store(), state.context())  # the unread count, under the menu
+ui_notifications.sidebar_link(resources.store(), state.context(), _notes_slot)  # with the unread count
 logging_setup.bind(page=_page.title, url_path=_page.url_path, workspace_id=state.workspace_id(), user_id=state.signed_in().user_id)  # type: ignore[union-attr]
 try:
     _page.run()

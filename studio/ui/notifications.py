@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import streamlit as st
 
@@ -23,8 +24,8 @@ ICONS = {"generation.completed": ":material/check_circle:", "generation.failed":
          "account.reconnect_needed": ":material/link_off:"}
 
 
-def sidebar_link(store: Store, ctx: Context) -> None:
-    """In the sidebar: Notifications, with the unread count (one indexed count, remembered for the rerun)."""
+def sidebar_link(store: Store, ctx: Context, where: Any = None) -> None:
+    """In the sidebar (or `where`, a sidebar container): Notifications, with the unread count (one indexed count)."""
     if ctx.user_id is None or ctx.workspace_id is None:
         return
     try:
@@ -32,7 +33,7 @@ def sidebar_link(store: Store, ctx: Context) -> None:
     except StudioError:
         return
     label = f"Notifications · {unread:,} unread" if unread else "Notifications"
-    st.sidebar.page_link("pages/notifications.py", label=label,
+    (where or st.sidebar).page_link("pages/notifications.py", label=label,
                          icon=":material/notifications_active:" if unread else ":material/notifications:")
 
 
@@ -55,8 +56,8 @@ def _as_text(text: str) -> str:
     return "".join("\\" + ch if ch in _MARKUP else ch for ch in text).replace("\n", " ")
 
 
-    """The member's notifications, newest first, with mark read / mark all read and a link to the thing."""
 def inbox(store: Store, ctx: Context) -> None:
+    """The member's notifications, newest first, with mark read / mark all read and a link to the thing."""
     unread = widgets.attempt(lambda: notifications.unread_count(store, ctx)) or 0
     left, right = st.columns([3, 1], vertical_alignment="center")
     only_unread = left.toggle("Unread only", key="notes_unread_only", value=False)

@@ -179,7 +179,8 @@ def item_actions(store: Any, ctx: Any, rows: Sequence[queue.QueueRow], tz: str) 
 def engagement(rows: list[metrics.MetricRow]) -> None:
     """Score over time (the ten best items), averages per subreddit, removed posts, CSV export."""
     if not rows:
-        widgets.empty_state("No engagement yet", "Readings are taken every hour for every posted item.")
+        widgets.empty_state("No engagement of posts yet", "Score and comments of every posted item are read every "
+                            "hour. Reddit Ads results (impressions, clicks, spend) show here once a synced set runs.")
         return
     latest = metrics.latest(rows)
     k1, k2, k3 = st.columns(3)

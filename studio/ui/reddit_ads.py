@@ -29,7 +29,8 @@ def finish_callback(store: Any, ctx: Any, params: Any) -> bool:
     return True
 
 
-def connections_section(store: Any, ctx: Any, can_configure: bool) -> None:
+def connections_section(store: Any, ctx: Any, can_configure: bool, sign_in: bool = True) -> None:
+    """`sign_in`: the studio has a Reddit web app; without one, owners read that instead of a button that can only fail."""
     st.subheader("Reddit Ads")
     rows = widgets.attempt(lambda: connections.list_connections(store, ctx)) or []
     if not rows:
@@ -45,6 +46,10 @@ def connections_section(store: Any, ctx: Any, can_configure: bool) -> None:
             if can_configure and c.status == "active":
                 _picker(store, ctx, c)
     if not can_configure:
+        return
+    if not sign_in and not rows:
+        st.info("**Reddit sign-in is not enabled on this studio yet.**  \nReddit Ads connects through the same Reddit "
+                "web app (see *How to enable it* above); once it is set up, Connect Reddit Ads appears here.")
         return
     if st.button("Connect Reddit Ads", key="ads_oauth"):
         with widgets.user_errors():
