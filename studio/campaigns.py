@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 
 from engine.generation import GenerationConfig
-from studio import audit
+from studio import audit, word_lists
 from studio.context import Context, Permission
 from studio.errors import NotFound, ValidationFailed
 from studio.permissions import requires
@@ -184,6 +184,7 @@ def start_run(store: Store, ctx: Context, set_id: uuid.UUID, *, overwrite_edits:
         if version is None:
             raise ValidationFailed("The data set of this campaign set was deleted; pick another data set.")
         total = version.row_count if row_limit is None else min(version.row_count, row_limit)
+        cs.config = word_lists.in_config(s, dict(cs.config))  # the run (every chunk) applies today's word list
         run = GenerationRun(campaign_set_id=cs.id, status="queued", rows_total=total, overwrite_edits=overwrite_edits)
         s.add(run)
         s.flush()
@@ -293,7 +294,7 @@ def _expected(store: Store, ctx: Context, set_id: uuid.UUID) -> tuple[int, Any]:
 
     with store.session_scope(ctx) as s:
         cs = get(s, set_id)
-        dataset_id, version, config = cs.dataset_id, cs.dataset_version, dict(cs.config)
+        dataset_id, version, config = cs.dataset_id, cs.dataset_version, word_lists.in_config(s, dict(cs.config))
     if dataset_id is None:
         raise ValidationFailed("The data set of this campaign set was deleted; pick another data set.")
     plan = build_plan(datasets.load_table(store, ctx, dataset_id, version=version), config)

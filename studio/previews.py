@@ -18,7 +18,7 @@ from engine.generation import Preview, Source, build_plan, connect, prepare_sour
 from engine.generation.preview import PreviewStats, structure_of
 from engine.generation.structure import Structure
 from engine.platforms import FieldSpec, get_format, list_formats
-from studio import datasets
+from studio import datasets, word_lists
 from studio.context import Context, Permission
 from studio.errors import ValidationFailed
 from studio.permissions import requires
@@ -115,6 +115,8 @@ def run_preview(store: Store, ctx: Context, dataset_id: uuid.UUID, config: dict[
     """Render the first `limit` variations and the figures of the whole data set (viewers may preview)."""
     table: Any
     stats_key = None
+    with store.session_scope(ctx) as s:  # the workspace's word list, as a generation run will apply it
+        config = word_lists.in_config(s, config)
     if cache:
         table, version = cache.prepared(store, ctx, dataset_id)
         stats_key = cache.stats_key(ctx, dataset_id, version, config)

@@ -12,4 +12,5 @@ from studio.store import (  # noqa: F401
     notebook_models,
     operator_models,
     publishing_models,
+    wordlist_models,
 )

@@ -177,4 +177,7 @@ DECLARED: dict[str, str] = {
     "studio.workspaces.list_members": "VIEW",
     "studio.workspaces.remove_member": "VIEW",
     "studio.workspaces.rename": "MANAGE_MEMBERS",
+    "studio.word_lists.get_word_list": "VIEW",
+    "studio.word_lists.in_config": "internal",
+    "studio.word_lists.save_word_list": "EDIT",
 }

@@ -161,6 +161,12 @@ def _ads(s: TenantSession) -> None:
     s.add(AdsMetric(connection_id=conn.id, ad_id="ad1", day=dt.date(2026, 1, 1)))
 
 
+def _word_list(s: TenantSession) -> None:
+    from studio.store.wordlist_models import WordListRow
+
+    s.add(WordListRow(banned=["cheap"], banned_mode="refuse", replacement="", brands=["iPhone"]))
+
+
 ROW_MAKERS: dict[str, Callable[[TenantSession], None]] = {
     "workspaces": _nothing,
     "workspace_members": _nothing,
@@ -206,6 +212,7 @@ ROW_MAKERS: dict[str, Callable[[TenantSession], None]] = {
     "ads_entities": _ads,
     "ads_syncs": _ads,
     "ads_metrics": _ads,
+    "word_lists": _word_list,
 }
 
 
