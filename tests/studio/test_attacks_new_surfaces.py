@@ -31,3 +31,38 @@ def test_a_feed_with_endlessly_many_distinct_elements_is_refused_while_it_is_rea
     body = f'<rss version="2.0"><channel>{items}</channel></rss>'.encode()
     with pytest.raises(IngestError, match=f"at most {MAX_COLUMNS}"):
         read_product_feed(body)
+
+
+def test_a_server_that_drips_its_headers_is_stopped_at_the_total_time():
+    """A feed server may send its response head one byte at a time, each within the read timeout: the whole
+    fetch still ends at the total time, not when the server chooses to stop (here: it hangs up after ~6 s)."""
+    import ipaddress
+    import socket
+    import threading
+    import time
+
+    from studio.feed_fetch import FetchFailed, Policy, fetch
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(65536)
+            for byte in b"HTTP/1.1 200 OK\r\n" + b"X-Slow: " + b"a" * 40 + b"\r\n":
+                time.sleep(0.1)
+                try:
+                    conn.sendall(bytes([byte]))
+                except OSError:  # the fetch gave up and closed the connection
+                    return
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    policy = Policy((ipaddress.ip_network("127.0.0.1/32"),), 1_000_000, 2.0, 2.0, 1.0)
+    try:
+        with pytest.raises(FetchFailed, match="longer than 1 s"):
+            fetch(f"http://127.0.0.1:{port}/feed.csv", policy)
+    finally:
+        thread.join()
+        listener.close()
