@@ -17,6 +17,8 @@ from studio.ui import widgets
 # a notification's link (an app.py url_path) → the page file st.page_link opens
 PAGES = {"campaigns": "pages/campaigns.py", "publish": "pages/schedule.py", "data": "pages/data_sources.py",
          "accounts": "pages/accounts.py", "home": "pages/home.py"}
+PAGE_NAMES = {"campaigns": "Campaign sets", "publish": "Publish", "data": "Data sources", "accounts": "Reddit accounts",
+              "home": "Home"}  # what "Open …" says it opens
 ICONS = {"generation.completed": ":material/check_circle:", "generation.failed": ":material/error:",
          "post.published": ":material/send:", "post.failed": ":material/error:", "post.removed": ":material/block:",
          "dataset.refreshed": ":material/sync:", "feed.refresh_failed": ":material/sync_problem:",
@@ -82,7 +84,7 @@ def inbox(store: Store, ctx: Context) -> None:
                 head.markdown(_as_text(n.body if len(n.body) <= 400 else n.body[:399] + "…"))
             page = PAGES.get(n.link)
             if page:
-                act.page_link(page, label="Open", icon=ICONS.get(n.kind, ":material/open_in_new:"))
+                act.page_link(page, label=f"Open {PAGE_NAMES.get(n.link, 'it')}", icon=ICONS.get(n.kind, ":material/open_in_new:"))
             if not n.read and act.button("Mark read", key=f"note_read_{n.id}"):
                 with widgets.user_errors():
                     notifications.mark_read(store, ctx, [n.id])
