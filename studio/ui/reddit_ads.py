@@ -8,6 +8,7 @@ import streamlit as st
 
 from studio.reddit_ads import connections, performance, service
 from studio.ui import fragments, widgets
+from studio.ui.template_editor import plain
 
 STATES = {"synced": ":green[synced]", "pending": ":gray[pending]", "conflict": ":red[conflict]",
           "failed": ":red[refused]", "removed": ":gray[paused: no longer approved]", "detached": ":orange[kept Reddit's]"}
@@ -140,7 +141,7 @@ def _tree(store: Any, ctx: Any, cs: Any, conn_id: Any, tree: list[dict[str, Any]
     with st.expander(f"Campaigns on Reddit ({len(tree)})", expanded=len(tree) <= 3):
         for c in tree[:50]:
             row = st.columns([4, 1])
-            row[0].markdown(f"**{c['name']}** · {'paused' if c['paused'] else ':green[active]'} · "
+            row[0].markdown(f"**{plain(c['name'])}** · {'paused' if c['paused'] else ':green[active]'} · "
                             f"{len(c['ad_groups'])} ad groups")
             label = "Resume" if c["paused"] else "Pause"
             if row[1].button(label, key=f"ads_p_{c['key']}"):
@@ -148,7 +149,7 @@ def _tree(store: Any, ctx: Any, cs: Any, conn_id: Any, tree: list[dict[str, Any]
                     service.set_paused(store, ctx, cs.id, conn_id, paused=not c["paused"], key=c["key"], enqueue=enqueue)
                     st.rerun()
             for g in c["ad_groups"][:20]:
-                st.caption(f"↳ {g['name']} · {'paused' if g['paused'] else 'active'} · {STATES.get(g['state'], g['state'])}")
+                st.caption(f"↳ {plain(g['name'])} · {'paused' if g['paused'] else 'active'} · {STATES.get(g['state'], g['state'])}")
 
 
 def _conflicts(store: Any, ctx: Any, rows: list[dict[str, Any]]) -> None:
@@ -157,7 +158,7 @@ def _conflicts(store: Any, ctx: Any, rows: list[dict[str, Any]]) -> None:
     st.warning(f"{len(rows)} entit{'ies need' if len(rows) != 1 else 'y needs'} a decision")
     for r in rows[:30]:
         left, mid, right = st.columns([4, 1, 1])
-        left.markdown(f"{STATES.get(r['state'], r['state'])} {r['message']}")
+        left.markdown(f"{STATES.get(r['state'], r['state'])} {plain(r['message'])}")
         if r["state"] != "conflict":
             continue
         if mid.button("Keep studio's", key=f"ads_ks_{r['id']}"):
