@@ -23,7 +23,7 @@ from studio import audit, campaigns, datasets
 from studio.context import Context, Permission
 from studio.errors import NotFound, ValidationFailed
 from studio.permissions import internal, requires
-from studio.store.base import utcnow
+from studio.store.base import aware, utcnow
 from studio.store.campaign_models import CampaignSet, Variation
 from studio.store.follow_models import FeedApplyChunk, FeedDiff, FollowConflict
 from studio.store.models import Dataset, DatasetVersion
@@ -60,6 +60,13 @@ class DiffInfo:
     automatic: bool
     created_at: dt.datetime
     conflicts_open: int
+    last_activity: dt.datetime | None = None  # the last chunk started or finished
+
+    def stalled(self, now: dt.datetime | None = None) -> bool:
+        """Applying, and no chunk moved for campaigns.STALL_AFTER: its worker died (see `resume`)."""
+        if self.status != "applying" or self.last_activity is None:
+            return False
+        return (now or utcnow()) - self.last_activity > campaigns.STALL_AFTER
 
 
 @dataclasses.dataclass(frozen=True)
@@ -197,10 +204,11 @@ def _info(s: TenantSession, d: FeedDiff) -> DiffInfo:
         FeedApplyChunk.diff_id == d.id, FeedApplyChunk.status == "done")) or 0
     open_conflicts = s.scalar(select(func.count()).select_from(FollowConflict).join(*_STILL_OPEN).where(
         FollowConflict.diff_id == d.id, FollowConflict.resolution == "")) or 0
+    last = s.scalar(select(func.max(FeedApplyChunk.updated_at)).where(FeedApplyChunk.diff_id == d.id))
     return DiffInfo(d.id, d.campaign_set_id, d.from_version, d.to_version, d.key_column, d.status, dict(d.counts or {}),
                     dict(d.by_field or {}), dict(d.samples or {}), list(d.columns or []),
                     {k: int(v) for k, v in (d.result or {}).items()}, d.chunks_total, done, d.error, d.automatic,
-                    d.created_at, open_conflicts)
+                    d.created_at, open_conflicts, aware(last) if last is not None else None)
 
 
 @requires(Permission.VIEW)
@@ -311,6 +319,23 @@ def apply(store: Store, ctx: Context, diff_id: uuid.UUID, *, chunk_rows: int | N
     assert ctx.workspace_id is not None
     enqueue_apply(store, ctx.workspace_id, diff_id)
     return chunks
+
+
+@requires(Permission.EDIT)
+def resume(store: Store, ctx: Context, diff_id: uuid.UUID) -> int:
+    """Queue a stalled apply's unfinished chunks again (a worker died); returns how many. A chunk that is in
+    fact still running is not written twice (its row lock and done mark)."""
+    from workers.feed_apply import recover
+
+    with store.session_scope(ctx) as s:
+        s.require(Permission.EDIT)
+        d = _diff(s, diff_id)
+        if d.status != "applying":
+            raise ValidationFailed(f"This diff is {d.status}; there is nothing to resume.")
+        audit.record(s, "campaign.diff_resume", object_type="campaign_set", object_id=d.campaign_set_id,
+                     summary=f"Resumed applying data version {d.to_version}")
+    assert ctx.workspace_id is not None
+    return recover(store, ctx.workspace_id, diff_id)
 
 
 # --- conflicts ---------------------------------------------------------------------------------------

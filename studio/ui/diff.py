@@ -129,6 +129,11 @@ def _applying(store: Store, ctx: Context, diff_id: uuid.UUID) -> None:
         st.rerun()
         return
     st.progress(d.chunks_done / max(1, d.chunks_total), text=f"Applying: {d.chunks_done:,} of {d.chunks_total:,} parts")
+    if d.stalled():
+        st.warning("Nothing has moved for a few minutes: the worker applying it may have stopped.")
+        if st.button("Resume", key=f"diff_resume_{d.id}"):
+            with widgets.user_errors():
+                set_follow.resume(store, ctx, d.id)
 
 
 def _samples(kind: str, rows: list[dict[str, Any]], total: int) -> None:

@@ -303,7 +303,7 @@ def test_a_worker_killed_mid_apply_resumes_to_the_exact_result(pg_store, env, te
     mid = set_follow.get_diff(pg_store, ctx, d.id)
     assert (mid.status, mid.chunks_done, mid.chunks_total) == ("applying", 1, 4)
     Redis.from_url(env.redis_url).flushdb()  # the killed job's registry entry goes with it
-    assert feed_apply.recover(pg_store, ctx.workspace_id, d.id) == 3
+    assert set_follow.resume(pg_store, ctx, d.id) == 3  # the page's Resume once the apply stalled
     work(env)
     d = set_follow.get_diff(pg_store, ctx, d.id)
     assert (d.status, d.chunks_done) == ("applied", 4)
