@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
 from typing import Any, Literal
 
 from engine.budgets import MAX_KEYWORDS_PER_ROW, MAX_VARIATIONS_PER_ROW, over_budget
@@ -166,11 +167,21 @@ class GenerationConfig:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> GenerationConfig:
         """Build a config from plain JSON-like data (as stored by studio)."""
-        data = dict(data)
+        data = dict(_known(cls, data, "a configuration"))
         if isinstance(data.get("hierarchy"), Mapping):
-            data["hierarchy"] = Hierarchy(**data["hierarchy"])
+            data["hierarchy"] = Hierarchy(**_known(Hierarchy, data["hierarchy"], "hierarchy"))
         if isinstance(data.get("keywords"), Mapping):
-            data["keywords"] = KeywordCombinator(**data["keywords"])
+            data["keywords"] = KeywordCombinator(**_known(KeywordCombinator, data["keywords"], "keywords"))
         if isinstance(data.get("structure"), Mapping):
             data["structure"] = CampaignStructure.from_dict(data["structure"])
         return cls(**data)
+
+
+def _known(kind: Any, data: Mapping[str, Any], what: str) -> Mapping[str, Any]:
+    """`data` when each key is a setting of `kind`; else an error naming the unknown ones (not a TypeError's text)."""
+    known = {f.name for f in dataclass_fields(kind) if f.init}
+    unknown = sorted(str(k) for k in data if k not in known)
+    if unknown:
+        raise EngineError(f"{what} has no setting {', '.join(repr(k[:60]) for k in unknown[:5])}; "
+                          f"its settings are {', '.join(sorted(known))}")
+    return data

@@ -26,3 +26,16 @@ def test_a_forged_cursor_with_a_huge_offset_is_a_400_not_a_server_error(client, 
         r = client.get(path, params={"cursor": _cursor({"o": offset})}, headers=h)
         assert r.status_code == 400, (path, r.status_code, r.text)
         assert "cursor" in r.json()["detail"]
+
+
+@pytest.mark.parametrize("extra", [{"bogus": 1}, {"hierarchy": {"nope": 1}}, {"keywords": {"nope": 1}}])
+def test_an_unknown_setting_in_a_configuration_is_named_without_python_internals(client, ws, upload, extra):
+    secret = ws.key()
+    ds = upload(secret)
+    config = {**THREAD, **extra}
+    r = client.post("/api/v1/campaign-sets", json={"name": "Deals", "dataset_id": ds["id"], "config": config},
+                    headers=bearer(secret))
+    assert r.status_code == 422, r.text
+    detail = r.json()["detail"]
+    assert "__init__" not in detail and "keyword argument" not in detail
+    assert ("bogus" if "bogus" in extra else "nope") in detail
