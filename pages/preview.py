@@ -144,9 +144,11 @@ def preview() -> None:
         with st.form("generate", border=False):  # above the tree and the cards: reachable without scrolling
             name_col, go_col = st.columns([3, 1], vertical_alignment="bottom")
             name = name_col.text_input("Campaign set name", value=f"{ds.name} — {formats[fmt_key]}", key="pv_set_name")
+            held = st.checkbox("Start paused", key="pv_start_paused",
+                               help="Nothing of the set publishes until a member approves it on its page.")
             if go_col.form_submit_button("Generate", type="primary", width="stretch"):
                 with widgets.user_errors():
-                    set_id = campaigns.create(store, ctx, name, ds.id, config)
+                    set_id = campaigns.create(store, ctx, name, ds.id, config, start_paused=held)
                     ui_gen.start(store, ctx, set_id)
                     st.session_state["selected_set"] = str(set_id)
                     st.switch_page("pages/campaigns.py")
