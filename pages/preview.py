@@ -16,6 +16,7 @@ from studio.ui import aggregates as ui_aggregates
 from studio.ui import authoring, fragments, resources, state, widgets
 from studio.ui import datasets as data_ui
 from studio.ui import generation as ui_gen
+from studio.ui import hygiene as ui_hygiene
 from studio.ui import inline as ui_inline
 from studio.ui import structure as ui_structure
 from studio.ui import template_editor as template_ui
@@ -94,12 +95,13 @@ def preview() -> None:
         combos = math.prod(len(v) for v in sources_now.values()) if isinstance(sources_now, dict) else 1
         inline_max = ui_inline.maximum(fields, draft.get("inline_max"), "pv_inline_max", sources=combos)
         structure = ui_structure.inputs(fmt_key, [(c.name, c.kind) for c in detail.columns], f"pv_st_{ds_key}")
+        hygiene = ui_hygiene.options(draft, keywords=structure is not None)
 
     authoring.save(store, ctx, "preview", {
         "dataset_id": ds_key, "format": fmt_key, "rule_set": None if rule_choice == rs_default else rule_choice,
         "rules_json": st.session_state["pv_rules"], "aggregates": aggregates,
         "sources": sources_text, "dedup": dedup, "strategy": strategy, "inline_max": inline_max,
-        "truncate_style": truncate_style or draft.get("truncate_style"),
+        "truncate_style": truncate_style or draft.get("truncate_style"), **hygiene,
         "templates": {k: v for k, v in {**draft.get("templates", {}), f"{ds_key}|{fmt_key}": choice}.items()
                       if k.split("|", 1)[0] in by_id and (k != f"{ds_key}|{fmt_key}" or v != default)},
         "answers": {k: v for k, v in {**draft.get("answers", {}), ds_key: answers}.items() if k in by_id},
@@ -133,6 +135,7 @@ def preview() -> None:
         config["max_inline_variations"] = inline_max
     if structure is not None:  # paid formats: campaigns → ad groups → ads, keywords, settings
         config["structure"] = structure
+    config.update({k: True for k, on in hygiene.items() if on})  # text hygiene (the workspace word list: previews.py)
     if aggregates:  # derived columns over every row (engine/generation/aggregates.py)
         config["aggregates"] = aggregates
     with right:

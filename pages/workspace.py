@@ -7,6 +7,7 @@ import streamlit as st
 from studio import review, tenancy, workspace_export, workspaces
 from studio.context import Permission, allows
 from studio.ui import resources, sidebar, state, widgets
+from studio.ui import word_list as ui_word_list
 from studio.ui import workspace_transfer as transfer
 
 ctx = state.page_context("Workspace settings")
@@ -32,6 +33,8 @@ if approval != policy:
     with widgets.user_errors():
         review.set_approval_policy(store, ctx, approval)
         st.success(f"Approval: {review.APPROVAL_POLICIES[approval].lower()}.")
+
+ui_word_list.section(store, ctx, can_edit=allows(current.role, Permission.EDIT))
 
 with st.form("new_ws", clear_on_submit=True):
     new_name = st.text_input("New workspace (e.g. one per client)", key="ws_new")
