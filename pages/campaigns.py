@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from studio import campaigns, variations
+from studio import campaigns, previews, variations
 from studio.ui import diff as ui_diff
 from studio.ui import fragments, resources, state, widgets
 from studio.ui import generation as ui_gen
@@ -19,11 +19,13 @@ if not sets:
     st.stop()
 
 ids = [str(s.id) for s in sets]
+_kinds = previews.format_choices()  # "reddit/link_ad" → "Reddit link ad", as Preview names it
 chosen = st.session_state.get("selected_set")
 # The label holds only what does not change while a run goes: the browser keeps a picked option's label as
 # it was drawn, so a status in it would read 'generating' after the run ended. The status is the caption.
 pick = st.selectbox("Campaign set", range(len(sets)), index=ids.index(chosen) if chosen in ids else 0,
-                    format_func=lambda i: f"{sets[i].name} · {sets[i].platform}/{sets[i].format}", key="cs_pick")
+                    format_func=lambda i: f"{sets[i].name} · {_kinds.get(f'{sets[i].platform}/{sets[i].format}', sets[i].format)}",
+                    key="cs_pick")
 cs = sets[pick]
 st.session_state["selected_set"] = ids[pick]
 st.caption(f"{cs.status.capitalize()} · {cs.variation_count:,} variation{'s' if cs.variation_count != 1 else ''}")

@@ -73,5 +73,8 @@ with tab_queue:
         ui.item_actions(store, ctx, rows, tz)
 
 with tab_eng:
-    ui.engagement(widgets.attempt(lambda: metrics.history(store, ctx)) or [])
-    ui_ads.engagement(store, ctx)
+    organic = widgets.attempt(lambda: metrics.history(store, ctx)) or []
+    if organic:
+        ui.engagement(organic)
+    if not ui_ads.engagement(store, ctx) and not organic:  # paid results alone need no "nothing yet" above them
+        ui.engagement([])

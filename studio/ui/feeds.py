@@ -20,6 +20,7 @@ FORMAT_LABEL = {"auto": "Detect (content type, address, content)", "csv": "CSV",
                 "jsonl": "JSON Lines", "xlsx": "Excel (.xlsx)", "parquet": "Parquet",
                 "xml": "Product feed XML (Merchant Center RSS/Atom)"}
 AUTH_LABEL = {"none": "None", "basic": "User name and password (basic auth)", "header": "A request header (API key)"}
+TRIGGER_LABEL = {"create": "Creation", "manual": "Fetch now", "schedule": "Schedule"}  # who started a fetch
 OUTCOME_LABEL = {"new_version": "New version", "unchanged": "Unchanged", "not_modified": "Not modified (304)",
                  "failed": "Failed"}
 
@@ -118,7 +119,7 @@ def feed_panel(store: Store, ctx: Context, status: feeds.FeedStatus) -> None:
         st.caption("Recent fetches")
         st.dataframe(pl.DataFrame({
             "When": [widgets.fmt_when(f.at) for f in status.fetches],
-            "By": [f.trigger for f in status.fetches],
+            "By": [TRIGGER_LABEL.get(f.trigger, f.trigger) for f in status.fetches],
             "Outcome": [OUTCOME_LABEL.get(f.outcome, f.outcome) for f in status.fetches],
             "HTTP": [str(f.http_status or "") for f in status.fetches],
             "Size": [widgets.fmt_bytes(f.size_bytes) if f.size_bytes is not None else "" for f in status.fetches],

@@ -185,11 +185,12 @@ def _performance(store: Any, ctx: Any, cs: Any) -> None:
         st.download_button("Download performance (CSV)", data, file_name=f"{cs.name} - reddit ads.csv", on_click="ignore")
 
 
-def engagement(store: Any, ctx: Any) -> None:
-    """Paid results beside the organic engagement (Publish → Engagement): totals, clicks per day, per set."""
+def engagement(store: Any, ctx: Any) -> bool:
+    """Paid results beside the organic engagement (Publish → Engagement): totals, clicks per day, per set.
+    False when there are none yet."""
     rows = widgets.attempt(lambda: performance.by_set(store, ctx)) or []
     if not rows:
-        return
+        return False
     import altair as alt
 
     st.subheader("Reddit Ads (paid)")
@@ -205,4 +206,7 @@ def engagement(store: Any, ctx: Any) -> None:
         width="stretch")
     st.dataframe([{"Set": r.set_name, "Impressions": r.impressions, "Clicks": r.clicks, "CTR": f"{r.ctr:.2%}",
                    "Spend": f"{r.spend:,.2f}", "CPC": f"{r.cpc:,.2f}", "Conversions": r.conversions} for r in rows],
-                 hide_index=True, width="stretch")
+                 hide_index=True, width="stretch",
+                 column_config={c: st.column_config.NumberColumn(format="localized")  # 4,200 rather than 4200
+                                for c in ("Impressions", "Clicks", "Conversions")})
+    return True

@@ -32,7 +32,7 @@ def test_a_stalled_run_is_flagged_and_resumed(studio_home, studio_url, page, mon
     page.get_by_role("link", name="Campaign sets").click()
     expect(page.get_by_text("No progress for 7 minutes")).to_be_visible()
     picker = page.get_by_role("combobox", name="Campaign set")
-    expect(picker).to_have_value("Stalled threads · reddit/thread")
+    expect(picker).to_have_value("Stalled threads · Reddit thread")
     expect(page.get_by_text("Generating · 60 variations")).to_be_visible()
     page.wait_for_timeout(800)
     shot(page, "13-stalled-run")
