@@ -137,6 +137,9 @@ def preview() -> None:
         config["structure"] = structure
     config.update({k: True for k, on in hygiene.items() if on})  # text hygiene (the workspace word list: previews.py)
     if aggregates:  # derived columns over every row (engine/generation/aggregates.py)
+        if ui_aggregates.check(aggregates, {c.name: c.kind for c in detail.columns}):
+            right.info("The preview starts once the aggregates on the left are fixed (the message under them says how).")
+            st.stop()
         config["aggregates"] = aggregates
     with right:
         result = widgets.attempt(lambda: previews.run_preview(store, ctx, ds.id, config, limit=20, cache=resources.preview_cache()))

@@ -57,3 +57,22 @@ def test_aggregates_on_preview_and_rules(studio_home, studio_url, page, shared_d
     expect(page.get_by_text(re.compile(r"unknown|does not render", re.IGNORECASE))).to_have_count(0)
     page.wait_for_timeout(800)
     shot(page, "aggregates-templates")
+
+
+def test_an_aggregate_that_cannot_work_says_what_to_change(studio_home, studio_url, page, shared_data, monkeypatch):
+    store, ctx, email = seed_account(studio_home, monkeypatch, "Agg Wrong")
+    data = b"\n".join((shared_data / "products_2k.csv").read_bytes().splitlines()[:51]) + b"\n"
+    ds = datasets.upload(store, ctx, "products_50.csv", data)
+    templates.create_template(store, ctx, "Plain", "reddit/thread", {"subreddit": "deals", "title": "{{ product_name }}"})
+    drafts.save(store, ctx, "preview", {"dataset_id": str(ds.id), "format": "reddit/thread",
+                                        "aggregates": [{"name": "total", "agg": "sum", "of": "brand", "by": []}]})
+    store.dispose()
+
+    sign_in(page, studio_url, email)
+    page.get_by_role("link", name="Preview", exact=True).click()
+    expect(page.get_by_text("Aggregate 'total': sum needs a number column, but 'brand' holds text values.")
+           ).to_be_visible()
+    expect(page.get_by_text(re.compile(r"The preview starts once the aggregates on the left are fixed"))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"^aggregate 'total'"))).to_have_count(0)  # said once, where it is fixed
+    page.wait_for_timeout(800)
+    shot(page, "aggregates-preview-error")
