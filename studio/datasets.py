@@ -490,4 +490,8 @@ def refresh_derived(store: Store, ctx: Context, dataset_id: uuid.UUID,
         audit.record(s, "dataset.refresh", object_type="dataset", object_id=ds.id,
                      summary=f"Refreshed {ds.name!r} from its query (version {ds.current_version}, "
                              f"{result.row_count:,} rows)")
-        return _summary(ds, s)
+        summary = _summary(ds, s)
+    from studio import set_follow
+
+    set_follow.version_added(store, ctx, dataset_id)  # campaign sets following it get a diff (issue 19)
+    return summary

@@ -167,6 +167,12 @@ def prepare(store: Store, ctx: Context, set_id: uuid.UUID) -> uuid.UUID | None:
     old = datasets.load_table(store, ctx, dataset_id, version=from_version, local=True, keep=True)
     new = datasets.load_table(store, ctx, dataset_id, version=to_version, local=True, keep=True)
     found = diff_versions(old, new, key_column=key_column, columns=used_columns(config, [*old.columns, *new.columns]))
+    blocked = ""  # without its key column every row would look removed and added again: a person decides
+    if key_column is not None and key_column not in new.columns:
+        blocked = (f"Version {to_version} has no column {key_column!r}, the key this set matches rows by, so every "
+                   f"row looks removed and added again. Put the column back in the data (or Regenerate the set on a "
+                   f"duplicate); dismiss this diff to keep the set as it is.")
+        mode = "review"
     with store.session_scope(ctx) as s:
         s.require(Permission.EDIT)
         cs = campaigns.get(s, set_id, lock=True)
@@ -179,7 +185,7 @@ def prepare(store: Store, ctx: Context, set_id: uuid.UUID) -> uuid.UUID | None:
         diff = FeedDiff(campaign_set_id=set_id, dataset_id=dataset_id, from_version=from_version, to_version=to_version,
                         key_column=key_column, status="review", counts=found.counts, by_field=found.by_field,
                         samples=found.samples, columns=found.columns, removed=[list(r) for r in found.removed],
-                        result={}, automatic=mode == "auto")
+                        result={}, automatic=mode == "auto", error=blocked)
         s.add(diff)
         s.flush()
         c = found.counts
@@ -290,6 +296,8 @@ def apply(store: Store, ctx: Context, diff_id: uuid.UUID, *, chunk_rows: int | N
             chunks = d.chunks_total
         elif d.status != "review":
             raise ValidationFailed(f"This diff is {d.status}; there is nothing to apply.")
+        elif d.error:
+            raise ValidationFailed(d.error)
         else:
             cs = campaigns.get(s, d.campaign_set_id, lock=True)
             if cs.status == "generating":

@@ -97,8 +97,10 @@ def _diff(store: Store, ctx: Context, d: set_follow.DiffInfo, can_edit: bool) ->
         with tab:
             _samples(kind, d.samples.get(kind) or [], int(d.counts.get(kind, 0)))
     if d.status == "review":
+        if d.error:
+            st.error(d.error)
         a, b, _ = st.columns([1, 1, 3])
-        if a.button("Apply", key=f"diff_apply_{d.id}", type="primary", disabled=not can_edit):
+        if a.button("Apply", key=f"diff_apply_{d.id}", type="primary", disabled=not can_edit or bool(d.error)):
             st.session_state[f"follow_open_{d.set_id}"] = True
             with widgets.user_errors():
                 set_follow.apply(store, ctx, d.id)

@@ -401,3 +401,17 @@ def test_a_feed_refresh_brings_the_diff_of_the_new_version(pg_settings, env):  #
     finally:
         store.dispose()
         server.stop()
+
+
+def test_a_version_without_the_key_column_is_held_for_a_person(pg_store, env, team):  # noqa: F811
+    ctx, ds_id = team
+    set_id = following_set(pg_store, env, ctx, ds_id, follow_mode="auto")
+    renamed = [HEADER.replace("sku", "code"), *v2_rows()]
+    datasets.replace(pg_store, ctx, ds_id, "feed.csv", ("\n".join(renamed) + "\n").encode())
+    work(env)
+    [d] = set_follow.diffs(pg_store, ctx, set_id)
+    assert d.status == "review" and "has no column 'sku'" in d.error  # not applied, although the set is auto
+    with pytest.raises(ValidationFailed, match="has no column 'sku'"):
+        set_follow.apply(pg_store, ctx, d.id)
+    assert len(stored(pg_store, ctx, set_id)) == 12
+    set_follow.dismiss(pg_store, ctx, d.id)
