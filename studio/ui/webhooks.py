@@ -21,6 +21,11 @@ def _label(kind: str) -> str:
     return f"{kind} — {KINDS[kind].label}" if kind in KINDS else kind
 
 
+def _plain_label(kind: str) -> str:
+    """Slack lines are for people: the event as they read it, without the name a webhook receiver matches on."""
+    return KINDS[kind].label if kind in KINDS else kind
+
+
 def _result(result: deliveries.TryResult) -> None:
     o = result.outcome
     if o.ok:
@@ -68,9 +73,9 @@ def endpoint_list(store: Store, ctx: Context) -> None:
                             "Zapier or your own service.")
         return
     for e in endpoints:
-        status = "on" if e.enabled else "disabled"
-        health = f" · {e.failing} failing" if e.failing else ""
-        with st.expander(f"{e.host} · {status} · {widgets.plural(e.delivered, 'delivery', 'deliveries')}{health}",
+        status = "enabled" if e.enabled else "disabled"
+        health = f" · {e.failing:,} failing" if e.failing else ""
+        with st.expander(f"{e.host} · {status} · {e.delivered:,} delivered{health}",
                          expanded=len(endpoints) == 1):
             if e.description:
                 st.caption(e.description)
@@ -122,10 +127,10 @@ def delivery_log(store: Store, ctx: Context, endpoint_id: uuid.UUID) -> None:
     if not rows:
         st.caption("Nothing sent yet.")
         return
-    table = [{"when (UTC)": widgets.fmt_when(d.created_at), "event": d.kind, "state": STATE_LABELS.get(d.state, d.state),
-              "tries": d.attempts, "last code": d.last_status or "—",
-              "latency": f"{d.last_latency_ms:,} ms" if d.last_latency_ms is not None else "—",
-              "error": (d.last_error[:80] + "…") if len(d.last_error) > 80 else d.last_error} for d in rows]
+    table = [{"When (UTC)": widgets.fmt_when(d.created_at), "Event": d.kind, "State": STATE_LABELS.get(d.state, d.state),
+              "Tries": d.attempts, "Last code": d.last_status or "—",
+              "Latency": f"{d.last_latency_ms:,} ms" if d.last_latency_ms is not None else "—",
+              "Error": (d.last_error[:80] + "…") if len(d.last_error) > 80 else d.last_error} for d in rows]
     st.dataframe(table, hide_index=True, width="stretch")
     ids = [d.id for d in rows]
     labels = {d.id: f"{widgets.fmt_when(d.created_at)} · {d.kind} · {STATE_LABELS.get(d.state, d.state)}" for d in rows}
@@ -137,9 +142,9 @@ def delivery_log(store: Store, ctx: Context, endpoint_id: uuid.UUID) -> None:
             _result(result)
     tries = widgets.attempt(lambda: webhooks.attempts(store, ctx, chosen)) or []
     if tries:
-        st.dataframe([{"try": a.number, "at (UTC)": widgets.fmt_when(a.started_at), "code": a.status or "—",
-                       "ok": "yes" if a.ok else "no", "latency": f"{a.latency_ms:,} ms" if a.latency_ms is not None else "—",
-                       "by hand": "yes" if a.manual else "", "error": a.error} for a in tries],
+        st.dataframe([{"Try": a.number, "At (UTC)": widgets.fmt_when(a.started_at), "Code": a.status or "—",
+                       "OK": "yes" if a.ok else "no", "Latency": f"{a.latency_ms:,} ms" if a.latency_ms is not None else "—",
+                       "By hand": "yes" if a.manual else "", "Error": a.error} for a in tries],
                      hide_index=True, width="stretch")
 
 
@@ -152,7 +157,7 @@ def slack_section(store: Store, ctx: Context) -> None:
     with st.form("slack_form"):
         url = st.text_input("Incoming-webhook URL", type="password",
                             placeholder="https://hooks.slack.com/services/…" if current is None else "(unchanged)")
-        kinds = st.multiselect("Events", list(webhooks.SLACK_KINDS), format_func=_label,
+        kinds = st.multiselect("Events", list(webhooks.SLACK_KINDS), format_func=_plain_label,
                                default=list(current.kinds) if current else list(webhooks.SLACK_DEFAULT_KINDS))
         save, remove = st.columns(2)
         saved = save.form_submit_button("Save", type="primary", width="stretch")
