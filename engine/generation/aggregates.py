@@ -234,6 +234,7 @@ def _build(source: Source, aggregates: tuple[Aggregate, ...], out_kinds: dict[st
     finally:
         con.close()
     table = source.table
+    derived = derived.combine_chunks()  # one chunk: the batches below keep the source's 32k rows, not DuckDB's 2k
     for name in derived.column_names:
         table = table.append_column(name, derived.column(name))
     table = pa.Table.from_batches(table.to_batches(max_chunksize=SCAN_BATCH_ROWS), table.schema)
