@@ -98,7 +98,8 @@ def preferences(store: Store, ctx: Context, *, mail_on: bool) -> None:
     """Per event kind: in-app and e-mail on or off (saved per workspace)."""
     prefs = widgets.attempt(lambda: notifications.preferences(store, ctx)) or []
     if not mail_on:
-        st.caption("E-mail is not set up on this studio (SMTP_URL), so only in-app notifications are sent.")
+        st.caption("E-mail is not set up on this studio yet, so only in-app notifications are sent; the E-mail "
+                   "choices below apply once whoever runs the studio sets it up.")
     st.caption("Without a choice of yours, your role decides; events about your own work (a run you started) "
                "reach you as well.")
     with st.form("notification_prefs"):
