@@ -213,6 +213,8 @@ def with_aggregates(source: Source, aggregates: Sequence[Aggregate],
     """`source` with one more column per aggregate, computed over all its rows (kept with the source)."""
     if not aggregates:
         return source
+    if all(a.name in source.kinds for a in aggregates) and source.memo(("derived", tuple(aggregates)), lambda: False):
+        return source  # a source these aggregates were already added to (e.g. a plan's, planned again)
     out_kinds = aggregate_kinds(aggregates, source.kinds)
     key = ("aggregates", tuple(aggregates))
     return source.memo(key, lambda: _build(source, tuple(aggregates), out_kinds, connection))
@@ -238,7 +240,9 @@ def _build(source: Source, aggregates: tuple[Aggregate, ...], out_kinds: dict[st
     for name in derived.column_names:
         table = table.append_column(name, derived.column(name))
     table = pa.Table.from_batches(table.to_batches(max_chunksize=SCAN_BATCH_ROWS), table.schema)
-    return Source(table, {**source.kinds, **out_kinds})
+    derived = Source(table, {**source.kinds, **out_kinds})
+    derived.memo(("derived", aggregates), lambda: True)
+    return derived
 
 
 def add_aggregates(frame: pl.DataFrame, kinds: Mapping[str, str], aggregates: Any) -> tuple[pl.DataFrame, dict[str, str]]:

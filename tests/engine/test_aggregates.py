@@ -262,3 +262,11 @@ def test_a_set_with_aggregates_renders_every_row_when_its_feed_changes() -> None
     base = {"platform": "reddit", "format": "thread", "templates": {"title": "{{ name }}"}}
     assert rows_independent(base)
     assert not rows_independent({**base, "aggregates": AGGS})
+
+
+def test_a_plans_source_can_be_planned_again(con: duckdb.DuckDBPyConnection) -> None:
+    cfg = thread(TITLE, rules=[SMALL_CATEGORY, LOW_STOCK], aggregates=AGGS)
+    with build_plan(DATA, cfg, connection=con) as plan:
+        first = plan.to_arrow()
+        with build_plan(plan.source, cfg, connection=con) as again:
+            assert again.to_arrow() == first
