@@ -201,7 +201,8 @@ def send(settings: Settings, req: Request) -> Outcome:
     try:
         checked = net_guard.check_url(req.url, allow_private(settings))
         url, host_header, extensions = pinned(checked)
-        with httpx.Client(timeout=timeout_s(settings), follow_redirects=False) as client, \
+        with httpx.Client(timeout=timeout_s(settings), follow_redirects=False,
+                          transport=net_guard.deadline_transport(timeout_s(settings))) as client, \
                 client.stream("POST", url, content=req.body, headers=[("Host", host_header), *req.headers],
                               extensions=extensions) as response:
             status, where = response.status_code, response.headers.get("location", "another address")

@@ -28,6 +28,7 @@ import httpcore
 import httpx
 
 from studio.errors import StudioError
+from studio.net_guard import DeadlineStream
 from studio.settings import Settings
 
 MAX_REDIRECTS = 5
@@ -145,6 +146,9 @@ class _GuardedBackend(httpcore.SyncBackend):
         self.policy = policy
         self.deadline = time.monotonic() + policy.total_s  # one backend per fetch: the whole fetch's deadline
 
+    def _too_long(self) -> Exception:
+        return FetchFailed(f"The download took longer than {self.policy.total_s:g} s; stopped.")
+
     def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
                     socket_options: typing.Iterable[typing.Any] | None = None) -> httpcore.NetworkStream:
         try:
@@ -158,44 +162,12 @@ class _GuardedBackend(httpcore.SyncBackend):
         failure: Exception | None = None
         for address in addresses:
             try:
-                return _Deadline(super().connect_tcp(address, port, timeout, local_address, socket_options),
-                                 self.deadline, self.policy.total_s)
+                return DeadlineStream(super().connect_tcp(address, port, timeout, local_address, socket_options),
+                                      self.deadline, self._too_long)
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 failure = exc
         assert failure is not None
         raise failure
-
-
-class _Deadline(httpcore.NetworkStream):
-    """A connection whose reads end at the fetch's total time, so a server dripping its response head one
-    byte at a time (each within the read timeout) cannot hold a worker for hours."""
-
-    def __init__(self, stream: httpcore.NetworkStream, deadline: float, total_s: float) -> None:
-        self.stream, self.deadline, self.total_s = stream, deadline, total_s
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        left = self.deadline - time.monotonic()
-        try:
-            if left <= 0:
-                raise httpcore.ReadTimeout("total time")
-            return self.stream.read(max_bytes, left if timeout is None else min(timeout, left))
-        except httpcore.ReadTimeout:
-            if time.monotonic() < self.deadline:
-                raise
-            raise FetchFailed(f"The download took longer than {self.total_s:g} s; stopped.") from None
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self.stream.write(buffer, timeout)
-
-    def close(self) -> None:
-        self.stream.close()
-
-    def start_tls(self, ssl_context: typing.Any, server_hostname: str | None = None,
-                  timeout: float | None = None) -> httpcore.NetworkStream:
-        return _Deadline(self.stream.start_tls(ssl_context, server_hostname, timeout), self.deadline, self.total_s)
-
-    def get_extra_info(self, info: str) -> typing.Any:
-        return self.stream.get_extra_info(info)
 
 
 class _GuardedTransport(httpx.HTTPTransport):

@@ -11,8 +11,14 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import time
+import typing
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
+
+import httpcore
+import httpx
 
 from studio.errors import StudioError
 
@@ -78,3 +84,63 @@ def check_url(url: str, allow_private: bool, *, setting: str = "WEBHOOK_ALLOW_PR
             raise UnsafeUrl(f"{host} points to a private or local address ({shown}); the studio only sends to "
                             f"public addresses. An operator can allow private ones ({setting}=on).")
     return CheckedUrl(text, host, addresses)
+
+
+def _ran_out() -> Exception:
+    return httpcore.ReadTimeout("the request's total time ran out")  # httpx reports it as a timeout
+
+
+class DeadlineStream(httpcore.NetworkStream):
+    """A connection whose reads all end at one deadline: a server that drips its answer a byte at a time (each
+    within the read timeout) cannot hold the worker past the request's total time. `expired()` is raised then."""
+
+    def __init__(self, stream: httpcore.NetworkStream, deadline: float,
+                 expired: Callable[[], Exception] = _ran_out) -> None:
+        self.stream, self.deadline, self.expired = stream, deadline, expired
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        left = self.deadline - time.monotonic()
+        try:
+            if left <= 0:
+                raise httpcore.ReadTimeout("total time")
+            return self.stream.read(max_bytes, left if timeout is None else min(timeout, left))
+        except httpcore.ReadTimeout:
+            if time.monotonic() < self.deadline:
+                raise
+            raise self.expired() from None
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self.stream.write(buffer, timeout)
+
+    def close(self) -> None:
+        self.stream.close()
+
+    def start_tls(self, ssl_context: typing.Any, server_hostname: str | None = None,
+                  timeout: float | None = None) -> httpcore.NetworkStream:
+        return DeadlineStream(self.stream.start_tls(ssl_context, server_hostname, timeout), self.deadline, self.expired)
+
+    def get_extra_info(self, info: str) -> typing.Any:
+        return self.stream.get_extra_info(info)
+
+
+class DeadlineBackend(httpcore.SyncBackend):
+    """Connections that end `seconds` from now (one backend per request)."""
+
+    def __init__(self, seconds: float, expired: Callable[[], Exception] = _ran_out) -> None:
+        self.deadline, self.expired = time.monotonic() + seconds, expired
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
+                    socket_options: typing.Iterable[typing.Any] | None = None) -> httpcore.NetworkStream:
+        return DeadlineStream(super().connect_tcp(host, port, timeout, local_address, socket_options),
+                              self.deadline, self.expired)
+
+
+def deadline_transport(seconds: float) -> httpx.HTTPTransport:
+    """An httpx transport whose request (connect, send, answer) ends within `seconds` in all. Certificates are
+    checked as httpx does by default (SSL_CERT_FILE / SSL_CERT_DIR honoured); a client given a transport uses
+    no proxy from the environment."""
+    transport = httpx.HTTPTransport(retries=0)
+    # httpx has no parameter for the network backend: the same pool with the deadline backend replaces its own
+    transport._pool = httpcore.ConnectionPool(ssl_context=httpx.create_ssl_context(),
+                                              network_backend=DeadlineBackend(seconds), retries=0)
+    return transport

@@ -66,3 +66,39 @@ def test_a_server_that_drips_its_headers_is_stopped_at_the_total_time():
     finally:
         thread.join()
         listener.close()
+
+
+def test_a_webhook_receiver_that_drips_its_answer_is_cut_off_within_the_timeout(tmp_path):
+    """A receiver may answer one byte at a time, each within the timeout: the try still ends within the timeout
+    (else it outlives its lease and a second worker sends the same delivery again, while this one waits)."""
+    import socket
+    import threading
+    import time
+
+    from studio import deliveries
+    from studio.settings import load_settings
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(65536)
+            for byte in b"HTTP/1.1 200 OK\r\n" + b"X-Slow: " + b"a" * 40 + b"\r\n":
+                time.sleep(0.1)
+                try:
+                    conn.sendall(bytes([byte]))
+                except OSError:  # the sender gave up and closed the connection
+                    return
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    settings = load_settings({"DOTORO_HOME": str(tmp_path), "WEBHOOK_ALLOW_PRIVATE": "on",
+                              "WEBHOOK_TIMEOUT_SECONDS": "1"}, dotenv=None)
+    try:
+        outcome = deliveries.send(settings, deliveries.Request("webhook", f"http://127.0.0.1:{port}/hook", b"{}"))
+    finally:
+        thread.join()
+        listener.close()
+    assert not outcome.ok and outcome.error == "No response within 1 s."
