@@ -149,7 +149,11 @@ def preview() -> None:
         ui_inline.figures(result.preview.stats)
         with st.form("generate", border=False):  # above the tree and the cards: reachable without scrolling
             name_col, go_col = st.columns([3, 1], vertical_alignment="bottom")
-            name = name_col.text_input("Campaign set name", value=f"{ds.name} — {formats[fmt_key]}", key="pv_set_name")
+            auto = f"{ds.name} — {formats[fmt_key]}"  # follows the data set and format until the user types a name
+            if st.session_state.get("pv_set_name") == st.session_state.get("pv_set_name_auto"):
+                st.session_state["pv_set_name"] = auto
+            st.session_state["pv_set_name_auto"] = auto
+            name = name_col.text_input("Campaign set name", key="pv_set_name")
             held = st.checkbox("Start paused", key="pv_start_paused",
                                help="Nothing of the set publishes until a member approves it on its page.")
             if go_col.form_submit_button("Generate", type="primary", width="stretch"):

@@ -1,6 +1,7 @@
 """A new user's walk over the pages added for issues 19–21, in Chromium: after sign-up (demo data set loaded) each
 page opens without an error, under its heading, with what it says while there is nothing yet; the sidebar links
-Notifications once, above who is signed in; Reddit accounts shows the accounts for posts before Reddit Ads.
+Notifications once, above who is signed in; Reddit accounts shows the accounts for posts before Reddit Ads;
+Preview's set name follows the format.
 Screenshots land in tests/artifacts/new-pages-*.png."""
 
 from __future__ import annotations
@@ -60,4 +61,14 @@ def test_each_new_page_opens_with_its_heading_and_empty_state(studio_url, page):
     page.get_by_role("tab", name="Engagement").click()
     expect(main.get_by_text("No engagement of posts yet")).to_be_visible()
     expect(main.get_by_text("Reddit Ads results")).to_be_visible()
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+
+    # Preview: the set's name follows the format picked until the user types one
+    main = _open(page, studio_url, "preview", "Preview")
+    name = main.get_by_role("textbox", name="Campaign set name")
+    expect(name).to_have_value("Demo products — Reddit thread")
+    main.get_by_role("combobox", name="Format").click()
+    page.keyboard.type("Reddit link ad")
+    page.keyboard.press("Enter")
+    expect(name).to_have_value("Demo products — Reddit link ad")
     expect(page.get_by_test_id("stException")).to_have_count(0)
