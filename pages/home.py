@@ -19,10 +19,12 @@ c2.metric("Rows across data sets", widgets.fmt_int(sum(d.row_count for d in item
 
 st.subheader("Get started")
 st.markdown(
-    "1. **Upload a data table** on *Data sources* (CSV, TSV, Excel, JSON or Parquet).\n"
+    "1. **Upload a data table** on *Data sources* (CSV, TSV, Excel, JSON or Parquet), or fetch one from a URL "
+    "(a Merchant Center feed, a Google Sheet) that refreshes on a schedule.\n"
     "2. Write templates with `{{ variables }}` on *Templates* and rules on *Rules*; *Preview* shows every "
     "variation they make.\n"
-    "3. Generate the campaign set in the background and publish it."
+    "3. Generate the campaign set in the background, then publish it to Reddit (posts or Reddit Ads) or export it "
+    "for the other platforms."
 )
 if items:
     st.page_link("pages/data_sources.py", label="Open Data sources →")
