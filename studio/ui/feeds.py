@@ -100,14 +100,14 @@ def feed_panel(store: Store, ctx: Context, status: feeds.FeedStatus) -> None:
     _fact(c, "Next fetch", "Paused" if status.paused else
           "Queued now" if status.queued_at else _when(status.next_fetch_at, "Not scheduled"))
     if status.paused:
-        st.warning(status.paused_reason or "The schedule is paused.")
+        st.warning(widgets.as_text(status.paused_reason or "The schedule is paused."))
         if st.button("Resume the schedule", key=f"feed_resume_{status.dataset_id}", type="primary"):
             with widgets.user_errors():
                 feeds.resume(store, ctx, status.dataset_id)
                 done("The schedule runs again; the next sweep fetches it.", status.dataset_id)
     elif status.last_error:
         st.error(f"The last fetch failed ({status.consecutive_failures} in a row; the schedule pauses at "
-                 f"{feeds.PAUSE_AFTER}): {status.last_error}")
+                 f"{feeds.PAUSE_AFTER}): {widgets.as_text(status.last_error)}")
     if st.button("Fetch now", key=f"feed_now_{status.dataset_id}"):
         with widgets.user_errors(), st.spinner("Fetching…"):
             result = feeds.refresh(store, ctx, status.dataset_id)
@@ -177,4 +177,4 @@ def key_panel(store: Store, ctx: Context, dataset_id: uuid.UUID) -> None:
     elif status.report is not None:
         r = status.report
         detected = "" if status.chosen else " The key was detected from the column names; pick another if it is not."
-        (st.success if r.clean else st.warning)(r.summary() + detected)
+        (st.success if r.clean else st.warning)(widgets.as_text(r.summary()) + detected)

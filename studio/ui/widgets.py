@@ -51,6 +51,15 @@ def fmt_when(at: dt.datetime) -> str:
     return at.strftime("%Y-%m-%d %H:%M")
 
 
+_MARKUP = set("\\`*_[]()<>!#|~$")  # links, images, HTML, directives (:red[…]), LaTeX, emphasis
+
+
+def as_text(text: str) -> str:
+    """Text that may hold values people or feeds chose, for st.markdown/st.warning/…: shown as written, so it can
+    draw no link, image or colour (sentence punctuation like '.' and ':' stays unescaped)."""
+    return "".join("\\" + ch if ch in _MARKUP else ch for ch in text)
+
+
 def empty_state(title: str, hint: str) -> None:
     st.info(f"**{title}**  \n{hint}")
 
