@@ -31,7 +31,7 @@ def _result(result: deliveries.TryResult) -> None:
     if o.ok:
         st.success(f"Delivered{f' (HTTP {o.status})' if o.status else ''} in {o.latency_ms:,} ms.")
     else:
-        st.error(f"Not delivered: {o.error or f'HTTP {o.status}'}")
+        st.error(f"Not delivered: {widgets.as_text(o.error) or f'HTTP {o.status}'}")
 
 
 def show_secret_once() -> None:
@@ -78,7 +78,7 @@ def endpoint_list(store: Store, ctx: Context) -> None:
         with st.expander(f"{e.host} · {status} · {e.delivered:,} delivered{health}",
                          expanded=len(endpoints) == 1):
             if e.description:
-                st.caption(e.description)
+                st.caption(widgets.as_text(e.description))
             chosen = st.multiselect("Events", list(WEBHOOK_KINDS), default=list(e.kinds), format_func=_label,
                                     key=f"wh_kinds_{e.id}")
             if sorted(chosen) != sorted(e.kinds) and st.button("Save events", key=f"wh_kinds_save_{e.id}"):
