@@ -35,7 +35,7 @@ def connections_section(store: Any, ctx: Any, can_configure: bool, sign_in: bool
     st.subheader("Reddit Ads")
     rows = widgets.attempt(lambda: connections.list_connections(store, ctx)) or []
     if not rows:
-        st.caption("Connect a Reddit Ads business to push approved link-ad sets to Reddit as paused campaigns, "
+        st.caption("Connect a Reddit Ads account to push approved link-ad sets to Reddit as campaigns (paused until you go live), "
                    "keep them in sync and bring clicks and spend back.")
     for c in rows:
         with st.container(border=True):
