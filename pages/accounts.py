@@ -19,7 +19,7 @@ if "state" in params and ("code" in params or "error" in params):
     if ui_ads.finish_callback(store, ctx, params):  # a Reddit Ads connection, not an organic account
         pass
     elif "error" in params:
-        st.error(f"Reddit did not grant access ({params['error']}). Nothing was connected.")
+        st.error(f"Reddit did not grant access ({widgets.as_text(params['error'])}). Nothing was connected.")
     else:
         with widgets.user_errors():
             acc = accounts.finish_oauth(store, ctx, params["state"], params["code"])

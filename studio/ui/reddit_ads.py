@@ -22,7 +22,11 @@ def finish_callback(store: Any, ctx: Any, params: Any) -> bool:
     if not connections.is_ads_state(params.get("state", "")):
         return False
     if "error" in params:
-        st.error(f"Reddit did not grant access to the ads account ({params['error']}). Nothing was connected.")
+        st.error(f"Reddit did not grant access to the ads account ({widgets.as_text(str(params['error']))}). "
+                 "Nothing was connected.")
+    elif not params.get("code"):
+        st.error("This sign-in link has no authorization code from Reddit. Nothing was connected: start again with "
+                 "'Connect Reddit Ads'.")
     else:
         with widgets.user_errors():
             info = connections.finish_oauth(store, ctx, params["state"], params["code"])
