@@ -136,4 +136,9 @@ class TruncateUDF:
                             duckdb.sqltype("VARCHAR"), type="arrow", null_handling="special")
 
     def _call(self, values: pa.Array) -> pa.Array:
-        return pa.array([None if v is None else self.truncate(v) for v in values.to_pylist()], pa.string())
+        if isinstance(values, pa.ChunkedArray):
+            values = values.combine_chunks()
+        # the function is pure: each distinct value once (a constant field, a category's name repeat a lot)
+        encoded = values.dictionary_encode()
+        distinct = [None if v is None else self.truncate(v) for v in encoded.dictionary.to_pylist()]
+        return pa.array(distinct, pa.string()).take(encoded.indices)

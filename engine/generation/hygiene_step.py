@@ -7,7 +7,10 @@
   the field) or are replaced; brand spellings fix the casing of a word ("iphone" → "iPhone").
 
 Words match whole and ignoring case; a word's edges are letters, digits or `_` next to anything else, in every
-script (Python's Unicode `\\b`, so "Café" is not "caf" + "é"). The plan applies all of it as one post-render
+script (Python's Unicode `\\w`, so "Café" is not "caf" + "é"). A one-word entry is compared with each word of
+the text by lower() (a dictionary look-up, fast with thousands of entries); an entry of several words ("MacBook
+Pro", "knock-off") by one case-insensitive expression. One Python function serves both render paths (DuckDB's
+RE2 knows only ASCII word edges, so a SQL form would split "Café"). The plan applies all of it as one post-render
 step over the rendered value of every column (template compiled to SQL or rendered per row alike), before the
 length checks, so a preview, its stats and the generated set all read the same cleaned text.
 """
@@ -15,7 +18,7 @@ length checks, so a preview, its stats and the generated set all read the same c
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +33,7 @@ MAX_WORDS = 2_000
 MAX_WORD_CHARS = 100
 _LEAD = re.compile(r"\s*-?\s*(?:broad|phrase|exact)\s*:\s*", re.IGNORECASE)
 """A line's match-type lead in a structure's `keywords` column (engine/platforms/ad_tree.py keyword_line)."""
+_WORD = re.compile(r"\w+")
 
 
 def _pattern(words: Sequence[str]) -> re.Pattern[str] | None:
@@ -37,6 +41,17 @@ def _pattern(words: Sequence[str]) -> re.Pattern[str] | None:
         return None
     alternatives = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))  # longest first
     return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
+
+
+def _replace(text: str, words: Mapping[str, str], pattern: re.Pattern[str] | None,
+             longer: Callable[[str], str]) -> str:
+    """`text` with each whole word found in `words` (by its lower()) replaced by its value, then each match of
+    `pattern` (entries of several words) by `longer(match)`."""
+    if words and not words.keys().isdisjoint(t.lower() for t in _WORD.findall(text)):
+        text = _WORD.sub(lambda m: words.get(m.group(0).lower(), m.group(0)), text)
+    if pattern is not None:
+        text = pattern.sub(lambda m: longer(m.group(0)), text)
+    return text
 
 
 def _clean_words(values: Any, what: str) -> tuple[str, ...]:
@@ -70,9 +85,11 @@ class WordList:
     banned_mode: str = "refuse"
     replacement: str = ""
     brands: tuple[str, ...] = ()
+    _banned_words: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
     _banned_re: re.Pattern[str] | None = field(default=None, init=False, repr=False, compare=False)
+    _banned_subs: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _brand_words: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
     _brand_re: re.Pattern[str] | None = field(default=None, init=False, repr=False, compare=False)
-    _brand_map: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         banned = _clean_words(self.banned, "banned words")
@@ -84,22 +101,35 @@ class WordList:
         replacement = " ".join(self.replacement.split())
         if len(banned) + len(brands) > MAX_WORDS:
             raise EngineError(f"word list: at most {MAX_WORDS:,} words in all (banned words and brand spellings)")
-        if self.banned_mode == "replace" and banned:
-            pattern = _pattern(banned)
-            assert pattern is not None
-            hit = pattern.search(replacement)
-            if hit:  # a replacement that is itself banned would be refused or replaced again
-                raise EngineError(f"word list: the replacement {replacement!r} contains the banned word "
-                                  f"{hit.group(0)!r}; choose another replacement")
         clash = {w.casefold() for w in banned} & {w.casefold() for w in brands}
         if clash:
             raise EngineError(f"word list: {sorted(clash)[0]!r} is both banned and a brand spelling; keep one")
         object.__setattr__(self, "banned", banned)
         object.__setattr__(self, "brands", brands)
         object.__setattr__(self, "replacement", replacement)
-        object.__setattr__(self, "_banned_re", _pattern(banned))
-        object.__setattr__(self, "_brand_re", _pattern(brands))
-        object.__setattr__(self, "_brand_map", {w.casefold(): w for w in brands})
+        for kind, words in (("banned", banned), ("brand", brands)):
+            single = {w.lower(): w for w in words if _WORD.fullmatch(w)}  # one word: compared token by token
+            object.__setattr__(self, f"_{kind}_words", single)
+            object.__setattr__(self, f"_{kind}_re", _pattern([w for w in words if not _WORD.fullmatch(w)]))
+        object.__setattr__(self, "_banned_subs", dict.fromkeys(self._banned_words, replacement))
+        if self.banned_mode == "replace" and banned:
+            hit = self._find_banned(replacement)
+            if hit:  # a replacement that is itself banned would be refused or replaced again
+                raise EngineError(f"word list: the replacement {replacement!r} contains the banned word "
+                                  f"{hit!r}; choose another replacement")
+
+    def _find_banned(self, text: str) -> str | None:
+        """The first banned entry in the text (as the list spells it), or None."""
+        if self._banned_words:
+            for token in _WORD.findall(text):
+                hit = self._banned_words.get(token.lower())
+                if hit is not None:
+                    return hit
+        if self._banned_re is not None:
+            found = self._banned_re.search(text)
+            if found is not None:
+                return next((w for w in self.banned if w.casefold() == found.group(0).casefold()), found.group(0))
+        return None
 
     @property
     def empty(self) -> bool:
@@ -111,23 +141,19 @@ class WordList:
 
     def apply(self, text: str) -> str:
         """The text with banned words replaced (in replace mode) and brand spellings fixed."""
-        if self._banned_re is not None and self.banned_mode == "replace":
-            text = self._banned_re.sub(self.replacement, text)
-            if not self.replacement:  # a dropped word leaves no double or edge space behind
+        if self.banned and self.banned_mode == "replace":
+            before = text
+            text = _replace(text, self._banned_subs, self._banned_re, lambda _w: self.replacement)
+            if not self.replacement and text != before:  # a dropped word leaves no double or edge space behind
                 text = " ".join(part for part in text.split(" ") if part)
-        if self._brand_re is not None:
-            text = self._brand_re.sub(lambda m: self._brand_map[m.group(0).casefold()], text)
+        if self.brands:
+            text = _replace(text, self._brand_words, self._brand_re,
+                            lambda w: next((b for b in self.brands if b.casefold() == w.casefold()), w))
         return text
 
     def banned_in(self, text: str) -> str | None:
         """The first banned word the text holds (as the list spells it), in refuse mode; None otherwise."""
-        if not self.refuses or self._banned_re is None:
-            return None
-        hit = self._banned_re.search(text)
-        if hit is None:
-            return None
-        found = hit.group(0).casefold()
-        return next(w for w in self.banned if w.casefold() == found)
+        return self._find_banned(text) if self.refuses else None
 
     def to_dict(self) -> dict[str, Any]:
         return {"banned": list(self.banned), "banned_mode": self.banned_mode, "replacement": self.replacement,
