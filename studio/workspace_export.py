@@ -74,6 +74,8 @@ LEFT_OUT = {
                "on the Free plan.",
     "drafts": "Authoring drafts are per person and short-lived; they are not exported.",
     "oauth_states": "Reddit connections in progress are not exported.",
+    "word_list": "The workspace word list (banned words, brand spellings) is not exported; enter it again under "
+                 "Workspace settings → Word list after importing (each set keeps the list its last run used).",
     "feed_sources": "Data sets fed from a URL come over as their stored versions, without the address, credentials, "
                     "schedule or fetch log; add the URL again after importing.",
 }
