@@ -56,6 +56,11 @@ def test_each_new_page_opens_with_its_heading_and_empty_state(studio_url, page):
     expect(main.get_by_text("Ask an owner or admin")).to_have_count(0)
     expect(main.get_by_role("button", name="Connect Reddit Ads")).to_have_count(0)  # it could only fail here
 
+    # the empty Campaign sets page leads to Preview
+    main = _open(page, studio_url, "campaigns", "Campaign sets")
+    main.get_by_role("link", name="Open the Preview").click()
+    expect(page.get_by_role("heading", name="Preview", exact=True).first).to_be_visible()
+
     # Publish → Engagement says where paid results will appear
     main = _open(page, studio_url, "publish", "Publish")
     page.get_by_role("tab", name="Engagement").click()
