@@ -51,6 +51,8 @@ def connections_section(store: Any, ctx: Any, can_configure: bool, sign_in: bool
             if can_configure and c.status == "active":
                 _picker(store, ctx, c)
     if not can_configure:
+        if not rows:
+            st.caption("Owners and admins connect Reddit Ads; ask one of them when you need it.")
         return
     if not sign_in and not rows:
         st.info("**Reddit sign-in is not enabled on this studio yet.**  \nReddit Ads connects through the same Reddit "
