@@ -168,6 +168,7 @@ class GenerationConfig:
     def from_dict(cls, data: Mapping[str, Any]) -> GenerationConfig:
         """Build a config from plain JSON-like data (as stored by studio)."""
         data = dict(_known(cls, data, "a configuration"))
+        _typed(data)
         if isinstance(data.get("hierarchy"), Mapping):
             data["hierarchy"] = Hierarchy(**_known(Hierarchy, data["hierarchy"], "hierarchy"))
         if isinstance(data.get("keywords"), Mapping):
@@ -175,6 +176,30 @@ class GenerationConfig:
         if isinstance(data.get("structure"), Mapping):
             data["structure"] = CampaignStructure.from_dict(data["structure"])
         return cls(**data)
+
+
+_TEXT_MAPS = ("templates", "fallbacks")  # field → template text
+_OBJECTS = ("hierarchy", "keywords", "structure")
+
+
+def _typed(data: Mapping[str, Any]) -> None:
+    """The settings whose wrong type would otherwise fail deep inside with Python's words, named."""
+    for name in ("platform", "format"):
+        if name in data and not isinstance(data[name], str):
+            raise EngineError(f"{name} must be text like 'reddit' or 'thread', not {type(data[name]).__name__}")
+    for name in _TEXT_MAPS:
+        value = data.get(name)
+        if value is None and name != "templates":
+            continue
+        if not isinstance(value, Mapping):
+            raise EngineError(f"{name} must be an object of field name → template text, not {type(value).__name__}")
+        for key, text in value.items():
+            if not isinstance(text, str):
+                raise EngineError(f"{name}: the template of {str(key)[:60]!r} must be text, not {type(text).__name__}")
+    for name in _OBJECTS:
+        value = data.get(name)
+        if value is not None and not isinstance(value, Mapping) and not hasattr(value, "__dataclass_fields__"):
+            raise EngineError(f"{name} must be an object of settings, not {type(value).__name__}")
 
 
 def _known(kind: Any, data: Mapping[str, Any], what: str) -> Mapping[str, Any]:

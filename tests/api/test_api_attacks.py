@@ -39,3 +39,19 @@ def test_an_unknown_setting_in_a_configuration_is_named_without_python_internals
     detail = r.json()["detail"]
     assert "__init__" not in detail and "keyword argument" not in detail
     assert ("bogus" if "bogus" in extra else "nope") in detail
+
+
+@pytest.mark.parametrize(("extra", "named"), [
+    ({"templates": 5}, "templates"), ({"templates": {"title": 5}}, "title"), ({"platform": 5}, "platform"),
+    ({"structure": 5}, "structure"), ({"keywords": 5}, "keywords"), ({"hierarchy": 5}, "hierarchy"),
+    ({"fallbacks": {"title": ["x"]}}, "title"),
+])
+def test_a_setting_of_the_wrong_type_is_named_without_python_internals(client, ws, upload, extra, named):
+    secret = ws.key()
+    ds = upload(secret)
+    r = client.post("/api/v1/campaign-sets", json={"name": "Deals", "dataset_id": ds["id"],
+                                                   "config": {**THREAD, **extra}}, headers=bearer(secret))
+    assert r.status_code == 422, r.text
+    detail = r.json()["detail"]
+    assert named in detail
+    assert not any(w in detail for w in ("object has no attribute", "is not iterable", "expected string or bytes"))
