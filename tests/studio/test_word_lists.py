@@ -110,3 +110,21 @@ def test_a_bad_list_is_refused_in_words_and_nothing_is_lost(store, kwargs: dict[
 
 def test_lines_become_words() -> None:
     assert word_lists.parse_lines("iPhone\n\n  MacBook   Pro \n") == ["iPhone", "MacBook Pro"]
+
+
+def test_a_paid_set_with_stop_words_and_a_word_list_previews_what_it_generates(embedded) -> None:  # noqa: F811
+    store, ctx = embedded
+    word_lists.save_word_list(store, ctx, banned=["cheap"], banned_mode="replace", replacement="value",
+                              brands=["iPhone"])
+    templates = {"headline_1": "{{ a }}", "headline_2": "Shop the best", "headline_3": "Free returns",
+                 "description_1": "Great {{ a }} for the price", "description_2": "Order today.",
+                 "final_url": "https://x.co/{{ n }}"}
+    structure = {"campaign": "Phones", "ad_group": "{{ a }}", "keywords": ["{{ a }}", "the best {{ a }} for you"],
+                 "match_types": ["Phrase"]}
+    config = {"platform": "google", "format": "responsive_search_ad", "templates": templates, "structure": structure,
+              "dedupe_words": True, "keyword_stopwords": True}
+    checked = check_preview_equals_generated(store, ctx, _csv(TITLES), config)
+    cards = previews.run_preview(store, ctx, checked.dataset_id, config, limit=3).preview.variations.to_dicts()
+    assert cards[0]["ad_group_name"] == "new iPhone case"
+    assert cards[0]["keywords"] == "phrase: new iPhone case\nphrase: best new iPhone case"
+    assert cards[1]["description_1"] == "Great value iPhone cable for the price"
