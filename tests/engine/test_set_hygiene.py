@@ -147,3 +147,13 @@ def test_an_empty_list_changes_nothing_and_words_are_tidied() -> None:
     wl = WordList(banned=("  Knock   off ", "knock off"), brands=())
     assert wl.banned == ("Knock off",) and TextHygiene(word_list=wl).problem("a KNOCK OFF bag") == (
         "holds the banned word 'Knock off' (workspace word list)")
+
+
+def test_the_options_apply_after_inline_variations_expand() -> None:
+    config = {"platform": "google", "format": "responsive_search_ad",
+              "templates": {"headline_1": "{{ t }} [[Nike|iphone]] shoes", **OTHERS}, "dedupe_words": True,
+              "word_list": {"brands": ["iPhone"]}}
+    with build_plan(pl.DataFrame({"t": ["Nike", "iphone"]}), config) as plan:
+        shown = preview(plan).variations["headline_1"].to_list()
+        assert shown == plan.to_arrow().column("headline_1").to_pylist() == [
+            "Nike shoes", "Nike iPhone shoes", "iPhone Nike shoes", "iPhone shoes"]
