@@ -86,6 +86,7 @@ def builder_and_outcomes() -> None:
             if row_trace is not None:
                 outcomes.trace(row_trace)
 
+    bar.versions(store, ctx, current, editable)
     bar.import_export(rules, schema, editable, current.name if current else "rules")
 
 

@@ -30,6 +30,7 @@ from studio.naming import clean_unique_name
 from studio.permissions import requires
 from studio.store.base import utcnow
 from studio.store.campaign_models import RuleSet
+from studio.store.models import User
 from studio.store.session import Store, TenantSession
 
 MAX_NAME = 120
@@ -44,10 +45,22 @@ class RuleSetInfo:
     name: str
     rules: list[dict[str, Any]]
     updated_at: dt.datetime
+    version: int = 1
 
     @property
     def rule_count(self) -> int:
         return len(self.rules)
+
+
+@dataclass(frozen=True)
+class RuleSetVersion:
+    """One kept version of a rule set: its rules, when and by whom it was saved."""
+
+    version: int
+    rules: list[dict[str, Any]]
+    saved_at: dt.datetime | None
+    saved_by: str
+    note: str
 
 
 @dataclass(frozen=True)
@@ -168,7 +181,15 @@ def can_edit(store: Store, ctx: Context) -> bool:
 
 
 def _info(r: RuleSet) -> RuleSetInfo:
-    return RuleSetInfo(r.id, r.name, [dict(x) for x in r.rules or []], r.updated_at)
+    return RuleSetInfo(r.id, r.name, [dict(x) for x in r.rules or []], r.updated_at, r.version or 1)
+
+
+MAX_VERSIONS = 100  # the oldest versions beyond this are dropped from the history
+
+
+def _entry(ctx: Context, version: int, rules: list[dict[str, Any]], note: str = "") -> dict[str, Any]:
+    return {"version": version, "rules": [dict(x) for x in rules], "saved_at": utcnow().isoformat(),
+            "saved_by": str(ctx.user_id) if ctx.user_id else None, "note": note}
 
 
 def _get(s: TenantSession, rule_set_id: uuid.UUID) -> RuleSet:
@@ -204,7 +225,8 @@ def create_rule_set(store: Store, ctx: Context, name: str, rules: Any = ()) -> R
     clean = validate(rules)
     with store.session_scope(ctx) as s:
         s.require(Permission.EDIT)
-        r = RuleSet(name=_clean_name(s, name), rules=clean, updated_at=utcnow())
+        r = RuleSet(name=_clean_name(s, name), rules=clean, version=1, history=[_entry(ctx, 1, clean)],
+                    updated_at=utcnow())
         s.add(r)
         s.flush()
         audit.record(s, "rule_set.create", object_type="rule_set", object_id=r.id,
@@ -214,19 +236,54 @@ def create_rule_set(store: Store, ctx: Context, name: str, rules: Any = ()) -> R
 
 @requires(Permission.EDIT)
 def save_rule_set(store: Store, ctx: Context, rule_set_id: uuid.UUID, rules: Any, *,
-                  name: str | None = None) -> RuleSetInfo:
-    """Replace a rule set's rules (and optionally its name) after validating them."""
+                  name: str | None = None, note: str = "") -> RuleSetInfo:
+    """Replace a rule set's rules (and optionally its name) after validating them; changed rules are a new
+    version (the previous ones are kept, see `versions`)."""
     clean = validate(rules)
     with store.session_scope(ctx) as s:
         s.require(Permission.EDIT)
         r = _get(s, rule_set_id)
         if name is not None:
             r.name = _clean_name(s, name, exclude=r.id)
+        if clean != list(r.rules or []):
+            history = list(r.history or []) or [_entry(ctx, r.version or 1, list(r.rules or []), "before versions")]
+            r.version = (r.version or 1) + 1
+            r.history = [*history, _entry(ctx, r.version, clean, note)][-MAX_VERSIONS:]
         r.rules = clean
         r.updated_at = utcnow()
         audit.record(s, "rule_set.save", object_type="rule_set", object_id=r.id,
-                     summary=f"Saved rule set {r.name!r} ({len(clean)} rules)")
+                     summary=f"Saved rule set {r.name!r} as version {r.version} ({len(clean)} rules)"
+                     + (f" ({note})" if note else ""))
         return _info(r)
+
+
+@requires(Permission.VIEW)
+def versions(store: Store, ctx: Context, rule_set_id: uuid.UUID) -> list[RuleSetVersion]:
+    """Every kept version, newest first, with who saved it (a rule set saved before versions: its current rules)."""
+    with store.session_scope(ctx) as s:
+        s.require(Permission.VIEW)
+        r = _get(s, rule_set_id)
+        history = list(r.history or []) or [{"version": r.version or 1, "rules": list(r.rules or []),
+                                              "saved_at": r.updated_at.isoformat() if r.updated_at else None,
+                                              "saved_by": None, "note": ""}]
+        ids = {uuid.UUID(h["saved_by"]) for h in history if h.get("saved_by")}
+        names = {row[0]: row[1] for row in s.execute(select(User.id, User.name).where(User.id.in_(ids)))} if ids else {}
+    out = []
+    for h in reversed(history):
+        who = uuid.UUID(h["saved_by"]) if h.get("saved_by") else None
+        at = dt.datetime.fromisoformat(h["saved_at"]) if h.get("saved_at") else None
+        out.append(RuleSetVersion(int(h["version"]), [dict(x) for x in h["rules"]], at,
+                                  names.get(who, "someone") if who else "system", h.get("note") or ""))
+    return out
+
+
+@requires(Permission.EDIT)
+def restore_version(store: Store, ctx: Context, rule_set_id: uuid.UUID, version: int) -> RuleSetInfo:
+    """Save an earlier version's rules as a new version (history is never rewritten)."""
+    kept = {v.version: v for v in versions(store, ctx, rule_set_id)}
+    if version not in kept:
+        raise NotFound(f"Version {version} of this rule set is not kept any more.")
+    return save_rule_set(store, ctx, rule_set_id, kept[version].rules, note=f"restored from version {version}")
 
 
 @requires(Permission.EDIT)

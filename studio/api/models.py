@@ -99,6 +99,15 @@ class RuleSet(BaseModel):
     name: str
     rules: list[dict[str, Any]]
     updated_at: Time
+    version: int = 1
+
+
+class RuleSetVersion(BaseModel):
+    version: int
+    rules: list[dict[str, Any]]
+    saved_at: Time | None
+    saved_by: str
+    note: str
 
 
 class RuleSetCreate(Strict):
@@ -109,6 +118,7 @@ class RuleSetCreate(Strict):
 class RuleSetUpdate(Strict):
     rules: list[dict[str, Any]] = Field(max_length=500)
     name: str | None = Field(default=None, min_length=1, max_length=120)
+    note: str = Field(default="", max_length=200)
 
 
 # --- preview, campaign sets, jobs --------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Rule sets on the Rules page: pick one, save / duplicate / delete it, import and export its JSON."""
+"""Rule sets on the Rules page: pick one, save / duplicate / delete it, its versions, import and export its JSON."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ def save_bar(store: Store, ctx: Context, current: RuleSetInfo | None, rules: lis
     if a.button("Save", type="primary", disabled=not dirty, key="rp_save", width="stretch"):
         with widgets.user_errors():
             saved = rule_sets.save_rule_set(store, ctx, current.id, rules)
-            _done(f"Saved {saved.name!r} ({widgets.plural(saved.rule_count, 'rule')}).")
+            _done(f"Saved {saved.name!r} as version {saved.version} ({widgets.plural(saved.rule_count, 'rule')}).")
     if b.button("Duplicate", key="rp_duplicate", width="stretch"):
         with widgets.user_errors():
             copy = rule_sets.duplicate_rule_set(store, ctx, current.id)
@@ -91,3 +91,20 @@ def import_export(rules: list[dict[str, Any]], schema: Mapping[str, str], editab
                 st.session_state["rp_flash"] = (f"Imported {len(imported):,} rule{'s' * (len(imported) != 1)} "
                                                 "into the builder; save to keep them.")
                 st.rerun()
+
+
+def versions(store: Store, ctx: Context, current: RuleSetInfo | None, editable: bool) -> None:
+    """The saved versions of the rule set (newest first), each restorable as the newest version."""
+    if current is None:
+        return
+    kept = widgets.attempt(lambda: rule_sets.versions(store, ctx, current.id)) or []
+    with st.expander(f"Versions ({len(kept)})"):
+        for v in kept[:30]:
+            left, right = st.columns([4, 1], vertical_alignment="center")
+            when = widgets.fmt_when(v.saved_at) if v.saved_at else "earlier"
+            left.markdown(f"**Version {v.version}** · {widgets.plural(len(v.rules), 'rule')} · {v.saved_by} · {when}"
+                          + (f"  \n{v.note}" if v.note else ""))
+            if editable and v.version != current.version and right.button("Restore", key=f"rp_restore_{v.version}"):
+                with widgets.user_errors():
+                    back = rule_sets.restore_version(store, ctx, current.id, v.version)
+                    _done(f"Restored version {v.version} as version {back.version}.")

@@ -56,3 +56,19 @@ def test_upload_preview_generate_export(client, ws, upload, store):
     assert out.status_code == 200 and out.headers["content-disposition"].endswith('.csv"')
     rows = list(csv.DictReader(io.StringIO(out.content.decode("utf-8-sig"))))
     assert [r["title"] for r in rows] == ["Mine"]
+
+
+def test_rule_set_versions_list_and_restore(client, ws):
+    h = bearer(ws.key())
+    rule = {"id": "r1", "name": "No sale", "conditions": {"logic": "and", "items": [
+        {"field": "sale_price", "operator": "is_empty"}]}, "actions": [{"type": "skip", "params": {}}]}
+    made = client.post("/api/v1/rule-sets", json={"name": "Versioned", "rules": []}, headers=h)
+    assert made.status_code == 201 and made.json()["version"] == 1
+    rid = made.json()["id"]
+    saved = client.put(f"/api/v1/rule-sets/{rid}", json={"rules": [rule], "note": "skip no sale"}, headers=h)
+    assert saved.json()["version"] == 2
+    kept = client.get(f"/api/v1/rule-sets/{rid}/versions", headers=h).json()
+    assert [(v["version"], len(v["rules"]), v["note"]) for v in kept] == [(2, 1, "skip no sale"), (1, 0, "")]
+    back = client.post(f"/api/v1/rule-sets/{rid}/versions/1/restore", headers=h)
+    assert back.status_code == 200 and (back.json()["version"], back.json()["rules"]) == (3, [])
+    assert client.post(f"/api/v1/rule-sets/{rid}/versions/7/restore", headers=h).status_code == 404

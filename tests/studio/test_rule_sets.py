@@ -156,3 +156,23 @@ def test_test_on_data_names_the_rows_a_numeric_comparison_passes_over(store):
     assert (note.field, note.rows, note.examples) == ("price", 2, ((2, "ask us"), (4, "call")))
     assert note.message() == ("Rule 'Pricey': 2 rows of 'price' are not a number, so 'is greater than 100' does not "
                               "match them (row 2: 'ask us', row 4: 'call'). Clean the column or compare text.")
+
+
+def test_every_change_is_a_version_and_an_old_one_can_be_restored(store):
+    account, ctx = _account(store)
+    r = rule_sets.create_rule_set(store, ctx, "Versioned", [NO_SALE])
+    assert r.version == 1
+    assert rule_sets.save_rule_set(store, ctx, r.id, [NO_SALE]).version == 1  # nothing changed: no new version
+    r2 = rule_sets.save_rule_set(store, ctx, r.id, [NO_SALE, PREMIUM], note="premium flair")
+    assert r2.version == 2 and r2.rule_count == 2
+    kept = rule_sets.versions(store, ctx, r.id)
+    assert [(v.version, len(v.rules), v.saved_by, v.note) for v in kept] == [
+        (2, 2, "Rita Rules", "premium flair"), (1, 1, "Rita Rules", "")]
+    back = rule_sets.restore_version(store, ctx, r.id, 1)
+    assert (back.version, back.rules) == (3, kept[1].rules)
+    assert rule_sets.versions(store, ctx, r.id)[0].note == "restored from version 1"
+    with pytest.raises(NotFound, match="Version 9"):
+        rule_sets.restore_version(store, ctx, r.id, 9)
+    other = Context(user_id=account.id, workspace_id=_account(store, "Other")[1].workspace_id)
+    with pytest.raises(PermissionDenied):
+        rule_sets.versions(store, other, r.id)

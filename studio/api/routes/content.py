@@ -1,4 +1,4 @@
-"""Templates (with versions) and rule sets: create, read, update, delete."""
+"""Templates and rule sets (both with versions): create, read, update, delete, list and restore versions."""
 
 from __future__ import annotations
 
@@ -65,7 +65,7 @@ def restore_version(who: Write, template_id: uuid.UUID, version: int) -> m.Templ
 
 
 def _rule_set(r: rs.RuleSetInfo) -> m.RuleSet:
-    return m.RuleSet(id=r.id, name=r.name, rules=r.rules, updated_at=r.updated_at)
+    return m.RuleSet(id=r.id, name=r.name, rules=r.rules, updated_at=r.updated_at, version=r.version)
 
 
 @rule_sets.get("", summary="List rule sets")
@@ -86,7 +86,18 @@ def get_rule_set(who: Read, rule_set_id: uuid.UUID) -> m.RuleSet:
 
 @rule_sets.put("/{rule_set_id}", summary="Replace a rule set's rules (and optionally its name)")
 def save_rule_set(who: Write, rule_set_id: uuid.UUID, body: m.RuleSetUpdate) -> m.RuleSet:
-    return _rule_set(rs.save_rule_set(who.store, who.ctx, rule_set_id, body.rules, name=body.name))
+    return _rule_set(rs.save_rule_set(who.store, who.ctx, rule_set_id, body.rules, name=body.name, note=body.note))
+
+
+@rule_sets.get("/{rule_set_id}/versions", summary="Saved versions of a rule set")
+def rule_set_versions(who: Read, rule_set_id: uuid.UUID) -> list[m.RuleSetVersion]:
+    return [m.RuleSetVersion(version=v.version, rules=v.rules, saved_at=v.saved_at, saved_by=v.saved_by, note=v.note)
+            for v in rs.versions(who.store, who.ctx, rule_set_id)]
+
+
+@rule_sets.post("/{rule_set_id}/versions/{version}/restore", summary="Restore a rule set version (saved as the newest)")
+def restore_rule_set_version(who: Write, rule_set_id: uuid.UUID, version: int) -> m.RuleSet:
+    return _rule_set(rs.restore_version(who.store, who.ctx, rule_set_id, version))
 
 
 @rule_sets.delete("/{rule_set_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a rule set")
