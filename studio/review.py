@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from engine.generation import check_value
 from engine.platforms import FieldSpec, get_format
 from studio import audit
-from studio.context import Context, Permission, allows
+from studio.context import Context, Permission, Role, allows
 from studio.errors import NotFound, PermissionDenied, ValidationFailed
 from studio.permissions import requires
 from studio.store.base import utcnow
@@ -82,8 +82,13 @@ def _policy(s: TenantSession) -> str:
 
 
 def _may_approve(s: TenantSession) -> bool:
+    return may_approve_as(s, s.role)
+
+
+def may_approve_as(s: TenantSession, role: Role | None) -> bool:
+    """Whether a member with `role` may approve under the workspace's setting (a job acting for a member)."""
     needed = Permission.MANAGE_MEMBERS if _policy(s) == "admins" else Permission.EDIT
-    return allows(s.role, needed)
+    return allows(role, needed)
 
 
 def require_approver(s: TenantSession) -> None:

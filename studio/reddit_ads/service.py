@@ -17,17 +17,18 @@ from typing import Any
 from sqlalchemy import func, select
 
 from studio import audit
-from studio.context import Context, Permission, WorkspaceId
+from studio.context import Context, Permission, Role, WorkspaceId
 from studio.errors import NotFound, ValidationFailed
 from studio.permissions import requires, system_only
 from studio.reddit_ads import client as ac
 from studio.reddit_ads import connections
 from studio.reddit_ads.plan import Plan, PlanError, RedditSettings, build
 from studio.reddit_ads.sync import sync
-from studio.review import require_approver
+from studio.review import may_approve_as, require_approver
 from studio.store.ads_models import AdsConnection, AdsEntity, AdsSync
 from studio.store.base import utcnow
 from studio.store.campaign_models import CampaignSet, Variation
+from studio.store.models import WorkspaceMember
 from studio.store.session import Store
 
 Enqueue = Callable[[uuid.UUID, float], None]
@@ -127,12 +128,13 @@ def run_sync(store: Store, ws: WorkspaceId, sync_id: uuid.UUID, *, enqueue: Enqu
             return "failed"
         row.status, row.attempts, row.started_at = "running", row.attempts + 1, utcnow()
         set_id, connection_id, config, set_name = cs.id, c.id, dict(cs.config or {}), cs.name
+        may_spend = _approver(s, row.requested_by)
         go_live = row.go_live and not cs.held  # made paused since it was asked: nothing goes live
         funding, profile = c.funding_instrument_id, c.profile_id
     try:
         plan: Plan = build(_variations(store, ctx, set_id), RedditSettings.from_config(config), set_name=set_name,
                            funding_instrument_id=funding, profile_id=profile)
-        counts = sync(store, ws, set_id, connection_id, plan, go_live=go_live)
+        counts = sync(store, ws, set_id, connection_id, plan, go_live=go_live, may_spend=may_spend)
     except ac.ReconnectNeeded as exc:
         with store.session_scope(ctx) as s:
             c = s.get(AdsConnection, connection_id, with_for_update=True)
@@ -154,6 +156,18 @@ def run_sync(store: Store, ws: WorkspaceId, sync_id: uuid.UUID, *, enqueue: Enqu
         error = f"{len(counts.failed)} entities were refused by Reddit (see the list)." if counts.failed else ""
         _finish(s, sync_id, status, error=error, counts=counts.as_dict())
     return f"{status}: {counts.writes()} writes"
+
+
+def _approver(s: Any, user_id: uuid.UUID | None) -> bool:
+    """Whether the member who asked for a sync may approve (and so spend) under the workspace's approval setting;
+    a sync nobody asked for (the follow-up job) may not."""
+    if user_id is None:
+        return False
+    role = s.scalar(select(WorkspaceMember.role).where(WorkspaceMember.workspace_id == s.workspace_id,
+                                                       WorkspaceMember.user_id == user_id))
+    if role is None:
+        return False
+    return may_approve_as(s, Role(role))
 
 
 def _finish(s: Any, sync_id: uuid.UUID, status: str, *, error: str = "", counts: dict[str, Any] | None = None,
@@ -192,7 +206,7 @@ def set_state(store: Store, ctx: Context, set_id: uuid.UUID, connection_id: uuid
         for kind, state, n in s.execute(select(AdsEntity.kind, AdsEntity.state, func.count()).where(*where)
                                         .group_by(AdsEntity.kind, AdsEntity.state)):
             by_kind.setdefault(kind, {})[state] = n
-        odd = s.scalars(select(AdsEntity).where(*where, AdsEntity.state.in_(("conflict", "failed")))
+        odd = s.scalars(select(AdsEntity).where(*where, AdsEntity.state.in_(("conflict", "failed", "needs_approval")))
                         .order_by(AdsEntity.kind, AdsEntity.name).limit(200)).all()
         plain = [{"id": e.id, "kind": e.kind, "name": e.name, "platform_id": e.platform_id, "message": e.message,
                   "state": e.state} for e in odd]
@@ -203,7 +217,7 @@ def set_state(store: Store, ctx: Context, set_id: uuid.UUID, connection_id: uuid
                                 "paused": g.paused} for g in levels if g.kind == "ad_group" and g.parent_key == c.key]}
                 for c in levels if c.kind == "campaign"]
     return SetState(syncs, by_kind, [p for p in plain if p["state"] == "conflict"],
-                    [p for p in plain if p["state"] == "failed"], tree)
+                    [p for p in plain if p["state"] in ("failed", "needs_approval")], tree)
 
 
 @requires(Permission.EDIT)

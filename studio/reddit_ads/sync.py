@@ -61,6 +61,8 @@ class Counts:
 
 
 PATHS = {"campaign": "campaigns", "ad_group": "ad_groups", "ad": "ads"}
+MONEY = frozenset({"goal_value", "bid_value", "spend_cap"})
+"""Fields that spend money: on a live entity only a sync asked by an approver changes them."""
 PARENT_FIELD = {"ad_group": "campaign_id", "ad": "ad_group_id"}
 
 
@@ -112,8 +114,9 @@ class Syncer:
     """One sync run's work; every ledger write is its own short transaction."""
 
     def __init__(self, store: Store, ctx: Context, set_id: uuid.UUID, connection: AdsConnection, api: ac.AdsClient,
-                 *, go_live: bool):
+                 *, go_live: bool, may_spend: bool = True):
         self.store, self.ctx, self.set_id, self.api, self.go_live = store, ctx, set_id, api, go_live
+        self.may_spend = may_spend  # the sync was asked by a member who may approve: money of live entities may change
         self.connection_id = connection.id
         self.remote = Remote(api, connection.ad_account_id, connection.profile_id)
         self.account = connection.ad_account_id
@@ -188,6 +191,11 @@ class Syncer:
             self._conflict(e, "was edited on Reddit since the last sync (" + ", ".join(edited) + ")")
             return
         change = {k: v for k, v in body.items() if row["sent"].get(k) != v}
+        money = sorted(MONEY & change.keys())
+        if money and not self.may_spend and remote.get("configured_status") == "ACTIVE":
+            self._conflict(e, "is live, and its " + ", ".join(m.replace("_", " ") for m in money) + " would change: "
+                           "a member who may approve has to sync this set (or pause it first)", state="needs_approval")
+            return
         if not change:
             if row["state"] != "synced":
                 self._save(e, state="synced", message="")
@@ -235,9 +243,9 @@ class Syncer:
         self.remote.remember(e.kind, {**body, **created})
         self.counts.created[e.kind] += 1
 
-    def _conflict(self, e: Entity, why: str) -> None:
+    def _conflict(self, e: Entity, why: str, state: str = "conflict") -> None:
         message = f"{e.kind.replace('_', ' ').capitalize()} '{e.name}' {why}; the studio did not overwrite it."
-        self._save(e, state="conflict", message=message)
+        self._save(e, state=state, message=message)
         self.counts.conflicts.append({"key": e.key, "kind": e.kind, "name": e.name, "message": message})
 
     # the run --------------------------------------------------------------------------------------------
@@ -271,7 +279,7 @@ class Syncer:
 
 @system_only("the ads sync job syncs one set into its connection")
 def sync(store: Store, ws: WorkspaceId, set_id: uuid.UUID, connection_id: uuid.UUID, plan: Plan, *,
-         go_live: bool) -> Counts:
+         go_live: bool, may_spend: bool = True) -> Counts:
     """Run one sync of `plan` (already built from the set) with the connection's client."""
     from studio.reddit_ads.connections import api_client
 
@@ -283,6 +291,6 @@ def sync(store: Store, ws: WorkspaceId, set_id: uuid.UUID, connection_id: uuid.U
         s.expunge(connection)
     api = api_client(store, ctx, connection_id)
     try:
-        return Syncer(store, ctx, set_id, connection, api, go_live=go_live).run(plan)
+        return Syncer(store, ctx, set_id, connection, api, go_live=go_live, may_spend=may_spend).run(plan)
     finally:
         api.close()

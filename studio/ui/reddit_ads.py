@@ -11,7 +11,8 @@ from studio.ui import fragments, widgets
 from studio.ui.template_editor import plain
 
 STATES = {"synced": ":green[synced]", "pending": ":gray[pending]", "conflict": ":red[conflict]",
-          "failed": ":red[refused]", "removed": ":gray[paused: no longer approved]", "detached": ":orange[kept Reddit's]"}
+          "failed": ":red[refused]",
+          "needs_approval": ":orange[budget change waits for an approver]", "removed": ":gray[paused: no longer approved]", "detached": ":orange[kept Reddit's]"}
 SYNC_STATES = {"queued": ":gray[queued]", "running": ":blue[syncing…]", "waiting": ":orange[waiting for Reddit's rate "
                "limit]", "done": ":green[done]", "failed": ":red[finished with refusals]",
                "reconnect": ":red[reconnect needed]"}

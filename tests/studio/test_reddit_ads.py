@@ -313,3 +313,30 @@ def test_pausing_the_whole_set_pauses_every_campaign_group_and_ad(a):
     service.set_paused(a.store, a.ctx, set_id, conn.id, paused=False, enqueue=a.enqueue)
     a.drain()
     assert {e["configured_status"] for k in ("campaign", "ad_group", "ad") for e in a.double.of(k)} == {"ACTIVE"}
+
+
+def test_a_member_cannot_raise_the_budget_of_a_live_campaign_only_an_approver_can(a):
+    from sqlalchemy import update
+
+    from studio import review
+    from studio.context import Role
+    from studio.store.campaign_models import CampaignSet
+
+    conn = connect(a)
+    set_id = make_set(a, link_ads(2, campaigns=1, groups=1))
+    sync(a, set_id, conn, go_live=True)  # the owner (an approver) made it live at $20 a day
+    review.set_approval_policy(a.store, a.ctx, "admins")
+    member = _member(a, Role.MEMBER)
+    with a.store.session_scope(a.ctx) as s:
+        s.execute(update(CampaignSet).where(CampaignSet.id == set_id).values(
+            config={"structure": {"settings": {"ad_group": {"daily_budget": "500"}}}}))
+    service.request_sync(a.store, member, set_id, conn.id, enqueue=a.enqueue)
+    a.drain()
+    (group,) = a.double.of("ad_group")
+    assert group["goal_value"] == 20_000_000  # not raised by the member's sync
+    state = service.set_state(a.store, a.ctx, set_id)
+    assert any("may approve" in f["message"] and "goal value" in f["message"] for f in state.failed)
+    assert service.follow(a.store, a.ws, enqueue=a.enqueue) == 0  # the follow-up job never spends either
+    service.request_sync(a.store, a.ctx, set_id, conn.id, enqueue=a.enqueue)  # the owner syncs: it goes through
+    a.drain()
+    assert a.double.of("ad_group")[0]["goal_value"] == 500_000_000
