@@ -24,14 +24,17 @@ from tests.pages.conftest import sign_up, texts
 # a saved template, a rule set and a generated campaign set, plus one statement of slack. Measured before
 # the per-rerun memo: Home 7/5, Data sources 17/9, Templates 22/13, Rules 18/11, Preview 26/14, Publish 18/13;
 # after: Home 5/4, Data sources 10/6, Templates 13/9, Rules 9/7, Preview 11/8, Campaign sets 13/9, Publish 9/8.
+# Issues 19–21 added reads a page shows: every page's unread-notifications count in the sidebar (1/1); Data
+# sources its feed tab and key-column report (+3/+2); Preview the word list and aggregates (+1/+1); Campaign sets
+# the set's data-changes section (follow mode, pending diff, conflicts: +4/+4); Publish the paid results (+0/+1).
 BUDGETS = {
-    "pages/home.py": (6, 4),
-    "pages/data_sources.py": (11, 6),
-    "pages/templates.py": (14, 9),
-    "pages/rules.py": (10, 7),
-    "pages/preview.py": (12, 8),
-    "pages/campaigns.py": (14, 9),
-    "pages/schedule.py": (10, 8),
+    "pages/home.py": (6, 5),
+    "pages/data_sources.py": (15, 9),
+    "pages/templates.py": (15, 10),
+    "pages/rules.py": (11, 8),
+    "pages/preview.py": (14, 10),
+    "pages/campaigns.py": (20, 14),
+    "pages/schedule.py": (12, 10),
 }
 
 
