@@ -16,7 +16,7 @@ store = resources.store()
 sets = widgets.attempt(lambda: campaigns.list_sets(store, ctx)) or []
 if not sets:
     widgets.empty_state("No campaign sets yet", "Build one on the Preview page and press Generate.")
-    st.page_link("pages/preview.py", label="Open the Preview", icon=":material/visibility:")
+    widgets.page_link("pages/preview.py", label="Open the Preview", icon=":material/visibility:")
     st.stop()
 
 ids = [str(s.id) for s in sets]

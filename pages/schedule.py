@@ -23,10 +23,10 @@ tab_plan, tab_queue, tab_eng = st.tabs(["Plan", "Calendar & queue", "Engagement"
 with tab_plan:
     if not sets:
         widgets.empty_state("No Reddit campaign set yet", "Generate one, approve its variations, then plan it here.")
-        st.page_link("pages/preview.py", label="Open the Preview", icon=":material/visibility:")
+        widgets.page_link("pages/preview.py", label="Open the Preview", icon=":material/visibility:")
     elif not usable:
         widgets.empty_state("No usable Reddit account", "Connect or reconnect an account on the Reddit accounts page.")
-        st.page_link("pages/accounts.py", label="Open Reddit accounts", icon=":material/manage_accounts:")
+        widgets.page_link("pages/accounts.py", label="Open Reddit accounts", icon=":material/manage_accounts:")
     else:
         pick = st.selectbox("Campaign set", range(len(sets)), key="pp_set",
                             format_func=lambda i: f"{sets[i].name} · {sets[i].format} · {sets[i].variation_count:,}")

@@ -99,7 +99,7 @@ def set_panel(store: Any, ctx: Any, cs: Any) -> None:
     ready = [c for c in (widgets.attempt(lambda: connections.list_connections(store, ctx)) or []) if c.ready]
     if not ready:
         st.info("Connect a Reddit Ads account to push this set's approved ads to Reddit.")
-        st.page_link("pages/accounts.py", label="Connect it on Reddit accounts", icon=":material/manage_accounts:")
+        widgets.page_link("pages/accounts.py", label="Connect it on Reddit accounts", icon=":material/manage_accounts:")
         return
     names = {c.id: f"{c.ad_account_name} (u/{c.username})" for c in ready}
     conn_id = st.selectbox("Ad account", list(names), format_func=names.__getitem__, key="ads_set_conn")

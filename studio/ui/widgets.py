@@ -92,3 +92,14 @@ def needs_setup(can_configure: bool, ask: str, how: str, guide: str) -> None:
     if guide:
         with st.expander("How to enable it (from the README: Set-up for owners and admins)"):
             st.markdown(guide)
+
+
+def page_link(page: str, label: str, icon: str | None = None) -> None:
+    """A link to another page of the studio; a page run on its own (outside the app's navigation, as AppTest runs
+    one file) names the page instead of failing."""
+    from streamlit.errors import StreamlitAPIException
+
+    try:
+        st.page_link(page, label=label, icon=icon)
+    except StreamlitAPIException:
+        st.caption(label)
