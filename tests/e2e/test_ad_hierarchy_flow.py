@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
 from studio import datasets, templates
@@ -50,8 +51,17 @@ def test_add_ad_groups_and_ads_and_see_the_tree(studio_home, studio_url, page, s
     second.press("Enter")
     expect(page.get_by_text("Ad group 2: name")).to_be_visible()
     page.get_by_role("button", name="Add an ad").first.click()
-    page.get_by_role("combobox", name="Ad 2: fields it writes itself").first.click()
-    page.get_by_role("option", name="Headline 1", exact=True).click()
+    combo = page.get_by_role("combobox", name="Ad 2: fields it writes itself").first
+    expect(combo).to_be_visible()
+    option = page.get_by_role("option", name="Headline 1", exact=True)
+    for _ in range(4):  # a rerun still drawing the new ad closes a list opened too early: open it again
+        combo.click()
+        try:
+            option.wait_for(timeout=5_000)
+            break
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
+    option.click()
     page.keyboard.press("Escape")
     own = page.get_by_label("Ad 2: Headline 1")
     own.fill("Buy {{ product_name | truncate(20) }}")
