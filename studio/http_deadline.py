@@ -7,6 +7,12 @@ it runs only once the headers are complete. `streamlit run` builds uvicorn's Con
 none of its HTTP settings, so `install()` (called by server.py) makes uvicorn's "auto" HTTP protocol
 this subclass of its h11 protocol. Request bodies have their own
 deadline where they are read (studio.http: 408 after READ_TIMEOUT_S).
+
+A connection the server ends while the client is still sending (a refused body: 408, 413) is closed
+the "lingering" way: the answer is flushed and the write side shut (FIN), what the client still sends
+is read and dropped for up to LINGER_SECONDS, then the socket closes. Closing at once with unread
+bytes makes the kernel send a reset, which can destroy the answer in the client's buffer before it is
+read — the client would see "connection reset" instead of the 408 that tells it why.
 """
 
 from __future__ import annotations
@@ -24,6 +30,40 @@ log = logging.getLogger(__name__)
 HEADER_SECONDS = 10.0
 """Seconds a client has, from connecting (or from the previous response), to send a whole request head."""
 
+LINGER_SECONDS = 2.0
+"""Seconds a closing connection keeps reading (and dropping) what the client still sends, after its answer."""
+
+
+class _LingeringTransport:
+    """The connection's transport, whose close() shuts the write side first and closes LINGER_SECONDS later.
+
+    Everything else is the real transport's; is_closing() is true from the first close(), so the protocol
+    and uvicorn treat the connection as closed. The client closing its side ends the linger at once (the
+    protocol's eof_received() returns nothing, so asyncio closes the transport).
+    """
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self.lingering = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+    def is_closing(self) -> bool:
+        return self.lingering or self._transport.is_closing()
+
+    def close(self) -> None:
+        if self.lingering or self._transport.is_closing():
+            return
+        if not self._transport.can_write_eof():
+            self._transport.close()
+            return
+        self.lingering = True
+        self._transport.write_eof()  # after what is buffered: the answer goes out, then FIN
+        self._transport.resume_reading()  # flow control may have paused it; the linger must read
+        self._loop.call_later(LINGER_SECONDS, self._transport.close)
+
 
 class HeaderDeadlineProtocol(H11Protocol):
     """uvicorn's h11 protocol closing a connection whose request head does not arrive within HEADER_SECONDS."""
@@ -32,8 +72,13 @@ class HeaderDeadlineProtocol(H11Protocol):
     _seen_cycle: Any = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
+        super().connection_made(_LingeringTransport(transport, self.loop))  # type: ignore[arg-type]
         self._arm()
+
+    def data_received(self, data: bytes) -> None:
+        if getattr(self.transport, "lingering", False):
+            return  # the answer is sent; what the client still sends is dropped
+        super().data_received(data)
 
     def handle_events(self) -> None:
         super().handle_events()

@@ -22,6 +22,7 @@ from studio.billing import subscriptions
 from studio.billing.accounts import get_account
 from studio.context import Context
 from studio.http import Endpoints
+from studio.http_deadline import HeaderDeadlineProtocol
 from studio.store.models import BillingAccount, StripeEvent
 from studio.store.session import Store
 from tests.studio import test_billing
@@ -47,7 +48,7 @@ class Served:
 
 @pytest.fixture()
 def serve() -> Iterator[Callable[[Endpoints], Served]]:
-    """The studio's routes (studio.http) under uvicorn, as `streamlit run server.py` serves them, on a free port."""
+    """The studio's routes (studio.http) under uvicorn with server.py's HTTP protocol, on a free port."""
     started: list[uvicorn.Server] = []
 
     def run(endpoints: Endpoints) -> Served:
@@ -55,7 +56,7 @@ def serve() -> Iterator[Callable[[Endpoints], Served]]:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
         server = uvicorn.Server(uvicorn.Config(Starlette(routes=endpoints.routes()), host="127.0.0.1", port=port,
-                                               log_level="warning", lifespan="off"))
+                                               http=HeaderDeadlineProtocol, log_level="warning", lifespan="off"))
         threading.Thread(target=server.run, daemon=True).start()
         while not server.started:
             time.sleep(0.01)
@@ -245,3 +246,12 @@ def test_oversized_or_unsized_bodies_are_refused_unread(impatient, head, status)
         conn.sendall(head)
         answer = _until_closed(conn)
     assert answer.split(b" ")[1] == status
+
+
+def test_a_client_already_sending_a_refused_body_still_reads_why(impatient):
+    """The server refuses a too-big body without reading it; what the client already sent must not reset the answer."""
+    with socket.create_connection(impatient.server_address[:2], timeout=10) as conn:
+        conn.sendall(_post_head(10 * 1024 * 1024) + b"x" * 256 * 1024)
+        time.sleep(0.3)  # the refusal is written and the connection ended while those bytes sit unread
+        answer = _until_closed(conn)
+    assert answer.startswith(b"HTTP/1.1 413")
