@@ -138,9 +138,9 @@ def list_endpoints(store: Store, ctx: Context, *, fmt: str = "signed") -> list[E
             (eid, state): n for eid, state, n in s.execute(
                 select(Delivery.endpoint_id, Delivery.state, func.count()).where(Delivery.endpoint_id.is_not(None))
                 .group_by(Delivery.endpoint_id, Delivery.state))}
-        retrying: dict[uuid.UUID, int] = dict(s.execute(  # type: ignore[arg-type]
+        retrying: dict[uuid.UUID, int] = {eid: n for eid, n in s.execute(
             select(Delivery.endpoint_id, func.count()).where(Delivery.state == "pending", Delivery.attempts > 0)
-            .group_by(Delivery.endpoint_id)).tuples().all())
+            .group_by(Delivery.endpoint_id))}
         out = []
         for r in rows:
             until = aware(r.previous_secret_expires_at) if r.previous_secret_expires_at else None
