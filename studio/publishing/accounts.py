@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import secrets
 import uuid
 from dataclasses import dataclass
 
 import praw
 from prawcore.exceptions import PrawcoreException
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
-from studio import audit, event_sources
+from studio import audit, event_sources, oauth_state
 from studio.context import Context, Permission
 from studio.errors import NotFound, ValidationFailed
 from studio.permissions import requires
@@ -26,7 +25,6 @@ from studio.store.base import utcnow
 from studio.store.publishing_models import RedditAccount, RedditOAuthState
 from studio.store.session import Store, TenantSession
 
-STATE_TTL = dt.timedelta(minutes=15)
 RECONNECT = "reconnect_needed"
 
 
@@ -54,10 +52,6 @@ def info(a: RedditAccount, now: dt.datetime | None = None) -> AccountInfo:
                        aware(a.validated_at), is_low_karma(karma, created, now or utcnow()))
 
 
-def _hash(state: str) -> str:
-    return hashlib.sha256(state.encode()).hexdigest()
-
-
 @requires(Permission.VIEW)
 def list_accounts(store: Store, ctx: Context) -> list[AccountInfo]:
     with store.session_scope(ctx) as s:
@@ -75,24 +69,16 @@ def start_oauth(store: Store, ctx: Context) -> str:
     state = secrets.token_urlsafe(24)
     with store.session_scope(ctx) as s:
         s.require(Permission.MANAGE_INTEGRATIONS)
-        s.execute(delete(RedditOAuthState).where(RedditOAuthState.expires_at < utcnow()))
-        s.add(RedditOAuthState(state_hash=_hash(state), user_id=ctx.user_id, expires_at=utcnow() + STATE_TTL))
+        oauth_state.remember(s, RedditOAuthState, state, ctx.user_id)
     return str(rc.app_client(settings).auth.url(scopes=rc.SCOPES, state=state, duration="permanent"))
 
 
 @requires(Permission.MANAGE_INTEGRATIONS)
 def finish_oauth(store: Store, ctx: Context, state: str, code: str) -> AccountInfo:
     """The callback: check `state` (once, unexpired, same user), exchange the code, store the account."""
-    with store.session_scope(ctx) as s:
-        s.require(Permission.MANAGE_INTEGRATIONS)
-        row = s.scalar(select(RedditOAuthState).where(RedditOAuthState.state_hash == _hash(state or "")))
-        if row is not None:
-            s.delete(row)
-        expires = aware(row.expires_at) if row is not None else None
-        valid = row is not None and expires is not None and expires > utcnow() and row.user_id == ctx.user_id
-    if not valid:
-        raise ValidationFailed("This Reddit sign-in link is not valid here (expired, already used, or started in "
-                               "another workspace). Start again with 'Connect with Reddit'.")
+    oauth_state.spend(store, ctx, RedditOAuthState, state,
+                      refused="This Reddit sign-in link is not valid here (expired, already used, or started in "
+                              "another workspace). Start again with 'Connect with Reddit'.")
     reddit = rc.app_client(store.settings)
     try:
         refresh = reddit.auth.authorize(code)

@@ -5,7 +5,6 @@ profile, and build API clients that save a rotated refresh token at once (encryp
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -13,20 +12,18 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
-from studio import audit, events
+from studio import audit, events, oauth_state
 from studio.context import Context, Permission
 from studio.errors import NotFound, ValidationFailed
 from studio.permissions import requires
 from studio.publishing import crypto
-from studio.publishing.outbox import aware
 from studio.reddit_ads import client as ac
 from studio.store.ads_models import AdsConnection, AdsOAuthState
 from studio.store.base import utcnow
 from studio.store.session import Store, TenantSession
 
-STATE_TTL = dt.timedelta(minutes=15)
 RECONNECT = "reconnect_needed"
 
 
@@ -51,10 +48,6 @@ def _info(c: AdsConnection) -> ConnectionInfo:
                           c.funding_instrument_id, c.profile_id)
 
 
-def _hash(state: str) -> str:
-    return hashlib.sha256(state.encode()).hexdigest()
-
-
 def _redirect_uri(store: Store) -> str:
     return store.settings.extra.get("REDDIT_REDIRECT_URI") or store.settings.public_url.rstrip("/") + "/accounts"
 
@@ -76,8 +69,7 @@ def start_oauth(store: Store, ctx: Context) -> str:
     state = "ads." + secrets.token_urlsafe(24)
     with store.session_scope(ctx) as s:
         s.require(Permission.MANAGE_INTEGRATIONS)
-        s.execute(delete(AdsOAuthState).where(AdsOAuthState.expires_at < utcnow()))
-        s.add(AdsOAuthState(state_hash=_hash(state), user_id=ctx.user_id, expires_at=utcnow() + STATE_TTL))
+        oauth_state.remember(s, AdsOAuthState, state, ctx.user_id)
     query = {"client_id": extra["REDDIT_CLIENT_ID"], "response_type": "code", "state": state,
              "redirect_uri": _redirect_uri(store), "duration": "permanent", "scope": " ".join(ac.SCOPES)}
     return extra.get("REDDIT_URL", "https://www.reddit.com").rstrip("/") + "/api/v1/authorize?" + urlencode(query)
@@ -91,16 +83,9 @@ def is_ads_state(state: str) -> bool:
 @requires(Permission.MANAGE_INTEGRATIONS)
 def finish_oauth(store: Store, ctx: Context, state: str, code: str) -> ConnectionInfo:
     """The callback: the state (once, unexpired, same user), the code → a refresh token, who it is, then saved."""
-    with store.session_scope(ctx) as s:
-        s.require(Permission.MANAGE_INTEGRATIONS)
-        row = s.scalar(select(AdsOAuthState).where(AdsOAuthState.state_hash == _hash(state or "")))
-        if row is not None:
-            s.delete(row)
-        expires = aware(row.expires_at) if row is not None else None
-        valid = row is not None and expires is not None and expires > utcnow() and row.user_id == ctx.user_id
-    if not valid:
-        raise ValidationFailed("This Reddit Ads sign-in link is not valid here (expired, already used, or started "
-                               "in another workspace). Start again with 'Connect Reddit Ads'.")
+    oauth_state.spend(store, ctx, AdsOAuthState, state,
+                      refused="This Reddit Ads sign-in link is not valid here (expired, already used, or started "
+                              "in another workspace). Start again with 'Connect Reddit Ads'.")
     extra = store.settings.extra
     try:
         answer = httpx.post(extra.get("REDDIT_URL", "https://www.reddit.com").rstrip("/") + "/api/v1/access_token",

@@ -92,6 +92,7 @@ DECLARED: dict[str, str] = {
     "studio.notebooks.run_group_by": "VIEW",
     "studio.notebooks.run_sql": "VIEW",
     "studio.notebooks.save_as_dataset": "EDIT",
+    "studio.oauth_state.spend": "MANAGE_INTEGRATIONS",
     "studio.notebooks.suggest_group_by": "VIEW",
     "studio.notebooks.update_cell": "EDIT",
     "studio.operators.email_of": "internal",
