@@ -85,17 +85,23 @@ def _mode(store: Store, ctx: Context, set_id: uuid.UUID, status: set_follow.Foll
 def _diff(store: Store, ctx: Context, d: set_follow.DiffInfo, can_edit: bool) -> None:
     st.markdown(f"**Version {d.from_version} → {d.to_version}** {STATUS[d.status]}"
                 + (" (automatically)" if d.automatic and d.status == "applied" else "") + ".")
-    cols = st.columns(5)
-    for col, kind in zip(cols, (*KIND_LABELS, "moved"), strict=True):
-        col.metric(KIND_LABELS.get(kind, "Moved"), widgets.fmt_int(int(d.counts.get(kind, 0))),
-                   help=EFFECT.get(kind, "rows at another position (a key column keeps their variations)"))
-    if d.by_field:
-        st.caption("Changed rows by field: " + ", ".join(f"**{name}** {n:,}" for name, n in
-                                                          sorted(d.by_field.items(), key=lambda kv: -kv[1])))
-    tabs = st.tabs([f"{KIND_LABELS[k]} ({int(d.counts.get(k, 0)):,})" for k in KIND_LABELS])
-    for tab, kind in zip(tabs, KIND_LABELS, strict=True):
-        with tab:
-            _samples(kind, d.samples.get(kind) or [], int(d.counts.get(kind, 0)))
+    count = {k: int(d.counts.get(k, 0)) for k in (*KIND_LABELS, "moved")}
+    if not (count["added"] or count["removed"] or count["changed"]):
+        moved = f" ({widgets.plural(count['moved'], 'row')} at another position)" if count["moved"] else ""
+        st.info(f"**Nothing changed** in the columns this set uses: all {widgets.plural(count['unchanged'], 'row')} "
+                f"are the same{moved}. Applying moves the set to version {d.to_version} and rewrites no text.")
+    else:
+        cols = st.columns(5)
+        for col, kind in zip(cols, (*KIND_LABELS, "moved"), strict=True):
+            col.metric(KIND_LABELS.get(kind, "Moved"), widgets.fmt_int(count[kind]),
+                       help=EFFECT.get(kind, "rows at another position (a key column keeps their variations)"))
+        if d.by_field:
+            st.caption("Changed rows by field: " + ", ".join(f"**{widgets.as_text(name)}** {n:,}" for name, n in
+                                                              sorted(d.by_field.items(), key=lambda kv: -kv[1])))
+        tabs = st.tabs([f"{KIND_LABELS[k]} ({count[k]:,})" for k in KIND_LABELS])
+        for tab, kind in zip(tabs, KIND_LABELS, strict=True):
+            with tab:
+                _samples(kind, d.samples.get(kind) or [], count[kind], d.key_column)
     if d.status == "review":
         if d.error:
             st.error(d.error)
@@ -138,20 +144,36 @@ def _applying(store: Store, ctx: Context, diff_id: uuid.UUID) -> None:
                 set_follow.resume(store, ctx, d.id)
 
 
-def _samples(kind: str, rows: list[dict[str, Any]], total: int) -> None:
+# our own columns of a sample table, named so no column of the data set can take their place (the data's
+# compared columns never start with "__", see engine.generation.diff.used_columns); their headers are labels
+KEY, ROW, FIELD, BEFORE, AFTER = "__key", "__row", "__field", "__before", "__after"
+
+
+def _labels(kind: str, key_column: str | None) -> dict[str, Any]:
+    matched = (f"This row's {key_column!r}: rows are matched across versions by it" if key_column else
+               "This row's position: the data set had no key column when the set was made")
+    where = "old" if kind == "removed" else "new"
+    return {KEY: st.column_config.TextColumn("Row key", help=matched),
+            ROW: st.column_config.NumberColumn("Row", format="%,d", help=f"The row's number in the {where} version"),
+            FIELD: st.column_config.TextColumn("Column", help="The column of the data set that differs"),
+            BEFORE: st.column_config.TextColumn("Before", help="Its value in the old version"),
+            AFTER: st.column_config.TextColumn("After", help="Its value in the new version")}
+
+
+def _samples(kind: str, rows: list[dict[str, Any]], total: int, key_column: str | None = None) -> None:
     if not rows:
-        st.caption("None.")
+        st.caption(f"No {KIND_LABELS[kind].lower()} rows.")
         return
     if kind == "changed":
-        flat = [{"key": r["key"], "row": r["row"] + 1, "field": name, "before": _cut(old), "after": _cut(new)}
+        flat = [{KEY: r["key"], ROW: r["row"] + 1, FIELD: name, BEFORE: _cut(old), AFTER: _cut(new)}
                 for r in rows for name, (old, new) in r["fields"].items()]
-        frame = pl.DataFrame(flat, schema={"key": pl.String, "row": pl.Int64, "field": pl.String,
-                                           "before": pl.String, "after": pl.String})
+        frame = pl.DataFrame(flat, schema={KEY: pl.String, ROW: pl.Int64, FIELD: pl.String,
+                                           BEFORE: pl.String, AFTER: pl.String})
     else:
-        names = list(dict.fromkeys(n for r in rows for n in r["values"]))
-        frame = pl.DataFrame([{"key": r["key"], "row": r["row"] + 1, **{n: _cut(r["values"].get(n)) for n in names}}
-                              for r in rows], schema={"key": pl.String, "row": pl.Int64, **dict.fromkeys(names, pl.String)})
-    st.dataframe(frame, hide_index=True, use_container_width=True)
+        names = list(dict.fromkeys(n for r in rows for n in r["values"] if n not in (KEY, ROW)))
+        frame = pl.DataFrame([{KEY: r["key"], ROW: r["row"] + 1, **{n: _cut(r["values"].get(n)) for n in names}}
+                              for r in rows], schema={KEY: pl.String, ROW: pl.Int64, **dict.fromkeys(names, pl.String)})
+    st.dataframe(frame, hide_index=True, width="stretch", column_config=_labels(kind, key_column))
     if total > len(rows):
         st.caption(f"The first {len(rows):,} of {total:,}.")
 

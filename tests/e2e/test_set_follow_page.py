@@ -38,6 +38,8 @@ def test_the_diff_is_reviewed_then_applied_and_a_conflict_taken_new(studio_home,
     expect(page.get_by_text(re.compile(r"Changed rows by field: .*title.* 1"))).to_be_visible()
     page.get_by_role("tab", name="Changed (2)").click()
     expect(page.get_by_role("tab", name="Added (2)")).to_be_visible()
+    grids = page.locator('[data-testid="stDataFrame"]')  # our columns' labels, not their ids
+    expect(grids.filter(has_text="Row key").filter(has_text="Before")).to_have_count(1)
     page.wait_for_timeout(800)
     shot(page, "60-diff-review")
 
