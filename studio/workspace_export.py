@@ -8,10 +8,20 @@ The archive (format version FORMAT_VERSION):
     data/<data set>/v<n>.parquet every data set version's bytes
     audit.csv                    the audit trail as a spreadsheet (cells made safe for spreadsheet apps)
 
-Left out, and said so in the manifest: Reddit account secrets (accounts are exported without their
-tokens, passwords or client secrets: reconnect them after an import), invitation tokens (only their
+Format versions: 2 holds the tables up to the audit trail; 3 adds the word list, URL data sets' sources
+(address, format, schedule, pause state; not their credentials) with their fetch log, signed webhook
+endpoints (address, description, events; not their signing secrets) and members' notification choices
+(SINCE says which table came in which version). Rule sets carry their versions (history) in their own
+rows in both. An import reads every version from OLDEST_FORMAT_VERSION to FORMAT_VERSION (an older
+archive simply lacks the newer tables) and refuses a newer one (studio.workspace_archive).
+
+Left out, and said so in the manifest (LEFT_OUT): Reddit account secrets (accounts are exported without
+their tokens, passwords or client secrets: reconnect them after an import), invitation tokens (only their
 hashes are stored; an imported invitation needs resending), billing (plan, usage, Stripe events stay
-with the workspace that pays), authoring drafts (per person, short-lived), OAuth states in flight.
+with the workspace that pays), authoring drafts (per person, short-lived), OAuth states in flight, URL
+data sets' credentials, webhook signing secrets and the Slack URL, API keys, Reddit Ads connections
+with their sync ledger, and what is history of messages (inbox, outbox, deliveries) or of data changes
+under review (diffs, conflicts).
 """
 
 from __future__ import annotations
@@ -31,13 +41,16 @@ from sqlalchemy import Table, select
 from studio import audit
 from studio.context import Context, Permission
 from studio.permissions import requires
+from studio.publishing import crypto, endpoint_secrets
 from studio.storage import blob_store
 from studio.store.base import Base
+from studio.store.event_models import WebhookEndpoint
 from studio.store.models import AuditEvent, DatasetVersion, User
 from studio.store.session import Store, TenantSession
 
 FORMAT = "dotoro-workspace-export"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
+OLDEST_FORMAT_VERSION = 2  # the oldest an import still reads
 # exported tables, by file name (a table's rows go to "<file>.json"); the order is the import's order
 TABLE_FILES: dict[str, str] = {
     "workspaces": "workspace",
@@ -59,11 +72,22 @@ TABLE_FILES: dict[str, str] = {
     "publish_events": "publish_events",
     "post_metrics": "post_metrics",
     "invitations": "invitations",
+    "word_lists": "word_list",
+    "feed_sources": "feed_sources",
+    "feed_fetches": "feed_fetches",
+    "webhook_endpoints": "webhook_endpoints",
+    "notification_preferences": "notification_preferences",
     "audit_events": "audit_events",
 }
+# the format version a table came into the archive with (absent: it was there from OLDEST_FORMAT_VERSION on)
+SINCE: dict[str, int] = {"word_lists": 3, "feed_sources": 3, "feed_fetches": 3, "webhook_endpoints": 3,
+                         "notification_preferences": 3}
 SECRET_COLUMNS: dict[str, tuple[str, ...]] = {
     "reddit_accounts": ("client_secret_enc", "password_enc", "refresh_token_enc"),
     "invitations": ("token_hash",),
+    "feed_sources": ("credentials_enc",),
+    # the address goes out in plain text as "url" (see _endpoints); a Slack URL, itself a secret, not at all
+    "webhook_endpoints": ("url_enc", "secret_enc", "previous_secret_enc", "previous_secret_expires_at"),
 }
 LEFT_OUT = {
     "reddit_account_secrets": "Reddit accounts are exported without their tokens, passwords and client secrets; "
@@ -74,10 +98,30 @@ LEFT_OUT = {
                "on the Free plan.",
     "drafts": "Authoring drafts are per person and short-lived; they are not exported.",
     "oauth_states": "Reddit connections in progress are not exported.",
-    "word_list": "The workspace word list (banned words, brand spellings) is not exported; enter it again under "
-                 "Workspace settings → Word list after importing (each set keeps the list its last run used).",
-    "feed_sources": "Data sets fed from a URL come over as their stored versions, without the address, credentials, "
-                    "schedule or fetch log; add the URL again after importing.",
+    "feed_credentials": "URL data sets come with their address, format, schedule and pause state, but without the "
+                        "password or header value they fetch with: a feed that used credentials arrives paused. "
+                        "Enter them again in the data set's feed settings, then resume its schedule.",
+    "webhook_secrets": "Webhook endpoints come with their address, description and events, but without their "
+                       "signing secret: each arrives disabled with a new secret nobody has seen. On Settings → "
+                       "Webhooks & Slack rotate its secret, give the new one to the receiver, then enable it.",
+    "slack_url": "The Slack incoming-webhook URL is not exported: the URL itself lets anyone post to your channel. "
+                 "Set it again on Settings → Webhooks & Slack after importing.",
+    "notification_preferences_of_others": "Members' notification choices come along for the people who are "
+                                          "members of the imported workspace; an import leaves out (and counts) "
+                                          "those of everyone else, who get the defaults when they join.",
+    "api_keys": "API keys are not exported: only a hash of each key is stored, so a copy could never be used. "
+                "Create new keys on Settings → API keys after importing and give them to the tools that call "
+                "the studio.",
+    "reddit_ads": "Reddit Ads connections are not exported: each is a sign-in (OAuth) grant of Reddit to this "
+                  "workspace. Connect Reddit Ads again on Reddit accounts after importing. The record of what "
+                  "was sent to Reddit Ads (campaigns, ad groups, ads, their sync runs and daily metrics) stays "
+                  "here too: check the ad account before syncing an imported set to it.",
+    "messages": "The notification inbox, the event outbox and webhook delivery logs are history of this workspace; "
+                "an imported workspace starts with them empty.",
+    "data_changes_under_review": "Data changes waiting for review (diffs of new data set versions and conflicts "
+                                 "with hand edits) are not exported; a following set that was behind its data "
+                                 "set says so under Data changes on its page, with a button to check for changes "
+                                 "again.",
 }
 BYTES_TAG = "$base64"
 
@@ -110,6 +154,24 @@ def _rows(s: TenantSession, name: str) -> list[dict[str, Any]]:
     stmt = stmt.where(t.c.id == s.workspace_id) if name == "workspaces" else stmt.where(t.c.workspace_id == s.workspace_id)
     skip = set(SECRET_COLUMNS.get(name, ())) | {"workspace_id"}
     return [{k: plain(v) for k, v in row._mapping.items() if k not in skip} for row in s.execute(stmt)]
+
+
+def _endpoints(s: TenantSession, store: Store, rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
+    """Signed webhook endpoints with their address as "url" (never their secrets); the Slack URL is a secret and
+    stays out. Also how many addresses cannot be decrypted with this studio's keys (left out, counted)."""
+    found = {str(e.id): e for e in s.scalars(select(WebhookEndpoint))}
+    out: list[dict[str, Any]] = []
+    unreadable = 0
+    for row in rows:
+        if row.get("format") != "signed":
+            continue
+        try:
+            url = endpoint_secrets.url(store.settings, found[str(row["id"])])
+        except crypto.SecretUnreadable:
+            unreadable += 1
+            continue
+        out.append({**row, "url": url})
+    return out, unreadable
 
 
 def _safe(name: str) -> str:
@@ -150,6 +212,12 @@ def export_zip(store: Store, ctx: Context) -> bytes:
     with store.session_scope(ctx) as s, zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
         s.require(Permission.DELETE_WORKSPACE)
         rows = {name: _rows(s, name) for name in TABLE_FILES}
+        rows["webhook_endpoints"], unreadable = _endpoints(s, store, rows["webhook_endpoints"])
+        left_out = dict(LEFT_OUT)
+        if unreadable:
+            left_out["unreadable_webhook_addresses"] = (
+                f"{unreadable} webhook endpoint(s) whose address cannot be decrypted with this studio's "
+                "ENCRYPTION_KEYS were left out; add them again after importing.")
         files = _data_files(rows)
         for name, file in TABLE_FILES.items():
             z.writestr(f"{file}.json", json.dumps(rows[name], indent=1, ensure_ascii=False))
@@ -171,7 +239,7 @@ def export_zip(store: Store, ctx: Context) -> bytes:
             "counts": {name: len(rows[name]) for name in TABLE_FILES},
             "tables": TABLE_FILES,
             "data_files": files,
-            "left_out": LEFT_OUT,
+            "left_out": left_out,
         }
         z.writestr("manifest.json", json.dumps(manifest, indent=1, ensure_ascii=False))
         audit.record(s, "workspace.export", object_type="workspace", object_id=s.workspace_id,
@@ -179,4 +247,4 @@ def export_zip(store: Store, ctx: Context) -> bytes:
     return buf.getvalue()
 
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "TABLE_FILES", "export_zip"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "LEFT_OUT", "OLDEST_FORMAT_VERSION", "SINCE", "TABLE_FILES", "export_zip"]

@@ -7,13 +7,17 @@ regeneration in the new workspace updates the imported variations instead of dup
 People: the importer becomes the owner. Members of the archive who are members of the workspace the
 import is started from (same e-mail) join with their role; everyone else is recorded as a pending
 invitation (resend it to send a link), so an import never adds someone without their consent. Authors
-not found that way are kept as "unknown" (their ids are cleared).
+not found that way are kept as "unknown" (their ids are cleared). Notification choices come along for
+the people who join; those of everyone else are left out and counted (`Imported.skipped`).
 
 What the copy does not take over: Reddit account secrets (accounts arrive as "reconnect needed"), posts
 not yet sent (cancelled: the original workspace still owns them; plan again here), runs in progress
-(cancelled), billing. An archive that is not a workspace export, of another format version, too large
-once unpacked, or whose rows refer to things it does not hold is refused with the reason, and nothing
-of it is stored.
+(cancelled), billing, URL data sets' credentials (such a feed arrives paused, its reason saying to enter
+them), webhook signing secrets (endpoints arrive disabled with a new secret nobody has seen: rotate it on
+the endpoint, then enable). `Imported.todo` lists what a person has to do about it. Archives of every
+format version from workspace_export.OLDEST_FORMAT_VERSION on import (studio.workspace_archive). An
+archive that is not a workspace export, of a newer format version, too large once unpacked, or whose
+rows refer to things it does not hold is refused with the reason, and nothing of it is stored.
 """
 
 from __future__ import annotations
@@ -21,8 +25,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
-import io
-import json
 import re
 import secrets
 import uuid
@@ -30,29 +32,28 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import JSON, DateTime, LargeBinary, Uuid, insert, select
 from sqlalchemy.exc import DBAPIError
 
-from studio import audit
+from studio import audit, webhooks
+from studio import workspace_archive as archive
 from studio.context import Context, Permission, Role, WorkspaceId
 from studio.errors import ValidationFailed
 from studio.permissions import requires
+from studio.publishing import crypto
+from studio.settings import Settings
 from studio.storage import blob_store
 from studio.store.models import Invitation, User, Workspace, WorkspaceMember
 from studio.store.session import Store
-from studio.workspace_export import BYTES_TAG, FORMAT, FORMAT_VERSION, TABLE_FILES, table
+from studio.workspace_archive import UUID_RE, ImportRefused
+from studio.workspace_export import BYTES_TAG, TABLE_FILES, table
 
-MAX_UNPACKED_BYTES = 2 * 1024 ** 3
-MAX_RATIO = 200  # a member unpacking to more than 200× its packed size (above 10 MB) is a zip bomb
-MAX_ENTRIES = 20_000
-UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
 UNSENT_REASON = "Imported from an archive: the original workspace still owns this post; plan it again here."
 RECONNECT_REASON = "Imported from an archive without its secrets: reconnect this account."
-
-
-class ImportRefused(ValidationFailed):
-    """The archive cannot be imported; the message says why and what to do."""
+FEED_CREDENTIALS_REASON = ("Imported from an archive: the credentials ({label}) were not exported. Enter them under "
+                           "'Change the address, format, schedule or credentials', then resume the schedule.")
 
 
 @dataclass(frozen=True)
@@ -72,57 +73,14 @@ class Imported:
     counts: dict[str, int]
     members: list[str] = field(default_factory=list)  # e-mails that joined with their role
     invited: list[tuple[str, str]] = field(default_factory=list)  # (e-mail, role) recorded as pending invitations
-
-
-def _open(data: bytes) -> zipfile.ZipFile:
-    try:
-        z = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile:
-        raise ImportRefused("This file is not a zip archive: choose the .zip that 'Export everything' made.") from None
-    infos = z.infolist()
-    if len(infos) > MAX_ENTRIES:
-        raise ImportRefused(f"This archive holds {len(infos):,} files, more than an export ever has ({MAX_ENTRIES:,}).")
-    total = 0
-    for info in infos:
-        if info.filename.startswith(("/", "\\")) or ".." in info.filename.split("/"):
-            raise ImportRefused(f"This archive has a file outside its folder ({info.filename!r}); it was not made by "
-                                "'Export everything'.")
-        total += info.file_size
-        if info.file_size > 10 * 1024 ** 2 and info.file_size > MAX_RATIO * max(info.compress_size, 1):
-            raise ImportRefused(f"{info.filename!r} would unpack to {info.file_size:,} bytes from {info.compress_size:,}: "
-                                "this looks like a zip bomb, not a workspace export.")
-    if total > MAX_UNPACKED_BYTES:
-        raise ImportRefused(f"This archive unpacks to {total / 1024 ** 3:.1f} GB, more than the "
-                            f"{MAX_UNPACKED_BYTES // 1024 ** 3} GB an import may hold.")
-    return z
-
-
-def _json(z: zipfile.ZipFile, name: str) -> Any:
-    try:
-        return json.loads(z.read(name))
-    except KeyError:
-        raise ImportRefused(f"{name} is missing from the archive: it is not a complete workspace export.") from None
-    except (ValueError, zipfile.BadZipFile) as exc:
-        raise ImportRefused(f"{name} in the archive cannot be read ({exc}); export the workspace again.") from None
-
-
-def _manifest(z: zipfile.ZipFile) -> dict[str, Any]:
-    if "manifest.json" not in z.namelist():
-        raise ImportRefused("This zip has no manifest.json: it is not a workspace export of this studio "
-                            "(exports made before imports existed cannot be imported; export again).")
-    m = _json(z, "manifest.json")
-    if not isinstance(m, dict) or m.get("format") != FORMAT:
-        raise ImportRefused("manifest.json does not describe a Dotoro workspace export.")
-    if m.get("format_version") != FORMAT_VERSION:
-        raise ImportRefused(f"This export has format version {m.get('format_version')!r}; this studio imports "
-                            f"version {FORMAT_VERSION}. Export it again from an up-to-date studio.")
-    return m
+    skipped: dict[str, int] = field(default_factory=dict)  # rows of the archive left out on purpose, by table
+    todo: list[str] = field(default_factory=list)  # what a person has to do in the new workspace (secrets)
 
 
 @requires(Permission.MANAGE_MEMBERS)
 def preview(store: Store, ctx: Context, data: bytes) -> Preview:
     """Read an archive's manifest (refusing what is not an export) so the page can ask to confirm."""
-    m = _manifest(_open(data))
+    m = archive.manifest(archive.open_archive(data))
     source = m.get("source_workspace") or {}
     return Preview(str(source.get("name") or "workspace"), str(m.get("created_at") or ""),
                    {k: int(v) for k, v in (m.get("counts") or {}).items()}, dict(m.get("left_out") or {}))
@@ -134,6 +92,7 @@ class _Ids:
     def __init__(self) -> None:
         self.rows: dict[str, uuid.UUID] = {}
         self.users: dict[str, uuid.UUID | None] = {}
+        self.members: set[uuid.UUID] = set()  # people who join the new workspace with their role
 
     def text(self, value: str) -> str:
         def swap(m: re.Match[str]) -> str:
@@ -201,7 +160,7 @@ def _parents_first(rows: list[dict[str, Any]], column: str) -> list[dict[str, An
 def _people(store: Store, ctx: Context, z: zipfile.ZipFile, ids: _Ids) -> dict[str, str]:
     """Old user id → e-mail; ids.users gets the ids of the people found here: the importer and the members
     of the workspace they import from (an import never adds someone they do not already work with)."""
-    people = _json(z, "people.json")
+    people = archive.read_json(z, "people.json")
     if not isinstance(people, list):
         raise ImportRefused("people.json does not list people.")
     emails = {str(p.get("id", "")).lower(): str(p.get("email", "")).strip().lower() for p in people if isinstance(p, dict)}
@@ -212,22 +171,6 @@ def _people(store: Store, ctx: Context, z: zipfile.ZipFile, ids: _Ids) -> dict[s
     for old, email in emails.items():
         ids.users[old] = found.get(email)
     return emails
-
-
-def _load_rows(z: zipfile.ZipFile, manifest: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
-    counts = manifest.get("counts") or {}
-    rows: dict[str, list[dict[str, Any]]] = {}
-    for name, file in TABLE_FILES.items():
-        data = _json(z, f"{file}.json")
-        if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
-            raise ImportRefused(f"{file}.json does not hold rows; the archive was changed.")
-        if counts.get(name) != len(data):
-            raise ImportRefused(f"{file}.json holds {len(data):,} rows but the manifest counts {counts.get(name)!r}; "
-                                "the archive was changed or is incomplete.")
-        rows[name] = data
-    if len(rows["workspaces"]) != 1:
-        raise ImportRefused("workspace.json must describe exactly one workspace.")
-    return rows
 
 
 def _fixed(name: str, raw: dict[str, Any]) -> dict[str, Any]:
@@ -251,15 +194,60 @@ def _fix(name: str, row: dict[str, Any]) -> None:
                    status_reason="Imported while it was generating: generate again here.")
     elif name == "invitations":
         row["token_hash"] = hashlib.sha256(secrets.token_bytes(32)).hexdigest()  # a dead link: resend it
+    elif name == "feed_sources":
+        row["queued_at"] = None  # a fetch handed to the original's workers
+        if (row.get("auth_kind") or "none") != "none":  # its credentials stayed behind: fetching now would fail
+            label = row.get("auth_label") or row.get("auth_kind")
+            row.update(paused=True, paused_reason=FEED_CREDENTIALS_REASON.format(label=label), auth_kind="none",
+                       auth_label="")
+    elif name == "webhook_endpoints":
+        row["enabled"] = False  # its signing secret stayed behind: the receiver could not verify what it gets
+
+
+def _seal_endpoint(settings: Settings, values: dict[str, Any], raw: dict[str, Any], where: str) -> None:
+    """An endpoint's address sealed as webhooks.create_endpoint seals it, with a new secret nobody has seen."""
+    url = raw.get("url")
+    try:
+        parts = urlsplit(url) if isinstance(url, str) else None
+        host = parts.hostname if parts else None
+    except ValueError:
+        parts = host = None
+    if parts is None or parts.scheme not in ("http", "https") or not host:
+        raise ImportRefused(f"{where}: url is not an http(s) address ({url!r}); the archive was changed.")
+    assert isinstance(url, str)
+    values.update(url_enc=crypto.encrypt(settings, url), url_host=parts.netloc[:255],
+                  secret_enc=crypto.encrypt(settings, webhooks.new_secret()) if values.get("format") == "signed" else None,
+                  enabled=False)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+def _todo(imported: Imported, rows: dict[str, list[dict[str, Any]]]) -> None:
+    """What a person has to do in the new workspace because secrets were not in the archive."""
+    feeds = sum(1 for r in rows["feed_sources"] if (r.get("auth_kind") or "none") != "none")
+    if n := imported.counts.get("webhook_endpoints", 0):
+        imported.todo.append(f"{_plural(n, 'webhook endpoint')} arrived disabled without a signing secret: on "
+                             "Settings → Webhooks & Slack rotate each one's secret, give it to its receiver, then "
+                             "enable it.")
+    if feeds:
+        imported.todo.append(f"{_plural(feeds, 'URL data set')} paused because the credentials were not exported: "
+                             "enter them in the data set's feed settings, then resume the schedule.")
+    if n := imported.counts.get("reddit_accounts", 0):
+        imported.todo.append(f"{_plural(n, 'Reddit account')} to reconnect on Reddit accounts.")
+    if n := imported.skipped.get("notification_preferences", 0):
+        imported.todo.append(f"{_plural(n, 'notification choice')} of people who are not members here "
+                             f"{'was' if n == 1 else 'were'} left out.")
 
 
 @requires(Permission.MANAGE_MEMBERS)
 def import_zip(store: Store, ctx: Context, data: bytes, *, name: str | None = None) -> Imported:
     """Restore an export into a new workspace owned by the caller; all of it or (refused) none of it."""
     assert ctx.user_id is not None
-    z = _open(data)
-    manifest = _manifest(z)
-    rows = _load_rows(z, manifest)
+    z = archive.open_archive(data)
+    manifest = archive.manifest(z)
+    rows = archive.load_rows(z, manifest)
     ids = _Ids()
     emails = _people(store, ctx, z, ids)
     source = rows["workspaces"][0]
@@ -295,7 +283,7 @@ def import_zip(store: Store, ctx: Context, data: bytes, *, name: str | None = No
             for tname in TABLE_FILES:
                 if tname == "workspaces":
                     continue
-                out = _convert(tname, rows[tname], ids, emails, ws, ctx.user_id, imported)
+                out = _convert(tname, rows[tname], ids, emails, ws, ctx.user_id, imported, store.settings)
                 if tname == "dataset_versions":
                     for values, raw in out:
                         path = (manifest.get("data_files") or {}).get(str(raw.get("id")))
@@ -317,9 +305,11 @@ def import_zip(store: Store, ctx: Context, data: bytes, *, name: str | None = No
                     s.add(Invitation(email=email, role=role, token_hash=hashlib.sha256(secrets.token_bytes(32)).hexdigest(),
                                      invited_by=ctx.user_id, status="pending", sent_count=0,
                                      expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=7)))
+            _todo(imported, rows)
             audit.record(s, "workspace.import", object_type="workspace", object_id=ws,
                          summary=f"Imported {new_name!r} from an export of {source.get('name')!r}",
-                         detail={"counts": imported.counts, "invited": imported.invited})
+                         detail={"counts": imported.counts, "invited": imported.invited, "skipped": imported.skipped,
+                                 "format_version": manifest["format_version"]})
     except ImportRefused:
         raise
     except (DBAPIError, ValidationFailed) as exc:  # the store refused a row: the archive was edited by hand
@@ -331,7 +321,7 @@ def import_zip(store: Store, ctx: Context, data: bytes, *, name: str | None = No
 
 
 def _convert(tname: str, raw_rows: list[dict[str, Any]], ids: _Ids, emails: dict[str, str], ws: uuid.UUID,
-             importer: uuid.UUID, imported: Imported) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+             importer: uuid.UUID, imported: Imported, settings: Settings) -> list[tuple[dict[str, Any], dict[str, Any]]]:
     """The archive's rows of one table as rows of the new workspace (new ids, references remapped)."""
     t = table(tname)
     fixed = [(_fixed(tname, raw), raw) for raw in raw_rows]
@@ -342,7 +332,7 @@ def _convert(tname: str, raw_rows: list[dict[str, Any]], ids: _Ids, emails: dict
         order = {id(r): i for i, r in enumerate(_parents_first([f for f, _ in fixed], self_ref))}
         fixed.sort(key=lambda pair: order[id(pair[0])])
     out: list[tuple[dict[str, Any], dict[str, Any]]] = []
-    keep: Callable[[dict[str, Any], dict[str, Any]], bool] = _member_rule(tname, emails, importer, imported)
+    keep: Callable[[dict[str, Any], dict[str, Any]], bool] = _keep_rule(tname, emails, importer, imported, ids)
     for i, (row, raw) in enumerate(fixed, start=1):
         where = f"{TABLE_FILES[tname]}.json row {i}"
         values: dict[str, Any] = {"workspace_id": ws}
@@ -359,14 +349,24 @@ def _convert(tname: str, raw_rows: list[dict[str, Any]], ids: _Ids, emails: dict
                 values[c.name] = ids.users.get(str(value).lower()) if value is not None else None
             else:
                 values[c.name] = _value(c, value, ids, where)
+        if tname == "webhook_endpoints":
+            _seal_endpoint(settings, values, raw, where)
         if keep(values, raw):
             out.append((values, raw))
     return out
 
 
-def _member_rule(tname: str, emails: dict[str, str], importer: uuid.UUID,
-                 imported: Imported) -> Callable[[dict[str, Any], dict[str, Any]], bool]:
-    """Which rows to keep: a member needs an account here; the others become pending invitations."""
+def _keep_rule(tname: str, emails: dict[str, str], importer: uuid.UUID, imported: Imported,
+               ids: _Ids) -> Callable[[dict[str, Any], dict[str, Any]], bool]:
+    """Which rows to keep: a member needs an account here (the others become pending invitations); a
+    notification choice needs its person to be a member of the new workspace (the others are counted)."""
+    if tname == "notification_preferences":
+        def mine(values: dict[str, Any], raw: dict[str, Any]) -> bool:
+            if values.get("user_id") == importer or values.get("user_id") in ids.members:
+                return True
+            imported.skipped[tname] = imported.skipped.get(tname, 0) + 1
+            return False
+        return mine
     if tname != "workspace_members":
         return lambda values, raw: True
 
@@ -376,6 +376,7 @@ def _member_rule(tname: str, emails: dict[str, str], importer: uuid.UUID,
             return False  # the importer joins as the owner
         if values.get("user_id") is not None:
             imported.members.append(email)
+            ids.members.add(values["user_id"])
             return True
         if email:
             imported.invited.append((email, str(raw.get("role") or Role.MEMBER.value)))

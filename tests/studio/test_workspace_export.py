@@ -226,7 +226,7 @@ def _tampered_reference(archive: bytes) -> bytes:
     (lambda a: _without(a, "manifest.json"), "This zip has no manifest.json"),
     (lambda a: _rewrite(a, "manifest.json", lambda t: t.replace(f'"format_version": {wx.FORMAT_VERSION}',
                                                                 '"format_version": 99')),
-     "This export has format version 99; this studio imports version 2"),
+     "This export has format version 99, made by a newer studio; this studio imports versions 2 to 3"),
     (lambda a: _bomb(), "this looks like a zip bomb"),
     (_tampered_reference, r"campaign_sets.json row 1: dataset_id refers to .*, which is not in the archive"),
     (lambda a: _without(a, "variations.json"), "variations.json is missing from the archive"),
