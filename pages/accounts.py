@@ -23,7 +23,7 @@ if "state" in params and ("code" in params or "error" in params):
     else:
         with widgets.user_errors():
             acc = accounts.finish_oauth(store, ctx, params["state"], params["code"])
-            st.success(f"Connected u/{acc.username}.")
+            st.success(f"Connected u/{widgets.as_text(acc.username)}.")
     st.query_params.clear()
 
 setup = widgets.attempt(lambda: setup_status.status(store, ctx))
@@ -41,12 +41,12 @@ for a in rows:
     with st.container(border=True):
         left, mid, right = st.columns([3, 3, 2])
         badge = {"active": ":green[active]", "reconnect_needed": ":red[reconnect needed]"}.get(a.status, f":gray[{a.status}]")
-        left.markdown(f"**u/{a.username}** · {badge}  \n{'Reddit sign-in' if a.auth_kind == 'oauth' else 'script app'}")
+        left.markdown(f"**u/{widgets.as_text(a.username)}** · {badge}  \n{'Reddit sign-in' if a.auth_kind == 'oauth' else 'script app'}")
         age = f"{(now - a.created_at).days:,} days old" if a.created_at else "age unknown"
         mid.markdown(f"{widgets.fmt_int(a.karma)} karma · {age}"
                      + ("  \n:orange[low karma or new: stricter posting limits]" if a.low_karma else ""))
         if a.status_reason:
-            mid.caption(a.status_reason)
+            mid.caption(widgets.as_message(a.status_reason))
         if right.button("Check now", key=f"acc_check_{a.id}"):
             with widgets.user_errors():
                 accounts.validate(store, ctx, a.id)
@@ -81,7 +81,7 @@ def _connect() -> None:
             with widgets.user_errors():
                 acc = accounts.connect_script(store, ctx, username=user, password=password, client_id=client_id,
                                               client_secret=secret)
-                st.success(f"Connected u/{acc.username}.")
+                st.success(f"Connected u/{widgets.as_text(acc.username)}.")
     st.caption("Tokens and passwords are encrypted at rest; only background jobs decrypt them to post.")
 
 

@@ -47,7 +47,7 @@ with spaces:
                 plan_key = choice if choice in PLANS else None
                 name = widgets.attempt(lambda: admin.override_plan(store, ctx.user_id, by_id[target].id, plan_key, reason))
                 if name:
-                    st.success(f"{by_id[target].name} is now on {name}.")
+                    st.success(f"{widgets.as_text(by_id[target].name)} is now on {widgets.as_text(name)}.")
 
 with queues:
     health = widgets.attempt(lambda: admin.queue_health(store, ctx.user_id))
@@ -67,9 +67,9 @@ with queues:
             for job in jobs:
                 info, retry, remove = st.columns([6, 1, 1])
                 when = widgets.fmt_when(job.when) if job.when else ""
-                info.markdown(f"`{job.id[:12]}` **{job.function}** · {job.queue} · {when}")
+                info.markdown(f"{widgets.as_code(job.id[:12])} **{widgets.as_text(job.function)}** · {job.queue} · {when}")
                 if job.error:
-                    info.caption(job.error)
+                    info.caption(widgets.as_text(job.error))
                 if job.status == "failed" and retry.button("Retry", key=f"retry_{job.id}"):
                     with widgets.user_errors():
                         admin.retry_job(store, ctx.user_id, job.queue, job.id)

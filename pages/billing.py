@@ -36,7 +36,7 @@ c2.metric("Subscription", ui.status_label(view))
 if view.renews_or_ends:
     c3.metric("Ends on" if view.cancel_at_period_end else "Renews on", view.renews_or_ends.strftime("%d %b %Y"))
 if view.override_reason:
-    st.info(f"The studio's operators set this plan by hand: {view.override_reason}")
+    st.info(f"The studio's operators set this plan by hand: {widgets.as_text(view.override_reason)}")
 if view.status == "past_due" or view.last_invoice_status == "payment_failed":
     st.warning("The last payment failed. Stripe will try again; update the card in the billing portal.")
 if view.cancel_at_period_end:

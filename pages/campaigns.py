@@ -31,7 +31,7 @@ cs = sets[pick]
 st.session_state["selected_set"] = ids[pick]
 st.caption(f"{cs.status.capitalize()} · {cs.variation_count:,} variation{'s' if cs.variation_count != 1 else ''}")
 if cs.status_reason:
-    st.info(cs.status_reason)
+    st.info(widgets.as_message(cs.status_reason))
 ui_gen.progress(store, ctx, cs.id, set_status=cs.status)
 
 a, b, c, _ = st.columns([1, 1, 1, 3])
@@ -83,7 +83,7 @@ def review() -> None:
             noted = widgets.attempt(lambda: variations.export_bulk_noted(store, ctx, cs.id, kind, flt))
             data = noted[0] if noted is not None else None
             for note in noted[1] if noted is not None else []:
-                st.info(note, icon=":material/info:")
+                st.info(widgets.as_message(note), icon=":material/info:")
             name = f"{cs.name} - {bulk[kind]}.csv"
         else:
             data = widgets.attempt(lambda: variations.export(store, ctx, cs.id, flt, kind))

@@ -42,11 +42,11 @@ detail = widgets.attempt(lambda: datasets.get_dataset(store, ctx, dataset_id))
 if detail is None:
     st.stop()
 s = detail.summary
-st.markdown(f"### {s.name}")
-st.caption(f"Version {s.version} · {s.filename} · {widgets.plural(s.row_count, 'row')} · "
+st.markdown(f"### {widgets.as_text(s.name)}")
+st.caption(f"Version {s.version} · {widgets.as_text(s.filename)} · {widgets.plural(s.row_count, 'row')} · "
            f"{widgets.plural(len(detail.columns), 'column')} · {widgets.fmt_bytes(s.size_bytes)}")
 for warning in detail.info.get("warnings", []):
-    st.warning(warning)
+    st.warning(widgets.as_message(warning))
 
 feed = widgets.attempt(lambda: feeds.feed_status(store, ctx, dataset_id))
 tab_names = ["Columns", "Rows", "Versions", "Manage", *(["Feed"] if feed is not None else [])]
@@ -60,7 +60,7 @@ with rows_tab:
         ui.preview(table, s.row_count)
 with versions_tab:
     for v in detail.versions:
-        st.markdown(f"- **v{v.version}** · {v.filename} · {widgets.plural(v.row_count, 'row')} · {widgets.fmt_when(v.created_at)}")
+        st.markdown(f"- **v{v.version}** · {widgets.as_text(v.filename)} · {widgets.plural(v.row_count, 'row')} · {widgets.fmt_when(v.created_at)}")
 with manage_tab:
     ui.manage(store, ctx, detail)
 if feed is not None:

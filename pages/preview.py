@@ -47,7 +47,7 @@ def preview() -> None:
         detail = widgets.attempt(lambda: datasets.get_dataset(store, ctx, ds.id))
         if detail is None:
             st.stop()
-        st.caption("Columns: " + ", ".join(f"`{c.name}`" for c in detail.columns))
+        st.caption("Columns: " + ", ".join(widgets.as_code(c.name) for c in detail.columns))
 
         sources_now = previews.parse_variation_sources(st.session_state.get("pv_sources", draft.get("sources", "")))
         extra = list(sources_now) if isinstance(sources_now, dict) else []
@@ -125,7 +125,7 @@ def preview() -> None:
     platform, format_name = fmt_key.split("/", 1)
     sources = previews.parse_variation_sources(sources_text)
     if isinstance(sources, str):
-        right.error(sources)
+        right.error(widgets.as_message(sources))
         st.stop()
     config = {"platform": platform, "format": format_name, "templates": fields, "rules": rules,
               "dedup_fields": dedup, "constraint_strategy": strategy, "variation_sources": sources}

@@ -73,10 +73,10 @@ def builder_and_outcomes() -> None:
     else:
         counts_col, trace_col = st.columns([3, 2], gap="large")
         with counts_col:
-            st.markdown(f"**Rows matched** in {ds.name} ({widgets.plural(result.row_count, 'row')})")
+            st.markdown(f"**Rows matched** in {widgets.as_text(ds.name)} ({widgets.plural(result.row_count, 'row')})")
             outcomes.match_table(rules, result.counts, result.row_count)
             for note in result.not_numbers:
-                st.caption(note.message())
+                st.caption(widgets.as_message(note.message()))
         with trace_col:
             if st.session_state.get("rp_trace_row", 1) > max(result.row_count, 1):
                 st.session_state["rp_trace_row"] = 1

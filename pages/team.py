@@ -20,8 +20,8 @@ ROLES = [r.value for r in Role]
 st.subheader(f"Members ({len(members)})")
 for m in members:
     name, role_col, action_col = st.columns([3, 2, 1])
-    name.markdown(f"**{m.name}**" + (" (you)" if m.user_id == ctx.user_id else ""))
-    name.caption(m.email)
+    name.markdown(f"**{widgets.as_text(m.name)}**" + (" (you)" if m.user_id == ctx.user_id else ""))
+    name.caption(widgets.as_text(m.email))
     if can_manage:
         new_role = role_col.selectbox("Role", ROLES, index=ROLES.index(m.role.value), key=f"role_{m.user_id}",
                                       label_visibility="collapsed")
@@ -32,7 +32,7 @@ for m in members:
         if m.user_id != ctx.user_id and action_col.button("Remove", key=f"remove_{m.user_id}"):
             st.session_state["confirm_remove"] = str(m.user_id)
         if st.session_state.get("confirm_remove") == str(m.user_id):
-            st.warning(f"Remove {m.name} from this workspace? They lose access at once.")
+            st.warning(f"Remove {widgets.as_text(m.name)} from this workspace? They lose access at once.")
             yes, no = st.columns(2)
             if yes.button("Yes, remove", key=f"remove_yes_{m.user_id}", type="primary"):
                 with widgets.user_errors():
@@ -57,7 +57,7 @@ with st.form("invite", clear_on_submit=True):
         link = widgets.attempt(lambda: invitations.invite(store, ctx, email, Role(role)))
         if link:
             if link.problem:
-                st.warning(link.problem)
+                st.warning(widgets.as_message(link.problem))
             else:
                 st.success("Invitation emailed." if link.emailed else "No email server is set up: copy this link to the invitee.")
             st.code(link.url, language=None)
@@ -67,7 +67,7 @@ if pending:
     st.subheader("Invitations")
     for inv in pending:
         info, resend, revoke = st.columns([4, 1, 1])
-        info.markdown(f"**{inv.email}** · {inv.role.value} · {inv.status} · expires {widgets.fmt_when(inv.expires_at)}")
+        info.markdown(f"**{widgets.as_text(inv.email)}** · {inv.role.value} · {inv.status} · expires {widgets.fmt_when(inv.expires_at)}")
         if inv.status in ("pending", "expired") and resend.button("Resend", key=f"resend_{inv.id}"):
             link = widgets.attempt(lambda inv_id=inv.id: invitations.resend(store, ctx, inv_id))
             if link:

@@ -64,7 +64,7 @@ if st.button("Prepare export", key="ws_export"):
 
 st.subheader("Delete this workspace")
 st.error("Deleting removes every data set, version, member and event of this workspace. This cannot be undone.")
-typed = st.text_input(f"Type {current.workspace_name} to confirm", key="ws_delete_confirm")
+typed = st.text_input(f"Type {widgets.as_text(current.workspace_name)} to confirm", key="ws_delete_confirm")
 if st.button("Delete workspace for good", key="ws_delete", disabled=typed.strip() != current.workspace_name):
     with widgets.user_errors():
         workspaces.delete_workspace(store, ctx, typed)

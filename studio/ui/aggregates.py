@@ -10,6 +10,7 @@ import streamlit as st
 
 from engine.errors import EngineError
 from engine.generation.aggregates import AGGS, MAX_AGGREGATES, aggregate_kinds, parse_aggregates
+from studio.ui import widgets
 
 EXPLAIN = ("Figures over **every row** of the data set, computed before any rule runs, used like columns. E.g. "
            "`category_count` = count by `category` → a rule *category_count less than 3 → skip*; `category_min_price`"
@@ -67,7 +68,7 @@ def editor(saved: Any, columns: Sequence[tuple[str, str]], key: str) -> list[dic
             st.error(f"A set can have at most {MAX_AGGREGATES} aggregates; remove {len(rows) - MAX_AGGREGATES}.")
         problem = check(rows, dict(columns))
         if problem:
-            st.error(problem)
+            st.error(widgets.as_message(problem))
         elif rows:
             parsed = parse_aggregates(rows)
             kinds = aggregate_kinds(parsed, dict(columns))
@@ -96,10 +97,11 @@ def rule_columns(aggregates: Any, schema: Mapping[str, str]) -> dict[str, str]:
         return {}
     problem = check(aggregates, schema)
     if problem:
-        st.caption(f"The aggregates set on Preview do not fit this data set, so rules here cannot use them: {problem}")
+        st.caption("The aggregates set on Preview do not fit this data set, so rules here cannot use them: "
+                   + widgets.as_message(problem))
         return {}
     kinds = aggregate_kinds(parse_aggregates(aggregates), schema)
     described = {a.name: a.describe() for a in parse_aggregates(aggregates)}
     st.caption("Aggregate columns from Preview, over every row of the data set: "
-               + "; ".join(f"`{n}` = {described[n]}" for n in kinds) + ". Edit them on Preview.")
+               + "; ".join(f"{widgets.as_code(n)} = {widgets.as_text(described[n])}" for n in kinds) + ". Edit them on Preview.")
     return kinds

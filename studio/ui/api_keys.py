@@ -39,7 +39,7 @@ def show_created() -> None:
     created: CreatedKey | None = st.session_state.pop(_SHOWN, None)
     if created is None:
         return
-    st.success(f"Created **{created.info.name}**. Copy the key now: it is not shown again.")
+    st.success(f"Created **{widgets.as_text(created.info.name)}**. Copy the key now: it is not shown again.")
     st.code(created.secret, language=None)
     st.caption("Send it as `Authorization: Bearer <key>` to /api/v1 (see the API docs).")
 
@@ -58,12 +58,12 @@ def key_list(keys: list[KeyInfo], revoke: Callable[[KeyInfo], object]) -> None:
         col.caption(label)
     for k in keys:
         row = st.columns(widths, vertical_alignment="center")
-        row[0].write(k.name if len(k.name) <= 40 else k.name[:39] + "…")
+        row[0].write(widgets.as_text(k.name if len(k.name) <= 40 else k.name[:39] + "…"))
         row[1].markdown(f"`{k.prefix}…`")
         row[2].write(k.role.value)
         row[3].write(", ".join(k.scopes))
         row[4].write(_state(k) + (f"  \nuntil {k.expires_at:%Y-%m-%d}" if k.expires_at and k.state() == "active" else ""))
-        row[5].write(f"{widgets.fmt_when(k.last_used_at)} UTC  \nfrom {k.last_used_address or '?'}" if k.last_used_at
+        row[5].write(f"{widgets.fmt_when(k.last_used_at)} UTC  \nfrom {widgets.as_text(k.last_used_address or '?')}" if k.last_used_at
                      else "never")
         if k.state() == "active" and row[6].button("Revoke", key=f"api_key_revoke_{k.id}"):
             with widgets.user_errors():

@@ -10,7 +10,7 @@ from streamlit_authenticator.controllers import CookieController
 
 from studio import auth, passwords
 from studio.errors import StudioError
-from studio.ui import resources, state
+from studio.ui import resources, state, widgets
 
 COOKIE = "dotoro_session"
 
@@ -111,12 +111,12 @@ def _reset_form(token: str) -> None:
     try:
         account = passwords.reset_account(resources.store(), token)
     except StudioError as exc:
-        st.warning(str(exc))
+        st.warning(widgets.as_message(str(exc)))
         if st.button("Back to sign in", key="reset_back"):
             st.session_state.pop(_RESET, None)
             st.rerun()
         return
-    st.caption(f"For **{account.email}**. Setting it signs this account out of every other browser.")
+    st.caption(f"For **{widgets.as_text(account.email)}**. Setting it signs this account out of every other browser.")
     with st.form("reset_password"):
         new = st.text_input("New password", type="password", key="reset_new", help=f"At least {auth.MIN_PASSWORD} characters.")
         repeat = st.text_input("Repeat it", type="password", key="reset_repeat")
@@ -127,7 +127,7 @@ def _reset_form(token: str) -> None:
             try:
                 account = passwords.reset_password(resources.store(), token, new, client_address=state.client_address())
             except StudioError as exc:
-                st.error(str(exc))
+                st.error(widgets.as_message(str(exc)))
                 return
             st.session_state.pop(_RESET, None)
             _start_session(account)
@@ -151,7 +151,7 @@ def password_popover() -> None:
                 ended = passwords.change_password(resources.store(), who.user_id, current, new, keep_token=state.token(),
                                                   client_address=state.client_address())
             except StudioError as exc:
-                st.error(str(exc))
+                st.error(widgets.as_message(str(exc)))
             else:
                 others = f"; {ended} other browser{'s' if ended != 1 else ''} signed out" if ended else ""
                 st.success(f"Password changed{others}.")
@@ -162,15 +162,16 @@ def _sign_in_forms() -> None:
     st.caption("Turn a data table into thousands of on-brand posts and ads — previewed live, generated in the background.")
     notice = st.session_state.pop(_NOTICE, None)
     if notice:
-        st.info(notice)
+        st.info(widgets.as_message(notice))
     sign_in, sign_up, forgot = st.tabs(["Sign in", "Create account", "Forgot password?"])
     with forgot, st.form("forgot_password"):
         email = st.text_input("Email of your account", key="forgot_email")
         if st.form_submit_button("Send me a link"):
             try:
-                st.info(passwords.request_reset(resources.store(), email, client_address=state.client_address()))
+                st.info(widgets.as_message(passwords.request_reset(resources.store(), email,
+                                                                   client_address=state.client_address())))
             except StudioError as exc:
-                st.error(str(exc))
+                st.error(widgets.as_message(str(exc)))
     with sign_in, st.form("sign_in"):
         email = st.text_input("Email", key="signin_email")
         password = st.text_input("Password", type="password", key="signin_password")
@@ -178,7 +179,7 @@ def _sign_in_forms() -> None:
             try:
                 account = auth.authenticate(resources.store(), email, password, client_address=state.client_address())
             except StudioError as exc:
-                st.error(str(exc))
+                st.error(widgets.as_message(str(exc)))
             else:
                 _start_session(account)
                 st.rerun()
@@ -194,7 +195,7 @@ def _sign_in_forms() -> None:
                 try:
                     account, _ = auth.sign_up(resources.store(), email, name, password, client_address=state.client_address())
                 except StudioError as exc:
-                    st.error(str(exc))
+                    st.error(widgets.as_message(str(exc)))
                 else:
                     _start_session(account)
                     st.rerun()

@@ -52,7 +52,7 @@ def save(store: Store, ctx: Context, kind: str, data: dict[str, Any]) -> None:
     try:
         drafts.save(store, ctx, kind, data)
     except StudioError as exc:
-        st.warning(f"Your draft was not saved: {exc}")
+        st.warning(f"Your draft was not saved: {widgets.as_message(str(exc))}")
         return
     cache[key] = copy.deepcopy(data)
 

@@ -30,7 +30,7 @@ def load_overview(load: Callable[[], BillingOverview]) -> BillingOverview:
                 "Ask an owner or admin of this workspace if you need a bigger plan.")
         st.stop()
     except StudioError as exc:
-        st.error(str(exc))
+        st.error(widgets.as_message(str(exc)))
         st.stop()
     raise AssertionError("unreachable")  # st.stop() ends the run
 

@@ -94,7 +94,7 @@ def upload_form(store: Store, ctx: Context) -> None:
             progress.empty()
             st.session_state["upload_sheets"] = list(exc.sheets)
             st.session_state["upload_sheets_for"] = file.name
-            st.session_state["upload_sheet_note"] = f"{exc} Pick one, then press Upload again."
+            st.session_state["upload_sheet_note"] = f"{widgets.as_message(str(exc))} Pick one, then press Upload again."
             st.rerun()  # draws the sheet picker above
         except Exception as exc:
             progress.empty()
@@ -106,9 +106,9 @@ def upload_form(store: Store, ctx: Context) -> None:
         _rotate("upload_file")
         _rotate("upload_name")
         if replace_it:
-            done(f"Replaced {summary.name!r}: now version {summary.version} "
+            done(f"Replaced {widgets.as_text(repr(summary.name))}: now version {summary.version} "
                  f"({widgets.plural(summary.row_count, 'row')}).", summary.id)
-        done(f"Uploaded {summary.name!r}: {widgets.plural(summary.row_count, 'row')} × "
+        done(f"Uploaded {widgets.as_text(repr(summary.name))}: {widgets.plural(summary.row_count, 'row')} × "
              f"{widgets.plural(summary.column_count, 'column')}.", summary.id)
 
 
@@ -154,11 +154,11 @@ def _ingest_options(filename: str, content: Callable[[], bytes]) -> IngestOption
 def _duplicate_choice(dup: dict[str, object]) -> tuple[bool, bool]:
     """The same bytes are stored already: (upload anyway, replace that data set); both False until a click."""
     which = "the current version" if dup["current"] else "an earlier version"
-    st.warning(f"This file is already **{dup['name']}**, version {dup['version']} ({which}). "
+    st.warning(f"This file is already **{widgets.as_text(str(dup['name']))}**, version {dup['version']} ({which}). "
                "Upload it anyway as a new data set, replace that data set with it, or cancel.")
     a, b, c, _ = st.columns([2, 2, 1, 3])
     anyway = a.button("Upload anyway", key="upload_dup_anyway", type="primary")
-    replace_it = b.button(f"Replace {dup['name']}", key="upload_dup_replace")
+    replace_it = b.button(f"Replace {widgets.as_text(str(dup['name']))}", key="upload_dup_replace")
     if c.button("Cancel", key="upload_dup_cancel"):
         st.session_state.pop("upload_duplicate", None)
         _rotate("upload_file")
@@ -172,7 +172,7 @@ def _show_error(exc: Exception) -> None:
     from studio.errors import StudioError
 
     if isinstance(exc, (EngineError, StudioError)):
-        st.error(str(exc))
+        st.error(widgets.as_message(str(exc)))
     else:
         st.error("Something went wrong while storing the file; nothing was saved. Try again, and tell us if it persists.")
 
@@ -228,7 +228,7 @@ def manage(store: Store, ctx: Context, detail: datasets.DatasetDetail) -> None:
         if st.form_submit_button("Rename"):
             with widgets.user_errors():
                 datasets.rename(store, ctx, ds.id, new)
-                done(f"Renamed {ds.name!r} to {new.strip()!r}.", ds.id)
+                done(f"Renamed {widgets.as_text(repr(ds.name))} to {widgets.as_text(repr(new.strip()))}.", ds.id)
     with replace:
         st.caption("Upload a new version; earlier versions are kept.")
         base = f"replace_file_{ds.id}"
@@ -236,24 +236,24 @@ def manage(store: Store, ctx: Context, detail: datasets.DatasetDetail) -> None:
         if file is not None and st.button("Replace", key=f"replace_go_{ds.id}"):
             same = widgets.attempt(lambda: datasets.find_duplicate(store, ctx, file.getvalue()))
             if same is not None and same.dataset_id == ds.id and same.current:
-                st.info(f"This file is already version {same.version} of {ds.name!r}: nothing to replace.")
+                st.info(f"This file is already version {same.version} of {widgets.as_text(repr(ds.name))}: nothing to replace.")
             else:
                 with widgets.user_errors():
                     new_summary = datasets.replace(store, ctx, ds.id, file.name, file.getvalue())
                     _rotate(base)
-                    done(f"Replaced {new_summary.name!r}: now version {new_summary.version} "
+                    done(f"Replaced {widgets.as_text(repr(new_summary.name))}: now version {new_summary.version} "
                          f"({widgets.plural(new_summary.row_count, 'row')}).", new_summary.id)
     with delete:
         versions = widgets.plural(len(detail.versions), "version")
-        st.warning(f"Deleting removes {ds.name!r} and {'its' if len(detail.versions) == 1 else 'all'} {versions}. "
+        st.warning(f"Deleting removes {widgets.as_text(repr(ds.name))} and {'its' if len(detail.versions) == 1 else 'all'} {versions}. "
                    "This cannot be undone.")
-        typed = st.text_input(f"Type the name ({ds.name}) to confirm", key=f"delete_confirm_{ds.id}")
+        typed = st.text_input(f"Type the name ({widgets.as_text(ds.name)}) to confirm", key=f"delete_confirm_{ds.id}")
         if st.button("Delete data set", key=f"delete_go_{ds.id}", disabled=typed.strip() != ds.name):
             with widgets.user_errors():
                 name = datasets.delete(store, ctx, ds.id)
                 st.session_state.pop("selected_dataset", None)
                 st.session_state.pop("open_dataset", None)
-                done(f"Deleted {name!r}.")
+                done(f"Deleted {widgets.as_text(repr(name))}.")
 
 
 def datasets_or_stop(store: Store, ctx: Context, needs: str) -> list[datasets.DatasetSummary]:

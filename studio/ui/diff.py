@@ -54,7 +54,7 @@ def panel(store: Store, ctx: Context, set_id: uuid.UUID, *, can_edit: bool) -> N
     with st.expander(label, expanded=expanded):
         _mode(store, ctx, set_id, status, can_edit)
         if pending is None and status.behind and status.mode != "auto":
-            st.info(f"{status.dataset_name!r} has version {status.data_version}; this set is on version "
+            st.info(f"{widgets.as_text(repr(status.dataset_name))} has version {status.data_version}; this set is on version "
                     f"{status.set_version}.")
             if st.button("Check for changes", key="follow_check", disabled=not can_edit):
                 with widgets.user_errors():
@@ -76,7 +76,7 @@ def _mode(store: Store, ctx: Context, set_id: uuid.UUID, status: set_follow.Foll
         with widgets.user_errors():
             set_follow.set_follow_mode(store, ctx, set_id, mode)
             st.rerun()
-    b.caption(f"Rows are matched by **{status.key_column}**, so a row moving in the file changes nothing."
+    b.caption(f"Rows are matched by **{widgets.as_text(status.key_column)}**, so a row moving in the file changes nothing."
               if status.key_column else
               "Rows are matched by position (the data set had no key column when this set was made): a row "
               "inserted in the middle changes every row after it.")
@@ -104,7 +104,7 @@ def _diff(store: Store, ctx: Context, d: set_follow.DiffInfo, can_edit: bool) ->
                 _samples(kind, d.samples.get(kind) or [], count[kind], d.key_column)
     if d.status == "review":
         if d.error:
-            st.error(d.error)
+            st.error(widgets.as_message(d.error))
         a, b, _ = st.columns([1, 1, 3])
         if a.button("Apply", key=f"diff_apply_{d.id}", type="primary", disabled=not can_edit or bool(d.error)):
             st.session_state[f"follow_open_{d.set_id}"] = True
@@ -126,7 +126,7 @@ def _diff(store: Store, ctx: Context, d: set_follow.DiffInfo, can_edit: bool) ->
                    f"{widgets.plural(r.get('cancelled_items', 0), 'scheduled item')} cancelled, "
                    f"{widgets.plural(r.get('conflicts', 0), 'conflict')}.")
     elif d.status == "error":
-        st.error(d.error)
+        st.error(widgets.as_message(d.error or ""))
 
 
 @st.fragment(run_every=1.0)
@@ -186,8 +186,9 @@ def _conflicts(store: Store, ctx: Context, set_id: uuid.UUID, can_edit: bool) ->
     for c in found[:20]:
         names = [n for n in dict.fromkeys([*c.new, *c.mine]) if str(c.mine.get(n, "")) != str(c.new.get(n, ""))]
         left, right, act = st.columns([3, 3, 1])
-        left.markdown(f"**{c.row_key or 'row'} · mine**  \n" + "  \n".join(f"{n}: {_cut(c.mine.get(n))}" for n in names))
-        right.markdown("**new**  \n" + "  \n".join(f"{n}: {_cut(c.new.get(n))}" for n in names))
+        left.markdown(f"**{widgets.as_text(c.row_key or 'row')} · mine**  \n"
+                      + "  \n".join(f"{widgets.as_text(n)}: {widgets.as_text(_cut(c.mine.get(n)))}" for n in names))
+        right.markdown("**new**  \n" + "  \n".join(f"{widgets.as_text(n)}: {widgets.as_text(_cut(c.new.get(n)))}" for n in names))
         if act.button("Keep mine", key=f"conflict_mine_{c.id}", disabled=not can_edit):
             with widgets.user_errors():
                 set_follow.resolve(store, ctx, set_id, [c.id], take_new=False)

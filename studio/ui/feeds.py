@@ -86,10 +86,10 @@ def _when(at: dt.datetime | None, empty: str = "—") -> str:
 def feed_panel(store: Store, ctx: Context, status: feeds.FeedStatus) -> None:
     """Where the data comes from, how the last fetches went, and what a person can do about it."""
     shown = status.url if len(status.url) <= 90 else status.url[:87] + "…"
-    st.markdown(f"**Fetched from** `{shown}`")
+    st.markdown(f"**Fetched from** {widgets.as_code(shown)}")
     schedule = _schedule_label(status.interval_minutes) if status.interval_minutes else "Only when you fetch it"
     facts = [f"Format: {FORMAT_LABEL.get(status.format, status.format)}", f"Schedule: {schedule}",
-             f"Credentials: {status.auth_label or 'none'}"]
+             f"Credentials: {widgets.as_text(status.auth_label or 'none')}"]
     st.caption(" · ".join(facts))
     a, b, c = st.columns(3)
     last = _when(status.last_fetch_at)
@@ -112,7 +112,7 @@ def feed_panel(store: Store, ctx: Context, status: feeds.FeedStatus) -> None:
         with widgets.user_errors(), st.spinner("Fetching…"):
             result = feeds.refresh(store, ctx, status.dataset_id)
             st.session_state["flash_failed"] = result.outcome == "failed"  # the page shows it as an error
-            done(result.message, status.dataset_id)
+            done(widgets.as_text(result.message), status.dataset_id)
     with st.expander("Change the address, format, schedule or credentials"):
         _settings_form(store, ctx, status)
     if status.fetches:
@@ -143,7 +143,7 @@ def _settings_form(store: Store, ctx: Context, status: feeds.FeedStatus) -> None
     current = next((k for k, v in feeds.INTERVALS.items() if v == status.interval_minutes), "daily")
     schedule = right.selectbox("Fetch again", names, index=names.index(current), key=f"{prefix}_schedule",
                                format_func=str.capitalize)
-    change_login = st.checkbox(f"Change the credentials (now: {status.auth_label or 'none'})", key=f"{prefix}_login")
+    change_login = st.checkbox(f"Change the credentials (now: {widgets.as_text(status.auth_label or 'none')})", key=f"{prefix}_login")
     kind, username, secret = _credential_inputs(prefix) if change_login else ("none", "", "")
     if st.button("Save", key=f"{prefix}_save"):
         with widgets.user_errors():
@@ -170,7 +170,7 @@ def key_panel(store: Store, ctx: Context, dataset_id: uuid.UUID) -> None:
     if picked != status.column:
         with widgets.user_errors():
             dataset_keys.set_key_column(store, ctx, dataset_id, picked)
-            done(f"Key column: {picked or 'none'}.", dataset_id)
+            done(f"Key column: {widgets.as_text(picked or 'none')}.", dataset_id)
     if status.column is None:
         st.info("No key column: versions of this data set cannot be compared row by row. Pick the column that "
                 "identifies a row.")

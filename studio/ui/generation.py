@@ -62,22 +62,20 @@ def cards(variations: pl.DataFrame | list[dict], fmt: str, rule_names: Mapping[s
         meta = f"row {number}"  # the card itself names the subreddit
         labels = [*(row.get("__tags") or row.get("tags") or []), *(row.get("__groups") or row.get("groups") or [])]
         if labels:  # what the rules' add_tag / add_to_group actions gave this variation
-            meta += " · " + " ".join(f"`{_md_escape(str(label))}`" for label in labels)
+            meta += " · " + " ".join(widgets.as_code(str(label)) for label in labels)
         fired = [rule_names.get(r, r) for r in row.get("__rules_fired") or []]
         if fired:
-            meta += " · rules: " + ", ".join(_md_escape(str(name)) for name in fired)
+            meta += " · rules: " + ", ".join(widgets.as_text(str(name)) for name in fired)
         if row.get("status"):
             meta += f" · {row['status']}" + (" · edited" if row.get("edited") else "") + (" · conflict" if row.get("conflict") else "")
         st.caption(meta)
         st.markdown(ui_cards.card_html(spec, row), unsafe_allow_html=True)
         if row.get("__violations"):
-            st.warning(str(row["__violations"]))
+            st.warning(widgets.as_message(str(row["__violations"])))
         if row.get("__fixes"):  # what the constraint strategy cut or replaced on this variation
-            st.caption(f"Repaired: {row['__fixes']}")
+            st.caption(f"Repaired: {widgets.as_message(str(row['__fixes']))}")
 
 
-def _md_escape(text: str) -> str:
-    return "".join("\\" + ch if ch in "\\`*_{}[]()#+-.!<>|" else ch for ch in text)
 
 
 def start(store: Store, ctx: Context, set_id: uuid.UUID) -> None:
@@ -117,7 +115,7 @@ def _progress(store: Store, ctx: Context, info: campaigns.RunInfo | None) -> Non
                                      f"{info.chunks_done}/{widgets.plural(info.chunks_total, 'chunk')} · "
                                      f"{widgets.plural(info.variations, 'variation')}")
     if info.status == "error":
-        st.error(info.error)
+        st.error(widgets.as_message(info.error or ""))
     if info.status == "done" and info.diff:
         d = info.diff
         st.caption(f"Changes since the last run: {d.get('added', 0):,} added, {d.get('removed', 0):,} removed, "

@@ -7,7 +7,7 @@ import streamlit as st
 from studio import invitations
 from studio.auth import Account
 from studio.errors import StudioError
-from studio.ui import resources, state
+from studio.ui import resources, state, widgets
 
 _KEY = "dotoro_invite"
 
@@ -27,10 +27,10 @@ def banner_for_signed_out() -> None:
     try:
         info = invitations.preview(resources.store(), token)
     except StudioError as exc:
-        st.warning(str(exc))
+        st.warning(widgets.as_message(str(exc)))
         return
-    st.info(f"You are invited to **{info.workspace_name}** as {info.role.value}. "
-            f"Sign in, or create an account, with **{info.email}** to accept.")
+    st.info(f"You are invited to **{widgets.as_text(info.workspace_name)}** as {info.role.value}. "
+            f"Sign in, or create an account, with **{widgets.as_text(info.email)}** to accept.")
 
 
 def panel_for_signed_in() -> None:
@@ -42,22 +42,22 @@ def panel_for_signed_in() -> None:
     try:
         info = invitations.preview(store, token)
     except StudioError as exc:
-        st.warning(str(exc))
+        st.warning(widgets.as_message(str(exc)))
         st.session_state.pop(_KEY, None)
         return
     if info.status != "pending":
-        st.warning(f"This invitation to {info.workspace_name} was {info.status}.")
+        st.warning(f"This invitation to {widgets.as_text(info.workspace_name)} was {info.status}.")
         st.session_state.pop(_KEY, None)
         return
     with st.container(border=True):
-        st.markdown(f"**You are invited to {info.workspace_name}** as {info.role.value}.")
+        st.markdown(f"**You are invited to {widgets.as_text(info.workspace_name)}** as {info.role.value}.")
         accept, decline, _ = st.columns([1, 1, 4])
         account = Account(who.user_id, who.email, who.name)
         if accept.button("Accept", type="primary", key="invite_accept"):
             try:
                 ws = invitations.accept(store, token, account)
             except StudioError as exc:
-                st.error(str(exc))
+                st.error(widgets.as_message(str(exc)))
             else:
                 st.session_state.pop(_KEY, None)
                 state.request_workspace(ws)
@@ -66,6 +66,6 @@ def panel_for_signed_in() -> None:
             try:
                 invitations.decline(store, token, account)
             except StudioError as exc:
-                st.error(str(exc))
+                st.error(widgets.as_message(str(exc)))
             st.session_state.pop(_KEY, None)
             st.rerun()

@@ -50,7 +50,7 @@ def _act(action: Any, *args: Any, **kwargs: Any) -> bool:
     try:
         action(*args, **kwargs)
     except (StudioError, EngineError) as exc:
-        st.error(str(exc))
+        st.error(widgets.as_message(str(exc)))
         return False
     return True
 
@@ -70,18 +70,18 @@ def tables_panel(store: Store, ctx: Context, book: Notebook) -> None:
     with st.expander(f"Tables you can query ({len(book.tables)})", expanded=not book.cells):
         _show_flash("tables")
         for t in book.tables:
-            cols = ", ".join(f"`{c.name}`" for c in t.columns[:12]) + (" …" if len(t.columns) > 12 else "")
-            st.markdown(f"**`{t.name}`** · {t.dataset_name} · {widgets.plural(t.row_count, 'row')}  \n{cols}")
+            cols = ", ".join(widgets.as_code(c.name) for c in t.columns[:12]) + (" …" if len(t.columns) > 12 else "")
+            st.markdown(f"**{widgets.as_code(t.name)}** · {widgets.as_text(t.dataset_name)} · {widgets.plural(t.row_count, 'row')}  \n{cols}")
             if t.source is None:
                 continue
             left, right = st.columns([5, 1], vertical_alignment="center")
             shown = notebooks.describe_source(t.source)
-            left.caption("Saved from: " + (shown if len(shown) <= 160 else shown[:159] + "…"))
+            left.caption("Saved from: " + widgets.as_text(shown if len(shown) <= 160 else shown[:159] + "…"))
             if book.can_edit and right.button("Refresh", key=f"nb_refresh_{t.dataset_id}", help="Re-run its query"):
                 with st.spinner(f"Refreshing {t.dataset_name}…"):
                     done = widgets.attempt(functools.partial(notebooks.refresh, store, ctx, t.dataset_id))
                 if done is not None:
-                    _flash("tables", f"Refreshed {done.name!r}: {widgets.plural(done.row_count, 'row')} "
+                    _flash("tables", f"Refreshed {widgets.as_text(repr(done.name))}: {widgets.plural(done.row_count, 'row')} "
                                      f"(version {done.version}).")
 
 
@@ -146,7 +146,7 @@ def _run(store: Store, ctx: Context, book: Notebook, cell: Cell) -> None:
         try:
             notebook_outputs.save(store, ctx, cell.id, cell.kind, source, config, outcome, book.tables)
         except (StudioError, EngineError) as exc:
-            st.toast(f"This result was not kept for the next visit: {exc}")
+            st.toast(f"This result was not kept for the next visit: {widgets.as_message(str(exc))}")
 
 
 def run_all(store: Store, ctx: Context, book: Notebook) -> None:
@@ -191,7 +191,7 @@ def cell(store: Store, ctx: Context, book: Notebook, c: Cell) -> None:
         banner = st.empty()
         if kept is not None and (reason := _stale(book, c, kept)):
             with banner.container(horizontal=True, vertical_alignment="center"):
-                st.warning(f"**Stale** — {reason}. This is the last kept result.", icon=":material/history:",
+                st.warning(f"**Stale** — {widgets.as_message(reason)}. This is the last kept result.", icon=":material/history:",
                            width="stretch")
                 run = st.button("Run again", key=f"nb_again_{c.id}", icon=":material/refresh:") or run
         if run:
@@ -200,11 +200,11 @@ def cell(store: Store, ctx: Context, book: Notebook, c: Cell) -> None:
                 _run(store, ctx, book, c)
             outcome, kept = st.session_state.get(_result_key(c.id)), None
         if isinstance(outcome, str):
-            st.error(outcome)
+            st.error(widgets.as_message(outcome))
         elif isinstance(outcome, CellResult):
             _result(store, ctx, book, c, outcome)
         elif kept is not None and kept.error is not None:
-            st.error(kept.error)
+            st.error(widgets.as_message(kept.error))
         elif kept is not None and kept.table is not None:
             _result(store, ctx, book, c, CellResult(kept.table, kept.truncated, kept.elapsed_s, kept.source),
                     note=_kept_note(kept))
@@ -289,7 +289,7 @@ def _result(store: Store, ctx: Context, book: Notebook, c: Cell, res: CellResult
             with st.spinner("Running the query in full and saving it…"):
                 saved = widgets.attempt(lambda: notebooks.save_as_dataset(store, ctx, name, res.source))
             if saved is not None:
-                _flash(str(c.id), f"Saved {saved.name!r} ({widgets.plural(saved.row_count, 'row')}): it is now a "
+                _flash(str(c.id), f"Saved {widgets.as_text(repr(saved.name))} ({widgets.plural(saved.row_count, 'row')}): it is now a "
                                   "table you can query, and it remembers this query (refresh it from the tables list).")
 
 
@@ -299,7 +299,7 @@ def _save_chart(store: Store, ctx: Context, book: Notebook, c: Cell) -> None:
     try:
         notebooks.update_cell(store, ctx, c.id, config={**_current_config(c, book), "chart": choice})
     except (StudioError, EngineError) as exc:
-        st.toast(f"The chart settings were not saved: {exc}")
+        st.toast(f"The chart settings were not saved: {widgets.as_message(str(exc))}")
 
 
 def _kind(df: pl.DataFrame, column: str) -> Literal["quantitative", "temporal", "nominal"]:

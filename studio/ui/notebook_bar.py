@@ -54,10 +54,10 @@ def tools(store: Store, ctx: Any, book: Notebook, where: Any) -> None:
                 and widgets.attempt(lambda: notebooks.rename_notebook(store, ctx, book.id, new)) is not None):  # type: ignore[arg-type]
             st.rerun()
     with where.popover("Delete", icon=":material/delete:"):
-        st.markdown(f"Delete **{book.name}** and its {_cells(len(book.cells))} with their results? "
+        st.markdown(f"Delete **{widgets.as_text(book.name)}** and its {_cells(len(book.cells))} with their results? "
                     "This cannot be undone.")
-        if st.button(f"Delete {book.name}", key="nb_delete_go", type="primary"):
+        if st.button(f"Delete {widgets.as_text(book.name)}", key="nb_delete_go", type="primary"):
             gone = widgets.attempt(lambda: notebooks.delete_notebook(store, ctx, book.id))  # type: ignore[arg-type]
             if gone is not None:  # the picker falls back to the notebook changed last
-                st.toast(f"Deleted notebook {gone!r}.")
+                st.toast(f"Deleted notebook {widgets.as_text(repr(gone))}.")
                 st.rerun()

@@ -169,11 +169,11 @@ def item_actions(store: Any, ctx: Any, rows: Sequence[queue.QueueRow], tz: str) 
                 queue.move(store, ctx, item_id, to_utc(day, time, tz))
                 st.rerun()
     if row.reason:
-        (st.error if row.state == "failed" else st.info)(row.reason)
+        (st.error if row.state == "failed" else st.info)(widgets.as_message(row.reason))
     with st.expander("History"):
         for e in queue.history(store, ctx, item_id):
             st.caption(f"{local(e.at, tz):%d %b %H:%M:%S} · {LABELS.get(e.from_state, '—')} → "
-                       f"{LABELS[e.to_state]} · {short(e.detail, 160)}")
+                       f"{LABELS[e.to_state]} · {widgets.as_message(short(e.detail, 160))}")
 
 
 def engagement(rows: list[metrics.MetricRow]) -> None:

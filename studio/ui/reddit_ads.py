@@ -31,7 +31,7 @@ def finish_callback(store: Any, ctx: Any, params: Any) -> bool:
     else:
         with widgets.user_errors():
             info = connections.finish_oauth(store, ctx, params["state"], params["code"])
-            st.success(f"Connected Reddit Ads as u/{info.username}. Pick the ad account to sync into below.")
+            st.success(f"Connected Reddit Ads as u/{widgets.as_text(info.username)}. Pick the ad account to sync into below.")
     return True
 
 
@@ -46,9 +46,10 @@ def connections_section(store: Any, ctx: Any, can_configure: bool, sign_in: bool
         with st.container(border=True):
             badge = ":green[ready]" if c.ready else (":red[reconnect needed]" if c.status != "active"
                                                      else ":orange[pick an ad account]")
-            st.markdown(f"**u/{c.username}** · {badge}" + (f"  \nSyncs into **{c.ad_account_name}**" if c.ad_account_id else ""))
+            st.markdown(f"**u/{widgets.as_text(c.username)}** · {badge}"
+                        + (f"  \nSyncs into **{widgets.as_text(c.ad_account_name or '')}**" if c.ad_account_id else ""))
             if c.status_reason:
-                st.caption(c.status_reason)
+                st.caption(widgets.as_message(c.status_reason))
             if can_configure and c.status == "active":
                 _picker(store, ctx, c)
     if not can_configure:
@@ -124,7 +125,7 @@ def set_panel(store: Any, ctx: Any, cs: Any) -> None:
                     + (f" · created {made.get('campaign', 0)} campaigns, {made.get('ad_group', 0)} ad groups, "
                        f"{made.get('ad', 0)} ads · {last.counts.get('writes', 0)} writes" if last.counts else ""))
         if last.error:
-            st.caption(last.error)
+            st.caption(widgets.as_message(last.error))
     else:
         st.caption("Not synced yet. Only approved variations sync; new entities start paused unless you go live.")
     if state.by_kind:

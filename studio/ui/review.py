@@ -147,9 +147,9 @@ def find_replace(store: Store, ctx: Context, cs: CampaignSet, flt: VariationFilt
             st.caption("The search changed since the count: count again.")
             return
         if not pending["matching"]:
-            st.info(f"{pending['find']!r} is in none of the {pending['total']:,} filtered variations.")
+            st.info(f"{widgets.as_text(repr(pending['find']))} is in none of the {pending['total']:,} filtered variations.")
             return
-        st.warning(f"Replace {pending['find']!r} with {pending['repl']!r} in {pending['matching']:,} variation"
+        st.warning(f"Replace {widgets.as_text(repr(pending['find']))} with {widgets.as_text(repr(pending['repl']))} in {pending['matching']:,} variation"
                    f"{'s' if pending['matching'] != 1 else ''} of {pending['total']:,} filtered?")
         ok, cancel, _ = st.columns([1, 1, 4])
         if ok.button(f"Replace in {pending['matching']:,}", key="v_fr_apply", type="primary"):
@@ -170,7 +170,7 @@ def _refused_text(refused: list[str], what: str) -> str:
     more = f" (and {len(refused) - 8:,} more)" if len(refused) > 8 else ""
     one = len(refused) == 1
     return (f"{widgets.plural(len(refused), 'change')} {what} because {'it breaks' if one else 'they break'} a limit: "
-            + "; ".join(refused[:8]) + more + ".")
+            + "; ".join(widgets.as_message(r) for r in refused[:8]) + more + ".")
 
 
 def _columns(fmt: Format, rows: list[dict[str, Any]], show_empty: bool) -> list[str]:

@@ -9,6 +9,7 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from engine.rules import ACTIONS
+from studio.ui import widgets
 from studio.ui.template_editor import plain
 
 
@@ -26,7 +27,7 @@ def annotate(slots: Mapping[str, DeltaGenerator], counts: Mapping[str, int], row
 
 def show_error(slots: Mapping[str, DeltaGenerator], exc: Exception, fallback: DeltaGenerator) -> None:
     """A rule error under the rule it names (or in `fallback` when it names none)."""
-    (slots.get(str(getattr(exc, "rule_id", None))) or fallback).error(str(exc))
+    (slots.get(str(getattr(exc, "rule_id", None))) or fallback).error(widgets.as_message(str(exc)))
 
 
 def _cell(value: Any) -> str:

@@ -45,29 +45,29 @@ def save_bar(store: Store, ctx: Context, current: RuleSetInfo | None, rules: lis
             if b.form_submit_button("Save rule set", type="primary", width="stretch"):
                 with widgets.user_errors():
                     created = rule_sets.create_rule_set(store, ctx, name, rules)
-                    _done(f"Saved {created.name!r} ({widgets.plural(created.rule_count, 'rule')}).", str(created.id))
+                    _done(f"Saved {widgets.as_text(repr(created.name))} ({widgets.plural(created.rule_count, 'rule')}).", str(created.id))
         return
     dirty = rules != normalise(current.rules)
     a, b, c, d = st.columns([2, 1, 1, 2], vertical_alignment="center")
     if a.button("Save", type="primary", disabled=not dirty, key="rp_save", width="stretch"):
         with widgets.user_errors():
             saved = rule_sets.save_rule_set(store, ctx, current.id, rules)
-            _done(f"Saved {saved.name!r} as version {saved.version} ({widgets.plural(saved.rule_count, 'rule')}).")
+            _done(f"Saved {widgets.as_text(repr(saved.name))} as version {saved.version} ({widgets.plural(saved.rule_count, 'rule')}).")
     if b.button("Duplicate", key="rp_duplicate", width="stretch"):
         with widgets.user_errors():
             copy = rule_sets.duplicate_rule_set(store, ctx, current.id)
-            _done(f"Duplicated as {copy.name!r}.", str(copy.id))
+            _done(f"Duplicated as {widgets.as_text(repr(copy.name))}.", str(copy.id))
     if c.button("Delete", key="rp_delete", width="stretch"):
         st.session_state["rp_confirm_delete"] = str(current.id)
     d.caption("Unsaved changes" if dirty else "Saved")
     if st.session_state.get("rp_confirm_delete") == str(current.id):
-        st.warning(f"Delete the rule set {current.name!r} ({widgets.plural(current.rule_count, 'rule')})? This cannot be undone.")
+        st.warning(f"Delete the rule set {widgets.as_text(repr(current.name))} ({widgets.plural(current.rule_count, 'rule')})? This cannot be undone.")
         yes, no, _ = st.columns([1, 1, 4])
         if yes.button("Yes, delete", type="primary", key="rp_delete_yes"):
             with widgets.user_errors():
                 name = rule_sets.delete_rule_set(store, ctx, current.id)
                 st.session_state.pop("rp_confirm_delete", None)
-                _done(f"Deleted {name!r}.", "new")
+                _done(f"Deleted {widgets.as_text(repr(name))}.", "new")
         if no.button("Cancel", key="rp_delete_no"):
             st.session_state.pop("rp_confirm_delete", None)
             st.rerun()
@@ -102,8 +102,8 @@ def versions(store: Store, ctx: Context, current: RuleSetInfo | None, editable: 
         for v in kept[:30]:
             left, right = st.columns([4, 1], vertical_alignment="center")
             when = widgets.fmt_when(v.saved_at) if v.saved_at else "earlier"
-            left.markdown(f"**Version {v.version}** · {widgets.plural(len(v.rules), 'rule')} · {v.saved_by} · {when}"
-                          + (f"  \n{v.note}" if v.note else ""))
+            left.markdown(f"**Version {v.version}** · {widgets.plural(len(v.rules), 'rule')} · {widgets.as_text(v.saved_by)} · {when}"
+                          + (f"  \n{widgets.as_text(v.note)}" if v.note else ""))
             if editable and v.version != current.version and right.button("Restore", key=f"rp_restore_{v.version}"):
                 with widgets.user_errors():
                     back = rule_sets.restore_version(store, ctx, current.id, v.version)

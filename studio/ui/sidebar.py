@@ -9,7 +9,7 @@ import streamlit as st
 from studio import tenancy
 from studio.context import WorkspaceId
 from studio.ui import auth as ui_auth
-from studio.ui import resources, state
+from studio.ui import resources, state, widgets
 
 
 def workspace_switcher() -> tenancy.Membership | None:
@@ -19,8 +19,8 @@ def workspace_switcher() -> tenancy.Membership | None:
         return None
     members = tenancy.memberships(resources.store(), who.user_id)
     with st.sidebar:
-        st.markdown(f"**{who.name}**")
-        st.caption(who.email)
+        st.markdown(f"**{widgets.as_text(who.name)}**")
+        st.caption(widgets.as_text(who.email))
         if not members:
             st.warning("You are not a member of any workspace.")
             state.set_workspace(None)

@@ -4,6 +4,7 @@ negatives, settings) and the tree the preview draws (ad groups with their ads an
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -100,7 +101,7 @@ def inputs(fmt_key: str, columns: Sequence[tuple[str, str]], key_prefix: str) ->
         try:
             CampaignStructure.from_dict(out).check(platform)
         except EngineError as exc:
-            st.error(f"The campaign structure needs a change: {exc}", icon=":material/error:")
+            st.error(f"The campaign structure needs a change: {widgets.as_message(str(exc))}", icon=":material/error:")
     return out
 
 
@@ -214,7 +215,8 @@ def tree(structure: Structure | None, fmt_key: str = "", *, campaigns_shown: int
     rest = structure.campaigns - min(campaigns_shown, structure.campaigns)
     if rest:
         lines.append(f"<li><small>… {rest:,} more campaign{'s' if rest != 1 else ''}</small></li>")
-    st.markdown("<ul>" + "".join(lines) + "</ul>", unsafe_allow_html=True)
+    # One line: a blank line in a name would end Markdown's HTML block and read the rest as Markdown.
+    st.markdown(re.sub(r"[\r\n]+", " ", "<ul>" + "".join(lines) + "</ul>"), unsafe_allow_html=True)
 
 
 def _name(name: str) -> str:

@@ -126,11 +126,11 @@ def columns_panel(columns: Sequence[ColumnProfile], row: Mapping[str, Any] | Non
         shown = "empty" if value in (None, "") else str(value)
         name_col, info_col = st.columns([2, 3], vertical_alignment="center")
         if editable:
-            name_col.button(c.name, key=f"te_ins_{i}", width="stretch", on_click=_insert,
+            name_col.button(widgets.as_text(c.name), key=f"te_ins_{i}", width="stretch", on_click=_insert,
                             args=(field_key(scope, target), templates.snippet(c.name)),
-                            help=f"Insert {templates.snippet(c.name)}")
+                            help=f"Insert {widgets.as_code(templates.snippet(c.name))}")
         else:
-            name_col.markdown(f"`{plain(c.name)}`")
+            name_col.markdown(widgets.as_code(c.name))
         info_col.caption(f"{c.kind} · {plain(shown[:60] + ('…' if len(shown) > 60 else ''))}")
 
 
@@ -213,14 +213,15 @@ def field_editor(spec: FieldSpec, scope: str, initial: str, columns: Sequence[Co
     elif spec.required:
         st.caption("Required: every variation needs this field.")
     for issue in check.report.errors:
-        st.error(issue.message)
+        st.error(widgets.as_message(issue.message))
         if editable and issue.variable and issue.suggestion and issue.suggestion.isidentifier():
             st.button(f"Use `{issue.suggestion}`", key=f"{key}_fix_{issue.variable}", on_click=_fix,
                       args=(key, issue.variable, issue.suggestion))
     for issue in check.report.warnings:
-        st.caption(f"⚠ {issue.message} — guard it with `{issue.suggestion}`" if issue.suggestion else issue.message)
+        message = widgets.as_message(issue.message)
+        st.caption(f"⚠ {message} — guard it with {widgets.as_code(issue.suggestion)}" if issue.suggestion else message)
     if check.render_error:
-        st.error(f"This row does not render: {check.render_error}")
+        st.error(f"This row does not render: {widgets.as_message(check.render_error)}")
     return source, check
 
 
@@ -275,7 +276,7 @@ def save_bar(store: Store, ctx: Context, t: TemplateInfo | None, fmt: Format, va
                 with widgets.user_errors():
                     created = templates.create_template(store, ctx, name, fmt.key, values)
                     forget_drafts(f"{NEW}_{fmt.key}")
-                    st.session_state["te_flash"] = f"Saved {created.name!r} as version 1."
+                    st.session_state["te_flash"] = f"Saved {widgets.as_text(repr(created.name))} as version 1."
                     request_pick(str(created.id))
                     st.rerun()
         return
@@ -286,26 +287,26 @@ def save_bar(store: Store, ctx: Context, t: TemplateInfo | None, fmt: Format, va
         with widgets.user_errors():
             saved = templates.save_template(store, ctx, t.id, values, expected_version=t.version)
             forget_drafts(str(t.id))
-            st.session_state["te_flash"] = f"Saved {saved.name!r} as version {saved.version}."
+            st.session_state["te_flash"] = f"Saved {widgets.as_text(repr(saved.name))} as version {saved.version}."
             st.rerun()
     if b.button("Duplicate", key="te_duplicate", width="stretch"):
         with widgets.user_errors():
             copy = templates.duplicate_template(store, ctx, t.id)
-            st.session_state["te_flash"] = f"Duplicated as {copy.name!r}."
+            st.session_state["te_flash"] = f"Duplicated as {widgets.as_text(repr(copy.name))}."
             request_pick(str(copy.id))
             st.rerun()
     if c.button("Delete", key="te_delete", width="stretch"):
         st.session_state["te_confirm_delete"] = str(t.id)
     d.caption("Unsaved changes" if dirty else f"Saved · version {t.version:,}")
     if st.session_state.get("te_confirm_delete") == str(t.id):
-        st.warning(f"Delete {t.name!r} and all {t.version:,} of its versions? This cannot be undone.")
+        st.warning(f"Delete {widgets.as_text(repr(t.name))} and all {t.version:,} of its versions? This cannot be undone.")
         yes, no, _ = st.columns([1, 1, 4])
         if yes.button("Yes, delete", type="primary", key="te_delete_yes"):
             with widgets.user_errors():
                 name = templates.delete_template(store, ctx, t.id)
                 forget_drafts(str(t.id))
                 st.session_state.pop("te_confirm_delete", None)
-                st.session_state["te_flash"] = f"Deleted {name!r}."
+                st.session_state["te_flash"] = f"Deleted {widgets.as_text(repr(name))}."
                 request_pick(NEW)
                 st.rerun()
         if no.button("Cancel", key="te_delete_no"):

@@ -41,7 +41,7 @@ def show_secret_once() -> None:
         return
     host, secret = shown
     with st.container(border=True):
-        st.warning(f"**Signing secret for {host}** — copy it now; it is not shown again (rotate to get a new one).")
+        st.warning(f"**Signing secret for {widgets.as_text(host)}** — copy it now; it is not shown again (rotate to get a new one).")
         st.code(secret, language=None)
         st.caption("Verify each request: HMAC-SHA256 with this secret over `t.body`, where `t` is the timestamp in "
                    "the `Dotoro-Signature: t=…,v1=…` header; compare with any `v1` and refuse timestamps older "
@@ -75,7 +75,7 @@ def endpoint_list(store: Store, ctx: Context) -> None:
     for e in endpoints:
         status = "enabled" if e.enabled else "disabled"
         health = f" · {e.failing:,} failing" if e.failing else ""
-        with st.expander(f"{e.host} · {status} · {e.delivered:,} delivered{health}",
+        with st.expander(f"{widgets.as_text(e.host)} · {status} · {e.delivered:,} delivered{health}",
                          expanded=len(endpoints) == 1):
             if e.description:
                 st.caption(widgets.as_text(e.description))
@@ -153,7 +153,7 @@ def slack_section(store: Store, ctx: Context) -> None:
     st.caption("Post a line to a Slack channel (or any Slack-compatible incoming webhook: Mattermost, Rocket.Chat, "
                "Discord's /slack endpoint) for the events you pick. The URL is kept encrypted.")
     if current is not None:
-        st.write(f"Posting to **{current.host}** for: " + ", ".join(f"`{k}`" for k in current.kinds))
+        st.write(f"Posting to **{widgets.as_text(current.host)}** for: " + ", ".join(f"`{k}`" for k in current.kinds))
     with st.form("slack_form"):
         url = st.text_input("Incoming-webhook URL", type="password",
                             placeholder="https://hooks.slack.com/services/…" if current is None else "(unchanged)")

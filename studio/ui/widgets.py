@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
@@ -51,13 +52,43 @@ def fmt_when(at: dt.datetime) -> str:
     return at.strftime("%Y-%m-%d %H:%M")
 
 
-_MARKUP = set("\\`*_[]()<>!#|~$")  # links, images, HTML, directives (:red[…]), LaTeX, emphasis
+_MARKUP = set("\\`*_[]<>#|~$")  # links, images, HTML, directives (:red[…]), LaTeX, emphasis
+_LINE_START = re.compile(r"(?m)^(\s*)([-+=])|^(\s*\d+)(\.)(?=\s|$)")
+_CODE_SPAN = re.compile(r"(`[^`\n]+`)")
+
+
+def _escape(text: str) -> str:
+    out = []
+    for i, ch in enumerate(text):
+        before, after = text[i - 1] if i else "", text[i + 1] if i + 1 < len(text) else ""
+        if ch == "_" and before.isalnum() and after.isalnum():
+            out.append(ch)  # inside a word (product_name) an underscore emphasises nothing
+        elif ch in _MARKUP or (ch in "()" and before in "[]") or (ch == "!" and after == "["):
+            out.append("\\" + ch)  # ( and ! only next to a bracket: elsewhere they make nothing and stay as written
+        else:
+            out.append(ch)
+    # nor can a line of it start a list, a numbered item or a heading's underline
+    return _LINE_START.sub(lambda m: f"{m[1] or m[3] or ''}\\{m[2] or m[4]}", "".join(out))
 
 
 def as_text(text: str) -> str:
     """Text that may hold values people or feeds chose, for st.markdown/st.warning/…: shown as written, so it can
     draw no link, image or colour (sentence punctuation like '.' and ':' stays unescaped)."""
-    return "".join("\\" + ch if ch in _MARKUP else ch for ch in text)
+    return _escape(text)
+
+
+def as_message(text: str) -> str:
+    """A message the studio wrote around values people or files chose (an error naming a column or quoting a cell):
+    its `code` spans stay code (their insides are never Markdown), everything else is shown as written."""
+    return "".join(part if i % 2 else _escape(part) for i, part in enumerate(_CODE_SPAN.split(text)))
+
+
+def as_code(text: str) -> str:
+    """Text as one inline code span, whatever backticks it holds (the fence is longer than any run inside)."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def empty_state(title: str, hint: str) -> None:
@@ -70,7 +101,7 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except (StudioError, EngineError) as exc:
-        st.error(str(exc))
+        st.error(as_message(str(exc)))
 
 
 def attempt(fn: Callable[[], T]) -> T | None:
@@ -78,7 +109,7 @@ def attempt(fn: Callable[[], T]) -> T | None:
     try:
         return fn()
     except (StudioError, EngineError) as exc:
-        st.error(str(exc))
+        st.error(as_message(str(exc)))
         return None
 
 

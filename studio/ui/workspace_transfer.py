@@ -46,7 +46,7 @@ def import_section(store: Any, ctx: Any) -> None:
     if found is None:
         return
     made = found.created_at[:16].replace("T", " ")
-    st.markdown(f"**{found.source_name}**, exported {made} UTC: {summary(found.counts) or 'an empty workspace'}.")
+    st.markdown(f"**{widgets.as_text(found.source_name)}**, exported {made} UTC: {summary(found.counts) or 'an empty workspace'}.")
     name = st.text_input("Name of the new workspace", value=f"{found.source_name} (imported)", key=f"ws_import_name_{n}")
     sure = st.checkbox("Create a new workspace from this archive", key=f"ws_import_ok_{n}")
     if st.button("Import as a new workspace", key="ws_import_go", type="primary", disabled=not sure):
