@@ -53,9 +53,11 @@ if not allows(current.role, Permission.DELETE_WORKSPACE):
 
 st.subheader("Export everything")
 st.caption("Everything this workspace owns in one zip with a manifest: data sets (every version, as Parquet), "
-           "templates with their versions, rule sets, campaign sets with their variations, edits and approvals, "
-           "notebooks, publishing plans and history, members, invitations and the audit trail. Reddit account "
-           "secrets and billing are left out. Import it below, here or in another studio.")
+           "templates and rule sets with their versions, campaign sets with their variations, edits and approvals, "
+           "notebooks, publishing plans and history, URL data sets' addresses and schedules, webhook endpoints, "
+           "notification choices, the word list, members, invitations and the audit trail. Secrets (Reddit "
+           "accounts, feed credentials, webhook signing secrets, the Slack URL, API keys, Reddit Ads connections) "
+           "and billing are left out. Import it below, here or in another studio.")
 if st.button("Prepare export", key="ws_export"):
     data = widgets.attempt(lambda: workspace_export.export_zip(store, ctx))
     if data:

@@ -79,6 +79,10 @@ def endpoint_list(store: Store, ctx: Context) -> None:
                          expanded=len(endpoints) == 1):
             if e.description:
                 st.caption(widgets.as_text(e.description))
+            if not e.enabled:  # imports make endpoints disabled (studio.workspace_import): say what to do
+                st.info("Disabled: no events are sent here. An endpoint imported from a workspace export starts "
+                        "disabled because its signing secret stayed behind: rotate the secret, give the new one "
+                        "to the receiver, then enable it.")
             chosen = st.multiselect("Events", list(WEBHOOK_KINDS), default=list(e.kinds), format_func=_label,
                                     key=f"wh_kinds_{e.id}")
             if sorted(chosen) != sorted(e.kinds) and st.button("Save events", key=f"wh_kinds_save_{e.id}"):

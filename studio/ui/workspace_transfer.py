@@ -16,6 +16,9 @@ SHOWN = {  # what the confirmation lists, in this order
     "templates": ("template", "templates"), "rule_sets": ("rule set", "rule sets"),
     "campaign_sets": ("campaign set", "campaign sets"), "variations": ("variation", "variations"),
     "notebooks": ("notebook", "notebooks"), "publish_items": ("planned or sent post", "planned or sent posts"),
+    "feed_sources": ("data set fed from a URL", "data sets fed from a URL"),
+    "webhook_endpoints": ("webhook endpoint", "webhook endpoints"), "word_lists": ("word list", "word lists"),
+    "notification_preferences": ("notification choice", "notification choices"),
     "workspace_members": ("member", "members"), "invitations": ("invitation", "invitations"),
     "audit_events": ("audit event", "audit events"),
 }
@@ -36,7 +39,8 @@ def import_section(store: Any, ctx: Any) -> None:
         st.success(message)
     st.caption("Restore a zip made by *Export everything* as a **new** workspace (this one is not changed). "
                "Members of this workspace found in the archive join with their role; everyone else gets a pending "
-               "invitation to resend. Reddit accounts arrive without their secrets: reconnect them.")
+               "invitation to resend. Secrets stay out of an export: Reddit accounts arrive to reconnect, webhook "
+               "endpoints disabled and feeds that used credentials paused, each saying what to do.")
     n = st.session_state.get(UPLOADER, 0)
     upload = st.file_uploader("Workspace export (.zip)", type=["zip"], key=f"ws_import_file_{n}")
     if upload is None:
@@ -57,5 +61,7 @@ def import_section(store: Any, ctx: Any) -> None:
                 if done.invited else ""
             st.session_state[DONE] = f"Imported {done.name!r}: {summary(done.counts)}. You are in it now.{people}"
             st.session_state[UPLOADER] = n + 1  # a fresh uploader: the archive is not offered twice
+            if done.todo:  # secrets that stayed behind: what to do about them, as a list under the message
+                st.session_state[DONE] += "\n\n" + "\n".join(f"- {widgets.as_text(t)}" for t in done.todo)
             state.request_workspace(done.workspace_id)
             st.rerun()

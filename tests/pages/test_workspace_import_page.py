@@ -6,7 +6,7 @@ import io
 import uuid
 import zipfile
 
-from studio import datasets, notebooks, workspace_export
+from studio import datasets, notebooks, webhooks, workspace_export
 from studio.context import Context
 from studio.settings import load_settings
 from studio.store.session import Store
@@ -27,6 +27,7 @@ def test_an_export_is_imported_as_a_new_selected_workspace(new_app):
     store, ctx = _owner_context(at)
     datasets.upload(store, ctx, "items.csv", CSV, name="Shop items")
     notebooks.add_cell(store, ctx, "sql", source="SELECT * FROM shop_items")
+    webhooks.create_endpoint(store, ctx, "https://93.184.216.34/hooks", ["generation.completed"])
     archive = workspace_export.export_zip(store, ctx)
 
     at.switch_page("pages/workspace.py").run()
@@ -34,6 +35,7 @@ def test_an_export_is_imported_as_a_new_selected_workspace(new_app):
     at.file_uploader(key="ws_import_file_0").set_value(("olga.zip", archive, "application/zip")).run()
     assert not at.exception, at.exception
     assert "**Olga's workspace**, exported" in texts(at) and "1 data set, 1 version" in texts(at)
+    assert "1 webhook endpoint" in texts(at)
     go = at.button(key="ws_import_go")
     assert go.disabled, "nothing is imported before the confirmation is ticked"
     at.text_input(key="ws_import_name_0").input("Olga copy")
@@ -41,6 +43,7 @@ def test_an_export_is_imported_as_a_new_selected_workspace(new_app):
     at.button(key="ws_import_go").click().run()
     assert not at.exception, at.exception
     assert "Imported 'Olga copy': 1 data set, 1 version" in texts(at) and "You are in it now." in texts(at)
+    assert "1 webhook endpoint arrived disabled without a signing secret" in texts(at), "what to do about secrets"
     picker = at.sidebar.selectbox(key="workspace_picker")
     assert picker.format_func(picker.value) == "Olga copy · owner"
     assert [t.value for t in at.text_input if t.label == "Name"] == ["Olga copy"], "the settings show the new workspace"
