@@ -10,8 +10,10 @@ from studio import admin, logging_setup
 from studio.ui import auth as ui_auth
 from studio.ui import invite, logs, resources, sidebar, state, timing
 from studio.ui import notifications as ui_notifications
+from workers import bindings
 
 _started = timing.start()
+bindings.install()  # studio.jobs runs workers/ jobs (studio never imports workers; idempotent per rerun)
 _log = logging.getLogger("studio.pages")
 logs.configure()
 

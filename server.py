@@ -11,7 +11,9 @@ import streamlit as st
 from studio import http_deadline, logging_setup
 from studio.http import Endpoints
 from studio.ui.logs import on_script_error
+from workers import bindings
 
+bindings.install()  # studio.jobs → workers/: the routes (API, webhooks) queue jobs too
 http_deadline.install()  # before uvicorn starts: a client must send its request head within 10 s
 _endpoints = Endpoints()
 logging_setup.configure(_endpoints.settings)  # before the first page run: the routes log from the start

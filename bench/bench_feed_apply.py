@@ -54,8 +54,9 @@ def main() -> None:
     from studio.store.base import utcnow
     from studio.store.campaign_models import CampaignSet
     from studio.store.session import Store
-    from workers import generation, queues
+    from workers import bindings, generation, queues
 
+    bindings.install()  # an entry point: set_follow.apply queues its chunks through studio.jobs
     os.environ.setdefault("DOTORO_HOME", str(ROOT / "bench" / "out" / "home"))
     os.environ.setdefault("MAX_UPLOAD_MB", "1024")
     settings = load_settings()

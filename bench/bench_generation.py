@@ -212,9 +212,10 @@ def main() -> None:
     from studio.settings import load_settings
     from studio.store import migrate
     from studio.store.session import Store
-    from workers import generation
+    from workers import bindings, generation
     from workers.variation_store import COLUMNS
 
+    bindings.install()  # an entry point: studio services queue their jobs through studio.jobs
     os.environ.setdefault("DOTORO_HOME", str(ROOT / "bench" / "out" / "home"))
     os.environ.setdefault("MAX_UPLOAD_MB", "1024")  # the 1M-row file is 240 MB
     settings = load_settings()

@@ -27,12 +27,13 @@ from typing import Any
 
 from sqlalchemy import func, select, text
 
-from studio import audit, operators
+from studio import audit, jobs, operators
 from studio.billing import usage
 from studio.billing.accounts import effective_plan, set_override
 from studio.billing.plans import PLANS, Metric, get_plan
 from studio.context import Context, Role, UserId, WorkspaceId
 from studio.errors import NotFound, PermissionDenied, ValidationFailed
+from studio.jobs import JobInfo, QueueInfo, WorkerInfo
 from studio.permissions import operator_only, public, system_only
 from studio.store.models import (
     BillingAccount,
@@ -180,35 +181,6 @@ def recent_actions(store: Store, user_id: uuid.UUID | None, limit: int = 50) -> 
 # Queue health -----------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class QueueInfo:
-    name: str
-    queued: int
-    started: int
-    failed: int
-    scheduled: int
-    deferred: int
-
-
-@dataclass(frozen=True)
-class WorkerInfo:
-    name: str
-    state: str
-    queues: tuple[str, ...]
-    current_job: str | None
-    last_heartbeat: dt.datetime | None
-
-
-@dataclass(frozen=True)
-class JobInfo:
-    id: str
-    queue: str
-    function: str
-    status: str
-    when: dt.datetime | None
-    error: str
-
-
-@dataclass(frozen=True)
 class QueueHealth:
     available: bool
     message: str
@@ -224,46 +196,16 @@ def queue_health(store: Store, user_id: uuid.UUID | None, *, limit: int = 50) ->
     require_operator(store, user_id)
     if not store.settings.redis_url:
         return QueueHealth(False, "Background jobs run in-process (embedded mode, no REDIS_URL): there are no queues.")
-    from rq import Worker  # the team mode only: keep rq off the embedded import path
-
-    from workers.queues import QUEUE_NAMES, queue, redis_connection
-
-    conn = redis_connection(store.settings)
-    qs = [queue(store.settings, name, connection=conn) for name in QUEUE_NAMES]
-    infos, failed, scheduled = [], [], []
-    for q in qs:
-        infos.append(QueueInfo(q.name, q.count, q.started_job_registry.count, q.failed_job_registry.count,
-                               q.scheduled_job_registry.count, q.deferred_job_registry.count))
-        failed += [_job_info(q, job_id, "failed") for job_id in q.failed_job_registry.get_job_ids(0, limit - 1, desc=True)]
-        sched = q.scheduled_job_registry
-        scheduled += [_job_info(q, job_id, "scheduled", when=sched.get_scheduled_time(job_id))
-                      for job_id in sched.get_job_ids(0, limit - 1)]
-    workers = tuple(WorkerInfo(w.name, w.get_state(), tuple(w.queue_names()),
-                               w.get_current_job_id(), w.last_heartbeat)
-                    for w in Worker.all(connection=conn, serializer=qs[0].serializer))
-    return QueueHealth(True, "", tuple(infos), workers, tuple(j for j in failed if j), tuple(j for j in scheduled if j))
-
-
-def _job_info(q: Any, job_id: str, status: str, when: dt.datetime | None = None) -> JobInfo | None:
-    job = q.fetch_job(job_id)
-    if job is None:
-        return None
-    error = ""
-    if status == "failed":
-        result = job.latest_result()
-        lines = ((result.exc_string if result else None) or "").strip().splitlines()
-        error = lines[-1][:300] if lines else ""
-    return JobInfo(job.id, q.name, job.func_name or "?", status, when or job.ended_at or job.enqueued_at, error)
+    ops = jobs.queue_admin(store.settings)
+    return QueueHealth(True, "", ops.queues(), ops.workers(), ops.jobs("failed", limit), ops.jobs("scheduled", limit))
 
 
 @operator_only
 def retry_job(store: Store, user_id: uuid.UUID | None, queue_name: str, job_id: str) -> None:
     """Put a failed job back on its queue."""
     email = require_operator(store, user_id)
-    q = _queue(store, queue_name)
-    if job_id not in q.failed_job_registry.get_job_ids():
+    if not _queues(store, queue_name).retry(queue_name, job_id):
         raise NotFound("That job is not in the failed list (any more).")
-    q.failed_job_registry.requeue(job_id)
     with store.account_scope(user_id) as s:
         _log(s, email, user_id, "admin.retry_job", target=f"{queue_name}:{job_id}")
 
@@ -272,25 +214,20 @@ def retry_job(store: Store, user_id: uuid.UUID | None, queue_name: str, job_id: 
 def delete_job(store: Store, user_id: uuid.UUID | None, queue_name: str, job_id: str) -> None:
     """Delete a failed or scheduled job for good."""
     email = require_operator(store, user_id)
-    q = _queue(store, queue_name)
-    job = q.fetch_job(job_id)
-    if job is None:
+    if not _queues(store, queue_name).delete(queue_name, job_id):
         raise NotFound("That job does not exist (any more).")
-    for registry in (q.failed_job_registry, q.scheduled_job_registry):
-        registry.remove(job_id)
-    job.delete()
     with store.account_scope(user_id) as s:
         _log(s, email, user_id, "admin.delete_job", target=f"{queue_name}:{job_id}")
 
 
-def _queue(store: Store, name: str) -> Any:
-    from workers.queues import QUEUE_NAMES, queue
-
+def _queues(store: Store, name: str) -> jobs.QueueAdmin:
+    """The team mode's queues, once `name` is known to be one of them."""
     if not store.settings.redis_url:
         raise ValidationFailed("There are no queues in the embedded mode.")
-    if name not in QUEUE_NAMES:
+    ops = jobs.queue_admin(store.settings)
+    if name not in ops.names():
         raise NotFound(f"There is no queue called {name!r}.")
-    return queue(store.settings, name)
+    return ops
 
 
 @system_only("the periodic meter job")

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 
 from engine.generation import GenerationConfig
-from studio import audit, word_lists
+from studio import audit, jobs, word_lists
 from studio.context import Context, Permission
 from studio.errors import NotFound, ValidationFailed
 from studio.permissions import requires
@@ -240,8 +240,6 @@ def resume(store: Store, ctx: Context, run_id: uuid.UUID) -> int:
     Chunks are idempotent: one that is in fact still queued or running is not written twice.
     Returns how many chunks were queued.
     """
-    from workers.generation import recover_run
-
     with store.session_scope(ctx) as s:
         s.require(Permission.EDIT)
         run = s.scalar(select(GenerationRun).where(GenerationRun.id == run_id))
@@ -253,7 +251,7 @@ def resume(store: Store, ctx: Context, run_id: uuid.UUID) -> int:
         audit.record(s, "campaign.resume", object_type="campaign_set", object_id=cs.id,
                      summary=f"Resumed generating {cs.name!r}")
     assert ctx.workspace_id is not None
-    return recover_run(store.settings, ctx.workspace_id, run_id)
+    return jobs.recover_run(store.settings, ctx.workspace_id, run_id)
 
 
 def finished_at_or_now(run: GenerationRun) -> dt.datetime:
@@ -271,7 +269,6 @@ def generate(store: Store, ctx: Context, set_id: uuid.UUID, *, overwrite_edits: 
     """
     from studio.billing import Metric, check_allowance
     from studio.billing.plans import billing_enabled
-    from workers.generation import enqueue_run
 
     row_limit = None
     if billing_enabled(store.settings):
@@ -283,7 +280,7 @@ def generate(store: Store, ctx: Context, set_id: uuid.UUID, *, overwrite_edits: 
     run_id = start_run(store, ctx, set_id, overwrite_edits=overwrite_edits, row_limit=row_limit, chunk_rows=chunk_rows)
     info = latest_run(store, ctx, set_id)
     assert ctx.workspace_id is not None and info is not None
-    enqueue_run(store.settings, ctx.workspace_id, run_id, info.chunks_total)
+    jobs.enqueue_run(store.settings, ctx.workspace_id, run_id, info.chunks_total)
     return run_id
 
 

@@ -15,6 +15,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from studio import jobs
 from studio.store.event_models import Event
 from studio.store.session import TenantSession
 
@@ -77,9 +78,7 @@ def _nudge(store: Any, workspace_id: uuid.UUID) -> None:
     if store is None:
         return
     try:
-        from workers.dispatch import enqueue_dispatch
-
-        enqueue_dispatch(store, workspace_id)
+        jobs.enqueue_dispatch(store, workspace_id)
     except Exception:  # noqa: BLE001 - the periodic dispatch delivers it anyway
         log.warning("events: could not start a dispatch for workspace %s; the periodic one will", workspace_id,
                     exc_info=True)

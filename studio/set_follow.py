@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
-from studio import audit, campaigns, datasets
+from studio import audit, campaigns, datasets, jobs
 from studio.context import Context, Permission
 from studio.errors import NotFound, ValidationFailed
 from studio.permissions import internal, requires
@@ -107,8 +107,6 @@ def _emit(s: TenantSession, kind: str, data: dict[str, Any]) -> None:
 @requires(Permission.EDIT)
 def version_added(store: Store, ctx: Context, dataset_id: uuid.UUID) -> None:
     """A new version of `dataset_id` exists: diff every set following it (a job; inline without workers)."""
-    from workers.feed_apply import enqueue_prepare
-
     with store.session_scope(ctx) as s:
         s.require(Permission.EDIT)
         ds = s.scalar(select(Dataset).where(Dataset.id == dataset_id))
@@ -120,7 +118,7 @@ def version_added(store: Store, ctx: Context, dataset_id: uuid.UUID) -> None:
             CampaignSet.status != "archived", CampaignSet.dataset_version < version)) or 0
     if following:
         assert ctx.workspace_id is not None
-        enqueue_prepare(store.settings, ctx.workspace_id, dataset_id, version)
+        jobs.enqueue_feed_prepare(store.settings, ctx.workspace_id, dataset_id, version)
 
 
 @requires(Permission.EDIT)
@@ -287,7 +285,6 @@ def apply(store: Store, ctx: Context, diff_id: uuid.UUID, *, chunk_rows: int | N
     chunk: when each row renders alone only new and changed rows are rendered, so a small diff of a big
     feed is one chunk (a chunk has fixed costs: loading both versions, building the plan)."""
     from engine.generation.diff import rows_independent
-    from workers.feed_apply import enqueue_apply
 
     with store.session_scope(ctx) as s:
         s.require(Permission.EDIT)
@@ -325,7 +322,7 @@ def apply(store: Store, ctx: Context, diff_id: uuid.UUID, *, chunk_rows: int | N
                          summary=f"{'Automatically applied' if d.automatic else 'Applied'} the diff to data version "
                                  f"{d.to_version} of {cs.name!r}")
     assert ctx.workspace_id is not None
-    enqueue_apply(store, ctx.workspace_id, diff_id)
+    jobs.enqueue_feed_apply(store, ctx.workspace_id, diff_id)
     return chunks
 
 
@@ -333,8 +330,6 @@ def apply(store: Store, ctx: Context, diff_id: uuid.UUID, *, chunk_rows: int | N
 def resume(store: Store, ctx: Context, diff_id: uuid.UUID) -> int:
     """Queue a stalled apply's unfinished chunks again (a worker died); returns how many. A chunk that is in
     fact still running is not written twice (its row lock and done mark)."""
-    from workers.feed_apply import recover
-
     with store.session_scope(ctx) as s:
         s.require(Permission.EDIT)
         d = _diff(s, diff_id)
@@ -343,7 +338,7 @@ def resume(store: Store, ctx: Context, diff_id: uuid.UUID) -> int:
         audit.record(s, "campaign.diff_resume", object_type="campaign_set", object_id=d.campaign_set_id,
                      summary=f"Resumed applying data version {d.to_version}")
     assert ctx.workspace_id is not None
-    return recover(store, ctx.workspace_id, diff_id)
+    return jobs.recover_feed_apply(store, ctx.workspace_id, diff_id)
 
 
 # --- conflicts ---------------------------------------------------------------------------------------

@@ -14,6 +14,9 @@ from sqlalchemy import create_engine, text
 from studio.settings import Settings, load_settings
 from studio.store import migrate
 from studio.store.session import Store
+from workers import bindings
+
+bindings.install()  # every test process binds studio.jobs to workers/, as every entry point of the product does
 
 ROOT = Path(__file__).resolve().parents[1]
 TEST_DATA = ROOT / "tests" / "data"

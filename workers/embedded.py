@@ -27,6 +27,7 @@ from typing import Any
 from studio import jobs
 from studio.logging_setup import logged_job
 from studio.store.session import Store
+from workers import bindings
 from workers.periodic import PERIODIC
 
 log = logging.getLogger(__name__)
@@ -160,6 +161,7 @@ class EmbeddedLoop(threading.Thread):
 
     def start(self) -> None:
         """The loop's thread, and the worker thread that runs generation chunks (see the module's note)."""
+        bindings.install()  # its jobs call studio services that queue more (studio.jobs)
         self.workers.start()
         super().start()
 

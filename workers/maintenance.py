@@ -28,6 +28,7 @@ from studio.context import Context, WorkspaceId
 from studio.store.base import utcnow
 from studio.store.campaign_models import GenerationChunk, GenerationRun
 from studio.store.session import Store
+from workers import bindings
 from workers.generation import RETRY, job_store, run_chunk
 from workers.queues import QUEUE_NAMES, queue, redis_connection, submit
 
@@ -197,6 +198,7 @@ def resume_unfinished_runs(store: Store, *, idle_at_most: dt.timedelta) -> dict[
 
 def main() -> None:
     """`python -m workers.maintenance` (the scheduler runs it daily): apply retention once."""
+    bindings.install()  # an entry point: whatever studio code it runs may queue jobs (studio.jobs)
     deleted = apply_audit_retention()
     print(f"audit retention: deleted {sum(deleted.values()):,} event(s) in {len(deleted)} workspace(s)")
 

@@ -33,6 +33,7 @@ from rq.serializers import JSONSerializer
 
 from studio import logging_setup
 from studio.settings import Settings, load_settings
+from workers import bindings
 from workers.maintenance import ALIVE_TTL_S, mark_alive
 from workers.periodic import BACKOFF_S, CronThread
 from workers.queues import QUEUE_NAMES, queue, redis_connection
@@ -114,6 +115,7 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"unknown queue {unknown[0]!r}; the queues are {', '.join(QUEUE_NAMES)}")
     for name in JOB_MODULES:
         importlib.import_module(name)
+    bindings.install()  # jobs call studio services that queue jobs (studio.jobs); forked children inherit it
     settings = load_settings()
     logging_setup.configure(settings)  # LOG_FORMAT / LOG_LEVEL, secrets masked
     worker_class = StudioForkWorker if args.fork else StudioSimpleWorker

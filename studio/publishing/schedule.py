@@ -17,6 +17,7 @@ from engine.templates import TemplateError, compile_template
 from studio import audit, campaigns
 from studio.context import Context, Permission
 from studio.errors import ValidationFailed
+from studio.jobs import enqueue_publish_item
 from studio.permissions import requires
 from studio.publishing import accounts, chains, checks, content, outbox, planner
 from studio.publishing import reddit_client as rc
@@ -352,10 +353,8 @@ def enqueue(store: Store, ctx: Context, jobs: list[tuple[uuid.UUID, int, dt.date
     """Hand items to the worker pool at their times (embedded mode: the schedule page runs due items)."""
     if not jobs or not store.settings.redis_url or ctx.workspace_id is None:
         return
-    from workers.publishing import enqueue_item
-
     for item_id, gen, at in jobs:
-        enqueue_item(store.settings, ctx.workspace_id, item_id, gen, at)
+        enqueue_publish_item(store.settings, ctx.workspace_id, item_id, gen, at)
 
 
 @requires(Permission.VIEW)

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from studio import audit
+from studio import audit, jobs
 from studio.context import Context, Permission, Role, WorkspaceId
 from studio.errors import NotFound, ValidationFailed
 from studio.permissions import requires, system_only
@@ -283,9 +283,7 @@ def resolve_conflict(store: Store, ctx: Context, entity_id: uuid.UUID, *, keep: 
 def background(settings: Any, ws: Any) -> Enqueue:
     """Where the studio's pages send a sync: the worker pool (team) or the server's job thread (embedded)."""
     def enqueue(sync_id: uuid.UUID, delay: float) -> None:
-        from workers.ads_sync import enqueue_sync
-
-        enqueue_sync(settings, ws, sync_id, delay)
+        jobs.enqueue_ads_sync(settings, ws, sync_id, delay)
 
     return enqueue
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import streamlit as st
 
+from studio import jobs
 from studio.previews import PreviewCache
 from studio.settings import EXTRA_PREFIXES, Settings, StudioEnv, load_settings
 from studio.store import migrate
 from studio.store.session import Store
-from workers.embedded import EmbeddedLoop
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
@@ -46,18 +46,16 @@ def store() -> Store:
 
 
 @st.cache_resource(show_spinner=False)
-def _background(database_url: str, home: str) -> EmbeddedLoop | None:
+def _background(database_url: str, home: str) -> jobs.BackgroundLoop | None:
     s = load_settings()
     if s.redis_url or not s.background_jobs:
         return None
-    loop = EmbeddedLoop(store())
-    loop.start()
-    return loop
+    return jobs.start_embedded_loop(store())  # bound by the entry point (workers.bindings), as every job
 
 
-def background_work() -> EmbeddedLoop | None:
+def background_work() -> jobs.BackgroundLoop | None:
     """Embedded mode: the server's one thread that sends due posts and runs the periodic jobs
-    (workers.embedded); None in team mode (the worker pool does it) or with BACKGROUND_JOBS=off."""
+    (workers.embedded, through studio.jobs); None in team mode (the worker pool does it) or with BACKGROUND_JOBS=off."""
     s = settings()
     return _background(s.database_url, str(s.home))
 

@@ -276,8 +276,9 @@ KILLER = textwrap.dedent("""
     import os, signal, sys
     from redis import Redis
     from rq import SimpleWorker
-    from workers import feed_apply, queues
+    from workers import bindings, feed_apply, queues
     from studio.settings import load_settings
+    bindings.install()
     done = []
     def die(step):
         done.append(step)

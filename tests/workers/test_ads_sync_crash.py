@@ -27,8 +27,9 @@ from redis import Redis
 from rq import SimpleWorker
 from studio.reddit_ads import sync
 from studio.settings import load_settings
-from workers import queues
+from workers import bindings, queues
 
+bindings.install()
 step, nth = sys.argv[1], int(sys.argv[2])
 seen = {"n": 0}
 

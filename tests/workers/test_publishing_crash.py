@@ -26,7 +26,9 @@ from redis import Redis
 from rq import SimpleWorker, get_current_job
 from studio.publishing import execute
 from studio.settings import load_settings
-from workers import queues
+from workers import bindings, queues
+
+bindings.install()
 
 def hold(step):
     if step == sys.argv[1]:
