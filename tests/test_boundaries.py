@@ -210,3 +210,20 @@ def test_each_binding_takes_what_the_operation_declares(name):
     declared, bound = inspect.signature(op.declared), inspect.signature(op._impl)
     assert [(p.name, p.kind, p.default) for p in bound.parameters.values()] == \
            [(p.name, p.kind, p.default) for p in declared.parameters.values()], name
+
+
+ENTRY_POINTS = ("app.py", "server.py", "workers/worker.py", "workers/maintenance.py", "workers/embedded.py",
+                "tests/conftest.py", "bench/bench_generation.py", "bench/bench_feed_apply.py")
+
+
+@pytest.mark.parametrize("rel", ENTRY_POINTS)
+def test_every_entry_point_binds_the_port_and_the_readme_says_so(rel):
+    tree = ast.parse((ROOT / rel).read_text(encoding="utf-8"))
+    calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and ast.unparse(n.func) == "bindings.install"]
+    assert calls, f"{rel} starts studio code that may queue jobs: it must call workers.bindings.install()"
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("**One port to the queue**"):][:1500]
+    named = {"workers/worker.py": "workers.worker", "workers/maintenance.py": "workers.maintenance",
+             "workers/embedded.py": "embedded loop", "bench/bench_generation.py": "bench/",
+             "bench/bench_feed_apply.py": "bench/"}.get(rel, rel)
+    assert named in section, f"README's port paragraph should name {rel}"
