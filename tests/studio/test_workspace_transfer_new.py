@@ -14,6 +14,7 @@ import json
 import uuid
 import zipfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -295,6 +296,32 @@ def test_an_archive_of_format_version_2_still_imports(tstore, server):
     assert _counts(tstore, done.workspace_id) == dict.fromkeys(NEW_TABLES, 0)
     assert [v.version for v in rule_sets.versions(tstore, new, rule_sets.list_rule_sets(tstore, new)[0].id)] == [2, 1]
     assert done.todo == [] and done.skipped == {}
+
+
+V2_ARCHIVE = Path(__file__).parent / "data" / "workspace_export_v2.zip"
+
+
+def test_an_archive_the_studio_wrote_before_format_version_3_imports(tstore):
+    """data/workspace_export_v2.zip was written by the exporter as it was before format version 3 (commit b79e6b6^):
+    a data set with two versions and a chosen key column, a template, a rule set saved twice, a set following the
+    data set automatically, a pending invitation."""
+    account, ws = _person(tstore, "Ines")
+    ctx = Context(user_id=account.id, workspace_id=ws)
+    old = V2_ARCHIVE.read_bytes()
+    assert json.loads(zipfile.ZipFile(io.BytesIO(old)).read("manifest.json"))["format_version"] == 2
+    done = wi.import_zip(tstore, ctx, old)
+    new = Context(user_id=account.id, workspace_id=done.workspace_id)
+    (shop,) = datasets.list_datasets(tstore, new)
+    assert (shop.name, datasets.load_table(tstore, new, shop.id).height) == ("Shop items", 3)
+    assert (dataset_keys.key_status(tstore, new, shop.id).column, dataset_keys.key_status(tstore, new, shop.id).chosen) \
+        == ("id", True)
+    (rs,) = rule_sets.list_rule_sets(tstore, new)
+    assert [(v.version, len(v.rules), v.note) for v in rule_sets.versions(tstore, new, rs.id)] == [
+        (2, 2, "skip cheap ones too"), (1, 1, "")]
+    (cs,) = campaign_sets.list_sets(tstore, new)
+    assert (set_follow.follow_status(tstore, new, cs.id).mode, cs.key_column) == ("auto", "id")
+    assert sorted(e for e, _ in done.invited) == ["olga.v2@example.com"]
+    assert _counts(tstore, done.workspace_id) == dict.fromkeys(NEW_TABLES, 0) and done.todo == []
 
 
 def _rewrite(archive: bytes, name: str, change) -> bytes:
