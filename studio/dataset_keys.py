@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from engine.row_keys import KEY_CANDIDATES, KeyReport, key_report
 from studio import audit
 from studio.context import Context, Permission
-from studio.datasets import _current, _get, load_table
+from studio.dataset_versions import _current, _get
+from studio.datasets import load_table
 from studio.errors import ValidationFailed
 from studio.permissions import requires
 from studio.store.session import Store

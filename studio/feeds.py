@@ -27,7 +27,7 @@ from sqlalchemy import delete, func, select
 from engine.ingest import IngestError, IngestOptions, IngestResult, ingest
 from studio import audit, feed_secrets
 from studio.context import Context, Permission
-from studio.datasets import MAX_NAME, _add_version, _current, _default_name, _get, _unique_name, content_hash
+from studio.dataset_versions import MAX_NAME, _add_version, _current, _default_name, _get, _unique_name, content_hash
 from studio.errors import NotFound, ValidationFailed
 from studio.feed_fetch import FORMATS, FetchFailed, Policy, check_url, detect_format, entered_login, fetch
 from studio.naming import check_printable
