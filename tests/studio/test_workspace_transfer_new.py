@@ -350,9 +350,13 @@ def test_newer_or_damaged_archives_are_refused_and_nothing_is_imported(tstore, s
     src = _newer_workspace(tstore, server)
     archive = make(wx.export_zip(tstore, src.ctx))
     before = tenancy.memberships(tstore, src.ctx.user_id)
+    data_dir = tstore.settings.home / "data"
+    files = sorted(p for p in data_dir.rglob("*") if p.is_file()) if data_dir.exists() else []
     with pytest.raises(wi.ImportRefused, match=message):
         wi.import_zip(tstore, src.ctx, archive)
     assert tenancy.memberships(tstore, src.ctx.user_id) == before, "no workspace was created"
+    assert (sorted(p for p in data_dir.rglob("*") if p.is_file()) if data_dir.exists() else []) == files, \
+        "no data set version's file was left (the endpoints come after them)"
 
 
 def test_the_import_lands_in_the_new_workspace_only_and_keeps_choices_of_members_only(tstore, server):
