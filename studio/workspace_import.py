@@ -232,8 +232,9 @@ def _todo(imported: Imported, rows: dict[str, list[dict[str, Any]]]) -> None:
                              "Settings → Webhooks & Slack rotate each one's secret, give it to its receiver, then "
                              "enable it.")
     if feeds:
-        imported.todo.append(f"{_plural(feeds, 'URL data set')} paused because the credentials were not exported: "
-                             "enter them in the data set's feed settings, then resume the schedule.")
+        imported.todo.append(f"{_plural(feeds, 'URL data set')} {'is' if feeds == 1 else 'are'} paused because the "
+                             "credentials were not exported: enter them in the data set's feed settings, then resume "
+                             "the schedule.")
     if n := imported.counts.get("reddit_accounts", 0):
         imported.todo.append(f"{_plural(n, 'Reddit account')} to reconnect on Reddit accounts.")
     if n := imported.skipped.get("notification_preferences", 0):

@@ -45,7 +45,7 @@ def test_import_says_what_to_do_about_the_secrets_left_behind(studio_url, studio
     page.get_by_text("Create a new workspace from this archive").click()
     page.get_by_role("button", name="Import as a new workspace").click()
     expect(page.get_by_text("1 webhook endpoint arrived disabled without a signing secret")).to_be_visible()
-    expect(page.get_by_text("1 URL data set paused because the credentials were not exported")).to_be_visible()
+    expect(page.get_by_text("1 URL data set is paused because the credentials were not exported")).to_be_visible()
     page.wait_for_timeout(800)
     shot(page, "workspace-import-todo")
     assert "tok-import-1" not in page.content()

@@ -177,7 +177,7 @@ def test_the_newer_parts_come_over_with_what_a_user_would_check(tstore, server):
     new = Context(user_id=src.ctx.user_id, workspace_id=done.workspace_id)
     assert done.counts["webhook_endpoints"] == 2 and done.counts["feed_sources"] == 3 and done.skipped == {}
     assert any("2 webhook endpoints arrived disabled" in t for t in done.todo)
-    assert any("1 URL data set paused because the credentials were not exported" in t for t in done.todo)
+    assert any("1 URL data set is paused because the credentials were not exported" in t for t in done.todo)
 
     # the word list and the rule set's versions, with who saved them
     assert word_lists.get_word_list(tstore, new) == word_lists.WordListSettings(
