@@ -268,6 +268,29 @@ def test_an_imported_feed_and_endpoint_work_once_their_secrets_are_given_again(t
     assert not deliveries.verify(src.hook_secret, header, got.body), "the original's secret does not sign the copy"
 
 
+def test_an_endpoint_whose_address_cannot_be_decrypted_is_left_out_and_said_so(tstore):
+    from cryptography.fernet import Fernet
+
+    def keyed(key: bytes) -> Store:
+        extra = {**tstore.settings.extra, "ENCRYPTION_KEYS": key.decode()}
+        return Store(dataclasses.replace(tstore.settings, extra=extra), url=tstore.url)
+
+    account, ws = _person(tstore, "Kai")
+    ctx = Context(user_id=account.id, workspace_id=ws)
+    old, new = keyed(Fernet.generate_key()), keyed(Fernet.generate_key())
+    webhooks.create_endpoint(old, ctx, "https://93.184.216.34/lost", ["diff.ready"], description="sealed with a lost key")
+    webhooks.create_endpoint(new, ctx, "https://93.184.216.34/kept", ["diff.ready"], description="readable")
+    archive = wx.export_zip(new, ctx)  # the first endpoint's key is no longer configured
+    z = zipfile.ZipFile(io.BytesIO(archive))
+    assert [h["description"] for h in json.loads(z.read("webhook_endpoints.json"))] == ["readable"]
+    manifest = json.loads(z.read("manifest.json"))
+    assert manifest["left_out"]["unreadable_webhook_addresses"].startswith("1 webhook endpoint(s) whose address cannot")
+    assert manifest["counts"]["webhook_endpoints"] == 1
+    assert wi.import_zip(new, ctx, archive).counts["webhook_endpoints"] == 1
+    old.dispose()
+    new.dispose()
+
+
 def _as_version_2(archive: bytes) -> bytes:
     """The archive as a studio before format version 3 wrote it: without the newer tables."""
     src = zipfile.ZipFile(io.BytesIO(archive))
