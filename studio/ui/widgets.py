@@ -55,6 +55,7 @@ def fmt_when(at: dt.datetime) -> str:
 _MARKUP = set("\\`*_[]<>#|~$")  # links, images, HTML, directives (:red[…]), LaTeX, emphasis
 _LINE_START = re.compile(r"(?m)^(\s*)([-+=])|^(\s*\d+)(\.)(?=\s|$)")
 _CODE_SPAN = re.compile(r"(`[^`\n]+`)")
+_AUTOLINK = re.compile(r"(?i)(?<=http:|ttps:)(?=//)|(?<=www)(?=\.)")
 
 
 def _escape(text: str) -> str:
@@ -63,17 +64,21 @@ def _escape(text: str) -> str:
         before, after = text[i - 1] if i else "", text[i + 1] if i + 1 < len(text) else ""
         if ch == "_" and before.isalnum() and after.isalnum():
             out.append(ch)  # inside a word (product_name) an underscore emphasises nothing
-        elif ch in _MARKUP or (ch in "()" and before in "[]") or (ch == "!" and after == "["):
-            out.append("\\" + ch)  # ( and ! only next to a bracket: elsewhere they make nothing and stay as written
+        elif ch in _MARKUP or (ch in "()" and before in "[]") or (ch == "!" and after == "[") or \
+                (ch == ":" and after.isalpha()):  # ( and ! only next to a bracket: elsewhere they make nothing;
+            out.append("\\" + ch)  # a colon before a letter would start a directive (:red, :material/…:)
         else:
             out.append(ch)
     # nor can a line of it start a list, a numbered item or a heading's underline
-    return _LINE_START.sub(lambda m: f"{m[1] or m[3] or ''}\\{m[2] or m[4]}", "".join(out))
+    text = _LINE_START.sub(lambda m: f"{m[1] or m[3] or ''}\\{m[2] or m[4]}", "".join(out))
+    # an address in it stays text: Markdown links bare http(s):// and www. addresses whatever escapes they hold,
+    # but not one with an invisible word joiner after its scheme or www
+    return _AUTOLINK.sub("\u2060", text)
 
 
 def as_text(text: str) -> str:
     """Text that may hold values people or feeds chose, for st.markdown/st.warning/…: shown as written, so it can
-    draw no link, image or colour (sentence punctuation like '.' and ':' stays unescaped)."""
+    draw no link, image or colour (sentence punctuation like '.' and ': ' stays as written)."""
     return _escape(text)
 
 

@@ -59,7 +59,7 @@ def import_section(store: Any, ctx: Any) -> None:
         if done is not None:
             people = f" {_count(len(done.invited), ('pending invitation', 'pending invitations'))} to resend." \
                 if done.invited else ""
-            st.session_state[DONE] = f"Imported {done.name!r}: {summary(done.counts)}. You are in it now.{people}"
+            st.session_state[DONE] = f"Imported {widgets.as_text(repr(done.name))}: {summary(done.counts)}. You are in it now.{people}"
             st.session_state[UPLOADER] = n + 1  # a fresh uploader: the archive is not offered twice
             if done.todo:  # secrets that stayed behind: what to do about them, as a list under the message
                 st.session_state[DONE] += "\n\n" + "\n".join(f"- {widgets.as_text(t)}" for t in done.todo)

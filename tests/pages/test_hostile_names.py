@@ -27,7 +27,8 @@ EVIL = "# Hi [click](https://evil.example) ![px](https://evil.example/p.png) :re
 ACTIVE = {  # what each piece of markup would do if it reached Markdown unescaped
     "a link": re.compile(r"(?<!\\)\[click\]"),
     "a remote image": re.compile(r"(?<!\\)\[px\]"),
-    "coloured text": re.compile(r":red\["),
+    "coloured text (a directive)": re.compile(r"(?<!\\):red"),
+    "a bare address Markdown links": re.compile(r"https://evil\.example"),
     "an HTML tag": re.compile(r"(?<!\\)<img"),
     "bold text": re.compile(r"\*\*b\*\*"),
     "a heading": re.compile(r"(?m)^ {0,3}#{1,6}[ \t]+Hi"),
@@ -35,7 +36,7 @@ ACTIVE = {  # what each piece of markup would do if it reached Markdown unescape
 CSV = b"name,price\nShoe,10\nCap,5\n"
 THREAD = {"subreddit": "deals", "title": "{{ name }} for {{ price }}"}
 _CODE_SPAN = re.compile(r"(?<![\\`])(`+)(?!`)(.+?)(?<!`)\1(?!`)", re.DOTALL)
-_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
+_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])|\u2060")
 
 
 @dataclass(frozen=True)
@@ -147,6 +148,11 @@ def _markdown_texts(at: Any) -> list[str]:
     return texts
 
 
+def _read(text: str) -> str:
+    """What a person reads of a Markdown text: escapes and invisible joiners removed."""
+    return _ESCAPE.sub(lambda m: m[1] or "", text)
+
+
 def _plain_texts(at: Any) -> list[str]:
     """Text shown as written whatever it holds (picker options, field values)."""
     return [str(o) for kind in ("selectbox", "multiselect") for e in getattr(at, kind) for o in e.options] + \
@@ -177,7 +183,7 @@ def test_a_hostile_name_is_shown_as_text(new_app, monkeypatch, case):
         outside_code = _CODE_SPAN.sub("`…`", text)
         for effect, pattern in ACTIVE.items():
             assert not pattern.search(outside_code), f"{effect} on {case.page}: {text!r}"
-    read = "\n".join(_ESCAPE.sub(r"\1", text) for text in rendered)
+    read = "\n".join(_read(text) for text in rendered)
     shown = EVIL[:39]  # lists cut long names (API keys at 40 characters)
     assert shown in read or shown in "\n".join(_plain_texts(at)), f"the name is not shown on {case.page}"
 
@@ -188,8 +194,9 @@ def test_code_spans_and_escapes_read_as_written():
 
     assert widgets.as_code("a `b` c") == "``a `b` c``"
     assert widgets.as_code("`x") == "`` `x ``"
-    assert _ESCAPE.sub(r"\1", widgets.as_text(EVIL)) == EVIL
+    assert _read(widgets.as_text(EVIL)) == EVIL
     message = widgets.as_message(f"Column `price_eur` of {EVIL} is not a number (row 2).")
-    assert message.startswith("Column `price_eur` of \\# Hi \\[click\\]\\(https") and message.endswith("(row 2).")
+    assert message.startswith("Column `price_eur` of \\# Hi \\[click\\]\\(https:\u2060//") and message.endswith("(row 2).")
     assert widgets.as_text("product_name - 2024") == "product_name - 2024"  # nothing escaped that needs none
     assert widgets.as_text("line\n- item\n1. first") == "line\n\\- item\n1\\. first"
+    assert widgets.as_text("at 12:30: :smile: www.shop.example") == "at 12:30: \\:smile: www\u2060.shop.example"
