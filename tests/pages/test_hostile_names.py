@@ -1,6 +1,7 @@
 """Names people chose are shown as the very text on every page that shows them: a data set, template, rule set,
-feed, campaign set, webhook endpoint, API key, workspace or member named with Markdown or HTML cannot draw a link,
-load a remote image (a tracking pixel in every member's browser), colour text, make a heading or bold text.
+feed, campaign set, webhook endpoint, API key, word list, workspace or member named with Markdown or HTML cannot
+draw a link, load a remote image (a tracking pixel in every member's browser), colour text, make a heading or bold
+text.
 
 Each case seeds one entity through its service, opens the page that shows it and reads every element Streamlit
 renders as Markdown (text, captions, alerts, toasts, titles, and the labels of buttons, inputs, expanders, tabs and
@@ -106,6 +107,20 @@ def _workspace(store: Store, ctx: Context) -> Any:
     return workspaces.rename(store, ctx, EVIL)
 
 
+def _word_list(store: Store, ctx: Context) -> Any:
+    from studio import word_lists
+
+    return word_lists.save_word_list(store, ctx, banned=[EVIL], banned_mode="replace",
+                                      replacement=EVIL.replace("Hi", "Ho"))
+
+
+def _clashing_word_list(at: Any, seeded: Any) -> None:
+    """The same phrase banned and as a brand spelling: the refusal quotes it."""
+    next(t for t in at.text_area if t.label.startswith("Brand spellings")).input(EVIL)
+    next(b for b in at.button if b.label == "Save word list").click().run()
+    assert any("both banned and a brand spelling" in e.value for e in at.error), [e.value for e in at.error]
+
+
 def _click(label: str) -> Callable[[Any, Any], None]:
     def click(at: Any, seeded: Any) -> None:
         next(b for b in at.button if b.label == label).click().run()
@@ -133,6 +148,7 @@ CASES = {
                                                             env={"WEBHOOK_ALLOW_PRIVATE": "on"}),
     "API key name (API keys)": Case("pages/api_keys.py", _api_key),
     "workspace name (Workspace settings)": Case("pages/workspace.py", _workspace),
+    "word list and its refusal (Workspace settings)": Case("pages/workspace.py", _word_list, act=_clashing_word_list),
     "member name (Team and the sidebar)": Case("pages/team.py", lambda s, c: None, member=EVIL),
 }
 
