@@ -18,6 +18,30 @@ from studio.store.ads_models import AdsConnection, AdsEntity, AdsMetric
 from studio.store.base import utcnow
 from studio.store.session import Store
 
+SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£"}  # written before the amount; other codes after it
+
+
+def _code(currency: str) -> str:
+    return "".join(ch for ch in (currency or "").upper() if "A" <= ch <= "Z")[:3]  # ISO 4217; nothing printf reads
+
+
+def money(amount: float, currency: str = "") -> str:
+    """An amount of the ad account's currency for people: $1,234.50, €1,234.50, 1,234.50 CAD, 1,234.50 (unknown)."""
+    code = _code(currency)
+    body = f"{abs(amount):,.2f}"
+    sign = "-" if round(amount, 2) < 0 else ""
+    if code in SYMBOLS:
+        return f"{sign}{SYMBOLS[code]}{body}"
+    return f"{sign}{body} {code}" if code else f"{sign}{body}"
+
+
+def money_format(currency: str = "") -> str:
+    """The same as `money`, as a printf format for a table's number column (the numbers stay sortable)."""
+    code = _code(currency)
+    if code in SYMBOLS:
+        return f"{SYMBOLS[code]}%,.2f"
+    return f"%,.2f {code}" if code else "%,.2f"
+
 
 @system_only("the metrics job pulls Reddit's daily figures for a connection")
 def pull_metrics(store: Store, ws: WorkspaceId, connection_id: uuid.UUID, *, days: int = 7) -> int:
@@ -67,6 +91,7 @@ class AdPerformance:
     clicks: int
     spend: float  # in the account's currency
     conversions: int
+    currency: str = ""  # the ad account's ISO code; "" while the studio does not know it
 
     @property
     def ctr(self) -> float:
@@ -75,6 +100,10 @@ class AdPerformance:
     @property
     def cpc(self) -> float:
         return self.spend / self.clicks if self.clicks else 0.0
+
+    @property
+    def cpm(self) -> float:
+        return self.spend * 1000 / self.impressions if self.impressions else 0.0
 
 
 @requires(Permission.VIEW)
@@ -96,10 +125,10 @@ def performance(store: Store, ctx: Context, set_id: uuid.UUID) -> list[AdPerform
 def performance_csv(store: Store, ctx: Context, set_id: uuid.UUID) -> bytes:
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow(["ad_id", "ad_name", "variation_id", "impressions", "clicks", "ctr", "spend", "cpc", "conversions"])
+    w.writerow(["ad_id", "ad_name", "variation_id", "impressions", "clicks", "ctr", "spend", "cpc", "conversions", "cpm"])
     for p in performance(store, ctx, set_id):
         w.writerow([p.ad_id, p.name, p.variation_id or "", p.impressions, p.clicks, f"{p.ctr:.4f}", f"{p.spend:.2f}",
-                    f"{p.cpc:.2f}", p.conversions])
+                    f"{p.cpc:.2f}", p.conversions, f"{p.cpm:.2f}"])
     return buf.getvalue().encode()
 
 
@@ -114,6 +143,7 @@ class SetPerformance:
     spend: float
     conversions: int
     daily: tuple[tuple[dt.date, int, int, float], ...]  # (day, impressions, clicks, spend)
+    currency: str = ""
 
     @property
     def ctr(self) -> float:
@@ -122,6 +152,10 @@ class SetPerformance:
     @property
     def cpc(self) -> float:
         return self.spend / self.clicks if self.clicks else 0.0
+
+    @property
+    def cpm(self) -> float:
+        return self.spend * 1000 / self.impressions if self.impressions else 0.0
 
 
 @requires(Permission.VIEW)

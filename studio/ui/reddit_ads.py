@@ -181,17 +181,44 @@ def _conflicts(store: Any, ctx: Any, rows: list[dict[str, Any]]) -> None:
 
 
 def _performance(store: Any, ctx: Any, cs: Any) -> None:
+    st.markdown("**Performance**")
     rows = widgets.attempt(lambda: performance.performance(store, ctx, cs.id)) or []
     if not rows:
-        st.caption("Performance appears here once Reddit reports impressions (pulled every hour).")
+        st.caption("No figures yet: Reddit's impressions, clicks and spend of this set's ads appear here once it "
+                   "reports them (pulled every hour).")
         return
-    st.markdown("**Performance** (all synced days)")
-    st.dataframe([{"Ad": p.name, "Impressions": p.impressions, "Clicks": p.clicks, "CTR": f"{p.ctr:.2%}",
-                   "Spend": f"{p.spend:,.2f}", "CPC": f"{p.cpc:,.2f}", "Conversions": p.conversions} for p in rows],
-                 hide_index=True, use_container_width=True)
+    st.caption(f"All synced days · {widgets.plural(len(rows), 'ad')}, best click-through first.")
+    figures(rows, "Ad", [p.name for p in rows])
     data = widgets.attempt(lambda: performance.performance_csv(store, ctx, cs.id))
     if data is not None:
         st.download_button("Download performance (CSV)", data, file_name=f"{cs.name} - reddit ads.csv", on_click="ignore")
+
+
+def _currency(rows: list[Any]) -> str | None:
+    """The one currency of these figures ("" unknown), None when they mix currencies (then no total is added up)."""
+    codes = {r.currency for r in rows}
+    return next(iter(codes)) if len(codes) == 1 else None
+
+
+def figures(rows: list[Any], first: str, names: list[str]) -> None:
+    """Per-ad or per-set figures: counts with thousands separators, money in the ad account's currency (2 decimals),
+    CTR in percent; numbers stay numbers so the columns sort."""
+    currency = _currency(rows)
+    money = performance.money_format(currency or "")
+    st.dataframe([{first: name, "Impressions": r.impressions, "Clicks": r.clicks, "CTR": r.ctr * 100, "Spend": r.spend,
+                   "CPC": r.cpc, "CPM": r.cpm, "Conversions": r.conversions,
+                   **({"Currency": r.currency} if currency is None else {})} for name, r in zip(names, rows, strict=True)],
+                 hide_index=True, width="stretch",
+                 column_config={
+                     first: st.column_config.TextColumn(first, width="medium"),
+                     **{c: st.column_config.NumberColumn(c, format="%,d") for c in ("Impressions", "Clicks", "Conversions")},
+                     "CTR": st.column_config.NumberColumn("CTR", format="%.2f%%", help="Clicks per impression"),
+                     "Spend": st.column_config.NumberColumn("Spend", format=money),
+                     "CPC": st.column_config.NumberColumn("CPC", format=money, help="Cost per click: spend ÷ clicks"),
+                     "CPM": st.column_config.NumberColumn("CPM", format=money, help="Cost per 1,000 impressions"),
+                 })
+    if currency == "":
+        st.caption("Money in the ad account's currency.")
 
 
 def engagement(store: Any, ctx: Any) -> bool:
@@ -205,17 +232,16 @@ def engagement(store: Any, ctx: Any) -> bool:
     st.subheader("Reddit Ads (paid)")
     k1, k2, k3, k4 = st.columns(4)
     imp, clicks, spend = sum(r.impressions for r in rows), sum(r.clicks for r in rows), sum(r.spend for r in rows)
+    currency = _currency(rows)
     k1.metric("Impressions", widgets.fmt_int(imp))
     k2.metric("Clicks", widgets.fmt_int(clicks))
     k3.metric("CTR", f"{clicks / imp:.2%}" if imp else "–")
-    k4.metric("Spend", f"{spend:,.2f}")
+    k4.metric("Spend", "–" if currency is None else performance.money(spend, currency),
+              help="Sets spend in different currencies: see each set below." if currency is None else
+              "In the ad account's currency." if not currency else None)
     series = [{"day": d.isoformat(), "clicks": c, "set": r.set_name} for r in rows for d, _, c, _ in r.daily]
     st.altair_chart(alt.Chart(alt.Data(values=series)).mark_line(point=True).encode(
         x=alt.X("day:T", title=None), y=alt.Y("clicks:Q", title="Clicks"), color=alt.Color("set:N", title="Set")),
         width="stretch")
-    st.dataframe([{"Set": r.set_name, "Impressions": r.impressions, "Clicks": r.clicks, "CTR": f"{r.ctr:.2%}",
-                   "Spend": f"{r.spend:,.2f}", "CPC": f"{r.cpc:,.2f}", "Conversions": r.conversions} for r in rows],
-                 hide_index=True, width="stretch",
-                 column_config={c: st.column_config.NumberColumn(format="localized")  # 4,200 rather than 4200
-                                for c in ("Impressions", "Clicks", "Conversions")})
+    figures(rows, "Set", [r.set_name for r in rows])
     return True

@@ -4,6 +4,7 @@ see its campaigns on Reddit and their performance (issue 21)."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -116,6 +117,7 @@ def test_connect_sync_and_see_reddit_ads(ads_studio, double, page, monkeypatch):
     expect(page.get_by_text("created 2 campaigns, 4 ad groups, 6 ads")).to_be_visible()
     assert [len(double.of(k)) for k in ("campaign", "ad_group", "ad")] == [2, 4, 6]
     assert {ad["configured_status"] for ad in double.of("ad")} == {"PAUSED"}
+    expect(page.get_by_text(re.compile(r"No figures yet: Reddit's impressions"))).to_be_visible()
 
     from studio.reddit_ads import performance
     from studio.store.base import utcnow
@@ -128,7 +130,9 @@ def test_connect_sync_and_see_reddit_ads(ads_studio, double, page, monkeypatch):
     page.reload()
     expect(page.get_by_text("Performance")).to_be_visible()
     grid = page.locator('[data-testid="stDataFrame"]').last
-    expect(grid).to_contain_text("4200")
+    expect(grid).to_contain_text("4200")  # the grid's text behind its canvas: raw numbers (the picture formats them)
+    expect(grid).to_contain_text("CPM")
+    grid.scroll_into_view_if_needed()
     expect(page.locator('[data-testid="stException"]')).to_have_count(0)
     shot(page, "71-reddit-ads-synced")
     page.get_by_role("link", name="Publish").click()
