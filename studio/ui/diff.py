@@ -87,9 +87,9 @@ def _diff(store: Store, ctx: Context, d: set_follow.DiffInfo, can_edit: bool) ->
                 + (" (automatically)" if d.automatic and d.status == "applied" else "") + ".")
     count = {k: int(d.counts.get(k, 0)) for k in (*KIND_LABELS, "moved")}
     if not (count["added"] or count["removed"] or count["changed"]):
-        moved = f" ({widgets.plural(count['moved'], 'row')} at another position)" if count["moved"] else ""
+        moved = f" ({count['moved']:,} at another position)" if count["moved"] else ""
         st.info(f"**Nothing changed** in the columns this set uses: all {widgets.plural(count['unchanged'], 'row')} "
-                f"are the same{moved}. Applying moves the set to version {d.to_version} and rewrites no text.")
+                f"are the same{moved}, so no text needs rewriting.")
     else:
         cols = st.columns(5)
         for col, kind in zip(cols, (*KIND_LABELS, "moved"), strict=True):

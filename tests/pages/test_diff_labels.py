@@ -64,7 +64,7 @@ def test_a_version_that_changes_nothing_says_so_instead_of_zeros():
     assert not at.exception, at.exception
     assert not at.metric and not at.tabs
     (info,) = [i.value for i in at.info]
-    assert "Nothing changed" in info and "all 1,200 rows are the same (3 rows at another position)" in info
+    assert "Nothing changed" in info and "all 1,200 rows are the same (3 at another position)" in info
 
 
 def test_a_version_with_changes_shows_formatted_counts():
