@@ -50,12 +50,9 @@ def ago(at: dt.datetime, now: dt.datetime | None = None) -> str:
     return widgets.fmt_when(at)
 
 
-_MARKUP = set("\\`*_[]()<>!#|~$")  # links, images, HTML, directives (:red[…]), LaTeX, emphasis
-
-
 def _as_text(text: str) -> str:
     """A title or line holding names people chose, shown by st.markdown as the very text (no link, no image)."""
-    return "".join("\\" + ch if ch in _MARKUP else ch for ch in text).replace("\n", " ")
+    return widgets.as_text(text.replace("\n", " "))
 
 
 def inbox(store: Store, ctx: Context) -> None:

@@ -26,7 +26,7 @@ _MD_SPECIAL = set("\\`*_{}[]()#+-.!<>|~$:")
 
 def plain(text: str) -> str:
     """Text shown verbatim by st.markdown (every Markdown and directive character escaped)."""
-    return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in text).replace("\n", "  \n")
+    return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in widgets.unlinked(text)).replace("\n", "  \n")
 
 
 def _reddit_prose(text: str) -> str:

@@ -71,8 +71,12 @@ def _escape(text: str) -> str:
             out.append(ch)
     # nor can a line of it start a list, a numbered item or a heading's underline
     text = _LINE_START.sub(lambda m: f"{m[1] or m[3] or ''}\\{m[2] or m[4]}", "".join(out))
-    # an address in it stays text: Markdown links bare http(s):// and www. addresses whatever escapes they hold,
-    # but not one with an invisible word joiner after its scheme or www
+    return unlinked(text)
+
+
+def unlinked(text: str) -> str:
+    """Bare http(s):// and www. addresses as text: Markdown links them whatever escapes they hold, but not one
+    with an invisible word joiner after its scheme or www."""
     return _AUTOLINK.sub("\u2060", text)
 
 

@@ -107,6 +107,13 @@ def _workspace(store: Store, ctx: Context) -> Any:
     return workspaces.rename(store, ctx, EVIL)
 
 
+def _notification(store: Store, ctx: Context) -> Any:
+    from studio import events
+
+    with store.session_scope(ctx) as s:
+        events.emit(s, "generation.completed", {"set_name": EVIL})
+
+
 def _word_list(store: Store, ctx: Context) -> Any:
     from studio import word_lists
 
@@ -149,6 +156,7 @@ CASES = {
     "API key name (API keys)": Case("pages/api_keys.py", _api_key),
     "workspace name (Workspace settings)": Case("pages/workspace.py", _workspace),
     "word list and its refusal (Workspace settings)": Case("pages/workspace.py", _word_list, act=_clashing_word_list),
+    "campaign set name in a notification (Notifications)": Case("pages/notifications.py", _notification),
     "member name (Team and the sidebar)": Case("pages/team.py", lambda s, c: None, member=EVIL),
 }
 
