@@ -30,7 +30,8 @@ def plain(text: str) -> str:
 
 
 def _reddit_prose(text: str) -> str:
-    text = text.replace("<", "&lt;").replace("$", "\\$")
+    text = text.replace("<", "&lt;").replace("$", "\\$").replace("![", "!\\[")  # Reddit shows no inline images:
+    # a row's ![…](address) must not load someone's image (a tracking pixel) into the studio
     text = _SHORTCODE.sub(r"\\:", text)
     return _REDDIT_LINK.sub(lambda m: f"[{m.group(0)}](https://www.reddit.com/{m.group(2)}/{m.group(3)})", text)
 

@@ -222,5 +222,9 @@ def test_code_spans_and_escapes_read_as_written():
     message = widgets.as_message(f"Column `price_eur` of {EVIL} is not a number (row 2).")
     assert message.startswith("Column `price_eur` of \\# Hi \\[click\\]\\(https:\u2060//") and message.endswith("(row 2).")
     assert widgets.as_text("product_name - 2024") == "product_name - 2024"  # nothing escaped that needs none
+    from studio.ui.template_editor import reddit_markdown
+
+    assert reddit_markdown("![px](https://evil.example/p.png) [ok](https://shop.example)") == \
+        "!\\[px](https://evil.example/p.png) [ok](https://shop.example)"  # links stay: Reddit has them
     assert widgets.as_text("line\n- item\n1. first") == "line\n\\- item\n1\\. first"
     assert widgets.as_text("at 12:30: :smile: www.shop.example") == "at 12:30: \\:smile: www\u2060.shop.example"
