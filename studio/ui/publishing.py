@@ -136,9 +136,17 @@ def queue_table(rows: Sequence[queue.QueueRow], tz: str) -> None:
     st.dataframe([{"When": local(r.at, tz).strftime("%a %d %b %H:%M"), "State": LABELS[r.state],
                    "Title": short(r.title), "Subreddit": f"r/{r.subreddit}" if r.subreddit else "(reply)",
                    "Account": f"u/{r.account}", "Tries": r.attempts, "Reason": short(r.reason, 120),
-                   "Link": r.reddit_url} for r in rows],
+                   "Link": _reddit_link(r.reddit_url)} for r in rows],
                  hide_index=True, width="stretch",
                  column_config={"Link": st.column_config.LinkColumn("Link", display_text="open")})
+
+
+def _reddit_link(url: str | None) -> str | None:
+    """The post on Reddit: its permalink (/r/…/comments/…) on reddit.com; any other scheme than https is no link."""
+    url = url or ""
+    if url.startswith("/"):
+        return "https://www.reddit.com" + url
+    return url if url.startswith("https://") else None
 
 
 def item_actions(store: Any, ctx: Any, rows: Sequence[queue.QueueRow], tz: str) -> None:

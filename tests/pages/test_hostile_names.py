@@ -228,3 +228,14 @@ def test_code_spans_and_escapes_read_as_written():
         "!\\[px](https://evil.example/p.png) [ok](https://shop.example)"  # links stay: Reddit has them
     assert widgets.as_text("line\n- item\n1. first") == "line\n\\- item\n1\\. first"
     assert widgets.as_text("at 12:30: :smile: www.shop.example") == "at 12:30: \\:smile: www\u2060.shop.example"
+
+
+@pytest.mark.parametrize(("stored", "link"), [
+    ("/r/deals/comments/abc/", "https://www.reddit.com/r/deals/comments/abc/"),  # a post: its permalink
+    ("https://www.reddit.com/r/deals/comments/abc/x/def/", "https://www.reddit.com/r/deals/comments/abc/x/def/"),
+    ("javascript:alert(1)", None), ("", None), (None, None),
+])
+def test_the_queue_links_a_post_on_reddit_and_nothing_else(stored, link):
+    from studio.ui.publishing import _reddit_link
+
+    assert _reddit_link(stored) == link
