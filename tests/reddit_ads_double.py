@@ -18,15 +18,15 @@ import base64
 import itertools
 import json
 import secrets
-import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlparse
 
 from tests import reddit_ads_rules as rules
+from tests.http_double import JsonHandler, LocalDouble
 
 ADS_SCOPES = "adsread adsedit history read"
 CLIENT_ID, CLIENT_SECRET = "ads-app", "ads-secret"
@@ -39,12 +39,13 @@ class Failure:
     seconds: float = 30.0
 
 
-class RedditAdsDouble:
+class RedditAdsDouble(LocalDouble[Failure]):
+    failure = Failure  # fail_next kinds: create_campaign, create_ad_group, create_post, create_ad, update, list, report
+
     def __init__(self) -> None:
-        self.lock = threading.RLock()
+        super().__init__(_handler(self))
         self.entities: dict[str, dict[str, Any]] = {}
         self.calls: list[tuple[str, str, Any]] = []
-        self.failures: dict[str, deque[Failure]] = {}
         self.refresh_tokens: dict[str, tuple[str, frozenset[str]]] = {}
         self.access_tokens: dict[str, tuple[str, frozenset[str], float]] = {}
         self.codes: dict[str, tuple[str, frozenset[str]]] = {}
@@ -55,27 +56,10 @@ class RedditAdsDouble:
         self.metrics: dict[tuple[str, str], dict[str, int]] = {}  # (ad id, YYYY-MM-DD) -> counts
         self.businesses: dict[str, dict[str, Any]] = {}
         self.ids = itertools.count(1)
-        self.released = threading.Event()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
 
     @property
     def api_url(self) -> str:
         return self.url + "/api/v3"
-
-    def start(self) -> RedditAdsDouble:
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.released.set()
-        self.server.shutdown()
-        self.server.server_close()
 
     # scripting -------------------------------------------------------------------------------------------
     def add_business(self, name: str = "Acme", *, user: str = "acme_ads") -> dict[str, str]:
@@ -105,10 +89,6 @@ class RedditAdsDouble:
         with self.lock:
             self.access_tokens = {t: (u, s, 0.0) for t, (u, s, _) in self.access_tokens.items()}
 
-    def fail_next(self, kind: str, mode: str, **kw: Any) -> None:
-        """kind: "create_campaign", "create_ad_group", "create_post", "create_ad", "update", "list", "report"."""
-        self.failures.setdefault(kind, deque()).append(Failure(mode, **kw))
-
     def edit_remotely(self, entity_id: str, **fields: Any) -> None:
         with self.lock:
             self.entities[entity_id].update(fields, modified_at=_now())
@@ -123,11 +103,6 @@ class RedditAdsDouble:
                     and not c[1].startswith("/api/v1/")]
 
     # behaviour ------------------------------------------------------------------------------------------
-    def _failure(self, kind: str) -> Failure | None:
-        with self.lock:
-            queue = self.failures.get(kind)
-            return queue.popleft() if queue else None
-
     def _limited(self, key: str) -> tuple[bool, int, float]:
         n, window = self.rate_limit
         now = time.time()
@@ -168,30 +143,7 @@ COLLECTIONS = {"campaigns": "campaign", "ad_groups": "ad_group", "ads": "ad"}
 
 
 def _handler(double: RedditAdsDouble) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True  # keep-alive on loopback: no 40 ms delayed-ACK stalls
-
-        def log_message(self, *_args: Any) -> None:
-            pass
-
-        def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-            data = b"" if status == 204 else json.dumps(body).encode()
-            try:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                for k, v in (headers or {}).items():
-                    self.send_header(k, v)
-                self.end_headers()
-                self.wfile.write(data)
-            except OSError:
-                pass
-
-        def _body(self) -> bytes:
-            length = int(self.headers.get("Content-Length") or 0)
-            return self.rfile.read(length) if length else b""
-
+    class Handler(JsonHandler):
         def do_GET(self) -> None:
             self._route("GET", b"")
 
@@ -203,9 +155,7 @@ def _handler(double: RedditAdsDouble) -> type[BaseHTTPRequestHandler]:
 
         # ----------------------------------------------------------------------------------------------
         def _route(self, method: str, raw: bytes) -> None:
-            parsed = urlparse(self.path)
-            path = parsed.path.rstrip("/")
-            query = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
+            path, query = self._target()
             body: Any = None
             if path.startswith("/api/v3") and raw:
                 try:
@@ -237,22 +187,18 @@ def _handler(double: RedditAdsDouble) -> type[BaseHTTPRequestHandler]:
             kind = ("create_" + COLLECTIONS.get(parts[-1], "post").removesuffix("s")) if method == "POST" and \
                 parts[-1] in ("campaigns", "ad_groups", "ads", "posts") else \
                 ("update" if method == "PATCH" else ("report" if parts[-1] == "reports" else "list"))
-            failure = double._failure(kind)
+            failure = double._next_failure(kind)
             if failure and failure.mode == "429":
                 return self._send(429, {"error": {"code": "RATE_LIMIT_EXCEEDED", "message": "Too many requests"}},
                                   {**headers, "Retry-After": str(failure.retry_after)})
             if failure and failure.mode == "500":
                 return self._send(500, {"error": {"code": "INTERNAL_ERROR", "message": "try again"}}, headers)
             if failure and failure.mode == "hang":
-                double.released.wait(failure.seconds)
+                double.release.wait(failure.seconds)
             status, answer = self._serve(method, parts, query, body, user)
             if failure and failure.mode == "accept_then_500" and status < 300:
                 status, answer = 500, {"error": {"code": "INTERNAL_ERROR", "message": "try again"}}
             self._send(status, answer, headers)
-
-        def _bearer(self) -> str:
-            auth = self.headers.get("Authorization", "")
-            return auth.split(" ", 1)[1] if " " in auth else ""
 
         def _auth(self) -> tuple[str | None, frozenset[str]]:
             with double.lock:

@@ -18,17 +18,16 @@ request open until the test releases it.
 from __future__ import annotations
 
 import itertools
-import json
 import secrets
 import threading
 import time
-from collections import deque
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs
 
 from tests import reddit_rules as rules
+from tests.http_double import JsonHandler, LocalDouble
 from tests.reddit_rules import Subreddit
 
 SCOPE = "identity submit read flair history"
@@ -44,11 +43,13 @@ class Failure:
     seconds: float = 5.0
 
 
-class RedditDouble:
+class RedditDouble(LocalDouble[Failure]):
     """The double's state; `url` goes into REDDIT_OAUTH_URL and REDDIT_URL."""
 
+    failure = Failure
+
     def __init__(self) -> None:
-        self.lock = threading.Lock()
+        super().__init__(_handler(self))
         self.users: dict[str, dict[str, Any]] = {}
         self.refresh_tokens: dict[str, str] = {}
         self.access_tokens: dict[str, str] = {}
@@ -57,7 +58,6 @@ class RedditDouble:
         self.posts: list[dict[str, Any]] = []
         self.comments: list[dict[str, Any]] = []
         self.requests: list[tuple[str, str]] = []
-        self.failures: dict[str, deque[Failure]] = {}
         self.rotate_refresh = False
         self.grants: dict[str, frozenset[str]] = {}  # refresh token / code -> scopes granted
         self.token_scopes: dict[str, frozenset[str]] = {}
@@ -67,24 +67,7 @@ class RedditDouble:
         self.listing_delay = 0.0  # seconds before a new post shows in the author's listings
         self.rejections: list[tuple[str, list[list[str]]]] = []  # (path, Reddit's errors) of refused writes
         self.seen = threading.Event()
-        self.release = threading.Event()
         self.ids = itertools.count(1000)
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def start(self) -> RedditDouble:
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.release.set()
-        self.server.shutdown()
-        self.server.server_close()
 
     # scripting -------------------------------------------------------------------------------
     def add_user(self, name: str, *, password: str = "pw", link_karma: int = 5000, comment_karma: int = 5000,
@@ -122,14 +105,6 @@ class RedditDouble:
 
     def add_subreddit(self, name: str, **kw: Any) -> None:
         self.subreddits[name.lower()] = Subreddit(name, **kw)
-
-    def fail_next(self, kind: str, mode: str, **kw: Any) -> None:
-        self.failures.setdefault(kind, deque()).append(Failure(mode, **kw))
-
-    def _next_failure(self, kind: str) -> Failure | None:
-        with self.lock:
-            queue = self.failures.get(kind)
-            return queue.popleft() if queue else None
 
     def count(self, path_part: str) -> int:
         return sum(1 for _, p in self.requests if path_part in p)
@@ -209,40 +184,13 @@ def _listing(kind: str, things: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _handler(double: RedditDouble) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True  # keep-alive on loopback: no 40 ms delayed-ACK stalls
-
-        def log_message(self, *_args: Any) -> None:
-            pass
-
-        def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-            data = json.dumps(body).encode()
-            try:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                for k, v in (headers or {}).items():
-                    self.send_header(k, v)
-                if self.headers.get("Connection", "").lower() == "close":
-                    self.send_header("Connection", "close")  # tell the client's pool not to reuse it
-                self.end_headers()
-                self.wfile.write(data)
-            except OSError:
-                pass  # the client gave up (timeout) or was killed
-
+    class Handler(JsonHandler):
         def _form(self) -> dict[str, str]:
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length).decode() if length else ""
-            return {k: v[-1] for k, v in parse_qs(raw, keep_blank_values=True).items()}
-
-        def _token_of(self) -> str:
-            auth = self.headers.get("Authorization", "")
-            return auth.split(" ", 1)[1] if " " in auth else ""
+            return {k: v[-1] for k, v in parse_qs(self._body().decode(), keep_blank_values=True).items()}
 
         def _user(self) -> str | None:
             """The token's user; None when unknown or expired (Reddit answers 401 and prawcore refreshes)."""
-            token = self._token_of()
+            token = self._bearer()
             if double.token_expiry.get(token, 0.0) <= time.time():
                 return None
             return double.access_tokens.get(token)
@@ -259,8 +207,7 @@ def _handler(double: RedditDouble) -> type[BaseHTTPRequestHandler]:
             self._route("POST", self._form())
 
         def _route(self, method: str, form: dict[str, str]) -> None:
-            parsed = urlparse(self.path)
-            path, query = parsed.path.rstrip("/"), {k: v[-1] for k, v in parse_qs(parsed.query).items()}
+            path, query = self._target()
             with double.lock:
                 double.requests.append((method, path))
             if path == "/api/v1/access_token":
@@ -271,7 +218,7 @@ def _handler(double: RedditDouble) -> type[BaseHTTPRequestHandler]:
             if user is None:
                 return self._send(401, {"message": "Unauthorized", "error": 401},
                                   {"www-authenticate": 'Bearer realm="reddit", error="invalid_token"'})
-            if rules.scope_for(path) not in double.token_scopes.get(self._token_of(), frozenset()):
+            if rules.scope_for(path) not in double.token_scopes.get(self._bearer(), frozenset()):
                 return self._send(403, {"message": "Forbidden", "error": 403},
                                   {"www-authenticate": 'Bearer realm="reddit", error="insufficient_scope"'})
             kind = {"/api/submit": "submit", "/api/comment": "comment"}.get(path, "read")
