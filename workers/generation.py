@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import re
 import time
 import uuid
 import weakref
@@ -82,6 +83,15 @@ def chunk_ledger(plan: Plan, start: int, end: int, *, piece: int | None = None) 
     return _mark_seen(ledger, pa.concat_tables([t.cast(schema) for t in earlier]), keys)
 
 
+def _keys_key(plan: Plan) -> str:
+    """What the dedup keys of a piece depend on besides the data set: the keys query and the config.
+
+    The query names this plan's per-row functions with a prefix unique to the plan (fallback.next_udf_prefix),
+    so each chunk's plan writes it differently; with the prefix left out and the config (which says what those
+    functions do) added, every chunk of a run finds the pieces the chunks before it rendered."""
+    return re.sub(r"__dotoro_\d+_", "__dotoro_", _keys_sql(plan)) + "\n-- " + repr(plan.config)
+
+
 def _keys_sql(plan: Plan) -> str:
     by_name = {c.name: c for c in plan.compiled.columns}
     cols = ", ".join(f"{by_name[n].final()} AS {_q(n)}" for n in plan.config.dedup_fields)
@@ -113,17 +123,16 @@ def _key_cache(plan: Plan) -> dict[tuple[str, int, int], pa.Table]:
 
 def _remember_keys(plan: Plan, start: int, end: int, keys: pa.Table) -> None:
     cache = _key_cache(plan)
-    cache[(_keys_sql(plan), start, end)] = keys
+    cache[(_keys_key(plan), start, end)] = keys
     while len(cache) > 1 and sum(t.nbytes for t in cache.values()) > _KEYS_BYTES:
         cache.pop(next(iter(cache)))
 
 
 def _piece_keys(plan: Plan, start: int, end: int) -> pa.Table:
-    sql = _keys_sql(plan)
     cache = _key_cache(plan)
-    found = cache.get((sql, start, end))
+    found = cache.get((_keys_key(plan), start, end))
     if found is None:
-        found = plan.query(sql, plan.source.table.slice(start, end - start))
+        found = plan.query(_keys_sql(plan), plan.source.table.slice(start, end - start))
         _remember_keys(plan, start, end, found)
     return found
 

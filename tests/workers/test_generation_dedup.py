@@ -61,3 +61,48 @@ def test_a_chunk_run_out_of_order_on_a_fresh_worker_still_sees_every_earlier_key
     kept = [d for d, dropped in zip(last.column("__duplicate").to_pylist(), last.column("__dropped").to_pylist(),
                                     strict=True) if not dropped]
     assert kept and all(kept)  # every title of rows 900+ was already made by an earlier row
+
+
+def _fallback_config(fallback: str) -> dict[str, object]:
+    """Titles over Reddit's 300 characters get a fallback rendered row by row (a per-plan SQL function)."""
+    return {**CONFIG, "constraint_strategy": "fallback", "fallbacks": {"title": fallback}}
+
+
+def test_each_earlier_piece_is_rendered_once_though_every_chunk_builds_its_own_plan(monkeypatch):
+    """A worker builds a plan per chunk; its per-row functions get a new name each time, which must not make
+    every chunk render the keys of all earlier rows again (a run's work would grow with the square of its chunks)."""
+    from engine.generation.plan import Plan
+
+    rendered: list[str] = []
+    query = Plan.query
+
+    def counting(self, sql, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if sql == generation._keys_sql(self):
+            rendered.append(sql)
+        return query(self, sql, *args, **kwargs)
+
+    monkeypatch.setattr(Plan, "query", counting)
+    source, config = generation._prepared(_frame()), _fallback_config("{{ product_name | reverse | truncate(30) }}")
+    names = set()
+    for start in range(0, ROWS, 100):
+        with build_plan(source, config) as plan:
+            names.add(generation._keys_sql(plan))
+            generation.chunk_ledger(plan, start, start + 100, piece=100)
+    assert len(names) == ROWS // 100 and "__dotoro_" in next(iter(names))  # each plan names its functions anew
+    assert rendered == []  # every earlier piece's keys were kept by the chunk that rendered it
+
+
+def test_sets_differing_only_in_a_fallback_never_share_dedup_keys():
+    """Two sets on one data set whose plans differ only in what a per-row function renders: the keys one
+    set's chunks kept must not stand in for the other's."""
+    source = generation._prepared(_frame())
+    for fallback in ("{{ product_name | reverse | truncate(3) }} {{ n }}",  # 11 different titles
+                     "{{ product_name | reverse | truncate(3) }} {% if n > 100 %}{{ n }}{% endif %}"):  # one
+        config = _fallback_config(fallback)
+        with build_plan(source, config) as plan:
+            whole = _whole(plan)
+        parts = {}
+        for start in reversed(range(0, ROWS, 250)):  # the last chunk first: earlier pieces come from the cache
+            with build_plan(source, config) as plan:
+                parts[start] = generation.chunk_ledger(plan, start, start + 250, piece=250)
+        assert _columns(pa.concat_tables([parts[k] for k in sorted(parts)])) == _columns(whole)
