@@ -106,10 +106,18 @@ def payload(event: Event) -> bytes:
                       separators=(",", ":"), sort_keys=True).encode()
 
 
+def slack_text(value: str) -> str:
+    """Text for Slack mrkdwn as text: `<!channel>`, `<https://…|Click>` and `<@U…>` in a name or an error stay
+    visible characters instead of pinging everyone or adding a link (Slack's three escapes)."""
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def slack_payload(settings: Settings, event: Event) -> bytes:
+    """The Slack message of an event: its title and line (names, messages: escaped) and the studio's own link."""
     msg = render(event.kind, event.data)
     link = f"{settings.public_url.rstrip('/')}/{msg.link}"
-    text = f"*{msg.title}*" + (f"\n{msg.body}" if msg.body else "") + f"\n<{link}|Open in Dotoro Studio>"
+    title, body = slack_text(msg.title), slack_text(msg.body)
+    text = f"*{title}*" + (f"\n{body}" if body else "") + f"\n<{link}|Open in Dotoro Studio>"
     return json.dumps({"text": text}).encode()
 
 
