@@ -62,13 +62,14 @@ class RedditAdsDouble(LocalDouble[Failure]):
         return self.url + "/api/v3"
 
     # scripting -------------------------------------------------------------------------------------------
-    def add_business(self, name: str = "Acme", *, user: str = "acme_ads") -> dict[str, str]:
-        """A business with one ad account, one funding instrument and one profile; returns their ids."""
+    def add_business(self, name: str = "Acme", *, user: str = "acme_ads", currency: str = "USD") -> dict[str, str]:
+        """A business with one ad account (spending in `currency`), one funding instrument and one profile; returns
+        their ids. `double.businesses[ids["business"]]["currency"]` changes the account's currency later."""
         with self.lock:
             n = next(self.ids)
             ids = {"business": f"b{n}", "ad_account": f"a2_{n}", "funding_instrument": f"fi{n}", "profile": f"t2_p{n}",
                    "user": user}
-            self.businesses[ids["business"]] = {"name": name, **ids}
+            self.businesses[ids["business"]] = {"name": name, "currency": currency, **ids}
             return ids
 
     def grant(self, user: str, *, scopes: str = ADS_SCOPES) -> str:
@@ -133,6 +134,11 @@ class RedditAdsDouble(LocalDouble[Failure]):
 
 def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + f".{int(time.time() * 1e6) % 1_000_000:06d}Z"
+
+
+def _ad_account(biz: dict[str, Any]) -> dict[str, Any]:
+    return {"id": biz["ad_account"], "name": biz["name"] + " ads", "currency": biz["currency"],
+            "business_id": biz["business"]}
 
 
 def _public(entity: dict[str, Any]) -> dict[str, Any]:
@@ -278,7 +284,7 @@ def _handler(double: RedditAdsDouble) -> type[BaseHTTPRequestHandler]:
                 if biz is None or biz["user"] != user:
                     return 404, {"error": {"code": "RESOURCE_NOT_FOUND", "message": "no such business"}}
                 if parts[2] == "ad_accounts":
-                    return 200, {"data": [{"id": biz["ad_account"], "name": biz["name"] + " ads", "currency": "USD"}],
+                    return 200, {"data": [_ad_account(biz)],
                                  "pagination": {"next_url": None}}
                 if parts[2] == "profiles":
                     return 200, {"data": [{"id": biz["profile"], "name": "u/" + user}], "pagination": {"next_url": None}}
@@ -324,6 +330,8 @@ def _handler(double: RedditAdsDouble) -> type[BaseHTTPRequestHandler]:
 
         def _account(self, method: str, account: str, rest: list[str], query: dict[str, str], body: Any,
                      biz: dict[str, Any]) -> tuple[int, Any]:
+            if rest == [] and method == "GET":
+                return 200, {"data": _ad_account(biz)}
             if rest == ["funding_instruments"]:
                 return 200, {"data": [{"id": biz["funding_instrument"], "name": "Card ending 4242"}],
                              "pagination": {"next_url": None}}

@@ -37,6 +37,7 @@ class ConnectionInfo:
     ad_account_name: str
     funding_instrument_id: str
     profile_id: str
+    currency: str = ""  # the ad account's ISO 4217 code; "" while the studio does not know it
 
     @property
     def ready(self) -> bool:
@@ -45,7 +46,20 @@ class ConnectionInfo:
 
 def _info(c: AdsConnection) -> ConnectionInfo:
     return ConnectionInfo(c.id, c.username, c.status, c.status_reason, c.ad_account_id, c.ad_account_name,
-                          c.funding_instrument_id, c.profile_id)
+                          c.funding_instrument_id, c.profile_id, c.currency or "")
+
+
+def currency_code(value: Any) -> str:
+    """An ad account's `currency` as Reddit sends it → its ISO 4217 code, or "" when it is not one."""
+    code = str(value or "").strip().upper()
+    return code if len(code) == 3 and code.isascii() and code.isalpha() else ""
+
+
+def remember_currency(s: TenantSession, c: AdsConnection, value: Any) -> None:
+    """Keep the ad account's currency when Reddit said one (an answer without it leaves the known one)."""
+    code = currency_code(value)
+    if code and code != c.currency:
+        c.currency, c.updated_at = code, utcnow()
 
 
 def _redirect_uri(store: Store) -> str:
@@ -191,6 +205,7 @@ def choices(store: Store, ctx: Context, connection_id: uuid.UUID) -> Choices:
                 accounts.append({**acct, "business_id": biz["id"], "business_name": biz.get("name", "")})
                 funding[acct["id"]] = list(api.pages(f"/ad_accounts/{acct['id']}/funding_instruments"))
                 profiles[acct["id"]] = prof
+        _refresh_currency(store, ctx, connection_id, accounts)
         return Choices(accounts, funding, profiles)
     except ac.ReconnectNeeded as exc:
         with store.session_scope(ctx) as s:
@@ -202,6 +217,15 @@ def choices(store: Store, ctx: Context, connection_id: uuid.UUID) -> Choices:
         raise ValidationFailed(f"Reddit Ads did not list the accounts: {exc.message}") from exc
     finally:
         api.close()
+
+
+def _refresh_currency(store: Store, ctx: Context, connection_id: uuid.UUID, accounts: list[dict[str, Any]]) -> None:
+    """The account list was read anyway: the picked account's currency, when Reddit changed or newly says it."""
+    with store.session_scope(ctx) as s:
+        c = s.get(AdsConnection, connection_id)
+        picked = next((a for a in accounts if c is not None and a["id"] == c.ad_account_id), None)
+        if c is not None and picked is not None:
+            remember_currency(s, c, picked.get("currency"))
 
 
 @requires(Permission.MANAGE_INTEGRATIONS)
@@ -224,6 +248,7 @@ def pick(store: Store, ctx: Context, connection_id: uuid.UUID, *, ad_account_id:
         c.business_id, c.ad_account_id = account["business_id"], ad_account_id
         c.ad_account_name = str(account.get("name") or ad_account_id)[:200]
         c.funding_instrument_id, c.profile_id, c.updated_at = funding_instrument_id, profile_id, utcnow()
+        c.currency = currency_code(account.get("currency"))  # another account: its own currency, or not known
         audit.record(s, "reddit_ads.pick", object_type="ads_connection", object_id=c.id,
                      summary=f"Reddit Ads syncs into {c.ad_account_name}")
         return _info(c)

@@ -51,10 +51,12 @@ def pull_metrics(store: Store, ws: WorkspaceId, connection_id: uuid.UUID, *, day
         c = s.get(AdsConnection, connection_id)
         if c is None or c.status != "active" or not c.ad_account_id:
             return 0
-        account = c.ad_account_id
+        account, known = c.ad_account_id, bool(c.currency)
     api = connections.api_client(store, ctx, connection_id)
     today = utcnow().date()
     try:
+        # connected before the studio kept the currency: one read of the ad account, then never again
+        currency = "" if known else _account_currency(api, account)
         answer = api.call("POST", f"/ad_accounts/{account}/reports", data={
             "starts_at": f"{today - dt.timedelta(days=days)}T00:00:00Z", "ends_at": f"{today}T23:59:59Z",
             "breakdowns": ["AD_ID", "DATE"], "fields": ["IMPRESSIONS", "CLICKS", "SPEND", "CONVERSIONS"]})
@@ -68,6 +70,8 @@ def pull_metrics(store: Store, ws: WorkspaceId, connection_id: uuid.UUID, *, day
         api.close()
     rows = ((answer.get("data") or {}).get("metrics") or [])
     with store.session_scope(ctx) as s:
+        if currency and (row := s.get(AdsConnection, connection_id, with_for_update=True)) is not None:
+            connections.remember_currency(s, row, currency)
         existing = {(m.ad_id, m.day): m for m in s.scalars(select(AdsMetric).where(
             AdsMetric.connection_id == connection_id, AdsMetric.day >= today - dt.timedelta(days=days)))}
         for r in rows:
@@ -80,6 +84,16 @@ def pull_metrics(store: Store, ws: WorkspaceId, connection_id: uuid.UUID, *, day
             m.spend_micro, m.conversions = int(r.get("spend", 0)), int(r.get("conversions", 0))
             m.updated_at = utcnow()
     return len(rows)
+
+
+def _account_currency(api: ac.AdsClient, account: str) -> str:
+    """The ad account's currency as Reddit reports it; "" when it does not say (the figures still come in)."""
+    try:
+        return connections.currency_code(api.get(f"/ad_accounts/{account}").get("currency"))
+    except ac.ReconnectNeeded:
+        raise
+    except ac.AdsError:
+        return ""
 
 
 @dataclass(frozen=True)
@@ -113,11 +127,14 @@ def performance(store: Store, ctx: Context, set_id: uuid.UUID) -> list[AdPerform
         s.require(Permission.VIEW)
         q = (select(AdsEntity.platform_id, AdsEntity.name, AdsEntity.variation_id,
                     func.coalesce(func.sum(AdsMetric.impressions), 0), func.coalesce(func.sum(AdsMetric.clicks), 0),
-                    func.coalesce(func.sum(AdsMetric.spend_micro), 0), func.coalesce(func.sum(AdsMetric.conversions), 0))
+                    func.coalesce(func.sum(AdsMetric.spend_micro), 0), func.coalesce(func.sum(AdsMetric.conversions), 0),
+                    AdsConnection.currency)
              .join(AdsMetric, (AdsMetric.ad_id == AdsEntity.platform_id) & (AdsMetric.connection_id == AdsEntity.connection_id))
+             .join(AdsConnection, AdsConnection.id == AdsEntity.connection_id)
              .where(AdsEntity.campaign_set_id == set_id, AdsEntity.kind == "ad")
-             .group_by(AdsEntity.platform_id, AdsEntity.name, AdsEntity.variation_id))
-        out = [AdPerformance(r[0], r[1], r[2], int(r[3]), int(r[4]), int(r[5]) / 1_000_000, int(r[6])) for r in s.execute(q)]
+             .group_by(AdsEntity.platform_id, AdsEntity.name, AdsEntity.variation_id, AdsConnection.currency))
+        out = [AdPerformance(r[0], r[1], r[2], int(r[3]), int(r[4]), int(r[5]) / 1_000_000, int(r[6]), r[7] or "")
+               for r in s.execute(q)]
     return sorted(out, key=lambda p: (-p.ctr, -p.clicks, p.name))
 
 
@@ -160,25 +177,31 @@ class SetPerformance:
 
 @requires(Permission.VIEW)
 def by_set(store: Store, ctx: Context) -> list[SetPerformance]:
-    """Every set with Reddit Ads figures in the workspace, most spend first."""
+    """Every set with Reddit Ads figures in the workspace, most spend first; a set synced into ad accounts of two
+    currencies has a row per currency (amounts of different currencies are never added up)."""
     from studio.store.campaign_models import CampaignSet
 
     with store.session_scope(ctx) as s:
         s.require(Permission.VIEW)
-        q = (select(AdsEntity.campaign_set_id, CampaignSet.name, AdsMetric.day, func.sum(AdsMetric.impressions),
-                    func.sum(AdsMetric.clicks), func.sum(AdsMetric.spend_micro), func.sum(AdsMetric.conversions))
+        q = (select(AdsEntity.campaign_set_id, CampaignSet.name, AdsConnection.currency, AdsMetric.day,
+                    func.sum(AdsMetric.impressions), func.sum(AdsMetric.clicks), func.sum(AdsMetric.spend_micro),
+                    func.sum(AdsMetric.conversions))
              .join(AdsMetric, (AdsMetric.ad_id == AdsEntity.platform_id) & (AdsMetric.connection_id == AdsEntity.connection_id))
+             .join(AdsConnection, AdsConnection.id == AdsEntity.connection_id)
              .join(CampaignSet, CampaignSet.id == AdsEntity.campaign_set_id)
              .where(AdsEntity.kind == "ad")
-             .group_by(AdsEntity.campaign_set_id, CampaignSet.name, AdsMetric.day).order_by(AdsMetric.day))
+             .group_by(AdsEntity.campaign_set_id, CampaignSet.name, AdsConnection.currency, AdsMetric.day)
+             .order_by(AdsMetric.day))
         rows = s.execute(q).all()
-    names: dict[uuid.UUID, str] = {}
-    daily: dict[uuid.UUID, list[tuple[dt.date, int, int, float]]] = {}
-    conversions: dict[uuid.UUID, int] = {}
-    for set_id, name, day, imp, clicks, spend, conv in rows:
-        names[set_id] = name
-        daily.setdefault(set_id, []).append((day, int(imp or 0), int(clicks or 0), int(spend or 0) / 1_000_000))
-        conversions[set_id] = conversions.get(set_id, 0) + int(conv or 0)
-    out = [SetPerformance(set_id, names[set_id], sum(d[1] for d in days), sum(d[2] for d in days),
-                          sum(d[3] for d in days), conversions[set_id], tuple(days)) for set_id, days in daily.items()]
-    return sorted(out, key=lambda p: (-p.spend, p.set_name))
+    names: dict[tuple[uuid.UUID, str], str] = {}
+    daily: dict[tuple[uuid.UUID, str], list[tuple[dt.date, int, int, float]]] = {}
+    conversions: dict[tuple[uuid.UUID, str], int] = {}
+    for set_id, name, currency, day, imp, clicks, spend, conv in rows:
+        key = (set_id, currency or "")
+        names[key] = name
+        daily.setdefault(key, []).append((day, int(imp or 0), int(clicks or 0), int(spend or 0) / 1_000_000))
+        conversions[key] = conversions.get(key, 0) + int(conv or 0)
+    out = [SetPerformance(key[0], names[key], sum(d[1] for d in days), sum(d[2] for d in days),
+                          sum(d[3] for d in days), conversions[key], tuple(days), key[1])
+           for key, days in daily.items()]
+    return sorted(out, key=lambda p: (-p.spend, p.set_name, p.currency))

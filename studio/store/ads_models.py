@@ -29,6 +29,7 @@ class AdsConnection(TenantMixin, Base):
     ad_account_name: Mapped[str] = mapped_column(String(200), default="")
     funding_instrument_id: Mapped[str] = mapped_column(String(64), default="")
     profile_id: Mapped[str] = mapped_column(String(64), default="")
+    currency: Mapped[str] = mapped_column(String(3), default="", server_default="")  # ISO 4217; "" = not known yet
     status: Mapped[str] = mapped_column(String(20), default="active")  # active / reconnect_needed
     status_reason: Mapped[str] = mapped_column(Text, default="")
     connected_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

@@ -47,7 +47,8 @@ def connections_section(store: Any, ctx: Any, can_configure: bool, sign_in: bool
             badge = ":green[ready]" if c.ready else (":red[reconnect needed]" if c.status != "active"
                                                      else ":orange[pick an ad account]")
             st.markdown(f"**u/{widgets.as_text(c.username)}** · {badge}"
-                        + (f"  \nSyncs into **{widgets.as_text(c.ad_account_name or '')}**" if c.ad_account_id else ""))
+                        + (f"  \nSyncs into **{widgets.as_text(c.ad_account_name or '')}**" if c.ad_account_id else "")
+                        + (f" · spends {c.currency}" if c.ad_account_id and c.currency else ""))
             if c.status_reason:
                 st.caption(widgets.as_message(c.status_reason))
             if can_configure and c.status == "active":

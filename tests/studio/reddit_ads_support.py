@@ -69,9 +69,10 @@ def make_ads(store: Store, double: RedditAdsDouble, monkeypatch: pytest.MonkeyPa
     return Ads(store, Context(user_id=account.id, workspace_id=ws), double)
 
 
-def connect(a: Ads, user: str = "acme_ads") -> connections.ConnectionInfo:
-    """The real OAuth code flow: our authorization URL, the double's consent redirect, the callback."""
-    a.ids = a.double.add_business("Acme", user=user)
+def connect(a: Ads, user: str = "acme_ads", *, currency: str = "USD") -> connections.ConnectionInfo:
+    """The real OAuth code flow: our authorization URL, the double's consent redirect, the callback; then the pick of
+    the business's ad account (which spends in `currency`)."""
+    a.ids = a.double.add_business("Acme", user=user, currency=currency)
     url = connections.start_oauth(a.store, a.ctx)
     answer = httpx.get(url + "&login_hint=" + user, follow_redirects=False)
     back = parse_qs(urlparse(answer.headers["location"]).query)
