@@ -34,6 +34,7 @@ from workers import generation
 
 CARDS = 12
 CHUNK_ROWS = 7
+MAX_CHUNKS = 40  # bigger data sets get bigger chunks: every boundary case is there, without 300 chunks' overhead
 FORMATS = ["google/responsive_search_ad", "meta/feed_ad", "reddit/thread", "reddit/link_ad", "reddit/comment",
            "instagram/post", "x/post"]
 PAID = [f for f in FORMATS if f.startswith(("google/", "meta/"))] + ["reddit/link_ad"]
@@ -119,9 +120,10 @@ def embedded(sqlite_settings, sqlite_store, monkeypatch):
     return sqlite_store, Context(user_id=account.id, workspace_id=ws)
 
 
-def generate_in_process(store: Any, ctx: Context, set_id: uuid.UUID) -> campaigns.RunInfo:
-    """A run executed chunk by chunk through the workers' job function."""
-    run_id = campaigns.start_run(store, ctx, set_id, chunk_rows=CHUNK_ROWS)
+def generate_in_process(store: Any, ctx: Context, set_id: uuid.UUID, rows: int = 0) -> campaigns.RunInfo:
+    """A run executed chunk by chunk through the workers' job function (chunks of CHUNK_ROWS rows, or of
+    what makes MAX_CHUNKS of a data set of `rows`)."""
+    run_id = campaigns.start_run(store, ctx, set_id, chunk_rows=max(CHUNK_ROWS, -(-rows // MAX_CHUNKS)))
     info = campaigns.latest_run(store, ctx, set_id)
     assert info is not None
     for index in range(info.chunks_total):
@@ -156,7 +158,7 @@ def check_preview_equals_generated(store: Any, ctx: Context, data: bytes, config
     assert stats is not None
     expected = stats.figures()
     set_id = campaigns.create(store, ctx, f"set {uuid.uuid4().hex[:6]}", ds.id, config)
-    run = generate_in_process(store, ctx, set_id)
+    run = generate_in_process(store, ctx, set_id, rows=ds.row_count)
     variations = stored(store, ctx, set_id)
 
     # the first N cards are the first N stored variations, byte for byte
