@@ -142,10 +142,11 @@ def performance(store: Store, ctx: Context, set_id: uuid.UUID) -> list[AdPerform
 def performance_csv(store: Store, ctx: Context, set_id: uuid.UUID) -> bytes:
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow(["ad_id", "ad_name", "variation_id", "impressions", "clicks", "ctr", "spend", "cpc", "conversions", "cpm"])
+    w.writerow(["ad_id", "ad_name", "variation_id", "impressions", "clicks", "ctr", "spend", "cpc", "conversions", "cpm",
+                "currency"])
     for p in performance(store, ctx, set_id):
         w.writerow([p.ad_id, p.name, p.variation_id or "", p.impressions, p.clicks, f"{p.ctr:.4f}", f"{p.spend:.2f}",
-                    f"{p.cpc:.2f}", p.conversions, f"{p.cpm:.2f}"])
+                    f"{p.cpc:.2f}", p.conversions, f"{p.cpm:.2f}", p.currency])
     return buf.getvalue().encode()
 
 

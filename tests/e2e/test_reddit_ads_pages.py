@@ -107,6 +107,7 @@ def test_connect_sync_and_see_reddit_ads(ads_studio, double, page, monkeypatch):
     expect(page.get_by_text("Connected Reddit Ads as u/acme_ads")).to_be_visible()
     page.get_by_role("button", name="Use these").click()
     expect(page.get_by_text("Syncs into")).to_be_visible()
+    expect(page.get_by_text("spends USD")).to_be_visible()  # the ad account's currency, as Reddit lists it
     expect(page.locator('[data-testid="stException"]')).to_have_count(0)
     shot(page, "70-reddit-ads-connected")
 
@@ -139,6 +140,7 @@ def test_connect_sync_and_see_reddit_ads(ads_studio, double, page, monkeypatch):
     page.get_by_role("tab", name="Engagement").click()
     expect(page.get_by_role("heading", name="Reddit Ads (paid)")).to_be_visible()
     expect(page.get_by_text("4,200").first).to_be_visible()
+    expect(page.get_by_text("$21.00").first).to_be_visible()  # the Spend total in the account's currency
     expect(page.locator('[data-testid="stException"]')).to_have_count(0)
     shot(page, "72-reddit-ads-engagement")
 

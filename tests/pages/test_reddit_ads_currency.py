@@ -75,6 +75,8 @@ def test_a_picked_ad_account_shows_spend_in_its_currency(a, currency, fmt, total
     assert len(at.dataframe) == 2 and _money_formats(at) == {fmt}
     assert _spend_metric(at) == total
     assert not _in_words(at)  # the symbol or code says it
+    lines = performance.performance_csv(a.store, a.ctx, set_id).decode().splitlines()
+    assert lines[0].endswith(",cpm,currency") and lines[1].endswith(f",1234.50,0.50,7,10.00,{currency}")
 
 
 def test_a_connection_from_before_currencies_renders_plain_until_the_metrics_pull_learns_it(a):
@@ -118,3 +120,30 @@ def test_sets_in_two_currencies_are_never_added_up(a):
     at = _render(a, set_eur)
     assert _spend_metric(at) == "–"  # no total of dollars and euros
     assert list(at.dataframe[-1].value["Currency"]) == ["USD", "EUR"]
+
+
+def test_a_connection_made_before_migration_0022_keeps_working_with_no_currency(sqlite_store, sqlite_settings):
+    import uuid
+
+    from sqlalchemy import create_engine, inspect
+
+    from studio import auth
+    from studio.context import Context
+    from studio.store import migrate
+
+    account, ws = auth.sign_up(sqlite_store, f"m{uuid.uuid4().hex[:6]}@example.com", "Mo Migrator", "longenough")
+    ctx = Context(user_id=account.id, workspace_id=ws)
+    sqlite_store.dispose()
+    migrate.downgrade(sqlite_settings, "0021")
+    engine = create_engine(sqlite_settings.database_url)
+    assert "currency" not in {c["name"] for c in inspect(engine).get_columns("ads_connections")}
+    with engine.begin() as c:  # a connection as 0019-0021 wrote it
+        c.exec_driver_sql(
+            "insert into ads_connections (id, workspace_id, username, scopes, business_id, ad_account_id, "
+            "ad_account_name, funding_instrument_id, profile_id, status, status_reason, created_at, updated_at) "
+            "values (?, ?, 'old_ads', 'adsread adsedit', 'b1', 'a2_1', 'Old ads', 'fi1', 't2_p1', 'active', '', "
+            "'2026-01-01 00:00:00', '2026-01-01 00:00:00')", (uuid.uuid4().hex, uuid.UUID(str(ws)).hex))
+    engine.dispose()
+    migrate.upgrade(sqlite_settings)
+    (old,) = connections.list_connections(sqlite_store, ctx)
+    assert (old.username, old.ad_account_name, old.currency, old.ready) == ("old_ads", "Old ads", "", True)
