@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from types import FrameType
 from typing import Any
 
 import uvicorn.config
@@ -121,7 +122,7 @@ def install() -> None:
     on the stack) gets this protocol too; configs loaded later take it from uvicorn's table.
     """
     uvicorn.config.HTTP_PROTOCOLS["auto"] = f"{__name__}:HeaderDeadlineProtocol"
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None:
         loading = frame.f_locals.get("self")
         if isinstance(loading, uvicorn.config.Config) and loading.http == "auto":

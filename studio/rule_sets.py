@@ -7,7 +7,7 @@ import json
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
 from sqlalchemy import select
@@ -339,5 +339,5 @@ def test_on_data(store: Store, ctx: Context, dataset_id: uuid.UUID, rules: Any, 
     if aggregates:
         table, schema = add_aggregates(table, columns, aggregates)
     counts = rule_match_counts(parsed, table, schema) if parsed else {}
-    return RuleTest(parsed, counts, table.height, schema, table, not_numbers(parsed, table, schema))
+    return RuleTest(parsed, counts, table.height, schema, table, not_numbers(parsed, cast("Mapping[str, Sequence[Any]]", table), schema))  # a frame reads as its columns
 

@@ -138,7 +138,7 @@ def list_endpoints(store: Store, ctx: Context, *, fmt: str = "signed") -> list[E
             (eid, state): n for eid, state, n in s.execute(
                 select(Delivery.endpoint_id, Delivery.state, func.count()).where(Delivery.endpoint_id.is_not(None))
                 .group_by(Delivery.endpoint_id, Delivery.state))}
-        retrying: dict[uuid.UUID, int] = {eid: n for eid, n in s.execute(
+        retrying: dict[uuid.UUID | None, int] = {eid: n for eid, n in s.execute(
             select(Delivery.endpoint_id, func.count()).where(Delivery.state == "pending", Delivery.attempts > 0)
             .group_by(Delivery.endpoint_id))}
         out = []

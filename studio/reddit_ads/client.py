@@ -141,7 +141,7 @@ def _problem(response: httpx.Response) -> tuple[str, str, list[dict[str, str]]]:
         err = {}
     if not isinstance(err, dict):
         return str(err), "", []
-    fields = err.get("fields") if isinstance(err.get("fields"), list) else []
+    fields: list[dict[str, str]] = err["fields"] if isinstance(err.get("fields"), list) else []
     return str(err.get("message") or response.reason_phrase), str(err.get("code") or ""), fields
 
 

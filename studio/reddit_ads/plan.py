@@ -141,7 +141,7 @@ def build(variations: Iterable[Mapping[str, Any]], settings: RedditSettings, *, 
         group = _cut(f.get("ad_group_name") or "Ad group 1")
         ckey, gkey = f"c:{campaign}", f"g:{campaign}\x1f{group}"
         if ckey not in campaigns:
-            data = {"name": campaign, "objective": settings.objective}
+            data: dict[str, Any] = {"name": campaign, "objective": settings.objective}
             if funding_instrument_id:
                 data["funding_instrument_id"] = funding_instrument_id
             campaigns[ckey] = Entity("campaign", ckey, campaign, data)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -250,7 +250,7 @@ def set_paused(store: Store, ctx: Context, set_id: uuid.UUID, connection_id: uui
     return n
 
 
-def _under(rows: list[AdsEntity], key: str | None) -> list[AdsEntity]:
+def _under(rows: Sequence[AdsEntity], key: str | None) -> list[AdsEntity]:
     if key is None:
         return list(rows)
     keys = {key}

@@ -26,7 +26,7 @@ branch_labels = None
 depends_on = None
 
 
-def _tenant(table: str) -> list[sa.SchemaItem]:
+def _tenant(table: str) -> list[sa.schema.SchemaItem]:
     return [sa.Column("workspace_id", sa.Uuid(), nullable=False),
             sa.ForeignKeyConstraint(["workspace_id"], ["workspaces.id"], name=op.f(f"fk_{table}_workspace_id_workspaces"),
                                     ondelete="CASCADE")]
