@@ -152,12 +152,15 @@ def _create(s: TenantSession, blobs: Any, wanted: str, filename: str, result: In
 
 
 def _append(s: TenantSession, blobs: Any, ds: Dataset, filename: str, result: IngestResult, ctx: Context, *,
-            content_hash: str | None = None, options: IngestOptions | None = None) -> None:
-    """`result` as the data set's next version (after the highest stored one), made current; `ds` is locked."""
+            content_hash: str | None = None, options: IngestOptions | None = None,
+            at: dt.datetime | None = None) -> int:
+    """`result` as the data set's next version (after the highest stored one), made current at `at` (now);
+    `ds` is locked. Returns the version that was highest before (0: none)."""
     latest = s.scalar(select(func.max(DatasetVersion.version)).where(DatasetVersion.dataset_id == ds.id)) or 0
     ds.current_version = latest + 1
-    ds.updated_at = utcnow()
+    ds.updated_at = at or utcnow()
     _add_version(s, blobs, ds, ds.current_version, filename, result, ctx, content_hash=content_hash, options=options)
+    return latest
 
 
 # --- look-ups ---------------------------------------------------------------------------------------

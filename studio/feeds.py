@@ -22,12 +22,12 @@ import uuid
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 
 from engine.ingest import IngestError, IngestOptions, IngestResult, ingest
 from studio import audit, feed_secrets
 from studio.context import Context, Permission
-from studio.dataset_versions import MAX_NAME, _add_version, _current, _default_name, _get, _unique_name, content_hash
+from studio.dataset_versions import _append, _create, _current, _default_name, _get, content_hash
 from studio.errors import NotFound, ValidationFailed
 from studio.feed_fetch import FORMATS, FetchFailed, Policy, check_url, detect_format, entered_login, fetch
 from studio.naming import check_printable
@@ -35,7 +35,6 @@ from studio.permissions import requires, system_only
 from studio.storage import blob_store
 from studio.store.base import aware, utcnow
 from studio.store.feed_models import FeedFetch, FeedSource
-from studio.store.models import Dataset, DatasetVersion
 from studio.store.session import Store, TenantSession
 
 PAUSE_AFTER = 3  # failures in a row
@@ -159,11 +158,8 @@ def create_from_url(store: Store, ctx: Context, url: str, *, name: str | None = 
     now = utcnow()
     with store.session_scope(ctx) as s:
         s.require(Permission.EDIT)
-        wanted = ((name or "").strip() or _default_name(filename))[:MAX_NAME]
-        ds = Dataset(name=_unique_name(s, wanted), current_version=1, created_by=ctx.user_id)
-        s.add(ds)
-        s.flush()
-        _add_version(s, blobs, ds, 1, filename, result, ctx, content_hash=content_hash(got.body), options=options)
+        wanted = (name or "").strip() or _default_name(filename)
+        ds = _create(s, blobs, wanted, filename, result, ctx, content_hash=content_hash(got.body), options=options)
         src = FeedSource(dataset_id=ds.id, url=url, format=fmt, auth_kind=auth_kind if creds else "none",
                          auth_label=feed_secrets.label(creds), credentials_enc=feed_secrets.seal(store.settings, creds),
                          interval_minutes=interval, created_by=ctx.user_id, paused=False, consecutive_failures=0,
@@ -330,12 +326,9 @@ def _record(store: Store, ctx: Context, dataset_id: uuid.UUID, *, trigger: str, 
                 outcome = "unchanged"
             else:
                 outcome = "new_version"
-                latest = s.scalar(select(func.max(DatasetVersion.version))
-                                  .where(DatasetVersion.dataset_id == ds.id)) or 0
-                ds.current_version = version = latest + 1
-                ds.updated_at = now
-                _add_version(s, blobs, ds, version, filename or "feed", result, ctx, content_hash=digest,
-                             options=options)
+                latest = _append(s, blobs, ds, filename or "feed", result, ctx, content_hash=digest,
+                                 options=options, at=now)
+                version = ds.current_version
                 src.last_change_at = now
                 audit.record(s, "dataset.refresh", object_type="dataset", object_id=ds.id,
                              summary=f"Fetched {ds.name!r} from its URL (version {version}, {result.row_count:,} rows)")
