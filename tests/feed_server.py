@@ -1,4 +1,4 @@
-"""A local feed server for the URL data sets (issue 19): a threaded http.server on 127.0.0.1, port 0.
+"""A local feed server for the URL data sets (issue 19): a tests.http_double.LocalServer (127.0.0.1, port 0).
 
 Each path serves a `Route` the test sets and may change between fetches: a body with ETag /
 Last-Modified (answered 304 when the request's validators match), a status, a redirect, a delay
@@ -9,11 +9,10 @@ recorded with its headers, so a test can check what was (not) sent.
 from __future__ import annotations
 
 import hashlib
-import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+
+from tests.http_double import LocalServer, QuietHandler
 
 
 @dataclass
@@ -42,11 +41,8 @@ class FeedServer:
         self.requests: list[Seen] = []
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
 
             def do_GET(self) -> None:  # noqa: N802 - http.server's name
                 server.requests.append(Seen(self.path, {k.lower(): v for k, v in self.headers.items()}))
@@ -109,24 +105,22 @@ class FeedServer:
                 self.end_headers()
                 self.wfile.write(body)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.local = LocalServer(Handler)
+        self.httpd, self.thread = self.local.server, self.local.thread
 
     @property
     def base(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        return self.local.url
 
     def url(self, path: str) -> str:
         return self.base + path
 
     def start(self) -> FeedServer:
-        self.thread.start()
+        self.local.start()
         return self
 
     def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self.local.stop()
 
     def hits(self, path: str) -> list[Seen]:
         return [r for r in self.requests if r.path.split("?")[0] == path]

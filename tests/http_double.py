@@ -1,7 +1,9 @@
-"""What the local HTTP doubles of Reddit and Reddit Ads share: a threaded server on 127.0.0.1 (port 0) that starts
-and stops with the test, a request handler that answers JSON, and failures scripted for the next call of a kind.
+"""What the local HTTP doubles and receivers of the tests share: a threaded server on 127.0.0.1 (port 0) that starts
+and stops with the test (LocalServer), a quiet request handler that reads bodies (QuietHandler), one that answers
+JSON (JsonHandler), and failures scripted for the next call of a kind (LocalDouble).
 
-A double subclasses LocalDouble (naming its Failure dataclass) and builds its handler from JsonHandler.
+The Reddit and Reddit Ads doubles subclass LocalDouble (naming its Failure dataclass) and build their handlers from
+JsonHandler; the Stripe double, the feed server and the webhook receiver use the server and the handlers.
 """
 
 from __future__ import annotations
@@ -16,7 +18,32 @@ from urllib.parse import parse_qs, urlparse
 F = TypeVar("F")
 
 
-class LocalDouble(Generic[F]):
+class LocalServer:
+    """A threaded server on 127.0.0.1 (port 0: tests never clash) serving `handler` from a daemon thread."""
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def port(self) -> int:
+        return int(self.server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> Self:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class LocalDouble(LocalServer, Generic[F]):
     """The server's life and the scripted failures; `failure` is the dataclass fail_next builds (mode first)."""
 
     failure: type[F]
@@ -25,22 +52,11 @@ class LocalDouble(Generic[F]):
         self.lock = threading.RLock()
         self.failures: dict[str, deque[F]] = {}
         self.release = threading.Event()  # set by the test (or stop) to end requests a failure holds open
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def start(self) -> Self:
-        self.thread.start()
-        return self
+        super().__init__(handler)
 
     def stop(self) -> None:
         self.release.set()
-        self.server.shutdown()
-        self.server.server_close()
+        super().stop()
 
     def fail_next(self, kind: str, mode: str, **kw: Any) -> None:
         """The next call of `kind` fails as `mode` says (the double's Failure lists the modes and their options)."""
@@ -53,14 +69,22 @@ class LocalDouble(Generic[F]):
             return queue.popleft() if queue else None
 
 
-class JsonHandler(BaseHTTPRequestHandler):
+class QuietHandler(BaseHTTPRequestHandler):
+    """A handler that logs nothing and reads a request's body."""
+
+    def log_message(self, *_args: Any) -> None:
+        pass
+
+    def _body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+
+class JsonHandler(QuietHandler):
     """Keep-alive HTTP/1.1 answering JSON, quiet, reading bodies and bearer tokens."""
 
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # keep-alive on loopback: no 40 ms delayed-ACK stalls
-
-    def log_message(self, *_args: Any) -> None:
-        pass
 
     def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
         data = b"" if status == 204 else json.dumps(body).encode()  # a 204 has no body: the connection is reused
@@ -76,10 +100,6 @@ class JsonHandler(BaseHTTPRequestHandler):
             self.wfile.write(data)
         except OSError:
             pass  # the client gave up (timeout) or was killed
-
-    def _body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
 
     def _target(self) -> tuple[str, dict[str, str]]:
         """The request's path (no trailing slash) and its query (the last value of each name)."""

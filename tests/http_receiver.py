@@ -7,7 +7,8 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from tests.http_double import LocalServer, QuietHandler
 
 
 @dataclass(frozen=True)
@@ -45,11 +46,9 @@ def receiver(statuses: list[int] | None = None, *, hold: threading.Event | None 
     """A receiver on 127.0.0.1 (`tls`: (certificate, key) files to serve https://localhost:<port>/hook)."""
     rec = Receiver(statuses=statuses or [200], hold=hold, headers_out=headers or {})
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):  # HTTP/1.0: one request a connection
         def do_POST(self) -> None:  # noqa: N802 (http.server's name)
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length)
-            status = rec.answer(Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+            status = rec.answer(Received(self.path, {k.lower(): v for k, v in self.headers.items()}, self._body()))
             payload = b"ok" if status < 300 else b"nope"
             try:
                 self.send_response(status)
@@ -61,23 +60,17 @@ def receiver(statuses: list[int] | None = None, *, hold: threading.Event | None 
             except OSError:  # the client went away (a killed worker)
                 pass
 
-        def log_message(self, *_args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    rec.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+    local = LocalServer(Handler)
+    rec.url = f"{local.url}/hook"
     if tls is not None:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(*tls)
-        server.socket = context.wrap_socket(server.socket, server_side=True)
-        rec.url = f"https://localhost:{server.server_address[1]}/hook"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+        local.server.socket = context.wrap_socket(local.server.socket, server_side=True)
+        rec.url = f"https://localhost:{local.port}/hook"
+    local.start()
     try:
         yield rec
     finally:
         if rec.hold is not None:
             rec.hold.set()
-        server.shutdown()
-        server.server_close()
+        local.stop()

@@ -29,9 +29,11 @@ import urllib.error
 import urllib.request
 import uuid
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from tests.http_double import JsonHandler, LocalServer
 
 API_VERSION = "2026-10-28.endive"
 MONTH = 30 * 24 * 3600
@@ -71,7 +73,7 @@ class Fault:
     times: int
 
 
-class StripeDouble:
+class StripeDouble(LocalServer):
     """Start with `StripeDouble()`, point STRIPE_API_BASE at `.base_url`, `close()` at the end."""
 
     def __init__(self, api_key: str = "sk_test_double", webhook_secret: str = "whsec_double") -> None:
@@ -93,18 +95,15 @@ class StripeDouble:
         self.offset = 0.0  # seconds added to the wall clock (advance())
         self._clock = int(time.time()) - 3600  # Stripe's timeline: strictly increasing, in the recent past
         self.lock = threading.RLock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        super().__init__(_handler(self))
+        self.start()
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        return self.url
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.stop()
 
     def now(self) -> float:
         return time.time() + self.offset
@@ -336,14 +335,10 @@ def _error(etype: str, message: str, code: str | None = None) -> dict[str, Any]:
 
 
 def _handler(double: StripeDouble) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True  # keep-alive on loopback: no 40 ms delayed-ACK stalls
-
+    class Handler(JsonHandler):
         def _serve(self, method: str) -> None:
             url = urlsplit(self.path)
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length).decode() if length else ""
+            raw = self._body().decode()
             params = decode_form(parse_qsl(url.query if method == "GET" else raw, keep_blank_values=True))
             fault = double._fault_for(url.path)
             if fault == "before":
@@ -356,7 +351,7 @@ def _handler(double: StripeDouble) -> type[BaseHTTPRequestHandler]:
             if fault == "after":
                 self._send(500, _error("api_error", "Injected failure (the work was done)."))
                 return
-            self._send(status, body, replayed)
+            self._send(status, body, replayed=replayed)
 
         def do_GET(self) -> None:
             self._serve("GET")
@@ -364,18 +359,10 @@ def _handler(double: StripeDouble) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             self._serve("POST")
 
-        def _send(self, status: int, body: dict[str, Any], replayed: bool = False) -> None:
-            data = json.dumps({k: v for k, v in body.items() if not k.startswith("_")}).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.send_header("Request-Id", f"req_{uuid.uuid4().hex[:14]}")
-            if replayed:
-                self.send_header("Idempotent-Replayed", "true")
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
+        def _send(self, status: int, body: Any, headers: dict[str, str] | None = None, *,
+                  replayed: bool = False) -> None:
+            """The body without the double's private fields (_price…), with a Request-Id as Stripe sends."""
+            out = {"Request-Id": f"req_{uuid.uuid4().hex[:14]}", **({"Idempotent-Replayed": "true"} if replayed else {})}
+            super()._send(status, {k: v for k, v in body.items() if not k.startswith("_")}, {**out, **(headers or {})})
 
     return Handler
