@@ -48,6 +48,7 @@ from studio.store.session import Store
 from studio.store.wordlist_models import WordListRow
 from tests.feed_server import FeedServer, Route
 from tests.http_receiver import receiver
+from tests.studio.test_workspace_export import _rewrite
 
 CSV = b"id,title,price\nA1,Trail Shoe,129\nB2,City Boot,89\n"
 FEED_USER, FEED_PASSWORD = "feeduser", "S3cret-feed-pass"
@@ -345,19 +346,6 @@ def test_an_archive_the_studio_wrote_before_format_version_3_imports(tstore):
     assert (set_follow.follow_status(tstore, new, cs.id).mode, cs.key_column) == ("auto", "id")
     assert sorted(e for e, _ in done.invited) == ["olga.v2@example.com"]
     assert _counts(tstore, done.workspace_id) == dict.fromkeys(NEW_TABLES, 0) and done.todo == []
-
-
-def _rewrite(archive: bytes, name: str, change) -> bytes:
-    src = zipfile.ZipFile(io.BytesIO(archive))
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as out:
-        for n in src.namelist():
-            data = src.read(n)
-            if n == name:
-                data = change(data.decode()).encode()
-            if data:
-                out.writestr(n, data)
-    return buf.getvalue()
 
 
 @pytest.mark.parametrize(("make", "message"), [
