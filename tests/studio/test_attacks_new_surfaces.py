@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
 import pytest
 
 from studio import net_guard
@@ -33,18 +40,11 @@ def test_a_feed_with_endlessly_many_distinct_elements_is_refused_while_it_is_rea
         read_product_feed(body)
 
 
-def test_a_server_that_drips_its_headers_is_stopped_at_the_total_time():
-    """A feed server may send its response head one byte at a time, each within the read timeout: the whole
-    fetch still ends at the total time, not when the server chooses to stop (here: it hangs up after ~6 s)."""
-    import ipaddress
-    import socket
-    import threading
-    import time
-
-    from studio.feed_fetch import FetchFailed, Policy, fetch
-
+@contextlib.contextmanager
+def _dripping_server() -> Iterator[int]:
+    """A server on 127.0.0.1 that answers one request with a response head one byte every 0.1 s (each within
+    a read timeout, ~6 s in all); yields its port, and waits for it when the block ends."""
     listener = socket.create_server(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
 
     def serve() -> None:
         conn, _ = listener.accept()
@@ -54,51 +54,36 @@ def test_a_server_that_drips_its_headers_is_stopped_at_the_total_time():
                 time.sleep(0.1)
                 try:
                     conn.sendall(bytes([byte]))
-                except OSError:  # the fetch gave up and closed the connection
+                except OSError:  # the client gave up and closed the connection
                     return
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
-    policy = Policy((ipaddress.ip_network("127.0.0.1/32"),), 1_000_000, 2.0, 2.0, 1.0)
     try:
-        with pytest.raises(FetchFailed, match="longer than 1 s"):
-            fetch(f"http://127.0.0.1:{port}/feed.csv", policy)
+        yield listener.getsockname()[1]
     finally:
         thread.join()
         listener.close()
+
+
+def test_a_server_that_drips_its_headers_is_stopped_at_the_total_time():
+    """A feed server may send its response head one byte at a time, each within the read timeout: the whole
+    fetch still ends at the total time, not when the server chooses to stop (here: it hangs up after ~6 s)."""
+    from studio.feed_fetch import FetchFailed, Policy, fetch
+
+    policy = Policy((ipaddress.ip_network("127.0.0.1/32"),), 1_000_000, 2.0, 2.0, 1.0)
+    with _dripping_server() as port, pytest.raises(FetchFailed, match="longer than 1 s"):
+        fetch(f"http://127.0.0.1:{port}/feed.csv", policy)
 
 
 def test_a_webhook_receiver_that_drips_its_answer_is_cut_off_within_the_timeout(tmp_path):
     """A receiver may answer one byte at a time, each within the timeout: the try still ends within the timeout
     (else it outlives its lease and a second worker sends the same delivery again, while this one waits)."""
-    import socket
-    import threading
-    import time
-
     from studio import deliveries
     from studio.settings import load_settings
 
-    listener = socket.create_server(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-
-    def serve() -> None:
-        conn, _ = listener.accept()
-        with conn:
-            conn.recv(65536)
-            for byte in b"HTTP/1.1 200 OK\r\n" + b"X-Slow: " + b"a" * 40 + b"\r\n":
-                time.sleep(0.1)
-                try:
-                    conn.sendall(bytes([byte]))
-                except OSError:  # the sender gave up and closed the connection
-                    return
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
     settings = load_settings({"DOTORO_HOME": str(tmp_path), "WEBHOOK_ALLOW_PRIVATE": "on",
                               "WEBHOOK_TIMEOUT_SECONDS": "1"}, dotenv=None)
-    try:
+    with _dripping_server() as port:
         outcome = deliveries.send(settings, deliveries.Request("webhook", f"http://127.0.0.1:{port}/hook", b"{}"))
-    finally:
-        thread.join()
-        listener.close()
     assert not outcome.ok and outcome.error == "No response within 1 s."
