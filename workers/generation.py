@@ -5,10 +5,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
-import re
 import time
 import uuid
-import weakref
 from typing import Any
 
 import duckdb
@@ -21,8 +19,9 @@ from sqlalchemy import select
 from engine.generation import Plan, build_plan
 from engine.generation.diff import KEY, attach_keys, row_keys
 from engine.generation.schema import ROW
-from engine.generation.source import Source, prepare_source
+from engine.generation.source import Source
 from engine.platforms.ad_tree import DEDUP_FIGURE, duplicate_skeleton
+from engine.templates.sql_values import quote_ident
 from studio import datasets, event_sources
 from studio.context import Context, WorkspaceId
 from studio.errors import NotFound
@@ -32,6 +31,8 @@ from studio.store.base import utcnow
 from studio.store.campaign_models import CampaignSet, GenerationChunk, GenerationRun
 from studio.store.session import Store
 from workers import variation_store
+from workers.chunk_ledger import chunk_ledger
+from workers.chunk_ledger import prepared as _prepared
 from workers.queues import submit
 
 RETRY = Retry(max=3, interval=[2, 10, 30])
@@ -60,123 +61,6 @@ def enqueue_run(settings: Settings, workspace_id: WorkspaceId, run_id: uuid.UUID
     for index in range(chunks):
         submit(settings, run_chunk, str(workspace_id), str(run_id), index, queue_name="generation",
                job_id=f"gen-{run_id}-{index}", retry=RETRY)
-
-
-def chunk_ledger(plan: Plan, start: int, end: int, *, piece: int | None = None) -> pa.Table:
-    """Every variation of rows [start, end), generated or not (see CompiledPlan.ledger_sql).
-
-    Keep-first dedup needs the keys of earlier rows only: a variation is a duplicate when an earlier
-    one in the chunk or any kept variation of rows [0, start) has its key. Those keys are computed per
-    `piece` of rows (the run's chunk size) and kept with the data set in this process, so a worker
-    renders each earlier piece at most once instead of the whole prefix for every chunk.
-    """
-    ledger = plan.query(plan.compiled.ledger_sql(), plan.source.table.slice(start, end - start))
-    if not plan.config.dedup_fields:
-        return ledger
-    keys = list(plan.config.dedup_fields)
-    step = max(1, piece or (end - start))
-    earlier = [_piece_keys(plan, a, min(a + step, start)) for a in range(0, start, step)]
-    _remember_keys(plan, start, end, _distinct_keys(ledger, keys))
-    if not earlier or not ledger.num_rows:
-        return ledger
-    schema = ledger.select(keys).schema
-    return _mark_seen(ledger, pa.concat_tables([t.cast(schema) for t in earlier]), keys)
-
-
-def _keys_key(plan: Plan) -> str:
-    """What the dedup keys of a piece depend on besides the data set: the keys query and the config.
-
-    The query names this plan's per-row functions with a prefix unique to the plan (fallback.next_udf_prefix),
-    so each chunk's plan writes it differently; with the prefix left out and the config (which says what those
-    functions do) added, every chunk of a run finds the pieces the chunks before it rendered."""
-    return re.sub(r"__dotoro_\d+_", "__dotoro_", _keys_sql(plan)) + "\n-- " + repr(plan.config)
-
-
-def _keys_sql(plan: Plan) -> str:
-    by_name = {c.name: c for c in plan.compiled.columns}
-    cols = ", ".join(f"{by_name[n].final()} AS {_q(n)}" for n in plan.config.dedup_fields)
-    return f"{plan.compiled.with_clause('__resolved')}\nSELECT DISTINCT {cols} FROM \"__resolved\" WHERE NOT \"__dropped\""
-
-
-def _distinct_keys(ledger: pa.Table, keys: list[str]) -> pa.Table:
-    import duckdb
-
-    con = duckdb.connect(config={"enable_external_access": False})
-    try:
-        con.register("ledger", ledger)
-        cols = ", ".join(_q(k) for k in keys)
-        return con.sql(f'SELECT DISTINCT {cols} FROM ledger WHERE NOT "__dropped"').to_arrow_table()
-    finally:
-        con.close()
-
-
-_KEYS_BYTES = 256 * 2**20
-"""Dedup keys of earlier pieces a process keeps per data set version (beyond it they are rendered again)."""
-
-
-def _key_cache(plan: Plan) -> dict[tuple[str, int, int], pa.Table]:
-    for _, source, cache in _sources:
-        if source is plan.source:
-            return cache
-    return {}  # a source this process does not keep (a test's plan): nothing to remember across chunks
-
-
-def _remember_keys(plan: Plan, start: int, end: int, keys: pa.Table) -> None:
-    cache = _key_cache(plan)
-    cache[(_keys_key(plan), start, end)] = keys
-    while len(cache) > 1 and sum(t.nbytes for t in cache.values()) > _KEYS_BYTES:
-        cache.pop(next(iter(cache)))
-
-
-def _piece_keys(plan: Plan, start: int, end: int) -> pa.Table:
-    cache = _key_cache(plan)
-    found = cache.get((_keys_key(plan), start, end))
-    if found is None:
-        found = plan.query(_keys_sql(plan), plan.source.table.slice(start, end - start))
-        _remember_keys(plan, start, end, found)
-    return found
-
-
-def _mark_seen(ledger: pa.Table, earlier: pa.Table, keys: list[str]) -> pa.Table:
-    """`__duplicate` also where a kept variation's key is among `earlier` (NULL matches NULL, as in the
-    window's PARTITION BY)."""
-    import duckdb
-
-    on = " AND ".join(f"l.{_q(k)} IS NOT DISTINCT FROM e.{_q(k)}" for k in keys)
-    cols = ", ".join(_q(k) for k in keys)
-    con = duckdb.connect(config={"enable_external_access": False})
-    try:
-        con.register("ledger", ledger)
-        con.register("earlier", earlier)
-        seen = con.sql(
-            f"SELECT DISTINCT l.\"__row\", l.\"__variation\" FROM (SELECT \"__row\", \"__variation\", {cols} FROM ledger "
-            f"WHERE NOT \"__dropped\") l JOIN earlier e ON {on}").to_arrow_table()
-    finally:
-        con.close()
-    if not seen.num_rows:
-        return ledger
-    # (row, variation) as one number: MAX_VARIATIONS_PER_ROW is far below 2**20
-    pair = pc.add(pc.multiply(pc.cast(ledger.column(ROW), pa.int64()), 1 << 20),
-                  pc.cast(ledger.column("__variation"), pa.int64()))
-    hits = pc.add(pc.multiply(pc.cast(seen.column(ROW), pa.int64()), 1 << 20),
-                  pc.cast(seen.column("__variation"), pa.int64()))
-    flag = pc.or_(ledger.column("__duplicate"), pc.is_in(pair, value_set=hits))
-    return ledger.set_column(ledger.column_names.index("__duplicate"), "__duplicate", flag)
-
-
-_sources: list[tuple[weakref.ref[pl.DataFrame], Source, dict[tuple[str, int, int], pa.Table]]] = []
-
-
-def _prepared(frame: pl.DataFrame) -> Source:
-    """The frame indexed for plans, once per frame this process keeps (see datasets.load_table's `keep`):
-    the next chunk of the same version reuses it and only slices its own rows. Held while the frame
-    is (weakly), so the store's memory bound is this one's too."""
-    for kept, source, _ in _sources:
-        if kept() is frame:
-            return source
-    source = prepare_source(frame)
-    _sources[:] = [e for e in [(weakref.ref(frame), source, {}), *_sources] if e[0]() is not None][:2]
-    return source
 
 
 def _kept(ledger: pa.Table) -> pa.Array:
@@ -349,10 +233,6 @@ def _fail_run(store: Store, ctx: Context, run_id: uuid.UUID, reason: str) -> Non
             cs.status, cs.status_reason, cs.updated_at = "error", reason, utcnow()
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _key_frame(source: Source, key_column: str) -> pl.DataFrame:
     """The key column of a prepared source (all its rows; an empty frame of that height without it)."""
     if key_column in source.table.column_names:
@@ -368,12 +248,12 @@ def _records(produced: pa.Table, set_id: uuid.UUID, con: Any = None) -> pa.Table
     import duckdb
 
     names = [n for n in produced.column_names if not n.startswith("__")]
-    fields = ("to_json(struct_pack(" + ", ".join(f"{_q(n)} := coalesce(CAST({_q(n)} AS VARCHAR), '')" for n in names)
+    fields = ("to_json(struct_pack(" + ", ".join(f"{quote_ident(n)} := coalesce(CAST({quote_ident(n)} AS VARCHAR), '')" for n in names)
               + "))" if names else "'{}'")
     content = [n for n in names if n not in ("campaign_name", "ad_group_name", "ad_name", "keywords")] or names
     title_src = next((n for n in ("title", "headline", "headline_1", "primary_text", "text", "caption") if n in names),
                      content[0] if content else None)  # an RSA's title is its first headline, not its campaign's name
-    title = f"coalesce(CAST({_q(title_src)} AS VARCHAR), '')" if title_src else "''"
+    title = f"coalesce(CAST({quote_ident(title_src)} AS VARCHAR), '')" if title_src else "''"
     sub_parts = [f'"{c}"' for c in ("subreddit", "__target_subreddit") if c in produced.column_names]
     subreddit = f"coalesce({', '.join(sub_parts)}, '')" if sub_parts else "''"
     violations = '"__violations"' if "__violations" in produced.column_names else "CAST(NULL AS VARCHAR)"

@@ -7,7 +7,7 @@ import pyarrow as pa
 import pytest
 
 from engine.generation import build_plan
-from workers import generation
+from workers import chunk_ledger
 
 ROWS = 1_000
 
@@ -41,10 +41,10 @@ def _columns(t: pa.Table) -> dict[str, list[object]]:
 @pytest.mark.parametrize("cached", [False, True])
 def test_chunks_mark_exactly_the_duplicates_of_the_whole_run(chunk, cached):
     frame = _frame()
-    table = generation._prepared(frame) if cached else frame  # the worker's kept source, or a plain plan
+    table = chunk_ledger.prepared(frame) if cached else frame  # the worker's kept source, or a plain plan
     with build_plan(table, CONFIG) as plan:
         whole = _whole(plan)
-        parts = [generation.chunk_ledger(plan, s, min(ROWS, s + chunk), piece=chunk) for s in range(0, ROWS, chunk)]
+        parts = [chunk_ledger.chunk_ledger(plan, s, min(ROWS, s + chunk), piece=chunk) for s in range(0, ROWS, chunk)]
     got = pa.concat_tables(parts)
     assert sum(whole.column("__duplicate").to_pylist()) > ROWS  # most variations repeat an earlier one
     assert any(whole.column("__dropped").to_pylist())
@@ -53,9 +53,9 @@ def test_chunks_mark_exactly_the_duplicates_of_the_whole_run(chunk, cached):
 
 def test_a_chunk_run_out_of_order_on_a_fresh_worker_still_sees_every_earlier_key():
     frame = _frame()
-    with build_plan(generation._prepared(frame), CONFIG) as plan:
+    with build_plan(chunk_ledger.prepared(frame), CONFIG) as plan:
         whole = _whole(plan)
-        last = generation.chunk_ledger(plan, 900, ROWS, piece=100)  # nothing of rows 0–899 rendered before
+        last = chunk_ledger.chunk_ledger(plan, 900, ROWS, piece=100)  # nothing of rows 0–899 rendered before
     expected = whole.filter(pa.compute.greater_equal(whole.column("__row"), 900))
     assert _columns(last) == _columns(expected)
     kept = [d for d, dropped in zip(last.column("__duplicate").to_pylist(), last.column("__dropped").to_pylist(),
@@ -77,17 +77,17 @@ def test_each_earlier_piece_is_rendered_once_though_every_chunk_builds_its_own_p
     query = Plan.query
 
     def counting(self, sql, *args, **kwargs):  # type: ignore[no-untyped-def]
-        if sql == generation._keys_sql(self):
+        if sql == chunk_ledger._keys_sql(self):
             rendered.append(sql)
         return query(self, sql, *args, **kwargs)
 
     monkeypatch.setattr(Plan, "query", counting)
-    source, config = generation._prepared(_frame()), _fallback_config("{{ product_name | reverse | truncate(30) }}")
+    source, config = chunk_ledger.prepared(_frame()), _fallback_config("{{ product_name | reverse | truncate(30) }}")
     names = set()
     for start in range(0, ROWS, 100):
         with build_plan(source, config) as plan:
-            names.add(generation._keys_sql(plan))
-            generation.chunk_ledger(plan, start, start + 100, piece=100)
+            names.add(chunk_ledger._keys_sql(plan))
+            chunk_ledger.chunk_ledger(plan, start, start + 100, piece=100)
     assert len(names) == ROWS // 100 and "__dotoro_" in next(iter(names))  # each plan names its functions anew
     assert rendered == []  # every earlier piece's keys were kept by the chunk that rendered it
 
@@ -95,7 +95,7 @@ def test_each_earlier_piece_is_rendered_once_though_every_chunk_builds_its_own_p
 def test_sets_differing_only_in_a_fallback_never_share_dedup_keys():
     """Two sets on one data set whose plans differ only in what a per-row function renders: the keys one
     set's chunks kept must not stand in for the other's."""
-    source = generation._prepared(_frame())
+    source = chunk_ledger.prepared(_frame())
     for fallback in ("{{ product_name | reverse | truncate(3) }} {{ n }}",  # 11 different titles
                      "{{ product_name | reverse | truncate(3) }} {% if n > 100 %}{{ n }}{% endif %}"):  # one
         config = _fallback_config(fallback)
@@ -104,5 +104,5 @@ def test_sets_differing_only_in_a_fallback_never_share_dedup_keys():
         parts = {}
         for start in reversed(range(0, ROWS, 250)):  # the last chunk first: earlier pieces come from the cache
             with build_plan(source, config) as plan:
-                parts[start] = generation.chunk_ledger(plan, start, start + 250, piece=250)
+                parts[start] = chunk_ledger.chunk_ledger(plan, start, start + 250, piece=250)
         assert _columns(pa.concat_tables([parts[k] for k in sorted(parts)])) == _columns(whole)
