@@ -38,7 +38,8 @@ from studio.store.follow_models import FeedApplyChunk, FeedDiff, FollowConflict
 from studio.store.publishing_models import PublishItem
 from studio.store.session import Store, TenantSession
 from workers import variation_store
-from workers.generation import _kept, _key_frame, _prepared, _records, chunk_ledger, job_store
+from workers.chunk_ledger import chunk_ledger, prepared
+from workers.generation import _kept, _key_frame, _records, job_store
 from workers.queues import submit
 
 log = logging.getLogger(__name__)
@@ -126,7 +127,7 @@ def apply_chunk(workspace_id: str, diff_id: str, index: int) -> dict[str, Any]:
         if dataset_id is None:
             raise NotFound("The data set was deleted.")
         frame = datasets.load_table(store, ctx, dataset_id, version=version, local=True, keep=True)
-        source = _prepared(frame)
+        source = prepared(frame)
         keys = (source.memo(("row_keys", key_column), lambda: row_keys(_key_frame(source, key_column), key_column))
                 if key_column else None)
         moves: tuple[list[str], list[int]] = ([], [])

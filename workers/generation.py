@@ -31,8 +31,7 @@ from studio.store.base import utcnow
 from studio.store.campaign_models import CampaignSet, GenerationChunk, GenerationRun
 from studio.store.session import Store
 from workers import variation_store
-from workers.chunk_ledger import chunk_ledger
-from workers.chunk_ledger import prepared as _prepared
+from workers.chunk_ledger import chunk_ledger, prepared
 from workers.queues import submit
 
 RETRY = Retry(max=3, interval=[2, 10, 30])
@@ -152,7 +151,7 @@ def run_chunk(workspace_id: str, run_id: str, index: int) -> dict[str, Any]:
     try:
         if dataset_id is None:
             raise NotFound("The data set was deleted.")
-        table = _prepared(datasets.load_table(store, ctx, dataset_id, version=version, local=True, keep=True))
+        table = prepared(datasets.load_table(store, ctx, dataset_id, version=version, local=True, keep=True))
     except NotFound:
         _fail_run(store, ctx, rid, "The data set of this campaign set was deleted while it was generating.")
         return {"error": "dataset deleted"}
