@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
+
+from tests.feed_server import FeedServer
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -72,3 +74,12 @@ def texts(at: AppTest) -> str:
     parts += [e.value for e in at.error] + [w.value for w in at.warning] + [s.value for s in at.success]
     parts += [i.value for i in at.info] + [c.value for c in at.caption]
     return "\n".join(str(p) for p in parts)
+
+
+@pytest.fixture()
+def server(monkeypatch) -> Iterator[FeedServer]:
+    """A local feed server the studio may fetch from (127.0.0.1 allowed for this test)."""
+    monkeypatch.setenv("FEED_ALLOWED_NETWORKS", "127.0.0.1")
+    s = FeedServer().start()
+    yield s
+    s.stop()

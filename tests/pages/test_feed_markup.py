@@ -3,23 +3,13 @@ Markdown in them cannot draw a link or load a remote image there."""
 
 from __future__ import annotations
 
-import pytest
-
-from tests.feed_server import FeedServer, Route
+from tests.feed_server import Route
 from tests.pages.conftest import sign_up
 
 HOSTILE = (b"sku,name\n"
            b"[Reset your password](http://evil.example/login),Shoe\n"
            b"[Reset your password](http://evil.example/login),Cap\n"
            b"B,Sock\n")
-
-
-@pytest.fixture()
-def server(monkeypatch):
-    monkeypatch.setenv("FEED_ALLOWED_NETWORKS", "127.0.0.1")
-    s = FeedServer().start()
-    yield s
-    s.stop()
 
 
 def test_duplicate_key_values_from_a_feed_are_shown_as_text(new_app, server):

@@ -3,21 +3,11 @@ the page never shows the stored secret back."""
 
 from __future__ import annotations
 
-import pytest
-
 from tests.engine.test_feed_xml import RSS
-from tests.feed_server import FeedServer, Route
+from tests.feed_server import Route
 from tests.pages.conftest import sign_up, texts
 
 V1 = b"sku,name\nA,Shoe\nA,Cap\nB,Sock\n"
-
-
-@pytest.fixture()
-def server(monkeypatch):
-    monkeypatch.setenv("FEED_ALLOWED_NETWORKS", "127.0.0.1")
-    s = FeedServer().start()
-    yield s
-    s.stop()
 
 
 def test_a_url_data_set_is_created_fetched_and_keyed_from_the_page(new_app, server):
