@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import os
@@ -156,57 +157,118 @@ def run_chunk(workspace_id: str, run_id: str, index: int) -> dict[str, Any]:
         _fail_run(store, ctx, rid, "The data set of this campaign set was deleted while it was generating.")
         return {"error": "dataset deleted"}
     stages["load_table"] = time.perf_counter() - began
-    try:
-        with build_plan(table, config) as plan:
-            ledger = chunk_ledger(plan, start, end, piece=start // index if index else None)
-    except Exception as exc:
-        _fail_run(store, ctx, rid, f"Generation failed on rows {start + 1:,}–{end:,}: {exc}")
-        return {"error": str(exc)}
-    figures = {**ledger_figures(ledger, end - start), **dedup_figures(ledger)}
-    stages["render"] = time.perf_counter() - began - stages["load_table"]
-    mark = time.perf_counter()
-    if key_column is not None:  # ids by (set, key, variation): see variation_id
-        # the whole data set's keys, once per kept version (per chunk it cost 0.9 s on 1M rows)
-        keys = table.memo(("row_keys", key_column), lambda: row_keys(_key_frame(table, key_column), key_column))
-        ledger = attach_keys(ledger, keys)
-    # built in parts while earlier parts are written (the wait for them is added to stages["records"])
-    builder = duckdb.connect(config={"enable_external_access": False})  # closed with its last reference
-    records = variation_store.Records(ledger.filter(_kept(ledger)), functools.partial(_records, set_id=set_id, con=builder))
-    stages["records"] = time.perf_counter() - mark
-    try:
-        with store.session_scope(ctx) as s:
-            chunk = s.query(GenerationChunk).filter_by(run_id=rid, index=index).with_for_update().one()
-            if chunk.status == "done":
-                return {"skipped": "already done"}
-            _stop_if_ended(s.scalar(select(GenerationRun.status).where(GenerationRun.id == rid)))
-            # the set's row, KEY SHARE-locked once for the chunk (no per-row foreign key: migration 0018): a set
-            # deleted before this writes nothing; one deleted after waits for this commit, then takes its rows
-            if s.scalar(select(CampaignSet.id).where(CampaignSet.id == set_id).with_for_update(read=True, key_share=True)) is None:
-                raise _RunEnded("the campaign set was deleted")
-            # the heavy write happens under the chunk's own lock; the run row is locked only for the counters,
-            # so workers write chunks in parallel and only queue for the short update below
-            s.info["stages"] = stages
-            diff = variation_store.write_chunk(s, set_id, rid, start, end, records, overwrite_edits=overwrite)
-            # FOR NO KEY UPDATE: foreign keys to the run hold KEY SHARE locks on its row, which a plain
-            # FOR UPDATE would wait for (two workers → deadlock); NO KEY UPDATE coexists with them
-            run = s.query(GenerationRun).filter_by(id=rid).with_for_update(key_share=True).populate_existing().one()
-            _stop_if_ended(run.status)
-            elapsed = time.perf_counter() - began
-            chunk.status, chunk.variations, chunk.seconds, chunk.updated_at = "done", records.num_rows, elapsed, utcnow()
-            run.rows_done += end - start
-            run.variations += records.num_rows
-            run.diff = {k: int((run.diff or {}).get(k, 0)) + v for k, v in diff.items()}
-            run.figures = add_figures(run.figures, figures)
-            remaining = s.query(GenerationChunk).filter(GenerationChunk.run_id == rid, GenerationChunk.status != "done",
-                                                        GenerationChunk.index != index).count()
-            if remaining == 0:
-                variation_store.finish_run(s, run)
-    except _RunEnded as ended:
-        with store.session_scope(ctx) as s:  # the write above rolled back: nothing of this chunk is kept
-            s.query(GenerationChunk).filter(GenerationChunk.run_id == rid, GenerationChunk.index == index,
-                                            GenerationChunk.status != "done").update({"status": "cancelled"})
-        return {"skipped": str(ended)}
-    return {"variations": records.num_rows, **diff, "stages": {k: round(v, 4) for k, v in stages.items()}}
+    with contextlib.ExitStack() as stack:
+        try:
+            plan = stack.enter_context(build_plan(table, config))
+        except Exception as exc:
+            _fail_run(store, ctx, rid, f"Generation failed on rows {start + 1:,}–{end:,}: {exc}")
+            return {"error": str(exc)}
+        keys = None
+        if key_column is not None:  # ids by (set, key, variation): see variation_id
+            # the whole data set's keys, once per kept version (per chunk it cost 0.9 s on 1M rows)
+            keys = table.memo(("row_keys", key_column), lambda: row_keys(_key_frame(table, key_column), key_column))
+        rendered = _Rendered(plan, start, end, start // index if index else end - start, set_id, keys, stages)
+        records = variation_store.Records(rendered.builds(), csv=store.engine.dialect.name == "postgresql")
+        stack.callback(records.close)  # before the plan closes: a part may still be rendering
+        try:
+            done = _write_chunk(store, ctx, rid, index, set_id, start, end, records, rendered, overwrite, began, stages)
+        except _RenderFailed as failed:  # the write rolled back: nothing of this chunk is kept
+            _fail_run(store, ctx, rid, f"Generation failed on rows {start + 1:,}–{end:,}: {failed.__cause__}")
+            return {"error": str(failed.__cause__)}
+        except _RunEnded as ended:
+            with store.session_scope(ctx) as s:  # the write above rolled back: nothing of this chunk is kept
+                s.query(GenerationChunk).filter(GenerationChunk.run_id == rid, GenerationChunk.index == index,
+                                                GenerationChunk.status != "done").update({"status": "cancelled"})
+            return {"skipped": str(ended)}
+    return {**done, "stages": {k: round(v, 4) for k, v in stages.items()}}
+
+
+PART_ROWS = 12_500
+"""Rows a chunk renders at a time (the chunk's size divided evenly): the next part renders while this one is
+written."""
+
+
+def part_rows(chunk_rows: int) -> int:
+    """The rows of a part of a chunk of `chunk_rows`: a divisor of it, so every chunk of a run splits at the same
+    row numbers and dedup finds the keys of earlier parts under the same pieces (workers/chunk_ledger.py)."""
+    parts = max(1, round(chunk_rows / PART_ROWS))
+    while chunk_rows % parts:
+        parts -= 1
+    return chunk_rows // parts
+
+
+class _Rendered:
+    """A chunk's rows rendered part by part (each a build for variation_store.Records), with their figures."""
+
+    def __init__(self, plan: Plan, start: int, end: int, chunk_rows: int, set_id: uuid.UUID, keys: Any,
+                 stages: dict[str, float]) -> None:
+        self.plan, self.start, self.end, self.set_id, self.keys, self.stages = plan, start, end, set_id, keys, stages
+        self.step = part_rows(max(1, chunk_rows))
+        self.figures: dict[str, Any] = {}
+        # the parts of one chunk share one DuckDB instance and its thread pool instead of starting one each
+        self._con = duckdb.connect(config={"enable_external_access": False})  # closed with its last reference
+
+    def builds(self) -> list[functools.partial[pa.Table]]:
+        # an empty chunk (a data set without rows) is one empty part: its figures are still recorded
+        return [functools.partial(self._part, a, min(self.end, a + self.step))
+                for a in range(self.start, max(self.end, self.start + 1), self.step)]
+
+    def _part(self, a: int, b: int) -> pa.Table:
+        mark = time.perf_counter()
+        try:
+            ledger = chunk_ledger(self.plan, a, b, piece=self.step)
+            self.figures = add_figures(self.figures, {**ledger_figures(ledger, b - a), **dedup_figures(ledger)})
+            if self.keys is not None:
+                ledger = attach_keys(ledger, self.keys)
+            rendered = time.perf_counter()
+            out = _records(ledger.filter(_kept(ledger)), self.set_id, self._con)
+        except Exception as exc:
+            raise _RenderFailed() from exc
+        self.stages["render"] = self.stages.get("render", 0.0) + rendered - mark
+        self.stages["records"] = self.stages.get("records", 0.0) + time.perf_counter() - rendered
+        return out
+
+
+class _RenderFailed(Exception):
+    """A part of the chunk could not be rendered (its cause says why)."""
+
+
+def _write_chunk(store: Store, ctx: Context, rid: uuid.UUID, index: int, set_id: uuid.UUID, start: int, end: int,
+                 records: variation_store.Records, rendered: _Rendered, overwrite: bool, began: float,
+                 stages: dict[str, float]) -> dict[str, Any]:
+    """Write the chunk's records and advance the run, in one transaction."""
+    with store.session_scope(ctx) as s:
+        chunk = s.query(GenerationChunk).filter_by(run_id=rid, index=index).with_for_update().one()
+        if chunk.status == "done":
+            return {"skipped": "already done"}
+        _stop_if_ended(s.scalar(select(GenerationRun.status).where(GenerationRun.id == rid)))
+        # the set's row, KEY SHARE-locked once for the chunk (no per-row foreign key: migration 0018): a set
+        # deleted before this writes nothing; one deleted after waits for this commit, then takes its rows
+        if s.scalar(select(CampaignSet.id).where(CampaignSet.id == set_id).with_for_update(read=True, key_share=True)) is None:
+            raise _RunEnded("the campaign set was deleted")
+        # the heavy write happens under the chunk's own lock; the run row is locked only for the counters,
+        # so workers write chunks in parallel and only queue for the short update below
+        s.info["stages"] = stages
+        diff = variation_store.write_chunk(s, set_id, rid, start, end, records, overwrite_edits=overwrite)
+        # FOR NO KEY UPDATE: foreign keys to the run hold KEY SHARE locks on its row, which a plain
+        # FOR UPDATE would wait for (two workers → deadlock); NO KEY UPDATE coexists with them
+        run = s.query(GenerationRun).filter_by(id=rid).with_for_update(key_share=True).populate_existing().one()
+        _stop_if_ended(run.status)
+        elapsed = time.perf_counter() - began
+        chunk.status, chunk.variations, chunk.seconds, chunk.updated_at = "done", records.num_rows, elapsed, utcnow()
+        run.rows_done += end - start
+        run.variations += records.num_rows
+        run.diff = {k: int((run.diff or {}).get(k, 0)) + v for k, v in diff.items()}
+        run.figures = add_figures(run.figures, rendered.figures)
+        remaining = s.query(GenerationChunk).filter(GenerationChunk.run_id == rid, GenerationChunk.status != "done",
+                                                    GenerationChunk.index != index).count()
+        if remaining == 0:
+            mark = time.perf_counter()
+            variation_store.finish_run(s, run)
+            stages["finish"] = time.perf_counter() - mark
+    return {"variations": records.num_rows, **diff}
+
+
 
 
 class _RunEnded(Exception):

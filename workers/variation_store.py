@@ -6,8 +6,8 @@ import io
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any, cast
 
 import pyarrow as pa
@@ -24,34 +24,62 @@ COLUMNS = ("id", "workspace_id", "campaign_set_id", "row_index", "variation_inde
            "status", "valid", "problems", "edited", "content_hash", "tags", "groups", "run_id", "updated_at", "row_key")
 
 
-PART_ROWS = 8_192
-"""Records per part of a chunk: the next part is built while the previous one is written."""
-
-
 class Records:
-    """A chunk's store-ready records, built part by part in a background thread from the kept variations.
+    """A chunk's store-ready records, produced part by part in a background thread.
 
-    The build (ids, JSON, hashes in DuckDB) and the write (COPY and INSERT, waited for in Postgres) then
-    overlap: on a first run each part is written as soon as it is built, so the worker's render and the
-    database's write use a core each instead of taking turns.
+    Each build renders a slice of the chunk's rows and turns its kept variations into records (ids,
+    JSON, hashes in DuckDB; on Postgres also the CSV that COPY sends). The render of part N+1 then
+    overlaps the write of part N (COPY and INSERT, waited for in Postgres): the worker and the database
+    use a core each instead of taking turns, and only the first part's render is waited for.
     """
 
-    def __init__(self, kept: pa.Table, build: Callable[[pa.Table], pa.Table], *, part_rows: int = PART_ROWS) -> None:
-        self.num_rows = kept.num_rows
-        slices = [kept.slice(i, part_rows) for i in range(0, kept.num_rows, part_rows)] or [kept]
+    def __init__(self, builds: Sequence[Callable[[], pa.Table]], *, csv: bool = False) -> None:
+        self._taken = 0
+        self._rows = 0
         pool = ThreadPoolExecutor(1, thread_name_prefix="records")
-        self._parts = [pool.submit(build, part) for part in slices]
+        self._parts = [pool.submit(_built, build, csv) for build in builds]
         pool.shutdown(wait=False)  # the thread ends after the last part
 
-    def parts(self, waited: dict[str, float] | None = None) -> Iterator[pa.Table]:
-        """The parts in order, each as soon as it is built (a build error is raised here); the time spent
-        waiting for them is added to `waited["records"]`."""
-        for part in self._parts:
+    @property
+    def num_rows(self) -> int:
+        """How many records the chunk has (known once every part was taken)."""
+        if self._taken < len(self._parts):
+            raise RuntimeError("the chunk's records are counted once every part was taken")
+        return self._rows
+
+    def parts(self, waited: dict[str, float] | None = None) -> Iterator[tuple[pa.Table, bytes | None]]:
+        """(records, CSV or None) per part in order, each as soon as it is built (a build's error is raised
+        here); the time spent waiting for them is added to `waited["waited"]`."""
+        for index, part in enumerate(self._parts):
             mark = time.perf_counter()
-            table = part.result()
+            table, csv = part.result()
             if waited is not None:
-                waited["records"] = waited.get("records", 0.0) + time.perf_counter() - mark
-            yield table
+                waited["waited"] = waited.get("waited", 0.0) + time.perf_counter() - mark
+            if index >= self._taken:
+                self._taken, self._rows = index + 1, self._rows + table.num_rows
+            yield table, csv
+
+    def close(self) -> None:
+        """Drop the parts not started and wait for the one being built (whatever the chunk's outcome: the
+        builds use the chunk's plan, which closes after this)."""
+        for part in self._parts:
+            part.cancel()
+        wait(self._parts)
+
+
+def _built(build: Callable[[], pa.Table], csv: bool) -> tuple[pa.Table, bytes | None]:
+    table = build()
+    return table, (encode_csv(table) if csv else None)
+
+
+def encode_csv(records: pa.Table) -> bytes:
+    """The varying columns as the CSV that `_copy` sends (written by Arrow, no per-row Python)."""
+    missing = [c for c in VARYING if c not in records.column_names]
+    if missing:
+        raise ValueError(f"records lack the columns {missing}")
+    buf = io.BytesIO()
+    pacsv.write_csv(records.select(list(VARYING)), buf, pacsv.WriteOptions(include_header=False))
+    return buf.getvalue()
 
 
 def write_chunk(s: TenantSession, set_id: uuid.UUID, run_id: uuid.UUID, start: int, end: int,
@@ -64,14 +92,15 @@ def write_chunk(s: TenantSession, set_id: uuid.UUID, run_id: uuid.UUID, start: i
     before = {str(r.id): (r.content_hash, r.edited)
               for r in s.execute(select(Variation.id, Variation.content_hash, Variation.edited).where(in_range))}
     diff = {"added": 0, "changed": 0, "unchanged": 0, "removed": 0, "kept_edits": 0}
+    parts = records.parts(s.info.get("stages")) if isinstance(records, Records) else [(records, None)]
     if not before:  # a first run over these rows: every record is new, nothing to compare or keep
-        diff["added"] = records.num_rows
-        for part in records.parts(s.info.get("stages")) if isinstance(records, Records) else [records]:
+        for part, csv in parts:
+            diff["added"] += part.num_rows
             if part.num_rows:
-                _write(s, set_id, run_id, part, upsert=False, overwrite=overwrite_edits)
+                _write(s, set_id, run_id, part, upsert=False, overwrite=overwrite_edits, csv=csv)
         return diff
     if isinstance(records, Records):
-        records = pa.concat_tables(list(records.parts(s.info.get("stages"))))
+        records = pa.concat_tables([part for part, _ in parts])
     new = dict(zip(records.column("id").to_pylist(), records.column("content_hash").to_pylist(), strict=True))
     for vid, digest in new.items():
         if vid not in before:
@@ -98,9 +127,10 @@ def write_chunk(s: TenantSession, set_id: uuid.UUID, run_id: uuid.UUID, start: i
 
 
 def _write(s: TenantSession, set_id: uuid.UUID, run_id: uuid.UUID, records: pa.Table, *, upsert: bool,
-           overwrite: bool) -> None:
+           overwrite: bool, csv: bytes | None = None) -> None:
+    """`csv`: the records already encoded by `encode_csv` (Postgres), else they are encoded here."""
     if s.get_bind().dialect.name == "postgresql":
-        _copy(s, set_id, run_id, records, upsert=upsert, overwrite=overwrite)
+        _copy(s, set_id, run_id, encode_csv(records) if csv is None else csv, upsert=upsert, overwrite=overwrite)
     else:
         _sqlite_upsert(s, set_id, run_id, records, overwrite)
 
@@ -110,7 +140,7 @@ VARYING = ("id", "row_index", "variation_index", "fields", "title", "subreddit",
 """The columns a chunk's records carry; the rest are the same for every row and travel as parameters."""
 
 
-def _copy(s: TenantSession, set_id: uuid.UUID, run_id: uuid.UUID, records: pa.Table, *, upsert: bool, overwrite: bool) -> None:
+def _copy(s: TenantSession, set_id: uuid.UUID, run_id: uuid.UUID, csv: bytes, *, upsert: bool, overwrite: bool) -> None:
     """COPY the chunk as CSV (written by Arrow, no per-row Python) into a temp table, then one INSERT.
 
     Postgres refuses COPY FROM into a table under row-level security, so the rows land in a temp
@@ -120,13 +150,6 @@ def _copy(s: TenantSession, set_id: uuid.UUID, run_id: uuid.UUID, records: pa.Ta
     the primary key (the job retries and then upserts) rather than lose or double anything.
     """
     stages = s.info.setdefault("stages", {})
-    mark = time.perf_counter()
-    buf = io.BytesIO()
-    missing = [c for c in VARYING if c not in records.column_names]
-    if missing:
-        raise ValueError(f"records lack the columns {missing}")
-    pacsv.write_csv(records.select(list(VARYING)), buf, pacsv.WriteOptions(include_header=False))
-    stages["render"] = stages.get("render", 0.0) + time.perf_counter() - mark
     cur = s.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
     varying = ", ".join(VARYING)
     mark = time.perf_counter()
@@ -134,7 +157,7 @@ def _copy(s: TenantSession, set_id: uuid.UUID, run_id: uuid.UUID, records: pa.Ta
     cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS _incoming_rows ON COMMIT DELETE ROWS AS "
                 f"SELECT {varying} FROM variations WITH NO DATA")
     with cur.copy(f"COPY _incoming_rows ({varying}) FROM STDIN (FORMAT csv)") as copy:
-        copy.write(buf.getbuffer())
+        copy.write(csv)
     stages["copy_temp"] = stages.get("copy_temp", 0.0) + time.perf_counter() - mark
     mark = time.perf_counter()
     select_rows = (f"SELECT {varying}, %(ws)s, %(set)s, 'pending', false, %(run)s, %(now)s FROM _incoming_rows")
@@ -191,4 +214,4 @@ def finish_run(s: TenantSession, run: GenerationRun) -> None:
     event_sources.run_ended(s, run)
 
 
-__all__ = ["COLUMNS", "Records", "finish_run", "write_chunk"]
+__all__ = ["COLUMNS", "Records", "encode_csv", "finish_run", "write_chunk"]

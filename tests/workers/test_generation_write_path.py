@@ -8,10 +8,10 @@ import time
 from sqlalchemy import create_engine, delete, text
 
 from studio import campaigns, workspaces
-from studio.store.campaign_models import CampaignSet
+from studio.store.campaign_models import CampaignSet, GenerationRun
 from studio.store.models import Workspace
 from tests.workers.test_generation import CONFIG, _start, _stored, _work, env, workspace  # noqa: F401
-from workers import variation_store
+from workers import generation, variation_store
 
 
 def _left(settings, ws) -> int:
@@ -78,3 +78,52 @@ def test_a_set_deleted_while_a_chunk_writes_leaves_no_variation_behind(env, pg_s
     deleting[0].join(timeout=60)
     assert not deleting[0].is_alive()
     assert _left(env, ctx.workspace_id) == 0
+
+
+def _figures(store, ctx, set_id):
+    run = campaigns.latest_run(store, ctx, set_id)
+    with store.session_scope(ctx) as s:
+        return s.get(GenerationRun, run.id).figures, run
+
+
+def test_a_chunk_rendered_in_parts_stores_what_one_piece_would(env, pg_store, workspace, monkeypatch):  # noqa: F811
+    """Chunks render part by part while earlier parts are written; keep-first dedup and the run's figures
+    cross the parts' borders exactly as they cross chunk borders."""
+    ctx, ds = workspace
+    whole = campaigns.create(pg_store, ctx, "Whole chunks", ds.id, CONFIG)
+    _start(pg_store, env, ctx, whole, chunk_rows=1_000)
+    _work(env)
+    monkeypatch.setattr(generation, "PART_ROWS", 90)  # parts divide the chunk: 1,000 rows in 10 parts of 100
+    assert generation.part_rows(1_000) == 100 and generation.part_rows(999) == 111
+    parted = campaigns.create(pg_store, ctx, "Parted chunks", ds.id, CONFIG)
+    _start(pg_store, env, ctx, parted, chunk_rows=1_000)
+    _work(env)
+    stored = _stored(pg_store, ctx, whole)
+    assert stored and _stored(pg_store, ctx, parted) == stored
+    (figures, run), (parted_figures, parted_run) = _figures(pg_store, ctx, whole), _figures(pg_store, ctx, parted)
+    assert figures["duplicates"] > 0 and parted_figures == figures  # the 2k rows repeat titles: dedup crossed parts
+    assert parted_run.status == "done" and parted_run.variations == run.variations == len(stored)
+
+
+def test_a_part_that_fails_after_others_were_written_keeps_nothing_of_its_chunk(env, pg_store, workspace, monkeypatch):  # noqa: F811
+    ctx, ds = workspace
+    set_id = campaigns.create(pg_store, ctx, "Failing part", ds.id, CONFIG)
+    monkeypatch.setattr(generation, "PART_ROWS", 100)
+    real, calls = generation._records, []
+
+    def fail_the_third(produced, set_id, con=None):
+        calls.append(produced.num_rows)
+        if len(calls) == 3:
+            raise ValueError("the disk is on fire")
+        return real(produced, set_id, con)
+
+    monkeypatch.setattr(generation, "_records", fail_the_third)
+    _start(pg_store, env, ctx, set_id, chunk_rows=2_000)  # one chunk of 20 parts
+    _work(env)
+    run = campaigns.latest_run(pg_store, ctx, set_id)
+    assert run.status == "error" and len(calls) >= 3
+    with pg_store.session_scope(ctx) as s:
+        error = s.get(GenerationRun, run.id).error
+        assert s.get(CampaignSet, set_id).status == "error"
+    assert error == "Generation failed on rows 1–2,000: the disk is on fire"
+    assert _left(env, ctx.workspace_id) == 0  # the two parts already written rolled back with the chunk
