@@ -22,6 +22,12 @@ def _stat(pid: int) -> list[str]:
     return text[text.rindex(")") + 2:].split()  # fields from the 3rd on (the name may hold spaces)
 
 
+def process_seconds(pid: int) -> float:
+    """CPU seconds a live process has used so far (all its threads: DuckDB's included)."""
+    fields = _stat(pid)
+    return (int(fields[11]) + int(fields[12])) / TICK if fields else 0.0
+
+
 def machine_ticks() -> tuple[int, int]:
     """(busy, total) CPU ticks of the whole machine since boot."""
     try:

@@ -185,7 +185,10 @@ def start_run(store: Store, ctx: Context, set_id: uuid.UUID, *, overwrite_edits:
             raise ValidationFailed("The data set of this campaign set was deleted; pick another data set.")
         total = version.row_count if row_limit is None else min(version.row_count, row_limit)
         cs.config = word_lists.in_config(s, dict(cs.config))  # the run (every chunk) applies today's word list
-        run = GenerationRun(campaign_set_id=cs.id, status="queued", rows_total=total, overwrite_edits=overwrite_edits)
+        # while it generates only the run writes its variations: the last chunk adds the run's diff to this
+        before = s.scalar(select(func.count()).select_from(Variation).where(Variation.campaign_set_id == cs.id)) or 0
+        run = GenerationRun(campaign_set_id=cs.id, status="queued", rows_total=total, overwrite_edits=overwrite_edits,
+                            variations_before=before)
         s.add(run)
         s.flush()
         starts = list(range(0, max(total, 1), max(1, chunk_rows)))

@@ -3,7 +3,7 @@
 Applying is generation's machinery turned to a diff: one job per chunk of the new version's rows,
 each claimed under its row lock and written in one transaction with its `done` mark, so a chunk is
 applied exactly once whatever dies when; `recover` queues the unfinished ones again. A chunk renders
-its rows exactly as a run would (chunk_ledger + _records) and writes only what differs from the
+its rows exactly as a run would (chunk_ledger + chunk_render.records_of) and writes only what differs from the
 store: new variations, variations whose text changed, positions that moved, conflicts of hand edits,
 and pauses of variations the new data no longer produces. Applying twice writes nothing the second time.
 """
@@ -39,7 +39,8 @@ from studio.store.publishing_models import PublishItem
 from studio.store.session import Store, TenantSession
 from workers import variation_store
 from workers.chunk_ledger import chunk_ledger, prepared
-from workers.generation import _kept, _key_frame, _records, job_store
+from workers.chunk_render import kept, key_frame, records_of
+from workers.generation import job_store
 from workers.queues import submit
 
 log = logging.getLogger(__name__)
@@ -128,7 +129,7 @@ def apply_chunk(workspace_id: str, diff_id: str, index: int) -> dict[str, Any]:
             raise NotFound("The data set was deleted.")
         frame = datasets.load_table(store, ctx, dataset_id, version=version, local=True, keep=True)
         source = prepared(frame)
-        keys = (source.memo(("row_keys", key_column), lambda: row_keys(_key_frame(source, key_column), key_column))
+        keys = (source.memo(("row_keys", key_column), lambda: row_keys(key_frame(source, key_column), key_column))
                 if key_column else None)
         moves: tuple[list[str], list[int]] = ([], [])
         if rows_independent(config):  # only the rows whose values changed are rendered again
@@ -147,7 +148,7 @@ def apply_chunk(workspace_id: str, diff_id: str, index: int) -> dict[str, Any]:
         marks.append(time.perf_counter())
         if keys is not None:
             ledger = attach_keys(ledger, keys)
-        records = _records(ledger.filter(_kept(ledger)), set_id)
+        records = records_of(ledger.filter(kept(ledger)), set_id)
         marks.append(time.perf_counter())
     except Exception as exc:
         _fail(store, ctx, did, f"Applying failed on rows {start + 1:,}–{end:,}: {exc}")

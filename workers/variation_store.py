@@ -7,7 +7,7 @@ import json
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any, cast
 
 import pyarrow as pa
@@ -33,12 +33,20 @@ class Records:
     use a core each instead of taking turns, and only the first part's render is waited for.
     """
 
-    def __init__(self, builds: Sequence[Callable[[], pa.Table]], *, csv: bool = False) -> None:
+    def __init__(self, builds: Sequence[Callable[[], pa.Table]], *, csv: bool = False,
+                 ready: Future[tuple[pa.Table, bytes | None]] | None = None) -> None:
+        """`ready`: a first part built before (its builds come after it)."""
         self._taken = 0
         self._rows = 0
-        pool = ThreadPoolExecutor(1, thread_name_prefix="records")
-        self._parts = [pool.submit(_built, build, csv) for build in builds]
-        pool.shutdown(wait=False)  # the thread ends after the last part
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="records")
+        self._parts = [ready] if ready is not None else []
+        self._parts += [self._pool.submit(built, build, csv=csv) for build in builds]
+
+    def after(self, work: Callable[[], Any]) -> Future[Any]:
+        """Run `work` in the background thread once every part is built (see chunk_render.look_ahead)."""
+        future = self._pool.submit(work)
+        self._pool.shutdown(wait=False)  # the thread ends after it
+        return future
 
     @property
     def num_rows(self) -> int:
@@ -64,10 +72,12 @@ class Records:
         builds use the chunk's plan, which closes after this)."""
         for part in self._parts:
             part.cancel()
+        self._pool.shutdown(wait=False)
         wait(self._parts)
 
 
-def _built(build: Callable[[], pa.Table], csv: bool) -> tuple[pa.Table, bytes | None]:
+def built(build: Callable[[], pa.Table], *, csv: bool) -> tuple[pa.Table, bytes | None]:
+    """A part: the records `build` returns, with their CSV for COPY when `csv`."""
     table = build()
     return table, (encode_csv(table) if csv else None)
 
@@ -83,22 +93,25 @@ def encode_csv(records: pa.Table) -> bytes:
 
 
 def write_chunk(s: TenantSession, set_id: uuid.UUID, run_id: uuid.UUID, start: int, end: int,
-                records: pa.Table | Records, *, overwrite_edits: bool) -> dict[str, int]:
+                records: pa.Table | Records, *, overwrite_edits: bool, fresh: bool = False) -> dict[str, int]:
     """Replace the variations of rows [start, end) with `records`; edited ones survive unless overwritten.
 
+    `fresh`: the set had no variation when the run started (migration 0023): every record is new, so they
+    are inserted plainly, with nothing to read, compare or keep first. Otherwise even an empty row range
+    upserts: a keyed set's variation may already exist at another row.
     Returns what changed: added, removed, changed, unchanged, kept_edits.
     """
-    in_range = (Variation.campaign_set_id == set_id) & (Variation.row_index >= start) & (Variation.row_index < end)
-    before = {str(r.id): (r.content_hash, r.edited)
-              for r in s.execute(select(Variation.id, Variation.content_hash, Variation.edited).where(in_range))}
     diff = {"added": 0, "changed": 0, "unchanged": 0, "removed": 0, "kept_edits": 0}
     parts = records.parts(s.info.get("stages")) if isinstance(records, Records) else [(records, None)]
-    if not before:  # a first run over these rows: every record is new, nothing to compare or keep
+    if fresh:
         for part, csv in parts:
             diff["added"] += part.num_rows
             if part.num_rows:
                 _write(s, set_id, run_id, part, upsert=False, overwrite=overwrite_edits, csv=csv)
         return diff
+    in_range = (Variation.campaign_set_id == set_id) & (Variation.row_index >= start) & (Variation.row_index < end)
+    before = {str(r.id): (r.content_hash, r.edited)
+              for r in s.execute(select(Variation.id, Variation.content_hash, Variation.edited).where(in_range))}
     if isinstance(records, Records):
         records = pa.concat_tables([part for part, _ in parts])
     new = dict(zip(records.column("id").to_pylist(), records.column("content_hash").to_pylist(), strict=True))
@@ -145,9 +158,9 @@ def _copy(s: TenantSession, set_id: uuid.UUID, run_id: uuid.UUID, csv: bytes, *,
 
     Postgres refuses COPY FROM into a table under row-level security, so the rows land in a temp
     table first; the INSERT … SELECT into `variations` is checked by the policy like any other write.
-    A first run over the rows (`upsert` false) inserts plainly: the chunk's row lock keeps other
-    writers of this range out, and a concurrent writer of the same ids would fail the transaction on
-    the primary key (the job retries and then upserts) rather than lose or double anything.
+    A fresh set's run (`upsert` false) inserts plainly: the chunk's row lock keeps other writers of
+    this range out, and a concurrent writer of the same ids would fail the transaction on the primary
+    key (the job retries and finds the chunk done) rather than lose or double anything.
     """
     stages = s.info.setdefault("stages", {})
     cur = s.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
@@ -203,7 +216,11 @@ def _sqlite_upsert(s: TenantSession, set_id: uuid.UUID, run_id: uuid.UUID, recor
 def finish_run(s: TenantSession, run: GenerationRun) -> None:
     """All chunks done: the set is ready with its exact count."""
     cs = s.get(CampaignSet, run.campaign_set_id)
-    count = s.scalar(select(func.count()).select_from(Variation).where(Variation.campaign_set_id == run.campaign_set_id)) or 0
+    diff = run.diff or {}
+    if run.variations_before == 0:  # a fresh set: its chunks only inserted, and counted it (migration 0023)
+        count = int(diff.get("added", 0))
+    else:
+        count = s.scalar(select(func.count()).select_from(Variation).where(Variation.campaign_set_id == run.campaign_set_id)) or 0
     run.status, run.finished_at = "done", utcnow()
     run.seconds = (run.finished_at - aware(run.started_at)).total_seconds()
     if cs is not None:
@@ -214,4 +231,4 @@ def finish_run(s: TenantSession, run: GenerationRun) -> None:
     event_sources.run_ended(s, run)
 
 
-__all__ = ["COLUMNS", "Records", "encode_csv", "finish_run", "write_chunk"]
+__all__ = ["COLUMNS", "Records", "built", "encode_csv", "finish_run", "write_chunk"]

@@ -39,7 +39,7 @@ from workers.periodic import BACKOFF_S, CronThread
 from workers.queues import QUEUE_NAMES, queue, redis_connection
 
 log = logging.getLogger("workers.worker")
-JOB_MODULES = ("workers.generation", "workers.publishing", "workers.maintenance", "workers.periodic")
+JOB_MODULES = ("workers.generation", "workers.publishing", "workers.maintenance", "workers.periodic", "workers.dispatch")
 """Imported up front, so no job pays for it (the engine, studio and their libraries take ~0.8 s),
 including each forked child with --fork."""
 MAINTENANCE_S = 60
@@ -119,6 +119,10 @@ def main(argv: list[str] | None = None) -> None:
     settings = load_settings()
     logging_setup.configure(settings)  # LOG_FORMAT / LOG_LEVEL, secrets masked
     worker_class = StudioForkWorker if args.fork else StudioSimpleWorker
+    if args.fork:  # a job's child process ends with its job: nothing rendered ahead would be used
+        from workers import chunk_render
+
+        chunk_render.LOOK_AHEAD = False
     stop = threading.Event()
     alive = AliveThread(settings)
     threads: list[CronThread | AliveThread] = [alive]

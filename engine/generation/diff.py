@@ -32,13 +32,14 @@ def row_keys(frame: pl.DataFrame, key_column: str | None) -> pl.Series:
     position = pl.format("#row:{}", pl.int_range(pl.len()))
     if key_column is None or key_column not in frame.columns:
         return frame.select(position.alias(KEY)).to_series()
-    k = pl.col(key_column).cast(pl.String, strict=False).str.strip_chars()
-    blank = k.is_null() | (k == "")
-    if not frame.select((k.is_duplicated() & ~blank).any()).item():  # the usual case: every key once
-        return frame.select(pl.when(blank).then(position).otherwise(k).alias(KEY)).to_series()
+    keys = frame.select(pl.col(key_column).cast(pl.String, strict=False).str.strip_chars().alias(KEY)).to_series()
+    blank = keys.is_null() | (keys == "")
+    if not blank.any() and keys.n_unique() == keys.len():  # the usual case, checked in a hash pass: every key once
+        return keys
+    k = pl.col(KEY)
     n = pl.int_range(pl.len()).over(k)
-    return frame.select(pl.when(blank).then(position).when(n == 0).then(k)
-                        .otherwise(pl.format("{}#{}", k, n + 1)).alias(KEY)).to_series()
+    return keys.to_frame().select(pl.when(blank).then(position).when(n == 0).then(k)
+                                  .otherwise(pl.format("{}#{}", k, n + 1)).alias(KEY)).to_series()
 
 
 def attach_keys(ledger: pa.Table, keys: pl.Series) -> pa.Table:

@@ -89,6 +89,8 @@ class GenerationRun(TenantMixin, Base):
     diff: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # What the run generated, counted from its variations as the preview counts them (PreviewStats.figures)
     figures: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default=text("'{}'"))
+    # the set's variation count when the run started: the last chunk adds the run's diff to it (migration 0023)
+    variations_before: Mapped[int | None] = mapped_column(BigInteger)
     started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[dt.datetime | None]
     seconds: Mapped[float] = mapped_column(Float, default=0.0)

@@ -30,7 +30,7 @@ from studio import auth, campaigns, datasets, previews
 from studio.context import Context
 from studio.store.campaign_models import Variation
 from studio.variations import set_structure
-from workers import generation
+from workers import chunk_render, generation
 
 CARDS = 12
 CHUNK_ROWS = 8
@@ -117,7 +117,7 @@ def embedded(sqlite_settings, sqlite_store, monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "test-secret")
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.delenv("REDIS_URL", raising=False)
-    monkeypatch.setattr(generation, "PART_ROWS", PART_ROWS)
+    monkeypatch.setattr(chunk_render, "PART_ROWS", PART_ROWS)
     account, ws = auth.sign_up(sqlite_store, f"p{uuid.uuid4().hex[:6]}@example.com", "Prop", "longenough")
     return sqlite_store, Context(user_id=account.id, workspace_id=ws)
 

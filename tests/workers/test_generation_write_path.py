@@ -5,13 +5,13 @@ from __future__ import annotations
 import threading
 import time
 
-from sqlalchemy import create_engine, delete, text
+from sqlalchemy import create_engine, delete, func, select, text
 
 from studio import campaigns, workspaces
-from studio.store.campaign_models import CampaignSet, GenerationRun
+from studio.store.campaign_models import CampaignSet, GenerationRun, Variation
 from studio.store.models import Workspace
 from tests.workers.test_generation import CONFIG, _start, _stored, _work, env, workspace  # noqa: F401
-from workers import generation, variation_store
+from workers import chunk_render, generation, variation_store
 
 
 def _left(settings, ws) -> int:
@@ -93,8 +93,8 @@ def test_a_chunk_rendered_in_parts_stores_what_one_piece_would(env, pg_store, wo
     whole = campaigns.create(pg_store, ctx, "Whole chunks", ds.id, CONFIG)
     _start(pg_store, env, ctx, whole, chunk_rows=1_000)
     _work(env)
-    monkeypatch.setattr(generation, "PART_ROWS", 90)  # parts divide the chunk: 1,000 rows in 10 parts of 100
-    assert generation.part_rows(1_000) == 100 and generation.part_rows(999) == 111
+    monkeypatch.setattr(chunk_render, "PART_ROWS", 90)  # parts divide the chunk: 1,000 rows in 10 parts of 100
+    assert chunk_render.part_rows(1_000) == 100 and chunk_render.part_rows(999) == 111
     parted = campaigns.create(pg_store, ctx, "Parted chunks", ds.id, CONFIG)
     _start(pg_store, env, ctx, parted, chunk_rows=1_000)
     _work(env)
@@ -108,8 +108,8 @@ def test_a_chunk_rendered_in_parts_stores_what_one_piece_would(env, pg_store, wo
 def test_a_part_that_fails_after_others_were_written_keeps_nothing_of_its_chunk(env, pg_store, workspace, monkeypatch):  # noqa: F811
     ctx, ds = workspace
     set_id = campaigns.create(pg_store, ctx, "Failing part", ds.id, CONFIG)
-    monkeypatch.setattr(generation, "PART_ROWS", 100)
-    real, calls = generation._records, []
+    monkeypatch.setattr(chunk_render, "PART_ROWS", 100)
+    real, calls = chunk_render.records_of, []
 
     def fail_the_third(produced, set_id, con=None):
         calls.append(produced.num_rows)
@@ -117,7 +117,7 @@ def test_a_part_that_fails_after_others_were_written_keeps_nothing_of_its_chunk(
             raise ValueError("the disk is on fire")
         return real(produced, set_id, con)
 
-    monkeypatch.setattr(generation, "_records", fail_the_third)
+    monkeypatch.setattr(chunk_render, "records_of", fail_the_third)
     _start(pg_store, env, ctx, set_id, chunk_rows=2_000)  # one chunk of 20 parts
     _work(env)
     run = campaigns.latest_run(pg_store, ctx, set_id)
@@ -127,3 +127,30 @@ def test_a_part_that_fails_after_others_were_written_keeps_nothing_of_its_chunk(
         assert s.get(CampaignSet, set_id).status == "error"
     assert error == "Generation failed on rows 1–2,000: the disk is on fire"
     assert _left(env, ctx.workspace_id) == 0  # the two parts already written rolled back with the chunk
+
+
+def _count(store, ctx, set_id) -> tuple[int, int]:
+    """(the set's variation_count, the variations the store holds for it)."""
+    with store.session_scope(ctx) as s:
+        held = s.scalar(select(func.count()).select_from(Variation).where(Variation.campaign_set_id == set_id))
+        return s.get(CampaignSet, set_id).variation_count, held
+
+
+def test_a_fresh_sets_count_comes_from_its_chunks_and_a_later_run_still_counts_exactly(env, pg_store, workspace):  # noqa: F811
+    ctx, ds = workspace
+    set_id = campaigns.create(pg_store, ctx, "Counted", ds.id, CONFIG)
+    run_id = campaigns.start_run(pg_store, ctx, set_id, chunk_rows=300, row_limit=900)  # a first look at 900 rows
+    generation.enqueue_run(env, ctx.workspace_id, run_id, campaigns.latest_run(pg_store, ctx, set_id).chunks_total)
+    _work(env)
+    first, held = _count(pg_store, ctx, set_id)
+    with pg_store.session_scope(ctx) as s:
+        assert s.get(GenerationRun, run_id).variations_before == 0  # fresh: plain inserts, counted as they went
+    assert first == held > 0
+    run_id = campaigns.start_run(pg_store, ctx, set_id, chunk_rows=300)  # then every row: rows 900+ were empty
+    generation.enqueue_run(env, ctx.workspace_id, run_id, campaigns.latest_run(pg_store, ctx, set_id).chunks_total)
+    _work(env)
+    total, held = _count(pg_store, ctx, set_id)
+    with pg_store.session_scope(ctx) as s:
+        assert s.get(GenerationRun, run_id).variations_before == first
+    assert total == held > first
+    assert campaigns.latest_run(pg_store, ctx, set_id).status == "done"
