@@ -125,6 +125,11 @@ def strict_floor(owner_url: str, ws: uuid.UUID, set_id: uuid.UUID, columns: tupl
         engine.dispose()
 
 
+def run_ended(con, run_id: uuid.UUID) -> bool:  # type: ignore[no-untyped-def]
+    row = con.execute("select status from generation_runs where id = %s", (run_id,)).fetchone()
+    return row is not None and row[0] in ("done", "error", "cancelled")
+
+
 def write_path_floor(owner_url: str, ws: uuid.UUID, set_id: uuid.UUID, chunk: int) -> float:
     """Seconds our write path alone takes for the set's rows, nothing rendered: per chunk of `chunk` rows, the
     records' CSV COPYed into a temp table and INSERTed (one transaction each) into a logged copy of
@@ -265,6 +270,7 @@ def main() -> None:
     if not os.environ.get("TEST_PG_ADMIN_URL"):
         sys.exit("Run under scripts/services.sh run … (needs the throwaway Postgres and Redis).")
 
+    import psycopg
     from rq import Worker as RqWorker
 
     from studio import auth, campaigns, datasets
@@ -283,8 +289,11 @@ def main() -> None:
     migrate.upgrade(settings)
     store = Store(settings)
     redis = redis_connection(settings)
+    status_con = psycopg.connect(settings.migration_database_url.replace("postgresql+psycopg://", "postgresql://"),
+                                 autocommit=True)
     account, ws = auth.sign_up(store, f"bench{uuid.uuid4().hex[:6]}@example.com", "Bench", "longenough")
     ctx = Context(user_id=account.id, workspace_id=ws)
+    status_con.execute("select set_config('app.workspace_id', %s, false)", (str(ws),))
     t0 = time.perf_counter()
     ds = datasets.upload(store, ctx, "products.csv", dataset(args.rows).read_bytes())
     print(f"upload+ingest {args.rows:,} rows: {time.perf_counter() - t0:.2f} s   (load {load()})")
@@ -313,9 +322,10 @@ def main() -> None:
         with WaitSampler(os.environ["TEST_PG_ADMIN_URL"]) as waits:
             t0 = time.perf_counter()
             generation.enqueue_run(settings, ws, run_id, info.chunks_total)
-            while (info := campaigns.latest_run(store, ctx, set_id)).status not in ("done", "error", "cancelled"):
-                time.sleep(0.01)
+            while not run_ended(status_con, run_id):  # one light query per 20 ms: the poll stays out of the figures
+                time.sleep(0.02)
             timings[workers] = time.perf_counter() - t0
+            info = campaigns.latest_run(store, ctx, set_id)
             worker_cpu = sum(process_seconds(p.pid) for p in procs) - booted
         cpu.stop(worker_cpu)
         for p in procs:
