@@ -76,6 +76,23 @@ FLOOR_CPU: dict[int, float] = {}
 """Postgres CPU seconds of the best floor COPY, by number of parallel connections."""
 
 
+def execute(engine, *statements: str) -> None:  # type: ignore[no-untyped-def]
+    """Run `statements` in one transaction as the schema owner."""
+    with engine.begin() as c:
+        cur = c.connection.driver_connection.cursor()
+        for statement in statements:
+            cur.execute(statement)
+
+
+def copy_out(cur, select: str, params: tuple) -> bytes:  # type: ignore[no-untyped-def,type-arg]
+    """The rows of `select` as the CSV bytes COPY sends."""
+    buf = bytearray()
+    with cur.copy(f"COPY ({select}) TO STDOUT (FORMAT csv)", params) as copy:
+        for block in copy:
+            buf += block
+    return bytes(buf)
+
+
 def strict_floor(owner_url: str, ws: uuid.UUID, set_id: uuid.UUID, columns: tuple[str, ...],
                  parallel: int = 1) -> tuple[int, float]:
     """Seconds to COPY the set's rows (as CSV bytes) into an UNLOGGED table with only a primary key (best of 2);
@@ -93,12 +110,8 @@ def strict_floor(owner_url: str, ws: uuid.UUID, set_id: uuid.UUID, columns: tupl
             cur = c.connection.driver_connection.cursor()
             cur.execute("select set_config('app.workspace_id', %s, true)", (str(ws),))
             for part in range(parallel):
-                buf = bytearray()
-                with cur.copy(f"COPY (SELECT {cols} FROM variations WHERE campaign_set_id = %s AND row_index %% %s = %s) "
-                              "TO STDOUT (FORMAT csv)", (set_id, parallel, part)) as copy:
-                    for block in copy:
-                        buf += block
-                shares.append(bytes(buf))
+                shares.append(copy_out(cur, f"SELECT {cols} FROM variations WHERE campaign_set_id = %s AND "
+                                            "row_index %% %s = %s", (set_id, parallel, part)))
             n = cur.execute("select count(*) from variations where campaign_set_id = %s", (set_id,)).fetchone()[0]
 
         def copy_in(data: bytes) -> None:
@@ -108,18 +121,15 @@ def strict_floor(owner_url: str, ws: uuid.UUID, set_id: uuid.UUID, columns: tupl
 
         best = float("inf")
         for _ in range(2):
-            with engine.begin() as c:
-                cur = c.connection.driver_connection.cursor()
-                cur.execute("DROP TABLE IF EXISTS bench_floor")
-                cur.execute("CREATE UNLOGGED TABLE bench_floor (LIKE variations INCLUDING DEFAULTS)")
-                cur.execute("ALTER TABLE bench_floor ADD PRIMARY KEY (id)")
+            execute(engine, "DROP TABLE IF EXISTS bench_floor",
+                    "CREATE UNLOGGED TABLE bench_floor (LIKE variations INCLUDING DEFAULTS)",
+                    "ALTER TABLE bench_floor ADD PRIMARY KEY (id)")
             with ThreadPoolExecutor(parallel) as pool:
                 t0, cpu = time.perf_counter(), CpuMeter().start()
                 list(pool.map(copy_in, shares))
                 if time.perf_counter() - t0 < best:
                     best, FLOOR_CPU[parallel] = time.perf_counter() - t0, cpu.stop(0.0).postgres
-        with engine.begin() as c:
-            c.connection.driver_connection.cursor().execute("DROP TABLE IF EXISTS bench_floor")
+        execute(engine, "DROP TABLE IF EXISTS bench_floor")
         return n, best
     finally:
         engine.dispose()
@@ -148,18 +158,11 @@ def write_path_floor(owner_url: str, ws: uuid.UUID, set_id: uuid.UUID, chunk: in
             rows = cur.execute("select max(row_index) + 1 from variations where campaign_set_id = %s", (set_id,)).fetchone()[0]
             chunks: list[bytes] = []
             for start in range(0, rows or 0, chunk):
-                buf = bytearray()
-                with cur.copy(f"COPY (SELECT {cols} FROM variations WHERE campaign_set_id = %s AND row_index >= %s AND "
-                              "row_index < %s) TO STDOUT (FORMAT csv)", (set_id, start, start + chunk)) as copy:
-                    for block in copy:
-                        buf += block
-                chunks.append(bytes(buf))
+                chunks.append(copy_out(cur, f"SELECT {cols} FROM variations WHERE campaign_set_id = %s AND "
+                                            "row_index >= %s AND row_index < %s", (set_id, start, start + chunk)))
         best = float("inf")
         for _ in range(2):
-            with engine.begin() as c:
-                cur = c.connection.driver_connection.cursor()
-                cur.execute("DROP TABLE IF EXISTS bench_path")
-                cur.execute("CREATE TABLE bench_path (LIKE variations INCLUDING ALL)")
+            execute(engine, "DROP TABLE IF EXISTS bench_path", "CREATE TABLE bench_path (LIKE variations INCLUDING ALL)")
             t0 = time.perf_counter()
             for data in chunks:
                 with engine.begin() as c:
@@ -171,8 +174,7 @@ def write_path_floor(owner_url: str, ws: uuid.UUID, set_id: uuid.UUID, chunk: in
                     cur.execute(f"INSERT INTO bench_path ({cols}, workspace_id, campaign_set_id, status, edited, "
                                 f"updated_at) SELECT {cols}, %s, %s, 'pending', false, now() FROM _bench_rows", (ws, set_id))
             best = min(best, time.perf_counter() - t0)
-        with engine.begin() as c:
-            c.connection.driver_connection.cursor().execute("DROP TABLE IF EXISTS bench_path")
+        execute(engine, "DROP TABLE IF EXISTS bench_path")
         return best
     finally:
         engine.dispose()
