@@ -3,6 +3,8 @@ see its last use, revoke it (the API then answers 401); screenshots looked at.""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 from starlette.applications import Starlette
@@ -37,8 +39,10 @@ def test_create_use_and_revoke_a_key(studio_url, studio_home, page):
     page.get_by_role("textbox", name="Name").fill("n8n production")
     page.get_by_role("button", name="Create key").click()
     expect(page.get_by_text("Copy the key now")).to_be_visible()
-    shown = [c.strip() for c in page.locator("code").filter(has_text="dotoro_sk_").all_inner_texts()]
-    secret = max(shown, key=len)  # the whole key; the list shows only its prefix
+    # the whole key (the list below shows only its prefix), once Streamlit has drawn it
+    whole = page.locator("code").filter(has_text=re.compile(r"^\s*dotoro_sk_\S{43}\s*$"))
+    expect(whole).to_have_count(1)
+    secret = whole.inner_text().strip()
     assert secret.startswith("dotoro_sk_") and len(secret) == 53
     page.wait_for_timeout(800)
     shot(page, "api-keys-created")
