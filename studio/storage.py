@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import threading
 import time
@@ -17,6 +18,8 @@ from sqlalchemy import delete, select
 from studio.settings import Settings
 from studio.store.models import DatasetBlob
 from studio.store.session import TenantSession
+
+log = logging.getLogger(__name__)
 
 
 class BlobStore(Protocol):
@@ -56,10 +59,20 @@ class FileBlobs:
 
 
 class DatabaseBlobs:
-    """Team mode: bytes in the store (RLS applies), readable by every worker on every machine."""
+    """Team mode: bytes in the store (RLS applies), readable by every worker on every machine.
+
+    `copies`: this machine's copies (see `local_file`); a blob written here is copied there once its
+    transaction commits, so a worker on the same machine (a one-box team setup) reads its first chunk
+    without pulling the data set back out of Postgres (0.8 s for a 1M-row set)."""
+
+    def __init__(self, copies: Path | None = None) -> None:
+        self.copies = copies
 
     def put(self, s: TenantSession, key: str, content: bytes) -> None:
         s.add(DatasetBlob(workspace_id=s.workspace_id, storage_key=key, content=content))
+        if self.copies is not None:
+            path = self.copies / str(s.workspace_id) / _checked(key)
+            s.info.setdefault("after_commit", []).append(lambda: _copy_if_possible(path, content))
 
     def get(self, s: TenantSession, key: str) -> bytes:
         content = s.scalar(select(DatasetBlob.content).where(DatasetBlob.storage_key == key))
@@ -94,18 +107,33 @@ def local_file(settings: Settings, s: TenantSession, key: str) -> Path:
     blobs = blob_store(settings)
     if isinstance(blobs, FileBlobs):
         return blobs.path(s, key)
-    root = settings.home / "cache" / "blobs"
-    path = root / str(s.workspace_id) / _checked(key)
+    path = _copies(settings) / str(s.workspace_id) / _checked(key)
     with contextlib.suppress(FileNotFoundError):
         os.utime(path)  # recently used: evicted last
         return path
-    content = blobs.get(s, key)
+    _copy_here(path, blobs.get(s, key))
+    return path
+
+
+def _copy_if_possible(path: Path, content: bytes) -> None:
+    """After the blob's commit: a full disk or a read-only cache only means a worker fetches it later."""
+    try:
+        _copy_here(path, content)
+    except OSError as exc:
+        log.warning("could not keep a copy of %s on this machine: %s", path.name, exc)
+
+
+def _copy_here(path: Path, content: bytes) -> None:
+    """Write a machine's copy atomically (another job may read or write the same one), then evict."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{key}.{os.getpid()}.part")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.part")
     tmp.write_bytes(content)
     os.replace(tmp, path)
-    _evict(root, keep=path)
-    return path
+    _evict(path.parent.parent, keep=path)
+
+
+def _copies(settings: Settings) -> Path:
+    return settings.home / "cache" / "blobs"
 
 
 def _evict(root: Path, *, keep: Path) -> None:
@@ -174,5 +202,5 @@ def forget_in_memory() -> None:
 
 def blob_store(settings: Settings) -> BlobStore:
     if settings.storage == "database":
-        return DatabaseBlobs()
+        return DatabaseBlobs(_copies(settings))
     return FileBlobs(settings.home / "data")

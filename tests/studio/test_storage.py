@@ -55,21 +55,35 @@ def test_a_deleted_data_set_is_not_served_from_its_copy(pg_store, pg_settings, c
 
 
 def test_copies_are_bounded_by_size_and_age(pg_store, pg_settings, ctx, monkeypatch):
-    first, second, third = (_upload(pg_store, ctx, f"{n}.csv", 2000) for n in ("one", "two", "three"))
-    datasets.load_table(pg_store, ctx, first.id, local=True)
-    datasets.load_table(pg_store, ctx, second.id, local=True)
+    first, second = (_upload(pg_store, ctx, f"{n}.csv", 2000) for n in ("one", "two"))
     one, two = (pg_settings.home / "cache" / "blobs" / str(ctx.workspace_id) / n for n in _copies(pg_settings, ctx))
     size = one.stat().st_size
     old = time.time() - storage.CACHE_MAX_AGE_S - 60
     by_age = one if one.stat().st_mtime <= two.stat().st_mtime else two
     os.utime(by_age, (old, old))  # unread for over a day
     monkeypatch.setattr(storage, "CACHE_MAX_BYTES", 10 * size)
-    datasets.load_table(pg_store, ctx, third.id, local=True)
+    third = _upload(pg_store, ctx, "three.csv", 2000)  # its copy is written: the one unread for a day goes
     assert not by_age.exists() and len(_copies(pg_settings, ctx)) == 2
     monkeypatch.setattr(storage, "CACHE_MAX_BYTES", size + size // 2)  # room for about one copy
     datasets.load_table(pg_store, ctx, first.id, local=True)
     assert len(_copies(pg_settings, ctx)) == 1
     assert datasets.load_table(pg_store, ctx, third.id, local=True).height == 2000  # fetched again when needed
+
+
+def test_an_upload_leaves_this_machine_a_copy_and_a_failed_one_none(pg_store, pg_settings, ctx, monkeypatch):
+    ds = _upload(pg_store, ctx, "here.csv", 50)
+    assert len(_copies(pg_settings, ctx)) == 1  # a worker on this machine reads it without fetching it
+
+    def no_fetch(self, s, key):
+        raise AssertionError("fetched from the store")
+
+    monkeypatch.setattr(storage.DatabaseBlobs, "get", no_fetch)
+    assert datasets.load_table(pg_store, ctx, ds.id, local=True).height == 50
+    monkeypatch.undo()
+    with pytest.raises(RuntimeError), pg_store.session_scope(ctx) as s:  # the version's transaction fails
+        storage.blob_store(pg_settings).put(s, f"{uuid.uuid4().hex}.parquet", b"bytes of a version never kept")
+        raise RuntimeError("the upload failed after its bytes were written")
+    assert len(_copies(pg_settings, ctx)) == 1
 
 
 def test_storage_keys_cannot_leave_the_cache(pg_settings):
