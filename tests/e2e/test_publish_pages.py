@@ -105,7 +105,8 @@ def test_the_publish_page_shows_the_plan_its_refusals_and_the_queue(publish_stud
     page.get_by_role("link", name="Publish").click()
     page.get_by_role("button", name="Preview the plan").click()
     expect(page.get_by_text("2 items planned · 2 refused")).to_be_visible()
-    expect(page.get_by_text("times in Europe/London · 2 items")).to_be_visible()
+    # the week of the first item: both, unless they straddle midnight between a Sunday and a Monday
+    expect(page.get_by_text(re.compile(r"times in Europe/London · [12] items?"))).to_be_visible()
     grids = page.locator('[data-testid="stDataFrame"]')
     expect(grids).to_have_count(2)
     planned, refused = grids.nth(0), grids.nth(1)
