@@ -151,15 +151,15 @@ def look_ahead(records: Records, store: Store, ctx: Context, run_id: uuid.UUID, 
         _ahead = (run_id, future)
 
 
-def take_ahead(run_id: uuid.UUID | None, index: int, plan: Plan, start: int, end: int) -> Rendered | None:
+def take_ahead(run_id: uuid.UUID, plan: Plan, start: int, end: int) -> Rendered | None:
     """The chunk rendered ahead for this one, if the guess was right (it waits for a look-ahead still rendering:
     at most one part). None otherwise: the chunk renders from its first part."""
     slot = _drain()
-    found = None if slot is None else slot[1]
-    if (slot is None or found is None or slot[0] != run_id or found.plan is not plan or (found.start, found.end) != (start, end)
-            or found.ready is None or found.ready.exception() is not None):
+    if slot is None or slot[1] is None:
         return None
-    return found
+    found = slot[1]
+    same = slot[0] == run_id and found.plan is plan and (found.start, found.end) == (start, end)
+    return found if same and found.ready is not None and found.ready.exception() is None else None
 
 
 def _drain() -> tuple[uuid.UUID, Rendered | None] | None:

@@ -109,7 +109,7 @@ def run_chunk(workspace_id: str, run_id: str, index: int) -> dict[str, Any]:
         keys = table.memo(("row_keys", key_column), lambda: row_keys(chunk_render.key_frame(table, key_column), key_column))
     postgres = store.engine.dialect.name == "postgresql"
     mark = time.perf_counter()
-    rendered = (chunk_render.take_ahead(rid, index, plan, start, end) if postgres else None) or chunk_render.Rendered(
+    rendered = (chunk_render.take_ahead(rid, plan, start, end) if postgres else None) or chunk_render.Rendered(
         plan, start, end, start // index if index else end - start, set_id, keys)
     stages["ahead"] = time.perf_counter() - mark
     records = rendered.records(csv=postgres)
