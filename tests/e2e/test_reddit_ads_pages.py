@@ -129,7 +129,7 @@ def test_connect_sync_and_see_reddit_ads(ads_studio, double, page, monkeypatch):
     assert performance.pull_metrics(store, ctx.workspace_id, next(iter(_connections(store, ctx)))) == 1
     store.dispose()
     page.reload()
-    expect(page.get_by_text("Performance")).to_be_visible()
+    expect(page.get_by_text("Performance", exact=True)).to_be_visible()
     grid = page.locator('[data-testid="stDataFrame"]').last
     expect(grid).to_contain_text("4200")  # the grid's text behind its canvas: raw numbers (the picture formats them)
     expect(grid).to_contain_text("CPM")
