@@ -43,8 +43,12 @@ def row_keys(frame: pl.DataFrame, key_column: str | None) -> pl.Series:
 
 
 def attach_keys(ledger: pa.Table, keys: pl.Series) -> pa.Table:
-    """The ledger with each variation's row key (`__key`), taken by its absolute `__row`."""
-    taken = pc.take(keys.to_arrow(), pc.cast(ledger.column(ROW), pa.int64()))
+    """The ledger with each variation's row key (`__key`), taken by its absolute `__row`.
+
+    The keys are gathered before they leave polars: converting all of a 1M-row set's keys to Arrow for
+    each part of a chunk cost 17 ms (1.4 s of a 1M-row run's worker CPU)."""
+    rows = pl.from_arrow(pc.cast(ledger.column(ROW), pa.int64()))
+    taken = keys.gather(rows).to_arrow()  # type: ignore[arg-type]
     if KEY in ledger.column_names:
         ledger = ledger.drop_columns([KEY])
     return ledger.append_column(KEY, pc.cast(taken, pa.string()))

@@ -110,19 +110,19 @@ def stored_keys(store, ctx, set_id):
                          .where(Variation.campaign_set_id == set_id)).all()
 
 
-def wait_until(predicate, timeout_s: float) -> bool:
+def wait_until(predicate, timeout_s: float, every: float = 0.1) -> bool:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if predicate():
             return True
-        time.sleep(0.1)
+        time.sleep(every)
     return predicate()
 
 
 def test_a_killed_worker_and_a_redis_restart_need_no_resume(team, tmp_path):
     store, settings, ctx, ds, redis, env = team
     sets = [campaigns.create(store, ctx, f"Healing {i}", ds.id, CONFIG) for i in range(2)]
-    runs = [start_run(store, settings, ctx, set_id, chunk_rows=200) for set_id in sets]  # 2 × 10 chunks
+    runs = [start_run(store, settings, ctx, set_id, chunk_rows=100) for set_id in sets]  # 2 × 20 chunks
     log = tmp_path / "workers.log"
     workers = [spawn_worker(env, log) for _ in range(2)]
     try:
@@ -147,7 +147,8 @@ def test_a_killed_worker_and_a_redis_restart_need_no_resume(team, tmp_path):
                                                                      GenerationChunk.index == index))
 
         for _attempt in range(4):  # a chunk can finish between seeing it in RQ's list and the signal: aim again
-            assert wait_until(victim_busy, 30), log.read_text()[-4000:]
+            # a 100-row chunk takes tens of milliseconds: look often, or the queue drains between looks
+            assert wait_until(victim_busy, 30, every=0.01), log.read_text()[-4000:]
             workers[0].send_signal(signal.SIGKILL)  # mid-chunk
             workers[0].wait()
             killed_at = time.monotonic()
