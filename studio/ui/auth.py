@@ -63,16 +63,28 @@ def _start_session(account: auth.Account) -> None:
     state.remember(account, token)
 
 
+_SET_COOKIE = "dotoro_set_cookie"
+"""The key of the component that writes the cookie; its value turns true once the browser has stored it."""
+
+
 def write_pending_cookie() -> None:
-    """Set the browser cookie on the first run after sign-in (a component must render to set it)."""
-    if not st.session_state.pop("_dotoro_set_cookie", False):
+    """Set the browser cookie after sign-in (a component must render to set it).
+
+    The component renders on every run until it answers that the browser stored the cookie: a rerun that
+    comes before its frame has loaded removes it, and rendering it only once then lost the cookie (the
+    next reload signed the user out)."""
+    if not st.session_state.get("_dotoro_set_cookie", False):
+        return
+    if st.session_state.get(_SET_COOKIE) is True:  # stored: the component's last render was the run before
+        st.session_state.pop("_dotoro_set_cookie", None)
+        st.session_state.pop("_dotoro_exp", None)
         return
     controller = _cookies()
     model = controller.cookie_model
-    model.exp_date = st.session_state.pop("_dotoro_exp")
+    model.exp_date = st.session_state["_dotoro_exp"]
     token = model._token_encode()
     expires = dt.datetime.fromtimestamp(model.exp_date)
-    model.cookie_manager.set(COOKIE, token, expires_at=expires, key="dotoro_set_cookie")
+    model.cookie_manager.set(COOKIE, token, expires_at=expires, key=_SET_COOKIE)
 
 
 def sign_out() -> None:

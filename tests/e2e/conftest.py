@@ -105,6 +105,21 @@ def shot(page, name: str) -> Path:
     return path
 
 
+def wait_for_session_cookie(page, timeout_ms: int = 45_000) -> None:
+    """Wait until the sign-in cookie is in the browser; on a timeout, say what the page held (the cookie
+    component's frames, the cookies, a screenshot) instead of a bare timeout."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_function("document.cookie.includes('dotoro_session=')", timeout=timeout_ms)
+    except PlaywrightTimeout:
+        frames = [f.url for f in page.frames if "component" in f.url]
+        cookies = sorted(c["name"] for c in page.context.cookies())
+        shot(page, "cookie-timeout")
+        raise AssertionError(f"no session cookie after {timeout_ms} ms; cookie component frames: {frames}; "
+                             f"cookies: {cookies}; page: {page.url}") from None
+
+
 def sign_up(page, url: str, name: str, *, demo: bool = False) -> str:
     """Create an account through the form; wait until the sign-in cookie is written (its component reruns
     the page once), so the next click is not swallowed by that rerun. Optionally load the demo data set."""
@@ -121,7 +136,7 @@ def sign_up(page, url: str, name: str, *, demo: bool = False) -> str:
     page.get_by_label("Repeat password").fill("s3cret-pass")
     page.get_by_role("button", name="Create account").click()
     expect(page.get_by_role("heading", name="Home").first).to_be_visible()
-    page.wait_for_function("document.cookie.includes('dotoro_session=')", timeout=45_000)
+    wait_for_session_cookie(page)
     page.wait_for_timeout(500)
     if demo:
         page.get_by_role("button", name="Load the demo data set").click()
@@ -160,5 +175,5 @@ def sign_in(page, url: str, email: str) -> None:
     page.get_by_label("Password", exact=True).first.fill("s3cret-pass")
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Home").first).to_be_visible()
-    page.wait_for_function("document.cookie.includes('dotoro_session=')", timeout=45_000)
+    wait_for_session_cookie(page)
 
