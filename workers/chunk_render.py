@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 from sqlalchemy import select
 
 from engine.generation import Plan, build_plan
-from engine.generation.diff import KEY, attach_keys, row_keys
+from engine.generation.diff import KEY, attach_keys
 from engine.generation.schema import ROW
 from engine.generation.source import Source
 from engine.platforms.ad_tree import DEDUP_FIGURE, duplicate_skeleton
@@ -63,7 +63,7 @@ class Rendered:
     figures of the parts built so far and the seconds they took (`stages`: render, records)."""
 
     def __init__(self, plan: Plan, start: int, end: int, chunk_rows: int, set_id: uuid.UUID,
-                 keys: Future[pl.Series | None]) -> None:
+                 keys: pl.Series | None) -> None:
         self.plan, self.start, self.end, self.chunk_rows, self.set_id, self.keys = plan, start, end, chunk_rows, set_id, keys
         self.step = part_rows(max(1, chunk_rows))
         self.figures: dict[str, Any] = {}
@@ -84,9 +84,8 @@ class Rendered:
         try:
             ledger = chunk_ledger(self.plan, a, b, piece=self.step)
             self.figures = add_figures(self.figures, {**ledger_figures(ledger, b - a), **dedup_figures(ledger)})
-            keys = self.keys.result()
-            if keys is not None:
-                ledger = attach_keys(ledger, keys)
+            if self.keys is not None:
+                ledger = attach_keys(ledger, self.keys)
             rendered = time.perf_counter()
             out = records_of(ledger.filter(kept(ledger)), self.set_id, self._con)
         except Exception as exc:
@@ -188,25 +187,6 @@ def _drain() -> tuple[uuid.UUID, Rendered | None] | None:
         return slot[0], slot[1].result()
     except Exception:  # noqa: BLE001 — a failed guess is only a lost head start
         return slot[0], None
-
-
-def row_keys_of(source: Source, key_column: str | None) -> Future[pl.Series | None]:
-    """A keyed set's row keys (see generation.variation_id; None without a key column), once per kept data set
-    version. The first time, in a thread of their own: the chunk builds its plan and renders its first part's
-    rows meanwhile (0.1 s on 1M rows, on the path to the run's first write)."""
-    out: Future[pl.Series | None] = Future()
-    if key_column is None:
-        out.set_result(None)
-        return out
-
-    def work() -> None:
-        try:
-            out.set_result(source.memo(("row_keys", key_column), lambda: row_keys(key_frame(source, key_column), key_column)))
-        except BaseException as exc:  # noqa: BLE001 — the part that needs them raises it (RenderFailed)
-            out.set_exception(exc)
-
-    threading.Thread(target=work, name="row-keys", daemon=True).start()
-    return out
 
 
 def kept(ledger: pa.Table) -> pa.Array:
