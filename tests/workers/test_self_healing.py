@@ -121,8 +121,9 @@ def wait_until(predicate, timeout_s: float, every: float = 0.1) -> bool:
 
 def test_a_killed_worker_and_a_redis_restart_need_no_resume(team, tmp_path):
     store, settings, ctx, ds, redis, env = team
-    sets = [campaigns.create(store, ctx, f"Healing {i}", ds.id, CONFIG) for i in range(2)]
-    runs = [start_run(store, settings, ctx, set_id, chunk_rows=100) for set_id in sets]  # 2 × 20 chunks
+    # 3 × 40 chunks: enough work that a respawned victim (when a kill landed between chunks) finds some left
+    sets = [campaigns.create(store, ctx, f"Healing {i}", ds.id, CONFIG) for i in range(3)]
+    runs = [start_run(store, settings, ctx, set_id, chunk_rows=50) for set_id in sets]
     log = tmp_path / "workers.log"
     workers = [spawn_worker(env, log) for _ in range(2)]
     try:
@@ -147,7 +148,7 @@ def test_a_killed_worker_and_a_redis_restart_need_no_resume(team, tmp_path):
                                                                      GenerationChunk.index == index))
 
         for _attempt in range(4):  # a chunk can finish between seeing it in RQ's list and the signal: aim again
-            # a 100-row chunk takes tens of milliseconds: look often, or the queue drains between looks
+            # a 50-row chunk takes tens of milliseconds: look often, or the queue drains between looks
             assert wait_until(victim_busy, 30, every=0.01), log.read_text()[-4000:]
             workers[0].send_signal(signal.SIGKILL)  # mid-chunk
             workers[0].wait()
