@@ -117,8 +117,12 @@ class Variation(TenantMixin, Base):
 
     __tablename__ = "variations"
     __table_args__ = (
-        Index("ix_variation_set_row", "campaign_set_id", "row_index", "variation_index"),
-        Index("ix_variation_set_status", "campaign_set_id", "status", "workspace_id"),  # + tenant: RLS from the index
+        # the page's sort and a chunk's range; the tenant and status in its leaves make counts index-only (0024)
+        Index("ix_variation_set_row", "campaign_set_id", "row_index", "variation_index",
+              postgresql_include=["workspace_id", "status"]),
+        # reviewed rows only: a generation run (all pending) writes nothing into it (migration 0024)
+        Index("ix_variation_set_reviewed", "campaign_set_id", "status", "row_index", "variation_index",
+              postgresql_where=text("status <> 'pending'"), sqlite_where=text("status <> 'pending'")),
     )
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     # no foreign key nor index on the tenant (migration 0013): RLS checks it on write, the set's cascade deletes

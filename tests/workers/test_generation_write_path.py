@@ -154,3 +154,44 @@ def test_a_fresh_sets_count_comes_from_its_chunks_and_a_later_run_still_counts_e
         assert s.get(GenerationRun, run_id).variations_before == first
     assert total == held > first
     assert campaigns.latest_run(pg_store, ctx, set_id).status == "done"
+
+
+def test_status_filters_follow_review_and_a_rerun_that_changes_reviewed_rows(env, pg_store, workspace):  # noqa: F811
+    """A run writes pending rows only; reviewed rows have their own index (migration 0024). The page's status
+    filters, counts and order follow approving, rejecting and a re-run that changes some reviewed rows."""
+    from studio import review, variations
+    from studio.store.campaign_models import CampaignSet
+
+    ctx, ds = workspace
+    set_id = campaigns.create(pg_store, ctx, "Reviewed", ds.id, CONFIG)
+    _start(pg_store, env, ctx, set_id)
+    _work(env)
+
+    def view(status: str | None = None, **kw) -> variations.Page:
+        return variations.page(pg_store, ctx, set_id, variations.VariationFilter(status=status, **kw), limit=1000)
+
+    first = view()
+    everything, total = first.rows, first.total  # the first 1,000 in row order
+    assert total > 200 and view("pending").total == total and view("approved").total == view("rejected").total == 0
+    approved, rejected = everything[:120], everything[120:150]
+    review.set_status(pg_store, ctx, set_id, "approved", ids=[r["id"] for r in approved])
+    review.set_status(pg_store, ctx, set_id, "rejected", ids=[r["id"] for r in rejected])
+    assert [r["id"] for r in view("approved").rows] == [r["id"] for r in approved]  # in row order
+    assert [r["id"] for r in view("rejected").rows] == [r["id"] for r in rejected]
+    assert view("pending").total == total - 150 and view("approved", valid=True).total == 120
+
+    # a re-run that changes the subreddit of one category only: those reviewed rows go back to pending
+    moved = approved[0]["subreddit"]
+    with pg_store.session_scope(ctx) as s:
+        s.get(CampaignSet, set_id).config = {
+            **CONFIG, "templates": {**CONFIG["templates"],
+                                    "subreddit": "{{ 'moved' if category == '" + moved + "' else category }}"}}
+    _start(pg_store, env, ctx, set_id)
+    _work(env)
+    still = [r["id"] for r in approved if r["subreddit"] != moved]
+    assert 0 < len(still) < len(approved)
+    assert [r["id"] for r in view("approved").rows] == still
+    assert view("rejected").total == sum(r["subreddit"] != moved for r in rejected)
+    assert sum(view(st).total for st in review.STATUSES) == view().total == total
+    review.set_status(pg_store, ctx, set_id, "pending", ids=still)  # a reset leaves the reviewed rows' index
+    assert view("approved").total == 0 and view("pending").total == total - view("rejected").total
