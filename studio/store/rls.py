@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-CURRENT_WS = "NULLIF(current_setting('app.workspace_id', true), '')::uuid"
-CURRENT_USER_ID = "NULLIF(current_setting('app.user_id', true), '')::uuid"
+# Scalar subqueries: the session's workspace and user are read once per statement (an InitPlan), not once
+# per row a policy checks (migration 0025: a 1M-row count of a set 100 ms instead of 400 ms).
+CURRENT_WS = "(SELECT NULLIF(current_setting('app.workspace_id', true), '')::uuid)"
+CURRENT_USER_ID = "(SELECT NULLIF(current_setting('app.user_id', true), '')::uuid)"
 
 # Tables that see rows beyond the current workspace in one narrow way (reading only).
 SPECIAL_USING: dict[str, str] = {

@@ -18,7 +18,7 @@ VISIBLE_USING = (
     f"id = {CURRENT_USER_ID}"
     f" OR id IN (SELECT m.user_id FROM workspace_members m WHERE m.workspace_id = {CURRENT_WS})"
     f" OR id IN (SELECT a.actor_id FROM audit_events a WHERE a.workspace_id = {CURRENT_WS})"
-    " OR current_setting('app.operator', true) = 'on'"
+    " OR (SELECT current_setting('app.operator', true)) = 'on'"
 )
 
 POLICIES = [
