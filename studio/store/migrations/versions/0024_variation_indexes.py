@@ -22,6 +22,9 @@ below (−0.4 to −0.55 s, ~9 % of Postgres's share of a generation run).
 
 SQLite (embedded) has no INCLUDE: its ordered index stays as it was; the partial index is the same.
 
+Upgrading builds the two indexes: about 1 s per million variations on this machine (2M rows, half of
+them reviewed: 1.1 s + 0.8 s); writes to variations wait meanwhile, reads do not.
+
 Revision ID: 0024
 Revises: 0023
 """
