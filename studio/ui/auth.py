@@ -55,14 +55,15 @@ def _start_session(account: auth.Account) -> None:
     st.session_state["username"] = account.email
     st.session_state["logout"] = None
     expires = dt.datetime.now(dt.UTC) + dt.timedelta(days=settings.cookie_expiry_days)
-    st.session_state["_dotoro_set_cookie"] = True
-    # the token is what CookieModel will sign: same payload, same key → same string
-    st.session_state["_dotoro_exp"] = expires.timestamp()
+    # a cookie to write (write_pending_cookie); the token is what CookieModel will sign: same payload, same key
+    st.session_state[_PENDING_EXP] = expires.timestamp()
     token = jwt.encode({"username": account.email, "exp_date": expires.timestamp()}, settings.secret_key, algorithm="HS256")
     auth.open_session(resources.store(), account, token, expires, client_address=state.client_address())
     state.remember(account, token)
 
 
+_PENDING_EXP = "_dotoro_exp"
+"""The expiry of the cookie a sign-in has still to write to the browser (absent: none to write)."""
 _SET_COOKIE = "dotoro_set_cookie"
 """The key of the component that writes the cookie; its value turns true once the browser has stored it."""
 
@@ -73,15 +74,14 @@ def write_pending_cookie() -> None:
     The component renders on every run until it answers that the browser stored the cookie: a rerun that
     comes before its frame has loaded removes it, and rendering it only once then lost the cookie (the
     next reload signed the user out)."""
-    if not st.session_state.get("_dotoro_set_cookie", False):
+    if _PENDING_EXP not in st.session_state:
         return
     if st.session_state.get(_SET_COOKIE) is True:  # stored: the component's last render was the run before
-        st.session_state.pop("_dotoro_set_cookie", None)
-        st.session_state.pop("_dotoro_exp", None)
+        del st.session_state[_PENDING_EXP]
         return
     controller = _cookies()
     model = controller.cookie_model
-    model.exp_date = st.session_state["_dotoro_exp"]
+    model.exp_date = st.session_state[_PENDING_EXP]
     token = model._token_encode()
     expires = dt.datetime.fromtimestamp(model.exp_date)
     model.cookie_manager.set(COOKIE, token, expires_at=expires, key=_SET_COOKIE)

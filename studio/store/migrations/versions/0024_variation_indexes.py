@@ -39,6 +39,7 @@ branch_labels = None
 depends_on = None
 
 REVIEWED = "status <> 'pending'"
+ROW = ["campaign_set_id", "row_index", "variation_index"]
 
 
 def upgrade() -> None:
@@ -47,8 +48,7 @@ def upgrade() -> None:
         batch_op.drop_index("ix_variation_set_status")
         if postgres:
             batch_op.drop_index("ix_variation_set_row")
-            batch_op.create_index("ix_variation_set_row", ["campaign_set_id", "row_index", "variation_index"],
-                                  unique=False, postgresql_include=["workspace_id", "status"])
+            batch_op.create_index("ix_variation_set_row", ROW, unique=False, postgresql_include=["workspace_id", "status"])
         batch_op.create_index("ix_variation_set_reviewed", ["campaign_set_id", "status", "row_index", "variation_index"],
                               unique=False, postgresql_where=sa.text(REVIEWED), sqlite_where=sa.text(REVIEWED))
 
@@ -59,5 +59,5 @@ def downgrade() -> None:
         batch_op.drop_index("ix_variation_set_reviewed")
         if postgres:
             batch_op.drop_index("ix_variation_set_row")
-            batch_op.create_index("ix_variation_set_row", ["campaign_set_id", "row_index", "variation_index"], unique=False)
+            batch_op.create_index("ix_variation_set_row", ROW, unique=False)
         batch_op.create_index("ix_variation_set_status", ["campaign_set_id", "status", "workspace_id"], unique=False)

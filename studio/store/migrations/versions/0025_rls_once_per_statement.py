@@ -41,7 +41,7 @@ _WRAPPED = re.compile(rf"\( SELECT ({_READ}) AS \"?\w+\"?\)")
 def wrap(expr: str) -> str:
     """Every read of a setting not already in a scalar subquery, put in one."""
     def one(m: re.Match[str]) -> str:
-        return m.group(0) if expr[:m.start()].endswith("SELECT ") else f"(SELECT {m.group(0)})"
+        return m.group(0) if expr.endswith("SELECT ", 0, m.start()) else f"(SELECT {m.group(0)})"
     return re.sub(_READ, one, expr)
 
 
@@ -56,8 +56,11 @@ def _rewrite(change: Callable[[str], str]) -> None:
     policies = bind.execute(text("SELECT tablename, policyname, qual, with_check FROM pg_policies "
                                  "WHERE schemaname = 'public' ORDER BY 1, 2")).all()
     for table, name, qual, check in policies:
-        clauses = [f"{word} ({change(expr)})" for word, expr in (("USING", qual), ("WITH CHECK", check))
-                   if expr and change(expr) != expr]
+        clauses = []
+        for word, expr in (("USING", qual), ("WITH CHECK", check)):
+            new = change(expr) if expr else expr
+            if new != expr:
+                clauses.append(f"{word} ({new})")
         if clauses:
             op.execute(f'ALTER POLICY "{name}" ON "{table}" {" ".join(clauses)}')
 
